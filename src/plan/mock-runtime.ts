@@ -1,0 +1,172 @@
+/**
+ * Runs a Pulumi program under the SDK's own mock runtime (no CLI, no engine, no cloud) and records
+ * the resource graph it registers. Used by the offline plan and by the tests.
+ *
+ * Strict by design: an invoke without a handler fails the run, so a lookup the program makes is
+ * always one the plan knows how to simulate.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Marker the SDK uses on the wire for a secret value (kept by the mock monitor's deserializer). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export const SECRET_TEXT = "[secret]";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  /** Name of the parent resource; `undefined` for children of the stack. */
+  parent?: string;
+  custom: boolean;
+  /** Inputs as the engine would receive them; secrets keep the SDK's secret marker. */
+  inputs: Record<string, unknown>;
+  /** The `version` resource option (the provider plugin version the engine would use). */
+  version?: string;
+}
+
+export interface RecordedInvoke {
+  token: string;
+  args: Record<string, unknown>;
+}
+
+export type InvokeHandler = (args: Record<string, unknown>) => Record<string, unknown>;
+/** Extra output properties a type reports after creation (ids are always provided). */
+export type OutputsHandler = (name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+
+export interface MockRuntimeOptions {
+  project: string;
+  stack: string;
+  /** Flat Pulumi config: `namespace:key` → string (structured values as JSON text). */
+  config: Record<string, string>;
+  /** Config keys whose values are secrets. */
+  secretKeys?: string[];
+  invokes: Record<string, InvokeHandler>;
+  outputs?: Record<string, OutputsHandler>;
+  /** Runs as a preview (`pulumi preview`) rather than an update; default true. */
+  preview?: boolean;
+}
+
+export interface MockRunResult<T> {
+  resources: RecordedResource[];
+  invokes: RecordedInvoke[];
+  /** The program's return value, unwrapped (secret-ness is reported in `secretOutputs`). */
+  outputs: T;
+  /** Names of top-level stack outputs that are Pulumi secrets. */
+  secretOutputs: string[];
+}
+
+export function isSecretMarker(v: unknown): v is { value: unknown } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Replaces every secret inside a recorded value with `"[secret]"`. */
+export function redactSecrets(v: unknown): unknown {
+  if (isSecretMarker(v)) return SECRET_TEXT;
+  if (Array.isArray(v)) return v.map(redactSecrets);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = redactSecrets(x);
+    return out;
+  }
+  return v;
+}
+
+/** Removes secret markers, keeping the values (for assertions on what a resource would receive). */
+export function unwrapSecrets(v: unknown): unknown {
+  if (isSecretMarker(v)) return unwrapSecrets(v.value);
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = unwrapSecrets(x);
+    return out;
+  }
+  return v;
+}
+
+let running = false;
+
+/**
+ * Evaluates `program` as the root of a Pulumi stack under mocks. Runs are serialized: the SDK's
+ * runtime state is global, so a second run waits for the first one to finish.
+ */
+export async function runUnderMocks<T extends Record<string, unknown>>(
+  options: MockRuntimeOptions,
+  program: () => Promise<T> | T,
+): Promise<MockRunResult<T>> {
+  if (running) throw new Error("runUnderMocks: another mock run is in progress");
+  running = true;
+  try {
+    return await runOnce(options, program);
+  } finally {
+    running = false;
+  }
+}
+
+async function runOnce<T extends Record<string, unknown>>(
+  options: MockRuntimeOptions,
+  program: () => Promise<T> | T,
+): Promise<MockRunResult<T>> {
+  const resources: RecordedResource[] = [];
+  const invokes: RecordedInvoke[] = [];
+  const meta = new Map<string, { parent?: string; version?: string }>();
+  let failure: Error | undefined;
+
+  const mocks: pulumi.runtime.Mocks = {
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+      const m = meta.get(`${args.type}::${args.name}`) ?? {};
+      resources.push({
+        type: args.type,
+        name: args.name,
+        parent: m.parent,
+        custom: args.custom ?? true,
+        inputs: args.inputs,
+        version: m.version,
+      });
+      const extra = options.outputs?.[args.type]?.(args.name, args.inputs) ?? {};
+      return { id: args.type === "pulumi:pulumi:Stack" ? "" : `${args.name}-id`, state: { ...args.inputs, ...extra } };
+    },
+    call(args: pulumi.runtime.MockCallArgs) {
+      invokes.push({ token: args.token, args: args.inputs });
+      const handler = options.invokes[args.token];
+      if (!handler) {
+        const err = new Error(`unexpected invoke ${args.token} (no simulated answer for it)`);
+        failure ??= err;
+        throw err;
+      }
+      return handler(args.inputs);
+    },
+  };
+
+  // The SDK keeps configuration and the monitor in process-wide state; both are replaced here.
+  await pulumi.runtime.setMocks(mocks, options.project, options.stack, options.preview ?? true);
+  pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
+
+  let raw: T | undefined;
+  let outputs: T;
+  try {
+    outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((a) => {
+        const parent = a.opts.parent as (pulumi.Resource & { __name?: string }) | undefined;
+        meta.set(`${a.type}::${a.name}`, {
+          parent: parent?.__name,
+          version: (a.opts as pulumi.CustomResourceOptions).version,
+        });
+        return undefined;
+      });
+      raw = await program();
+      return raw;
+    })) as T;
+    await pulumi.runtime.disconnect();
+  } catch (e) {
+    // The SDK reports a failed mock invoke as a bare gRPC error: surface the real cause.
+    throw failure ?? e;
+  }
+  if (failure) throw failure;
+
+  const secretOutputs: string[] = [];
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    if (pulumi.Output.isInstance(v) && (await pulumi.isSecret(v))) secretOutputs.push(k);
+  }
+  return { resources, invokes, outputs, secretOutputs };
+}

@@ -1,0 +1,191 @@
+/**
+ * Topology and placement: which VM goes on which ESXi host, with what shape and what name.
+ * Pure and engine-free; the VsphereTopology component only turns these decisions into resources.
+ */
+import { FieldError, isDnsLabel } from "../validation";
+
+export type VmRole = "worker" | "control-plane" | "load-balancer";
+export type VmProfileName = "worker" | "small";
+
+export interface VmShape {
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface HostSpec {
+  /** Short, DNS-safe id used in resource and VM names (e.g. `esxi-01`). */
+  id: string;
+  /** The host's name in vCenter (e.g. `esxi-01.lab.local`). */
+  name: string;
+  /** Logical cores (hyper-threads) the host offers. */
+  cpuThreads: number;
+  memoryMiB: number;
+  /** Worker VMs on this host. */
+  workers: number;
+}
+
+export interface TopologySpec {
+  hosts: HostSpec[];
+  profiles: Record<VmProfileName, VmShape>;
+  /** Host ids carrying one control-plane VM each, in control-plane order. */
+  controlPlaneHosts: string[];
+  /** Host id of the load-balancer VM; absent when the endpoint needs no VM. */
+  loadBalancerHost?: string;
+}
+
+export interface VmSlot {
+  /** Resource name, VM name in vCenter and guest host name: `<host id>-<role>[-<n>]`. */
+  name: string;
+  role: VmRole;
+  profile: VmProfileName;
+  hostId: string;
+  hostName: string;
+  /** 1-based position among the host's VMs of the same role. */
+  index: number;
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface HostAllocation {
+  host: HostSpec;
+  vms: VmSlot[];
+  cpus: number;
+  memoryMiB: number;
+}
+
+export const ROLE_SUFFIX: Record<VmRole, string> = {
+  "control-plane": "control-plane",
+  "load-balancer": "load-balancer",
+  worker: "worker",
+};
+
+export function slotName(hostId: string, role: VmRole, index: number): string {
+  return role === "worker" ? `${hostId}-${ROLE_SUFFIX[role]}-${index}` : `${hostId}-${ROLE_SUFFIX[role]}`;
+}
+
+/**
+ * Lays out every VM: per host (in the order given), its control-plane VM, its load-balancer VM,
+ * then its workers. A VM's name depends only on its host and its slot, so adding workers or
+ * hosts only adds VMs.
+ */
+export function planSlots(spec: TopologySpec): VmSlot[] {
+  const slots: VmSlot[] = [];
+  const cp = new Set(spec.controlPlaneHosts);
+  for (const host of spec.hosts) {
+    const add = (role: VmRole, profile: VmProfileName, index: number) => {
+      const shape = spec.profiles[profile];
+      slots.push({
+        name: slotName(host.id, role, index),
+        role,
+        profile,
+        hostId: host.id,
+        hostName: host.name,
+        index,
+        cpus: shape.cpus,
+        memoryMiB: shape.memoryMiB,
+        diskGiB: shape.diskGiB,
+      });
+    };
+    if (cp.has(host.id)) add("control-plane", "small", 1);
+    if (spec.loadBalancerHost === host.id) add("load-balancer", "small", 1);
+    for (let i = 1; i <= host.workers; i++) add("worker", "worker", i);
+  }
+  return slots;
+}
+
+/** What each host carries: its VMs and the vCPU and memory they add up to. */
+export function hostAllocations(spec: TopologySpec, slots: VmSlot[] = planSlots(spec)): HostAllocation[] {
+  return spec.hosts.map((host) => {
+    const vms = slots.filter((s) => s.hostId === host.id);
+    return {
+      host,
+      vms,
+      cpus: vms.reduce((a, s) => a + s.cpus, 0),
+      memoryMiB: vms.reduce((a, s) => a + s.memoryMiB, 0),
+    };
+  });
+}
+
+export interface Overcommit {
+  /** Allowed ratio of allocated vCPU to logical cores (1 = none). */
+  cpu: number;
+  /** Allowed ratio of allocated memory to host memory (1 = none). */
+  memory: number;
+}
+
+/**
+ * Checks a topology that is already well-typed: control-plane quorum and spread, worker count,
+ * capacity per host, name lengths. `paths` says which config key each rule reports against.
+ */
+export function checkTopology(
+  spec: TopologySpec,
+  overcommit: Overcommit,
+  paths: { hosts: string; controlPlane: string; loadBalancer: string; workers: string; overcommit: string },
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const ids = new Set(spec.hosts.map((h) => h.id));
+  const n = spec.controlPlaneHosts.length;
+  if (n === 0 || n % 2 === 0) {
+    errors.push({
+      path: paths.controlPlane,
+      message: `the control plane needs an odd number of VMs (1, 3, 5, ...) for an etcd quorum; got ${n}`,
+    });
+  }
+  const seen = new Map<string, number>();
+  spec.controlPlaneHosts.forEach((h, i) => {
+    if (!ids.has(h)) errors.push({ path: `${paths.controlPlane}.hosts[${i}]`, message: `unknown host "${h}" (hosts are: ${[...ids].join(", ")})` });
+    if (seen.has(h)) {
+      errors.push({
+        path: `${paths.controlPlane}.hosts[${i}]`,
+        message: `two control-plane VMs on host "${h}": one host failure would take down two etcd members; put each on its own host`,
+      });
+    }
+    seen.set(h, i);
+  });
+  if (n > spec.hosts.length && spec.hosts.length > 0) {
+    errors.push({ path: paths.controlPlane, message: `${n} control-plane VMs need ${n} hosts; only ${spec.hosts.length} configured` });
+  }
+  if (spec.loadBalancerHost !== undefined && !ids.has(spec.loadBalancerHost)) {
+    errors.push({ path: `${paths.loadBalancer}.host`, message: `unknown host "${spec.loadBalancerHost}" (hosts are: ${[...ids].join(", ")})` });
+  }
+  const totalWorkers = spec.hosts.reduce((a, h) => a + h.workers, 0);
+  if (spec.hosts.length > 0 && totalWorkers === 0) {
+    errors.push({ path: paths.workers, message: "the cluster has no worker VMs: Spark executors need at least one worker" });
+  }
+  const slots = planSlots(spec);
+  for (const s of slots) {
+    if (!isDnsLabel(s.name)) {
+      errors.push({ path: paths.hosts, message: `VM name "${s.name}" is not a valid DNS label (lower-case letters, digits and '-', at most 63 characters): shorten the host id` });
+    }
+  }
+  hostAllocations(spec, slots).forEach((a, i) => {
+    const cpuCap = a.host.cpuThreads * overcommit.cpu;
+    const memCap = a.host.memoryMiB * overcommit.memory;
+    if (a.cpus > cpuCap) {
+      errors.push({
+        path: `${paths.hosts}[${i}]`,
+        message:
+          `host "${a.host.id}" is allocated ${a.cpus} vCPU but has ${a.host.cpuThreads} logical cores` +
+          (overcommit.cpu > 1 ? ` (× overcommit ${overcommit.cpu} = ${cpuCap})` : "") +
+          `; remove VMs or allow it with ${paths.overcommit}.cpu`,
+      });
+    }
+    if (a.memoryMiB > memCap) {
+      errors.push({
+        path: `${paths.hosts}[${i}]`,
+        message:
+          `host "${a.host.id}" is allocated ${fmtGiB(a.memoryMiB)} of memory but has ${fmtGiB(a.host.memoryMiB)}` +
+          (overcommit.memory > 1 ? ` (× overcommit ${overcommit.memory} = ${fmtGiB(memCap)})` : "") +
+          `; remove VMs or allow it with ${paths.overcommit}.memory`,
+      });
+    }
+  });
+  return errors;
+}
+
+export function fmtGiB(mib: number): string {
+  const g = mib / 1024;
+  return `${Number.isInteger(g) ? g : g.toFixed(1)} GiB`;
+}

@@ -1,0 +1,142 @@
+/**
+ * The offline plan: evaluates the stack program under the SDK's mock runtime, with simulated
+ * vCenter lookups, and reports what `pulumi up` would create, where every VM goes, and the
+ * artifacts the layers render. No CLI, no engine, no vCenter.
+ */
+import * as path from "node:path";
+import { Artifact } from "../../components/artifacts";
+import { FieldError } from "../../components/validation";
+import { hostAllocations } from "../../components/vsphere/placement";
+import { PROJECT, StackConfig, parseStackConfig } from "../config/stack-config";
+import { deployStack, layerChecks, stackArtifacts, stackSections } from "../stack";
+import { RecordedResource, redactSecrets, runUnderMocks } from "./mock-runtime";
+import { simulatedInventory, simulatedOutputs } from "./simulated-inventory";
+import { FlatConfig, StackFileError, applyOverrides, flatten, readStackFile } from "./stack-file";
+
+export const SIMULATION_NOTE =
+  "simulated: vCenter lookups (datacenter, compute cluster, datastore, network, template, hosts) are answered " +
+  "with deterministic placeholder values; no vCenter, Pulumi engine or cluster was contacted";
+
+export interface PlanOptions {
+  stack: string;
+  /** Defaults to `Pulumi.<stack>.yaml` in `cwd`. */
+  configFile?: string;
+  sets?: string[];
+  cwd?: string;
+}
+
+export interface PlannedVm {
+  name: string;
+  role: string;
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  address: string;
+}
+
+export interface PlannedHost {
+  id: string;
+  name: string;
+  cpuThreads: number;
+  memoryMiB: number;
+  allocated: { cpus: number; memoryMiB: number };
+  vms: PlannedVm[];
+}
+
+export interface Plan {
+  stack: string;
+  configFile: string;
+  simulated: string;
+  endpoint: { kind: string; address: string; port: number };
+  counts: Record<string, number>;
+  resources: { type: string; name: string; parent: string | null; inputs: unknown }[];
+  hosts: PlannedHost[];
+  artifacts: { path: string; kind: string }[];
+  outputs: Record<string, unknown>;
+  /** Layer sections (e.g. `spark`), keyed by name. */
+  [section: string]: unknown;
+}
+
+export type PlanResult =
+  | { ok: true; plan: Plan; artifacts: Artifact[]; config: StackConfig; recorded: RecordedResource[]; sectionText: string[] }
+  | { ok: false; errors: FieldError[] };
+
+/** Reads the stack file and the overrides into Pulumi's flat form, or returns the problems. */
+export function loadFlatConfig(opts: PlanOptions): { flat?: FlatConfig; file: string; errors: FieldError[] } {
+  const file = path.resolve(opts.cwd ?? process.cwd(), opts.configFile ?? `Pulumi.${opts.stack}.yaml`);
+  try {
+    const raw = readStackFile(file);
+    const errors = applyOverrides(raw, opts.sets ?? []);
+    return { flat: flatten(raw), file, errors };
+  } catch (e) {
+    if (e instanceof StackFileError) return { file, errors: [{ path: path.basename(file), message: e.message }] };
+    throw e;
+  }
+}
+
+export async function plan(opts: PlanOptions): Promise<PlanResult> {
+  const { flat, file, errors } = loadFlatConfig(opts);
+  if (!flat || errors.length > 0) return { ok: false, errors };
+  const parsed = parseStackConfig(flat.values, flat.secretKeys, layerChecks);
+  if (!parsed.config) return { ok: false, errors: parsed.errors };
+  const config = parsed.config;
+
+  const run = await runUnderMocks(
+    {
+      project: PROJECT,
+      stack: opts.stack,
+      config: flat.values,
+      secretKeys: flat.secretKeys,
+      invokes: simulatedInventory,
+      outputs: simulatedOutputs,
+    },
+    deployStack,
+  );
+
+  const resources = run.resources
+    .filter((r) => r.type !== "pulumi:pulumi:Stack")
+    .map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: redactSecrets(r.inputs) }));
+  const counts: Record<string, number> = {};
+  for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+
+  const hosts: PlannedHost[] = hostAllocations(config.topology, config.slots).map((a) => ({
+    id: a.host.id,
+    name: a.host.name,
+    cpuThreads: a.host.cpuThreads,
+    memoryMiB: a.host.memoryMiB,
+    allocated: { cpus: a.cpus, memoryMiB: a.memoryMiB },
+    vms: a.vms.map((s) => ({
+      name: s.name,
+      role: s.role,
+      cpus: s.cpus,
+      memoryMiB: s.memoryMiB,
+      diskGiB: s.diskGiB,
+      address: config.addresses[s.name],
+    })),
+  }));
+
+  const artifacts = stackArtifacts(config);
+  const sections = stackSections(config);
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(run.outputs)) outputs[k] = run.secretOutputs.includes(k) ? "[secret]" : v;
+
+  return {
+    ok: true,
+    config,
+    artifacts,
+    recorded: run.resources,
+    sectionText: sections.text,
+    plan: {
+      stack: opts.stack,
+      configFile: file,
+      simulated: SIMULATION_NOTE,
+      endpoint: { kind: config.endpoint.kind, address: config.endpointAddress, port: config.endpoint.port },
+      counts,
+      resources,
+      hosts,
+      artifacts: artifacts.map((a) => ({ path: a.path, kind: a.kind })),
+      outputs,
+      ...sections.json,
+    },
+  };
+}

@@ -413,6 +413,9 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
     });
     r.errors.push(...topoErrors);
     if (topoErrors.length === 0) slots = planSlots(topology);
+  } else if (controlPlaneHosts && (controlPlaneHosts.length === 0 || controlPlaneHosts.length % 2 === 0)) {
+    // The rest of the topology is broken too; still report the quorum problem with the others.
+    r.error(cpPath, `the control plane needs an odd number of VMs (1, 3, 5, ...) for an etcd quorum; got ${controlPlaneHosts.length}`);
   }
   let addresses: Record<string, string> | undefined;
   let endpointAddress: string | undefined;

@@ -1,0 +1,256 @@
+/**
+ * A corpus of bad stack configurations, each with the error it must produce. Every case starts
+ * from the reference stack (Pulumi.dev.yaml) and changes it the way a user might get it wrong.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { FieldError } from "../../components/validation";
+import { parseStackConfig } from "../../src/config/stack-config";
+import { layerChecks } from "../../src/stack";
+import { flatten, readStackFile } from "../../src/plan/stack-file";
+
+const ROOT = path.resolve(__dirname, "../../..");
+export function referenceConfig(): Record<string, unknown> {
+  return readStackFile(path.join(ROOT, "Pulumi.dev.yaml"));
+}
+
+type Cfg = Record<string, any>;
+interface Case {
+  name: string;
+  change: (c: Cfg) => void;
+  secretKeys?: string[];
+  /** Each expected error: exact path and a pattern its message must match. */
+  expect: { path: string; message: RegExp }[];
+}
+
+const K = (k: string) => `vsphere-spark:${k}`;
+
+export const BAD_CONFIGS: Case[] = [
+  {
+    name: "a host allocated more vCPU than its logical cores",
+    change: (c) => (c[K("hosts")][1].cpuThreads = 64),
+    expect: [{ path: `${K("hosts")}[1]`, message: /host "esxi-02" is allocated 72 vCPU but has 64 logical cores.*vsphere-spark:overcommit\.cpu/ }],
+  },
+  {
+    name: "a host allocated more memory than it has",
+    change: (c) => (c[K("hosts")][3].memoryGiB = 512),
+    expect: [{ path: `${K("hosts")}[3]`, message: /host "esxi-04" is allocated 544 GiB of memory but has 512 GiB/ }],
+  },
+  {
+    name: "overcommit that is still not enough",
+    change: (c) => {
+      c[K("hosts")][0].cpuThreads = 32;
+      c[K("overcommit")] = { cpu: 2 };
+    },
+    expect: [{ path: `${K("hosts")}[0]`, message: /72 vCPU but has 32 logical cores \(× overcommit 2 = 64\)/ }],
+  },
+  {
+    name: "an even control-plane count",
+    change: (c) => (c[K("controlPlane")] = { count: 2 }),
+    expect: [{ path: K("controlPlane"), message: /odd number of VMs .* got 2/ }],
+  },
+  {
+    name: "a zero control-plane count",
+    change: (c) => (c[K("controlPlane")] = { count: 0 }),
+    expect: [{ path: K("controlPlane"), message: /odd number of VMs .* got 0/ }],
+  },
+  {
+    name: "two control-plane VMs on one host",
+    change: (c) => (c[K("controlPlane")] = { hosts: ["esxi-01", "esxi-02", "esxi-01"] }),
+    expect: [{ path: `${K("controlPlane")}.hosts[2]`, message: /two control-plane VMs on host "esxi-01"/ }],
+  },
+  {
+    name: "a control-plane host that does not exist",
+    change: (c) => (c[K("controlPlane")] = { hosts: ["esxi-01", "esxi-02", "esxi-09"] }),
+    expect: [{ path: `${K("controlPlane")}.hosts[2]`, message: /unknown host "esxi-09"/ }],
+  },
+  {
+    name: "zero workers",
+    change: (c) => (c[K("workersPerHost")] = 0),
+    expect: [{ path: K("workersPerHost"), message: /no worker VMs/ }],
+  },
+  {
+    name: "a negative worker count",
+    change: (c) => (c[K("workersPerHost")] = -1),
+    expect: [{ path: K("workersPerHost"), message: /must be at least 0, got -1/ }],
+  },
+  {
+    name: "workersPerHost of the wrong type",
+    change: (c) => (c[K("workersPerHost")] = "four"),
+    expect: [{ path: K("workersPerHost"), message: /must be a whole number, got the string "four"/ }],
+  },
+  {
+    name: "a fractional vCPU count",
+    change: (c) => (c[K("vmProfiles")].worker.cpus = 15.5),
+    expect: [{ path: `${K("vmProfiles")}.worker.cpus`, message: /must be a whole number, got 15.5/ }],
+  },
+  {
+    name: "a cluster name DNS would reject",
+    change: (c) => (c[K("clusterName")] = "Spark_Cluster"),
+    expect: [{ path: K("clusterName"), message: /"Spark_Cluster" is not a valid DNS label/ }],
+  },
+  {
+    name: "a host id DNS would reject",
+    change: (c) => (c[K("hosts")][0].id = "esxi_01"),
+    expect: [{ path: `${K("hosts")}[0].id`, message: /"esxi_01" is not a valid DNS label/ }],
+  },
+  {
+    name: "a host given by IP address with no id",
+    change: (c) => (c[K("hosts")][0] = { name: "10.0.0.11", cpuThreads: 96, memoryGiB: 768 }),
+    expect: [{ path: `${K("hosts")}[0].id`, message: /is required: no DNS-safe id can be derived from the host name "10.0.0.11"/ }],
+  },
+  {
+    name: "two hosts with the same id",
+    change: (c) => (c[K("hosts")][1].name = "esxi-01.other.local"),
+    expect: [{ path: `${K("hosts")}[1].id`, message: /host id "esxi-01" is also used by vsphere-spark:hosts\[0\]/ }],
+  },
+  {
+    name: "a vCenter inventory name vSphere rejects",
+    change: (c) => (c[K("inventory")].datastore = "ds/01%"),
+    expect: [{ path: `${K("inventory")}.datastore`, message: /contains a character vSphere rejects/ }],
+  },
+  {
+    name: "a folder path with an empty segment",
+    change: (c) => (c[K("inventory")].folder = "/spark//vms"),
+    expect: [{ path: `${K("inventory")}.folder`, message: /is not a folder path/ }],
+  },
+  {
+    name: "a missing inventory entry",
+    change: (c) => delete c[K("inventory")].template,
+    expect: [{ path: `${K("inventory")}.template`, message: /is required/ }],
+  },
+  {
+    name: "a misspelled project key",
+    change: (c) => (c[K("workerPerHost")] = 3),
+    expect: [{ path: K("workerPerHost"), message: /unknown configuration key; did you mean "workersPerHost"\?/ }],
+  },
+  {
+    name: "a misspelled nested key",
+    change: (c) => (c[K("hosts")][2].cpuTreads = 96),
+    expect: [{ path: `${K("hosts")}[2].cpuTreads`, message: /unknown key; did you mean "cpuThreads"\?/ }],
+  },
+  {
+    name: "a misspelled vSphere provider key",
+    change: (c) => (c["vsphere:vsphereServr"] = "vc"),
+    expect: [{ path: "vsphere:vsphereServr", message: /not a configuration key of the vSphere provider; did you mean "vsphereServer"\?/ }],
+  },
+  {
+    name: "the vCenter password in clear text",
+    change: (c) => (c["vsphere:password"] = "hunter2"),
+    expect: [{ path: "vsphere:password", message: /stored in clear text.*pulumi config set --secret vsphere:password/ }],
+  },
+  {
+    name: "hosts that is not a list",
+    change: (c) => (c[K("hosts")] = { name: "esxi-01" }),
+    expect: [{ path: K("hosts"), message: /must be a list, got an object/ }],
+  },
+  {
+    name: "an endpoint kind that does not exist",
+    change: (c) => (c[K("endpoint")] = { kind: "nginx" }),
+    expect: [{ path: `${K("endpoint")}.kind`, message: /must be one of "haproxy", "kube-vip", "external", got the string "nginx"/ }],
+  },
+  {
+    name: "kube-vip without a virtual IP",
+    change: (c) => (c[K("endpoint")] = { kind: "kube-vip" }),
+    expect: [{ path: `${K("endpoint")}.address`, message: /is required/ }],
+  },
+  {
+    name: "a kube-vip address already used by a VM",
+    change: (c) => (c[K("endpoint")] = { kind: "kube-vip", address: "192.168.1.10" }),
+    expect: [{ path: `${K("endpoint")}.address`, message: /address 192\.168\.1\.10 of the kube-vip virtual IP is already used by esxi-01-control-plane/ }],
+  },
+  {
+    name: "an address outside the network",
+    change: (c) => (c[K("network")].addresses["esxi-01-worker-1"] = "10.1.1.1"),
+    expect: [{ path: `${K("network")}.addresses.esxi-01-worker-1`, message: /10\.1\.1\.1 of esxi-01-worker-1 is outside the network 192\.168\.1\.0\/24/ }],
+  },
+  {
+    name: "two VMs with one address",
+    change: (c) => (c[K("network")].addresses["esxi-02-worker-1"] = "192.168.1.13"),
+    expect: [{ path: `${K("network")}.addresses.esxi-02-worker-1`, message: /address 192\.168\.1\.13 of esxi-02-worker-1 is already used by esxi-01-worker-2/ }],
+  },
+  {
+    name: "an address override for a VM that does not exist",
+    change: (c) => (c[K("network")].addresses["esxi-05-worker-1"] = "192.168.1.200"),
+    expect: [{ path: `${K("network")}.addresses.esxi-05-worker-1`, message: /no VM is named "esxi-05-worker-1"/ }],
+  },
+  {
+    name: "a gateway outside the network",
+    change: (c) => (c[K("network")].gateway = "192.168.2.1"),
+    expect: [{ path: `${K("network")}.gateway`, message: /192\.168\.2\.1 is outside the network 192\.168\.1\.0\/24/ }],
+  },
+  {
+    name: "a CIDR with host bits set",
+    change: (c) => (c[K("network")].cidr = "192.168.1.7/24"),
+    expect: [{ path: `${K("network")}.cidr`, message: /is not an IPv4 CIDR/ }],
+  },
+  {
+    name: "more workers than an address block holds",
+    change: (c) => {
+      c[K("workersPerHost")] = 19;
+      c[K("network")].addressing = { blockSize: 20 };
+      c[K("overcommit")] = { cpu: 4, memory: 4 };
+    },
+    expect: [{ path: `${K("network")}.addressing.blockSize`, message: /more workers than its address block holds \(18 with blockSize 20\)/ }],
+  },
+  {
+    name: "a VM network that overlaps the service network",
+    change: (c) => {
+      c[K("network")] = { ...c[K("network")], cidr: "10.96.0.0/16", gateway: "10.96.0.1", dnsServers: ["10.96.0.1"], addresses: {} };
+    },
+    expect: [{ path: `${K("kubernetes")}.serviceCidr`, message: /overlaps the VM network 10\.96\.0\.0\/16/ }],
+  },
+];
+
+function run(c: Cfg, secretKeys: string[] = []): FieldError[] {
+  const flat = flatten(c);
+  return parseStackConfig(flat.values, [...flat.secretKeys, ...secretKeys], layerChecks).errors;
+}
+
+describe("stack configuration: bad configurations", () => {
+  it("the reference stack is valid", () => {
+    assert.deepEqual(run(referenceConfig()), []);
+  });
+
+  it(`the corpus holds at least 20 cases (${BAD_CONFIGS.length})`, () => {
+    assert.ok(BAD_CONFIGS.length >= 20);
+  });
+
+  for (const c of BAD_CONFIGS) {
+    it(`rejects ${c.name}`, () => {
+      const cfg = referenceConfig() as Cfg;
+      c.change(cfg);
+      const errors = run(cfg, c.secretKeys);
+      for (const e of c.expect) {
+        const hit = errors.find((x) => x.path === e.path && e.message.test(x.message));
+        assert.ok(hit, `expected an error at ${e.path} matching ${e.message}; got:\n${JSON.stringify(errors, null, 2)}`);
+      }
+    });
+  }
+
+  it("reports every problem at once", () => {
+    const cfg = referenceConfig() as Cfg;
+    cfg[K("workerPerHost")] = 3;
+    cfg[K("hosts")][0].cpuThreads = 8;
+    cfg[K("clusterName")] = "Bad Name";
+    cfg[K("network")].gateway = "nope";
+    const errors = run(cfg);
+    const paths = errors.map((e) => e.path);
+    for (const p of [K("workerPerHost"), `${K("hosts")}[0]`, K("clusterName"), `${K("network")}.gateway`]) {
+      assert.ok(paths.includes(p), `missing ${p} in ${JSON.stringify(paths)}`);
+    }
+  });
+
+  it("accepts the password when it is a secret", () => {
+    const cfg = referenceConfig() as Cfg;
+    cfg["vsphere:password"] = { secure: "v1:abc" };
+    assert.deepEqual(run(cfg), []);
+  });
+
+  it("allows an overcommitted host when overcommit is set", () => {
+    const cfg = referenceConfig() as Cfg;
+    cfg[K("hosts")][1].cpuThreads = 64;
+    cfg[K("overcommit")] = { cpu: 1.5 };
+    assert.deepEqual(run(cfg), []);
+  });
+});

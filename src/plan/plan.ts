@@ -9,7 +9,7 @@ import { FieldError } from "../../components/validation";
 import { hostAllocations } from "../../components/vsphere/placement";
 import { PROJECT, StackConfig, parseStackConfig } from "../config/stack-config";
 import { deployStack, layerChecks, stackArtifacts, stackSections } from "../stack";
-import { RecordedResource, redactSecrets, runUnderMocks } from "./mock-runtime";
+import { RecordedInvoke, RecordedResource, redactSecrets, runUnderMocks } from "./mock-runtime";
 import { simulatedInventory, simulatedOutputs } from "./simulated-inventory";
 import { FlatConfig, StackFileError, applyOverrides, flatten, readStackFile } from "./stack-file";
 
@@ -58,7 +58,7 @@ export interface Plan {
 }
 
 export type PlanResult =
-  | { ok: true; plan: Plan; artifacts: Artifact[]; config: StackConfig; recorded: RecordedResource[]; sectionText: string[] }
+  | { ok: true; plan: Plan; artifacts: Artifact[]; config: StackConfig; recorded: RecordedResource[]; recordedInvokes: RecordedInvoke[]; sectionText: string[] }
   | { ok: false; errors: FieldError[] };
 
 /** Reads the stack file and the overrides into Pulumi's flat form, or returns the problems. */
@@ -125,6 +125,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
     config,
     artifacts,
     recorded: run.resources,
+    recordedInvokes: run.invokes,
     sectionText: sections.text,
     plan: {
       stack: opts.stack,

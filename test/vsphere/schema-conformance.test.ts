@@ -1,0 +1,54 @@
+/**
+ * Every property the library sets on every vSphere resource, and every argument of every vSphere
+ * function it calls, held against the pulumi-vsphere 4.17.0 schema: the names exist, the types
+ * match, the required inputs are set. Runs the real stack program for several configurations.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { VSPHERE_PROVIDER_KEYS } from "../../src/config/stack-config";
+import { plan } from "../../src/plan/plan";
+import { VSPHERE_SCHEMA_PATH, checkRecorded } from "../support/vsphere-schema";
+
+const ROOT = path.resolve(__dirname, "../../..");
+
+const VARIANTS: Record<string, string[]> = {
+  reference: [],
+  "DRS rules off": ["vsphere-spark:drs={enabled: false}"],
+  "DRS rules mandatory": ["vsphere-spark:drs={enabled: true, mandatory: true}"],
+  "kube-vip endpoint": [
+    "vsphere-spark:endpoint={kind: kube-vip, address: 192.168.1.5}",
+    "vsphere-spark:network={cidr: 192.168.1.0/24, gateway: 192.168.1.254, dnsServers: [192.168.1.254]}",
+  ],
+  "one worker per host": ["vsphere-spark:workersPerHost=1"],
+};
+
+describe("vSphere schema conformance of the program", () => {
+  for (const [name, sets] of Object.entries(VARIANTS)) {
+    it(`${name}: every vSphere input and invoke argument matches schema.json`, async () => {
+      const r = await plan({ stack: "dev", cwd: ROOT, sets });
+      if (!r.ok) assert.fail(JSON.stringify(r.errors));
+      const vsphere = r.recorded.filter((x) => x.type.startsWith("vsphere:"));
+      assert.ok(vsphere.length > 0 && r.recordedInvokes.length > 0);
+      assert.deepEqual(checkRecorded({ resources: r.recorded, invokes: r.recordedInvokes }), []);
+    });
+  }
+
+  it("would catch a misspelled property on what the program registers", async () => {
+    const r = await plan({ stack: "dev", cwd: ROOT });
+    if (!r.ok) assert.fail(JSON.stringify(r.errors));
+    const vm = r.recorded.find((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine")!;
+    const { numCpus, ...rest } = vm.inputs;
+    const bad = { ...vm, inputs: { ...rest, numCpu: numCpus } };
+    const problems = checkRecorded({ resources: [bad], invokes: [] });
+    assert.ok(problems.some((p) => p.includes("numCpu")), problems.join("\n"));
+    const inv = r.recordedInvokes[0];
+    const badInvoke = { token: inv.token, args: { ...inv.args, nmae: "x" } };
+    assert.ok(checkRecorded({ resources: [], invokes: [badInvoke] }).some((p) => p.includes("nmae")));
+  });
+
+  it("the provider configuration keys the validator accepts are exactly the schema's", () => {
+    const schema = JSON.parse(fs.readFileSync(VSPHERE_SCHEMA_PATH, "utf8"));
+    assert.deepEqual([...VSPHERE_PROVIDER_KEYS].sort(), Object.keys(schema.config.variables).sort());
+  });
+});

@@ -160,7 +160,9 @@ async function runOnce<T extends Record<string, unknown>>(
     await pulumi.runtime.disconnect();
   } catch (e) {
     // The SDK reports a failed mock invoke as a bare gRPC error: surface the real cause.
-    throw failure ?? e;
+    const err = (failure ?? e) as Error & { recordedResources?: RecordedResource[] };
+    if (typeof err === "object" && err !== null) err.recordedResources = resources;
+    throw err;
   }
   if (failure) throw failure;
 

@@ -1,0 +1,189 @@
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { parse, parseAllDocuments } from "yaml";
+import type { EndpointKind } from "../../components/cluster/types";
+import type { InstallMode } from "../../components/cluster/settings";
+import { guestinfo, renderMetaData, GUESTINFO_KEYS, BOOTSTRAP_SCRIPT_PATH } from "../../components/cluster/cloud-init";
+import { renderNode, renderWorkerNode } from "../../components/cluster/topology";
+import { caCertHash } from "../../components/cluster/pki";
+import { ajvErrors, cloudConfigSchema, networkV2Schema, referenceSpec, requireTool, samplePki, tmpDir, NETWORK } from "./helpers";
+
+const run = promisify(execFile);
+const KINDS: EndpointKind[] = ["haproxy", "kube-vip", "external"];
+const MODES: InstallMode[] = ["packages", "preinstalled"];
+const TOKEN = "abcdef.0123456789abcdef";
+
+interface Case {
+  label: string;
+  userData: string;
+  metaData: string;
+}
+
+function allCases(): Case[] {
+  const pki = samplePki();
+  const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki };
+  const out: Case[] = [];
+  for (const kind of KINDS)
+    for (const mode of MODES) {
+      const spec = referenceSpec(kind, mode, 2);
+      for (const node of spec.nodes) {
+        const r = renderNode(spec, node, secrets);
+        out.push({ label: `${kind}/${mode}/${node.name}`, userData: r.userData, metaData: r.metaData });
+      }
+    }
+  return out;
+}
+
+function writeFileYaml(body: Record<string, unknown>, p: string): unknown {
+  const files = body.write_files as Array<Record<string, unknown>>;
+  return files.find((f) => f.path === p);
+}
+
+describe("cluster cloud-init user-data", function () {
+  const cases = allCases();
+
+  it("covers every role, endpoint kind and install mode", () => {
+    assert.equal(cases.length, 2 * (3 * (3 + 2) + 2 * 0 + 1)); // haproxy adds an LB per install mode
+    assert.ok(cases.some((c) => c.label.endsWith("/lb")));
+  });
+
+  it("passes the cloud-init 26.2 schema (Ajv, YAML 1.1) and starts with #cloud-config", () => {
+    const validate = cloudConfigSchema();
+    for (const c of cases) {
+      assert.ok(c.userData.startsWith("#cloud-config\n"), `${c.label}: header`);
+      const doc = parse(c.userData, { version: "1.1" });
+      assert.ok(validate(doc), `${c.label}:\n${ajvErrors(validate)}`);
+    }
+  });
+
+  it("passes `cloud-init schema --config-file` (installed cloud-init)", async function () {
+    requireTool(this, "cloud-init", "cloud-init");
+    const dir = tmpDir("cloud-init");
+    try {
+      const results = await Promise.all(
+        cases.map(async (c, i) => {
+          const f = path.join(dir, `${i}.yaml`);
+          fs.writeFileSync(f, c.userData);
+          try {
+            const r = await run("cloud-init", ["schema", "--config-file", f]);
+            return { c, ok: true, out: r.stdout + r.stderr };
+          } catch (e) {
+            const x = e as { stdout?: string; stderr?: string };
+            return { c, ok: false, out: `${x.stdout ?? ""}${x.stderr ?? ""}` };
+          }
+        }),
+      );
+      const bad = results.filter((r) => !r.ok || !/Valid/.test(r.out));
+      assert.deepEqual(bad.map((r) => `${r.c.label}: ${r.out}`), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rejects what the validators should reject (negative control)", () => {
+    const validate = cloudConfigSchema();
+    const doc = parse(cases[0].userData, { version: "1.1" }) as Record<string, unknown>;
+    (doc.write_files as Array<Record<string, unknown>>)[0].permissions = 0o600;
+    assert.equal(validate(doc), false);
+    assert.equal(validate({ ...parse(cases[0].userData, { version: "1.1" }), write_file: [] }), false);
+  });
+
+  it("quotes file modes, sets owner root:root and keeps keys 0600", () => {
+    for (const c of cases) {
+      assert.doesNotMatch(c.userData, /permissions: 0\d{3}\b/, c.label);
+      const doc = parse(c.userData, { version: "1.1" }) as Record<string, unknown>;
+      for (const f of doc.write_files as Array<Record<string, unknown>>) {
+        assert.equal(f.owner, "root:root", `${c.label} ${f.path}`);
+        assert.match(String(f.permissions), /^0[0-7]{3}$/);
+        if (/\.key$|kubeadm\.yaml$/.test(String(f.path))) assert.equal(f.permissions, "0600", `${c.label} ${f.path}`);
+      }
+      assert.deepEqual(doc.runcmd, [["bash", BOOTSTRAP_SCRIPT_PATH]]);
+    }
+  });
+
+  it("puts the right things on each role", () => {
+    const spec = referenceSpec("kube-vip", "packages", 2);
+    const pki = samplePki();
+    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki };
+    const by = (name: string) => parse(renderNode(spec, spec.nodes.find((n) => n.name === name)!, secrets).userData, { version: "1.1" }) as Record<string, unknown>;
+    const cp1 = by("cp-1");
+    const cp2 = by("cp-2");
+    const w = by("worker-1");
+    const script = (d: Record<string, unknown>) => String((writeFileYaml(d, BOOTSTRAP_SCRIPT_PATH) as Record<string, unknown>).content);
+    assert.match(script(cp1), /kubeadm init --config/);
+    assert.match(script(cp1), /super-admin\.conf/);
+    assert.match(script(cp2), /kubeadm join --config/);
+    assert.match(script(cp2), /previous control plane 192\.168\.1\.11/);
+    assert.match(script(w), /kubeadm join --config/);
+    assert.ok(writeFileYaml(cp1, "/etc/kubernetes/pki/ca.key"));
+    assert.ok(writeFileYaml(cp2, "/etc/kubernetes/pki/etcd/ca.key"));
+    assert.ok(writeFileYaml(cp1, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"));
+    assert.equal(writeFileYaml(w, "/etc/kubernetes/pki/ca.key"), undefined);
+    assert.equal(writeFileYaml(w, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"), undefined);
+    assert.deepEqual(cp1.packages, ["containerd", "curl", "gnupg", "ca-certificates"]);
+    assert.match(script(cp1), /kubeadm=1\.31\.4-1\.1/);
+    assert.match(String((writeFileYaml(cp1, "/etc/apt/sources.list.d/kubernetes.list") as Record<string, unknown>).content), /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb/);
+    // The 8 shared files are on every control plane, identical.
+    const pkiPaths = (d: Record<string, unknown>) =>
+      (d.write_files as Array<Record<string, unknown>>).filter((f) => String(f.path).startsWith("/etc/kubernetes/pki/")).map((f) => [f.path, f.content]);
+    assert.equal(pkiPaths(cp1).length, 8);
+    assert.deepEqual(pkiPaths(cp1), pkiPaths(cp2));
+    assert.deepEqual((cp1.users as unknown[])[1], {
+      name: "kadmin", groups: ["sudo"], shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true,
+      ssh_authorized_keys: [spec.settings.sshAuthorizedKeys[0]],
+    });
+    const hap = referenceSpec("haproxy", "preinstalled", 1);
+    const lb = parse(renderNode(hap, hap.nodes.find((n) => n.role === "load-balancer")!, secrets).userData, { version: "1.1" }) as Record<string, unknown>;
+    assert.deepEqual(lb.packages, ["haproxy"]);
+    assert.match(String((writeFileYaml(lb, "/etc/haproxy/haproxy.cfg") as Record<string, unknown>).content), /server cp-3 192\.168\.1\.13:6443 check/);
+    const pre = parse(renderNode(hap, hap.nodes[0], secrets).userData, { version: "1.1" }) as Record<string, unknown>;
+    assert.equal(pre.packages, undefined);
+    assert.match(script(pre), /v1\.31\.4 expected \(installMode: preinstalled\)/);
+  });
+
+  it("renders a worker from endpoint, token and CA hash only", () => {
+    const a = referenceSpec("haproxy", "packages", 2);
+    const b = referenceSpec("haproxy", "packages", 9);
+    b.nodes[1] = { ...b.nodes[1], address: "192.168.1.99" }; // another control plane moved
+    const w = a.nodes.find((n) => n.name === "worker-1")!;
+    const s = { token: TOKEN, caCertHash: "sha256:" + "a".repeat(64) };
+    const ra = renderWorkerNode(a, w, s);
+    assert.equal(ra.userData, renderNode(b, w, { ...s, pki: samplePki() }).userData);
+    assert.notEqual(ra.userData, renderWorkerNode(a, w, { ...s, token: "zzzzzz.0123456789abcdef" }).userData);
+  });
+});
+
+describe("cluster meta-data and guestinfo", () => {
+  it("meta-data carries instance-id, hostname and a network v2 config that validates", () => {
+    const validate = networkV2Schema();
+    const spec = referenceSpec("haproxy", "packages", 1);
+    for (const net of [NETWORK, { ...NETWORK, interfaceName: "eth0", searchDomains: [] }]) {
+      for (const node of spec.nodes) {
+        const md = parse(renderMetaData(node, net), { version: "1.1" }) as Record<string, unknown>;
+        assert.equal(md["local-hostname"], node.name);
+        assert.match(String(md["instance-id"]), new RegExp(`^${node.name}-[0-9a-f]{12}$`));
+        assert.deepEqual(md.redact, ["userdata"]);
+        assert.ok(validate(md.network), ajvErrors(validate));
+        const eth = Object.values((md.network as { ethernets: Record<string, Record<string, unknown>> }).ethernets)[0];
+        assert.deepEqual(eth.addresses, [`${node.address}/24`]);
+        assert.deepEqual(eth.routes, [{ to: "default", via: "192.168.1.1" }]);
+      }
+    }
+    assert.equal(validate({ version: 2, ethernets: { x: { addresses: "not-a-list" } } }), false);
+  });
+
+  it("encodes user-data gzip+base64 and meta-data base64, and round-trips", () => {
+    const g = guestinfo("#cloud-config\nhostname: a\n", "instance-id: a\n");
+    assert.deepEqual(Object.keys(g).sort(), [GUESTINFO_KEYS.metaData, GUESTINFO_KEYS.metaDataEncoding, GUESTINFO_KEYS.userData, GUESTINFO_KEYS.userDataEncoding].sort());
+    assert.equal(g["guestinfo.userdata.encoding"], "gzip+base64");
+    assert.equal(g["guestinfo.metadata.encoding"], "base64");
+    assert.equal(gunzipSync(Buffer.from(g["guestinfo.userdata"], "base64")).toString(), "#cloud-config\nhostname: a\n");
+    assert.equal(Buffer.from(g["guestinfo.metadata"], "base64").toString(), "instance-id: a\n");
+    assert.deepEqual(guestinfo("x", "y"), guestinfo("x", "y"), "deterministic (no gzip timestamp)");
+    void parseAllDocuments;
+  });
+});

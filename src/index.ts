@@ -9,6 +9,7 @@
 export * from "../components/validation";
 export * from "../components/artifacts";
 export * from "../components/vsphere";
+export * from "../components/spark";
 export { parseStackConfig, PROJECT, PROJECT_KEYS, VSPHERE_PROVIDER_KEYS } from "./config/stack-config";
 export type { StackConfig, Inventory, EndpointConfig, NetworkConfig, LayerCheck } from "./config/stack-config";
 export { deployStack, loadStackConfig } from "./stack";

@@ -1,0 +1,54 @@
+/**
+ * Review artifacts of the Spark layer (what `npm run plan -- --out DIR` writes) and the section the
+ * offline plan prints under `spark`. Secrets never appear: the registry password is
+ * SECRET_PLACEHOLDER.
+ */
+import type { Artifact } from "../artifacts";
+import { manifestList, sparkManifests, toYaml } from "./manifests";
+import { SparkPlan, planSpark } from "./plan";
+import { podTemplate } from "./podtemplates";
+import type { SparkSettings } from "./settings";
+import type { ExecutorSizing, PodRequest, WorkerShape } from "./sizing";
+import { renderSparkDefaults, renderSubmitScript, sparkApplication } from "./submit";
+
+export interface SparkPlanSection {
+  /** Every Spark property the platform sets (spark-defaults.conf). */
+  conf: Record<string, string>;
+  executorPod: PodRequest;
+  driverPod: PodRequest;
+  utilization: ExecutorSizing["utilization"];
+  fit: ExecutorSizing["fit"];
+}
+
+/** The plan section of an already computed plan. */
+export function planSection(plan: SparkPlan): SparkPlanSection {
+  const z = plan.sizing;
+  return { conf: { ...plan.conf }, executorPod: { ...z.executorPod }, driverPod: { ...z.driverPod }, utilization: z.utilization, fit: z.fit };
+}
+
+/** What the offline plan prints under `spark`. Throws a SizingError when nothing fits. */
+export function sparkPlanSection(settings: SparkSettings, workers: WorkerShape): SparkPlanSection {
+  return planSection(planSpark(settings, workers));
+}
+
+const yamlDocs = (docs: object[]) => docs.map(toYaml).join("---\n");
+
+/**
+ * spark-defaults.conf, the two submit scripts, the layer's manifests (one multi-document YAML),
+ * the pod templates and, when enabled, the SparkApplication.
+ */
+export function sparkArtifacts(settings: SparkSettings, workers: WorkerShape, apiEndpoint: string): Artifact[] {
+  const plan = planSpark(settings, workers);
+  const out: Artifact[] = [
+    { path: "spark/spark-defaults.conf", kind: "spark-defaults", content: renderSparkDefaults(plan) },
+    { path: "spark/submit-cluster.sh", kind: "spark-submit", content: renderSubmitScript(plan, "cluster", apiEndpoint) },
+    { path: "spark/submit-client.sh", kind: "spark-submit", content: renderSubmitScript(plan, "client", apiEndpoint) },
+    { path: "spark/manifests.yaml", kind: "manifest", content: yamlDocs(manifestList(sparkManifests(plan))) },
+    { path: "spark/pod-templates/driver.yaml", kind: "manifest", content: toYaml(podTemplate(plan, "driver")) },
+    { path: "spark/pod-templates/executor.yaml", kind: "manifest", content: toYaml(podTemplate(plan, "executor")) },
+  ];
+  if (settings.sparkApplication.enabled) {
+    out.push({ path: "spark/sparkapplication.yaml", kind: "manifest", content: toYaml(sparkApplication(plan)) });
+  }
+  return out;
+}

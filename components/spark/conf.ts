@@ -1,0 +1,113 @@
+/**
+ * The Spark properties this layer emits (one map, used by spark-defaults.conf, the spark-submit
+ * commands and the SparkApplication), and the names and paths they refer to.
+ */
+import { formatImageRef } from "./image";
+import type { SparkSettings } from "./settings";
+import type { ExecutorSizing } from "./sizing";
+
+/** Where the smoke-test Job (and users' submit hosts, by convention) keep spark-defaults.conf. */
+export const SPARK_CONF_DIR = "/etc/spark/conf";
+/** Where the driver and executor pod templates are read from. */
+export const POD_TEMPLATE_DIR = "/etc/spark/pod-templates";
+export const DRIVER_CONTAINER = "spark-kubernetes-driver";
+export const EXECUTOR_CONTAINER = "spark-kubernetes-executor";
+/** Mount path of the event-log volume in drivers and the History Server. */
+export const EVENT_LOG_MOUNT = "/spark-events";
+export const HISTORY_SERVER_PORT = 18080;
+/** Fixed client-mode ports, so a firewall between the submit host and the pods can be opened for them. */
+export const CLIENT_DRIVER_PORT = 7078;
+export const CLIENT_BLOCK_MANAGER_PORT = 7079;
+
+/** Names of the objects this layer creates, derived in one place. */
+export interface SparkNames {
+  namespace: string;
+  serviceAccount: string;
+  role: string;
+  roleBinding: string;
+  clusterRoleBinding: string;
+  priorityClass?: string;
+  registrySecret: string;
+  sparkDefaults: string;
+  podTemplates: string;
+  resourceQuota: string;
+  limitRange: string;
+  smokeTestJob: string;
+  eventLogClaim: string;
+  historyServer: string;
+}
+
+export function sparkNames(s: SparkSettings): SparkNames {
+  return {
+    namespace: s.namespace,
+    serviceAccount: s.serviceAccount,
+    role: "spark-driver",
+    roleBinding: "spark-driver",
+    // Cluster-scoped: the namespace is part of the name so two Spark namespaces do not collide.
+    clusterRoleBinding: `${s.namespace}-${s.serviceAccount}-edit`.slice(0, 253),
+    priorityClass: s.priorityClass?.name,
+    registrySecret: "spark-registry",
+    sparkDefaults: "spark-defaults",
+    podTemplates: "spark-pod-templates",
+    resourceQuota: "spark",
+    limitRange: "spark",
+    smokeTestJob: "spark-pi-smoke-test",
+    eventLogClaim: "spark-events",
+    historyServer: "spark-history-server",
+  };
+}
+
+/** The example application (SparkPi) in the image: a jar for JVM apps, pi.py for Python apps. */
+export interface ExampleApp {
+  mainClass?: string;
+  file: string;
+  args: string[];
+}
+
+/** Scala version of the examples jar: Spark 4 is built for 2.13 only, Spark 3 images use 2.12. */
+export function scalaBinaryVersion(sparkVersion: string): string {
+  return Number(sparkVersion.split(".")[0]) >= 4 ? "2.13" : "2.12";
+}
+
+export function exampleApp(s: SparkSettings): ExampleApp {
+  const args = [String(s.smokeTest.iterations)];
+  if (s.appType === "python") return { file: "local:///opt/spark/examples/src/main/python/pi.py", args };
+  return {
+    mainClass: "org.apache.spark.examples.SparkPi",
+    file: `local:///opt/spark/examples/jars/spark-examples_${scalaBinaryVersion(s.sparkVersion)}-${s.sparkVersion}.jar`,
+    args,
+  };
+}
+
+/**
+ * Every Spark property of the platform: the sizing's, then namespace, identity, image, pod
+ * templates and event log, then the user's `extraConf` (which settings validation keeps away from
+ * the keys above).
+ */
+export function sparkConf(s: SparkSettings, sizing: ExecutorSizing): Record<string, string> {
+  const n = sparkNames(s);
+  const conf: Record<string, string> = { ...sizing.conf };
+  conf["spark.submit.deployMode"] = s.deployMode;
+  conf["spark.kubernetes.namespace"] = s.namespace;
+  conf["spark.kubernetes.authenticate.driver.serviceAccountName"] = s.serviceAccount;
+  conf["spark.kubernetes.container.image"] = formatImageRef(s.image);
+  conf["spark.kubernetes.container.image.pullPolicy"] = s.imagePullPolicy;
+  if (s.registryCredentials) conf["spark.kubernetes.container.image.pullSecrets"] = n.registrySecret;
+  conf["spark.kubernetes.driver.podTemplateFile"] = `${POD_TEMPLATE_DIR}/driver.yaml`;
+  conf["spark.kubernetes.executor.podTemplateFile"] = `${POD_TEMPLATE_DIR}/executor.yaml`;
+  conf["spark.kubernetes.driver.podTemplateContainerName"] = DRIVER_CONTAINER;
+  conf["spark.kubernetes.executor.podTemplateContainerName"] = EXECUTOR_CONTAINER;
+  if (s.historyServer.enabled) {
+    const vol = `spark.kubernetes.driver.volumes.persistentVolumeClaim.${n.eventLogClaim}`;
+    conf[`${vol}.mount.path`] = EVENT_LOG_MOUNT;
+    conf[`${vol}.options.claimName`] = n.eventLogClaim;
+    conf["spark.eventLog.enabled"] = "true";
+    conf["spark.eventLog.dir"] = `file://${EVENT_LOG_MOUNT}`;
+  }
+  Object.assign(conf, s.extraConf);
+  return sortKeys(conf);
+}
+
+export function sortKeys(conf: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(conf).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,352 @@
+/**
+ * The Spark layer's Kubernetes objects as plain, pure values (typed with the SDK's input types so
+ * the component can hand them to typed resources unchanged). Names come from `sparkNames`.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { SECRET_PLACEHOLDER } from "../artifacts";
+import { EVENT_LOG_MOUNT, HISTORY_SERVER_PORT, POD_TEMPLATE_DIR, SPARK_CONF_DIR } from "./conf";
+import { formatImageRef } from "./image";
+import type { SparkPlan } from "./plan";
+import type { RegistryCredentials } from "./settings";
+import { commonLabels, containerSecurityContext, podSecurityContext, podTemplate, schedulingFields } from "./podtemplates";
+import { driverPodMemoryMiB, executorPodMemoryMiB } from "./sizing";
+import { renderSparkDefaults, submitArgs } from "./submit";
+import { formatCpuMilli, formatSparkMemory } from "./units";
+import { stringify } from "yaml";
+
+/** YAML without anchors/aliases (shared label objects would otherwise become `&a1`/`*a1`). */
+export function toYaml(v: unknown): string {
+  return stringify(v, { aliasDuplicateObjects: false, lineWidth: 0 });
+}
+
+export interface SparkManifests {
+  namespace: k8s.types.input.core.v1.Namespace;
+  resourceQuota?: k8s.types.input.core.v1.ResourceQuota;
+  limitRange?: k8s.types.input.core.v1.LimitRange;
+  serviceAccount: k8s.types.input.core.v1.ServiceAccount;
+  role: k8s.types.input.rbac.v1.Role;
+  roleBinding: k8s.types.input.rbac.v1.RoleBinding;
+  clusterRoleBinding?: k8s.types.input.rbac.v1.ClusterRoleBinding;
+  priorityClass?: k8s.types.input.scheduling.v1.PriorityClass;
+  registrySecret?: k8s.types.input.core.v1.Secret;
+  sparkDefaults: k8s.types.input.core.v1.ConfigMap;
+  podTemplates: k8s.types.input.core.v1.ConfigMap;
+  smokeTestJob?: k8s.types.input.batch.v1.Job;
+  eventLogClaim?: k8s.types.input.core.v1.PersistentVolumeClaim;
+  historyServerDeployment?: k8s.types.input.apps.v1.Deployment;
+  historyServerService?: k8s.types.input.core.v1.Service;
+}
+
+/** The smoke test's SparkPi is small on purpose: it checks access, image and scheduling, not capacity. */
+export const SMOKE_TEST = {
+  submitter: { cpu: "250m", memoryMiB: 1024 },
+  driverMemoryMiB: 1024,
+  executorMemoryMiB: 1024,
+  cores: 1,
+} as const;
+
+/** The History Server's pod: a 1 GiB daemon heap plus JVM overhead. */
+export const HISTORY_SERVER_RESOURCES = { cpu: "250m", memoryMiB: 1536, daemonMemory: "1g" } as const;
+
+/** The driver's verbs in its namespace: executor pods, its headless service, config maps and on-demand PVCs. */
+export const DRIVER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "patch", "update", "delete", "deletecollection"] },
+  { apiGroups: [""], resources: ["services"], verbs: ["create", "get", "list", "watch", "delete", "deletecollection"] },
+  { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "get", "list", "watch", "patch", "update", "delete", "deletecollection"] },
+  { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["create", "get", "list", "watch", "patch", "update", "delete", "deletecollection"] },
+];
+
+/** `.dockerconfigjson` content for one registry. */
+export function dockerConfigJson(creds: RegistryCredentials, password: string): string {
+  // Without the real password (review artifacts), the derived `auth` is a placeholder as well.
+  const auth = password === SECRET_PLACEHOLDER ? SECRET_PLACEHOLDER : Buffer.from(`${creds.username}:${password}`).toString("base64");
+  const entry: Record<string, string> = { username: creds.username, password, auth };
+  if (creds.email) entry.email = creds.email;
+  return JSON.stringify({ auths: { [creds.server]: entry } });
+}
+
+function meta(plan: SparkPlan, name: string, component: string, namespaced = true): k8s.types.input.meta.v1.ObjectMeta {
+  return { name, ...(namespaced ? { namespace: plan.settings.namespace } : {}), labels: commonLabels(component) };
+}
+
+const mi = (n: number) => `${n}Mi`;
+
+/** What the ResourceQuota admits: `quota.applications` full-size applications plus the layer's own pods. */
+export function quotaTotals(plan: SparkPlan): { cpuMilli: number; memoryMiB: number; pods: number } {
+  const z = plan.sizing;
+  const s = plan.settings;
+  const apps = s.quota.applications;
+  let cpuMilli = apps * (z.executor.instances * z.executor.cpuRequestMilli + z.driver.cores * 1000);
+  let memoryMiB = apps * (z.executor.instances * z.executorPod.memoryMiB + z.driverPod.memoryMiB);
+  let pods = apps * (z.executor.instances + 1);
+  if (s.smokeTest.enabled) {
+    const small = executorPodMemoryMiB({
+      heapMiB: SMOKE_TEST.executorMemoryMiB,
+      factor: s.executor.memoryOverheadFactor,
+      minOverheadMiB: s.executor.minMemoryOverheadMiB,
+      offHeapMiB: z.executor.offHeapMiB,
+      pysparkMiB: z.executor.pysparkMiB,
+    });
+    const driver = driverPodMemoryMiB(SMOKE_TEST.driverMemoryMiB, s.driver.memoryOverheadFactor);
+    cpuMilli += 250 + SMOKE_TEST.cores * 1000 * (1 + s.smokeTest.executorInstances);
+    memoryMiB += SMOKE_TEST.submitter.memoryMiB + driver + s.smokeTest.executorInstances * small;
+    pods += 2 + s.smokeTest.executorInstances;
+  }
+  if (s.historyServer.enabled) {
+    cpuMilli += 250;
+    memoryMiB += HISTORY_SERVER_RESOURCES.memoryMiB;
+    pods += 1;
+  }
+  return { cpuMilli, memoryMiB, pods };
+}
+
+export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: string } = {}): SparkManifests {
+  const s = plan.settings;
+  const n = plan.names;
+  const image = formatImageRef(s.image);
+  const ps = s.podSecurity;
+
+  const m: SparkManifests = {
+    namespace: {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: s.namespace,
+        labels: {
+          ...commonLabels("namespace"),
+          "pod-security.kubernetes.io/enforce": ps.enforce,
+          "pod-security.kubernetes.io/enforce-version": "latest",
+          "pod-security.kubernetes.io/warn": ps.warn,
+          "pod-security.kubernetes.io/warn-version": "latest",
+          "pod-security.kubernetes.io/audit": ps.audit,
+          "pod-security.kubernetes.io/audit-version": "latest",
+        },
+      },
+    },
+    serviceAccount: {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: meta(plan, n.serviceAccount, "driver"),
+      ...(s.registryCredentials ? { imagePullSecrets: [{ name: n.registrySecret }] } : {}),
+    },
+    role: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(plan, n.role, "rbac"), rules: DRIVER_RULES },
+    roleBinding: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(plan, n.roleBinding, "rbac"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: n.role },
+      subjects: [{ kind: "ServiceAccount", name: n.serviceAccount, namespace: s.namespace }],
+    },
+    sparkDefaults: {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(plan, n.sparkDefaults, "config"),
+      data: { "spark-defaults.conf": renderSparkDefaults(plan) },
+    },
+    podTemplates: {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(plan, n.podTemplates, "config"),
+      data: { "driver.yaml": toYaml(podTemplate(plan, "driver")), "executor.yaml": toYaml(podTemplate(plan, "executor")) },
+    },
+  };
+
+  if (s.quota.enabled) {
+    const q = quotaTotals(plan);
+    m.resourceQuota = {
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: meta(plan, n.resourceQuota, "quota"),
+      spec: {
+        hard: {
+          "requests.cpu": formatCpuMilli(q.cpuMilli),
+          "requests.memory": mi(q.memoryMiB),
+          "limits.memory": mi(q.memoryMiB),
+          pods: String(q.pods),
+        },
+      },
+    };
+    const largest = Math.max(plan.sizing.executorPod.memoryMiB, plan.sizing.driverPod.memoryMiB, HISTORY_SERVER_RESOURCES.memoryMiB, SMOKE_TEST.submitter.memoryMiB);
+    m.limitRange = {
+      apiVersion: "v1",
+      kind: "LimitRange",
+      metadata: meta(plan, n.limitRange, "quota"),
+      spec: {
+        limits: [
+          {
+            type: "Container",
+            // Containers without requests (e.g. sidecars) get small ones, so the quota admits them.
+            defaultRequest: { cpu: "100m", memory: "256Mi" },
+            default: { memory: "256Mi" },
+            // No CPU maximum: Spark sets no CPU limit, and a maximum would demand one.
+            max: { memory: mi(largest) },
+          },
+        ],
+      },
+    };
+  }
+
+  if (s.clusterRoleBindingEdit) {
+    m.clusterRoleBinding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: meta(plan, n.clusterRoleBinding, "rbac", false),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+      subjects: [{ kind: "ServiceAccount", name: n.serviceAccount, namespace: s.namespace }],
+    };
+  }
+
+  if (s.priorityClass?.create) {
+    m.priorityClass = {
+      apiVersion: "scheduling.k8s.io/v1",
+      kind: "PriorityClass",
+      metadata: meta(plan, s.priorityClass.name, "scheduling", false),
+      value: s.priorityClass.value,
+      preemptionPolicy: s.priorityClass.preemptionPolicy,
+      globalDefault: false,
+      description: "Spark drivers and executors (vsphere-spark)",
+    };
+  }
+
+  if (s.registryCredentials) {
+    m.registrySecret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: meta(plan, n.registrySecret, "registry"),
+      type: "kubernetes.io/dockerconfigjson",
+      stringData: { ".dockerconfigjson": dockerConfigJson(s.registryCredentials, opts.registryPassword ?? SECRET_PLACEHOLDER) },
+    };
+  }
+
+  const configVolumes = [
+    { name: "spark-defaults", configMap: { name: n.sparkDefaults } },
+    { name: "pod-templates", configMap: { name: n.podTemplates } },
+  ];
+
+  if (s.smokeTest.enabled) {
+    const z = SMOKE_TEST;
+    const overrides: Record<string, string> = {
+      "spark.executor.instances": String(s.smokeTest.executorInstances),
+      "spark.executor.cores": String(z.cores),
+      "spark.kubernetes.executor.request.cores": String(z.cores),
+      "spark.executor.memory": formatSparkMemory(z.executorMemoryMiB),
+      "spark.driver.memory": formatSparkMemory(z.driverMemoryMiB),
+      "spark.driver.cores": String(z.cores),
+      "spark.dynamicAllocation.enabled": "false",
+      "spark.cores.max": String(s.smokeTest.executorInstances * z.cores),
+      "spark.kubernetes.authenticate.submission.caCertFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+      "spark.kubernetes.authenticate.submission.oauthTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    };
+    const smokePlan: SparkPlan = { ...plan, conf: { ...plan.conf } };
+    for (const k of Object.keys(smokePlan.conf)) if (k.startsWith("spark.dynamicAllocation.")) delete smokePlan.conf[k];
+    smokePlan.settings = { ...s, sparkApplication: { ...s.sparkApplication, name: n.smokeTestJob } };
+    m.smokeTestJob = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: meta(plan, n.smokeTestJob, "smoke-test"),
+      spec: {
+        backoffLimit: 0,
+        activeDeadlineSeconds: 1800,
+        template: {
+          metadata: { labels: commonLabels("smoke-test") },
+          spec: {
+            serviceAccountName: n.serviceAccount,
+            restartPolicy: "Never",
+            ...schedulingFields(plan),
+            securityContext: podSecurityContext(plan),
+            containers: [
+              {
+                name: "spark-submit",
+                image,
+                imagePullPolicy: s.imagePullPolicy,
+                command: ["/opt/spark/bin/spark-submit"],
+                args: submitArgs(smokePlan, "cluster", "k8s://https://kubernetes.default.svc:443", overrides),
+                env: [{ name: "SPARK_CONF_DIR", value: SPARK_CONF_DIR }],
+                resources: {
+                  requests: { cpu: z.submitter.cpu, memory: mi(z.submitter.memoryMiB) },
+                  limits: { memory: mi(z.submitter.memoryMiB) },
+                },
+                securityContext: containerSecurityContext(),
+                volumeMounts: [
+                  { name: "spark-defaults", mountPath: SPARK_CONF_DIR, readOnly: true },
+                  { name: "pod-templates", mountPath: POD_TEMPLATE_DIR, readOnly: true },
+                ],
+              },
+            ],
+            volumes: configVolumes,
+          },
+        },
+      },
+    };
+  }
+
+  if (s.historyServer.enabled) {
+    const labels = commonLabels("history-server");
+    m.eventLogClaim = {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: meta(plan, n.eventLogClaim, "history-server"),
+      spec: {
+        accessModes: [s.historyServer.accessMode],
+        resources: { requests: { storage: s.historyServer.storageSize } },
+        ...(s.historyServer.storageClassName ? { storageClassName: s.historyServer.storageClassName } : {}),
+      },
+    };
+    m.historyServerDeployment = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta(plan, n.historyServer, "history-server"),
+      spec: {
+        replicas: 1,
+        strategy: { type: "Recreate" },
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            ...schedulingFields(plan),
+            securityContext: podSecurityContext(plan),
+            containers: [
+              {
+                name: "history-server",
+                image,
+                imagePullPolicy: s.imagePullPolicy,
+                args: ["/opt/spark/bin/spark-class", "org.apache.spark.deploy.history.HistoryServer"],
+                env: [
+                  { name: "SPARK_HISTORY_OPTS", value: `-Dspark.history.fs.logDirectory=file://${EVENT_LOG_MOUNT}` },
+                  { name: "SPARK_DAEMON_MEMORY", value: HISTORY_SERVER_RESOURCES.daemonMemory },
+                ],
+                ports: [{ name: "http", containerPort: HISTORY_SERVER_PORT }],
+                readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 10 },
+                resources: {
+                  requests: { cpu: HISTORY_SERVER_RESOURCES.cpu, memory: mi(HISTORY_SERVER_RESOURCES.memoryMiB) },
+                  limits: { memory: mi(HISTORY_SERVER_RESOURCES.memoryMiB) },
+                },
+                securityContext: containerSecurityContext(),
+                volumeMounts: [{ name: "spark-events", mountPath: EVENT_LOG_MOUNT, readOnly: true }],
+              },
+            ],
+            volumes: [{ name: "spark-events", persistentVolumeClaim: { claimName: n.eventLogClaim } }],
+          },
+        },
+      },
+    };
+    m.historyServerService = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(plan, n.historyServer, "history-server"),
+      spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: HISTORY_SERVER_PORT, targetPort: "http" }] },
+    };
+  }
+  return m;
+}
+
+/** The manifests in apply order (namespace and cluster-scoped objects first). */
+export function manifestList(m: SparkManifests): object[] {
+  const order: (keyof SparkManifests)[] = [
+    "namespace", "priorityClass", "resourceQuota", "limitRange", "serviceAccount", "role", "roleBinding",
+    "clusterRoleBinding", "registrySecret", "sparkDefaults", "podTemplates", "eventLogClaim",
+    "historyServerDeployment", "historyServerService", "smokeTestJob",
+  ];
+  return order.map((k) => m[k]).filter((x): x is NonNullable<typeof x> => x !== undefined) as object[];
+}

@@ -1,0 +1,71 @@
+/**
+ * Driver and executor pod templates (`spark.kubernetes.{driver,executor}.podTemplateFile`): where
+ * placement (anti-affinity, nodeSelector, tolerations), priority and the security context live.
+ * Spark adds image, resources and its own labels on top; it cannot lower the memory set by sizing.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { DRIVER_CONTAINER, EXECUTOR_CONTAINER } from "./conf";
+import type { SparkPlan } from "./plan";
+
+type Pod = k8s.types.input.core.v1.Pod;
+type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
+type SecurityContext = k8s.types.input.core.v1.SecurityContext;
+
+export const PART_OF = "vsphere-spark";
+
+export function commonLabels(component: string): Record<string, string> {
+  return { "app.kubernetes.io/name": "spark", "app.kubernetes.io/component": component, "app.kubernetes.io/part-of": PART_OF };
+}
+
+/** Restricted-profile security context for Spark pods (the image's `spark` user, uid 185, by default). */
+export function podSecurityContext(plan: SparkPlan): PodSecurityContext {
+  const uid = plan.settings.podSecurity.runAsUser;
+  const base: PodSecurityContext = { seccompProfile: { type: "RuntimeDefault" } };
+  return uid === null ? base : { ...base, runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid };
+}
+
+export function containerSecurityContext(): SecurityContext {
+  return { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+}
+
+/** Scheduling fields shared by every Spark pod: priority, node selection, tolerations, pull secret. */
+export function schedulingFields(plan: SparkPlan): Pick<k8s.types.input.core.v1.PodSpec, "priorityClassName" | "nodeSelector" | "tolerations" | "imagePullSecrets"> {
+  const s = plan.settings;
+  const out: Pick<k8s.types.input.core.v1.PodSpec, "priorityClassName" | "nodeSelector" | "tolerations" | "imagePullSecrets"> = {};
+  if (s.priorityClass) out.priorityClassName = s.priorityClass.name;
+  if (Object.keys(s.placement.nodeSelector).length > 0) out.nodeSelector = { ...s.placement.nodeSelector };
+  if (s.placement.tolerations.length > 0) out.tolerations = s.placement.tolerations.map((t) => ({ ...t }));
+  if (s.registryCredentials) out.imagePullSecrets = [{ name: plan.names.registrySecret }];
+  return out;
+}
+
+/**
+ * Pod anti-affinity that keeps executors one per node: Spark labels every executor pod
+ * `spark-role=executor`; the term matches them in the Spark namespace by host name.
+ */
+export function executorAffinity(plan: SparkPlan): k8s.types.input.core.v1.Affinity | undefined {
+  const term = { labelSelector: { matchLabels: { "spark-role": "executor" } }, topologyKey: "kubernetes.io/hostname" };
+  switch (plan.settings.placement.oneExecutorPerNode) {
+    case "required":
+      return { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } };
+    case "preferred":
+      return { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] } };
+    case "none":
+      return undefined;
+  }
+}
+
+export function podTemplate(plan: SparkPlan, role: "driver" | "executor"): Pod {
+  const affinity = role === "executor" ? executorAffinity(plan) : undefined;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { labels: commonLabels(role) },
+    spec: {
+      ...schedulingFields(plan),
+      ...(affinity ? { affinity } : {}),
+      securityContext: podSecurityContext(plan),
+      containers: [{ name: role === "driver" ? DRIVER_CONTAINER : EXECUTOR_CONTAINER, securityContext: containerSecurityContext() }],
+    },
+  };
+}

@@ -1,0 +1,673 @@
+/**
+ * The Spark layer's user settings: what the stack config key `vsphere-spark:spark` holds (an
+ * object). Every default lives in `resolveSparkSettings`, and nowhere else; validation collects all
+ * problems at once, each with its full config path.
+ */
+import { FieldError, isDnsLabel, isDnsSubdomain } from "../validation";
+import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image";
+import { parseSparkMemoryMiB, parseSparkTimeMs } from "./units";
+
+export type SparkAppType = "jvm" | "python";
+export type DeployMode = "cluster" | "client";
+export type PullPolicy = "IfNotPresent" | "Always" | "Never";
+/** How executors are spread: at most one per node (hard or soft pod anti-affinity), or no rule. */
+export type OneExecutorPerNode = "required" | "preferred" | "none";
+export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
+
+/**
+ * The official image the layer uses unless told otherwise: Docker Hub's `apache/spark:4.0.1`
+ * (Spark 4.0.1, Scala 2.13, Java 17, with Python 3; the image runs as user `spark`, uid 185).
+ */
+export const DEFAULT_IMAGE = "apache/spark:4.0.1";
+export const DEFAULT_SPARK_VERSION = "4.0.1";
+/** uid (and gid) of the `spark` user in the official apache/spark images. */
+export const SPARK_IMAGE_UID = 185;
+
+export interface ExecutorPolicy {
+  /** Executor pods per worker node. Default 1 (the paper). */
+  executorsPerNode: number;
+  /** vCPUs of each worker VM left to the node itself when choosing `spark.executor.cores`. Default 1. */
+  coresLeftForSystem: number;
+  /** `spark.executor.memoryOverheadFactor`. Default 0.1 for JVM apps, 0.4 for Python. */
+  memoryOverheadFactor: number;
+  /** Floor of the overhead in MiB (`spark.executor.minMemoryOverhead`, Spark 4.0+). Default 384. */
+  minMemoryOverheadMiB: number;
+  /** The executor heap is a multiple of this many GiB. Default 10. */
+  heapGranularityGiB: number;
+  /** `spark.memory.offHeap.size` in MiB (0: off-heap memory disabled). Default 0. */
+  offHeapMiB: number;
+  /** `spark.executor.pyspark.memory` in MiB, Python apps only (0: unset). Default 0. */
+  pysparkMemoryMiB: number;
+  /** Override of `spark.executor.instances` (default: workers × executorsPerNode). */
+  instances?: number;
+  /** Override of `spark.executor.cores` (default: derived from the VM size). */
+  cores?: number;
+  /** Override of the heap, a Spark byte string such as `96g` (default: derived from allocatable memory). */
+  memory?: string;
+}
+
+export interface DriverSettings {
+  /** `spark.driver.memory`. Default `40g` (the paper's `--driver-memory 40G`). */
+  memory: string;
+  /** `spark.driver.cores`. Default 1. */
+  cores: number;
+  /** `spark.driver.memoryOverheadFactor`. Default 0.1 for JVM apps, 0.4 for Python. */
+  memoryOverheadFactor: number;
+}
+
+export interface DynamicAllocationSettings {
+  /** Default false: a fixed `spark.executor.instances`, as in the paper. */
+  enabled: boolean;
+  /** Default: one node's worth (executorsPerNode). */
+  minExecutors?: number;
+  /** Default: every executor slot of the cluster (workers × executorsPerNode). */
+  maxExecutors?: number;
+  /** Default: minExecutors. */
+  initialExecutors?: number;
+  /** `spark.dynamicAllocation.shuffleTracking.timeout`; must be finite. Default `30min`. */
+  shuffleTrackingTimeout: string;
+  /** `spark.dynamicAllocation.executorIdleTimeout`. Default `60s`. */
+  executorIdleTimeout: string;
+}
+
+export interface PriorityClassSettings {
+  /** Create the PriorityClass (false: it exists already, only reference it). Default true. */
+  create: boolean;
+  /** Default `spark`. */
+  name: string;
+  /** Default 1000. */
+  value: number;
+  /** Default `Never`: Spark pods queue ahead of lower priorities but evict nothing. */
+  preemptionPolicy: "Never" | "PreemptLowerPriority";
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  tolerationSeconds?: number;
+}
+
+export interface PlacementSettings {
+  /** Default `required` with one executor per node, else `none`. */
+  oneExecutorPerNode: OneExecutorPerNode;
+  /** Node labels driver and executor pods must match. Default none. */
+  nodeSelector: Record<string, string>;
+  /** Tolerations of driver and executor pods. Default none. */
+  tolerations: Toleration[];
+}
+
+export interface PodSecuritySettings {
+  /** Pod Security Admission levels on the namespace. Defaults: enforce `baseline`, warn and audit `restricted`. */
+  enforce: PodSecurityLevel;
+  warn: PodSecurityLevel;
+  audit: PodSecurityLevel;
+  /** uid the Spark pods run as (non-root, restricted-compatible); null: the image's user. Default 185. */
+  runAsUser: number | null;
+}
+
+export interface QuotaSettings {
+  /** ResourceQuota + LimitRange on the namespace. Default true. */
+  enabled: boolean;
+  /** How many full-size applications the quota admits at once. Default 1. */
+  applications: number;
+}
+
+export interface RegistryCredentials {
+  /** Registry the Spark image is pulled from, e.g. `192.168.1.1:5000` or `harbor.example.com`. */
+  server: string;
+  username: string;
+  email?: string;
+}
+
+export interface SmokeTestSettings {
+  /** A Job that runs SparkPi through spark-submit in cluster mode. Default false. */
+  enabled: boolean;
+  /** SparkPi's argument (number of partitions). Default 100 (the 2020 talk). */
+  iterations: number;
+  /** Executors of the smoke test (small ones: 1 core, 1g). Default 2. */
+  executorInstances: number;
+}
+
+export interface HistoryServerSettings {
+  /** Spark History Server + event-log volume. Default false. */
+  enabled: boolean;
+  /** Size of the event-log PersistentVolumeClaim. Default `10Gi`. */
+  storageSize: string;
+  /** Storage class of that claim (default: the cluster's default class). */
+  storageClassName?: string;
+  /** Default `ReadWriteMany` (drivers on any node and the server share it). */
+  accessMode: "ReadWriteMany" | "ReadWriteOnce";
+}
+
+export interface SparkApplicationSettings {
+  /** Render a Kubeflow Spark Operator SparkApplication (SparkPi) with this layer's sizing. Default false. */
+  enabled: boolean;
+  /** Also create it in the cluster (needs the operator's CRD). Default false. */
+  apply: boolean;
+  /** Default `spark-pi`. */
+  name: string;
+}
+
+export interface SparkSettings {
+  namespace: string;
+  serviceAccount: string;
+  image: ImageRef;
+  imagePullPolicy: PullPolicy;
+  /** Spark version inside the image (SparkApplication `sparkVersion`, examples jar name). */
+  sparkVersion: string;
+  appType: SparkAppType;
+  deployMode: DeployMode;
+  executor: ExecutorPolicy;
+  driver: DriverSettings;
+  dynamicAllocation: DynamicAllocationSettings;
+  /** null: no priority class on Spark pods. */
+  priorityClass: PriorityClassSettings | null;
+  placement: PlacementSettings;
+  podSecurity: PodSecuritySettings;
+  quota: QuotaSettings;
+  registryCredentials?: RegistryCredentials;
+  /** The paper's cluster-wide `edit` ClusterRoleBinding for the service account. Default false. */
+  clusterRoleBindingEdit: boolean;
+  smokeTest: SmokeTestSettings;
+  historyServer: HistoryServerSettings;
+  sparkApplication: SparkApplicationSettings;
+  /** Allocatable CPU and memory of each worker, for clusters whose kubelet settings are not ours. */
+  nodeAllocatable?: { cpu: number; memoryMiB: number };
+  /** Further Spark properties (`spark.*`) added to spark-defaults; may not override sizing keys. */
+  extraConf: Record<string, string>;
+}
+
+/** Overhead factors Spark applies by default (SIZING.md): 0.1 for JVM apps, 0.4 for non-JVM. */
+export const DEFAULT_OVERHEAD_FACTOR: Record<SparkAppType, number> = { jvm: 0.1, python: 0.4 };
+
+/** Spark keys the sizing and the platform own: `extraConf` may not set them. */
+export const MANAGED_KEY_PATTERN =
+  /^spark\.(executor\.(instances|cores|memory|memoryOverheadFactor)|driver\.(memory|cores|memoryOverheadFactor)|cores\.max|kubernetes\.(namespace|container\.image|authenticate\.driver\.serviceAccountName|executor\.request\.cores|(driver|executor)\.podTemplateFile)|dynamicAllocation\.)/;
+
+// ---------------------------------------------------------------------------------------------
+// Validation helpers: each reads one field, records an error with its full path, returns a value.
+
+type Obj = Record<string, unknown>;
+
+class Reader {
+  readonly errors: FieldError[] = [];
+
+  err(path: string, message: string): void {
+    this.errors.push({ path, message });
+  }
+
+  /** Reads an optional object; reports unknown keys (with a suggestion) and wrong types. */
+  object(v: unknown, path: string, known: readonly string[]): Obj | undefined {
+    if (v === undefined) return {};
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      this.err(path, `must be an object, got ${describe(v)}`);
+      return undefined;
+    }
+    for (const k of Object.keys(v)) {
+      if (!known.includes(k)) {
+        const near = closest(k, known);
+        this.err(`${path}.${k}`, `unknown key "${k}"${near ? ` (did you mean "${near}"?)` : ""}; known keys: ${known.join(", ")}`);
+      }
+    }
+    return v as Obj;
+  }
+
+  string(o: Obj | undefined, key: string, path: string, def: string, check?: (s: string) => string | undefined): string {
+    const v = o?.[key];
+    if (v === undefined) return def;
+    const p = `${path}.${key}`;
+    if (typeof v !== "string") {
+      this.err(p, `must be a string, got ${describe(v)}`);
+      return def;
+    }
+    const e = check?.(v);
+    if (e) {
+      this.err(p, e);
+      return def;
+    }
+    return v;
+  }
+
+  optString(o: Obj | undefined, key: string, path: string, check?: (s: string) => string | undefined): string | undefined {
+    if (o?.[key] === undefined) return undefined;
+    const s = this.string(o, key, path, "\u0000", check);
+    return s === "\u0000" ? undefined : s;
+  }
+
+  number(
+    o: Obj | undefined,
+    key: string,
+    path: string,
+    def: number,
+    rule: { integer?: boolean; min?: number; max?: number; exclusiveMin?: number },
+  ): number {
+    const v = o?.[key];
+    if (v === undefined) return def;
+    const p = `${path}.${key}`;
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      this.err(p, `must be a ${rule.integer ? "whole number" : "number"}, got ${describe(v)}`);
+      return def;
+    }
+    if (rule.integer && !Number.isInteger(v)) {
+      this.err(p, `must be a whole number, got ${v}`);
+      return def;
+    }
+    if (rule.min !== undefined && v < rule.min) {
+      this.err(p, `must be at least ${rule.min}, got ${v}`);
+      return def;
+    }
+    if (rule.exclusiveMin !== undefined && v <= rule.exclusiveMin) {
+      this.err(p, `must be more than ${rule.exclusiveMin}, got ${v}`);
+      return def;
+    }
+    if (rule.max !== undefined && v > rule.max) {
+      this.err(p, `must be at most ${rule.max}, got ${v}`);
+      return def;
+    }
+    return v;
+  }
+
+  optNumber(o: Obj | undefined, key: string, path: string, rule: { integer?: boolean; min?: number; max?: number; exclusiveMin?: number }): number | undefined {
+    if (o?.[key] === undefined) return undefined;
+    const n = this.number(o, key, path, Number.NaN, rule);
+    return Number.isNaN(n) ? undefined : n;
+  }
+
+  boolean(o: Obj | undefined, key: string, path: string, def: boolean): boolean {
+    const v = o?.[key];
+    if (v === undefined) return def;
+    if (typeof v !== "boolean") {
+      this.err(`${path}.${key}`, `must be true or false, got ${describe(v)}`);
+      return def;
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(o: Obj | undefined, key: string, path: string, def: T, allowed: readonly T[]): T {
+    const v = o?.[key];
+    if (v === undefined) return def;
+    if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
+      this.err(`${path}.${key}`, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${describe(v)}`);
+      return def;
+    }
+    return v as T;
+  }
+
+  stringMap(o: Obj | undefined, key: string, path: string, check: (k: string, v: string, p: string) => void): Record<string, string> {
+    const v = o?.[key];
+    if (v === undefined) return {};
+    const p = `${path}.${key}`;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      this.err(p, `must be an object of strings, got ${describe(v)}`);
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x !== "string") {
+        this.err(`${p}.${k}`, `must be a string, got ${describe(x)}`);
+        continue;
+      }
+      check(k, x, `${p}.${k}`);
+      out[k] = x;
+    }
+    return out;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return `"${v}"`;
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}
+
+function levenshtein(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length];
+}
+
+function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dist = levenshtein(word, k);
+    if (dist < bestD) {
+      bestD = dist;
+      best = k;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** Kubernetes label key: optional DNS-subdomain prefix + "/" + name of ≤ 63 characters. */
+export function labelKeyError(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && !isDnsSubdomain(prefix)) return `label key prefix "${prefix}" must be a DNS subdomain`;
+  if (!/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/.test(name)) {
+    return `label key name "${name}" must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric`;
+  }
+  return undefined;
+}
+
+/** Kubernetes label value: empty, or ≤ 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric. */
+export function labelValueError(value: string): string | undefined {
+  return value === "" || /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(value)
+    ? undefined
+    : `label value "${value}" must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric`;
+}
+
+const dnsLabel = (what: string) => (s: string) =>
+  isDnsLabel(s) ? undefined : `${what} "${s}" must be a DNS-1123 label (lowercase letters, digits and "-", at most 63)`;
+const dnsSubdomain = (what: string) => (s: string) =>
+  isDnsSubdomain(s) ? undefined : `${what} "${s}" must be a DNS-1123 subdomain (lowercase, at most 253)`;
+const sparkMemory = (s: string) =>
+  parseSparkMemoryMiB(s) === undefined ? `"${s}" is not a Spark memory size in whole MiB, such as "40g" or "4096m"` : undefined;
+const sparkTime = (s: string) =>
+  parseSparkTimeMs(s) === undefined ? `"${s}" is not a finite Spark time with a unit, such as "30min", "60s" or "500ms"` : undefined;
+const k8sQuantity = (s: string) =>
+  /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(s) ? undefined : `"${s}" is not a Kubernetes storage quantity such as "10Gi"`;
+
+const KEYS = {
+  root: [
+    "namespace", "serviceAccount", "image", "imagePullPolicy", "sparkVersion", "appType", "deployMode", "executor",
+    "driver", "dynamicAllocation", "priorityClass", "placement", "podSecurity", "quota", "registryCredentials",
+    "clusterRoleBindingEdit", "smokeTest", "historyServer", "sparkApplication", "nodeAllocatable", "extraConf",
+  ],
+  image: ["registry", "repository", "tag", "digest"],
+  executor: [
+    "executorsPerNode", "coresLeftForSystem", "memoryOverheadFactor", "minMemoryOverheadMiB", "heapGranularityGiB",
+    "offHeapMiB", "pysparkMemoryMiB", "instances", "cores", "memory",
+  ],
+  driver: ["memory", "cores", "memoryOverheadFactor"],
+  dynamicAllocation: ["enabled", "minExecutors", "maxExecutors", "initialExecutors", "shuffleTrackingTimeout", "executorIdleTimeout"],
+  priorityClass: ["create", "name", "value", "preemptionPolicy"],
+  placement: ["oneExecutorPerNode", "nodeSelector", "tolerations"],
+  toleration: ["key", "operator", "value", "effect", "tolerationSeconds"],
+  podSecurity: ["enforce", "warn", "audit", "runAsUser"],
+  quota: ["enabled", "applications"],
+  registryCredentials: ["server", "username", "email"],
+  smokeTest: ["enabled", "iterations", "executorInstances"],
+  historyServer: ["enabled", "storageSize", "storageClassName", "accessMode"],
+  sparkApplication: ["enabled", "apply", "name"],
+  nodeAllocatable: ["cpu", "memoryMiB"],
+} as const;
+
+const LEVELS: readonly PodSecurityLevel[] = ["privileged", "baseline", "restricted"];
+
+/**
+ * Validates the raw config value and applies every default. Errors name the full config path,
+ * e.g. `vsphere-spark:spark.executor.coresLeftForSystem`. `settings` is always complete (defaults
+ * stand in for bad values) so callers can go on collecting errors from other layers.
+ */
+export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark"): { settings: SparkSettings; errors: FieldError[] } {
+  const r = new Reader();
+  const root = r.object(raw ?? {}, path, KEYS.root);
+
+  const namespace = r.string(root, "namespace", path, "spark", dnsLabel("namespace"));
+  const serviceAccount = r.string(root, "serviceAccount", path, "spark", dnsSubdomain("service account name"));
+
+  // Image: a reference string, or its parts.
+  let image: ImageRef = parseImageRef(DEFAULT_IMAGE).ref as ImageRef;
+  const rawImage = root?.image;
+  if (typeof rawImage === "string") {
+    const parsed = parseImageRef(rawImage);
+    if (parsed.ref) image = parsed.ref;
+    for (const e of parsed.errors) r.err(`${path}.image`, e);
+  } else if (rawImage !== undefined) {
+    const io = r.object(rawImage, `${path}.image`, KEYS.image);
+    if (io) {
+      const ip = `${path}.image`;
+      const repository = r.string(io, "repository", ip, "");
+      if (io.repository === undefined) r.err(`${ip}.repository`, "is required when image is an object");
+      const ref: ImageRef = { repository };
+      const registry = r.optString(io, "registry", ip);
+      const tag = r.optString(io, "tag", ip);
+      const digest = r.optString(io, "digest", ip);
+      if (registry !== undefined) ref.registry = registry;
+      if (tag !== undefined) ref.tag = tag;
+      if (digest !== undefined) ref.digest = digest;
+      const errs = repository === "" ? [] : imageRefErrors(ref);
+      for (const e of errs) r.err(ip, e);
+      if (errs.length === 0 && repository !== "") image = ref;
+    }
+  }
+  const imagePullPolicy = r.oneOf<PullPolicy>(root, "imagePullPolicy", path, image.tag === "latest" ? "Always" : "IfNotPresent", ["IfNotPresent", "Always", "Never"]);
+  const tagVersion = /^([0-9]+\.[0-9]+\.[0-9]+)/.exec(image.tag ?? "")?.[1];
+  const sparkVersion = r.string(root, "sparkVersion", path, tagVersion ?? DEFAULT_SPARK_VERSION, (s) =>
+    /^[0-9]+\.[0-9]+\.[0-9]+$/.test(s) ? undefined : `"${s}" is not a Spark version such as "4.0.1"`,
+  );
+  const appType = r.oneOf<SparkAppType>(root, "appType", path, "jvm", ["jvm", "python"]);
+  const deployMode = r.oneOf<DeployMode>(root, "deployMode", path, "cluster", ["cluster", "client"]);
+
+  // Executor policy.
+  const ep = `${path}.executor`;
+  const eo = r.object(root?.executor, ep, KEYS.executor);
+  const executor: ExecutorPolicy = {
+    executorsPerNode: r.number(eo, "executorsPerNode", ep, 1, { integer: true, min: 1 }),
+    coresLeftForSystem: r.number(eo, "coresLeftForSystem", ep, 1, { min: 0 }),
+    memoryOverheadFactor: r.number(eo, "memoryOverheadFactor", ep, DEFAULT_OVERHEAD_FACTOR[appType], { exclusiveMin: 0, max: 10 }),
+    minMemoryOverheadMiB: r.number(eo, "minMemoryOverheadMiB", ep, 384, { integer: true, min: 0 }),
+    heapGranularityGiB: r.number(eo, "heapGranularityGiB", ep, 10, { integer: true, min: 1 }),
+    offHeapMiB: r.number(eo, "offHeapMiB", ep, 0, { integer: true, min: 0 }),
+    pysparkMemoryMiB: r.number(eo, "pysparkMemoryMiB", ep, 0, { integer: true, min: 0 }),
+  };
+  const instances = r.optNumber(eo, "instances", ep, { integer: true, min: 1 });
+  const cores = r.optNumber(eo, "cores", ep, { integer: true, min: 1 });
+  const memory = r.optString(eo, "memory", ep, sparkMemory);
+  if (instances !== undefined) executor.instances = instances;
+  if (cores !== undefined) executor.cores = cores;
+  if (memory !== undefined) executor.memory = memory;
+  if (executor.pysparkMemoryMiB > 0 && appType !== "python") {
+    r.err(`${ep}.pysparkMemoryMiB`, `applies to Python apps only (appType is "${appType}")`);
+  }
+
+  const dp = `${path}.driver`;
+  const dro = r.object(root?.driver, dp, KEYS.driver);
+  const driver: DriverSettings = {
+    memory: r.string(dro, "memory", dp, "40g", sparkMemory),
+    cores: r.number(dro, "cores", dp, 1, { integer: true, min: 1 }),
+    memoryOverheadFactor: r.number(dro, "memoryOverheadFactor", dp, DEFAULT_OVERHEAD_FACTOR[appType], { exclusiveMin: 0, max: 10 }),
+  };
+
+  const dap = `${path}.dynamicAllocation`;
+  const dao = r.object(root?.dynamicAllocation, dap, KEYS.dynamicAllocation);
+  const dynamicAllocation: DynamicAllocationSettings = {
+    enabled: r.boolean(dao, "enabled", dap, false),
+    shuffleTrackingTimeout: r.string(dao, "shuffleTrackingTimeout", dap, "30min", sparkTime),
+    executorIdleTimeout: r.string(dao, "executorIdleTimeout", dap, "60s", sparkTime),
+  };
+  for (const k of ["minExecutors", "maxExecutors", "initialExecutors"] as const) {
+    const n = r.optNumber(dao, k, dap, { integer: true, min: k === "maxExecutors" ? 1 : 0 });
+    if (n !== undefined) dynamicAllocation[k] = n;
+  }
+  const { minExecutors: dmin, maxExecutors: dmax, initialExecutors: dinit } = dynamicAllocation;
+  if (dmin !== undefined && dmax !== undefined && dmin > dmax) r.err(`${dap}.minExecutors`, `(${dmin}) is more than maxExecutors (${dmax})`);
+  if (dinit !== undefined && dmin !== undefined && dinit < dmin) r.err(`${dap}.initialExecutors`, `(${dinit}) is less than minExecutors (${dmin})`);
+  if (dinit !== undefined && dmax !== undefined && dinit > dmax) r.err(`${dap}.initialExecutors`, `(${dinit}) is more than maxExecutors (${dmax})`);
+  if (dynamicAllocation.enabled && executor.instances !== undefined) {
+    r.err(`${ep}.instances`, "cannot be set with dynamic allocation; set dynamicAllocation.initialExecutors instead");
+  }
+
+  // Priority class: null disables it.
+  const pcp = `${path}.priorityClass`;
+  let priorityClass: PriorityClassSettings | null;
+  if (root?.priorityClass === null) {
+    priorityClass = null;
+  } else {
+    const pco = r.object(root?.priorityClass, pcp, KEYS.priorityClass);
+    priorityClass = {
+      create: r.boolean(pco, "create", pcp, true),
+      name: r.string(pco, "name", pcp, "spark", dnsSubdomain("priority class name")),
+      value: r.number(pco, "value", pcp, 1000, { integer: true, min: -2147483648, max: 1000000000 }),
+      preemptionPolicy: r.oneOf(pco, "preemptionPolicy", pcp, "Never", ["Never", "PreemptLowerPriority"] as const),
+    };
+    if (priorityClass.name.startsWith("system-")) r.err(`${pcp}.name`, `"${priorityClass.name}": the "system-" prefix is reserved by Kubernetes`);
+  }
+
+  // Placement.
+  const pp = `${path}.placement`;
+  const po = r.object(root?.placement, pp, KEYS.placement);
+  const oneExecutorPerNode = r.oneOf<OneExecutorPerNode>(po, "oneExecutorPerNode", pp, executor.executorsPerNode === 1 ? "required" : "none", ["required", "preferred", "none"]);
+  if (oneExecutorPerNode !== "none" && executor.executorsPerNode > 1 && po?.oneExecutorPerNode !== undefined) {
+    r.err(`${pp}.oneExecutorPerNode`, `is "${oneExecutorPerNode}" but executor.executorsPerNode is ${executor.executorsPerNode}; use "none"`);
+  }
+  const nodeSelector = r.stringMap(po, "nodeSelector", pp, (k, v, p) => {
+    const ke = labelKeyError(k);
+    if (ke) r.err(p, ke);
+    const ve = labelValueError(v);
+    if (ve) r.err(p, ve);
+  });
+  const tolerations: Toleration[] = [];
+  const rawTol = po?.tolerations;
+  if (rawTol !== undefined) {
+    if (!Array.isArray(rawTol)) {
+      r.err(`${pp}.tolerations`, `must be a list, got ${describe(rawTol)}`);
+    } else {
+      rawTol.forEach((t, i) => {
+        const tp = `${pp}.tolerations[${i}]`;
+        const to = r.object(t, tp, KEYS.toleration);
+        if (!to) return;
+        const tol: Toleration = {};
+        const key = r.optString(to, "key", tp, (s) => labelKeyError(s));
+        const operator = to.operator === undefined ? undefined : r.oneOf(to, "operator", tp, "Equal", ["Exists", "Equal"] as const);
+        const value = r.optString(to, "value", tp, (s) => labelValueError(s));
+        const effect = to.effect === undefined ? undefined : r.oneOf(to, "effect", tp, "NoSchedule", ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const);
+        const seconds = r.optNumber(to, "tolerationSeconds", tp, { integer: true });
+        if (key !== undefined) tol.key = key;
+        if (operator !== undefined) tol.operator = operator;
+        if (value !== undefined) tol.value = value;
+        if (effect !== undefined) tol.effect = effect;
+        if (seconds !== undefined) tol.tolerationSeconds = seconds;
+        if (operator === "Exists" && value !== undefined) r.err(`${tp}.value`, 'must be empty when operator is "Exists"');
+        if (key === undefined && operator !== "Exists") r.err(`${tp}.key`, 'is required unless operator is "Exists"');
+        if (seconds !== undefined && effect !== "NoExecute") r.err(`${tp}.tolerationSeconds`, 'applies only with effect "NoExecute"');
+        tolerations.push(tol);
+      });
+    }
+  }
+  const placement: PlacementSettings = { oneExecutorPerNode, nodeSelector, tolerations };
+
+  const psp = `${path}.podSecurity`;
+  const pso = r.object(root?.podSecurity, psp, KEYS.podSecurity);
+  const podSecurity: PodSecuritySettings = {
+    enforce: r.oneOf(pso, "enforce", psp, "baseline", LEVELS),
+    warn: r.oneOf(pso, "warn", psp, "restricted", LEVELS),
+    audit: r.oneOf(pso, "audit", psp, "restricted", LEVELS),
+    runAsUser: pso?.runAsUser === null ? null : r.number(pso, "runAsUser", psp, SPARK_IMAGE_UID, { integer: true, min: 1, max: 2147483647 }),
+  };
+  if (podSecurity.enforce === "restricted" && podSecurity.runAsUser === null) {
+    r.err(`${psp}.runAsUser`, 'is required (a non-root uid) when enforce is "restricted"');
+  }
+
+  const qp = `${path}.quota`;
+  const qo = r.object(root?.quota, qp, KEYS.quota);
+  const quota: QuotaSettings = {
+    enabled: r.boolean(qo, "enabled", qp, true),
+    applications: r.number(qo, "applications", qp, 1, { integer: true, min: 1 }),
+  };
+
+  let registryCredentials: RegistryCredentials | undefined;
+  if (root?.registryCredentials !== undefined) {
+    const rp = `${path}.registryCredentials`;
+    const ro = r.object(root.registryCredentials, rp, KEYS.registryCredentials);
+    if (ro) {
+      for (const k of ["server", "username"]) if (ro[k] === undefined) r.err(`${rp}.${k}`, "is required");
+      registryCredentials = {
+        server: r.string(ro, "server", rp, "", (s) => (s.trim() === "" ? "must not be empty" : undefined)),
+        username: r.string(ro, "username", rp, "", (s) => (s.trim() === "" ? "must not be empty" : undefined)),
+      };
+      const email = r.optString(ro, "email", rp);
+      if (email !== undefined) registryCredentials.email = email;
+    }
+  }
+
+  const clusterRoleBindingEdit = r.boolean(root, "clusterRoleBindingEdit", path, false);
+
+  const sp = `${path}.smokeTest`;
+  const so = r.object(root?.smokeTest, sp, KEYS.smokeTest);
+  const smokeTest: SmokeTestSettings = {
+    enabled: r.boolean(so, "enabled", sp, false),
+    iterations: r.number(so, "iterations", sp, 100, { integer: true, min: 1 }),
+    executorInstances: r.number(so, "executorInstances", sp, 2, { integer: true, min: 1 }),
+  };
+
+  const hp = `${path}.historyServer`;
+  const ho = r.object(root?.historyServer, hp, KEYS.historyServer);
+  const historyServer: HistoryServerSettings = {
+    enabled: r.boolean(ho, "enabled", hp, false),
+    storageSize: r.string(ho, "storageSize", hp, "10Gi", k8sQuantity),
+    accessMode: r.oneOf(ho, "accessMode", hp, "ReadWriteMany", ["ReadWriteMany", "ReadWriteOnce"] as const),
+  };
+  const storageClassName = r.optString(ho, "storageClassName", hp, dnsSubdomain("storage class name"));
+  if (storageClassName !== undefined) historyServer.storageClassName = storageClassName;
+
+  const ap = `${path}.sparkApplication`;
+  const ao = r.object(root?.sparkApplication, ap, KEYS.sparkApplication);
+  const sparkApplication: SparkApplicationSettings = {
+    enabled: r.boolean(ao, "enabled", ap, false),
+    apply: r.boolean(ao, "apply", ap, false),
+    name: r.string(ao, "name", ap, "spark-pi", dnsLabel("SparkApplication name")),
+  };
+  if (sparkApplication.apply && !sparkApplication.enabled) r.err(`${ap}.apply`, "needs sparkApplication.enabled = true");
+
+  let nodeAllocatable: { cpu: number; memoryMiB: number } | undefined;
+  if (root?.nodeAllocatable !== undefined) {
+    const np = `${path}.nodeAllocatable`;
+    const no = r.object(root.nodeAllocatable, np, KEYS.nodeAllocatable);
+    if (no) {
+      for (const k of ["cpu", "memoryMiB"]) if (no[k] === undefined) r.err(`${np}.${k}`, "is required");
+      nodeAllocatable = {
+        cpu: r.number(no, "cpu", np, 1, { exclusiveMin: 0 }),
+        memoryMiB: r.number(no, "memoryMiB", np, 1, { integer: true, min: 1 }),
+      };
+    }
+  }
+
+  const extraConf = r.stringMap(root, "extraConf", path, (k, _v, p) => {
+    if (!/^spark\.[A-Za-z0-9_.-]+$/.test(k)) r.err(p, `"${k}" is not a Spark property name (spark.…)`);
+    else if (MANAGED_KEY_PATTERN.test(k)) r.err(p, `"${k}" is decided by this layer's sizing and settings; set it through them instead`);
+  });
+
+  if (registryCredentials && image.registry && registryCredentials.server.replace(/^https?:\/\//, "").replace(/\/.*$/, "") !== image.registry) {
+    r.err(`${path}.registryCredentials.server`, `"${registryCredentials.server}" is not the registry of the image (${formatImageRef(image)})`);
+  }
+
+  const settings: SparkSettings = {
+    namespace,
+    serviceAccount,
+    image,
+    imagePullPolicy,
+    sparkVersion,
+    appType,
+    deployMode,
+    executor,
+    driver,
+    dynamicAllocation,
+    priorityClass,
+    placement,
+    podSecurity,
+    quota,
+    clusterRoleBindingEdit,
+    smokeTest,
+    historyServer,
+    sparkApplication,
+    extraConf,
+  };
+  if (registryCredentials) settings.registryCredentials = registryCredentials;
+  if (nodeAllocatable) settings.nodeAllocatable = nodeAllocatable;
+  return { settings, errors: r.errors };
+}

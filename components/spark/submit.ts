@@ -1,0 +1,191 @@
+/**
+ * Rendered ways to run Spark on the platform: spark-defaults.conf, spark-submit command scripts
+ * (cluster and client mode, as in the paper's Table 1) and a Kubeflow Spark Operator
+ * SparkApplication with the same sizing.
+ */
+import {
+  CLIENT_BLOCK_MANAGER_PORT,
+  CLIENT_DRIVER_PORT,
+  POD_TEMPLATE_DIR,
+  exampleApp,
+  sortKeys,
+} from "./conf";
+import { formatImageRef } from "./image";
+import type { SparkPlan } from "./plan";
+import { podTemplate } from "./podtemplates";
+import { parseSparkTimeMs } from "./units";
+
+/** spark-defaults.conf: one `key value` line per property, sorted. */
+export function renderSparkDefaults(plan: SparkPlan): string {
+  const lines = [
+    "# spark-defaults.conf rendered by vsphere-spark (components/spark).",
+    `# Sizing: ${plan.workers.count} workers of ${plan.workers.vm.cpus} vCPU / ${plan.workers.vm.memoryMiB} MiB, allocatable ${plan.workers.allocatable.cpu} CPU / ${plan.workers.allocatable.memoryMiB} MiB;`,
+    `# executor pod ${plan.sizing.executorPod.cpuRequest} CPU / ${plan.sizing.executorPod.memoryMiB} MiB, driver pod ${plan.sizing.driverPod.cpuRequest} CPU / ${plan.sizing.driverPod.memoryMiB} MiB.`,
+    "# spark.cores.max is informational: the Kubernetes backend ignores it.",
+  ];
+  for (const [k, v] of Object.entries(plan.conf)) lines.push(`${k} ${v}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** POSIX shell quoting: bare when safe, else single quotes. */
+export function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `k8s://https://host:port` from the API endpoint (`host:port`, or a URL). */
+export function k8sMaster(apiEndpoint: string): string {
+  return `k8s://${/^https?:\/\//.test(apiEndpoint) ? apiEndpoint : `https://${apiEndpoint}`}`;
+}
+
+/** Properties passed as dedicated flags rather than `--conf` (as the paper's command does). */
+const FLAG_KEYS: Record<string, string> = {
+  "spark.driver.memory": "--driver-memory",
+  "spark.executor.memory": "--executor-memory",
+  "spark.submit.deployMode": "--deploy-mode",
+};
+
+export type SubmitMode = "cluster" | "client";
+
+/** The Spark properties a submit command passes, per mode. */
+export function submitConf(plan: SparkPlan, mode: SubmitMode): Record<string, string> {
+  const conf: Record<string, string> = { ...plan.conf, "spark.submit.deployMode": mode };
+  if (mode === "client") {
+    // The driver is this process: executors connect back to it on fixed ports.
+    delete conf["spark.kubernetes.driver.podTemplateFile"];
+    delete conf["spark.kubernetes.driver.podTemplateContainerName"];
+    conf["spark.driver.port"] = String(CLIENT_DRIVER_PORT);
+    conf["spark.driver.blockManager.port"] = String(CLIENT_BLOCK_MANAGER_PORT);
+  }
+  return sortKeys(conf);
+}
+
+/** The spark-submit argument list (after the program name) for SparkPi in the given mode. */
+export function submitArgs(plan: SparkPlan, mode: SubmitMode, master: string, extra: Record<string, string> = {}): string[] {
+  const app = exampleApp(plan.settings);
+  const conf = sortKeys({ ...submitConf(plan, mode), ...extra });
+  const args = ["--master", master, "--deploy-mode", mode, "--name", plan.settings.sparkApplication.name];
+  if (app.mainClass) args.push("--class", app.mainClass);
+  for (const [k, flag] of Object.entries(FLAG_KEYS)) {
+    if (k !== "spark.submit.deployMode" && conf[k] !== undefined) args.push(flag, conf[k]);
+  }
+  for (const [k, v] of Object.entries(conf)) {
+    if (FLAG_KEYS[k] === undefined) args.push("--conf", `${k}=${v}`);
+  }
+  args.push(app.file, ...app.args);
+  return args;
+}
+
+/**
+ * A runnable script: spark-submit of SparkPi against the cluster. Client mode needs
+ * SPARK_DRIVER_HOST (an address of this machine the pods can reach). The pod templates are read
+ * from POD_TEMPLATE_DIR, fetched from the cluster's ConfigMap with kubectl when missing.
+ */
+export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoint: string): string {
+  const extra: Record<string, string> = mode === "client" ? { "spark.driver.host": "__DRIVER_HOST__" } : {};
+  const args = submitArgs(plan, mode, k8sMaster(apiEndpoint), extra);
+  const lines: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const isPair = a.startsWith("--") && i + 1 < args.length;
+    let text = isPair ? `${a} ${shellQuote(args[i + 1])}` : shellQuote(a);
+    text = text.replace("__DRIVER_HOST__", '"${SPARK_DRIVER_HOST:?set SPARK_DRIVER_HOST to an address of this host that pods can reach}"');
+    lines.push(`  ${text}`);
+    if (isPair) i++;
+  }
+  const ns = plan.settings.namespace;
+  const templates = mode === "cluster" ? ["driver", "executor"] : ["executor"];
+  return [
+    "#!/usr/bin/env bash",
+    `# spark-submit in ${mode} mode, rendered by vsphere-spark (components/spark): SparkPi with the platform's sizing.`,
+    mode === "client"
+      ? `# The driver runs here; executors connect back to SPARK_DRIVER_HOST on ports ${CLIENT_DRIVER_PORT} and ${CLIENT_BLOCK_MANAGER_PORT}.`
+      : "# The driver runs in a pod under the platform's service account.",
+    "set -euo pipefail",
+    `if [ ! -d ${POD_TEMPLATE_DIR} ]; then echo "create ${POD_TEMPLATE_DIR} (pod templates) first" >&2; exit 1; fi`,
+    ...templates.map(
+      (t) =>
+        `[ -f ${POD_TEMPLATE_DIR}/${t}.yaml ] || kubectl --namespace ${ns} get configmap ${plan.names.podTemplates} -o 'jsonpath={.data.${t}\\.yaml}' > ${POD_TEMPLATE_DIR}/${t}.yaml`,
+    ),
+    `"\${SPARK_HOME:-/opt/spark}/bin/spark-submit" \\`,
+    lines.join(" \\\n"),
+    "",
+  ].join("\n");
+}
+
+/** The Spark properties the operator derives from typed SparkApplication fields (kept out of sparkConf). */
+const OPERATOR_TYPED_KEYS = new Set([
+  "spark.executor.instances",
+  "spark.executor.cores",
+  "spark.executor.memory",
+  "spark.kubernetes.executor.request.cores",
+  "spark.driver.memory",
+  "spark.driver.cores",
+  "spark.kubernetes.namespace",
+  "spark.kubernetes.authenticate.driver.serviceAccountName",
+  "spark.kubernetes.container.image",
+  "spark.kubernetes.container.image.pullPolicy",
+  "spark.kubernetes.container.image.pullSecrets",
+  "spark.kubernetes.driver.podTemplateFile",
+  "spark.kubernetes.executor.podTemplateFile",
+  "spark.kubernetes.driver.podTemplateContainerName",
+  "spark.kubernetes.executor.podTemplateContainerName",
+  "spark.submit.deployMode",
+]);
+
+/** A Kubeflow Spark Operator SparkApplication (sparkoperator.k8s.io/v1beta2) running SparkPi with this sizing. */
+export function sparkApplication(plan: SparkPlan): Record<string, unknown> {
+  const s = plan.settings;
+  const z = plan.sizing;
+  const app = exampleApp(s);
+  const sparkConf: Record<string, string> = {};
+  for (const [k, v] of Object.entries(plan.conf)) {
+    if (!OPERATOR_TYPED_KEYS.has(k) && !k.startsWith("spark.dynamicAllocation.")) sparkConf[k] = v;
+  }
+  const fractional = z.executor.cpuRequestMilli < z.executor.cores * 1000;
+  const executor: Record<string, unknown> = {
+    cores: z.executor.cores,
+    memory: plan.conf["spark.executor.memory"],
+    serviceAccount: s.serviceAccount,
+    template: podTemplate(plan, "executor"),
+  };
+  if (fractional) executor.coreRequest = z.executorPod.cpuRequest;
+  const da = z.executor.dynamicAllocation;
+  if (!da) executor.instances = z.executor.instances;
+  const spec: Record<string, unknown> = {
+    type: s.appType === "python" ? "Python" : "Scala",
+    mode: "cluster",
+    image: formatImageRef(s.image),
+    imagePullPolicy: s.imagePullPolicy,
+    sparkVersion: s.sparkVersion,
+    mainApplicationFile: app.file,
+    arguments: app.args,
+    sparkConf,
+    restartPolicy: { type: "Never" },
+    driver: {
+      cores: z.driver.cores,
+      memory: plan.conf["spark.driver.memory"],
+      serviceAccount: s.serviceAccount,
+      template: podTemplate(plan, "driver"),
+    },
+    executor,
+  };
+  if (app.mainClass) spec.mainClass = app.mainClass;
+  if (s.appType === "python") spec.pythonVersion = "3";
+  if (s.registryCredentials) spec.imagePullSecrets = [plan.names.registrySecret];
+  if (da) {
+    spec.dynamicAllocation = {
+      enabled: true,
+      initialExecutors: da.initialExecutors,
+      minExecutors: da.minExecutors,
+      maxExecutors: da.maxExecutors,
+      shuffleTrackingEnabled: true,
+      shuffleTrackingTimeout: parseSparkTimeMs(s.dynamicAllocation.shuffleTrackingTimeout),
+    };
+  }
+  return {
+    apiVersion: "sparkoperator.k8s.io/v1beta2",
+    kind: "SparkApplication",
+    metadata: { name: s.sparkApplication.name, namespace: s.namespace, labels: { "app.kubernetes.io/part-of": "vsphere-spark" } },
+    spec,
+  };
+}

@@ -1,0 +1,201 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv from "ajv";
+import { parse } from "yaml";
+import {
+  SECRET_PLACEHOLDER,
+} from "../../components/artifacts";
+import {
+  planSpark,
+  renderSparkDefaults,
+  renderSubmitScript,
+  sparkApplication,
+  sparkArtifacts,
+  sparkManifests,
+  sparkPlanSection,
+} from "../../components/spark";
+import { SPARK_REF, argsOfScript, keysOfSubmitArgs, loadKeyCatalogue, referenceWorkers, settingsOf, unknownSparkKeys } from "./helpers";
+
+/** Setting variants that together switch on every key the layer can emit. */
+const VARIANTS: Record<string, unknown> = {
+  default: {},
+  paper: { image: "192.168.1.1:5000/spark-tf", deployMode: "client" },
+  everything: {
+    appType: "python",
+    image: "harbor.example.com/spark/spark-py:4.0.1",
+    registryCredentials: { server: "harbor.example.com", username: "robot" },
+    executor: { offHeapMiB: 2048, pysparkMemoryMiB: 2048, minMemoryOverheadMiB: 512 },
+    dynamicAllocation: { enabled: true, maxExecutors: 12 },
+    smokeTest: { enabled: true },
+    historyServer: { enabled: true },
+    sparkApplication: { enabled: true },
+    nodeAllocatable: { cpu: 14.5, memoryMiB: 119308 },
+  },
+};
+
+function emittedKeys(raw: unknown): Map<string, Set<string>> {
+  const plan = planSpark(settingsOf(raw), referenceWorkers(16));
+  const out = new Map<string, Set<string>>();
+  const add = (where: string, keys: Iterable<string>) => {
+    for (const k of keys) {
+      if (!out.has(k)) out.set(k, new Set());
+      out.get(k)!.add(where);
+    }
+  };
+  const defaults = renderSparkDefaults(plan)
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => l.split(" ")[0]);
+  add("spark-defaults", defaults);
+  for (const mode of ["cluster", "client"] as const) add(`submit-${mode}`, keysOfSubmitArgs(argsOfScript(renderSubmitScript(plan, mode, "192.168.1.2:6443"))));
+  const app = sparkApplication(plan) as { spec: { sparkConf: Record<string, string> } };
+  add("SparkApplication.sparkConf", Object.keys(app.spec.sparkConf));
+  const job = sparkManifests(plan).smokeTestJob as { spec: { template: { spec: { containers: { args: string[] }[] } } } } | undefined;
+  if (job) add("smoke-test Job", keysOfSubmitArgs(job.spec.template.spec.containers[0].args));
+  return out;
+}
+
+describe("spark keys: everything emitted is a real Spark property", () => {
+  const cat = loadKeyCatalogue();
+
+  for (const [name, raw] of Object.entries(VARIANTS)) {
+    it(`${name} settings: spark-defaults, both submit commands, SparkApplication sparkConf and the smoke test`, () => {
+      const keys = emittedKeys(raw);
+      assert.ok(keys.size > 15);
+      const bad = unknownSparkKeys(keys.keys(), cat);
+      assert.deepEqual(bad, [], `unknown keys: ${bad.map((k) => `${k} (in ${[...(keys.get(k) ?? [])].join(", ")})`).join("; ")}`);
+    });
+  }
+
+  it("the checker catches misspelled, internal and malformed keys", () => {
+    assert.deepEqual(unknownSparkKeys(["spark.executor.cores", "spark.kubernetes.namespace"], cat), []);
+    assert.deepEqual(unknownSparkKeys(["spark.kubernetes.exector.request.cores"], cat), ["spark.kubernetes.exector.request.cores"]);
+    assert.deepEqual(unknownSparkKeys(["spark.executor.memoryOverheadFacter"], cat), ["spark.executor.memoryOverheadFacter"]);
+    assert.deepEqual(unknownSparkKeys(["spark.kubernetes.authenticate.driver.serviceAccountNme"], cat), ["spark.kubernetes.authenticate.driver.serviceAccountNme"]);
+    assert.deepEqual(unknownSparkKeys(["spark.kubernetes.resource.type"], cat), ["spark.kubernetes.resource.type (internal)"]);
+    assert.deepEqual(unknownSparkKeys(["spark.kubernetes.driver.volumes.persistentVolumeClaim.x.mount.pth"], cat), ["spark.kubernetes.driver.volumes.persistentVolumeClaim.x.mount.pth"]);
+    assert.deepEqual(unknownSparkKeys(["spark.kubernetes.driver.volumes.persistentVolumeClaim.x.mount.path", "spark.kubernetes.driver.label.team"], cat), []);
+    assert.deepEqual(unknownSparkKeys(["spark.kubernetes.authenticate.driver.mounted.caCertFile"], cat), []);
+  });
+
+  it("the paper's Table 1 values appear in the commands (master, 40g driver, 16 × 15 cores, 100g)", () => {
+    const plan = planSpark(settingsOf(VARIANTS.paper), referenceWorkers(16));
+    for (const mode of ["cluster", "client"] as const) {
+      const args = argsOfScript(renderSubmitScript(plan, mode, "192.168.1.2:6443"));
+      const pairs = new Map<string, string>();
+      for (let i = 0; i < args.length - 1; i++) if (args[i].startsWith("--")) pairs.set(args[i] === "--conf" ? args[i + 1].split("=")[0] : args[i], args[i] === "--conf" ? args[i + 1].split("=").slice(1).join("=") : args[i + 1]);
+      assert.equal(pairs.get("--master"), "k8s://https://192.168.1.2:6443");
+      assert.equal(pairs.get("--deploy-mode"), mode);
+      assert.equal(pairs.get("--driver-memory"), "40g");
+      assert.equal(pairs.get("--executor-memory"), "100g");
+      assert.equal(pairs.get("spark.executor.instances"), "16");
+      assert.equal(pairs.get("spark.executor.cores"), "15");
+      assert.equal(pairs.get("spark.cores.max"), "240");
+      assert.equal(pairs.get("spark.kubernetes.container.image"), "192.168.1.1:5000/spark-tf");
+      assert.equal(pairs.get("spark.kubernetes.namespace"), "spark");
+      assert.equal(pairs.get("spark.kubernetes.authenticate.driver.serviceAccountName"), "spark");
+      assert.equal(args[args.length - 2], "local:///opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar");
+      assert.equal(pairs.get("--class"), "org.apache.spark.examples.SparkPi");
+      if (mode === "client") assert.match(pairs.get("spark.driver.host") ?? "", /SPARK_DRIVER_HOST/);
+      else assert.equal(pairs.get("spark.driver.host"), undefined);
+    }
+  });
+
+  it("spark-defaults.conf has one `key value` line per property, equal to the plan's conf", () => {
+    const plan = planSpark(settingsOf(), referenceWorkers(12));
+    const lines = renderSparkDefaults(plan).split("\n").filter((l) => l && !l.startsWith("#"));
+    assert.deepEqual(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)])), plan.conf);
+  });
+});
+
+describe("spark SparkApplication template (sparkoperator.k8s.io/v1beta2 CRD)", () => {
+  const crd = parse(fs.readFileSync(path.join(SPARK_REF, "sparkapplication-crd.yaml"), "utf8")) as {
+    spec: { versions: { name: string; schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+  };
+  const schema = crd.spec.versions.find((v) => v.name === "v1beta2")!.schema.openAPIV3Schema;
+
+  /** The API server with strict field validation also rejects unknown fields: close every object that lists properties. */
+  function closed(s: unknown): unknown {
+    if (Array.isArray(s)) return s.map(closed);
+    if (typeof s !== "object" || s === null) return s;
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(s)) o[k] = k === "properties" ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closed(pv)])) : closed(v);
+    if (o.properties && o.additionalProperties === undefined && !o["x-kubernetes-preserve-unknown-fields"]) o.additionalProperties = false;
+    return o;
+  }
+
+  const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+  const validate = ajv.compile(schema);
+  const validateClosed = ajv.compile(closed(schema) as object);
+
+  for (const [name, raw] of Object.entries(VARIANTS)) {
+    it(`${name} settings: valid against the CRD schema, with unknown fields rejected too`, () => {
+      const app = sparkApplication(planSpark(settingsOf(raw), referenceWorkers(16)));
+      assert.ok(validate(app), JSON.stringify(validate.errors));
+      assert.ok(validateClosed(app), JSON.stringify(validateClosed.errors));
+    });
+  }
+
+  it("carries the same sizing as spark-submit", () => {
+    const plan = planSpark(settingsOf({ nodeAllocatable: { cpu: 14.5, memoryMiB: 122780 } }), referenceWorkers(16));
+    const app = sparkApplication(plan) as { spec: Record<string, Record<string, unknown>> };
+    assert.equal(app.spec.executor.instances, 16);
+    assert.equal(app.spec.executor.cores, 15);
+    assert.equal(app.spec.executor.coreRequest, "14500m");
+    assert.equal(app.spec.executor.memory, "100g");
+    assert.equal(app.spec.driver.memory, "40g");
+    assert.equal(app.spec.driver.serviceAccount, "spark");
+    assert.equal(app.spec.sparkConf["spark.executor.memoryOverheadFactor"], "0.1");
+  });
+
+  it("the validator is not vacuous: wrong types and misspelled fields fail", () => {
+    const app = sparkApplication(planSpark(settingsOf(), referenceWorkers(16))) as { spec: Record<string, Record<string, unknown>> };
+    const wrongType = structuredClone(app);
+    wrongType.spec.executor.cores = "15";
+    assert.equal(validate(wrongType), false);
+    const typo = structuredClone(app);
+    typo.spec.executor.instance = 16;
+    assert.equal(validateClosed(typo), false);
+    const missing = structuredClone(app) as { spec: Record<string, unknown> };
+    delete missing.spec.sparkVersion;
+    assert.equal(validate(missing), false);
+  });
+});
+
+describe("spark artifacts and plan section", () => {
+  const raw = { registryCredentials: { server: "192.168.1.1:5000", username: "spark" }, image: "192.168.1.1:5000/spark-tf", sparkApplication: { enabled: true } };
+
+  it("lists spark-defaults, both submit scripts and the manifests, with secrets as SECRET_PLACEHOLDER", () => {
+    const arts = sparkArtifacts(settingsOf(raw), referenceWorkers(16), "192.168.1.2:6443");
+    assert.deepEqual(
+      arts.map((a) => `${a.kind}:${a.path}`),
+      [
+        "spark-defaults:spark/spark-defaults.conf",
+        "spark-submit:spark/submit-cluster.sh",
+        "spark-submit:spark/submit-client.sh",
+        "manifest:spark/manifests.yaml",
+        "manifest:spark/pod-templates/driver.yaml",
+        "manifest:spark/pod-templates/executor.yaml",
+        "manifest:spark/sparkapplication.yaml",
+      ],
+    );
+    const manifests = arts.find((a) => a.path === "spark/manifests.yaml")!.content;
+    const docs = manifests.split(/^---$/m).map((d) => parse(d) as { kind: string; stringData?: Record<string, string> });
+    const secret = docs.find((d) => d.kind === "Secret")!;
+    const cfg = JSON.parse(secret.stringData![".dockerconfigjson"]) as { auths: Record<string, { password: string; auth: string }> };
+    assert.equal(cfg.auths["192.168.1.1:5000"].password, SECRET_PLACEHOLDER);
+    assert.equal(cfg.auths["192.168.1.1:5000"].auth, SECRET_PLACEHOLDER);
+    assert.ok(!manifests.includes("*a1") && !manifests.includes("&a1"), "no YAML aliases");
+    for (const a of arts.filter((x) => x.kind === "spark-submit")) assert.match(a.content, /^#!\/usr\/bin\/env bash\n/);
+  });
+
+  it("the plan section has conf, pods, utilization and fit, and is plain JSON", () => {
+    const sec = sparkPlanSection(settingsOf(), referenceWorkers(16));
+    assert.deepEqual(Object.keys(sec), ["conf", "executorPod", "driverPod", "utilization", "fit"]);
+    assert.deepEqual(JSON.parse(JSON.stringify(sec)), sec);
+    assert.deepEqual(sec.executorPod, { cpuRequest: "15", memoryMiB: 112640 });
+    assert.equal(sec.conf["spark.kubernetes.namespace"], "spark");
+    assert.equal(sec.conf["spark.kubernetes.container.image"], "apache/spark:4.0.1");
+  });
+});

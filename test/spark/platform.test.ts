@@ -1,0 +1,138 @@
+import * as assert from "node:assert/strict";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { SparkPlatform, SparkSettings, validateSparkPlatformArgs } from "../../components/spark";
+import { isSecretMarker, redactSecrets, runUnderMocks, unwrapSecrets } from "../../src/plan/mock-runtime";
+import { ValidationError } from "../../components/validation";
+import { referenceWorkers, settingsOf } from "./helpers";
+
+const FULL = {
+  image: "192.168.1.1:5000/spark-tf",
+  registryCredentials: { server: "192.168.1.1:5000", username: "spark" },
+  smokeTest: { enabled: true },
+  historyServer: { enabled: true },
+  sparkApplication: { enabled: true, apply: true },
+};
+
+async function run(settings: SparkSettings, password?: pulumi.Input<string>) {
+  const providers = new Map<string, string | undefined>();
+  const result = await runUnderMocks({ project: "vsphere-spark", stack: "test", config: {}, invokes: {} }, async () => {
+    pulumi.runtime.registerStackTransformation((a) => {
+      const p = (a.opts as pulumi.CustomResourceOptions).provider as (pulumi.ProviderResource & { __name?: string }) | undefined;
+      providers.set(`${a.type}::${a.name}`, p?.__name);
+      return undefined;
+    });
+    const provider = new k8s.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
+    const spark = new SparkPlatform("spark", { provider, apiEndpoint: "192.168.1.2:6443", workers: referenceWorkers(16), settings, registryPassword: password });
+    return {
+      namespace: spark.namespace,
+      serviceAccount: spark.serviceAccount,
+      sparkDefaults: spark.sparkDefaults,
+      submitCluster: spark.submitCluster,
+      submitClient: spark.submitClient,
+      sizing: spark.sizing,
+      sparkApplication: spark.sparkApplication,
+    };
+  });
+  return { ...result, providers };
+}
+
+describe("spark SparkPlatform component (mock runtime)", () => {
+  it("default settings: the registered graph, parents, provider on every child, outputs", async () => {
+    const r = await run(settingsOf());
+    const children = r.resources.filter((x) => x.parent === "spark");
+    const types = children.map((x) => x.type).sort();
+    assert.deepEqual(types, [
+      "kubernetes:core/v1:ConfigMap",
+      "kubernetes:core/v1:ConfigMap",
+      "kubernetes:core/v1:LimitRange",
+      "kubernetes:core/v1:Namespace",
+      "kubernetes:core/v1:ResourceQuota",
+      "kubernetes:core/v1:ServiceAccount",
+      "kubernetes:rbac.authorization.k8s.io/v1:Role",
+      "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+      "kubernetes:scheduling.k8s.io/v1:PriorityClass",
+    ]);
+    const component = r.resources.find((x) => x.type === "vsphere-spark:spark:SparkPlatform");
+    assert.ok(component);
+    assert.equal(component.parent, undefined);
+    assert.ok(r.resources.some((x) => x.type === "pulumi:providers:kubernetes" && x.name === "cluster"));
+    // Everything is either the stack, the provider, the component, or a child of the component.
+    assert.equal(r.resources.length, 3 + children.length);
+    for (const c of children) assert.equal(r.providers.get(`${c.type}::${c.name}`), "cluster", `${c.type} ${c.name} uses the provider`);
+    assert.ok(!types.some((t) => t.includes("ClusterRole")));
+    const ns = children.find((x) => x.type === "kubernetes:core/v1:Namespace")!;
+    assert.equal((ns.inputs.metadata as { name: string }).name, "spark");
+    assert.equal(r.outputs.namespace, "spark");
+    assert.equal(r.outputs.serviceAccount, "spark");
+    assert.match(r.outputs.sparkDefaults as unknown as string, /^spark\.executor\.memory 100g$/m);
+    assert.match(r.outputs.submitCluster as unknown as string, /--master k8s:\/\/https:\/\/192\.168\.1\.2:6443/);
+    assert.match(r.outputs.submitClient as unknown as string, /--deploy-mode client/);
+    assert.deepEqual((r.outputs.sizing as { executorPod: unknown }).executorPod, { cpuRequest: "15", memoryMiB: 112640 });
+    assert.equal(r.outputs.sparkApplication, undefined);
+  });
+
+  it("everything on: registry secret is secret, the Job, History Server and SparkApplication are registered", async () => {
+    const r = await run(settingsOf(FULL), "hunter2");
+    const children = r.resources.filter((x) => x.parent === "spark");
+    const count = (t: string) => children.filter((x) => x.type === t).length;
+    assert.equal(count("kubernetes:core/v1:Secret"), 1);
+    assert.equal(count("kubernetes:batch/v1:Job"), 1);
+    assert.equal(count("kubernetes:apps/v1:Deployment"), 1);
+    assert.equal(count("kubernetes:core/v1:Service"), 1);
+    assert.equal(count("kubernetes:core/v1:PersistentVolumeClaim"), 1);
+    assert.equal(count("kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"), 1);
+    assert.equal(children.length, 9 + 6);
+    for (const c of children) assert.equal(r.providers.get(`${c.type}::${c.name}`), "cluster");
+
+    const secret = children.find((x) => x.type === "kubernetes:core/v1:Secret")!;
+    // What the engine receives: stringData (with the dockerconfigjson inside) as a secret.
+    assert.ok(isSecretMarker(secret.inputs.stringData), "stringData is a secret");
+    assert.deepEqual(redactSecrets(secret.inputs.stringData), "[secret]");
+    const plain = unwrapSecrets(secret.inputs) as { stringData: Record<string, string>; type: string };
+    assert.equal(plain.type, "kubernetes.io/dockerconfigjson");
+    const cfg = JSON.parse(plain.stringData[".dockerconfigjson"]) as { auths: Record<string, { auth: string; password: string }> };
+    assert.equal(cfg.auths["192.168.1.1:5000"].password, "hunter2");
+    assert.equal(cfg.auths["192.168.1.1:5000"].auth, Buffer.from("spark:hunter2").toString("base64"));
+    // Nowhere in clear text.
+    const visible = JSON.stringify(r.resources.map((x) => redactSecrets(x.inputs)));
+    assert.ok(!visible.includes("hunter2") && !visible.includes(Buffer.from("spark:hunter2").toString("base64")));
+    assert.ok(r.outputs.sparkApplication);
+  });
+
+  it("invalid arguments: one ValidationError listing every problem, nothing registered", async () => {
+    let caught: unknown;
+    const r = await runUnderMocks({ project: "vsphere-spark", stack: "test", config: {}, invokes: {} }, async () => {
+      const provider = new k8s.Provider("cluster", {});
+      try {
+        new SparkPlatform("spark", {
+          provider,
+          apiEndpoint: "not an endpoint",
+          workers: { count: 0, allocatable: { cpu: 16, memoryMiB: 122780 }, vm: { cpus: 16, memoryMiB: 122880 } },
+          settings: settingsOf(),
+          registryPassword: "x",
+        });
+      } catch (e) {
+        caught = e;
+      }
+      return {};
+    });
+    assert.ok(caught instanceof ValidationError);
+    const paths = (caught as ValidationError).errors.map((e) => e.path).sort();
+    assert.deepEqual(paths, ["apiEndpoint", "registryPassword", "workers.count"]);
+    assert.deepEqual(r.resources.map((x) => x.type).sort(), ["pulumi:providers:kubernetes", "pulumi:pulumi:Stack"]);
+  });
+
+  it("a workers shape nothing fits is reported under `workers` with the numbers; a missing password is named", () => {
+    const errors = validateSparkPlatformArgs({
+      provider: undefined as unknown as k8s.Provider,
+      apiEndpoint: "192.168.1.2:6443",
+      workers: { count: 4, allocatable: { cpu: 16, memoryMiB: 8000 }, vm: { cpus: 16, memoryMiB: 8192 } },
+      settings: settingsOf({ registryCredentials: { server: "docker.io", username: "me" } }),
+    });
+    const byPath = new Map(errors.map((e) => [e.path, e.message]));
+    assert.match(byPath.get("workers") ?? "", /11264 MiB.*8000 MiB/);
+    assert.match(byPath.get("registryPassword") ?? "", /required/);
+    assert.ok(byPath.has("provider"));
+  });
+});

@@ -1,0 +1,184 @@
+import * as assert from "node:assert/strict";
+import { DEFAULT_IMAGE, formatImageRef, parseImageRef, resolveSparkSettings } from "../../components/spark";
+
+describe("spark settings", () => {
+  it("applies every default in one place", () => {
+    const { settings, errors } = resolveSparkSettings(undefined);
+    assert.deepEqual(errors, []);
+    assert.equal(settings.namespace, "spark");
+    assert.equal(settings.serviceAccount, "spark");
+    assert.equal(formatImageRef(settings.image), DEFAULT_IMAGE);
+    assert.equal(settings.sparkVersion, "4.0.1");
+    assert.equal(settings.appType, "jvm");
+    assert.equal(settings.deployMode, "cluster");
+    assert.deepEqual(settings.executor, {
+      executorsPerNode: 1,
+      coresLeftForSystem: 1,
+      memoryOverheadFactor: 0.1,
+      minMemoryOverheadMiB: 384,
+      heapGranularityGiB: 10,
+      offHeapMiB: 0,
+      pysparkMemoryMiB: 0,
+    });
+    assert.deepEqual(settings.driver, { memory: "40g", cores: 1, memoryOverheadFactor: 0.1 });
+    assert.deepEqual(settings.dynamicAllocation, { enabled: false, shuffleTrackingTimeout: "30min", executorIdleTimeout: "60s" });
+    assert.equal(settings.clusterRoleBindingEdit, false);
+    assert.equal(settings.placement.oneExecutorPerNode, "required");
+    assert.equal(settings.smokeTest.enabled, false);
+    assert.equal(settings.historyServer.enabled, false);
+    assert.equal(settings.sparkApplication.enabled, false);
+    assert.equal(settings.registryCredentials, undefined);
+    assert.equal(settings.nodeAllocatable, undefined);
+    assert.deepEqual(settings.podSecurity, { enforce: "baseline", warn: "restricted", audit: "restricted", runAsUser: 185 });
+  });
+
+  it("defaults the overhead factors by app type (0.4 for Python) and the anti-affinity by executors per node", () => {
+    const py = resolveSparkSettings({ appType: "python", executor: { executorsPerNode: 2 } }).settings;
+    assert.equal(py.executor.memoryOverheadFactor, 0.4);
+    assert.equal(py.driver.memoryOverheadFactor, 0.4);
+    assert.equal(py.placement.oneExecutorPerNode, "none");
+  });
+
+  it("accepts the paper's private-registry image and takes the Spark version from a versioned tag", () => {
+    const a = resolveSparkSettings({ image: "192.168.1.1:5000/spark-tf" });
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(a.settings.image, { registry: "192.168.1.1:5000", repository: "spark-tf" });
+    const b = resolveSparkSettings({ image: { registry: "harbor.example.com", repository: "spark/spark-py", tag: "3.5.7-python3" } });
+    assert.deepEqual(b.errors, []);
+    assert.equal(b.settings.sparkVersion, "3.5.7");
+  });
+
+  it("reports every problem at once, with full config paths, naming unknown keys and suggesting the right one", () => {
+    const { errors } = resolveSparkSettings({
+      namespace: "Spark_NS",
+      image: "Apache/Spark:4.0.1",
+      executor: { executorPerNode: 2, coresLeftForSystem: -1, memoryOverheadFactor: "0.1" },
+      driver: { memory: "40 gigs" },
+      dynamicAllocation: { enabled: "yes", shuffleTrackingTimeout: "forever" },
+      placement: { oneExecutorPerNode: "always", nodeSelector: { "node-role/spark": "yes!" }, tolerations: [{ operator: "Exists", value: "x" }] },
+      registryCredentials: { server: "192.168.1.1:5000" },
+      historyServer: { storageSize: "ten" },
+      nodeAllocatable: { cpu: 0 },
+      extraConf: { "spark.executor.memory": "8g", "not.spark": "x" },
+      quotas: {},
+    });
+    const byPath = new Map(errors.map((e) => [e.path, e.message]));
+    const p = "vsphere-spark:spark";
+    assert.match(byPath.get(`${p}.namespace`) ?? "", /DNS-1123 label/);
+    assert.ok(byPath.has(`${p}.image`));
+    assert.match(byPath.get(`${p}.executor.executorPerNode`) ?? "", /unknown key "executorPerNode" \(did you mean "executorsPerNode"\?\)/);
+    assert.match(byPath.get(`${p}.executor.coresLeftForSystem`) ?? "", /at least 0, got -1/);
+    assert.match(byPath.get(`${p}.executor.memoryOverheadFactor`) ?? "", /must be a number/);
+    assert.match(byPath.get(`${p}.driver.memory`) ?? "", /not a Spark memory size/);
+    assert.match(byPath.get(`${p}.dynamicAllocation.enabled`) ?? "", /true or false/);
+    assert.match(byPath.get(`${p}.dynamicAllocation.shuffleTrackingTimeout`) ?? "", /finite Spark time/);
+    assert.match(byPath.get(`${p}.placement.oneExecutorPerNode`) ?? "", /one of "required", "preferred", "none"/);
+    assert.ok(byPath.has(`${p}.placement.nodeSelector.node-role/spark`));
+    assert.match(byPath.get(`${p}.placement.tolerations[0].value`) ?? "", /Exists/);
+    assert.match(byPath.get(`${p}.registryCredentials.username`) ?? "", /required/);
+    assert.ok(byPath.has(`${p}.historyServer.storageSize`));
+    assert.ok(byPath.has(`${p}.nodeAllocatable.cpu`));
+    assert.ok(byPath.has(`${p}.nodeAllocatable.memoryMiB`));
+    assert.match(byPath.get(`${p}.extraConf.spark.executor.memory`) ?? "", /decided by this layer/);
+    assert.ok(byPath.has(`${p}.extraConf.not.spark`));
+    assert.match(byPath.get(`${p}.quotas`) ?? "", /unknown key "quotas" \(did you mean "quota"\?\)/);
+  });
+
+  it("rejects wrong types for whole blocks and honours a custom path", () => {
+    const { errors } = resolveSparkSettings({ executor: 3, priorityClass: "high" }, "cfg.spark");
+    assert.deepEqual(
+      errors.map((e) => e.path),
+      ["cfg.spark.executor", "cfg.spark.priorityClass"],
+    );
+    assert.deepEqual(resolveSparkSettings("spark").errors.map((e) => e.path), ["vsphere-spark:spark"]);
+  });
+
+  it("checks cross-field rules", () => {
+    const { errors } = resolveSparkSettings({
+      executor: { executorsPerNode: 2, instances: 4 },
+      placement: { oneExecutorPerNode: "required" },
+      dynamicAllocation: { enabled: true, minExecutors: 5, maxExecutors: 2 },
+      podSecurity: { enforce: "restricted", runAsUser: null },
+      sparkApplication: { apply: true },
+      image: "192.168.1.1:5000/spark-tf",
+      registryCredentials: { server: "harbor.example.com", username: "u" },
+    });
+    const paths = errors.map((e) => e.path.replace("vsphere-spark:spark.", ""));
+    for (const p of [
+      "executor.instances",
+      "placement.oneExecutorPerNode",
+      "dynamicAllocation.minExecutors",
+      "podSecurity.runAsUser",
+      "sparkApplication.apply",
+      "registryCredentials.server",
+    ]) {
+      assert.ok(paths.includes(p), `${p} in ${paths.join(", ")}`);
+    }
+  });
+
+  it("resolved settings are a fixed point (the component re-validates them unchanged)", () => {
+    const first = resolveSparkSettings({
+      appType: "python",
+      image: "192.168.1.1:5000/spark-tf",
+      registryCredentials: { server: "192.168.1.1:5000", username: "spark" },
+      placement: { nodeSelector: { "node-role.kubernetes.io/spark": "" }, tolerations: [{ key: "dedicated", operator: "Equal", value: "spark", effect: "NoSchedule" }] },
+      priorityClass: null,
+      historyServer: { enabled: true, storageClassName: "vsan-default" },
+      nodeAllocatable: { cpu: 15.5, memoryMiB: 120000 },
+      extraConf: { "spark.sql.shuffle.partitions": "480" },
+    });
+    assert.deepEqual(first.errors, []);
+    const second = resolveSparkSettings(first.settings);
+    assert.deepEqual(second.errors, []);
+    assert.deepEqual(second.settings, first.settings);
+  });
+});
+
+describe("spark image references (OCI distribution grammar)", () => {
+  const good: [string, object][] = [
+    ["192.168.1.1:5000/spark-tf", { registry: "192.168.1.1:5000", repository: "spark-tf" }],
+    ["apache/spark:4.0.1", { repository: "apache/spark", tag: "4.0.1" }],
+    ["spark", { repository: "spark" }],
+    ["localhost/spark:dev", { registry: "localhost", repository: "spark", tag: "dev" }],
+    ["harbor.example.com/lib/spark__x/spark-py:3.5.7-python3", { registry: "harbor.example.com", repository: "lib/spark__x/spark-py", tag: "3.5.7-python3" }],
+    ["[fd00::1]:5000/spark", { registry: "[fd00::1]:5000", repository: "spark" }],
+    [
+      `apache/spark@sha256:${"a".repeat(64)}`,
+      { repository: "apache/spark", digest: `sha256:${"a".repeat(64)}` },
+    ],
+    [
+      `registry:5000/spark:4.0.1@sha256:${"0".repeat(64)}`,
+      { registry: "registry:5000", repository: "spark", tag: "4.0.1", digest: `sha256:${"0".repeat(64)}` },
+    ],
+  ];
+  for (const [text, ref] of good) {
+    it(`parses ${text}`, () => {
+      const r = parseImageRef(text);
+      assert.deepEqual(r.errors, []);
+      assert.deepEqual(r.ref, ref);
+      assert.equal(formatImageRef(r.ref!), text);
+    });
+  }
+  const bad = [
+    "",
+    "Apache/Spark",
+    "spark:",
+    "spark:-bad",
+    "192.168.1.1:99999/spark",
+    "reg_istry.com/spark",
+    "spark@sha256:abc",
+    `spark@sha256:${"a".repeat(63)}`,
+    "spark//x",
+    "spark-/x",
+    "has space/spark",
+    `${"a".repeat(250)}/spark`,
+    `spark:${"t".repeat(129)}`,
+  ];
+  for (const text of bad) {
+    it(`rejects ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`, () => {
+      const r = parseImageRef(text);
+      assert.equal(r.ref, undefined);
+      assert.ok(r.errors.length > 0);
+    });
+  }
+});

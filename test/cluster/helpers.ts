@@ -102,13 +102,13 @@ function withFiles<T>(files: Record<string, string>, fn: (dir: string) => T): T 
 export function selfSignedCaPem(keyPem: string, cn: string): string {
   return withFiles({ "k.pem": keyPem }, (d) =>
     execFileSync("openssl", ["req", "-x509", "-new", "-key", path.join(d, "k.pem"), "-subj", `/CN=${cn}`, "-days", "2",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"], { encoding: "utf8" }),
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"], { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
   );
 }
 
 export function csrPem(keyPem: string, subject: string): string {
   return withFiles({ "k.pem": keyPem }, (d) =>
-    execFileSync("openssl", ["req", "-new", "-key", path.join(d, "k.pem"), "-subj", subject], { encoding: "utf8" }),
+    execFileSync("openssl", ["req", "-new", "-key", path.join(d, "k.pem"), "-subj", subject], { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
   );
 }
 
@@ -117,7 +117,7 @@ export function signPem(csr: string, caCert: string, caKey: string, ext?: string
   if (ext) files["ext.cnf"] = ext;
   return withFiles(files, (d) =>
     execFileSync("openssl", ["x509", "-req", "-in", path.join(d, "r.csr"), "-CA", path.join(d, "ca.crt"), "-CAkey", path.join(d, "ca.key"),
-      "-CAcreateserial", "-CAserial", path.join(d, "ca.srl"), "-days", "2", ...(ext ? ["-extfile", path.join(d, "ext.cnf")] : [])], { encoding: "utf8" }),
+      "-CAcreateserial", "-CAserial", path.join(d, "ca.srl"), "-days", "2", ...(ext ? ["-extfile", path.join(d, "ext.cnf")] : [])], { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
   );
 }
 

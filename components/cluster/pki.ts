@@ -1,0 +1,46 @@
+/**
+ * Cluster PKI facts that need no engine: the kubeadm CA pin, the bootstrap token format, and the
+ * eight files every control plane shares (so control-plane joins need no `--upload-certs`).
+ */
+import { X509Certificate, createHash } from "node:crypto";
+
+/** `sha256:<hex>` of the certificate's DER SubjectPublicKeyInfo (kubeadm's `caCertHashes`). */
+export function caCertHash(pem: string): string {
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+}
+
+export const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+export const CA_CERT_HASH = /^sha256:[0-9a-f]{64}$/;
+
+export function isBootstrapToken(s: string): boolean {
+  return BOOTSTRAP_TOKEN.test(s);
+}
+
+/** Lengths of the two RandomStrings that form a token (`<id>.<secret>`). */
+export const TOKEN_ID_LENGTH = 6;
+export const TOKEN_SECRET_LENGTH = 16;
+
+/** The key and certificate material shared by all control planes (PEM text). */
+export interface SharedPki {
+  caCert: string;
+  caKey: string;
+  frontProxyCaCert: string;
+  frontProxyCaKey: string;
+  etcdCaCert: string;
+  etcdCaKey: string;
+  saKey: string;
+  saPub: string;
+}
+
+/** Where each shared file goes, with its mode (keys 0600, certificates and sa.pub 0644). */
+export const SHARED_PKI_FILES: ReadonlyArray<{ field: keyof SharedPki; path: string; secret: boolean }> = [
+  { field: "caCert", path: "/etc/kubernetes/pki/ca.crt", secret: false },
+  { field: "caKey", path: "/etc/kubernetes/pki/ca.key", secret: true },
+  { field: "frontProxyCaCert", path: "/etc/kubernetes/pki/front-proxy-ca.crt", secret: false },
+  { field: "frontProxyCaKey", path: "/etc/kubernetes/pki/front-proxy-ca.key", secret: true },
+  { field: "etcdCaCert", path: "/etc/kubernetes/pki/etcd/ca.crt", secret: false },
+  { field: "etcdCaKey", path: "/etc/kubernetes/pki/etcd/ca.key", secret: true },
+  { field: "saKey", path: "/etc/kubernetes/pki/sa.key", secret: true },
+  { field: "saPub", path: "/etc/kubernetes/pki/sa.pub", secret: false },
+];

@@ -1,0 +1,387 @@
+/**
+ * `vsphere-spark:kubernetes`: what the user may say about the Kubernetes cluster, the defaults
+ * (applied here and nowhere else), and one validator that reports every problem at once.
+ */
+import type { FieldError } from "../validation";
+import { isDnsSubdomain } from "../validation";
+import { cidrsOverlap, parseCidr } from "./net";
+import { parseQuantity, parseThreshold } from "./quantity";
+
+export type InstallMode = "preinstalled" | "packages";
+export type CniKind = "antrea" | "calico";
+export type StorageClassKind = "none" | "vsphere-csi";
+
+/** Resource → quantity, e.g. `{ cpu: "100m", memory: "1Gi" }`. */
+export type ResourceReservation = Partial<Record<ReservedResource, string>>;
+export type ReservedResource = "cpu" | "memory" | "ephemeral-storage" | "pid";
+export const RESERVED_RESOURCES: readonly ReservedResource[] = ["cpu", "memory", "ephemeral-storage", "pid"];
+
+export type EvictionSignal =
+  | "memory.available"
+  | "nodefs.available"
+  | "nodefs.inodesFree"
+  | "imagefs.available"
+  | "imagefs.inodesFree"
+  | "containerfs.available"
+  | "containerfs.inodesFree"
+  | "pid.available";
+export const EVICTION_SIGNALS: readonly EvictionSignal[] = [
+  "memory.available",
+  "nodefs.available",
+  "nodefs.inodesFree",
+  "imagefs.available",
+  "imagefs.inodesFree",
+  "containerfs.available",
+  "containerfs.inodesFree",
+  "pid.available",
+];
+
+export interface KubeletSettings {
+  kubeReserved: ResourceReservation;
+  systemReserved: ResourceReservation;
+  /** Always the full set: the kubelet drops every default signal as soon as one key is set. */
+  evictionHard: Partial<Record<EvictionSignal, string>>;
+}
+
+export interface CniSettings {
+  kind: CniKind;
+  /** Helm chart version, pinned (Antrea `2.2.0`; Calico's tigera-operator `v3.29.1`). */
+  version: string;
+}
+
+/**
+ * Which StorageClass later layers (Spark volumes, shuffle spill on PVCs) should use. Not installed
+ * by this layer: `vsphere-csi` means "the vSphere CSI driver (`csi.vsphere.vmware.com`) will be
+ * installed and this class created"; `none` means executors use node-local `emptyDir` only.
+ */
+export interface StorageClassSettings {
+  kind: StorageClassKind;
+  /** StorageClass object name. */
+  name: string;
+  /** vSphere storage policy (SPBM) the class maps to; vsphere-csi only. */
+  storagePolicyName?: string;
+}
+
+export interface KubernetesSettings {
+  /** Kubernetes version, pinned: `1.31.4` (kubeadm API v1beta4 from 1.31, v1beta3 before). */
+  version: string;
+  /** `packages`: install containerd (distribution package) and kubeadm/kubelet/kubectl from pkgs.k8s.io at first boot; `preinstalled`: the template has them (checked at boot). */
+  installMode: InstallMode;
+  /** Debian revision of the pkgs.k8s.io packages (`kubeadm=<version>-<revision>`). */
+  packageRevision: string;
+  podCidr: string;
+  serviceCidr: string;
+  dnsDomain: string;
+  kubelet: KubeletSettings;
+  cni: CniSettings;
+  /** How long `pulumi up` waits for `/readyz` through the endpoint (and nodes wait for it). */
+  readinessTimeoutMinutes: number;
+  /** TTL of the bootstrap token; `0s` = never expires, so workers added later can still join. */
+  bootstrapTokenTtl: string;
+  storageClass: StorageClassSettings;
+  /** Admin login created on every node when `sshAuthorizedKeys` is not empty. */
+  adminUser: string;
+  sshAuthorizedKeys: string[];
+  /** kube-vip image tag (used only when the endpoint kind is `kube-vip`). */
+  kubeVipVersion: string;
+}
+
+export const DEFAULT_CNI_VERSIONS: Record<CniKind, string> = { antrea: "2.2.0", calico: "v3.29.1" };
+/** Pod CIDR per CNI. Both use 10.244.0.0/16: Calico's own default 192.168.0.0/16 collides with the
+ * reference design's node network (192.168.1.0/24), so the Calico IP pool is set explicitly. */
+export const DEFAULT_POD_CIDRS: Record<CniKind, string> = { antrea: "10.244.0.0/16", calico: "10.244.0.0/16" };
+
+/**
+ * Defaults. Reservations are modest on purpose: on the reference 16 vCPU / 120 GiB worker they leave
+ * cpu 15.8 and 120332 MiB allocatable (16 − 0.1 − 0.1; 122880 − 1024 − 1024 − 500), so the
+ * 15-core / 112640 MiB Spark executor still fits after the CNI agent and kube-proxy DaemonSets
+ * (Antrea's agent requests 200m; kube-proxy requests nothing).
+ * evictionHard is kubelet's Linux default set with `memory.available` raised from 100Mi to 500Mi
+ * (a JVM-heavy node needs headroom before the OOM killer).
+ */
+export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = {
+  version: "1.31.4",
+  installMode: "packages",
+  packageRevision: "1.1",
+  podCidr: DEFAULT_POD_CIDRS.antrea,
+  serviceCidr: "10.96.0.0/12",
+  dnsDomain: "cluster.local",
+  kubelet: {
+    kubeReserved: { cpu: "100m", memory: "1Gi", "ephemeral-storage": "1Gi" },
+    systemReserved: { cpu: "100m", memory: "1Gi", "ephemeral-storage": "1Gi" },
+    evictionHard: {
+      "memory.available": "500Mi",
+      "nodefs.available": "10%",
+      "nodefs.inodesFree": "5%",
+      "imagefs.available": "15%",
+      "imagefs.inodesFree": "5%",
+    },
+  },
+  cni: { kind: "antrea", version: DEFAULT_CNI_VERSIONS.antrea },
+  readinessTimeoutMinutes: 30,
+  bootstrapTokenTtl: "0s",
+  storageClass: { kind: "none", name: "vsphere-csi" },
+  adminUser: "kadmin",
+  sshAuthorizedKeys: [],
+  kubeVipVersion: "v0.8.7",
+};
+
+/** The oldest Kubernetes minor this library renders for (pkgs.k8s.io repositories, v1beta3). */
+export const MIN_KUBERNETES_MINOR = 28;
+
+export function parseKubernetesVersion(v: string): { major: number; minor: number; patch: number } | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
+  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
+}
+
+const TOP_KEYS = [
+  "version",
+  "installMode",
+  "packageRevision",
+  "podCidr",
+  "serviceCidr",
+  "dnsDomain",
+  "kubeReserved",
+  "systemReserved",
+  "evictionHard",
+  "cni",
+  "readinessTimeoutMinutes",
+  "bootstrapTokenTtl",
+  "storageClass",
+  "adminUser",
+  "sshAuthorizedKeys",
+  "kubeVipVersion",
+] as const;
+
+const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+const DURATION = /^(0|(\d+(\.\d+)?(h|m|s|ms))+)$/;
+const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Applies the defaults to what the user wrote and validates it. `errors` lists every problem with
+ * its full config path; `settings` is always complete (defaults where the input was unusable).
+ */
+export function resolveKubernetesSettings(
+  raw: unknown,
+  path = "vsphere-spark:kubernetes",
+): { settings: KubernetesSettings; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const err = (p: string, message: string) => errors.push({ path: p, message });
+  const d = DEFAULT_KUBERNETES_SETTINGS;
+  const s: KubernetesSettings = structuredClone(d);
+  if (raw === undefined || raw === null) return { settings: s, errors };
+  if (!isObject(raw)) {
+    err(path, `must be an object, got ${describe(raw)}`);
+    return { settings: s, errors };
+  }
+  unknownKeys(raw, TOP_KEYS, path, err);
+
+  const str = (key: string, check: (v: string) => string | undefined): string | undefined => {
+    const v = raw[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string") {
+      err(`${path}.${key}`, `must be a string, got ${describe(v)}`);
+      return undefined;
+    }
+    const problem = check(v);
+    if (problem) {
+      err(`${path}.${key}`, problem);
+      return undefined;
+    }
+    return v;
+  };
+
+  s.version =
+    str("version", (v) => {
+      const p = parseKubernetesVersion(v);
+      if (!p) return `"${v}" is not a pinned version like "1.31.4" (no "v", no ranges)`;
+      if (p.major !== 1 || p.minor < MIN_KUBERNETES_MINOR)
+        return `Kubernetes ${v} is not supported: use 1.${MIN_KUBERNETES_MINOR}.0 or newer`;
+      return undefined;
+    }) ?? d.version;
+  s.installMode =
+    (str("installMode", (v) =>
+      v === "packages" || v === "preinstalled" ? undefined : `must be "packages" or "preinstalled", got "${v}"`,
+    ) as InstallMode | undefined) ?? d.installMode;
+  s.packageRevision =
+    str("packageRevision", (v) => (/^\d+(\.\d+)*$/.test(v) ? undefined : `"${v}" is not a Debian revision like "1.1"`)) ??
+    d.packageRevision;
+  s.dnsDomain =
+    str("dnsDomain", (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a DNS domain`)) ?? d.dnsDomain;
+  s.bootstrapTokenTtl =
+    str("bootstrapTokenTtl", (v) =>
+      DURATION.test(v) ? undefined : `"${v}" is not a duration like "24h" or "0s" (never expires)`,
+    ) ?? d.bootstrapTokenTtl;
+  s.adminUser =
+    str("adminUser", (v) =>
+      LINUX_USER.test(v) && v !== "root" ? undefined : `"${v}" is not a valid non-root Linux user name`,
+    ) ?? d.adminUser;
+  s.kubeVipVersion =
+    str("kubeVipVersion", (v) => (/^v\d+\.\d+\.\d+$/.test(v) ? undefined : `"${v}" is not a pinned tag like "v0.8.7"`)) ??
+    d.kubeVipVersion;
+
+  // CNI first: the pod CIDR default depends on it.
+  const cni = raw.cni;
+  if (cni !== undefined) {
+    if (!isObject(cni)) err(`${path}.cni`, `must be an object { kind, version }, got ${describe(cni)}`);
+    else {
+      unknownKeys(cni, ["kind", "version"], `${path}.cni`, err);
+      if (cni.kind !== undefined) {
+        if (cni.kind === "antrea" || cni.kind === "calico") s.cni.kind = cni.kind;
+        else err(`${path}.cni.kind`, `must be "antrea" or "calico", got ${describe(cni.kind)}`);
+      }
+      s.cni.version = DEFAULT_CNI_VERSIONS[s.cni.kind];
+      if (cni.version !== undefined) {
+        const pattern = s.cni.kind === "calico" ? /^v\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+$/;
+        const example = DEFAULT_CNI_VERSIONS[s.cni.kind];
+        if (typeof cni.version !== "string" || !pattern.test(cni.version))
+          err(`${path}.cni.version`, `must be a pinned ${s.cni.kind} chart version like "${example}", got ${describe(cni.version)}`);
+        else s.cni.version = cni.version;
+      }
+    }
+  }
+  s.podCidr = DEFAULT_POD_CIDRS[s.cni.kind];
+  const cidr = (v: string) => (parseCidr(v) ? undefined : `"${v}" is not an IPv4 CIDR with host bits clear, like "10.244.0.0/16"`);
+  s.podCidr = str("podCidr", cidr) ?? s.podCidr;
+  s.serviceCidr = str("serviceCidr", cidr) ?? d.serviceCidr;
+  const pod = parseCidr(s.podCidr);
+  const svc = parseCidr(s.serviceCidr);
+  if (pod && svc && cidrsOverlap(pod, svc))
+    err(`${path}.serviceCidr`, `${s.serviceCidr} overlaps podCidr ${s.podCidr}`);
+  if (pod && pod.prefixLength > 24) err(`${path}.podCidr`, `${s.podCidr} is too small: each node takes a /24`);
+  if (svc && (svc.prefixLength < 12 || svc.prefixLength > 24))
+    err(`${path}.serviceCidr`, `prefix length must be between /12 and /24, got /${svc.prefixLength}`);
+
+  for (const key of ["kubeReserved", "systemReserved"] as const) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (!isObject(v)) {
+      err(`${path}.${key}`, `must be an object of resource → quantity, got ${describe(v)}`);
+      continue;
+    }
+    unknownKeys(v, RESERVED_RESOURCES, `${path}.${key}`, err);
+    const merged: ResourceReservation = { ...d.kubelet[key] };
+    for (const r of RESERVED_RESOURCES) {
+      const q = v[r];
+      if (q === undefined) continue;
+      if (q === null) {
+        delete merged[r];
+        continue;
+      }
+      const text = typeof q === "number" ? String(q) : q;
+      const n = typeof text === "string" ? parseQuantity(text) : undefined;
+      if (typeof text !== "string" || n === undefined || n < 0)
+        err(`${path}.${key}.${r}`, `must be a non-negative Kubernetes quantity like "100m" or "1Gi", got ${describe(q)}`);
+      else if (r === "pid" && !Number.isInteger(n)) err(`${path}.${key}.${r}`, `must be a whole number of PIDs`);
+      else merged[r] = text;
+    }
+    s.kubelet[key] = merged;
+  }
+
+  const ev = raw.evictionHard;
+  if (ev !== undefined) {
+    if (!isObject(ev)) err(`${path}.evictionHard`, `must be an object of signal → threshold, got ${describe(ev)}`);
+    else {
+      unknownKeys(ev, EVICTION_SIGNALS, `${path}.evictionHard`, err);
+      for (const sig of EVICTION_SIGNALS) {
+        const t = ev[sig];
+        if (t === undefined) continue;
+        if (typeof t !== "string" || !parseThreshold(t))
+          err(`${path}.evictionHard.${sig}`, `must be a quantity like "500Mi" or a percentage like "10%", got ${describe(t)}`);
+        else s.kubelet.evictionHard[sig] = t;
+      }
+    }
+  }
+
+  const rt = raw.readinessTimeoutMinutes;
+  if (rt !== undefined) {
+    if (typeof rt !== "number" || !Number.isFinite(rt) || rt <= 0 || rt > 240)
+      err(`${path}.readinessTimeoutMinutes`, `must be a number of minutes in (0, 240], got ${describe(rt)}`);
+    else s.readinessTimeoutMinutes = rt;
+  }
+
+  const keys = raw.sshAuthorizedKeys;
+  if (keys !== undefined) {
+    if (!Array.isArray(keys)) err(`${path}.sshAuthorizedKeys`, `must be a list of public keys, got ${describe(keys)}`);
+    else {
+      keys.forEach((k, i) => {
+        if (typeof k !== "string" || !SSH_KEY.test(k))
+          err(`${path}.sshAuthorizedKeys[${i}]`, `is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment")`);
+      });
+      s.sshAuthorizedKeys = keys.filter((k): k is string => typeof k === "string" && SSH_KEY.test(k));
+    }
+  }
+
+  const sc = raw.storageClass;
+  if (sc !== undefined) {
+    if (!isObject(sc)) err(`${path}.storageClass`, `must be an object { kind, name, storagePolicyName }, got ${describe(sc)}`);
+    else {
+      unknownKeys(sc, ["kind", "name", "storagePolicyName"], `${path}.storageClass`, err);
+      if (sc.kind !== undefined) {
+        if (sc.kind === "none" || sc.kind === "vsphere-csi") s.storageClass.kind = sc.kind;
+        else err(`${path}.storageClass.kind`, `must be "none" or "vsphere-csi", got ${describe(sc.kind)}`);
+      }
+      if (sc.name !== undefined) {
+        if (typeof sc.name === "string" && isDnsSubdomain(sc.name)) s.storageClass.name = sc.name;
+        else err(`${path}.storageClass.name`, `must be a DNS subdomain, got ${describe(sc.name)}`);
+      }
+      if (sc.storagePolicyName !== undefined) {
+        if (typeof sc.storagePolicyName !== "string" || sc.storagePolicyName.length === 0)
+          err(`${path}.storageClass.storagePolicyName`, `must be a non-empty string, got ${describe(sc.storagePolicyName)}`);
+        else if (s.storageClass.kind !== "vsphere-csi")
+          err(`${path}.storageClass.storagePolicyName`, `only applies when kind is "vsphere-csi"`);
+        else s.storageClass.storagePolicyName = sc.storagePolicyName;
+      }
+    }
+  }
+  return { settings: s, errors };
+}
+
+/** kubeadm API group version for a Kubernetes version: v1beta4 from 1.31, v1beta3 before. */
+export function kubeadmApiVersion(version: string): "kubeadm.k8s.io/v1beta4" | "kubeadm.k8s.io/v1beta3" {
+  const p = parseKubernetesVersion(version);
+  if (!p) throw new Error(`not a Kubernetes version: ${version}`);
+  return p.major > 1 || p.minor >= 31 ? "kubeadm.k8s.io/v1beta4" : "kubeadm.k8s.io/v1beta3";
+}
+
+function unknownKeys(
+  obj: Record<string, unknown>,
+  allowed: readonly string[],
+  path: string,
+  err: (p: string, m: string) => void,
+): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) err(`${path}.${k}`, `unknown key (allowed: ${allowed.join(", ")})`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * Cross-layer check for the stack program: the pod and service CIDRs must not overlap the VM
+ * network (`vmCidr`, e.g. "192.168.1.0/24"). Paths are under `path` (the settings' config path).
+ */
+export function kubernetesNetworkOverlapErrors(
+  settings: Pick<KubernetesSettings, "podCidr" | "serviceCidr">,
+  vmCidr: string,
+  path = "vsphere-spark:kubernetes",
+): FieldError[] {
+  const vm = parseCidr(vmCidr);
+  if (!vm) return [];
+  const errors: FieldError[] = [];
+  for (const key of ["podCidr", "serviceCidr"] as const) {
+    const c = parseCidr(settings[key]);
+    if (c && cidrsOverlap(c, vm)) errors.push({ path: `${path}.${key}`, message: `${settings[key]} overlaps the VM network ${vmCidr}` });
+  }
+  return errors;
+}

@@ -1,0 +1,210 @@
+/**
+ * The cluster as plain values: validation of the bootstrap arguments (all problems at once), who is
+ * the init node, and the one place that turns a node + its secrets into rendered documents.
+ */
+import type { FieldError } from "../validation";
+import { isDnsLabel, isDnsSubdomain } from "../validation";
+import type { ClusterNode, EndpointSpec, NodeNetwork } from "./types";
+import { APISERVER_PORT } from "./types";
+import type { KubernetesSettings } from "./settings";
+import { cidrContains, cidrsOverlap, isIPv4, networkOf, ipv4ToNumber, parseCidr } from "./net";
+import { nodeAllocatable } from "./allocatable";
+import { renderHaproxyConfig } from "./haproxy";
+import { renderControlPlaneJoinConfig, renderInitConfig, renderWorkerJoinConfig } from "./kubeadm";
+import type { NodeBootstrap } from "./cloud-init";
+import { renderMetaData, renderUserData } from "./cloud-init";
+import type { SharedPki } from "./pki";
+
+export interface ClusterSpec {
+  clusterName: string;
+  nodes: ClusterNode[];
+  network: NodeNetwork;
+  endpoint: EndpointSpec;
+  settings: KubernetesSettings;
+}
+
+/** kubeadm's preflight minimum for control planes. */
+export const CONTROL_PLANE_MIN_CPUS = 2;
+export const CONTROL_PLANE_MIN_MEMORY_MIB = 1700;
+
+export function controlPlaneNodes(spec: Pick<ClusterSpec, "nodes">): ClusterNode[] {
+  return spec.nodes.filter((n) => n.role === "control-plane");
+}
+export function workerNodes(spec: Pick<ClusterSpec, "nodes">): ClusterNode[] {
+  return spec.nodes.filter((n) => n.role === "worker");
+}
+export function loadBalancerNodes(spec: Pick<ClusterSpec, "nodes">): ClusterNode[] {
+  return spec.nodes.filter((n) => n.role === "load-balancer");
+}
+
+const ROLES = ["control-plane", "worker", "load-balancer"];
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** Every problem with the arguments, each with a path relative to `path` (e.g. `args.nodes[3].address`). */
+export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldError[] {
+  const errors: FieldError[] = [];
+  const err = (p: string, message: string) => errors.push({ path: `${path}.${p}`, message });
+  const { nodes, network, endpoint, settings } = spec;
+
+  if (typeof spec.clusterName !== "string" || !isDnsLabel(spec.clusterName))
+    err("clusterName", `must be a DNS label (lower-case letters, digits, "-"), got ${JSON.stringify(spec.clusterName)}`);
+
+  // Network.
+  const prefixOk = Number.isInteger(network?.prefixLength) && network.prefixLength >= 8 && network.prefixLength <= 30;
+  if (!prefixOk) err("network.prefixLength", `must be an integer in [8, 30], got ${JSON.stringify(network?.prefixLength)}`);
+  if (!isIPv4(network?.gateway)) err("network.gateway", `must be an IPv4 address, got ${JSON.stringify(network?.gateway)}`);
+  if (!Array.isArray(network?.dnsServers) || network.dnsServers.length === 0)
+    err("network.dnsServers", "must list at least one DNS server");
+  else network.dnsServers.forEach((d, i) => !isIPv4(d) && err(`network.dnsServers[${i}]`, `must be an IPv4 address, got ${JSON.stringify(d)}`));
+  if (!Array.isArray(network?.searchDomains)) err("network.searchDomains", "must be a list (may be empty)");
+  else network.searchDomains.forEach((d, i) => (typeof d !== "string" || !isDnsSubdomain(d)) && err(`network.searchDomains[${i}]`, `is not a DNS domain: ${JSON.stringify(d)}`));
+  if (network?.interfaceName !== undefined && (typeof network.interfaceName !== "string" || !IFNAME.test(network.interfaceName)))
+    err("network.interfaceName", `must be a Linux interface name (1-15 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(network.interfaceName)}`);
+  const subnet = prefixOk && isIPv4(network.gateway)
+    ? { network: networkOf(ipv4ToNumber(network.gateway), network.prefixLength), prefixLength: network.prefixLength }
+    : undefined;
+  const pod = parseCidr(settings.podCidr);
+  const svc = parseCidr(settings.serviceCidr);
+  if (subnet) {
+    if (pod && cidrsOverlap(pod, subnet)) err("settings.podCidr", `${settings.podCidr} overlaps the node network`);
+    if (svc && cidrsOverlap(svc, subnet)) err("settings.serviceCidr", `${settings.serviceCidr} overlaps the node network`);
+  }
+
+  // Nodes.
+  if (!Array.isArray(nodes)) {
+    err("nodes", "must be a list");
+    return errors;
+  }
+  const names = new Map<string, number>();
+  const addrs = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    const p = `nodes[${i}]`;
+    if (typeof n?.name !== "string" || !isDnsLabel(n.name)) err(`${p}.name`, `must be a DNS label, got ${JSON.stringify(n?.name)}`);
+    else if (names.has(n.name)) err(`${p}.name`, `duplicates nodes[${names.get(n.name)}].name "${n.name}"`);
+    else names.set(n.name, i);
+    if (!ROLES.includes(n?.role)) err(`${p}.role`, `must be one of ${ROLES.join(", ")}, got ${JSON.stringify(n?.role)}`);
+    if (!isIPv4(n?.address)) err(`${p}.address`, `must be an IPv4 address, got ${JSON.stringify(n?.address)}`);
+    else {
+      if (addrs.has(n.address)) err(`${p}.address`, `duplicates nodes[${addrs.get(n.address)}].address ${n.address}`);
+      else addrs.set(n.address, i);
+      if (subnet && !cidrContains(subnet, n.address)) err(`${p}.address`, `${n.address} is outside the node network of gateway ${network.gateway}/${network.prefixLength}`);
+      if (n.address === network?.gateway) err(`${p}.address`, `is the gateway's address`);
+      if (pod && cidrContains(pod, n.address)) err(`${p}.address`, `${n.address} is inside podCidr ${settings.podCidr}`);
+      if (svc && cidrContains(svc, n.address)) err(`${p}.address`, `${n.address} is inside serviceCidr ${settings.serviceCidr}`);
+    }
+    if (!Number.isInteger(n?.cpus) || n.cpus < 1) err(`${p}.cpus`, `must be a positive integer, got ${JSON.stringify(n?.cpus)}`);
+    if (!Number.isInteger(n?.memoryMiB) || n.memoryMiB < 512) err(`${p}.memoryMiB`, `must be an integer ≥ 512, got ${JSON.stringify(n?.memoryMiB)}`);
+    if (n?.role === "control-plane") {
+      if (Number.isInteger(n.cpus) && n.cpus < CONTROL_PLANE_MIN_CPUS) err(`${p}.cpus`, `a control plane needs at least ${CONTROL_PLANE_MIN_CPUS} CPUs (kubeadm preflight)`);
+      if (Number.isInteger(n.memoryMiB) && n.memoryMiB < CONTROL_PLANE_MIN_MEMORY_MIB) err(`${p}.memoryMiB`, `a control plane needs at least ${CONTROL_PLANE_MIN_MEMORY_MIB} MiB (kubeadm preflight)`);
+    }
+    if (n?.role === "worker" || n?.role === "control-plane") {
+      if (Number.isInteger(n.cpus) && n.cpus >= 1 && Number.isInteger(n.memoryMiB) && n.memoryMiB >= 512) {
+        try {
+          const a = nodeAllocatable(n, settings.kubelet);
+          if (a.cpu <= 0) err(`${p}.cpus`, `kubeReserved + systemReserved CPU leaves nothing allocatable on ${n.cpus} CPUs`);
+          if (a.memoryMiB <= 0) err(`${p}.memoryMiB`, `reservations and evictionHard memory leave nothing allocatable on ${n.memoryMiB} MiB`);
+        } catch (e) {
+          err("settings.kubelet", (e as Error).message);
+        }
+      }
+    }
+  });
+
+  const cps = controlPlaneNodes(spec);
+  const lbs = loadBalancerNodes(spec);
+  if (cps.length === 0 || cps.length % 2 === 0)
+    err("nodes", `needs exactly 1 or an odd number ≥ 3 of control-plane nodes (etcd quorum), got ${cps.length}`);
+  if (workerNodes(spec).length === 0) err("nodes", "needs at least one worker node");
+
+  // Endpoint.
+  const kinds = ["haproxy", "kube-vip", "external"];
+  if (!kinds.includes(endpoint?.kind)) err("endpoint.kind", `must be one of ${kinds.join(", ")}, got ${JSON.stringify(endpoint?.kind)}`);
+  if (!Number.isInteger(endpoint?.port) || endpoint.port < 1 || endpoint.port > 65535)
+    err("endpoint.port", `must be a TCP port, got ${JSON.stringify(endpoint?.port)}`);
+  const addressOk = endpoint?.kind === "external" ? isIPv4(endpoint.address) || (typeof endpoint.address === "string" && isDnsSubdomain(endpoint.address) && /[a-z]/.test(endpoint.address)) : isIPv4(endpoint?.address);
+  if (!addressOk) err("endpoint.address", `must be an IPv4 address${endpoint?.kind === "external" ? " or DNS name" : ""}, got ${JSON.stringify(endpoint?.address)}`);
+  if (endpoint?.kind === "haproxy") {
+    if (lbs.length !== 1) err("nodes", `endpoint kind "haproxy" needs exactly one load-balancer node, got ${lbs.length}`);
+    else if (lbs[0].address !== endpoint.address)
+      err("endpoint.address", `must be the load-balancer node's address ${lbs[0].address} (got ${endpoint.address})`);
+  } else if (endpoint && kinds.includes(endpoint.kind)) {
+    if (lbs.length > 0) err("nodes", `load-balancer nodes are only used with endpoint kind "haproxy" (kind is "${endpoint.kind}")`);
+  }
+  if (endpoint?.kind === "kube-vip") {
+    if (endpoint.port !== APISERVER_PORT) err("endpoint.port", `kube-vip forwards nothing: the VIP port must be the API server port ${APISERVER_PORT}`);
+    if (isIPv4(endpoint.address)) {
+      if (addrs.has(endpoint.address)) err("endpoint.address", `the VIP ${endpoint.address} is also a node's address`);
+      if (subnet && !cidrContains(subnet, endpoint.address)) err("endpoint.address", `the VIP ${endpoint.address} must be in the node network (ARP)`);
+    }
+  }
+  return errors;
+}
+
+export interface JoinSecrets {
+  token: string;
+  caCertHash: string;
+}
+
+export interface RenderedNode {
+  userData: string;
+  metaData: string;
+  /** The kubeadm configuration on Kubernetes nodes. */
+  kubeadmConfig?: string;
+  /** haproxy.cfg on the load-balancer node. */
+  haproxyConfig?: string;
+}
+
+export function haproxyConfigFor(spec: ClusterSpec): string {
+  return renderHaproxyConfig({
+    port: spec.endpoint.port,
+    backends: controlPlaneNodes(spec).map((n) => ({ name: n.name, address: n.address, port: APISERVER_PORT })),
+  });
+}
+
+function finish(spec: ClusterSpec, node: ClusterNode, bootstrap: NodeBootstrap): RenderedNode {
+  const userData = renderUserData({ node, network: spec.network, endpoint: spec.endpoint, settings: spec.settings, bootstrap });
+  const out: RenderedNode = { userData, metaData: renderMetaData(node, spec.network) };
+  if (bootstrap.kind === "load-balancer") out.haproxyConfig = bootstrap.haproxyConfig;
+  else out.kubeadmConfig = bootstrap.kubeadmConfig;
+  return out;
+}
+
+export function renderLoadBalancerNode(spec: ClusterSpec, node: ClusterNode): RenderedNode {
+  return finish(spec, node, { kind: "load-balancer", haproxyConfig: haproxyConfigFor(spec) });
+}
+
+/** The first control plane runs `kubeadm init`; the others join one after the other. */
+export function renderControlPlaneNode(spec: ClusterSpec, node: ClusterNode, secrets: JoinSecrets & { pki: SharedPki }): RenderedNode {
+  const cps = controlPlaneNodes(spec);
+  const i = cps.findIndex((n) => n.name === node.name);
+  if (i < 0) throw new Error(`${node.name} is not a control-plane node`);
+  const base = { settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.token };
+  if (i === 0) {
+    return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki });
+  }
+  return finish(spec, node, {
+    kind: "join-control-plane",
+    kubeadmConfig: renderControlPlaneJoinConfig({ ...base, caCertHash: secrets.caCertHash }),
+    pki: secrets.pki,
+    previousControlPlane: cps[i - 1].address,
+  });
+}
+
+/** A worker's documents depend on the endpoint, the token and the CA hash only. */
+export function renderWorkerNode(spec: Omit<ClusterSpec, "nodes">, node: ClusterNode, secrets: JoinSecrets): RenderedNode {
+  const kubeadmConfig = renderWorkerJoinConfig({ settings: spec.settings, endpoint: spec.endpoint, node, ...secrets });
+  const userData = renderUserData({ node, network: spec.network, endpoint: spec.endpoint, settings: spec.settings, bootstrap: { kind: "join-worker", kubeadmConfig } });
+  return { userData, metaData: renderMetaData(node, spec.network), kubeadmConfig };
+}
+
+export function renderNode(spec: ClusterSpec, node: ClusterNode, secrets: JoinSecrets & { pki: SharedPki }): RenderedNode {
+  switch (node.role) {
+    case "load-balancer":
+      return renderLoadBalancerNode(spec, node);
+    case "control-plane":
+      return renderControlPlaneNode(spec, node, secrets);
+    case "worker":
+      return renderWorkerNode(spec, node, { token: secrets.token, caCertHash: secrets.caCertHash });
+  }
+}

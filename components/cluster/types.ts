@@ -1,0 +1,43 @@
+/**
+ * The cluster layer's input contract: what the lead's topology code hands to the Kubernetes
+ * bootstrap (plain values: they decide how many resources exist and what they are called).
+ */
+
+export type NodeRole = "control-plane" | "worker" | "load-balancer";
+
+export interface ClusterNode {
+  /** DNS label; also the VM's host name and the Kubernetes node name. */
+  name: string;
+  role: NodeRole;
+  /** Static IPv4 address of the node's first NIC. */
+  address: string;
+  cpus: number;
+  memoryMiB: number;
+}
+
+export interface NodeNetwork {
+  /** Prefix length of the node subnet, e.g. 24. */
+  prefixLength: number;
+  /** Default gateway (IPv4, inside the node subnet). */
+  gateway: string;
+  dnsServers: string[];
+  searchDomains: string[];
+  /**
+   * Name of the NIC to configure. Default: match the first vmxnet3 NIC by driver and name it
+   * `ens192` (what Ubuntu/Debian call it on vSphere anyway), so kube-vip knows the interface.
+   */
+  interfaceName?: string;
+}
+
+export type EndpointKind = "haproxy" | "kube-vip" | "external";
+
+export interface EndpointSpec {
+  kind: EndpointKind;
+  /** haproxy: the LB node's address; kube-vip: the VIP; external: the user's load balancer. */
+  address: string;
+  /** Usually 6443. */
+  port: number;
+}
+
+/** Port every kube-apiserver binds on its own node (kubeadm's default). */
+export const APISERVER_PORT = 6443;

@@ -1,0 +1,160 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv from "ajv";
+import { parse, parseAllDocuments } from "yaml";
+import {
+  renderControlPlaneJoinConfig,
+  renderInitConfig,
+  renderWorkerJoinConfig,
+} from "../../components/cluster/kubeadm";
+import { clusterArtifacts } from "../../components/cluster/artifacts";
+import { SECRET_PLACEHOLDER } from "../../components/artifacts";
+import { REF, ajvErrors, referenceSpec, settingsFor } from "./helpers";
+
+const TOKEN = "abcdef.0123456789abcdef";
+const HASH = "sha256:" + "0123456789abcdef".repeat(4);
+
+type Schema = Record<string, unknown>;
+
+/** CRD schemas allow unknown keys; close every object so a misspelt field fails. */
+function closed(s: Schema): Schema {
+  const out: Schema = { ...s };
+  if (s.properties) {
+    out.properties = Object.fromEntries(Object.entries(s.properties as Record<string, Schema>).map(([k, v]) => [k, closed(v)]));
+    if (s.additionalProperties === undefined) out.additionalProperties = false;
+  }
+  if (s.items) out.items = closed(s.items as Schema);
+  delete out["x-kubernetes-validations"];
+  return out;
+}
+
+/** kubeadm fields CAPI manages itself (absent from its CRD), in kubeadm's own v1beta4 shape. */
+const KUBEADM_ONLY: Record<string, Record<string, Schema>> = {
+  clusterConfiguration: {
+    apiVersion: { type: "string" },
+    kind: { const: "ClusterConfiguration" },
+    clusterName: { type: "string" },
+    kubernetesVersion: { type: "string", pattern: "^v\\d+\\.\\d+\\.\\d+$" },
+    networking: {
+      type: "object",
+      additionalProperties: false,
+      properties: { podSubnet: { type: "string" }, serviceSubnet: { type: "string" }, dnsDomain: { type: "string" } },
+    },
+  },
+  initConfiguration: { apiVersion: { type: "string" }, kind: { const: "InitConfiguration" } },
+  joinConfiguration: { apiVersion: { type: "string" }, kind: { const: "JoinConfiguration" } },
+};
+
+function subSchemas(): Record<string, (doc: unknown) => { ok: boolean; errors: string }> {
+  const crd = parse(fs.readFileSync(path.join(REF, "kubeadm/bootstrap.cluster.x-k8s.io_kubeadmconfigs.capi-v1.11.11.yaml"), "utf8"));
+  const v = (crd.spec.versions as Array<Record<string, any>>).find((x) => x.name === "v1beta2")!;
+  const spec = v.schema.openAPIV3Schema.properties.spec.properties as Record<string, Schema>;
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  const out: Record<string, (doc: unknown) => { ok: boolean; errors: string }> = {};
+  for (const key of ["clusterConfiguration", "initConfiguration", "joinConfiguration"]) {
+    const s = closed(spec[key]);
+    s.properties = { ...(s.properties as object), ...KUBEADM_ONLY[key] };
+    if (key === "initConfiguration") {
+      // kubeadm's own `ttl` (duration) instead of CAPI's ttlSeconds.
+      const bt = (s.properties as any).bootstrapTokens.items;
+      bt.properties = { ...bt.properties, ttl: { type: "string", pattern: "^(0|(\\d+(h|m|s))+)$" } };
+    }
+    const validate = ajv.compile(s);
+    out[key] = (doc) => ({ ok: validate(doc) as boolean, errors: ajvErrors(validate) });
+  }
+  return out;
+}
+
+function docs(yamlText: string): Record<string, any>[] {
+  return parseAllDocuments(yamlText, { version: "1.1" }).map((d) => {
+    assert.equal(d.errors.length, 0);
+    return d.toJS();
+  });
+}
+
+describe("kubeadm configuration", () => {
+  const schemas = subSchemas();
+  const spec = referenceSpec("haproxy", "packages", 2);
+  const [cp1, cp2] = spec.nodes;
+  const worker = spec.nodes.find((n) => n.role === "worker")!;
+  const base = { settings: spec.settings, endpoint: spec.endpoint, token: TOKEN };
+
+  it("init: InitConfiguration + ClusterConfiguration + KubeletConfiguration, v1beta4, matching CAPI's v1beta2 sub-schemas", () => {
+    const d = docs(renderInitConfig({ ...base, clusterName: "spark", node: cp1 }));
+    assert.deepEqual(d.map((x) => x.kind), ["InitConfiguration", "ClusterConfiguration", "KubeletConfiguration"]);
+    assert.equal(d[0].apiVersion, "kubeadm.k8s.io/v1beta4");
+    let r = schemas.initConfiguration(d[0]);
+    assert.ok(r.ok, r.errors);
+    r = schemas.clusterConfiguration(d[1]);
+    assert.ok(r.ok, r.errors);
+    assert.equal(d[1].controlPlaneEndpoint, "192.168.1.2:6443");
+    assert.equal(d[1].kubernetesVersion, "v1.31.4");
+    assert.deepEqual(d[1].networking, { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local" });
+    assert.deepEqual(d[1].etcd, { local: { dataDir: "/var/lib/etcd" } });
+    assert.deepEqual(d[0].bootstrapTokens[0].token, TOKEN);
+    assert.equal(d[0].bootstrapTokens[0].ttl, "0s");
+    assert.deepEqual(d[0].localAPIEndpoint, { advertiseAddress: "192.168.1.11", bindPort: 6443 });
+    assert.equal(d[2].apiVersion, "kubelet.config.k8s.io/v1beta1");
+    assert.deepEqual(Object.keys(d[2].evictionHard).sort(), ["imagefs.available", "imagefs.inodesFree", "memory.available", "nodefs.available", "nodefs.inodesFree"]);
+    assert.deepEqual(d[2].kubeReserved, { cpu: "100m", memory: "1Gi", "ephemeral-storage": "1Gi" });
+    assert.equal(d[2].cgroupDriver, "systemd");
+  });
+
+  it("control-plane join has controlPlane.localAPIEndpoint; worker join does not; both discover by token + CA hash", () => {
+    const cp = docs(renderControlPlaneJoinConfig({ ...base, node: cp2, caCertHash: HASH }));
+    const w = docs(renderWorkerJoinConfig({ ...base, node: worker, caCertHash: HASH }));
+    for (const d of [cp[0], w[0]]) {
+      const r = schemas.joinConfiguration(d);
+      assert.ok(r.ok, r.errors);
+      assert.deepEqual(d.discovery.bootstrapToken, { apiServerEndpoint: "192.168.1.2:6443", token: TOKEN, caCertHashes: [HASH] });
+      assert.equal(d.controlPlane?.certificateKey, undefined);
+    }
+    assert.deepEqual(cp[0].controlPlane, { localAPIEndpoint: { advertiseAddress: "192.168.1.12", bindPort: 6443 } });
+    assert.equal(w[0].controlPlane, undefined);
+    assert.equal(w[0].nodeRegistration.name, worker.name);
+  });
+
+  it("the closed schema catches a misspelt field (negative control)", () => {
+    const d = docs(renderWorkerJoinConfig({ ...base, node: worker, caCertHash: HASH }))[0];
+    d.discovery.bootstrapToken.caCertHash = d.discovery.bootstrapToken.caCertHashes;
+    assert.equal(schemas.joinConfiguration(d).ok, false);
+    const c = docs(renderInitConfig({ ...base, clusterName: "spark", node: cp1 }))[1];
+    c.networking.podCIDR = "x";
+    assert.equal(schemas.clusterConfiguration(c).ok, false);
+  });
+
+  it("uses v1beta3 before Kubernetes 1.31", () => {
+    const settings = settingsFor("packages", { version: "1.30.8" });
+    const d = docs(renderInitConfig({ ...base, settings, clusterName: "spark", node: cp1 }));
+    assert.equal(d[0].apiVersion, "kubeadm.k8s.io/v1beta3");
+    assert.equal(d[1].kubernetesVersion, "v1.30.8");
+  });
+
+  it("review artifacts carry placeholders, never keys or the token, and still validate", () => {
+    const arts = clusterArtifacts(spec);
+    assert.deepEqual(
+      arts.map((a) => `${a.kind}:${a.path}`).sort(),
+      [
+        ...spec.nodes.map((n) => `cloud-init:cloud-init/${n.name}.yaml`),
+        ...spec.nodes.filter((n) => n.role !== "load-balancer").map((n) => `kubeadm:kubeadm/${n.name}.yaml`),
+        "haproxy:haproxy/haproxy.cfg",
+      ].sort(),
+    );
+    for (const a of arts) {
+      assert.doesNotMatch(a.content, /PRIVATE KEY/);
+      if (a.kind === "kubeadm") {
+        assert.ok(a.content.includes(SECRET_PLACEHOLDER), a.path);
+        for (const d of docs(a.content)) {
+          const key = d.kind === "InitConfiguration" ? "initConfiguration" : d.kind === "ClusterConfiguration" ? "clusterConfiguration" : d.kind === "JoinConfiguration" ? "joinConfiguration" : undefined;
+          if (!key) continue;
+          const r = schemas[key](d);
+          assert.ok(r.ok, `${a.path}: ${r.errors}`);
+        }
+      }
+    }
+    const cp = arts.find((a) => a.path === "cloud-init/cp-1.yaml")!;
+    assert.match(cp.content, /ca\.key\n\s+content: \|\n\s+<redacted: secret>/);
+    assert.equal(clusterArtifacts(referenceSpec("kube-vip", "packages", 1)).some((a) => a.kind === "haproxy"), false);
+  });
+});

@@ -4,7 +4,7 @@
  */
 import type { FieldError } from "../validation";
 import { isDnsSubdomain } from "../validation";
-import { cidrsOverlap, parseCidr } from "./net";
+import { cidrsOverlap, parseCidr } from "../net";
 import { parseQuantity, parseThreshold } from "./quantity";
 
 export type InstallMode = "preinstalled" | "packages";
@@ -84,6 +84,11 @@ export interface KubernetesSettings {
   sshAuthorizedKeys: string[];
   /** kube-vip image tag (used only when the endpoint kind is `kube-vip`). */
   kubeVipVersion: string;
+  /**
+   * What the DaemonSets on each worker request (CNI agent, kube-proxy, CSI node plugin, log and
+   * metrics agents): the Spark executor sizing subtracts it from the node allocatable.
+   */
+  workerDaemonSetRequests: { cpu: string; memory: string };
 }
 
 export const DEFAULT_CNI_VERSIONS: Record<CniKind, string> = { antrea: "2.2.0", calico: "v3.29.1" };
@@ -124,6 +129,9 @@ export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = {
   adminUser: "kadmin",
   sshAuthorizedKeys: [],
   kubeVipVersion: "v0.8.7",
+  // Antrea's agent requests 200m; kube-proxy nothing; 100m and 512Mi leave room for a CSI node
+  // plugin and a log agent. Raise it when more DaemonSets run on the workers.
+  workerDaemonSetRequests: { cpu: "300m", memory: "512Mi" },
 };
 
 /** The oldest Kubernetes minor this library renders for (pkgs.k8s.io repositories, v1beta3). */
@@ -151,6 +159,7 @@ const TOP_KEYS = [
   "adminUser",
   "sshAuthorizedKeys",
   "kubeVipVersion",
+  "workerDaemonSetRequests",
 ] as const;
 
 const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
@@ -282,6 +291,23 @@ export function resolveKubernetesSettings(
     s.kubelet[key] = merged;
   }
 
+  const ds = raw.workerDaemonSetRequests;
+  if (ds !== undefined) {
+    if (!isObject(ds)) err(`${path}.workerDaemonSetRequests`, `must be an object {cpu, memory}, got ${describe(ds)}`);
+    else {
+      unknownKeys(ds, ["cpu", "memory"], `${path}.workerDaemonSetRequests`, err);
+      for (const r of ["cpu", "memory"] as const) {
+        const q = ds[r];
+        if (q === undefined) continue;
+        const text = typeof q === "number" ? String(q) : q;
+        const n = typeof text === "string" ? parseQuantity(text) : undefined;
+        if (typeof text !== "string" || n === undefined || n < 0)
+          err(`${path}.workerDaemonSetRequests.${r}`, `must be a non-negative Kubernetes quantity like "300m" or "512Mi", got ${describe(q)}`);
+        else s.workerDaemonSetRequests[r] = text;
+      }
+    }
+  }
+
   const ev = raw.evictionHard;
   if (ev !== undefined) {
     if (!isObject(ev)) err(`${path}.evictionHard`, `must be an object of signal → threshold, got ${describe(ev)}`);
@@ -367,21 +393,3 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-/**
- * Cross-layer check for the stack program: the pod and service CIDRs must not overlap the VM
- * network (`vmCidr`, e.g. "192.168.1.0/24"). Paths are under `path` (the settings' config path).
- */
-export function kubernetesNetworkOverlapErrors(
-  settings: Pick<KubernetesSettings, "podCidr" | "serviceCidr">,
-  vmCidr: string,
-  path = "vsphere-spark:kubernetes",
-): FieldError[] {
-  const vm = parseCidr(vmCidr);
-  if (!vm) return [];
-  const errors: FieldError[] = [];
-  for (const key of ["podCidr", "serviceCidr"] as const) {
-    const c = parseCidr(settings[key]);
-    if (c && cidrsOverlap(c, vm)) errors.push({ path: `${path}.${key}`, message: `${settings[key]} overlaps the VM network ${vmCidr}` });
-  }
-  return errors;
-}

@@ -7,7 +7,7 @@ import { isDnsLabel, isDnsSubdomain } from "../validation";
 import type { ClusterNode, EndpointSpec, NodeNetwork } from "./types";
 import { APISERVER_PORT } from "./types";
 import type { KubernetesSettings } from "./settings";
-import { cidrContains, cidrsOverlap, isIPv4, networkOf, ipv4ToNumber, parseCidr } from "./net";
+import { cidrContains, cidrsOverlap, isIPv4, networkOf, parseIpv4, parseCidr } from "../net";
 import { nodeAllocatable } from "./allocatable";
 import { renderHaproxyConfig } from "./haproxy";
 import { renderControlPlaneJoinConfig, renderInitConfig, renderWorkerJoinConfig } from "./kubeadm";
@@ -61,7 +61,7 @@ export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldErro
   if (network?.interfaceName !== undefined && (typeof network.interfaceName !== "string" || !IFNAME.test(network.interfaceName)))
     err("network.interfaceName", `must be a Linux interface name (1-15 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(network.interfaceName)}`);
   const subnet = prefixOk && isIPv4(network.gateway)
-    ? { network: networkOf(ipv4ToNumber(network.gateway), network.prefixLength), prefixLength: network.prefixLength }
+    ? { network: networkOf(parseIpv4(network.gateway)!, network.prefixLength), prefixLength: network.prefixLength }
     : undefined;
   const pod = parseCidr(settings.podCidr);
   const svc = parseCidr(settings.serviceCidr);

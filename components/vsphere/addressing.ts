@@ -3,60 +3,10 @@
  * before anything boots, so every address is decided here, from the VM's host and slot.
  */
 import { FieldError } from "../validation";
+import { Cidr, cidrContains, cidrsOverlap, formatIpv4, isUsableHost } from "../net";
+
+export * from "../net";
 import { VmSlot } from "./placement";
-
-export interface Cidr {
-  text: string;
-  network: number;
-  prefixLength: number;
-}
-
-export function parseIpv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p, i) => p > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith("0")))) return undefined;
-  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
-}
-
-export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
-
-export function parseCidr(s: string): Cidr | undefined {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(s);
-  if (!m) return undefined;
-  const ip = parseIpv4(m[1]);
-  const prefixLength = Number(m[2]);
-  if (ip === undefined || prefixLength > 32) return undefined;
-  const network = (ip & mask(prefixLength)) >>> 0;
-  if (network !== ip) return undefined; // host bits set: ambiguous, reject
-  return { text: s, network, prefixLength };
-}
-
-function mask(prefixLength: number): number {
-  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
-}
-
-export function cidrSize(c: Cidr): number {
-  return 2 ** (32 - c.prefixLength);
-}
-
-export function cidrContains(c: Cidr, ip: number): boolean {
-  return ((ip & mask(c.prefixLength)) >>> 0) === c.network;
-}
-
-/** A usable host address: inside the CIDR, not its network or broadcast address (for prefixes below /31). */
-export function isUsableHost(c: Cidr, ip: number): boolean {
-  if (!cidrContains(c, ip)) return false;
-  if (c.prefixLength >= 31) return true;
-  return ip !== c.network && ip !== c.network + cidrSize(c) - 1;
-}
-
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  const p = Math.min(a.prefixLength, b.prefixLength);
-  return ((a.network & mask(p)) >>> 0) === ((b.network & mask(p)) >>> 0);
-}
 
 export interface AddressingSpec {
   cidr: Cidr;

@@ -36,7 +36,11 @@ export const PROJECT_KEYS = [
   "overcommit",
   "kubernetes",
   "spark",
+  "registryPassword",
 ] as const;
+
+/** Project keys whose values must be Pulumi secrets. */
+export const SECRET_PROJECT_KEYS = ["registryPassword"] as const;
 
 /**
  * Configuration keys of the pulumi-vsphere 4.17.0 provider (`config.variables` in its schema; a
@@ -179,6 +183,10 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
     if (namespace === PROJECT) {
       if (!(PROJECT_KEYS as readonly string[]).includes(name)) {
         r.error(key, `unknown configuration key${suggestion(name, PROJECT_KEYS)} (known keys: ${PROJECT_KEYS.map(ns).join(", ")})`);
+        continue;
+      }
+      if ((SECRET_PROJECT_KEYS as readonly string[]).includes(name)) {
+        if (!secretKeys.includes(key)) r.error(key, `is stored in clear text: remove it and run \`pulumi config set --secret ${key}\``);
         continue;
       }
       values[name] = parseConfigValue(text);

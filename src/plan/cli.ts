@@ -58,11 +58,14 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // exitCode, not exit(): exit() would cut off output still being written to a pipe.
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (e) => {
       process.stderr.write(`plan failed: ${(e as Error).message}\n`);
-      process.exit(1);
+      process.exitCode = 1;
     },
   );
 }

@@ -12,6 +12,8 @@ const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export const SECRET_TEXT = "[secret]";
+/** What a preview cannot know yet (generated keys, vCenter ids). */
+export const UNKNOWN_TEXT = "[known after pulumi up]";
 
 export interface RecordedResource {
   type: string;
@@ -54,15 +56,26 @@ export interface MockRunResult<T> {
   outputs: T;
   /** Names of top-level stack outputs that are Pulumi secrets. */
   secretOutputs: string[];
+  /** Names of top-level stack outputs not known until a real update (e.g. generated keys). */
+  unknownOutputs: string[];
 }
 
 export function isSecretMarker(v: unknown): v is { value: unknown } {
   return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
 }
 
-/** Replaces every secret inside a recorded value with `"[secret]"`. */
+/** How the mock monitor hands an unknown value (a preview's not-yet-known output) to the mocks. */
+export function isUnknownMarker(v: unknown): boolean {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>).__pulumiUnknown === true;
+}
+
+/**
+ * Replaces every secret inside a recorded value with `"[secret]"`, and every value a preview
+ * cannot know with `"[known after pulumi up]"`.
+ */
 export function redactSecrets(v: unknown): unknown {
   if (isSecretMarker(v)) return SECRET_TEXT;
+  if (isUnknownMarker(v)) return UNKNOWN_TEXT;
   if (Array.isArray(v)) return v.map(redactSecrets);
   if (typeof v === "object" && v !== null) {
     const out: Record<string, unknown> = {};
@@ -143,9 +156,8 @@ async function runOnce<T extends Record<string, unknown>>(
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
   let raw: T | undefined;
-  let outputs: T;
   try {
-    outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+    await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((a) => {
         const parent = a.opts.parent as (pulumi.Resource & { __name?: string }) | undefined;
         meta.set(`${a.type}::${a.name}`, {
@@ -156,7 +168,7 @@ async function runOnce<T extends Record<string, unknown>>(
       });
       raw = await program();
       return raw;
-    })) as T;
+    });
     await pulumi.runtime.disconnect();
   } catch (e) {
     // The SDK reports a failed mock invoke as a bare gRPC error: surface the real cause.
@@ -166,9 +178,17 @@ async function runOnce<T extends Record<string, unknown>>(
   }
   if (failure) throw failure;
 
+  // Each top-level output on its own: in a preview, values that depend on what only the cloud
+  // knows (keys, ids) are unknown; they are reported as such instead of hiding the others.
+  const outputs: Record<string, unknown> = {};
   const secretOutputs: string[] = [];
+  const unknownOutputs: string[] = [];
   for (const [k, v] of Object.entries(raw ?? {})) {
-    if (pulumi.Output.isInstance(v) && (await pulumi.isSecret(v))) secretOutputs.push(k);
+    const o = pulumi.output(v) as unknown as { isKnown: Promise<boolean>; isSecret: Promise<boolean>; promise(): Promise<unknown> };
+    const [known, secret, value] = await Promise.all([o.isKnown, o.isSecret, o.promise()]);
+    if (secret) secretOutputs.push(k);
+    if (!known) unknownOutputs.push(k);
+    outputs[k] = known ? value : undefined;
   }
-  return { resources, invokes, outputs, secretOutputs };
+  return { resources, invokes, outputs: outputs as T, secretOutputs, unknownOutputs };
 }

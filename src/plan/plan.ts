@@ -7,9 +7,10 @@ import * as path from "node:path";
 import { Artifact } from "../../components/artifacts";
 import { FieldError } from "../../components/validation";
 import { hostAllocations } from "../../components/vsphere/placement";
-import { PROJECT, StackConfig, parseStackConfig } from "../config/stack-config";
-import { deployStack, layerChecks, stackArtifacts, stackSections } from "../stack";
-import { RecordedInvoke, RecordedResource, redactSecrets, runUnderMocks } from "./mock-runtime";
+import { StackDecisions, decideStack } from "../config/decisions";
+import { PROJECT, StackConfig } from "../config/stack-config";
+import { deployStack, stackArtifacts, stackSections } from "../stack";
+import { RecordedInvoke, RecordedResource, UNKNOWN_TEXT, redactSecrets, runUnderMocks } from "./mock-runtime";
 import { simulatedInventory, simulatedOutputs } from "./simulated-inventory";
 import { FlatConfig, StackFileError, applyOverrides, flatten, readStackFile } from "./stack-file";
 
@@ -58,7 +59,7 @@ export interface Plan {
 }
 
 export type PlanResult =
-  | { ok: true; plan: Plan; artifacts: Artifact[]; config: StackConfig; recorded: RecordedResource[]; recordedInvokes: RecordedInvoke[]; sectionText: string[] }
+  | { ok: true; plan: Plan; artifacts: Artifact[]; config: StackConfig; decisions: StackDecisions; recorded: RecordedResource[]; recordedInvokes: RecordedInvoke[]; sectionText: string[] }
   | { ok: false; errors: FieldError[] };
 
 /** Reads the stack file and the overrides into Pulumi's flat form, or returns the problems. */
@@ -77,9 +78,10 @@ export function loadFlatConfig(opts: PlanOptions): { flat?: FlatConfig; file: st
 export async function plan(opts: PlanOptions): Promise<PlanResult> {
   const { flat, file, errors } = loadFlatConfig(opts);
   if (!flat || errors.length > 0) return { ok: false, errors };
-  const parsed = parseStackConfig(flat.values, flat.secretKeys, layerChecks);
-  if (!parsed.config) return { ok: false, errors: parsed.errors };
-  const config = parsed.config;
+  const decided = decideStack(flat.values, flat.secretKeys);
+  if (!decided.decisions) return { ok: false, errors: decided.errors };
+  const decisions = decided.decisions;
+  const config = decisions.config;
 
   const run = await runUnderMocks(
     {
@@ -115,14 +117,17 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
     })),
   }));
 
-  const artifacts = stackArtifacts(config);
-  const sections = stackSections(config);
+  const artifacts = stackArtifacts(decisions);
+  const sections = stackSections(decisions);
   const outputs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(run.outputs)) outputs[k] = run.secretOutputs.includes(k) ? "[secret]" : v;
+  for (const [k, v] of Object.entries(run.outputs)) {
+    outputs[k] = run.secretOutputs.includes(k) ? "[secret]" : run.unknownOutputs.includes(k) ? UNKNOWN_TEXT : v;
+  }
 
   return {
     ok: true,
     config,
+    decisions,
     artifacts,
     recorded: run.resources,
     recordedInvokes: run.invokes,

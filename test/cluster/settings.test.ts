@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetesSettings, kubeadmApiVersion, kubernetesNetworkOverlapErrors } from "../../components/cluster/settings";
+import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetesSettings, kubeadmApiVersion } from "../../components/cluster/settings";
 import { nodeAllocatable } from "../../components/cluster/allocatable";
 import { parseQuantity } from "../../components/cluster/quantity";
 
@@ -116,11 +116,3 @@ describe("node allocatable", () => {
   });
 });
 
-describe("kubernetesNetworkOverlapErrors", () => {
-  it("flags pod/service CIDRs that overlap the VM network", () => {
-    assert.deepEqual(kubernetesNetworkOverlapErrors(DEFAULT_KUBERNETES_SETTINGS, "192.168.1.0/24"), []);
-    assert.deepEqual(kubernetesNetworkOverlapErrors(DEFAULT_KUBERNETES_SETTINGS, "10.96.0.0/16"), [
-      { path: `${P}.serviceCidr`, message: "10.96.0.0/12 overlaps the VM network 10.96.0.0/16" },
-    ]);
-  });
-});

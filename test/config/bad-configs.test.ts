@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { FieldError } from "../../components/validation";
 import { parseStackConfig } from "../../src/config/stack-config";
-import { layerChecks } from "../../src/stack";
+import { layerChecks } from "../../src/config/decisions";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
 
 const ROOT = path.resolve(__dirname, "../../..");

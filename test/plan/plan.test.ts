@@ -13,6 +13,8 @@ const ROOT = path.resolve(__dirname, "../../..");
 const CLI = path.join(ROOT, "dist/src/plan/cli.js");
 
 const VM = "vsphere:index/virtualMachine:VirtualMachine";
+/** Spark resources whose content is sized from the number of workers (executor instances, quota). */
+const SIZED_BY_WORKER_COUNT = ["kubernetes:core/v1:ConfigMap::spark-spark-defaults", "kubernetes:core/v1:ResourceQuota::spark-resource-quota"];
 const TOPOLOGY = "vsphere-spark:vsphere:VsphereTopology";
 
 async function planOk(sets: string[] = [], configFile?: string): Promise<Plan> {
@@ -128,11 +130,20 @@ describe("offline plan: scaling", function () {
     assert.equal(workers.length, 12);
     const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
     const fullByKey = new Map(full.resources.map((r) => [key(r), r]));
+    const changed: string[] = [];
     for (const r of small.resources) {
       const same = fullByKey.get(key(r));
       assert.ok(same, `${key(r)} is new in the smaller plan`);
+      if (SIZED_BY_WORKER_COUNT.includes(key(r))) {
+        changed.push(key(r));
+        continue;
+      }
       assert.deepEqual(r, same, `${key(r)} changed`);
     }
+    // Only the Spark settings that are sized from the worker count follow it.
+    assert.deepEqual(changed.sort(), [...SIZED_BY_WORKER_COUNT].sort());
+    assert.equal(small.spark && (small.spark as any).conf["spark.executor.instances"], "12");
+    assert.equal((full.spark as any).conf["spark.executor.instances"], "16");
     const removed = full.resources.filter((r) => !small.resources.some((s) => key(s) === key(r)));
     assert.ok(removed.length > 0);
     for (const r of removed) assert.match(r.name, /-worker-4(-vm-group|-on-host)?$/);
@@ -145,7 +156,10 @@ describe("offline plan: scaling", function () {
     ]);
     const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
     const fiveByKey = new Map(five.resources.map((r) => [key(r), r]));
-    for (const r of full.resources) assert.deepEqual(fiveByKey.get(key(r)), r, `${key(r)} changed`);
+    for (const r of full.resources) {
+      assert.ok(fiveByKey.has(key(r)), `${key(r)} disappeared`);
+      if (!SIZED_BY_WORKER_COUNT.includes(key(r))) assert.deepEqual(fiveByKey.get(key(r)), r, `${key(r)} changed`);
+    }
     const added = five.resources.filter((r) => !full.resources.some((s) => key(s) === key(r)));
     assert.ok(added.length > 0);
     for (const r of added) assert.match(r.name, /esxi-05/);

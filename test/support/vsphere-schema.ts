@@ -20,6 +20,11 @@ export const VSPHERE_PROVIDER_TOKEN = "pulumi:providers:vsphere";
 /** The SDK's wire sentinel for an unknown value (a preview's not-yet-known output). */
 const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** How the mock monitor hands an unknown value to the mocks. */
+function isUnknownMarker(v: unknown): boolean {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>).__pulumiUnknown === true;
+}
+
 export interface SchemaTypeSpec {
   type?: string;
   $ref?: string;
@@ -219,7 +224,7 @@ function stripSecret(v: unknown): unknown {
 }
 
 function checkValue(spec: SchemaTypeSpec, value: unknown, where: string, ctx: Ctx): void {
-  if (value === undefined || value === UNKNOWN_SENTINEL) return; // unknown in a preview
+  if (value === undefined || value === UNKNOWN_SENTINEL || isUnknownMarker(value)) return; // unknown in a preview
   if (isSecretMarker(value)) {
     const wasSecret = ctx.secret;
     ctx.secret = true;

@@ -1,0 +1,22 @@
+/** The Spark part of the plan's text output: sizing, pod requests, utilization, fit. */
+import { SparkPlanSection, WorkerShape } from "../../components/spark";
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export function renderSparkSection(s: SparkPlanSection, w: WorkerShape): string {
+  const c = s.conf;
+  const u = s.utilization;
+  const f = s.fit;
+  const lines = [
+    "Spark:",
+    `  worker nodes: ${w.count} × ${w.vm.cpus} vCPU / ${w.vm.memoryMiB} MiB; allocatable ${w.allocatable.cpu} CPU / ${w.allocatable.memoryMiB} MiB` +
+      (w.daemonSetRequests ? `; DaemonSets ${w.daemonSetRequests.cpu} CPU / ${w.daemonSetRequests.memoryMiB} MiB` : ""),
+    `  spark.executor.instances=${c["spark.executor.instances"] ?? "(dynamic)"}  spark.executor.cores=${c["spark.executor.cores"]}  spark.executor.memory=${c["spark.executor.memory"]}  spark.driver.memory=${c["spark.driver.memory"]}` +
+      (c["spark.kubernetes.executor.request.cores"] ? `  spark.kubernetes.executor.request.cores=${c["spark.kubernetes.executor.request.cores"]}` : ""),
+    `  executor pod: cpu ${s.executorPod.cpuRequest}, memory ${s.executorPod.memoryMiB} MiB; driver pod (cluster mode): cpu ${s.driverPod.cpuRequest}, memory ${s.driverPod.memoryMiB} MiB`,
+    `  fit: ${f.verdict}; per node ${f.perNode.cpuRequestedMilli}m of ${f.perNode.cpuAvailableMilli}m CPU and ${f.perNode.memoryRequestedMiB} of ${f.perNode.memoryAvailableMiB} MiB (after DaemonSets)`,
+    `  utilization: CPU ${pct(u.cpu.ofAllocatable)} of allocatable, ${pct(u.cpu.ofVm)} of the VMs; memory ${pct(u.memory.ofAllocatable)} of allocatable, ${pct(u.memory.ofVm)} of the VMs`,
+    ...f.notes.map((n) => `  note: ${n}`),
+  ];
+  return lines.join("\n");
+}

@@ -10,7 +10,7 @@ import { hostAllocations } from "../../components/vsphere/placement";
 import { StackDecisions, decideStack } from "../config/decisions";
 import { PROJECT, StackConfig } from "../config/stack-config";
 import { deployStack, stackArtifacts, stackSections } from "../stack";
-import { RecordedInvoke, RecordedResource, UNKNOWN_TEXT, redactSecrets, runUnderMocks } from "./mock-runtime";
+import { OutputsHandler, RecordedInvoke, RecordedResource, UNKNOWN_TEXT, redactSecrets, runUnderMocks } from "./mock-runtime";
 import { simulatedInventory, simulatedOutputs } from "./simulated-inventory";
 import { FlatConfig, StackFileError, applyOverrides, flatten, readStackFile } from "./stack-file";
 
@@ -24,6 +24,8 @@ export interface PlanOptions {
   configFile?: string;
   sets?: string[];
   cwd?: string;
+  /** Extra simulated outputs per resource type (tests use it to give tls/random realistic values). */
+  simulate?: Record<string, OutputsHandler>;
 }
 
 export interface PlannedVm {
@@ -90,7 +92,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       config: flat.values,
       secretKeys: flat.secretKeys,
       invokes: simulatedInventory,
-      outputs: simulatedOutputs,
+      outputs: { ...simulatedOutputs, ...opts.simulate },
     },
     deployStack,
   );

@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
@@ -9,37 +8,12 @@ import { KubeadmClusterAccess } from "../../components/cluster/access";
 import { ValidationError } from "../../components/validation";
 import { caCertHash, isBootstrapToken } from "../../components/cluster/pki";
 import type { ClusterSpec } from "../../components/cluster/topology";
-import { ajvErrors, cloudConfigSchema, csrPem, referenceSpec, requireTool, rsaKeyPair, selfSignedCaPem, signPem } from "./helpers";
+import { ajvErrors, cloudConfigSchema, realisticOutputs, referenceSpec, requireTool } from "./helpers";
 
 class Vm extends pulumi.CustomResource {
   constructor(name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
     super("test:vsphere:VirtualMachine", name, props, opts);
   }
-}
-
-/** Realistic, deterministic-per-name outputs for tls and random resources (memoized across runs). */
-function realisticOutputs(): Record<string, OutputsHandler> {
-  const memo = new Map<string, Record<string, unknown>>();
-  const once = (key: string, make: () => Record<string, unknown>) => {
-    if (!memo.has(key)) memo.set(key, make());
-    return memo.get(key)!;
-  };
-  const input = (inputs: Record<string, unknown>, k: string) => (unwrapSecrets(inputs) as Record<string, unknown>)[k] as string;
-  return {
-    "tls:index/privateKey:PrivateKey": (name) => once(`key:${name}`, () => rsaKeyPair()),
-    "tls:index/selfSignedCert:SelfSignedCert": (name, inputs) =>
-      once(`ca:${name}`, () => ({ certPem: selfSignedCaPem(input(inputs, "privateKeyPem"), (unwrapSecrets(inputs) as any).subject.commonName) })),
-    "tls:index/certRequest:CertRequest": (name, inputs) =>
-      once(`csr:${name}`, () => ({ certRequestPem: csrPem(input(inputs, "privateKeyPem"), "/O=system:masters/CN=kubernetes-admin") })),
-    "tls:index/locallySignedCert:LocallySignedCert": (name, inputs) =>
-      once(`cert:${name}`, () => ({ certPem: signPem(input(inputs, "certRequestPem"), input(inputs, "caCertPem"), input(inputs, "caPrivateKeyPem"), "extendedKeyUsage=clientAuth\n") })),
-    "random:index/randomString:RandomString": (name, inputs) =>
-      once(`rand:${name}`, () => {
-        const n = Number((unwrapSecrets(inputs) as Record<string, unknown>).length);
-        const digest = createHash("sha256").update(name).digest();
-        return { result: Array.from(digest.subarray(0, n), (b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("") };
-      }),
-  };
 }
 
 async function runCluster(spec: ClusterSpec, outputs: Record<string, OutputsHandler>) {

@@ -1,6 +1,6 @@
 /** Shared fixtures for the cluster-layer tests: topologies, tools, schemas, throw-away PKI. */
 import { execFileSync, spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,6 +12,7 @@ import type { InstallMode, KubernetesSettings } from "../../components/cluster/s
 import { resolveKubernetesSettings } from "../../components/cluster/settings";
 import type { ClusterSpec } from "../../components/cluster/topology";
 import type { SharedPki } from "../../components/cluster/pki";
+import { unwrapSecrets, type OutputsHandler } from "../../src/plan/mock-runtime";
 
 /** `../shared` from the repository root; compiled tests live in dist/test/cluster/. */
 export const SHARED = path.resolve(__dirname, "../../../../shared");
@@ -177,3 +178,29 @@ export function networkV2Schema(): ValidateFunction {
 export function ajvErrors(v: ValidateFunction): string {
   return (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`).join("\n");
 }
+
+/** Realistic, deterministic-per-name outputs for tls and random resources (memoized across runs). */
+export function realisticOutputs(): Record<string, OutputsHandler> {
+  const memo = new Map<string, Record<string, unknown>>();
+  const once = (key: string, make: () => Record<string, unknown>) => {
+    if (!memo.has(key)) memo.set(key, make());
+    return memo.get(key)!;
+  };
+  const input = (inputs: Record<string, unknown>, k: string) => (unwrapSecrets(inputs) as Record<string, unknown>)[k] as string;
+  return {
+    "tls:index/privateKey:PrivateKey": (name) => once(`key:${name}`, () => rsaKeyPair()),
+    "tls:index/selfSignedCert:SelfSignedCert": (name, inputs) =>
+      once(`ca:${name}`, () => ({ certPem: selfSignedCaPem(input(inputs, "privateKeyPem"), (unwrapSecrets(inputs) as any).subject.commonName) })),
+    "tls:index/certRequest:CertRequest": (name, inputs) =>
+      once(`csr:${name}`, () => ({ certRequestPem: csrPem(input(inputs, "privateKeyPem"), "/O=system:masters/CN=kubernetes-admin") })),
+    "tls:index/locallySignedCert:LocallySignedCert": (name, inputs) =>
+      once(`cert:${name}`, () => ({ certPem: signPem(input(inputs, "certRequestPem"), input(inputs, "caCertPem"), input(inputs, "caPrivateKeyPem"), "extendedKeyUsage=clientAuth\n") })),
+    "random:index/randomString:RandomString": (name, inputs) =>
+      once(`rand:${name}`, () => {
+        const n = Number((unwrapSecrets(inputs) as Record<string, unknown>).length);
+        const digest = createHash("sha256").update(name).digest();
+        return { result: Array.from(digest.subarray(0, n), (b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("") };
+      }),
+  };
+}
+

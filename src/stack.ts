@@ -65,6 +65,7 @@ export async function deployStack(): Promise<Record<string, unknown>> {
     apiEndpoint: d.apiEndpoint,
     kubeconfig: access.kubeconfig,
     caCertHash: bootstrap.caCertHash,
+    bootstrapToken: bootstrap.token,
     nodeAllocatable: access.nodeAllocatable,
     sparkNamespace: spark.namespace,
     sparkDefaults: spark.sparkDefaults,

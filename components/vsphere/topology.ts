@@ -137,8 +137,13 @@ export class VsphereTopology extends pulumi.ComponentResource {
           clone: { templateUuid: template.id },
           extraConfig: args.guestinfo?.[slot.name],
         },
-        // The template is immutable: a different template replaces the VM (see README).
-        parent,
+        {
+          ...parent,
+          // cloud-init reads its user-data at first boot only, and redacts it in vCenter afterwards:
+          // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
+          // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
+          ignoreChanges: ["extraConfig"],
+        },
       );
       this.machines[slot.name] = vm;
       const staticIp = args.addresses?.[slot.name];

@@ -25,6 +25,8 @@ export interface RecordedResource {
   inputs: Record<string, unknown>;
   /** The `version` resource option (the provider plugin version the engine would use). */
   version?: string;
+  /** The `ignoreChanges` resource option. */
+  ignoreChanges?: string[];
 }
 
 export interface RecordedInvoke {
@@ -122,7 +124,7 @@ async function runOnce<T extends Record<string, unknown>>(
 ): Promise<MockRunResult<T>> {
   const resources: RecordedResource[] = [];
   const invokes: RecordedInvoke[] = [];
-  const meta = new Map<string, { parent?: string; version?: string }>();
+  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[] }>();
   let failure: Error | undefined;
 
   const mocks: pulumi.runtime.Mocks = {
@@ -135,6 +137,7 @@ async function runOnce<T extends Record<string, unknown>>(
         custom: args.custom ?? true,
         inputs: args.inputs,
         version: m.version,
+        ignoreChanges: m.ignoreChanges,
       });
       const extra = options.outputs?.[args.type]?.(args.name, args.inputs) ?? {};
       return { id: args.type === "pulumi:pulumi:Stack" ? "" : `${args.name}-id`, state: { ...args.inputs, ...extra } };
@@ -163,6 +166,7 @@ async function runOnce<T extends Record<string, unknown>>(
         meta.set(`${a.type}::${a.name}`, {
           parent: parent?.__name,
           version: (a.opts as pulumi.CustomResourceOptions).version,
+          ignoreChanges: a.opts.ignoreChanges,
         });
         return undefined;
       });

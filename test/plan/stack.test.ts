@@ -46,6 +46,7 @@ describe("offline plan: the full cluster", function () {
       assert.equal(count("kubernetes:helm.sh/v3:Release"), 1);
       assert.equal(count("vsphere-spark:spark:SparkPlatform"), 1);
       assert.equal(p.outputs.kubeconfig, "[secret]");
+      assert.equal(p.outputs.bootstrapToken, "[secret]");
       const kinds = new Set(artifacts.map((a) => a.kind));
       assert.equal(kinds.has("haproxy"), kind === "haproxy");
       for (const k of ["cloud-init", "kubeadm", "spark-defaults", "spark-submit", "manifest"]) assert.ok(kinds.has(k as never), k);
@@ -60,6 +61,8 @@ describe("offline plan: the full cluster", function () {
   it("every VM's user-data goes through guestinfo; what carries keys or the token is a secret", async () => {
     const r = await planOk([], realisticOutputs());
     for (const vm of r.recorded.filter((x) => x.type === VM)) {
+      // First-boot data: a rotated token must not update (and reboot) running VMs.
+      assert.deepEqual(vm.ignoreChanges, ["extraConfig"]);
       const extra = vm.inputs.extraConfig;
       const role = vm.name.replace(/^esxi-\d+-/, "").replace(/-\d+$/, "");
       assert.equal(isSecretMarker(extra), role !== "load-balancer", `${vm.name} extraConfig secret-ness`);

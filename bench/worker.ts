@@ -69,7 +69,7 @@ async function runBaseline(count: number): Promise<Omit<WorkerResult, "maxRssKiB
   const startupMs = process.uptime() * 1000;
   gc();
   const t0 = process.hrtime.bigint();
-  const run = await runUnderMocks({ project: "bench", stack: "baseline", config: {}, invokes: {} }, async () => {
+  const run = await runUnderMocks({ project: "bench", stack: "baseline", config: {}, invokes: {}, stackTraces: false }, async () => {
     for (let i = 0; i < count; i++) new Bare(`bare-${i}`, { index: i, label: `bare resource ${i}` });
     return {};
   });
@@ -123,7 +123,7 @@ async function runShaped(shapeFile: string): Promise<Omit<WorkerResult, "maxRssK
   const startupMs = process.uptime() * 1000;
   gc();
   const t0 = process.hrtime.bigint();
-  const run = await runUnderMocks({ project: "bench", stack: "shaped", config: {}, invokes: {} }, async () => {
+  const run = await runUnderMocks({ project: "bench", stack: "shaped", config: {}, invokes: {}, stackTraces: false }, async () => {
     shape.forEach(([keys, defined], i) => {
       const props: Record<string, unknown> = {};
       for (let k = 0; k < keys; k++) props[`p${k}`] = k < defined ? (k % 2 === 0 ? k : `value ${i}.${k}`) : undefined;

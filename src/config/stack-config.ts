@@ -17,6 +17,7 @@ import {
   cidrContains,
 } from "../../components/vsphere/addressing";
 import { HostSpec, Overcommit, TopologySpec, VmShape, VmSlot, checkTopology, planSlots } from "../../components/vsphere/placement";
+import type { VsphereInventory } from "../../components/vsphere/topology";
 import { Obj, Reader, suggestion } from "./reader";
 
 export const PROJECT = "vsphere-spark";
@@ -64,15 +65,8 @@ export const VSPHERE_PROVIDER_KEYS = [
 
 export type EndpointKind = "haproxy" | "kube-vip" | "external";
 
-export interface Inventory {
-  datacenter: string;
-  computeCluster: string;
-  datastore: string;
-  network: string;
-  template: string;
-  folder: string;
-  resourcePool: string;
-}
+/** The vCenter inventory names of `vsphere-spark:inventory` (what the topology component takes). */
+export type Inventory = VsphereInventory;
 
 export interface EndpointConfig {
   kind: EndpointKind;

@@ -49,6 +49,12 @@ export interface MockRuntimeOptions {
   outputs?: Record<string, OutputsHandler>;
   /** Runs as a preview (`pulumi preview`) rather than an update; default true. */
   preview?: boolean;
+  /**
+   * Keep JavaScript stack traces during the run (default true). The SDK captures one for every
+   * promise it makes (several per resource property), which dominates its cost; the offline plan
+   * turns them off, since it reports errors by their messages.
+   */
+  stackTraces?: boolean;
 }
 
 export interface MockRunResult<T> {
@@ -71,32 +77,28 @@ export function isUnknownMarker(v: unknown): boolean {
   return typeof v === "object" && v !== null && (v as Record<string, unknown>).__pulumiUnknown === true;
 }
 
+/** Rebuilds a recorded value, letting `leaf` replace any node it recognizes (else it recurses). */
+function mapRecorded(v: unknown, leaf: (x: unknown, again: (y: unknown) => unknown) => unknown | typeof KEEP): unknown {
+  const again = (y: unknown): unknown => mapRecorded(y, leaf);
+  const replaced = leaf(v, again);
+  if (replaced !== KEEP) return replaced;
+  if (Array.isArray(v)) return v.map(again);
+  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, again(x)]));
+  return v;
+}
+const KEEP = Symbol("keep");
+
 /**
  * Replaces every secret inside a recorded value with `"[secret]"`, and every value a preview
  * cannot know with `"[known after pulumi up]"`.
  */
 export function redactSecrets(v: unknown): unknown {
-  if (isSecretMarker(v)) return SECRET_TEXT;
-  if (isUnknownMarker(v)) return UNKNOWN_TEXT;
-  if (Array.isArray(v)) return v.map(redactSecrets);
-  if (typeof v === "object" && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = redactSecrets(x);
-    return out;
-  }
-  return v;
+  return mapRecorded(v, (x) => (isSecretMarker(x) ? SECRET_TEXT : isUnknownMarker(x) ? UNKNOWN_TEXT : KEEP));
 }
 
 /** Removes secret markers, keeping the values (for assertions on what a resource would receive). */
 export function unwrapSecrets(v: unknown): unknown {
-  if (isSecretMarker(v)) return unwrapSecrets(v.value);
-  if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (typeof v === "object" && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = unwrapSecrets(x);
-    return out;
-  }
-  return v;
+  return mapRecorded(v, (x, again) => (isSecretMarker(x) ? again(x.value) : KEEP));
 }
 
 let running = false;
@@ -111,9 +113,12 @@ export async function runUnderMocks<T extends Record<string, unknown>>(
 ): Promise<MockRunResult<T>> {
   if (running) throw new Error("runUnderMocks: another mock run is in progress");
   running = true;
+  const limit = Error.stackTraceLimit;
+  if (options.stackTraces === false) Error.stackTraceLimit = 0;
   try {
     return await runOnce(options, program);
   } finally {
+    Error.stackTraceLimit = limit;
     running = false;
   }
 }

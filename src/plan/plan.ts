@@ -93,6 +93,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       secretKeys: flat.secretKeys,
       invokes: simulatedInventory,
       outputs: { ...simulatedOutputs, ...opts.simulate },
+      stackTraces: false,
     },
     deployStack,
   );

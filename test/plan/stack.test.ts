@@ -58,6 +58,22 @@ describe("offline plan: the full cluster", function () {
     });
   }
 
+  it("the endpoint kind changes only the endpoint part of the graph", async () => {
+    const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+    const names = async (sets: string[]) => new Set((await planOk(sets)).plan.resources.map(key));
+    const haproxy = await names([NET]);
+    for (const kind of ["kube-vip", "external"]) {
+      const other = await names(ENDPOINTS[kind]);
+      const onlyHaproxy = [...haproxy].filter((k) => !other.has(k)).sort();
+      assert.deepEqual(onlyHaproxy, [
+        "vsphere:index/computeClusterVmGroup:ComputeClusterVmGroup::esxi-04-load-balancer-vm-group",
+        "vsphere:index/computeClusterVmHostRule:ComputeClusterVmHostRule::esxi-04-load-balancer-on-host",
+        `${VM}::esxi-04-load-balancer`,
+      ]);
+      assert.deepEqual([...other].filter((k) => !haproxy.has(k)), [], `${kind} adds nothing`);
+    }
+  });
+
   it("every VM's user-data goes through guestinfo; what carries keys or the token is a secret", async () => {
     const r = await planOk([], realisticOutputs());
     for (const vm of r.recorded.filter((x) => x.type === VM)) {

@@ -19,7 +19,8 @@ const config = new pulumi.Config();
 // Validate every Spark setting at once, with full config paths, before anything is registered.
 const { settings, errors } = resolveSparkSettings(config.getObject<unknown>("spark"), `${pulumi.getProject()}:spark`);
 if (errors.length > 0) {
-  throw new Error(`invalid configuration:\n${errors.map((e) => `  - ${e.path}: ${e.message}`).join("\n")}`);
+  // A RunError prints its message alone, without a stack trace.
+  throw new pulumi.RunError(`invalid configuration:\n${errors.map((e) => `  - ${e.path}: ${e.message}`).join("\n")}`);
 }
 
 const provider = new k8s.Provider("existing-cluster", {

@@ -56,15 +56,20 @@ async function runPlan(stack: string, configFile: string): Promise<Omit<WorkerRe
   return { mode: "plan", workMs, startupMs, heapRetained, resources: result.plan.resources.length, vms, jsonBytes: Buffer.byteLength(json) };
 }
 
-async function runBaseline(count: number): Promise<Omit<WorkerResult, "maxRssKiB">> {
+/** A resource type with no provider behind it: what "bare registration" registers. */
+function bareResourceClass() {
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-  const { runUnderMocks } = require("../src/plan/mock-runtime") as typeof import("../src/plan/mock-runtime");
-
-  class Bare extends pulumi.CustomResource {
+  return class Bare extends pulumi.CustomResource {
     constructor(name: string, props: P.Inputs, opts?: P.CustomResourceOptions) {
       super("bench:index:Bare", name, props, opts);
     }
-  }
+  };
+}
+
+async function runBaseline(count: number): Promise<Omit<WorkerResult, "maxRssKiB">> {
+  const { runUnderMocks } = require("../src/plan/mock-runtime") as typeof import("../src/plan/mock-runtime");
+
+  const Bare = bareResourceClass();
 
   const startupMs = process.uptime() * 1000;
   gc();
@@ -110,15 +115,10 @@ async function writeShape(stack: string, configFile: string, out: string): Promi
 }
 
 async function runShaped(shapeFile: string): Promise<Omit<WorkerResult, "maxRssKiB">> {
-  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const { runUnderMocks } = require("../src/plan/mock-runtime") as typeof import("../src/plan/mock-runtime");
   const shape = JSON.parse(require("node:fs").readFileSync(shapeFile, "utf8")) as Shape;
 
-  class Bare extends pulumi.CustomResource {
-    constructor(name: string, props: P.Inputs, opts?: P.CustomResourceOptions) {
-      super("bench:index:Bare", name, props, opts);
-    }
-  }
+  const Bare = bareResourceClass();
 
   const startupMs = process.uptime() * 1000;
   gc();

@@ -37,3 +37,56 @@ export function isDnsSubdomain(s: string): boolean {
 export function isDnsLabel(s: string): boolean {
   return DNS_LABEL.test(s);
 }
+
+/** A value as an error message shows it: `"text"`, `number 3`, `a list`, `an object`, `null`. */
+export function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Levenshtein distance, case-insensitive: how far a likely typo is from a known word. */
+export function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d: number[] = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= y.length; j++) {
+      const cur = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (x[i - 1] === y[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[y.length];
+}
+
+/** The known word a typo most likely meant, when it is close enough. */
+export function closestMatch(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dist = editDistance(word, k);
+    if (dist < bestD) {
+      bestD = dist;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** ` (did you mean "x"?)` when a known word is close, else nothing. */
+export function didYouMean(word: string, known: readonly string[]): string {
+  const near = closestMatch(word, known);
+  return near ? ` (did you mean "${near}"?)` : "";
+}
+
+/** One error per key of `obj` that is not in `known`: likely typos, named with a suggestion. */
+export function unknownKeyErrors(obj: Record<string, unknown>, known: readonly string[], path: string): FieldError[] {
+  return Object.keys(obj)
+    .filter((k) => !known.includes(k))
+    .map((k) => ({ path: `${path}.${k}`, message: `unknown key "${k}"${didYouMean(k, known)}; known keys: ${known.join(", ")}` }));
+}

@@ -3,7 +3,7 @@
  * (applied here and nowhere else), and one validator that reports every problem at once.
  */
 import type { FieldError } from "../validation";
-import { isDnsSubdomain } from "../validation";
+import { describeValue, isDnsSubdomain, unknownKeyErrors } from "../validation";
 import { cidrsOverlap, parseCidr } from "../net";
 import { parseQuantity, parseThreshold } from "./quantity";
 
@@ -184,16 +184,16 @@ export function resolveKubernetesSettings(
   const s: KubernetesSettings = structuredClone(d);
   if (raw === undefined || raw === null) return { settings: s, errors };
   if (!isObject(raw)) {
-    err(path, `must be an object, got ${describe(raw)}`);
+    err(path, `must be an object, got ${describeValue(raw)}`);
     return { settings: s, errors };
   }
-  unknownKeys(raw, TOP_KEYS, path, err);
+  for (const e of unknownKeyErrors(raw, TOP_KEYS, path)) err(e.path, e.message);
 
   const str = (key: string, check: (v: string) => string | undefined): string | undefined => {
     const v = raw[key];
     if (v === undefined) return undefined;
     if (typeof v !== "string") {
-      err(`${path}.${key}`, `must be a string, got ${describe(v)}`);
+      err(`${path}.${key}`, `must be a string, got ${describeValue(v)}`);
       return undefined;
     }
     const problem = check(v);
@@ -236,19 +236,19 @@ export function resolveKubernetesSettings(
   // CNI first: the pod CIDR default depends on it.
   const cni = raw.cni;
   if (cni !== undefined) {
-    if (!isObject(cni)) err(`${path}.cni`, `must be an object { kind, version }, got ${describe(cni)}`);
+    if (!isObject(cni)) err(`${path}.cni`, `must be an object { kind, version }, got ${describeValue(cni)}`);
     else {
-      unknownKeys(cni, ["kind", "version"], `${path}.cni`, err);
+      for (const e of unknownKeyErrors(cni, ["kind", "version"], `${path}.cni`)) err(e.path, e.message);
       if (cni.kind !== undefined) {
         if (cni.kind === "antrea" || cni.kind === "calico") s.cni.kind = cni.kind;
-        else err(`${path}.cni.kind`, `must be "antrea" or "calico", got ${describe(cni.kind)}`);
+        else err(`${path}.cni.kind`, `must be "antrea" or "calico", got ${describeValue(cni.kind)}`);
       }
       s.cni.version = DEFAULT_CNI_VERSIONS[s.cni.kind];
       if (cni.version !== undefined) {
         const pattern = s.cni.kind === "calico" ? /^v\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+$/;
         const example = DEFAULT_CNI_VERSIONS[s.cni.kind];
         if (typeof cni.version !== "string" || !pattern.test(cni.version))
-          err(`${path}.cni.version`, `must be a pinned ${s.cni.kind} chart version like "${example}", got ${describe(cni.version)}`);
+          err(`${path}.cni.version`, `must be a pinned ${s.cni.kind} chart version like "${example}", got ${describeValue(cni.version)}`);
         else s.cni.version = cni.version;
       }
     }
@@ -269,10 +269,10 @@ export function resolveKubernetesSettings(
     const v = raw[key];
     if (v === undefined) continue;
     if (!isObject(v)) {
-      err(`${path}.${key}`, `must be an object of resource → quantity, got ${describe(v)}`);
+      err(`${path}.${key}`, `must be an object of resource → quantity, got ${describeValue(v)}`);
       continue;
     }
-    unknownKeys(v, RESERVED_RESOURCES, `${path}.${key}`, err);
+    for (const e of unknownKeyErrors(v, RESERVED_RESOURCES, `${path}.${key}`)) err(e.path, e.message);
     const merged: ResourceReservation = { ...d.kubelet[key] };
     for (const r of RESERVED_RESOURCES) {
       const q = v[r];
@@ -284,7 +284,7 @@ export function resolveKubernetesSettings(
       const text = typeof q === "number" ? String(q) : q;
       const n = typeof text === "string" ? parseQuantity(text) : undefined;
       if (typeof text !== "string" || n === undefined || n < 0)
-        err(`${path}.${key}.${r}`, `must be a non-negative Kubernetes quantity like "100m" or "1Gi", got ${describe(q)}`);
+        err(`${path}.${key}.${r}`, `must be a non-negative Kubernetes quantity like "100m" or "1Gi", got ${describeValue(q)}`);
       else if (r === "pid" && !Number.isInteger(n)) err(`${path}.${key}.${r}`, `must be a whole number of PIDs`);
       else merged[r] = text;
     }
@@ -293,16 +293,16 @@ export function resolveKubernetesSettings(
 
   const ds = raw.workerDaemonSetRequests;
   if (ds !== undefined) {
-    if (!isObject(ds)) err(`${path}.workerDaemonSetRequests`, `must be an object {cpu, memory}, got ${describe(ds)}`);
+    if (!isObject(ds)) err(`${path}.workerDaemonSetRequests`, `must be an object {cpu, memory}, got ${describeValue(ds)}`);
     else {
-      unknownKeys(ds, ["cpu", "memory"], `${path}.workerDaemonSetRequests`, err);
+      for (const e of unknownKeyErrors(ds, ["cpu", "memory"], `${path}.workerDaemonSetRequests`)) err(e.path, e.message);
       for (const r of ["cpu", "memory"] as const) {
         const q = ds[r];
         if (q === undefined) continue;
         const text = typeof q === "number" ? String(q) : q;
         const n = typeof text === "string" ? parseQuantity(text) : undefined;
         if (typeof text !== "string" || n === undefined || n < 0)
-          err(`${path}.workerDaemonSetRequests.${r}`, `must be a non-negative Kubernetes quantity like "300m" or "512Mi", got ${describe(q)}`);
+          err(`${path}.workerDaemonSetRequests.${r}`, `must be a non-negative Kubernetes quantity like "300m" or "512Mi", got ${describeValue(q)}`);
         else s.workerDaemonSetRequests[r] = text;
       }
     }
@@ -310,14 +310,14 @@ export function resolveKubernetesSettings(
 
   const ev = raw.evictionHard;
   if (ev !== undefined) {
-    if (!isObject(ev)) err(`${path}.evictionHard`, `must be an object of signal → threshold, got ${describe(ev)}`);
+    if (!isObject(ev)) err(`${path}.evictionHard`, `must be an object of signal → threshold, got ${describeValue(ev)}`);
     else {
-      unknownKeys(ev, EVICTION_SIGNALS, `${path}.evictionHard`, err);
+      for (const e of unknownKeyErrors(ev, EVICTION_SIGNALS, `${path}.evictionHard`)) err(e.path, e.message);
       for (const sig of EVICTION_SIGNALS) {
         const t = ev[sig];
         if (t === undefined) continue;
         if (typeof t !== "string" || !parseThreshold(t))
-          err(`${path}.evictionHard.${sig}`, `must be a quantity like "500Mi" or a percentage like "10%", got ${describe(t)}`);
+          err(`${path}.evictionHard.${sig}`, `must be a quantity like "500Mi" or a percentage like "10%", got ${describeValue(t)}`);
         else s.kubelet.evictionHard[sig] = t;
       }
     }
@@ -326,13 +326,13 @@ export function resolveKubernetesSettings(
   const rt = raw.readinessTimeoutMinutes;
   if (rt !== undefined) {
     if (typeof rt !== "number" || !Number.isFinite(rt) || rt <= 0 || rt > 240)
-      err(`${path}.readinessTimeoutMinutes`, `must be a number of minutes in (0, 240], got ${describe(rt)}`);
+      err(`${path}.readinessTimeoutMinutes`, `must be a number of minutes in (0, 240], got ${describeValue(rt)}`);
     else s.readinessTimeoutMinutes = rt;
   }
 
   const keys = raw.sshAuthorizedKeys;
   if (keys !== undefined) {
-    if (!Array.isArray(keys)) err(`${path}.sshAuthorizedKeys`, `must be a list of public keys, got ${describe(keys)}`);
+    if (!Array.isArray(keys)) err(`${path}.sshAuthorizedKeys`, `must be a list of public keys, got ${describeValue(keys)}`);
     else {
       keys.forEach((k, i) => {
         if (typeof k !== "string" || !SSH_KEY.test(k))
@@ -344,20 +344,20 @@ export function resolveKubernetesSettings(
 
   const sc = raw.storageClass;
   if (sc !== undefined) {
-    if (!isObject(sc)) err(`${path}.storageClass`, `must be an object { kind, name, storagePolicyName }, got ${describe(sc)}`);
+    if (!isObject(sc)) err(`${path}.storageClass`, `must be an object { kind, name, storagePolicyName }, got ${describeValue(sc)}`);
     else {
-      unknownKeys(sc, ["kind", "name", "storagePolicyName"], `${path}.storageClass`, err);
+      for (const e of unknownKeyErrors(sc, ["kind", "name", "storagePolicyName"], `${path}.storageClass`)) err(e.path, e.message);
       if (sc.kind !== undefined) {
         if (sc.kind === "none" || sc.kind === "vsphere-csi") s.storageClass.kind = sc.kind;
-        else err(`${path}.storageClass.kind`, `must be "none" or "vsphere-csi", got ${describe(sc.kind)}`);
+        else err(`${path}.storageClass.kind`, `must be "none" or "vsphere-csi", got ${describeValue(sc.kind)}`);
       }
       if (sc.name !== undefined) {
         if (typeof sc.name === "string" && isDnsSubdomain(sc.name)) s.storageClass.name = sc.name;
-        else err(`${path}.storageClass.name`, `must be a DNS subdomain, got ${describe(sc.name)}`);
+        else err(`${path}.storageClass.name`, `must be a DNS subdomain, got ${describeValue(sc.name)}`);
       }
       if (sc.storagePolicyName !== undefined) {
         if (typeof sc.storagePolicyName !== "string" || sc.storagePolicyName.length === 0)
-          err(`${path}.storageClass.storagePolicyName`, `must be a non-empty string, got ${describe(sc.storagePolicyName)}`);
+          err(`${path}.storageClass.storagePolicyName`, `must be a non-empty string, got ${describeValue(sc.storagePolicyName)}`);
         else if (s.storageClass.kind !== "vsphere-csi")
           err(`${path}.storageClass.storagePolicyName`, `only applies when kind is "vsphere-csi"`);
         else s.storageClass.storagePolicyName = sc.storagePolicyName;
@@ -374,22 +374,4 @@ export function kubeadmApiVersion(version: string): "kubeadm.k8s.io/v1beta4" | "
   return p.major > 1 || p.minor >= 31 ? "kubeadm.k8s.io/v1beta4" : "kubeadm.k8s.io/v1beta3";
 }
 
-function unknownKeys(
-  obj: Record<string, unknown>,
-  allowed: readonly string[],
-  path: string,
-  err: (p: string, m: string) => void,
-): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) err(`${path}.${k}`, `unknown key (allowed: ${allowed.join(", ")})`);
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "a list";
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "object") return "an object";
-  return `${typeof v} ${String(v)}`;
-}
 

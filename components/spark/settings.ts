@@ -3,7 +3,7 @@
  * object). Every default lives in `resolveSparkSettings`, and nowhere else; validation collects all
  * problems at once, each with its full config path.
  */
-import { FieldError, isDnsLabel, isDnsSubdomain } from "../validation";
+import { FieldError, describeValue, isDnsLabel, isDnsSubdomain, unknownKeyErrors } from "../validation";
 import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image";
 import { parseSparkMemoryMiB, parseSparkTimeMs } from "./units";
 
@@ -202,15 +202,10 @@ class Reader {
   object(v: unknown, path: string, known: readonly string[]): Obj | undefined {
     if (v === undefined) return {};
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      this.err(path, `must be an object, got ${describe(v)}`);
+      this.err(path, `must be an object, got ${describeValue(v)}`);
       return undefined;
     }
-    for (const k of Object.keys(v)) {
-      if (!known.includes(k)) {
-        const near = closest(k, known);
-        this.err(`${path}.${k}`, `unknown key "${k}"${near ? ` (did you mean "${near}"?)` : ""}; known keys: ${known.join(", ")}`);
-      }
-    }
+    this.errors.push(...unknownKeyErrors(v as Obj, known, path));
     return v as Obj;
   }
 
@@ -219,7 +214,7 @@ class Reader {
     if (v === undefined) return def;
     const p = `${path}.${key}`;
     if (typeof v !== "string") {
-      this.err(p, `must be a string, got ${describe(v)}`);
+      this.err(p, `must be a string, got ${describeValue(v)}`);
       return def;
     }
     const e = check?.(v);
@@ -247,7 +242,7 @@ class Reader {
     if (v === undefined) return def;
     const p = `${path}.${key}`;
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      this.err(p, `must be a ${rule.integer ? "whole number" : "number"}, got ${describe(v)}`);
+      this.err(p, `must be a ${rule.integer ? "whole number" : "number"}, got ${describeValue(v)}`);
       return def;
     }
     if (rule.integer && !Number.isInteger(v)) {
@@ -279,7 +274,7 @@ class Reader {
     const v = o?.[key];
     if (v === undefined) return def;
     if (typeof v !== "boolean") {
-      this.err(`${path}.${key}`, `must be true or false, got ${describe(v)}`);
+      this.err(`${path}.${key}`, `must be true or false, got ${describeValue(v)}`);
       return def;
     }
     return v;
@@ -289,7 +284,7 @@ class Reader {
     const v = o?.[key];
     if (v === undefined) return def;
     if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-      this.err(`${path}.${key}`, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${describe(v)}`);
+      this.err(`${path}.${key}`, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${describeValue(v)}`);
       return def;
     }
     return v as T;
@@ -300,13 +295,13 @@ class Reader {
     if (v === undefined) return {};
     const p = `${path}.${key}`;
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      this.err(p, `must be an object of strings, got ${describe(v)}`);
+      this.err(p, `must be an object of strings, got ${describeValue(v)}`);
       return {};
     }
     const out: Record<string, string> = {};
     for (const [k, x] of Object.entries(v)) {
       if (typeof x !== "string") {
-        this.err(`${p}.${k}`, `must be a string, got ${describe(x)}`);
+        this.err(`${p}.${k}`, `must be a string, got ${describeValue(x)}`);
         continue;
       }
       check(k, x, `${p}.${k}`);
@@ -314,41 +309,6 @@ class Reader {
     }
     return out;
   }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return `"${v}"`;
-  if (typeof v === "object") return "an object";
-  return `${typeof v} ${String(v)}`;
-}
-
-function levenshtein(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return d[b.length];
-}
-
-function closest(word: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const dist = levenshtein(word, k);
-    if (dist < bestD) {
-      bestD = dist;
-      best = k;
-    }
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 /** Kubernetes label key: optional DNS-subdomain prefix + "/" + name of ≤ 63 characters. */
@@ -535,7 +495,7 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
   const rawTol = po?.tolerations;
   if (rawTol !== undefined) {
     if (!Array.isArray(rawTol)) {
-      r.err(`${pp}.tolerations`, `must be a list, got ${describe(rawTol)}`);
+      r.err(`${pp}.tolerations`, `must be a list, got ${describeValue(rawTol)}`);
     } else {
       rawTol.forEach((t, i) => {
         const tp = `${pp}.tolerations[${i}]`;

@@ -2,42 +2,9 @@
  * A small typed reader for configuration objects that collects every problem instead of stopping
  * at the first: wrong types, missing keys and unknown keys (with a "did you mean" hint).
  */
-import { FieldError } from "../../components/validation";
+import { FieldError, describeValue, unknownKeyErrors } from "../../components/validation";
 
 export type Obj = Record<string, unknown>;
-
-export function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "a list";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return `the string "${v}"`;
-  return `${typeof v} ${String(v)}`;
-}
-
-/** Levenshtein distance, for typo hints. */
-export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length][b.length];
-}
-
-export function suggestion(key: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const dist = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (dist < bestD) {
-      bestD = dist;
-      best = k;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? `; did you mean "${best}"?` : "";
-}
 
 export class Reader {
   readonly errors: FieldError[] = [];
@@ -49,18 +16,16 @@ export class Reader {
   /** An object with only the known keys; reports unknown ones. */
   object(v: unknown, path: string, known: readonly string[]): Obj | undefined {
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      this.error(path, `must be an object, got ${typeName(v)}`);
+      this.error(path, `must be an object, got ${describeValue(v)}`);
       return undefined;
     }
-    for (const k of Object.keys(v)) {
-      if (!known.includes(k)) this.error(`${path}.${k}`, `unknown key${suggestion(k, known)} (known keys: ${known.join(", ")})`);
-    }
+    this.errors.push(...unknownKeyErrors(v as Obj, known, path));
     return v as Obj;
   }
 
   list(v: unknown, path: string): unknown[] | undefined {
     if (!Array.isArray(v)) {
-      this.error(path, `must be a list, got ${typeName(v)}`);
+      this.error(path, `must be a list, got ${describeValue(v)}`);
       return undefined;
     }
     return v;
@@ -73,7 +38,7 @@ export class Reader {
       return opts.default;
     }
     if (typeof v !== "string" || v.length === 0) {
-      this.error(`${path}.${key}`, `must be a non-empty string, got ${typeName(v)}`);
+      this.error(`${path}.${key}`, `must be a non-empty string, got ${describeValue(v)}`);
       return undefined;
     }
     const problem = opts.check?.(v);
@@ -101,7 +66,7 @@ export class Reader {
 
   checkNumber(v: unknown, p: string, opts: { integer?: boolean; min?: number; max?: number }): number | undefined {
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      this.error(p, `must be a ${opts.integer ? "whole number" : "number"}, got ${typeName(v)}`);
+      this.error(p, `must be a ${opts.integer ? "whole number" : "number"}, got ${describeValue(v)}`);
       return undefined;
     }
     if (opts.integer && !Number.isInteger(v)) {
@@ -123,7 +88,7 @@ export class Reader {
     const v = o?.[key];
     if (v === undefined) return def;
     if (typeof v !== "boolean") {
-      this.error(`${path}.${key}`, `must be true or false, got ${typeName(v)}`);
+      this.error(`${path}.${key}`, `must be true or false, got ${describeValue(v)}`);
       return def;
     }
     return v;
@@ -133,7 +98,7 @@ export class Reader {
     const v = o?.[key];
     if (v === undefined) return def;
     if (typeof v !== "string" || !values.includes(v as T)) {
-      this.error(`${path}.${key}`, `must be one of ${values.map((x) => `"${x}"`).join(", ")}, got ${typeName(v)}`);
+      this.error(`${path}.${key}`, `must be one of ${values.map((x) => `"${x}"`).join(", ")}, got ${describeValue(v)}`);
       return def;
     }
     return v as T;
@@ -147,7 +112,7 @@ export class Reader {
     const out: string[] = [];
     list.forEach((x, i) => {
       const p = `${path}.${key}[${i}]`;
-      if (typeof x !== "string" || x.length === 0) return this.error(p, `must be a non-empty string, got ${typeName(x)}`);
+      if (typeof x !== "string" || x.length === 0) return this.error(p, `must be a non-empty string, got ${describeValue(x)}`);
       const problem = check?.(x);
       if (problem) return this.error(p, problem);
       out.push(x);

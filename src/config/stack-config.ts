@@ -5,7 +5,7 @@
  * Input is Pulumi's flat configuration map (`namespace:key` → string, structured values as JSON
  * text), which is what both `pulumi up` and the offline plan hand over.
  */
-import { FieldError, isDnsLabel } from "../../components/validation";
+import { FieldError, didYouMean, isDnsLabel } from "../../components/validation";
 import {
   AddressingSpec,
   Cidr,
@@ -18,7 +18,7 @@ import {
 } from "../../components/vsphere/addressing";
 import { HostSpec, Overcommit, TopologySpec, VmShape, VmSlot, checkTopology, planSlots } from "../../components/vsphere/placement";
 import type { VsphereInventory } from "../../components/vsphere/topology";
-import { Obj, Reader, suggestion } from "./reader";
+import { Obj, Reader } from "./reader";
 
 export const PROJECT = "vsphere-spark";
 const ns = (k: string) => `${PROJECT}:${k}`;
@@ -176,7 +176,7 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
     const name = rest.join(":");
     if (namespace === PROJECT) {
       if (!(PROJECT_KEYS as readonly string[]).includes(name)) {
-        r.error(key, `unknown configuration key${suggestion(name, PROJECT_KEYS)} (known keys: ${PROJECT_KEYS.map(ns).join(", ")})`);
+        r.error(key, `unknown configuration key${didYouMean(name, PROJECT_KEYS)}; known keys: ${PROJECT_KEYS.map(ns).join(", ")}`);
         continue;
       }
       if ((SECRET_PROJECT_KEYS as readonly string[]).includes(name)) {
@@ -186,7 +186,7 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
       values[name] = parseConfigValue(text);
     } else if (namespace === "vsphere") {
       if (!(VSPHERE_PROVIDER_KEYS as readonly string[]).includes(name)) {
-        r.error(key, `not a configuration key of the vSphere provider${suggestion(name, VSPHERE_PROVIDER_KEYS)}`);
+        r.error(key, `not a configuration key of the vSphere provider${didYouMean(name, VSPHERE_PROVIDER_KEYS)}`);
       } else if (name === "password" && !secretKeys.includes(key)) {
         r.error(key, "is stored in clear text: remove it and run `pulumi config set --secret vsphere:password`");
       }
@@ -424,7 +424,7 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
   if (slots && network && endpoint) {
     const names = new Set(slots.map((s) => s.name));
     for (const vm of Object.keys(overrides)) {
-      if (!names.has(vm)) r.error(`${netPath}.addresses.${vm}`, `no VM is named "${vm}"${suggestion(vm, [...names])}`);
+      if (!names.has(vm)) r.error(`${netPath}.addresses.${vm}`, `no VM is named "${vm}"${didYouMean(vm, [...names])}`);
     }
     const reserved: { name: string; ip: number; path: string }[] = [];
     if (endpoint.kind === "kube-vip" && endpoint.address) {

@@ -77,7 +77,7 @@ export const BAD_CONFIGS: Case[] = [
   {
     name: "workersPerHost of the wrong type",
     change: (c) => (c[K("workersPerHost")] = "four"),
-    expect: [{ path: K("workersPerHost"), message: /must be a whole number, got the string "four"/ }],
+    expect: [{ path: K("workersPerHost"), message: /must be a whole number, got "four"/ }],
   },
   {
     name: "a fractional vCPU count",
@@ -122,17 +122,17 @@ export const BAD_CONFIGS: Case[] = [
   {
     name: "a misspelled project key",
     change: (c) => (c[K("workerPerHost")] = 3),
-    expect: [{ path: K("workerPerHost"), message: /unknown configuration key; did you mean "workersPerHost"\?/ }],
+    expect: [{ path: K("workerPerHost"), message: /unknown configuration key \(did you mean "workersPerHost"\?\); known keys: vsphere-spark:clusterName/ }],
   },
   {
     name: "a misspelled nested key",
     change: (c) => (c[K("hosts")][2].cpuTreads = 96),
-    expect: [{ path: `${K("hosts")}[2].cpuTreads`, message: /unknown key; did you mean "cpuThreads"\?/ }],
+    expect: [{ path: `${K("hosts")}[2].cpuTreads`, message: /unknown key "cpuTreads" \(did you mean "cpuThreads"\?\); known keys: name, id, cpuThreads/ }],
   },
   {
     name: "a misspelled vSphere provider key",
     change: (c) => (c["vsphere:vsphereServr"] = "vc"),
-    expect: [{ path: "vsphere:vsphereServr", message: /not a configuration key of the vSphere provider; did you mean "vsphereServer"\?/ }],
+    expect: [{ path: "vsphere:vsphereServr", message: /not a configuration key of the vSphere provider \(did you mean "vsphereServer"\?\)/ }],
   },
   {
     name: "the vCenter password in clear text",
@@ -147,7 +147,7 @@ export const BAD_CONFIGS: Case[] = [
   {
     name: "an endpoint kind that does not exist",
     change: (c) => (c[K("endpoint")] = { kind: "nginx" }),
-    expect: [{ path: `${K("endpoint")}.kind`, message: /must be one of "haproxy", "kube-vip", "external", got the string "nginx"/ }],
+    expect: [{ path: `${K("endpoint")}.kind`, message: /must be one of "haproxy", "kube-vip", "external", got "nginx"/ }],
   },
   {
     name: "kube-vip without a virtual IP",

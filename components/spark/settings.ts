@@ -3,7 +3,8 @@
  * object). Every default lives in `resolveSparkSettings`, and nowhere else; validation collects all
  * problems at once, each with its full config path.
  */
-import { FieldError, describeValue, isDnsLabel, isDnsSubdomain, unknownKeyErrors } from "../validation";
+import { FieldError, describeValue, isDnsLabel, isDnsSubdomain } from "../validation";
+import { ConfigReader as Reader } from "../config-reader";
 import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image";
 import { parseSparkMemoryMiB, parseSparkTimeMs } from "./units";
 
@@ -189,127 +190,6 @@ export const MANAGED_KEY_PATTERN =
 // ---------------------------------------------------------------------------------------------
 // Validation helpers: each reads one field, records an error with its full path, returns a value.
 
-type Obj = Record<string, unknown>;
-
-class Reader {
-  readonly errors: FieldError[] = [];
-
-  err(path: string, message: string): void {
-    this.errors.push({ path, message });
-  }
-
-  /** Reads an optional object; reports unknown keys (with a suggestion) and wrong types. */
-  object(v: unknown, path: string, known: readonly string[]): Obj | undefined {
-    if (v === undefined) return {};
-    if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      this.err(path, `must be an object, got ${describeValue(v)}`);
-      return undefined;
-    }
-    this.errors.push(...unknownKeyErrors(v as Obj, known, path));
-    return v as Obj;
-  }
-
-  string(o: Obj | undefined, key: string, path: string, def: string, check?: (s: string) => string | undefined): string {
-    const v = o?.[key];
-    if (v === undefined) return def;
-    const p = `${path}.${key}`;
-    if (typeof v !== "string") {
-      this.err(p, `must be a string, got ${describeValue(v)}`);
-      return def;
-    }
-    const e = check?.(v);
-    if (e) {
-      this.err(p, e);
-      return def;
-    }
-    return v;
-  }
-
-  optString(o: Obj | undefined, key: string, path: string, check?: (s: string) => string | undefined): string | undefined {
-    if (o?.[key] === undefined) return undefined;
-    const s = this.string(o, key, path, "\u0000", check);
-    return s === "\u0000" ? undefined : s;
-  }
-
-  number(
-    o: Obj | undefined,
-    key: string,
-    path: string,
-    def: number,
-    rule: { integer?: boolean; min?: number; max?: number; exclusiveMin?: number },
-  ): number {
-    const v = o?.[key];
-    if (v === undefined) return def;
-    const p = `${path}.${key}`;
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      this.err(p, `must be a ${rule.integer ? "whole number" : "number"}, got ${describeValue(v)}`);
-      return def;
-    }
-    if (rule.integer && !Number.isInteger(v)) {
-      this.err(p, `must be a whole number, got ${v}`);
-      return def;
-    }
-    if (rule.min !== undefined && v < rule.min) {
-      this.err(p, `must be at least ${rule.min}, got ${v}`);
-      return def;
-    }
-    if (rule.exclusiveMin !== undefined && v <= rule.exclusiveMin) {
-      this.err(p, `must be more than ${rule.exclusiveMin}, got ${v}`);
-      return def;
-    }
-    if (rule.max !== undefined && v > rule.max) {
-      this.err(p, `must be at most ${rule.max}, got ${v}`);
-      return def;
-    }
-    return v;
-  }
-
-  optNumber(o: Obj | undefined, key: string, path: string, rule: { integer?: boolean; min?: number; max?: number; exclusiveMin?: number }): number | undefined {
-    if (o?.[key] === undefined) return undefined;
-    const n = this.number(o, key, path, Number.NaN, rule);
-    return Number.isNaN(n) ? undefined : n;
-  }
-
-  boolean(o: Obj | undefined, key: string, path: string, def: boolean): boolean {
-    const v = o?.[key];
-    if (v === undefined) return def;
-    if (typeof v !== "boolean") {
-      this.err(`${path}.${key}`, `must be true or false, got ${describeValue(v)}`);
-      return def;
-    }
-    return v;
-  }
-
-  oneOf<T extends string>(o: Obj | undefined, key: string, path: string, def: T, allowed: readonly T[]): T {
-    const v = o?.[key];
-    if (v === undefined) return def;
-    if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-      this.err(`${path}.${key}`, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${describeValue(v)}`);
-      return def;
-    }
-    return v as T;
-  }
-
-  stringMap(o: Obj | undefined, key: string, path: string, check: (k: string, v: string, p: string) => void): Record<string, string> {
-    const v = o?.[key];
-    if (v === undefined) return {};
-    const p = `${path}.${key}`;
-    if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      this.err(p, `must be an object of strings, got ${describeValue(v)}`);
-      return {};
-    }
-    const out: Record<string, string> = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (typeof x !== "string") {
-        this.err(`${p}.${k}`, `must be a string, got ${describeValue(x)}`);
-        continue;
-      }
-      check(k, x, `${p}.${k}`);
-      out[k] = x;
-    }
-    return out;
-  }
-}
 
 /** Kubernetes label key: optional DNS-subdomain prefix + "/" + name of ≤ 63 characters. */
 export function labelKeyError(key: string): string | undefined {

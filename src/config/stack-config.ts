@@ -18,7 +18,7 @@ import {
 } from "../../components/vsphere/addressing";
 import { HostSpec, Overcommit, TopologySpec, VmShape, VmSlot, checkTopology, planSlots } from "../../components/vsphere/placement";
 import type { VsphereInventory } from "../../components/vsphere/topology";
-import { Obj, Reader } from "./reader";
+import { ConfigReader, Obj } from "../../components/config-reader";
 
 export const PROJECT = "vsphere-spark";
 const ns = (k: string) => `${PROJECT}:${k}`;
@@ -169,48 +169,48 @@ function hostname(s: string): string | undefined {
  * set only when there are none.
  */
 export function parseStackConfig(flat: Record<string, string>, secretKeys: readonly string[] = [], layers: LayerCheck[] = []): ParseResult {
-  const r = new Reader();
+  const r = new ConfigReader();
   const values: Obj = {};
   for (const [key, text] of Object.entries(flat)) {
     const [namespace, ...rest] = key.split(":");
     const name = rest.join(":");
     if (namespace === PROJECT) {
       if (!(PROJECT_KEYS as readonly string[]).includes(name)) {
-        r.error(key, `unknown configuration key${didYouMean(name, PROJECT_KEYS)}; known keys: ${PROJECT_KEYS.map(ns).join(", ")}`);
+        r.err(key, `unknown configuration key${didYouMean(name, PROJECT_KEYS)}; known keys: ${PROJECT_KEYS.map(ns).join(", ")}`);
         continue;
       }
       if ((SECRET_PROJECT_KEYS as readonly string[]).includes(name)) {
-        if (!secretKeys.includes(key)) r.error(key, `is stored in clear text: remove it and run \`pulumi config set --secret ${key}\``);
+        if (!secretKeys.includes(key)) r.err(key, `is stored in clear text: remove it and run \`pulumi config set --secret ${key}\``);
         continue;
       }
       values[name] = parseConfigValue(text);
     } else if (namespace === "vsphere") {
       if (!(VSPHERE_PROVIDER_KEYS as readonly string[]).includes(name)) {
-        r.error(key, `not a configuration key of the vSphere provider${didYouMean(name, VSPHERE_PROVIDER_KEYS)}`);
+        r.err(key, `not a configuration key of the vSphere provider${didYouMean(name, VSPHERE_PROVIDER_KEYS)}`);
       } else if (name === "password" && !secretKeys.includes(key)) {
-        r.error(key, "is stored in clear text: remove it and run `pulumi config set --secret vsphere:password`");
+        r.err(key, "is stored in clear text: remove it and run `pulumi config set --secret vsphere:password`");
       }
     }
   }
 
   const clusterName = (values.clusterName === undefined ? "spark" : typeof values.clusterName === "string" ? values.clusterName : undefined) ?? "";
   if (typeof values.clusterName !== "undefined" && typeof values.clusterName !== "string") {
-    r.error(ns("clusterName"), `must be a string, got a ${typeof values.clusterName}`);
+    r.err(ns("clusterName"), `must be a string, got a ${typeof values.clusterName}`);
   } else if (dnsLabel(clusterName) || clusterName.length > 40) {
-    r.error(ns("clusterName"), dnsLabel(clusterName) ?? `"${clusterName}" is longer than 40 characters`);
+    r.err(ns("clusterName"), dnsLabel(clusterName) ?? `"${clusterName}" is longer than 40 characters`);
   }
 
   // vCenter inventory
   const invPath = ns("inventory");
   let inventory: Inventory | undefined;
   if (values.inventory === undefined) {
-    r.error(invPath, "is required: the names of the datacenter, computeCluster, datastore, network, template, folder and resourcePool in vCenter");
+    r.err(invPath, "is required: the names of the datacenter, computeCluster, datastore, network, template, folder and resourcePool in vCenter");
   } else {
     const keys = ["datacenter", "computeCluster", "datastore", "network", "template", "folder", "resourcePool"] as const;
     const o = r.object(values.inventory, invPath, keys);
     if (o) {
       const inv: Partial<Inventory> = {};
-      for (const k of keys) inv[k] = r.string(o, k, invPath, { check: k === "folder" ? folderPath : inventoryName });
+      for (const k of keys) inv[k] = r.requiredString(o, k, invPath, k === "folder" ? folderPath : inventoryName);
       if (keys.every((k) => inv[k] !== undefined)) inventory = inv as Inventory;
     }
   }
@@ -226,10 +226,10 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
       const d = PROFILE_DEFAULTS[p];
       const po = o?.[p] === undefined ? {} : r.object(o[p], `${path}.${p}`, ["cpus", "memoryGiB", "diskGiB"]);
       if (!po) continue;
-      const cpus = r.number(po, "cpus", `${path}.${p}`, { default: d.cpus, integer: true, min: 1, max: 768 });
-      const mem = r.number(po, "memoryGiB", `${path}.${p}`, { default: d.memoryGiB, min: 1, max: 24576 });
-      const disk = r.number(po, "diskGiB", `${path}.${p}`, { default: d.diskGiB, integer: true, min: 1, max: 62 * 1024 });
-      if (mem !== undefined && !Number.isInteger(mem * 4)) r.error(`${path}.${p}.memoryGiB`, `vSphere sizes memory in MiB multiples of 4; ${mem} GiB is not a multiple of 0.25 GiB`);
+      const cpus = r.number(po, "cpus", `${path}.${p}`, d.cpus, { integer: true, min: 1, max: 768 });
+      const mem = r.number(po, "memoryGiB", `${path}.${p}`, d.memoryGiB, { min: 1, max: 24576 });
+      const disk = r.number(po, "diskGiB", `${path}.${p}`, d.diskGiB, { integer: true, min: 1, max: 62 * 1024 });
+      if (mem !== undefined && !Number.isInteger(mem * 4)) r.err(`${path}.${p}.memoryGiB`, `vSphere sizes memory in MiB multiples of 4; ${mem} GiB is not a multiple of 0.25 GiB`);
       if (cpus !== undefined && mem !== undefined && disk !== undefined) profiles[p] = { cpus, memoryMiB: Math.round(mem * 1024), diskGiB: disk };
     }
   }
@@ -239,13 +239,13 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
   const hosts: HostSpec[] = [];
   let hostsOk = true;
   if (values.hosts === undefined) {
-    r.error(hostsPath, "is required: the ESXi hosts, each with its name in vCenter, cpuThreads and memoryGiB");
+    r.err(hostsPath, "is required: the ESXi hosts, each with its name in vCenter, cpuThreads and memoryGiB");
     hostsOk = false;
   } else {
     const list = r.list(values.hosts, hostsPath);
     if (!list) hostsOk = false;
     else if (list.length === 0) {
-      r.error(hostsPath, "lists no hosts");
+      r.err(hostsPath, "lists no hosts");
       hostsOk = false;
     }
     const ids = new Map<string, number>();
@@ -255,23 +255,23 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
       const o = r.object(h, p, ["name", "id", "cpuThreads", "memoryGiB", "workers"]);
       if (!o) return void (hostsOk = false);
       const before = r.errors.length;
-      const name = r.string(o, "name", p, { check: hostname });
+      const name = r.requiredString(o, "name", p, hostname);
       const derivedId = name !== undefined && parseIpv4(name) === undefined ? name.split(".")[0].toLowerCase() : undefined;
-      const id = o.id === undefined ? derivedId : r.string(o, "id", p, { check: dnsLabel });
+      const id = o.id === undefined ? derivedId : r.optString(o, "id", p, dnsLabel);
       if (o.id === undefined && name !== undefined && (id === undefined || !isDnsLabel(id))) {
-        r.error(`${p}.id`, `is required: no DNS-safe id can be derived from the host name "${name}"`);
+        r.err(`${p}.id`, `is required: no DNS-safe id can be derived from the host name "${name}"`);
       } else if (id !== undefined && id.length > 40) {
-        r.error(`${p}.id`, `"${id}" is longer than 40 characters; VM names are built from it and must stay within 63`);
+        r.err(`${p}.id`, `"${id}" is longer than 40 characters; VM names are built from it and must stay within 63`);
       }
-      const cpuThreads = r.number(o, "cpuThreads", p, { integer: true, min: 1, max: 4096 });
-      const memoryGiB = r.number(o, "memoryGiB", p, { min: 1, max: 65536 });
-      const workers = r.number(o, "workers", p, { integer: true, min: 0, max: 64, optional: true });
+      const cpuThreads = r.requiredNumber(o, "cpuThreads", p, { integer: true, min: 1, max: 4096 });
+      const memoryGiB = r.requiredNumber(o, "memoryGiB", p, { min: 1, max: 65536 });
+      const workers = r.optNumber(o, "workers", p, { integer: true, min: 0, max: 64 });
       if (id !== undefined) {
-        if (ids.has(id)) r.error(`${p}.id`, `host id "${id}" is also used by ${hostsPath}[${ids.get(id)}]; ids name resources and must be unique`);
+        if (ids.has(id)) r.err(`${p}.id`, `host id "${id}" is also used by ${hostsPath}[${ids.get(id)}]; ids name resources and must be unique`);
         ids.set(id, i);
       }
       if (name !== undefined) {
-        if (names.has(name)) r.error(`${p}.name`, `host "${name}" is listed twice (also ${hostsPath}[${names.get(name)}])`);
+        if (names.has(name)) r.err(`${p}.name`, `host "${name}" is listed twice (also ${hostsPath}[${names.get(name)}])`);
         names.set(name, i);
       }
       if (r.errors.length > before || !name || !id || !cpuThreads || !memoryGiB) return void (hostsOk = false);
@@ -287,11 +287,11 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
   {
     const o = values.controlPlane === undefined ? {} : r.object(values.controlPlane, cpPath, ["count", "hosts"]);
     if (o) {
-      const count = r.number(o, "count", cpPath, { default: 3, integer: true, min: 0, max: 15 });
+      const count = r.number(o, "count", cpPath, 3, { integer: true, min: 0, max: 15 });
       if (o.hosts !== undefined) {
         const list = r.stringList(o, "hosts", cpPath, [], hostsOk ? hostRef : undefined);
         if (o.count !== undefined && count !== undefined && list.length !== count) {
-          r.error(`${cpPath}.hosts`, `lists ${list.length} hosts but ${cpPath}.count is ${count}`);
+          r.err(`${cpPath}.hosts`, `lists ${list.length} hosts but ${cpPath}.count is ${count}`);
         }
         controlPlaneHosts = list;
       } else if (count !== undefined && hostsOk) {
@@ -310,20 +310,20 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
   {
     const o = values.endpoint === undefined ? {} : r.object(values.endpoint, epPath, ["kind", "host", "address", "port"]);
     if (o) {
-      const kind = r.oneOf(o, "kind", epPath, ["haproxy", "kube-vip", "external"] as const, "haproxy");
-      const port = r.number(o, "port", epPath, { default: 6443, integer: true, min: 1, max: 65535 });
+      const kind = r.oneOf(o, "kind", epPath, "haproxy", ["haproxy", "kube-vip", "external"] as const);
+      const port = r.number(o, "port", epPath, 6443, { integer: true, min: 1, max: 65535 });
       let host: string | undefined;
       let address: string | undefined;
       if (kind === "haproxy") {
-        if (o.address !== undefined) r.error(`${epPath}.address`, `is not used with kind "haproxy" (the HAProxy VM's own address is the endpoint; set ${ns("network")}.addresses to pin it)`);
-        host = o.host === undefined ? undefined : r.string(o, "host", epPath, { check: hostsOk ? hostRef : undefined });
+        if (o.address !== undefined) r.err(`${epPath}.address`, `is not used with kind "haproxy" (the HAProxy VM's own address is the endpoint; set ${ns("network")}.addresses to pin it)`);
+        host = r.optString(o, "host", epPath, hostsOk ? hostRef : undefined);
         if (o.host === undefined && hostsOk && controlPlaneHosts) {
           const cp = new Set(controlPlaneHosts);
           host = hostIds.find((h) => !cp.has(h)) ?? hostIds[hostIds.length - 1];
         }
       } else {
-        if (o.host !== undefined) r.error(`${epPath}.host`, `is only used with kind "haproxy" (kind "${kind}" needs no load-balancer VM)`);
-        address = r.string(o, "address", epPath, { check: kind === "kube-vip" ? ipv4 : hostname });
+        if (o.host !== undefined) r.err(`${epPath}.host`, `is only used with kind "haproxy" (kind "${kind}" needs no load-balancer VM)`);
+        address = r.requiredString(o, "address", epPath, kind === "kube-vip" ? ipv4 : hostname);
       }
       if (port !== undefined) endpoint = { kind, port, host, address };
     }
@@ -340,8 +340,8 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
     const o = values.overcommit === undefined ? {} : r.object(values.overcommit, ns("overcommit"), ["cpu", "memory"]);
     if (o) {
       overcommit = {
-        cpu: r.number(o, "cpu", ns("overcommit"), { default: 1, min: 1, max: 16 }) ?? 1,
-        memory: r.number(o, "memory", ns("overcommit"), { default: 1, min: 1, max: 4 }) ?? 1,
+        cpu: r.number(o, "cpu", ns("overcommit"), 1, { min: 1, max: 16 }),
+        memory: r.number(o, "memory", ns("overcommit"), 1, { min: 1, max: 4 }),
       };
     }
   }
@@ -352,29 +352,29 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
   let cidr: Cidr | undefined;
   const overrides: Record<string, number> = {};
   if (values.network === undefined) {
-    r.error(netPath, "is required: cidr, gateway and dnsServers of the VM network (addresses are static)");
+    r.err(netPath, "is required: cidr, gateway and dnsServers of the VM network (addresses are static)");
   } else {
     const o = r.object(values.network, netPath, ["cidr", "gateway", "dnsServers", "searchDomains", "addressing", "addresses"]);
     if (o) {
-      const cidrText = r.string(o, "cidr", netPath, { check: (s) => (parseCidr(s) ? undefined : `"${s}" is not an IPv4 CIDR such as 192.168.1.0/24 (host bits must be zero)`) });
+      const cidrText = r.requiredString(o, "cidr", netPath, (s) => (parseCidr(s) ? undefined : `"${s}" is not an IPv4 CIDR such as 192.168.1.0/24 (host bits must be zero)`));
       cidr = cidrText ? parseCidr(cidrText) : undefined;
-      const gateway = r.string(o, "gateway", netPath, { check: ipv4 });
-      if (cidr && gateway && !cidrContains(cidr, parseIpv4(gateway)!)) r.error(`${netPath}.gateway`, `${gateway} is outside the network ${cidr.text}`);
+      const gateway = r.requiredString(o, "gateway", netPath, ipv4);
+      if (cidr && gateway && !cidrContains(cidr, parseIpv4(gateway)!)) r.err(`${netPath}.gateway`, `${gateway} is outside the network ${cidr.text}`);
       const dnsServers = r.stringList(o, "dnsServers", netPath, [], ipv4);
-      if (o.dnsServers === undefined) r.error(`${netPath}.dnsServers`, "is required: at least one DNS server address");
-      else if (Array.isArray(o.dnsServers) && o.dnsServers.length === 0) r.error(`${netPath}.dnsServers`, "lists no DNS server");
+      if (o.dnsServers === undefined) r.err(`${netPath}.dnsServers`, "is required: at least one DNS server address");
+      else if (Array.isArray(o.dnsServers) && o.dnsServers.length === 0) r.err(`${netPath}.dnsServers`, "lists no DNS server");
       const searchDomains = r.stringList(o, "searchDomains", netPath, [], (s) => (hostname(s) ? `"${s}" is not a valid DNS domain` : undefined));
       const ao = o.addressing === undefined ? {} : r.object(o.addressing, `${netPath}.addressing`, ["firstOffset", "blockSize"]);
-      const firstOffset = r.number(ao, "firstOffset", `${netPath}.addressing`, { default: 10, integer: true, min: 1 });
-      const blockSize = r.number(ao, "blockSize", `${netPath}.addressing`, { default: 20, integer: true, min: 3, max: 1024 });
+      const firstOffset = r.number(ao, "firstOffset", `${netPath}.addressing`, 10, { integer: true, min: 1 });
+      const blockSize = r.number(ao, "blockSize", `${netPath}.addressing`, 20, { integer: true, min: 3, max: 1024 });
       if (o.addresses !== undefined) {
         const ad = o.addresses;
         if (typeof ad !== "object" || ad === null || Array.isArray(ad)) {
-          r.error(`${netPath}.addresses`, "must be an object mapping VM names to IPv4 addresses");
+          r.err(`${netPath}.addresses`, "must be an object mapping VM names to IPv4 addresses");
         } else {
           for (const [vm, ip] of Object.entries(ad)) {
             const n = typeof ip === "string" ? parseIpv4(ip) : undefined;
-            if (n === undefined) r.error(`${netPath}.addresses.${vm}`, `must be an IPv4 address, got ${typeof ip === "string" ? `"${ip}"` : typeof ip}`);
+            if (n === undefined) r.err(`${netPath}.addresses.${vm}`, `must be an IPv4 address, got ${typeof ip === "string" ? `"${ip}"` : typeof ip}`);
             else overrides[vm] = n;
           }
         }
@@ -417,14 +417,14 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
     if (topoErrors.length === 0) slots = planSlots(topology);
   } else if (controlPlaneHosts && (controlPlaneHosts.length === 0 || controlPlaneHosts.length % 2 === 0)) {
     // The rest of the topology is broken too; still report the quorum problem with the others.
-    r.error(cpPath, `the control plane needs an odd number of VMs (1, 3, 5, ...) for an etcd quorum; got ${controlPlaneHosts.length}`);
+    r.err(cpPath, `the control plane needs an odd number of VMs (1, 3, 5, ...) for an etcd quorum; got ${controlPlaneHosts.length}`);
   }
   let addresses: Record<string, string> | undefined;
   let endpointAddress: string | undefined;
   if (slots && network && endpoint) {
     const names = new Set(slots.map((s) => s.name));
     for (const vm of Object.keys(overrides)) {
-      if (!names.has(vm)) r.error(`${netPath}.addresses.${vm}`, `no VM is named "${vm}"${didYouMean(vm, [...names])}`);
+      if (!names.has(vm)) r.err(`${netPath}.addresses.${vm}`, `no VM is named "${vm}"${didYouMean(vm, [...names])}`);
     }
     const reserved: { name: string; ip: number; path: string }[] = [];
     if (endpoint.kind === "kube-vip" && endpoint.address) {
@@ -445,7 +445,7 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
   }
 
   if (r.errors.length > 0 || !inventory || !topology || !slots || !network || !endpoint || !addresses || !endpointAddress) {
-    if (r.errors.length === 0) r.error(PROJECT, "configuration is incomplete");
+    if (r.errors.length === 0) r.err(PROJECT, "configuration is incomplete");
     return { errors: r.errors };
   }
   return {

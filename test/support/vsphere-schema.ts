@@ -6,6 +6,7 @@
  * Values may carry the SDK's secret marker (unwrapped; secret values are never printed) and may be
  * `undefined` (an unknown value in a preview; accepted).
  */
+import { didYouMean } from "../../components/validation";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isSecretMarker } from "../../src/plan/mock-runtime";
@@ -327,32 +328,7 @@ function checkValue(spec: SchemaTypeSpec, value: unknown, where: string, ctx: Ct
   }
 }
 
-/** ` (did you mean "x"?)` for the closest known name, or "". */
+/** ` (did you mean "x"?)` for a likely typo (the same hint the configuration errors give). */
 function suggest(name: string, known: string[]): string {
-  let best: string | undefined;
-  let bestDist = Infinity;
-  const lower = name.toLowerCase();
-  for (const k of known) {
-    const d = k.toLowerCase() === lower ? 0 : editDistance(lower, k.toLowerCase());
-    if (d < bestDist) {
-      bestDist = d;
-      best = k;
-    }
-  }
-  const limit = Math.max(2, Math.floor(name.length / 3));
-  return best !== undefined && bestDist <= limit ? ` (did you mean "${best}"?)` : "";
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
+  return didYouMean(name, known);
 }

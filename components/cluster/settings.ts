@@ -3,7 +3,8 @@
  * (applied here and nowhere else), and one validator that reports every problem at once.
  */
 import type { FieldError } from "../validation";
-import { describeValue, isDnsSubdomain, unknownKeyErrors } from "../validation";
+import { describeValue, isDnsSubdomain } from "../validation";
+import { ConfigReader } from "../config-reader";
 import { cidrsOverlap, parseCidr } from "../net";
 import { parseQuantity, parseThreshold } from "./quantity";
 
@@ -166,10 +167,6 @@ const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25
 const DURATION = /^(0|(\d+(\.\d+)?(h|m|s|ms))+)$/;
 const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /**
  * Applies the defaults to what the user wrote and validates it. `errors` lists every problem with
  * its full config path; `settings` is always complete (defaults where the input was unusable).
@@ -178,31 +175,15 @@ export function resolveKubernetesSettings(
   raw: unknown,
   path = "vsphere-spark:kubernetes",
 ): { settings: KubernetesSettings; errors: FieldError[] } {
-  const errors: FieldError[] = [];
-  const err = (p: string, message: string) => errors.push({ path: p, message });
+  const r = new ConfigReader();
+  const errors = r.errors;
+  const err = (p: string, message: string) => r.err(p, message);
   const d = DEFAULT_KUBERNETES_SETTINGS;
   const s: KubernetesSettings = structuredClone(d);
   if (raw === undefined || raw === null) return { settings: s, errors };
-  if (!isObject(raw)) {
-    err(path, `must be an object, got ${describeValue(raw)}`);
-    return { settings: s, errors };
-  }
-  for (const e of unknownKeyErrors(raw, TOP_KEYS, path)) err(e.path, e.message);
-
-  const str = (key: string, check: (v: string) => string | undefined): string | undefined => {
-    const v = raw[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== "string") {
-      err(`${path}.${key}`, `must be a string, got ${describeValue(v)}`);
-      return undefined;
-    }
-    const problem = check(v);
-    if (problem) {
-      err(`${path}.${key}`, problem);
-      return undefined;
-    }
-    return v;
-  };
+  const o = r.object(raw, path, TOP_KEYS);
+  if (!o) return { settings: s, errors };
+  const str = (key: string, check: (v: string) => string | undefined): string | undefined => r.optString(o, key, path, check);
 
   s.version =
     str("version", (v) => {
@@ -212,10 +193,7 @@ export function resolveKubernetesSettings(
         return `Kubernetes ${v} is not supported: use 1.${MIN_KUBERNETES_MINOR}.0 or newer`;
       return undefined;
     }) ?? d.version;
-  s.installMode =
-    (str("installMode", (v) =>
-      v === "packages" || v === "preinstalled" ? undefined : `must be "packages" or "preinstalled", got "${v}"`,
-    ) as InstallMode | undefined) ?? d.installMode;
+  s.installMode = r.oneOf(o, "installMode", path, d.installMode, ["packages", "preinstalled"] as const);
   s.packageRevision =
     str("packageRevision", (v) => (/^\d+(\.\d+)*$/.test(v) ? undefined : `"${v}" is not a Debian revision like "1.1"`)) ??
     d.packageRevision;
@@ -234,24 +212,15 @@ export function resolveKubernetesSettings(
     d.kubeVipVersion;
 
   // CNI first: the pod CIDR default depends on it.
-  const cni = raw.cni;
-  if (cni !== undefined) {
-    if (!isObject(cni)) err(`${path}.cni`, `must be an object { kind, version }, got ${describeValue(cni)}`);
-    else {
-      for (const e of unknownKeyErrors(cni, ["kind", "version"], `${path}.cni`)) err(e.path, e.message);
-      if (cni.kind !== undefined) {
-        if (cni.kind === "antrea" || cni.kind === "calico") s.cni.kind = cni.kind;
-        else err(`${path}.cni.kind`, `must be "antrea" or "calico", got ${describeValue(cni.kind)}`);
-      }
-      s.cni.version = DEFAULT_CNI_VERSIONS[s.cni.kind];
-      if (cni.version !== undefined) {
-        const pattern = s.cni.kind === "calico" ? /^v\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+$/;
-        const example = DEFAULT_CNI_VERSIONS[s.cni.kind];
-        if (typeof cni.version !== "string" || !pattern.test(cni.version))
-          err(`${path}.cni.version`, `must be a pinned ${s.cni.kind} chart version like "${example}", got ${describeValue(cni.version)}`);
-        else s.cni.version = cni.version;
-      }
-    }
+  const cni = o.cni === undefined ? undefined : r.object(o.cni, `${path}.cni`, ["kind", "version"]);
+  if (cni) {
+    s.cni.kind = r.oneOf(cni, "kind", `${path}.cni`, s.cni.kind, ["antrea", "calico"] as const);
+    s.cni.version = DEFAULT_CNI_VERSIONS[s.cni.kind];
+    const pattern = s.cni.kind === "calico" ? /^v\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+$/;
+    s.cni.version =
+      r.optString(cni, "version", `${path}.cni`, (v) =>
+        pattern.test(v) ? undefined : `must be a pinned ${s.cni.kind} chart version like "${DEFAULT_CNI_VERSIONS[s.cni.kind]}", got "${v}"`,
+      ) ?? s.cni.version;
   }
   s.podCidr = DEFAULT_POD_CIDRS[s.cni.kind];
   const cidr = (v: string) => (parseCidr(v) ? undefined : `"${v}" is not an IPv4 CIDR with host bits clear, like "10.244.0.0/16"`);
@@ -265,104 +234,63 @@ export function resolveKubernetesSettings(
   if (svc && (svc.prefixLength < 12 || svc.prefixLength > 24))
     err(`${path}.serviceCidr`, `prefix length must be between /12 and /24, got /${svc.prefixLength}`);
 
+  /** A non-negative Kubernetes quantity (`100m`, `1Gi`; a bare number is taken as text). */
+  const quantity = (obj: Record<string, unknown>, key: string, p: string, example: string): string | undefined => {
+    const q = obj[key];
+    const text = typeof q === "number" ? String(q) : q;
+    const n = typeof text === "string" ? parseQuantity(text) : undefined;
+    if (typeof text === "string" && n !== undefined && n >= 0) return text;
+    err(`${p}.${key}`, `must be a non-negative Kubernetes quantity like ${example}, got ${describeValue(q)}`);
+    return undefined;
+  };
+
   for (const key of ["kubeReserved", "systemReserved"] as const) {
-    const v = raw[key];
-    if (v === undefined) continue;
-    if (!isObject(v)) {
-      err(`${path}.${key}`, `must be an object of resource → quantity, got ${describeValue(v)}`);
-      continue;
-    }
-    for (const e of unknownKeyErrors(v, RESERVED_RESOURCES, `${path}.${key}`)) err(e.path, e.message);
+    const v = o[key] === undefined ? undefined : r.object(o[key], `${path}.${key}`, RESERVED_RESOURCES);
+    if (!v) continue;
     const merged: ResourceReservation = { ...d.kubelet[key] };
-    for (const r of RESERVED_RESOURCES) {
-      const q = v[r];
-      if (q === undefined) continue;
-      if (q === null) {
-        delete merged[r];
+    for (const res of RESERVED_RESOURCES) {
+      if (v[res] === undefined) continue;
+      if (v[res] === null) {
+        delete merged[res]; // null removes a default reservation
         continue;
       }
-      const text = typeof q === "number" ? String(q) : q;
-      const n = typeof text === "string" ? parseQuantity(text) : undefined;
-      if (typeof text !== "string" || n === undefined || n < 0)
-        err(`${path}.${key}.${r}`, `must be a non-negative Kubernetes quantity like "100m" or "1Gi", got ${describeValue(q)}`);
-      else if (r === "pid" && !Number.isInteger(n)) err(`${path}.${key}.${r}`, `must be a whole number of PIDs`);
-      else merged[r] = text;
+      const text = quantity(v, res, `${path}.${key}`, `"100m" or "1Gi"`);
+      if (text === undefined) continue;
+      if (res === "pid" && !Number.isInteger(parseQuantity(text))) err(`${path}.${key}.${res}`, `must be a whole number of PIDs`);
+      else merged[res] = text;
     }
     s.kubelet[key] = merged;
   }
 
-  const ds = raw.workerDaemonSetRequests;
-  if (ds !== undefined) {
-    if (!isObject(ds)) err(`${path}.workerDaemonSetRequests`, `must be an object {cpu, memory}, got ${describeValue(ds)}`);
-    else {
-      for (const e of unknownKeyErrors(ds, ["cpu", "memory"], `${path}.workerDaemonSetRequests`)) err(e.path, e.message);
-      for (const r of ["cpu", "memory"] as const) {
-        const q = ds[r];
-        if (q === undefined) continue;
-        const text = typeof q === "number" ? String(q) : q;
-        const n = typeof text === "string" ? parseQuantity(text) : undefined;
-        if (typeof text !== "string" || n === undefined || n < 0)
-          err(`${path}.workerDaemonSetRequests.${r}`, `must be a non-negative Kubernetes quantity like "300m" or "512Mi", got ${describeValue(q)}`);
-        else s.workerDaemonSetRequests[r] = text;
-      }
-    }
+  const ds = o.workerDaemonSetRequests === undefined ? undefined : r.object(o.workerDaemonSetRequests, `${path}.workerDaemonSetRequests`, ["cpu", "memory"]);
+  for (const res of ["cpu", "memory"] as const) {
+    if (ds?.[res] === undefined) continue;
+    s.workerDaemonSetRequests[res] = quantity(ds, res, `${path}.workerDaemonSetRequests`, `"300m" or "512Mi"`) ?? s.workerDaemonSetRequests[res];
   }
 
-  const ev = raw.evictionHard;
-  if (ev !== undefined) {
-    if (!isObject(ev)) err(`${path}.evictionHard`, `must be an object of signal → threshold, got ${describeValue(ev)}`);
-    else {
-      for (const e of unknownKeyErrors(ev, EVICTION_SIGNALS, `${path}.evictionHard`)) err(e.path, e.message);
-      for (const sig of EVICTION_SIGNALS) {
-        const t = ev[sig];
-        if (t === undefined) continue;
-        if (typeof t !== "string" || !parseThreshold(t))
-          err(`${path}.evictionHard.${sig}`, `must be a quantity like "500Mi" or a percentage like "10%", got ${describeValue(t)}`);
-        else s.kubelet.evictionHard[sig] = t;
-      }
-    }
+  const ev = o.evictionHard === undefined ? undefined : r.object(o.evictionHard, `${path}.evictionHard`, EVICTION_SIGNALS);
+  for (const sig of EVICTION_SIGNALS) {
+    const t = ev?.[sig];
+    if (t === undefined) continue;
+    if (typeof t !== "string" || !parseThreshold(t))
+      err(`${path}.evictionHard.${sig}`, `must be a quantity like "500Mi" or a percentage like "10%", got ${describeValue(t)}`);
+    else s.kubelet.evictionHard[sig] = t;
   }
 
-  const rt = raw.readinessTimeoutMinutes;
-  if (rt !== undefined) {
-    if (typeof rt !== "number" || !Number.isFinite(rt) || rt <= 0 || rt > 240)
-      err(`${path}.readinessTimeoutMinutes`, `must be a number of minutes in (0, 240], got ${describeValue(rt)}`);
-    else s.readinessTimeoutMinutes = rt;
-  }
+  s.readinessTimeoutMinutes = r.number(o, "readinessTimeoutMinutes", path, d.readinessTimeoutMinutes, { exclusiveMin: 0, max: 240 });
 
-  const keys = raw.sshAuthorizedKeys;
-  if (keys !== undefined) {
-    if (!Array.isArray(keys)) err(`${path}.sshAuthorizedKeys`, `must be a list of public keys, got ${describeValue(keys)}`);
-    else {
-      keys.forEach((k, i) => {
-        if (typeof k !== "string" || !SSH_KEY.test(k))
-          err(`${path}.sshAuthorizedKeys[${i}]`, `is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment")`);
-      });
-      s.sshAuthorizedKeys = keys.filter((k): k is string => typeof k === "string" && SSH_KEY.test(k));
-    }
-  }
+  s.sshAuthorizedKeys = r.stringList(o, "sshAuthorizedKeys", path, d.sshAuthorizedKeys, (k) =>
+    SSH_KEY.test(k) ? undefined : `is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment")`,
+  );
 
-  const sc = raw.storageClass;
-  if (sc !== undefined) {
-    if (!isObject(sc)) err(`${path}.storageClass`, `must be an object { kind, name, storagePolicyName }, got ${describeValue(sc)}`);
-    else {
-      for (const e of unknownKeyErrors(sc, ["kind", "name", "storagePolicyName"], `${path}.storageClass`)) err(e.path, e.message);
-      if (sc.kind !== undefined) {
-        if (sc.kind === "none" || sc.kind === "vsphere-csi") s.storageClass.kind = sc.kind;
-        else err(`${path}.storageClass.kind`, `must be "none" or "vsphere-csi", got ${describeValue(sc.kind)}`);
-      }
-      if (sc.name !== undefined) {
-        if (typeof sc.name === "string" && isDnsSubdomain(sc.name)) s.storageClass.name = sc.name;
-        else err(`${path}.storageClass.name`, `must be a DNS subdomain, got ${describeValue(sc.name)}`);
-      }
-      if (sc.storagePolicyName !== undefined) {
-        if (typeof sc.storagePolicyName !== "string" || sc.storagePolicyName.length === 0)
-          err(`${path}.storageClass.storagePolicyName`, `must be a non-empty string, got ${describeValue(sc.storagePolicyName)}`);
-        else if (s.storageClass.kind !== "vsphere-csi")
-          err(`${path}.storageClass.storagePolicyName`, `only applies when kind is "vsphere-csi"`);
-        else s.storageClass.storagePolicyName = sc.storagePolicyName;
-      }
-    }
+  const sc = o.storageClass === undefined ? undefined : r.object(o.storageClass, `${path}.storageClass`, ["kind", "name", "storagePolicyName"]);
+  if (sc) {
+    const scPath = `${path}.storageClass`;
+    s.storageClass.kind = r.oneOf(sc, "kind", scPath, s.storageClass.kind, ["none", "vsphere-csi"] as const);
+    s.storageClass.name = r.optString(sc, "name", scPath, (v) => (isDnsSubdomain(v) ? undefined : `must be a DNS subdomain, got "${v}"`)) ?? s.storageClass.name;
+    const policy = r.optString(sc, "storagePolicyName", scPath);
+    if (policy !== undefined && s.storageClass.kind !== "vsphere-csi") err(`${scPath}.storagePolicyName`, `only applies when kind is "vsphere-csi"`);
+    else if (policy !== undefined) s.storageClass.storagePolicyName = policy;
   }
   return { settings: s, errors };
 }

@@ -5,8 +5,7 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { FieldError } from "../../components/validation";
-import { parseStackConfig } from "../../src/config/stack-config";
-import { layerChecks } from "../../src/config/decisions";
+import { decideStack } from "../../src/config/decisions";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -200,11 +199,32 @@ export const BAD_CONFIGS: Case[] = [
     },
     expect: [{ path: `${K("kubernetes")}.serviceCidr`, message: /overlaps the VM network 10\.96\.0\.0\/16/ }],
   },
+  {
+    name: "a CNI the cluster layer does not install",
+    change: (c) => (c[K("kubernetes")] = { cni: { kind: "flannel" } }),
+    expect: [{ path: `${K("kubernetes")}.cni.kind`, message: /must be one of "antrea", "calico", got "flannel"/ }],
+  },
+  {
+    name: "a misspelled Spark executor setting",
+    change: (c) => (c[K("spark")] = { executor: { executorPerNode: 2 } }),
+    expect: [{ path: `${K("spark")}.executor.executorPerNode`, message: /unknown key "executorPerNode" \(did you mean "executorsPerNode"\?\)/ }],
+  },
+  {
+    name: "registry credentials without the secret password",
+    change: (c) => (c[K("spark")] = { image: "registry.lab.local:5000/spark-tf:1.0", registryCredentials: { server: "registry.lab.local:5000", username: "ci" } }),
+    expect: [{ path: K("registryPassword"), message: /is required when vsphere-spark:spark\.registryCredentials is set: run `pulumi config set --secret vsphere-spark:registryPassword`/ }],
+  },
+  {
+    name: "the registry password in clear text",
+    change: (c) => (c[K("registryPassword")] = "hunter2"),
+    expect: [{ path: K("registryPassword"), message: /stored in clear text/ }],
+  },
 ];
 
 function run(c: Cfg, secretKeys: string[] = []): FieldError[] {
   const flat = flatten(c);
-  return parseStackConfig(flat.values, [...flat.secretKeys, ...secretKeys], layerChecks).errors;
+  // Everything the program checks before registering a resource (decideStack), not only the keys.
+  return decideStack(flat.values, [...flat.secretKeys, ...secretKeys]).errors;
 }
 
 describe("stack configuration: bad configurations", () => {

@@ -6,7 +6,6 @@
 import {
   CLIENT_BLOCK_MANAGER_PORT,
   CLIENT_DRIVER_PORT,
-  POD_TEMPLATE_DIR,
   exampleApp,
   sortKeys,
 } from "./conf";
@@ -77,11 +76,16 @@ export function submitArgs(plan: SparkPlan, mode: SubmitMode, master: string, ex
 
 /**
  * A runnable script: spark-submit of SparkPi against the cluster. Client mode needs
- * SPARK_DRIVER_HOST (an address of this machine the pods can reach). The pod templates are read
- * from POD_TEMPLATE_DIR, fetched from the cluster's ConfigMap with kubectl when missing.
+ * SPARK_DRIVER_HOST (an address of this machine the pods can reach). spark-submit reads the pod
+ * templates on this machine: the script fetches them from the cluster's ConfigMap with kubectl into
+ * SPARK_POD_TEMPLATES (default `~/.vsphere-spark/<namespace>/pod-templates`), no root needed.
  */
 export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoint: string): string {
-  const extra: Record<string, string> = mode === "client" ? { "spark.driver.host": "__DRIVER_HOST__" } : {};
+  const templates = mode === "cluster" ? ["driver", "executor"] : ["executor"];
+  const extra: Record<string, string> = Object.fromEntries(
+    templates.map((t) => [`spark.kubernetes.${t}.podTemplateFile`, `__TEMPLATES__/${t}.yaml`]),
+  );
+  if (mode === "client") extra["spark.driver.host"] = "__DRIVER_HOST__";
   const args = submitArgs(plan, mode, k8sMaster(apiEndpoint), extra);
   const lines: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -89,11 +93,11 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
     const isPair = a.startsWith("--") && i + 1 < args.length;
     let text = isPair ? `${a} ${shellQuote(args[i + 1])}` : shellQuote(a);
     text = text.replace("__DRIVER_HOST__", '"${SPARK_DRIVER_HOST:?set SPARK_DRIVER_HOST to an address of this host that pods can reach}"');
+    text = text.replace(/'([^']*)__TEMPLATES__([^']*)'/, `"$TEMPLATES"'$1$2'`).replace("__TEMPLATES__", '"$TEMPLATES"');
     lines.push(`  ${text}`);
     if (isPair) i++;
   }
   const ns = plan.settings.namespace;
-  const templates = mode === "cluster" ? ["driver", "executor"] : ["executor"];
   return [
     "#!/usr/bin/env bash",
     `# spark-submit in ${mode} mode, rendered by vsphere-spark (components/spark): SparkPi with the platform's sizing.`,
@@ -101,10 +105,11 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
       ? `# The driver runs here; executors connect back to SPARK_DRIVER_HOST on ports ${CLIENT_DRIVER_PORT} and ${CLIENT_BLOCK_MANAGER_PORT}.`
       : "# The driver runs in a pod under the platform's service account.",
     "set -euo pipefail",
-    `if [ ! -d ${POD_TEMPLATE_DIR} ]; then echo "create ${POD_TEMPLATE_DIR} (pod templates) first" >&2; exit 1; fi`,
+    `TEMPLATES="\${SPARK_POD_TEMPLATES:-$HOME/.vsphere-spark/${ns}/pod-templates}"`,
+    'mkdir -p "$TEMPLATES"',
     ...templates.map(
       (t) =>
-        `[ -f ${POD_TEMPLATE_DIR}/${t}.yaml ] || kubectl --namespace ${ns} get configmap ${plan.names.podTemplates} -o 'jsonpath={.data.${t}\\.yaml}' > ${POD_TEMPLATE_DIR}/${t}.yaml`,
+        `kubectl --namespace ${ns} get configmap ${plan.names.podTemplates} -o 'jsonpath={.data.${t}\\.yaml}' > "$TEMPLATES/${t}.yaml"`,
     ),
     `"\${SPARK_HOME:-/opt/spark}/bin/spark-submit" \\`,
     lines.join(" \\\n"),

@@ -439,14 +439,7 @@ class Renderer {
       if (!this.isString(prop)) value = `pulumi.output(${value}).apply(JSON.stringify)`;
       out.push(`        resourceInputs[${JSON.stringify(name)}] = ${value};`);
     }
-    out.push("        opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);");
-    const secretOutputs = Object.entries(outputs).filter(([, v]) => v.secret).map(([k]) => k);
-    if (secretOutputs.length) {
-      out.push(
-        `        const secretOpts = { additionalSecretOutputs: ${JSON.stringify(secretOutputs)} };`,
-        "        opts = pulumi.mergeOptions(opts, secretOpts);",
-      );
-    }
+    out.push(...optionLines(outputs));
     out.push("        super(Provider.__pulumiType, name, resourceInputs, opts);", "    }");
 
     // Provider methods (the schema's `methods`), e.g. terraformConfig.
@@ -546,14 +539,7 @@ class Renderer {
       if (name in inputs || name === "id" || name === "urn") continue;
       out.push(`        resourceInputs[${JSON.stringify(name)}] = undefined /*out*/;`);
     }
-    out.push("        opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);");
-    const secretOutputs = Object.entries(outputs).filter(([, v]) => v.secret).map(([k]) => k);
-    if (secretOutputs.length) {
-      out.push(
-        `        const secretOpts = { additionalSecretOutputs: ${JSON.stringify(secretOutputs)} };`,
-        "        opts = pulumi.mergeOptions(opts, secretOpts);",
-      );
-    }
+    out.push(...optionLines(outputs));
     out.push(`        super(${cls}.__pulumiType, name, resourceInputs, opts);`, "    }", "}", "");
 
     out.push("/**", ` * The set of arguments for constructing a ${cls} resource.`, " */", `export interface ${cls}Args {`);
@@ -689,4 +675,17 @@ function main(): void {
 
 if (require.main === module) {
   main();
+}
+
+/** The constructor lines that merge the default options: the pinned version, then secret outputs. */
+function optionLines(outputs: Record<string, { secret?: boolean }>): string[] {
+  const lines = ["        opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);"];
+  const secretOutputs = Object.entries(outputs).filter(([, v]) => v.secret).map(([k]) => k);
+  if (secretOutputs.length) {
+    lines.push(
+      `        const secretOpts = { additionalSecretOutputs: ${JSON.stringify(secretOutputs)} };`,
+      "        opts = pulumi.mergeOptions(opts, secretOpts);",
+    );
+  }
+  return lines;
 }

@@ -295,10 +295,11 @@ export function parseStackConfig(flat: Record<string, string>, secretKeys: reado
         }
         controlPlaneHosts = list;
       } else if (count !== undefined && hostsOk) {
-        controlPlaneHosts = hostIds.slice(0, count);
         if (count > hostIds.length) {
-          // Ask for more hosts than exist: report via the generic spread check below.
-          controlPlaneHosts = [...hostIds, ...Array<string>(count - hostIds.length).fill(hostIds[0])];
+          // One control-plane VM per host: there is no placement to derive.
+          r.err(cpPath, `${count} control-plane VMs need ${count} hosts, one each; only ${hostIds.length} configured`);
+        } else {
+          controlPlaneHosts = hostIds.slice(0, count);
         }
       }
     }

@@ -13,7 +13,6 @@ import { StackDecisions, decideStack } from "./config/decisions";
 import { PROJECT } from "./config/stack-config";
 import { renderSparkSection } from "./plan/spark-section";
 
-export { layerChecks } from "./config/decisions";
 
 /** Reads the running stack's configuration and decides everything, or fails with every problem. */
 export function loadStackDecisions(): StackDecisions {

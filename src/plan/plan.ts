@@ -8,7 +8,7 @@ import { Artifact } from "../../components/artifacts";
 import { FieldError } from "../../components/validation";
 import { hostAllocations } from "../../components/vsphere/placement";
 import { StackDecisions, decideStack } from "../config/decisions";
-import { PROJECT, StackConfig } from "../config/stack-config";
+import { PROJECT } from "../config/stack-config";
 import { deployStack, stackArtifacts, stackSections } from "../stack";
 import { OutputsHandler, RecordedInvoke, RecordedResource, UNKNOWN_TEXT, redactSecrets, runUnderMocks } from "./mock-runtime";
 import { simulatedInventory, simulatedOutputs } from "./simulated-inventory";
@@ -61,7 +61,7 @@ export interface Plan {
 }
 
 export type PlanResult =
-  | { ok: true; plan: Plan; artifacts: Artifact[]; config: StackConfig; decisions: StackDecisions; recorded: RecordedResource[]; recordedInvokes: RecordedInvoke[]; sectionText: string[] }
+  | { ok: true; plan: Plan; artifacts: Artifact[]; decisions: StackDecisions; recorded: RecordedResource[]; recordedInvokes: RecordedInvoke[]; sectionText: string[] }
   | { ok: false; errors: FieldError[] };
 
 /** Reads the stack file and the overrides into Pulumi's flat form, or returns the problems. */
@@ -129,7 +129,6 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
 
   return {
     ok: true,
-    config,
     decisions,
     artifacts,
     recorded: run.resources,

@@ -1,6 +1,6 @@
 /** The human-readable form of a plan. */
 import { fmtGiB } from "../../components/vsphere/placement";
-import { Plan, PlannedHost } from "./plan";
+import { Plan, PlannedHost, PlannedVm } from "./plan";
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
@@ -33,8 +33,11 @@ export function renderPlanText(plan: Plan, sectionText: string[], outDir?: strin
   const header = ["host", ...cols, "allocated vCPU", "allocated memory"];
   const rows = [header];
   for (const h of plan.hosts) {
+    // A host's workers are listed in slot order: the n-th one fills column worker-n.
+    const workers = h.vms.filter((v) => v.role === "worker");
+    const column = (v: PlannedVm) => (v.role === "worker" ? `worker-${workers.indexOf(v) + 1}` : v.role);
     const cells = cols.map((c) => {
-      const vm = h.vms.find((v) => (v.role === "worker" ? `worker-${v.name.split("-").pop()}` : v.role) === c);
+      const vm = h.vms.find((v) => column(v) === c);
       return vm ? `${vm.cpus}/${fmtGiB(vm.memoryMiB).replace(" GiB", "G")} ${vm.address}` : "-";
     });
     rows.push([

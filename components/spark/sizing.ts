@@ -1,7 +1,7 @@
 /**
  * Executor sizing: a pure function from the worker nodes' shape and the executor policy to Spark
  * settings, pod requests, utilization and a fit verdict. The pod formulas are Spark's own
- * (`../shared/reference/spark/SIZING.md`, read from BasicExecutorFeatureStep / ResourceProfile).
+ * (`schemas/spark/SIZING.md`, read from BasicExecutorFeatureStep / ResourceProfile).
  *
  * THE RULE (per worker node, with E = executorsPerNode):
  *

@@ -13,10 +13,10 @@ import { resolveKubernetesSettings } from "../../components/cluster/settings";
 import type { ClusterSpec } from "../../components/cluster/topology";
 import type { SharedPki } from "../../components/cluster/pki";
 import { unwrapSecrets, type OutputsHandler } from "../../src/plan/mock-runtime";
+import { SCHEMAS_DIR, readSchemaFile } from "../../src/codegen/schemas";
 
-/** `../shared` from the repository root; compiled tests live in dist/test/cluster/. */
-export const SHARED = path.resolve(__dirname, "../../../../shared");
-export const REF = path.join(SHARED, "reference");
+/** The vendored reference data (`schemas/` in the repository). */
+export const REF = SCHEMAS_DIR;
 
 export const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhxT0tlblRlc3RLZXlPbmx5Rm9yU2NoZW1h ops@example";
 
@@ -158,7 +158,7 @@ export function samplePki(): SharedPki {
 let cloudConfigValidator: ValidateFunction | undefined;
 export function cloudConfigSchema(): ValidateFunction {
   if (!cloudConfigValidator) {
-    const schema = JSON.parse(fs.readFileSync(path.join(REF, "cloud-init/schema-cloud-config-v1.cloud-init-26.2.json"), "utf8"));
+    const schema = JSON.parse(readSchemaFile("cloud-init/schema-cloud-config-v1.cloud-init-26.2.json"));
     const ajv = new Ajv04({ strict: false, allErrors: true, validateFormats: false });
     cloudConfigValidator = ajv.compile(schema);
   }
@@ -168,7 +168,7 @@ export function cloudConfigSchema(): ValidateFunction {
 let networkValidator: ValidateFunction | undefined;
 export function networkV2Schema(): ValidateFunction {
   if (!networkValidator) {
-    const schema = JSON.parse(fs.readFileSync(path.join(REF, "cloud-init/schema-network-config-v2.cloud-init-26.2.json"), "utf8"));
+    const schema = JSON.parse(readSchemaFile("cloud-init/schema-network-config-v2.cloud-init-26.2.json"));
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     networkValidator = ajv.compile(schema);
   }

@@ -1,6 +1,4 @@
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import Ajv from "ajv";
 import { parse, parseAllDocuments } from "yaml";
 import {
@@ -10,7 +8,8 @@ import {
 } from "../../components/cluster/kubeadm";
 import { clusterArtifacts } from "../../components/cluster/artifacts";
 import { SECRET_PLACEHOLDER } from "../../components/artifacts";
-import { REF, ajvErrors, referenceSpec, settingsFor } from "./helpers";
+import { readSchemaFile } from "../../src/codegen/schemas";
+import { ajvErrors, referenceSpec, settingsFor } from "./helpers";
 
 const TOKEN = "abcdef.0123456789abcdef";
 const HASH = "sha256:" + "0123456789abcdef".repeat(4);
@@ -47,7 +46,7 @@ const KUBEADM_ONLY: Record<string, Record<string, Schema>> = {
 };
 
 function subSchemas(): Record<string, (doc: unknown) => { ok: boolean; errors: string }> {
-  const crd = parse(fs.readFileSync(path.join(REF, "kubeadm/bootstrap.cluster.x-k8s.io_kubeadmconfigs.capi-v1.11.11.yaml"), "utf8"));
+  const crd = parse(readSchemaFile("kubeadm/bootstrap.cluster.x-k8s.io_kubeadmconfigs.capi-v1.11.11.yaml"));
   const v = (crd.spec.versions as Array<Record<string, any>>).find((x) => x.name === "v1beta2")!;
   const spec = v.schema.openAPIV3Schema.properties.spec.properties as Record<string, Schema>;
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });

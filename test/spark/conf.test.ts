@@ -1,6 +1,4 @@
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import Ajv from "ajv";
 import { parse } from "yaml";
 import {
@@ -15,7 +13,8 @@ import {
   sparkManifests,
   sparkPlanSection,
 } from "../../components/spark";
-import { SPARK_REF, argsOfScript, keysOfSubmitArgs, loadKeyCatalogue, referenceWorkers, settingsOf, unknownSparkKeys } from "./helpers";
+import { readSchemaFile } from "../../src/codegen/schemas";
+import { argsOfScript, keysOfSubmitArgs, loadKeyCatalogue, referenceWorkers, settingsOf, unknownSparkKeys } from "./helpers";
 
 /** Setting variants that together switch on every key the layer can emit. */
 const VARIANTS: Record<string, unknown> = {
@@ -110,7 +109,7 @@ describe("spark keys: everything emitted is a real Spark property", () => {
 });
 
 describe("spark SparkApplication template (sparkoperator.k8s.io/v1beta2 CRD)", () => {
-  const crd = parse(fs.readFileSync(path.join(SPARK_REF, "sparkapplication-crd.yaml"), "utf8")) as {
+  const crd = parse(readSchemaFile("spark/sparkapplication-crd.yaml")) as {
     spec: { versions: { name: string; schema: { openAPIV3Schema: Record<string, unknown> } }[] };
   };
   const schema = crd.spec.versions.find((v) => v.name === "v1beta2")!.schema.openAPIV3Schema;

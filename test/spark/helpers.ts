@@ -1,15 +1,11 @@
 /**
- * Shared fixtures and checkers for the Spark layer's tests. Reference data is read from
- * `../shared/reference/spark` at run time (never copied into the repository).
+ * Shared fixtures and checkers for the Spark layer's tests. Reference data is the vendored copy in
+ * `schemas/spark/` (origin and licence in its README).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { parse } from "yaml";
+import { readSchemaFile } from "../../src/codegen/schemas";
 import { SparkSettings, WorkerShape, resolveSparkSettings } from "../../components/spark";
 
-/** `/work/shared` seen from the compiled test in `dist/test/spark/`. */
-export const SHARED = path.resolve(__dirname, "../../../../shared");
-export const SPARK_REF = path.join(SHARED, "reference", "spark");
 
 /** The paper's workers as kubeadm leaves them: 16 vCPU / 120 GiB, allocatable 16 CPU / 122880 − 100 MiB. */
 export function referenceWorkers(count = 16): WorkerShape {
@@ -39,7 +35,7 @@ interface KeyCatalogue {
 }
 
 export function loadKeyCatalogue(): KeyCatalogue {
-  return JSON.parse(fs.readFileSync(path.join(SPARK_REF, "k8s-config-keys.json"), "utf8")) as KeyCatalogue;
+  return JSON.parse(readSchemaFile("spark/k8s-config-keys.json")) as KeyCatalogue;
 }
 
 /**

@@ -1,19 +1,16 @@
 /**
  * Checks resource inputs and invoke arguments against the real pulumi-vsphere schema
- * (`../shared/schemas/vsphere/schema.json`, pulumi-vsphere 4.17.0), for tests: a misspelled
+ * (`schemas/vsphere/schema.json`, vendored; pulumi-vsphere 4.17.0), for tests: a misspelled
  * property, a wrong type, a missing required input, an unknown token each give a readable problem.
  *
  * Values may carry the SDK's secret marker (unwrapped; secret values are never printed) and may be
  * `undefined` (an unknown value in a preview; accepted).
  */
 import { didYouMean } from "../../components/validation";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { isSecretMarker } from "../../src/plan/mock-runtime";
+import { readSchemaFile, schemaFilePath } from "../../src/codegen/schemas";
 
-/** Repository root, from the compiled file's location (`dist/test/support`). */
-const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
-export const VSPHERE_SCHEMA_PATH = path.resolve(REPO_ROOT, "../shared/schemas/vsphere/schema.json");
+export const VSPHERE_SCHEMA_PATH = schemaFilePath("vsphere/schema.json");
 
 /** Token of the provider resource (`pulumi:providers:<package>`). */
 export const VSPHERE_PROVIDER_TOKEN = "pulumi:providers:vsphere";
@@ -70,9 +67,9 @@ export interface VsphereSchema {
 
 let cached: VsphereSchema | undefined;
 
-/** The parsed schema (read once from `../shared`; never copied into the repository). */
+/** The parsed schema (read once from the vendored copy in `schemas/vsphere/`). */
 export function loadVsphereSchema(): VsphereSchema {
-  cached ??= JSON.parse(fs.readFileSync(VSPHERE_SCHEMA_PATH, "utf8")) as VsphereSchema;
+  cached ??= JSON.parse(readSchemaFile("vsphere/schema.json")) as VsphereSchema;
   return cached;
 }
 

@@ -14,6 +14,7 @@ import {
 } from "../../src/codegen/generate-vsphere-binding";
 import { RecordedResource, isSecretMarker, runUnderMocks } from "../../src/plan/mock-runtime";
 import { VSPHERE_SCHEMA_PATH, checkRecorded, loadVsphereSchema } from "../support/vsphere-schema";
+import { readSchemaFile } from "../../src/codegen/schemas";
 
 const GET_DATACENTER = "vsphere:index/getDatacenter:getDatacenter";
 const GET_NETWORK = "vsphere:index/getNetwork:getNetwork";
@@ -52,10 +53,10 @@ describe("vSphere binding", () => {
     }
     assert.ok(committed.startsWith("// *** GENERATED FILE: DO NOT EDIT BY HAND. ***\n"));
     assert.ok(committed.includes("node dist/src/codegen/generate-vsphere-binding.js"));
-    assert.ok(committed.includes("../shared/schemas/vsphere/schema.json"));
+    assert.ok(committed.includes("schemas/vsphere/schema.json"));
     // The generator and the checker read the same schema file.
     assert.deepEqual(loadVsphereSchema(), schema);
-    assert.ok(VSPHERE_SCHEMA_PATH.endsWith("/shared/schemas/vsphere/schema.json"));
+    assert.ok(VSPHERE_SCHEMA_PATH.endsWith("/schemas/vsphere/schema.json.gz"));
   });
 
   it("binds exactly the listed tokens, and each exists in the schema", () => {
@@ -108,8 +109,8 @@ describe("vSphere binding", () => {
     assert.equal(VSPHERE_PROVIDER_VERSION, "4.17.0");
     assert.equal(vsphere.providerVersion, "4.17.0");
     assert.deepEqual(vsphere.resourceOptsDefaults(), { version: "4.17.0" });
-    // The shared schema's VERSION file names the same plugin release.
-    const versionFile = fs.readFileSync(VSPHERE_SCHEMA_PATH.replace(/schema\.json$/, "VERSION"), "utf8");
+    // The vendored schema's VERSION file names the same plugin release.
+    const versionFile = readSchemaFile("vsphere/VERSION");
     assert.match(versionFile, /^pulumi-vsphere 4\.17\.0 /);
 
     // Invokes: the version is not recorded by the mock runtime, so check the generated code.

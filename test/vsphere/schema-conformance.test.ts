@@ -4,11 +4,10 @@
  * match, the required inputs are set. Runs the real stack program for several configurations.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { VSPHERE_PROVIDER_KEYS } from "../../src/config/stack-config";
 import { plan } from "../../src/plan/plan";
-import { VSPHERE_SCHEMA_PATH, checkRecorded } from "../support/vsphere-schema";
+import { checkRecorded, loadVsphereSchema } from "../support/vsphere-schema";
 
 const ROOT = path.resolve(__dirname, "../../..");
 
@@ -48,7 +47,7 @@ describe("vSphere schema conformance of the program", () => {
   });
 
   it("the provider configuration keys the validator accepts are exactly the schema's", () => {
-    const schema = JSON.parse(fs.readFileSync(VSPHERE_SCHEMA_PATH, "utf8"));
+    const schema = loadVsphereSchema() as unknown as { config: { variables: Record<string, unknown> } };
     assert.deepEqual([...VSPHERE_PROVIDER_KEYS].sort(), Object.keys(schema.config.variables).sort());
   });
 });

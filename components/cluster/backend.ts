@@ -1,0 +1,81 @@
+/**
+ * The cluster back end seam, as in Cluster API Provider vSphere (`pkg/services/interfaces.go`):
+ * given its decided spec, a back end produces a cluster and hands out exactly what the layers above
+ * need: a `k8s.Provider`, the API endpoint, the worker pool shape and its outputs. kubeadm on vSphere
+ * VMs is one implementation, vSphere with Tanzu another; the Spark layer and the offline plan never
+ * branch on which back end made the cluster.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Artifact } from "../artifacts";
+
+/**
+ * The worker nodes executors run on, as the cluster layer decides them (plain values: they are
+ * known before anything exists, so the plan and the Spark sizing can use them).
+ */
+export interface WorkerPool {
+  /** Worker nodes that may run executors. */
+  count: number;
+  /** The worker VM's configured size. */
+  vm: { cpus: number; memoryMiB: number };
+  /** What the kubelet reports as allocatable on each worker (after the kernel's share and reservations). */
+  allocatable: { cpu: number; memoryMiB: number };
+  /** CPU and memory requested on each worker by DaemonSets (CNI, kube-proxy, CSI, agents). */
+  daemonSetRequests: { cpu: number; memoryMiB: number };
+}
+
+/** The API endpoint users and nodes talk to. */
+export interface ApiEndpoint {
+  /** How it is served, e.g. `haproxy`, `kube-vip`, `external`, `supervisor-lb`. */
+  kind: string;
+  /** Host name or address (known before anything exists; for Tanzu the load balancer's, when set). */
+  address: string;
+  port: number;
+}
+
+/** What a created cluster hands to the layers above. */
+export interface ClusterHandle {
+  /** The cluster's Kubernetes provider; every resource above is created through it. */
+  readonly provider: k8s.Provider;
+  /** `host:port` of the Kubernetes API. */
+  readonly apiEndpoint: pulumi.Output<string>;
+  readonly workerPool: WorkerPool;
+  /** Resources the layers above must wait for (e.g. the CNI release). */
+  readonly readyFor: pulumi.Resource[];
+  /** Stack outputs this back end contributes (secrets stay secrets). */
+  readonly outputs: Record<string, pulumi.Input<unknown>>;
+}
+
+/** One host's allocation in the plan (back ends that place VMs on hosts report them). */
+export interface PlannedVm {
+  name: string;
+  role: string;
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  address: string;
+}
+export interface PlannedHost {
+  id: string;
+  name: string;
+  cpuThreads: number;
+  memoryMiB: number;
+  allocated: { cpus: number; memoryMiB: number };
+  vms: PlannedVm[];
+}
+
+/** A back end's decisions as the offline plan shows them (pure; no resource exists). */
+export interface BackendPlan {
+  /** The back end's name, e.g. `kubeadm` or `tanzu`. */
+  backend: string;
+  endpoint: ApiEndpoint;
+  workerPool: WorkerPool;
+  /** Hosts and the VMs placed on them (empty when the back end does not place VMs itself). */
+  hosts: PlannedHost[];
+  /** Review copies of everything the back end renders (secrets replaced by placeholders). */
+  artifacts: Artifact[];
+  /** Further plan sections by name (JSON), e.g. `tanzu` with the namespace, classes and node pools. */
+  sections: Record<string, unknown>;
+  /** Lines of the plan's text output for those sections. */
+  text: string[];
+}

@@ -15,7 +15,7 @@ function tracked(): string[] {
 describe("the repository stands alone", () => {
   const isGit = fs.existsSync(path.join(REPO_ROOT, ".git"));
 
-  it("no tracked file refers to ../shared", function () {
+  it("no tracked file refers to the sibling shared folder", function () {
     if (!isGit) this.skip();
     const sibling = ["..", "shared"].join("/");
     const hits = tracked()

@@ -8,6 +8,7 @@
  */
 export * from "../components/validation";
 export * from "../components/artifacts";
+export * from "../components/quantity";
 export * from "../components/vsphere";
 export * from "../components/spark";
 export * from "../components/cluster";

@@ -3,7 +3,7 @@
  * eviction threshold for memory. The Spark layer sizes executors on this.
  */
 import type { KubeletSettings } from "./settings";
-import { parseThreshold, requireQuantity } from "./quantity";
+import { parseThreshold, requireQuantity } from "../quantity";
 
 const MiB = 2 ** 20;
 

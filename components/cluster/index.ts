@@ -1,7 +1,6 @@
 /** The Kubernetes cluster layer: kubeadm on vSphere VMs, behind HAProxy, kube-vip or an external LB. */
 export * from "./types";
 export * from "./settings";
-export * from "./quantity";
 export * from "./allocatable";
 export * from "./pki";
 export * from "./haproxy";

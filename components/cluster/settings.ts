@@ -6,7 +6,7 @@ import type { FieldError } from "../validation";
 import { describeValue, isDnsSubdomain } from "../validation";
 import { ConfigReader } from "../config-reader";
 import { cidrsOverlap, parseCidr } from "../net";
-import { parseQuantity, parseThreshold } from "./quantity";
+import { parseQuantity, parseThreshold } from "../quantity";
 
 export type InstallMode = "preinstalled" | "packages";
 export type CniKind = "antrea" | "calico";

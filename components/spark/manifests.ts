@@ -11,7 +11,7 @@ import type { RegistryCredentials } from "./settings";
 import { commonLabels, containerSecurityContext, podSecurityContext, podTemplate, schedulingFields } from "./podtemplates";
 import { driverPodMemoryMiB, executorPodMemoryMiB } from "./sizing";
 import { renderSparkDefaults, submitArgs } from "./submit";
-import { formatCpuMilli, formatSparkMemory } from "./units";
+import { formatCpuMilli, formatSparkMemory } from "../quantity";
 import { stringify } from "yaml";
 
 /** YAML without anchors/aliases (shared label objects would otherwise become `&a1`/`*a1`). */

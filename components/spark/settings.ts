@@ -6,7 +6,8 @@
 import { FieldError, describeValue, isDnsLabel, isDnsSubdomain } from "../validation";
 import { ConfigReader as Reader } from "../config-reader";
 import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image";
-import { parseSparkMemoryMiB, parseSparkTimeMs } from "./units";
+import { parseQuantity, parseSparkMemoryMiB } from "../quantity";
+import { parseSparkTimeMs } from "./units";
 
 export type SparkAppType = "jvm" | "python";
 export type DeployMode = "cluster" | "client";
@@ -219,7 +220,7 @@ const sparkMemory = (s: string) =>
 const sparkTime = (s: string) =>
   parseSparkTimeMs(s) === undefined ? `"${s}" is not a finite Spark time with a unit, such as "30min", "60s" or "500ms"` : undefined;
 const k8sQuantity = (s: string) =>
-  /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(s) ? undefined : `"${s}" is not a Kubernetes storage quantity such as "10Gi"`;
+  (parseQuantity(s) ?? 0) > 0 ? undefined : `"${s}" is not a positive Kubernetes storage quantity such as "10Gi"`;
 
 const KEYS = {
   root: [

@@ -22,7 +22,8 @@
  * pod 112640 MiB (110g would need 123904), instances = workers.
  */
 import type { DeployMode, DriverSettings, DynamicAllocationSettings, ExecutorPolicy, SparkAppType } from "./settings";
-import { formatCpuMilli, formatSparkMemory, parseSparkMemoryMiB, parseSparkTimeMs, toMilli } from "./units";
+import { formatCpuMilli, formatSparkMemory, parseSparkMemoryMiB, toMilli } from "../quantity";
+import { parseSparkTimeMs } from "./units";
 
 export interface WorkerShape {
   /** Worker nodes that may run executors. */

@@ -4,7 +4,8 @@
  * specification handed to the cluster layer, and the worker shape handed to the Spark layer.
  * The program (`deployStack`) and the offline plan both start here.
  */
-import { ClusterNode, ClusterSpec, KubernetesSettings, nodeAllocatable, parseQuantity, resolveKubernetesSettings, validateClusterSpec } from "../../components/cluster";
+import { ClusterNode, ClusterSpec, KubernetesSettings, nodeAllocatable, resolveKubernetesSettings, validateClusterSpec } from "../../components/cluster";
+import { parseQuantity } from "../../components/quantity";
 import { SparkSettings, WorkerShape, planSpark, resolveSparkSettings } from "../../components/spark";
 import { FieldError } from "../../components/validation";
 import { LayerCheck, PROJECT, StackConfig, parseStackConfig } from "./stack-config";

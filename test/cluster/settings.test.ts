@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetesSettings, kubeadmApiVersion } from "../../components/cluster/settings";
 import { nodeAllocatable } from "../../components/cluster/allocatable";
-import { parseQuantity } from "../../components/cluster/quantity";
+import { parseQuantity } from "../../components/quantity";
 
 const P = "vsphere-spark:kubernetes";
 

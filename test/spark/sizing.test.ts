@@ -6,12 +6,11 @@ import {
   driverPodMemoryMiB,
   executorPodMemoryMiB,
   memoryOverheadMiB,
-  parseCpuMilli,
-  parseSparkMemoryMiB,
   planSpark,
   sizeExecutors,
   sizingPolicy,
 } from "../../components/spark";
+import { parseCpuMilli, parseSparkMemoryMiB } from "../../components/quantity";
 import { referenceWorkers, settingsOf } from "./helpers";
 
 const size = (workers: WorkerShape, raw: unknown = {}) => sizeExecutors(workers, sizingPolicy(settingsOf(raw)));

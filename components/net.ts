@@ -65,3 +65,23 @@ export function cidrsOverlap(a: Pick<Cidr, "network" | "prefixLength">, b: Pick<
   return ((a.network & mask(p)) >>> 0) === ((b.network & mask(p)) >>> 0);
 }
 
+
+/**
+ * The rules every node address obeys, in one place: a usable host address of its network (not the
+ * network or broadcast address), not the gateway, outside the pod and service networks. Messages
+ * name the address and `what` it belongs to.
+ */
+export function addressProblems(
+  ip: number,
+  what: string,
+  ctx: { network: Cidr; gateway?: number; clusterCidrs?: { name: string; cidr: Cidr }[] },
+): string[] {
+  const text = formatIpv4(ip);
+  const out: string[] = [];
+  if (!isUsableHost(ctx.network, ip)) out.push(`address ${text} of ${what} is outside the network ${ctx.network.text} (or is its network/broadcast address)`);
+  if (ip === ctx.gateway) out.push(`address ${text} of ${what} is the gateway's address`);
+  for (const c of ctx.clusterCidrs ?? []) {
+    if (cidrContains(c.cidr, ip)) out.push(`address ${text} of ${what} lies inside the ${c.name} ${c.cidr.text}`);
+  }
+  return out;
+}

@@ -3,6 +3,8 @@
  * half-way: callers decide whether to throw a ValidationError (components) or print the list
  * (the stack program and the offline plan).
  */
+import { InputPropertiesError } from "@pulumi/pulumi/errors";
+
 export interface FieldError {
   /** Where the problem is, e.g. `vsphere-spark:hosts[2].cpuThreads` or `workers.count`. */
   path: string;
@@ -10,12 +12,17 @@ export interface FieldError {
   message: string;
 }
 
-export class ValidationError extends Error {
-  readonly errors: FieldError[];
+/**
+ * Every problem with a component's arguments, thrown before anything is registered. It is a
+ * `pulumi.InputPropertiesError`, so the Pulumi CLI prints each problem with its property path and
+ * no stack trace; `fieldErrors` keeps them as this library's FieldErrors.
+ */
+export class ValidationError extends InputPropertiesError {
+  readonly fieldErrors: FieldError[];
   constructor(errors: FieldError[], what = "invalid configuration") {
-    super(`${what}:\n${formatFieldErrors(errors)}`);
+    super({ message: `${what}:\n${formatFieldErrors(errors)}`, errors: errors.map((e) => ({ propertyPath: e.path, reason: e.message })) });
     this.name = "ValidationError";
-    this.errors = errors;
+    this.fieldErrors = errors;
   }
 }
 

@@ -1,23 +1,23 @@
 /**
- * vsphere-spark: Apache Spark on Kubernetes on VMware vSphere, as Pulumi components.
- *
- * Layers, each usable on its own:
- *  - vSphere: `planSlots`, `assignAddresses`, `VsphereTopology`, and `vsphere` (typed pulumi-vsphere 4.17.0 binding);
- *  - stack configuration: `parseStackConfig` (validation of a whole `Pulumi.<stack>.yaml`), `deployStack`;
- *  - testing: `runUnderMocks` (the strict recording mock runtime the offline plan uses).
+ * vsphere-spark: Apache Spark on Kubernetes on VMware vSphere, as Pulumi components and the pure
+ * functions that decide them. Each layer is usable alone:
+ *  - vSphere: `resolveVsphereSettings`, `planSlots`, `assignAddresses`, `VsphereTopology`;
+ *  - cluster: `resolveKubernetesSettings`, `workerPool`, `KubeadmBootstrap`, `KubeadmClusterAccess`;
+ *  - Spark (on any cluster): `resolveSparkSettings`, `planSpark`, `sizeExecutors`, `SparkPlatform`;
+ *  - the whole environment: `kubeadmOnVsphere` (the decided back end) and `VsphereSpark`;
+ *  - the stack configuration: `decideStack` (validation of a whole `Pulumi.<stack>.yaml`), `deployStack`.
+ * The offline plan and the strict mock runtime are in `vsphere-spark/testing`.
  */
 export * from "../components/validation";
 export * from "../components/artifacts";
 export * from "../components/quantity";
+export * from "../components/control-plane";
 export * from "../components/vsphere";
-export * from "../components/spark";
 export * from "../components/cluster";
-export { parseStackConfig, PROJECT, PROJECT_KEYS, VSPHERE_PROVIDER_KEYS } from "./config/stack-config";
-export type { StackConfig, Inventory, EndpointConfig, NetworkConfig, LayerCheck } from "./config/stack-config";
-export { deployStack, loadStackDecisions, stackArtifacts } from "./stack";
-export { decideStack, layerChecks } from "./config/decisions";
+export * from "../components/spark";
+export * from "../components/stack";
+export { PROJECT, PROJECT_KEYS, VSPHERE_PROVIDER_KEYS, splitStackConfig } from "./config/stack-config";
+export type { StackValues } from "./config/stack-config";
+export { decideStack, decideFromValues } from "./config/decisions";
 export type { StackDecisions } from "./config/decisions";
-export { runUnderMocks, redactSecrets, unwrapSecrets, isSecretMarker } from "./plan/mock-runtime";
-export type { RecordedResource, RecordedInvoke, MockRunResult, MockRuntimeOptions } from "./plan/mock-runtime";
-export { plan } from "./plan/plan";
-export { simulatedInventory } from "./plan/simulated-inventory";
+export { deployStack, loadStackDecisions, stackArtifacts } from "./stack";

@@ -8,9 +8,6 @@ import type { KubeadmBootstrap } from "./bootstrap";
 import { waitForReadyz } from "./readiness";
 import { apiServerUrl, renderKubeconfig } from "./kubeconfig";
 import { cniRelease } from "./cni";
-import type { Allocatable } from "./allocatable";
-import { nodeAllocatable } from "./allocatable";
-import { workerNodes } from "./topology";
 import { ValidationError } from "../validation";
 
 export interface KubeadmClusterAccessArgs {
@@ -30,10 +27,6 @@ export class KubeadmClusterAccess extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
   readonly provider: k8s.Provider;
   readonly cni: k8s.helm.v3.Release;
-  /** The smallest worker's allocatable resources (what one executor per node may use). */
-  readonly nodeAllocatable: Allocatable;
-  /** Allocatable per worker name. */
-  readonly workerAllocatable: Record<string, Allocatable>;
 
   constructor(name: string, args: KubeadmClusterAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     const minutes = args.readinessTimeoutMinutes ?? args.bootstrap.settings.readinessTimeoutMinutes;
@@ -75,18 +68,9 @@ export class KubeadmClusterAccess extends pulumi.ComponentResource {
       { parent: this, provider: this.provider },
     );
 
-    const workers = workerNodes(b.spec);
-    this.workerAllocatable = Object.fromEntries(workers.map((w) => [w.name, nodeAllocatable(w, b.settings.kubelet)]));
-    const all = Object.values(this.workerAllocatable);
-    this.nodeAllocatable = {
-      cpu: Math.min(...all.map((a) => a.cpu)),
-      memoryMiB: Math.min(...all.map((a) => a.memoryMiB)),
-    };
-
     this.registerOutputs({
       ready: this.ready,
       kubeconfig: this.kubeconfig,
-      nodeAllocatable: this.nodeAllocatable,
     });
   }
 }

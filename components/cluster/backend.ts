@@ -79,3 +79,18 @@ export interface BackendPlan {
   /** Lines of the plan's text output for those sections. */
   text: string[];
 }
+
+/**
+ * A back end with its spec decided: what the plan shows and what `pulumi up` creates, bound
+ * together so that nothing above has to know which back end it is.
+ */
+export interface DecidedCluster {
+  /** The back end's name, e.g. `kubeadm` or `tanzu`. */
+  readonly backend: string;
+  readonly endpoint: ApiEndpoint;
+  readonly workerPool: WorkerPool;
+  /** The back end's decisions as the offline plan shows them. */
+  plan(): BackendPlan;
+  /** Creates the cluster (a component named `name`) and hands out its seam. */
+  create(name: string, opts?: pulumi.ComponentResourceOptions): ClusterHandle;
+}

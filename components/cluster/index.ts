@@ -14,3 +14,5 @@ export * from "./cni";
 export * from "./artifacts";
 export * from "./bootstrap";
 export * from "./access";
+export * from "./backend";
+export * from "./worker-pool";

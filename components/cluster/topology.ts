@@ -6,8 +6,9 @@ import type { FieldError } from "../validation";
 import { isDnsLabel, isDnsSubdomain } from "../validation";
 import type { ClusterNode, EndpointSpec, NodeNetwork } from "./types";
 import { APISERVER_PORT } from "./types";
+import { endpointProblems, quorumProblem } from "../control-plane";
 import type { KubernetesSettings } from "./settings";
-import { cidrContains, cidrsOverlap, isIPv4, networkOf, parseIpv4, parseCidr } from "../net";
+import { addressProblems, cidrsOverlap, isIPv4, networkOf, parseIpv4, parseCidr } from "../net";
 import { nodeAllocatable } from "./allocatable";
 import { renderHaproxyConfig } from "./haproxy";
 import { renderControlPlaneJoinConfig, renderInitConfig, renderWorkerJoinConfig } from "./kubeadm";
@@ -60,11 +61,13 @@ export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldErro
   else network.searchDomains.forEach((d, i) => (typeof d !== "string" || !isDnsSubdomain(d)) && err(`network.searchDomains[${i}]`, `is not a DNS domain: ${JSON.stringify(d)}`));
   if (network?.interfaceName !== undefined && (typeof network.interfaceName !== "string" || !IFNAME.test(network.interfaceName)))
     err("network.interfaceName", `must be a Linux interface name (1-15 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(network.interfaceName)}`);
-  const subnet = prefixOk && isIPv4(network.gateway)
-    ? { network: networkOf(parseIpv4(network.gateway)!, network.prefixLength), prefixLength: network.prefixLength }
-    : undefined;
+  const subnet = prefixOk && isIPv4(network.gateway) ? parseCidr(`${formatNet(network.gateway, network.prefixLength)}/${network.prefixLength}`) : undefined;
   const pod = parseCidr(settings.podCidr);
   const svc = parseCidr(settings.serviceCidr);
+  const clusterCidrs = [
+    ...(pod ? [{ name: "pod network (podCidr)", cidr: pod }] : []),
+    ...(svc ? [{ name: "service network (serviceCidr)", cidr: svc }] : []),
+  ];
   if (subnet) {
     if (pod && cidrsOverlap(pod, subnet)) err("settings.podCidr", `${settings.podCidr} overlaps the node network`);
     if (svc && cidrsOverlap(svc, subnet)) err("settings.serviceCidr", `${settings.serviceCidr} overlaps the node network`);
@@ -87,10 +90,9 @@ export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldErro
     else {
       if (addrs.has(n.address)) err(`${p}.address`, `duplicates nodes[${addrs.get(n.address)}].address ${n.address}`);
       else addrs.set(n.address, i);
-      if (subnet && !cidrContains(subnet, n.address)) err(`${p}.address`, `${n.address} is outside the node network of gateway ${network.gateway}/${network.prefixLength}`);
-      if (n.address === network?.gateway) err(`${p}.address`, `is the gateway's address`);
-      if (pod && cidrContains(pod, n.address)) err(`${p}.address`, `${n.address} is inside podCidr ${settings.podCidr}`);
-      if (svc && cidrContains(svc, n.address)) err(`${p}.address`, `${n.address} is inside serviceCidr ${settings.serviceCidr}`);
+      if (subnet) {
+        for (const m of addressProblems(parseIpv4(n.address)!, n.name, { network: subnet, gateway: parseIpv4(network.gateway), clusterCidrs })) err(`${p}.address`, m);
+      }
     }
     if (!Number.isInteger(n?.cpus) || n.cpus < 1) err(`${p}.cpus`, `must be a positive integer, got ${JSON.stringify(n?.cpus)}`);
     if (!Number.isInteger(n?.memoryMiB) || n.memoryMiB < 512) err(`${p}.memoryMiB`, `must be an integer ≥ 512, got ${JSON.stringify(n?.memoryMiB)}`);
@@ -112,33 +114,20 @@ export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldErro
   });
 
   const cps = controlPlaneNodes(spec);
-  const lbs = loadBalancerNodes(spec);
-  if (cps.length === 0 || cps.length % 2 === 0)
-    err("nodes", `needs exactly 1 or an odd number ≥ 3 of control-plane nodes (etcd quorum), got ${cps.length}`);
+  const quorum = quorumProblem(cps.length);
+  if (quorum) err("nodes", quorum);
   if (workerNodes(spec).length === 0) err("nodes", "needs at least one worker node");
 
-  // Endpoint.
-  const kinds = ["haproxy", "kube-vip", "external"];
-  if (!kinds.includes(endpoint?.kind)) err("endpoint.kind", `must be one of ${kinds.join(", ")}, got ${JSON.stringify(endpoint?.kind)}`);
-  if (!Number.isInteger(endpoint?.port) || endpoint.port < 1 || endpoint.port > 65535)
-    err("endpoint.port", `must be a TCP port, got ${JSON.stringify(endpoint?.port)}`);
-  const addressOk = endpoint?.kind === "external" ? isIPv4(endpoint.address) || (typeof endpoint.address === "string" && isDnsSubdomain(endpoint.address) && /[a-z]/.test(endpoint.address)) : isIPv4(endpoint?.address);
-  if (!addressOk) err("endpoint.address", `must be an IPv4 address${endpoint?.kind === "external" ? " or DNS name" : ""}, got ${JSON.stringify(endpoint?.address)}`);
-  if (endpoint?.kind === "haproxy") {
-    if (lbs.length !== 1) err("nodes", `endpoint kind "haproxy" needs exactly one load-balancer node, got ${lbs.length}`);
-    else if (lbs[0].address !== endpoint.address)
-      err("endpoint.address", `must be the load-balancer node's address ${lbs[0].address} (got ${endpoint.address})`);
-  } else if (endpoint && kinds.includes(endpoint.kind)) {
-    if (lbs.length > 0) err("nodes", `load-balancer nodes are only used with endpoint kind "haproxy" (kind is "${endpoint.kind}")`);
-  }
-  if (endpoint?.kind === "kube-vip") {
-    if (endpoint.port !== APISERVER_PORT) err("endpoint.port", `kube-vip forwards nothing: the VIP port must be the API server port ${APISERVER_PORT}`);
-    if (isIPv4(endpoint.address)) {
-      if (addrs.has(endpoint.address)) err("endpoint.address", `the VIP ${endpoint.address} is also a node's address`);
-      if (subnet && !cidrContains(subnet, endpoint.address)) err("endpoint.address", `the VIP ${endpoint.address} must be in the node network (ARP)`);
-    }
+  // Endpoint: the one place its rules live (components/control-plane.ts).
+  for (const e of endpointProblems(endpoint, { nodes, nodeNetwork: subnet, gateway: network?.gateway, clusterCidrs })) {
+    err(e.field === "kind" && e.message.includes("load-balancer") ? "nodes" : `endpoint.${e.field}`, e.message);
   }
   return errors;
+}
+
+function formatNet(gateway: string, prefixLength: number): string {
+  const n = networkOf(parseIpv4(gateway)!, prefixLength);
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 }
 
 export interface JoinSecrets {

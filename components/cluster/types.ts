@@ -29,15 +29,6 @@ export interface NodeNetwork {
   interfaceName?: string;
 }
 
-export type EndpointKind = "haproxy" | "kube-vip" | "external";
-
-export interface EndpointSpec {
-  kind: EndpointKind;
-  /** haproxy: the LB node's address; kube-vip: the VIP; external: the user's load balancer. */
-  address: string;
-  /** Usually 6443. */
-  port: number;
-}
-
-/** Port every kube-apiserver binds on its own node (kubeadm's default). */
-export const APISERVER_PORT = 6443;
+/** The API endpoint's seam is shared with the vSphere layer and validated in one place. */
+export type { EndpointKind, EndpointSpec } from "../control-plane";
+export { APISERVER_PORT } from "../control-plane";

@@ -3,7 +3,7 @@
  * before anything boots, so every address is decided here, from the VM's host and slot.
  */
 import { FieldError } from "../validation";
-import { Cidr, cidrContains, cidrsOverlap, formatIpv4, isUsableHost } from "../net";
+import { Cidr, addressProblems, cidrsOverlap, formatIpv4 } from "../net";
 
 export * from "../net";
 import { VmSlot } from "./placement";
@@ -36,15 +36,21 @@ export function assignAddresses(spec: AddressingSpec, hostOrder: string[], slots
   return out;
 }
 
+/** The address range a host's block covers (its position in the host list decides it). */
+export function hostAddressBlock(spec: AddressingSpec, hostPosition: number): { first: number; last: number } {
+  const first = spec.cidr.network + spec.firstOffset + hostPosition * spec.blockSize;
+  return { first, last: first + spec.blockSize - 1 };
+}
+
 /**
  * Every address must be a usable host address of the network, unique, not the gateway, and
- * outside the pod and service CIDRs. Extra reserved addresses (a kube-vip VIP) are checked too.
+ * outside the pod and service networks (`addressProblems`). A cluster network that overlaps the VM
+ * network is reported once, at its own key, and not again for every address inside it.
  */
 export function checkAddresses(
   spec: AddressingSpec,
   hostOrder: string[],
   slots: VmSlot[],
-  reserved: { name: string; ip: number; path: string }[],
   clusterCidrs: { name: string; cidr: Cidr; path: string }[],
   paths: { network: string; workers: string },
 ): FieldError[] {
@@ -59,30 +65,33 @@ export function checkAddresses(
       break;
     }
   }
+  const disjoint: { name: string; cidr: Cidr }[] = [];
   for (const c of clusterCidrs) {
-    if (cidrsOverlap(spec.cidr, c.cidr)) {
-      errors.push({ path: c.path, message: `${c.name} ${c.cidr.text} overlaps the VM network ${spec.cidr.text}` });
-    }
+    if (cidrsOverlap(spec.cidr, c.cidr)) errors.push({ path: c.path, message: `${c.name} ${c.cidr.text} overlaps the VM network ${spec.cidr.text}` });
+    else disjoint.push({ name: c.name, cidr: c.cidr });
   }
   const byIp = new Map<number, string>();
-  const claim = (name: string, ip: number, path: string) => {
-    const text = formatIpv4(ip);
-    if (!isUsableHost(spec.cidr, ip)) {
-      errors.push({ path, message: `address ${text} of ${name} is outside the network ${spec.cidr.text} (or is its network/broadcast address)` });
-    }
-    if (ip === spec.gateway) errors.push({ path, message: `address ${text} of ${name} is the gateway's address` });
-    const other = byIp.get(ip);
-    if (other !== undefined) errors.push({ path, message: `address ${text} of ${name} is already used by ${other}` });
-    byIp.set(ip, name);
-    for (const c of clusterCidrs) {
-      if (cidrContains(c.cidr, ip)) errors.push({ path, message: `address ${text} of ${name} lies inside the ${c.name} ${c.cidr.text}` });
-    }
-  };
   const addresses = assignAddresses(spec, hostOrder, slots);
+  // Derived addresses share one key: report the first problem there, and how many VMs have one.
+  const derived: string[] = [];
   for (const s of slots) {
     const overridden = spec.overrides[s.name] !== undefined;
-    claim(s.name, addresses.get(s.name)!, overridden ? `${paths.network}.addresses.${s.name}` : `${paths.network}.addressing`);
+    const path = overridden ? `${paths.network}.addresses.${s.name}` : `${paths.network}.addressing`;
+    const ip = addresses.get(s.name)!;
+    const problems = addressProblems(ip, s.name, {
+      network: spec.cidr,
+      gateway: spec.gateway,
+      clusterCidrs: disjoint,
+    });
+    const other = byIp.get(ip);
+    if (other !== undefined) problems.push(`address ${formatIpv4(ip)} of ${s.name} is already used by ${other}`);
+    byIp.set(ip, s.name);
+    if (overridden) for (const message of problems) errors.push({ path, message });
+    else if (problems.length > 0) derived.push(problems[0]);
   }
-  for (const r of reserved) claim(r.name, r.ip, r.path);
+  if (derived.length > 0) {
+    const more = derived.length > 1 ? ` (the derived addresses of ${derived.length - 1} more VMs have problems too)` : "";
+    errors.push({ path: `${paths.network}.addressing`, message: `${derived[0]}${more}; change cidr, firstOffset or blockSize, or pin addresses in ${paths.network}.addresses` });
+  }
   return errors;
 }

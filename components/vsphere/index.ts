@@ -1,5 +1,5 @@
-/** The vSphere layer: placement decisions, static addressing, the typed provider binding, the topology component. */
+/** The vSphere layer: settings, placement decisions, static addressing, the topology component (the generated provider binding stays internal). */
 export * from "./placement";
 export * from "./addressing";
 export * from "./topology";
-export * as vsphere from "./binding";
+export * from "./settings";

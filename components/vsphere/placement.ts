@@ -3,6 +3,7 @@
  * Pure and engine-free; the VsphereTopology component only turns these decisions into resources.
  */
 import { FieldError, isDnsLabel } from "../validation";
+import { quorumProblem } from "../control-plane";
 
 export type VmRole = "worker" | "control-plane" | "load-balancer";
 export type VmProfileName = "worker" | "small";
@@ -127,12 +128,8 @@ export function checkTopology(
   const errors: FieldError[] = [];
   const ids = new Set(spec.hosts.map((h) => h.id));
   const n = spec.controlPlaneHosts.length;
-  if (n === 0 || n % 2 === 0) {
-    errors.push({
-      path: paths.controlPlane,
-      message: `the control plane needs an odd number of VMs (1, 3, 5, ...) for an etcd quorum; got ${n}`,
-    });
-  }
+  const quorum = quorumProblem(n);
+  if (quorum) errors.push({ path: paths.controlPlane, message: quorum });
   const seen = new Map<string, number>();
   spec.controlPlaneHosts.forEach((h, i) => {
     if (!ids.has(h)) errors.push({ path: `${paths.controlPlane}.hosts[${i}]`, message: `unknown host "${h}" (hosts are: ${[...ids].join(", ")})` });
@@ -144,9 +141,6 @@ export function checkTopology(
     }
     seen.set(h, i);
   });
-  if (n > spec.hosts.length && spec.hosts.length > 0) {
-    errors.push({ path: paths.controlPlane, message: `${n} control-plane VMs need ${n} hosts; only ${spec.hosts.length} configured` });
-  }
   if (spec.loadBalancerHost !== undefined && !ids.has(spec.loadBalancerHost)) {
     errors.push({ path: `${paths.loadBalancer}.host`, message: `unknown host "${spec.loadBalancerHost}" (hosts are: ${[...ids].join(", ")})` });
   }
@@ -183,6 +177,22 @@ export function checkTopology(
     }
   });
   return errors;
+}
+
+/**
+ * The default placement of the control plane: one VM on each of the first `count` hosts, in the
+ * order listed. Returns a message instead when there are fewer hosts than VMs (two control planes
+ * on one host would lose two etcd members with that host).
+ */
+export function defaultControlPlaneHosts(hostIds: readonly string[], count: number): string[] | string {
+  if (count > hostIds.length) return `${count} control-plane VMs need ${count} hosts, one each; only ${hostIds.length} configured`;
+  return hostIds.slice(0, count);
+}
+
+/** The default host of the load-balancer VM: the first host without a control plane, else the last host. */
+export function defaultLoadBalancerHost(hostIds: readonly string[], controlPlaneHosts: readonly string[]): string {
+  const cp = new Set(controlPlaneHosts);
+  return hostIds.find((h) => !cp.has(h)) ?? hostIds[hostIds.length - 1];
 }
 
 export function fmtGiB(mib: number): string {

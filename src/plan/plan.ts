@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import { Artifact } from "../../components/artifacts";
 import { FieldError } from "../../components/validation";
-import { hostAllocations } from "../../components/vsphere/placement";
+import type { PlannedHost } from "../../components/cluster/backend";
 import { StackDecisions, decideStack } from "../config/decisions";
 import { PROJECT } from "../config/stack-config";
 import { deployStack, stackArtifacts, stackSections } from "../stack";
@@ -28,23 +28,7 @@ export interface PlanOptions {
   simulate?: Record<string, OutputsHandler>;
 }
 
-export interface PlannedVm {
-  name: string;
-  role: string;
-  cpus: number;
-  memoryMiB: number;
-  diskGiB: number;
-  address: string;
-}
-
-export interface PlannedHost {
-  id: string;
-  name: string;
-  cpuThreads: number;
-  memoryMiB: number;
-  allocated: { cpus: number; memoryMiB: number };
-  vms: PlannedVm[];
-}
+export type { PlannedHost, PlannedVm } from "../../components/cluster/backend";
 
 export interface Plan {
   stack: string;
@@ -83,7 +67,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
   const decided = decideStack(flat.values, flat.secretKeys);
   if (!decided.decisions) return { ok: false, errors: decided.errors };
   const decisions = decided.decisions;
-  const config = decisions.config;
+  const backend = decisions.cluster.plan();
 
   const run = await runUnderMocks(
     {
@@ -104,21 +88,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
 
-  const hosts: PlannedHost[] = hostAllocations(config.topology, config.slots).map((a) => ({
-    id: a.host.id,
-    name: a.host.name,
-    cpuThreads: a.host.cpuThreads,
-    memoryMiB: a.host.memoryMiB,
-    allocated: { cpus: a.cpus, memoryMiB: a.memoryMiB },
-    vms: a.vms.map((s) => ({
-      name: s.name,
-      role: s.role,
-      cpus: s.cpus,
-      memoryMiB: s.memoryMiB,
-      diskGiB: s.diskGiB,
-      address: config.addresses[s.name],
-    })),
-  }));
+  const hosts: PlannedHost[] = backend.hosts;
 
   const artifacts = stackArtifacts(decisions);
   const sections = stackSections(decisions);
@@ -138,7 +108,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       stack: opts.stack,
       configFile: file,
       simulated: SIMULATION_NOTE,
-      endpoint: { kind: config.endpoint.kind, address: config.endpointAddress, port: config.endpoint.port },
+      endpoint: { ...backend.endpoint },
       counts,
       resources,
       hosts,

@@ -7,7 +7,8 @@ import { KubeadmBootstrap } from "../../components/cluster/bootstrap";
 import { KubeadmClusterAccess } from "../../components/cluster/access";
 import { ValidationError } from "../../components/validation";
 import { caCertHash, isBootstrapToken } from "../../components/cluster/pki";
-import type { ClusterSpec } from "../../components/cluster/topology";
+import { type ClusterSpec, workerNodes } from "../../components/cluster/topology";
+import { workerPool } from "../../components/cluster/worker-pool";
 import { ajvErrors, cloudConfigSchema, realisticOutputs, referenceSpec, requireTool } from "./helpers";
 
 class Vm extends pulumi.CustomResource {
@@ -21,7 +22,7 @@ async function runCluster(spec: ClusterSpec, outputs: Record<string, OutputsHand
     const b = new KubeadmBootstrap(spec.clusterName, spec);
     const vms = spec.nodes.map((n) => new Vm(n.name, { extraConfig: b.guestinfo[n.name] }));
     const access = new KubeadmClusterAccess(`${spec.clusterName}-access`, { bootstrap: b, dependsOn: vms });
-    return { kubeconfig: access.kubeconfig, token: b.token, caCertHash: b.caCertHash, caCertPem: b.caCertPem, ready: access.ready, nodeAllocatable: access.nodeAllocatable };
+    return { kubeconfig: access.kubeconfig, token: b.token, caCertHash: b.caCertHash, caCertPem: b.caCertPem, ready: access.ready, nodeAllocatable: workerPool(workerNodes(spec), spec.settings).allocatable };
   });
 }
 
@@ -147,7 +148,7 @@ describe("cluster components under the mock runtime", function () {
       return {};
     });
     assert.ok(caught instanceof ValidationError);
-    assert.deepEqual(caught.errors.map((e) => e.path).sort(), ["args.clusterName", "args.nodes", "args.nodes"]);
+    assert.deepEqual(caught.fieldErrors.map((e) => e.path).sort(), ["args.clusterName", "args.nodes", "args.nodes"]);
     assert.deepEqual(r.resources.map((x) => x.type), ["pulumi:pulumi:Stack"]);
   });
 });

@@ -118,7 +118,7 @@ describe("spark SparkPlatform component (mock runtime)", () => {
       return {};
     });
     assert.ok(caught instanceof ValidationError);
-    const paths = (caught as ValidationError).errors.map((e) => e.path).sort();
+    const paths = (caught as ValidationError).fieldErrors.map((e) => e.path).sort();
     assert.deepEqual(paths, ["apiEndpoint", "registryPassword", "workers.count"]);
     assert.deepEqual(r.resources.map((x) => x.type).sort(), ["pulumi:providers:kubernetes", "pulumi:pulumi:Stack"]);
   });

@@ -1,0 +1,152 @@
+/**
+ * The first cluster back end: kubeadm on vSphere VMs. It joins the vSphere layer (VMs, hosts,
+ * addresses) and the cluster layer (PKI, guestinfo bootstrap, readiness gate, kubeconfig, CNI) and
+ * hands out the back end seam (`ClusterHandle`). Pure decisions first (`kubeadmOnVsphere`), then a
+ * thin component (`KubeadmVsphereCluster`) that creates them.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { BackendPlan, ClusterHandle, DecidedCluster, PlannedHost, WorkerPool } from "../cluster/backend";
+import { KubeadmBootstrap } from "../cluster/bootstrap";
+import { KubeadmClusterAccess } from "../cluster/access";
+import { clusterArtifacts } from "../cluster/artifacts";
+import type { KubernetesSettings } from "../cluster/settings";
+import { ClusterSpec, validateClusterSpec, workerNodes } from "../cluster/topology";
+import type { ClusterNode } from "../cluster/types";
+import { workerPool } from "../cluster/worker-pool";
+import { throwIfErrors } from "../validation";
+import { hostAllocations } from "../vsphere/placement";
+import type { VsphereDecisions } from "../vsphere/settings";
+import { VsphereTopology } from "../vsphere/topology";
+
+export interface KubeadmOnVsphereSpec {
+  readonly vsphere: VsphereDecisions;
+  readonly kubernetes: KubernetesSettings;
+}
+
+/** The cluster layer's view of the VMs: one node per VM, with its address and shape. */
+export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
+  const v = spec.vsphere;
+  const nodes: ClusterNode[] = v.slots.map((s) => ({
+    name: s.name,
+    role: s.role,
+    address: v.addresses[s.name],
+    cpus: s.cpus,
+    memoryMiB: s.memoryMiB,
+  }));
+  return {
+    clusterName: v.clusterName,
+    nodes,
+    network: {
+      prefixLength: v.network.prefixLength,
+      gateway: v.network.gateway,
+      dnsServers: v.network.dnsServers,
+      searchDomains: v.network.searchDomains,
+    },
+    endpoint: v.endpoint,
+    settings: spec.kubernetes,
+  };
+}
+
+/** Each host with its VMs and what they add up to, as the plan shows it. */
+export function plannedHosts(v: VsphereDecisions): PlannedHost[] {
+  return hostAllocations(v.topology, v.slots).map((a) => ({
+    id: a.host.id,
+    name: a.host.name,
+    cpuThreads: a.host.cpuThreads,
+    memoryMiB: a.host.memoryMiB,
+    allocated: { cpus: a.cpus, memoryMiB: a.memoryMiB },
+    vms: a.vms.map((s) => ({ name: s.name, role: s.role, cpus: s.cpus, memoryMiB: s.memoryMiB, diskGiB: s.diskGiB, address: v.addresses[s.name] })),
+  }));
+}
+
+/**
+ * Decides the kubeadm-on-vSphere cluster: its cluster specification (checked), its worker pool and
+ * endpoint, its plan, and how to create it. Throws a ValidationError when the spec is inconsistent
+ * (the stack's resolvers rule that out; a library caller gets every problem at once).
+ */
+export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
+  const cluster = kubeadmClusterSpec(spec);
+  throwIfErrors(validateClusterSpec(cluster, "cluster"), "kubeadm on vSphere: inconsistent cluster");
+  const pool = workerPool(workerNodes(cluster), spec.kubernetes);
+  const endpoint = { ...spec.vsphere.endpoint };
+  return {
+    backend: "kubeadm",
+    endpoint,
+    workerPool: pool,
+    plan: (): BackendPlan => ({
+      backend: "kubeadm",
+      endpoint,
+      workerPool: pool,
+      hosts: plannedHosts(spec.vsphere),
+      artifacts: clusterArtifacts(cluster),
+      sections: {},
+      text: [],
+    }),
+    create: (name, opts) => new KubeadmVsphereCluster(name, { spec, cluster, workerPool: pool }, opts),
+  };
+}
+
+export interface KubeadmVsphereClusterArgs {
+  readonly spec: KubeadmOnVsphereSpec;
+  /** From `kubeadmClusterSpec(spec)`. */
+  readonly cluster: ClusterSpec;
+  /** From `workerPool(...)`. */
+  readonly workerPool: WorkerPool;
+}
+
+/** The kubeadm-on-vSphere cluster as a component: bootstrap material, the VMs, then access. */
+export class KubeadmVsphereCluster extends pulumi.ComponentResource implements ClusterHandle {
+  readonly provider: k8s.Provider;
+  readonly apiEndpoint: pulumi.Output<string>;
+  readonly workerPool: WorkerPool;
+  readonly readyFor: pulumi.Resource[];
+  readonly outputs: Record<string, pulumi.Input<unknown>>;
+  readonly topology: VsphereTopology;
+  readonly bootstrap: KubeadmBootstrap;
+  readonly access: KubeadmClusterAccess;
+
+  constructor(name: string, args: KubeadmVsphereClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("vsphere-spark:stack:KubeadmVsphereCluster", name, {}, opts);
+    const out = createKubeadmVsphereCluster(this, name, args);
+    this.bootstrap = out.bootstrap;
+    this.topology = out.topology;
+    this.access = out.access;
+    this.provider = out.access.provider;
+    this.apiEndpoint = pulumi.output(`${args.cluster.endpoint.address}:${args.cluster.endpoint.port}`);
+    this.workerPool = args.workerPool;
+    this.readyFor = [out.access.cni];
+    this.outputs = {
+      vms: out.topology.vms,
+      apiEndpoint: this.apiEndpoint,
+      kubeconfig: out.access.kubeconfig,
+      caCertHash: out.bootstrap.caCertHash,
+      bootstrapToken: out.bootstrap.token,
+      nodeAllocatable: args.workerPool.allocatable,
+    };
+    this.registerOutputs(this.outputs);
+  }
+}
+
+/** Creates the children: PKI and guestinfo, the VMs (each with its guestinfo), then the access gate. */
+export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: string, args: KubeadmVsphereClusterArgs) {
+  const v = args.spec.vsphere;
+  const c = args.cluster;
+  const child = { parent };
+  const bootstrap = new KubeadmBootstrap(name, { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings }, child);
+  const topology = new VsphereTopology(
+    name,
+    {
+      clusterName: v.clusterName,
+      inventory: v.inventory,
+      hosts: v.topology.hosts.map((h) => ({ id: h.id, name: h.name })),
+      slots: v.slots,
+      addresses: v.addresses,
+      guestinfo: bootstrap.guestinfo,
+      drs: v.drs,
+    },
+    child,
+  );
+  const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines) }, child);
+  return { bootstrap, topology, access };
+}

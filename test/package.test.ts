@@ -23,7 +23,7 @@ describe("the npm package", () => {
     this.timeout(60_000);
     const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     const files = (JSON.parse(out)[0].files as { path: string }[]).map((f) => f.path);
-    for (const f of ["dist/src/index.js", "dist/src/index.d.ts", "dist/components/vsphere/topology.js", "dist/components/cluster/bootstrap.js", "dist/components/spark/platform.js", "README.md", "package.json"]) {
+    for (const f of ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/testing.js", "dist/components/stack/vsphere-spark.js", "dist/components/vsphere/topology.js", "dist/components/cluster/bootstrap.js", "dist/components/spark/platform.js", "README.md", "package.json"]) {
       assert.ok(files.includes(f), `${f} missing from the package`);
     }
     assert.ok(!files.some((f) => f.startsWith("dist/test/") || f.startsWith("dist/bench/")), "tests and benchmarks stay out");
@@ -33,8 +33,13 @@ describe("the npm package", () => {
     const entry = require.resolve("vsphere-spark");
     assert.equal(entry, path.join(ROOT, "dist/src/index.js"));
     const lib = require("vsphere-spark");
-    for (const name of ["VsphereTopology", "KubeadmBootstrap", "KubeadmClusterAccess", "SparkPlatform", "sizeExecutors", "planSlots", "parseStackConfig", "decideStack", "runUnderMocks", "vsphere"]) {
+    for (const name of ["VsphereSpark", "kubeadmOnVsphere", "VsphereTopology", "KubeadmBootstrap", "KubeadmClusterAccess", "SparkPlatform", "sizeExecutors", "planSlots", "resolveVsphereSettings", "workerPool", "decideStack", "deployStack"]) {
       assert.ok(name in lib, name);
     }
+    // The offline plan and the mock runtime are a subpath; the generated binding is not public API.
+    for (const name of ["runUnderMocks", "plan", "vsphere", "VirtualMachine"]) assert.ok(!(name in lib), `${name} leaks into the package entry`);
+    assert.equal(require.resolve("vsphere-spark/testing"), path.join(ROOT, "dist/src/testing.js"));
+    const testing = require("vsphere-spark/testing");
+    for (const name of ["runUnderMocks", "plan", "simulatedInventory"]) assert.ok(name in testing, name);
   });
 });

@@ -56,14 +56,12 @@ export function checkAddresses(
 ): FieldError[] {
   const errors: FieldError[] = [];
   const maxWorkers = spec.blockSize - 2;
-  for (const s of slots) {
-    if (s.role === "worker" && s.index > maxWorkers && spec.overrides[s.name] === undefined) {
-      errors.push({
-        path: `${paths.network}.addressing.blockSize`,
-        message: `host "${s.hostId}" has more workers than its address block holds (${maxWorkers} with blockSize ${spec.blockSize}); raise blockSize or set ${paths.network}.addresses.${s.name}`,
-      });
-      break;
-    }
+  const overflow = slots.find((s) => s.role === "worker" && s.index > maxWorkers && spec.overrides[s.name] === undefined);
+  if (overflow) {
+    errors.push({
+      path: `${paths.network}.addressing.blockSize`,
+      message: `host "${overflow.hostId}" has more workers than its address block holds (${maxWorkers} with blockSize ${spec.blockSize}); raise blockSize or set ${paths.network}.addresses.${overflow.name}`,
+    });
   }
   const disjoint: { name: string; cidr: Cidr }[] = [];
   for (const c of clusterCidrs) {
@@ -89,7 +87,8 @@ export function checkAddresses(
     if (overridden) for (const message of problems) errors.push({ path, message });
     else if (problems.length > 0) derived.push(problems[0]);
   }
-  if (derived.length > 0) {
+  // An overflowing block makes derived addresses collide with the next block: that is the one problem.
+  if (derived.length > 0 && !overflow) {
     const more = derived.length > 1 ? ` (the derived addresses of ${derived.length - 1} more VMs have problems too)` : "";
     errors.push({ path: `${paths.network}.addressing`, message: `${derived[0]}${more}; change cidr, firstOffset or blockSize, or pin addresses in ${paths.network}.addresses` });
   }

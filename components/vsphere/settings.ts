@@ -229,11 +229,13 @@ export function resolveVsphereSettings(
       const count = r.number(o, "count", cpPath, D.controlPlaneCount, { integer: true, min: 0, max: 15 });
       const countOk = r.errors.length === before;
       if (o.hosts !== undefined) {
+        const listed = r.errors.length;
         const list = r.stringList(o, "hosts", cpPath, [], hostsOk ? hostRef : undefined);
         if (o.count !== undefined && countOk && list.length !== count) {
           r.err(`${cpPath}.hosts`, `lists ${list.length} hosts but ${cpPath}.count is ${count}`);
         }
-        controlPlaneHosts = list;
+        // A bad entry leaves the placement undecided (rather than decided without it).
+        if (r.errors.length === listed) controlPlaneHosts = list;
         const q = quorumProblem(Array.isArray(o.hosts) ? o.hosts.length : list.length);
         if (q) r.err(cpPath, q);
       } else if (countOk) {

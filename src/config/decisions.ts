@@ -28,7 +28,7 @@ export interface StackDecisions {
 /** The leaf key a sizing problem is about, e.g. `vsphere-spark:spark.executor.memory`. */
 function sizingPath(e: Error): string {
   const field = (e as { field?: string }).field;
-  return field ? `${projectKey("spark")}.${field}` : projectKey("spark");
+  return `${projectKey("spark")}.${field ?? "executor"}`;
 }
 
 /** The layers' resolvers, once each, on values already split by namespace. */

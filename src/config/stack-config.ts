@@ -101,7 +101,8 @@ export function splitStackConfig(flat: Record<string, string>, secretKeys: reado
       }
     }
   }
-  return { values: { project, registryPasswordSet: flat[projectKey("registryPassword")] !== undefined }, errors };
+  const registry = projectKey("registryPassword");
+  return { values: { project, registryPasswordSet: flat[registry] !== undefined && secretKeys.includes(registry) }, errors };
 }
 
 /** The vSphere layer's raw values, out of the project's. */

@@ -22,12 +22,28 @@ export function readStackFile(file: string): Record<string, unknown> {
   } catch {
     throw new StackFileError(`cannot read the stack configuration file ${file}`);
   }
-  const doc = YAML.parseDocument(text);
-  if (doc.errors.length > 0) throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message}`);
-  const data = doc.toJS() as unknown;
-  if (data === null || data === undefined) return {};
-  if (typeof data !== "object" || Array.isArray(data)) throw new StackFileError(`${file} must be a YAML mapping with a "config" key`);
-  const config = (data as Record<string, unknown>).config ?? {};
+  let data: unknown;
+  try {
+    const doc = YAML.parseDocument(text);
+    if (doc.errors.length > 0) throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message}`);
+    data = doc.toJS();
+  } catch (e) {
+    // The parser's own limits (e.g. its alias count) throw from toJS(); name the file either way.
+    if (e instanceof StackFileError) throw e;
+    throw new StackFileError(`${file} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (data === null || data === undefined) throw new StackFileError(`${file} is empty: a stack file holds its settings under a top-level "config:" key`);
+  if (typeof data !== "object" || Array.isArray(data)) throw new StackFileError(`${file} must be a YAML mapping with a top-level "config:" key`);
+  const top = data as Record<string, unknown>;
+  if (!("config" in top)) {
+    const keys = Object.keys(top);
+    const looksFlat = keys.some((k) => k.includes(":"));
+    throw new StackFileError(
+      `${file} has no top-level "config:" key` +
+        (looksFlat ? ` (keys such as "${keys.find((k) => k.includes(":"))}" must be indented under "config:")` : ` (found: ${keys.join(", ")})`),
+    );
+  }
+  const config = top.config ?? {};
   if (typeof config !== "object" || config === null || Array.isArray(config)) throw new StackFileError(`${file}: "config" must be a mapping`);
   return config as Record<string, unknown>;
 }

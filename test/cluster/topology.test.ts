@@ -20,8 +20,8 @@ describe("cluster topology validation", () => {
     for (const p of ["args.nodes", "args.nodes[4].name", "args.nodes[4].address", "args.nodes[4].cpus", "args.nodes[4].memoryMiB", "args.nodes[5].name", "args.nodes[5].address"])
       assert.ok(paths.includes(p), `${p} missing in ${JSON.stringify(errors, null, 1)}`);
     const msgs = errors.filter((e) => e.path === "args.nodes").map((e) => e.message).join("\n");
-    assert.match(msgs, /exactly 1 or an odd number ≥ 3 of control-plane nodes.*got 2/);
-    assert.match(msgs, /"haproxy" needs exactly one load-balancer node, got 0/);
+    assert.match(msgs, /odd number of VMs \(1, 3, 5, ...\) for an etcd quorum; got 2/);
+    assert.match(msgs, /"haproxy" needs exactly one load-balancer VM, got 0/);
   });
 
   it("checks the endpoint against the kind", () => {
@@ -30,10 +30,10 @@ describe("cluster topology validation", () => {
     assert.deepEqual(validateClusterSpec(v).map((e) => e.path).sort(), ["args.endpoint.address", "args.endpoint.port"]);
     const h = referenceSpec("haproxy", "packages", 1);
     h.endpoint = { ...h.endpoint, address: "192.168.1.3" };
-    assert.match(validateClusterSpec(h)[0].message, /must be the load-balancer node's address 192\.168\.1\.2/);
+    assert.match(validateClusterSpec(h)[0].message, /must be the load-balancer VM's address 192\.168\.1\.2/);
     const x = referenceSpec("external", "packages", 1);
     x.nodes.push({ name: "lb", role: "load-balancer", address: "192.168.1.2", cpus: 2, memoryMiB: 2048 });
-    assert.match(validateClusterSpec(x)[0].message, /only used with endpoint kind "haproxy"/);
+    assert.match(validateClusterSpec(x)[0].message, /only used with kind "haproxy"/);
     const n = referenceSpec("external", "packages", 1);
     n.settings = { ...n.settings, podCidr: "192.168.0.0/16" };
     assert.ok(validateClusterSpec(n).some((e) => e.path === "args.settings.podCidr" && /overlaps the node network/.test(e.message)));

@@ -155,8 +155,81 @@ export const BAD_CONFIGS: Case[] = [
   },
   {
     name: "a kube-vip address already used by a VM",
-    change: (c) => (c[K("endpoint")] = { kind: "kube-vip", address: "192.168.1.10" }),
-    expect: [{ path: `${K("endpoint")}.address`, message: /address 192\.168\.1\.10 of the kube-vip virtual IP is already used by esxi-01-control-plane/ }],
+    change: (c) => {
+      c[K("endpoint")] = { kind: "kube-vip", address: "192.168.1.10" };
+      c[K("network")].addresses = {};
+    },
+    expect: [{ path: `${K("endpoint")}.address`, message: /the kube-vip virtual IP 192\.168\.1\.10 is also the address of VM esxi-01-control-plane/ }],
+  },
+  {
+    name: "an endpoint host that is not a listed host",
+    change: (c) => (c[K("endpoint")] = { kind: "haproxy", host: "esxi-4" }),
+    expect: [{ path: `${K("endpoint")}.host`, message: /unknown host "esxi-4" \(did you mean "esxi-04"\?\) \(host ids are: esxi-01, esxi-02, esxi-03, esxi-04\)/ }],
+  },
+  {
+    name: "an external load balancer at a VM's address",
+    change: (c) => {
+      c[K("endpoint")] = { kind: "external", address: "192.168.1.32" };
+      c[K("network")].addresses = {};
+    },
+    expect: [{ path: `${K("endpoint")}.address`, message: /the external load balancer's address 192\.168\.1\.32 is also the address of VM esxi-02-worker-1/ }],
+  },
+  {
+    name: "an external load balancer inside the service network",
+    change: (c) => {
+      c[K("endpoint")] = { kind: "external", address: "10.96.0.10" };
+      c[K("network")].addresses = {};
+    },
+    expect: [{ path: `${K("endpoint")}.address`, message: /10\.96\.0\.10 lies inside the service network \(serviceCidr\) 10\.96\.0\.0\/12/ }],
+  },
+  {
+    name: "a kube-vip address inside a host's address block",
+    change: (c) => {
+      c[K("endpoint")] = { kind: "kube-vip", address: "192.168.1.25" };
+      c[K("network")].addresses = {};
+    },
+    expect: [{ path: `${K("endpoint")}.address`, message: /192\.168\.1\.25 lies inside host "esxi-01"'s address block 192\.168\.1\.10–192\.168\.1\.29: adding VMs there would hand it to a VM/ }],
+  },
+  {
+    name: "a gateway that is the network's own address",
+    change: (c) => (c[K("network")].gateway = "192.168.1.0"),
+    expect: [{ path: `${K("network")}.gateway`, message: /192\.168\.1\.0 is the network's own network or broadcast address/ }],
+  },
+  {
+    name: "a misspelt project namespace",
+    change: (c) => (c["vsphere-sprak:workersPerHost"] = 3),
+    expect: [{ path: "vsphere-sprak:workersPerHost", message: /unknown namespace "vsphere-sprak" \(did you mean "vsphere-spark:workersPerHost"\?\)/ }],
+  },
+  {
+    name: "a misspelt provider namespace",
+    change: (c) => (c["vshpere:user"] = "admin"),
+    expect: [{ path: "vshpere:user", message: /unknown namespace "vshpere" \(did you mean "vsphere:user"\?\)/ }],
+  },
+  {
+    name: "a provider flag that is not true or false",
+    change: (c) => (c["vsphere:allowUnverifiedSsl"] = "yes"),
+    expect: [{ path: "vsphere:allowUnverifiedSsl", message: /must be "true" or "false", got "yes"/ }],
+  },
+  {
+    name: "a provider timeout that is not a number",
+    change: (c) => (c["vsphere:apiTimeout"] = "5m"),
+    expect: [{ path: "vsphere:apiTimeout", message: /must be a whole number, got "5m"/ }],
+  },
+  {
+    name: "one pod network overlapping the VM network (one error, not one per VM)",
+    change: (c) => (c[K("kubernetes")] = { podCidr: "192.168.0.0/16" }),
+    expect: [{ path: `${K("kubernetes")}.podCidr`, message: /pod network \(podCidr\) 192\.168\.0\.0\/16 overlaps the VM network 192\.168\.1\.0\/24/ }],
+  },
+  {
+    name: "an even control-plane count beside an unrelated host error",
+    change: (c) => {
+      c[K("controlPlane")] = { count: 2 };
+      c[K("hosts")][2].cpuThreads = "many";
+    },
+    expect: [
+      { path: K("controlPlane"), message: /odd number of VMs .* got 2/ },
+      { path: `${K("hosts")}[2].cpuThreads`, message: /must be a whole number, got "many"/ },
+    ],
   },
   {
     name: "an address outside the network",
@@ -241,10 +314,13 @@ describe("stack configuration: bad configurations", () => {
       const cfg = referenceConfig() as Cfg;
       c.change(cfg);
       const errors = run(cfg, c.secretKeys);
+      // Exactly the expected errors: each one present, and nothing else.
+      const got = JSON.stringify(errors, null, 2);
       for (const e of c.expect) {
         const hit = errors.find((x) => x.path === e.path && e.message.test(x.message));
-        assert.ok(hit, `expected an error at ${e.path} matching ${e.message}; got:\n${JSON.stringify(errors, null, 2)}`);
+        assert.ok(hit, `expected an error at ${e.path} matching ${e.message}; got:\n${got}`);
       }
+      assert.equal(errors.length, c.expect.length, `expected exactly ${c.expect.length} error(s); got:\n${got}`);
     });
   }
 

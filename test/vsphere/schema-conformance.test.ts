@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { VSPHERE_PROVIDER_KEYS } from "../../src/config/stack-config";
+import { VSPHERE_PROVIDER_CONFIG } from "../../src/config/stack-config";
 import { plan } from "../../src/plan/plan";
 import { checkRecorded, loadVsphereSchema } from "../support/vsphere-schema";
 
@@ -46,8 +46,9 @@ describe("vSphere schema conformance of the program", () => {
     assert.ok(checkRecorded({ resources: [], invokes: [badInvoke] }).some((p) => p.includes("nmae")));
   });
 
-  it("the provider configuration keys the validator accepts are exactly the schema's", () => {
-    const schema = loadVsphereSchema() as unknown as { config: { variables: Record<string, unknown> } };
-    assert.deepEqual([...VSPHERE_PROVIDER_KEYS].sort(), Object.keys(schema.config.variables).sort());
+  it("the provider configuration keys the validator accepts, and their types, are exactly the schema's", () => {
+    const schema = loadVsphereSchema() as unknown as { config: { variables: Record<string, { type: string }> } };
+    const fromSchema = Object.fromEntries(Object.entries(schema.config.variables).map(([k, v]) => [k, v.type]));
+    assert.deepEqual({ ...VSPHERE_PROVIDER_CONFIG }, fromSchema);
   });
 });

@@ -116,6 +116,56 @@ export function hostnameProblem(s: string): string | undefined {
 }
 
 /**
+ * Reads the ESXi hosts (`name`, `cpuThreads`, `memoryGiB`, optional `id` and `workers`) into `r`'s
+ * errors; `ok` is false when any entry is unusable. Every back end that weighs VMs against hosts
+ * reads them this way.
+ */
+export function readHosts(r: ConfigReader, raw: unknown, hostsPath: string, workersPerHost = 0): { hosts: HostSpec[]; ok: boolean } {
+  const hosts: HostSpec[] = [];
+  let hostsOk = true;
+  if (raw === undefined) {
+    r.err(hostsPath, "is required: the ESXi hosts, each with its name in vCenter, cpuThreads and memoryGiB");
+    return { hosts, ok: false };
+  }
+  const list = r.list(raw, hostsPath);
+  if (!list) return { hosts, ok: false };
+  if (list.length === 0) {
+    r.err(hostsPath, "lists no hosts");
+    hostsOk = false;
+  }
+  const ids = new Map<string, number>();
+  const names = new Map<string, number>();
+  list.forEach((h, i) => {
+    const p = `${hostsPath}[${i}]`;
+    const o = r.object(h, p, ["name", "id", "cpuThreads", "memoryGiB", "workers"]);
+    if (!o) return void (hostsOk = false);
+    const before = r.errors.length;
+    const name = r.requiredString(o, "name", p, hostnameProblem);
+    const derivedId = name !== undefined && parseIpv4(name) === undefined ? name.split(".")[0].toLowerCase() : undefined;
+    const id = o.id === undefined ? derivedId : r.optString(o, "id", p, dnsLabel);
+    if (o.id === undefined && name !== undefined && (id === undefined || !isDnsLabel(id))) {
+      r.err(`${p}.id`, `is required: no DNS-safe id can be derived from the host name "${name}"`);
+    } else if (id !== undefined && id.length > 40) {
+      r.err(`${p}.id`, `"${id}" is longer than 40 characters; VM names are built from it and must stay within 63`);
+    }
+    const cpuThreads = r.requiredNumber(o, "cpuThreads", p, { integer: true, min: 1, max: 4096 });
+    const memoryGiB = r.requiredNumber(o, "memoryGiB", p, { min: 1, max: 65536 });
+    const workers = r.optNumber(o, "workers", p, { integer: true, min: 0, max: 64 });
+    if (id !== undefined) {
+      if (ids.has(id)) r.err(`${p}.id`, `host id "${id}" is also used by ${hostsPath}[${ids.get(id)}]; ids name resources and must be unique`);
+      ids.set(id, i);
+    }
+    if (name !== undefined) {
+      if (names.has(name)) r.err(`${p}.name`, `host "${name}" is listed twice (also ${hostsPath}[${names.get(name)}])`);
+      names.set(name, i);
+    }
+    if (r.errors.length > before || !name || !id || !cpuThreads || !memoryGiB) return void (hostsOk = false);
+    hosts.push({ id, name, cpuThreads, memoryMiB: Math.round(memoryGiB * 1024), workers: workers ?? workersPerHost });
+  });
+  return { hosts, ok: hostsOk };
+}
+
+/**
  * Resolves the vSphere layer's settings from raw values (as a stack file holds them), applying the
  * defaults and checking every rule; `key(k)` names a key in errors (the stack passes
  * `vsphere-spark:<k>`). Returns the decisions only when there is no problem.
@@ -174,48 +224,7 @@ export function resolveVsphereSettings(
 
   // Hosts.
   const hostsPath = key("hosts");
-  const hosts: HostSpec[] = [];
-  let hostsOk = true;
-  if (raw.hosts === undefined) {
-    r.err(hostsPath, "is required: the ESXi hosts, each with its name in vCenter, cpuThreads and memoryGiB");
-    hostsOk = false;
-  } else {
-    const list = r.list(raw.hosts, hostsPath);
-    if (!list) hostsOk = false;
-    else if (list.length === 0) {
-      r.err(hostsPath, "lists no hosts");
-      hostsOk = false;
-    }
-    const ids = new Map<string, number>();
-    const names = new Map<string, number>();
-    list?.forEach((h, i) => {
-      const p = `${hostsPath}[${i}]`;
-      const o = r.object(h, p, ["name", "id", "cpuThreads", "memoryGiB", "workers"]);
-      if (!o) return void (hostsOk = false);
-      const before = r.errors.length;
-      const name = r.requiredString(o, "name", p, hostnameProblem);
-      const derivedId = name !== undefined && parseIpv4(name) === undefined ? name.split(".")[0].toLowerCase() : undefined;
-      const id = o.id === undefined ? derivedId : r.optString(o, "id", p, dnsLabel);
-      if (o.id === undefined && name !== undefined && (id === undefined || !isDnsLabel(id))) {
-        r.err(`${p}.id`, `is required: no DNS-safe id can be derived from the host name "${name}"`);
-      } else if (id !== undefined && id.length > 40) {
-        r.err(`${p}.id`, `"${id}" is longer than 40 characters; VM names are built from it and must stay within 63`);
-      }
-      const cpuThreads = r.requiredNumber(o, "cpuThreads", p, { integer: true, min: 1, max: 4096 });
-      const memoryGiB = r.requiredNumber(o, "memoryGiB", p, { min: 1, max: 65536 });
-      const workers = r.optNumber(o, "workers", p, { integer: true, min: 0, max: 64 });
-      if (id !== undefined) {
-        if (ids.has(id)) r.err(`${p}.id`, `host id "${id}" is also used by ${hostsPath}[${ids.get(id)}]; ids name resources and must be unique`);
-        ids.set(id, i);
-      }
-      if (name !== undefined) {
-        if (names.has(name)) r.err(`${p}.name`, `host "${name}" is listed twice (also ${hostsPath}[${names.get(name)}])`);
-        names.set(name, i);
-      }
-      if (r.errors.length > before || !name || !id || !cpuThreads || !memoryGiB) return void (hostsOk = false);
-      hosts.push({ id, name, cpuThreads, memoryMiB: Math.round(memoryGiB * 1024), workers: workers ?? workersPerHost ?? 0 });
-    });
-  }
+  const { hosts, ok: hostsOk } = readHosts(r, raw.hosts, hostsPath, workersPerHost ?? 0);
   const hostIds = hosts.map((h) => h.id);
   const hostRef = (s: string) => (hostIds.includes(s) ? undefined : `unknown host "${s}"${didYouMean(s, hostIds)} (host ids are: ${hostIds.join(", ")})`);
 

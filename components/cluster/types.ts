@@ -11,6 +11,11 @@ export interface ClusterNode {
   role: NodeRole;
   /** Static IPv4 address of the node's first NIC. */
   address: string;
+  /**
+   * Static MAC of the node's first NIC (lower-case, colon-separated), known before the VM exists,
+   * so the guest's network configuration can match the NIC by it (on vSphere: `assignMacAddresses`).
+   */
+  macAddress: string;
   cpus: number;
   memoryMiB: number;
 }

@@ -15,6 +15,7 @@ import { ClusterSpec, validateClusterSpec, workerNodes } from "../cluster/topolo
 import type { ClusterNode } from "../cluster/types";
 import { workerPool } from "../cluster/worker-pool";
 import { throwIfErrors } from "../validation";
+import { assignMacAddresses } from "../vsphere/mac";
 import { hostAllocations } from "../vsphere/placement";
 import type { VsphereDecisions } from "../vsphere/settings";
 import { VsphereTopology } from "../vsphere/topology";
@@ -27,10 +28,13 @@ export interface KubeadmOnVsphereSpec {
 /** The cluster layer's view of the VMs: one node per VM, with its address and shape. */
 export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
   const v = spec.vsphere;
+  // The same MACs VsphereTopology gives the VMs (derived from the cluster and VM names).
+  const macs = assignMacAddresses(v.clusterName, v.slots.map((s) => s.name)).macs;
   const nodes: ClusterNode[] = v.slots.map((s) => ({
     name: s.name,
     role: s.role,
     address: v.addresses[s.name],
+    macAddress: macs[s.name],
     cpus: s.cpus,
     memoryMiB: s.memoryMiB,
   }));

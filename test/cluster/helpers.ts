@@ -43,18 +43,24 @@ export const NETWORK: NodeNetwork = {
   searchDomains: ["example.internal"],
 };
 
+/** A distinct MAC in VMware's manual range for test node `n`. */
+export function testMac(n: number): string {
+  return `00:50:56:00:00:${n.toString(16).padStart(2, "0")}`;
+}
+
 /** The reference topology: 3 control planes, (HAProxy VM), n workers of 16 vCPU / 120 GiB. */
 export function referenceNodes(workers: number, kind: EndpointKind): ClusterNode[] {
   const nodes: ClusterNode[] = [1, 2, 3].map((i) => ({
     name: `cp-${i}`,
     role: "control-plane",
     address: `192.168.1.1${i}`,
+    macAddress: testMac(i),
     cpus: 8,
     memoryMiB: 65536,
   }));
-  if (kind === "haproxy") nodes.push({ name: "lb", role: "load-balancer", address: "192.168.1.2", cpus: 8, memoryMiB: 65536 });
+  if (kind === "haproxy") nodes.push({ name: "lb", role: "load-balancer", address: "192.168.1.2", macAddress: testMac(0x10), cpus: 8, memoryMiB: 65536 });
   for (let i = 1; i <= workers; i++)
-    nodes.push({ name: `worker-${i}`, role: "worker", address: `192.168.1.${100 + i}`, cpus: 16, memoryMiB: 122880 });
+    nodes.push({ name: `worker-${i}`, role: "worker", address: `192.168.1.${100 + i}`, macAddress: testMac(0x20 + i), cpus: 16, memoryMiB: 122880 });
   return nodes;
 }
 

@@ -1,11 +1,17 @@
 /**
  * VsphereTopology: the VMs of the cluster on vSphere, placed on their hosts. A thin shell over
- * the placement decisions in `placement.ts`: it looks up the existing inventory, creates a
- * resource pool and a VM folder, one VM per slot cloned from the template, and the DRS rules
- * that keep each VM on its host and the control-plane VMs apart.
+ * the decisions in `placement.ts` (which VM on which host), `drs.ts` (the rules that keep them
+ * there) and `mac.ts` (each VM's static MAC): the constructor validates, `createVsphereTopology`
+ * looks up the existing inventory and creates a resource pool, a VM folder, one VM per slot cloned
+ * from the template, and the DRS groups and rules.
+ *
+ * Every child's Pulumi name starts with the component's name, so two topologies in one program
+ * never collide; the names in vCenter start with `clusterName`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as vsphere from "./binding";
+import { DEFAULT_DRS, DrsSettings, planDrsRules } from "./drs";
+import { assignMacAddresses } from "./mac";
 import { VmRole, VmSlot } from "./placement";
 import { FieldError, ValidationError, isDnsLabel } from "../validation";
 
@@ -22,19 +28,25 @@ export interface VsphereInventory {
 }
 
 export interface VsphereTopologyArgs {
-  /** Used in DRS rule and group names; a DNS label. */
-  clusterName: string;
-  inventory: VsphereInventory;
+  /** Prefix of the DRS rule and group names in vCenter, and part of each VM's MAC identity; a DNS label. */
+  readonly clusterName: string;
+  readonly inventory: Readonly<VsphereInventory>;
   /** Host id → the host's name in vCenter. Plain values: they decide how many lookups exist. */
-  hosts: { id: string; name: string }[];
+  readonly hosts: readonly { readonly id: string; readonly name: string }[];
   /** Every VM to create (from `planSlots`). Plain values: they decide how many VMs exist. */
-  slots: VmSlot[];
+  readonly slots: readonly VmSlot[];
   /** Static IPv4 address per VM name, when addresses are decided ahead (reported as outputs). */
-  addresses?: Record<string, string>;
+  readonly addresses?: Readonly<Record<string, string>>;
   /** cloud-init guestinfo `extraConfig` keys per VM name (see the cluster layer). */
-  guestinfo?: Record<string, pulumi.Input<Record<string, string>>>;
-  /** DRS VM/host rules and control-plane anti-affinity (they need a DRS licence). Default true. */
-  drs?: { enabled: boolean; mandatory: boolean };
+  readonly guestinfo?: Readonly<Record<string, pulumi.Input<Record<string, string>>>>;
+  /** DRS VM/host rules and control-plane anti-affinity (they need a DRS licence). Default: on, not mandatory. */
+  readonly drs?: DrsSettings;
+  /**
+   * Explicit MAC per VM name, instead of the one derived from `clusterName` and the VM name
+   * (`assignMacAddresses`); inside 00:50:56:00:00:00–00:50:56:3f:ff:ff. Only needed when two
+   * derived MACs collide (the error proposes a free one).
+   */
+  readonly macAddresses?: Readonly<Record<string, string>>;
 }
 
 export interface VmInfo {
@@ -44,13 +56,19 @@ export interface VmInfo {
   cpus: number;
   memoryMiB: number;
   ipAddress: pulumi.Output<string>;
+  /** The static MAC of the VM's first NIC (known before the VM exists). */
+  macAddress: string;
 }
 
 /** Checks the arguments before any resource exists; every problem at once. */
 export function validateTopologyArgs(args: VsphereTopologyArgs): FieldError[] {
   const errors: FieldError[] = [];
   if (!isDnsLabel(args.clusterName)) errors.push({ path: "clusterName", message: `"${args.clusterName}" is not a DNS label` });
-  const hostIds = new Set(args.hosts.map((h) => h.id));
+  const hostIds = new Set<string>();
+  args.hosts.forEach((h, i) => {
+    if (hostIds.has(h.id)) errors.push({ path: `hosts[${i}].id`, message: `"${h.id}" is used twice` });
+    hostIds.add(h.id);
+  });
   const names = new Set<string>();
   args.slots.forEach((s, i) => {
     if (!hostIds.has(s.hostId)) errors.push({ path: `slots[${i}].hostId`, message: `unknown host "${s.hostId}"` });
@@ -65,11 +83,150 @@ export function validateTopologyArgs(args: VsphereTopologyArgs): FieldError[] {
   for (const k of Object.keys(args.guestinfo ?? {})) {
     if (!names.has(k)) errors.push({ path: `guestinfo.${k}`, message: "no VM has this name" });
   }
+  errors.push(...assignMacAddresses(args.clusterName, [...names], args.macAddresses).errors);
   return errors;
 }
 
+/** What `createVsphereTopology` makes, assigned to the component's fields. */
+export interface VsphereTopologyOutputs {
+  readonly vms: Record<string, VmInfo>;
+  readonly machines: Record<string, vsphere.VirtualMachine>;
+  readonly resourcePool: vsphere.ResourcePool;
+  readonly folder: vsphere.Folder;
+}
+
+/**
+ * Builds the topology's children under `parent` (arguments already validated). Pulumi names are
+ * `<name>-pool`, `<name>-folder`, `<name>-<vm>`, and `<name>-<suffix>` for each DRS group and rule
+ * (`planDrsRules`); vCenter names are as before: the pool, folder and VM names given, and
+ * `<clusterName>-...` for DRS groups and rules.
+ */
+export function createVsphereTopology(parent: pulumi.Resource, name: string, args: VsphereTopologyArgs): VsphereTopologyOutputs {
+  const opts = { parent };
+  const inv = args.inventory;
+  const macs = assignMacAddresses(args.clusterName, args.slots.map((s) => s.name), args.macAddresses).macs;
+
+  // Existing inventory, looked up by name.
+  const dc = vsphere.getDatacenterOutput({ name: inv.datacenter }, opts);
+  const cluster = vsphere.getComputeClusterOutput({ name: inv.computeCluster, datacenterId: dc.id }, opts);
+  const datastore = vsphere.getDatastoreOutput({ name: inv.datastore, datacenterId: dc.id }, opts);
+  const network = vsphere.getNetworkOutput({ name: inv.network, datacenterId: dc.id }, opts);
+  const template = vsphere.getVirtualMachineOutput({ name: inv.template, datacenterId: dc.id }, opts);
+  const hosts = new Map(args.hosts.map((h) => [h.id, vsphere.getHostOutput({ name: h.name, datacenterId: dc.id }, opts)]));
+
+  const resourcePool = new vsphere.ResourcePool(`${name}-pool`, { name: inv.resourcePool, parentResourcePoolId: cluster.resourcePoolId }, opts);
+  const folder = new vsphere.Folder(`${name}-folder`, { path: inv.folder, type: "vm", datacenterId: dc.id }, opts);
+
+  const machines: Record<string, vsphere.VirtualMachine> = {};
+  const vms: Record<string, VmInfo> = {};
+  for (const slot of args.slots) {
+    const vm = new vsphere.VirtualMachine(
+      `${name}-${slot.name}`,
+      {
+        name: slot.name,
+        resourcePoolId: resourcePool.id,
+        folder: folder.path,
+        datastoreId: datastore.id,
+        hostSystemId: hosts.get(slot.hostId)!.id,
+        numCpus: slot.cpus,
+        memory: slot.memoryMiB,
+        guestId: template.guestId,
+        firmware: template.apply((t) => t.firmware ?? "efi"),
+        scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
+        // Kubernetes CSI drivers need stable disk UUIDs.
+        enableDiskUuid: true,
+        networkInterfaces: [
+          {
+            networkId: network.id,
+            adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3"),
+            // A MAC known before the VM exists, so the guest's network configuration can match
+            // the NIC by it (see mac.ts).
+            useStaticMac: true,
+            macAddress: macs[slot.name],
+          },
+        ],
+        disks: [
+          {
+            label: "disk0",
+            // A clone's disk may grow but never shrink below the template's.
+            size: template.disks.apply((d) => Math.max(slot.diskGiB, d[0]?.size ?? 0)),
+            thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
+            eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
+          },
+        ],
+        clone: { templateUuid: template.id },
+        extraConfig: args.guestinfo?.[slot.name],
+      },
+      {
+        ...opts,
+        // cloud-init reads its user-data at first boot only, and redacts it in vCenter afterwards:
+        // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
+        // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
+        ignoreChanges: ["extraConfig"],
+      },
+    );
+    machines[slot.name] = vm;
+    const staticIp = args.addresses?.[slot.name];
+    vms[slot.name] = {
+      name: slot.name,
+      role: slot.role,
+      host: slot.hostName,
+      cpus: slot.cpus,
+      memoryMiB: slot.memoryMiB,
+      ipAddress: staticIp !== undefined ? pulumi.output(staticIp) : vm.defaultIpAddress,
+      macAddress: macs[slot.name],
+    };
+  }
+
+  const rules = planDrsRules(args.clusterName, args.hosts, args.slots, args.drs ?? DEFAULT_DRS);
+  const hostGroups = new Map<string, vsphere.ComputeClusterHostGroup>();
+  for (const g of rules.hostGroups) {
+    hostGroups.set(
+      g.suffix,
+      new vsphere.ComputeClusterHostGroup(
+        `${name}-${g.suffix}`,
+        { name: g.name, computeClusterId: cluster.id, hostSystemIds: [hosts.get(g.hostId)!.id] },
+        opts,
+      ),
+    );
+  }
+  const vmGroups = new Map<string, vsphere.ComputeClusterVmGroup>();
+  for (const g of rules.vmGroups) {
+    vmGroups.set(
+      g.suffix,
+      new vsphere.ComputeClusterVmGroup(
+        `${name}-${g.suffix}`,
+        { name: g.name, computeClusterId: cluster.id, virtualMachineIds: [machines[g.vm].id] },
+        opts,
+      ),
+    );
+  }
+  for (const r of rules.vmHostRules) {
+    new vsphere.ComputeClusterVmHostRule(
+      `${name}-${r.suffix}`,
+      {
+        name: r.name,
+        computeClusterId: cluster.id,
+        vmGroupName: vmGroups.get(r.vmGroup)!.name,
+        affinityHostGroupName: hostGroups.get(r.hostGroup)!.name,
+        mandatory: r.mandatory,
+      },
+      opts,
+    );
+  }
+  for (const r of rules.antiAffinityRules) {
+    new vsphere.ComputeClusterVmAntiAffinityRule(
+      `${name}-${r.suffix}`,
+      { name: r.name, computeClusterId: cluster.id, virtualMachineIds: r.vms.map((v) => machines[v].id), mandatory: r.mandatory },
+      opts,
+    );
+  }
+
+  return { vms, machines, resourcePool, folder };
+}
+
 export class VsphereTopology extends pulumi.ComponentResource {
-  /** Per VM name: name, role, host, CPU, memory and IP address. */
+  /** Per VM name: name, role, host, CPU, memory, IP address and MAC address. */
   public readonly vms: Record<string, VmInfo>;
   /** The VM resources, for `dependsOn` in the layers above. */
   public readonly machines: Record<string, vsphere.VirtualMachine>;
@@ -80,131 +237,11 @@ export class VsphereTopology extends pulumi.ComponentResource {
     const errors = validateTopologyArgs(args);
     if (errors.length > 0) throw new ValidationError(errors, `VsphereTopology ${name}`);
     super("vsphere-spark:vsphere:VsphereTopology", name, {}, opts);
-    const parent = { parent: this };
-    const inv = args.inventory;
-    const drs = args.drs ?? { enabled: true, mandatory: false };
-
-    // Existing inventory, looked up by name.
-    const dc = vsphere.getDatacenterOutput({ name: inv.datacenter }, parent);
-    const cluster = vsphere.getComputeClusterOutput({ name: inv.computeCluster, datacenterId: dc.id }, parent);
-    const datastore = vsphere.getDatastoreOutput({ name: inv.datastore, datacenterId: dc.id }, parent);
-    const network = vsphere.getNetworkOutput({ name: inv.network, datacenterId: dc.id }, parent);
-    const template = vsphere.getVirtualMachineOutput({ name: inv.template, datacenterId: dc.id }, parent);
-    const hosts = new Map(args.hosts.map((h) => [h.id, vsphere.getHostOutput({ name: h.name, datacenterId: dc.id }, parent)]));
-
-    this.resourcePool = new vsphere.ResourcePool(
-      `${args.clusterName}-pool`,
-      { name: inv.resourcePool, parentResourcePoolId: cluster.resourcePoolId },
-      parent,
-    );
-    this.folder = new vsphere.Folder(
-      `${args.clusterName}-folder`,
-      { path: inv.folder, type: "vm", datacenterId: dc.id },
-      parent,
-    );
-
-    this.machines = {};
-    this.vms = {};
-    for (const slot of args.slots) {
-      const host = hosts.get(slot.hostId)!;
-      const vm = new vsphere.VirtualMachine(
-        slot.name,
-        {
-          name: slot.name,
-          resourcePoolId: this.resourcePool.id,
-          folder: this.folder.path,
-          datastoreId: datastore.id,
-          hostSystemId: host.id,
-          numCpus: slot.cpus,
-          memory: slot.memoryMiB,
-          guestId: template.guestId,
-          firmware: template.apply((t) => t.firmware ?? "efi"),
-          scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
-          // Kubernetes CSI drivers need stable disk UUIDs.
-          enableDiskUuid: true,
-          networkInterfaces: [
-            { networkId: network.id, adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3") },
-          ],
-          disks: [
-            {
-              label: "disk0",
-              // A clone's disk may grow but never shrink below the template's.
-              size: template.disks.apply((d) => Math.max(slot.diskGiB, d[0]?.size ?? 0)),
-              thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
-              eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
-            },
-          ],
-          clone: { templateUuid: template.id },
-          extraConfig: args.guestinfo?.[slot.name],
-        },
-        {
-          ...parent,
-          // cloud-init reads its user-data at first boot only, and redacts it in vCenter afterwards:
-          // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
-          // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
-          ignoreChanges: ["extraConfig"],
-        },
-      );
-      this.machines[slot.name] = vm;
-      const staticIp = args.addresses?.[slot.name];
-      this.vms[slot.name] = {
-        name: slot.name,
-        role: slot.role,
-        host: slot.hostName,
-        cpus: slot.cpus,
-        memoryMiB: slot.memoryMiB,
-        ipAddress: staticIp !== undefined ? pulumi.output(staticIp) : vm.defaultIpAddress,
-      };
-    }
-
-    if (drs.enabled) {
-      // Pin each VM to its host: one host group per host, one VM group and one VM-host rule per VM,
-      // so adding a VM adds its own group and rule and leaves every other one as it is.
-      const hostGroups = new Map<string, vsphere.ComputeClusterHostGroup>();
-      for (const h of args.hosts) {
-        if (!args.slots.some((s) => s.hostId === h.id)) continue;
-        hostGroups.set(
-          h.id,
-          new vsphere.ComputeClusterHostGroup(
-            `${h.id}-hosts`,
-            { name: `${args.clusterName}-${h.id}`, computeClusterId: cluster.id, hostSystemIds: [hosts.get(h.id)!.id] },
-            parent,
-          ),
-        );
-      }
-      for (const slot of args.slots) {
-        const group = new vsphere.ComputeClusterVmGroup(
-          `${slot.name}-vm-group`,
-          { name: `${args.clusterName}-${slot.name}`, computeClusterId: cluster.id, virtualMachineIds: [this.machines[slot.name].id] },
-          parent,
-        );
-        new vsphere.ComputeClusterVmHostRule(
-          `${slot.name}-on-host`,
-          {
-            name: `${args.clusterName}-${slot.name}-on-${slot.hostId}`,
-            computeClusterId: cluster.id,
-            vmGroupName: group.name,
-            affinityHostGroupName: hostGroups.get(slot.hostId)!.name,
-            mandatory: drs.mandatory,
-          },
-          parent,
-        );
-      }
-      const controlPlane = args.slots.filter((s) => s.role === "control-plane");
-      if (controlPlane.length > 1) {
-        new vsphere.ComputeClusterVmAntiAffinityRule(
-          `${args.clusterName}-control-plane-apart`,
-          {
-            name: `${args.clusterName}-control-plane-apart`,
-            computeClusterId: cluster.id,
-            virtualMachineIds: controlPlane.map((s) => this.machines[s.name].id),
-            mandatory: drs.mandatory,
-          },
-          parent,
-        );
-      }
-    }
-
+    const out = createVsphereTopology(this, name, args);
+    this.vms = out.vms;
+    this.machines = out.machines;
+    this.resourcePool = out.resourcePool;
+    this.folder = out.folder;
     this.registerOutputs({ vms: this.vms });
   }
 }

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Plan, plan } from "../../src/plan/plan";
+import { deriveMacAddress } from "../../components/vsphere/mac";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const CLI = path.join(ROOT, "dist/src/plan/cli.js");
@@ -66,7 +67,7 @@ describe("offline plan: the reference topology", function () {
   });
 
   it("clones each VM from the template with its slot's shape, on its host, datastore and network", () => {
-    const w = ref.resources.find((r) => r.name === "esxi-02-worker-3")!;
+    const w = ref.resources.find((r) => r.name === "spark-esxi-02-worker-3")!;
     const inputs = w.inputs as Record<string, any>;
     assert.equal(inputs.name, "esxi-02-worker-3");
     assert.equal(inputs.numCpus, 16);
@@ -77,11 +78,11 @@ describe("offline plan: the reference topology", function () {
     assert.match(inputs.networkInterfaces[0].networkId, /^network-/);
     assert.match(inputs.clone.templateUuid, /^4210/);
     assert.equal(inputs.folder, "spark-on-k8s");
-    const cp = ref.resources.find((r) => r.name === "esxi-01-control-plane")!.inputs as Record<string, any>;
+    const cp = ref.resources.find((r) => r.name === "spark-esxi-01-control-plane")!.inputs as Record<string, any>;
     assert.equal(cp.numCpus, 8);
     assert.equal(cp.memory, 64 * 1024);
     // Each VM sits on a different host id per host.
-    const hostOf = (n: string) => (ref.resources.find((r) => r.name === n)!.inputs as Record<string, any>).hostSystemId;
+    const hostOf = (n: string) => (ref.resources.find((r) => r.name === `spark-${n}`)!.inputs as Record<string, any>).hostSystemId;
     assert.notEqual(hostOf("esxi-01-worker-1"), hostOf("esxi-02-worker-1"));
     assert.equal(hostOf("esxi-01-worker-1"), hostOf("esxi-01-control-plane"));
   });
@@ -89,11 +90,11 @@ describe("offline plan: the reference topology", function () {
   it("keeps the control-plane VMs apart and pins every VM to its host", () => {
     const anti = ref.resources.find((r) => r.type.endsWith("ComputeClusterVmAntiAffinityRule"))!;
     assert.deepEqual((anti.inputs as any).virtualMachineIds.sort(), [
-      "esxi-01-control-plane-id",
-      "esxi-02-control-plane-id",
-      "esxi-03-control-plane-id",
+      "spark-esxi-01-control-plane-id",
+      "spark-esxi-02-control-plane-id",
+      "spark-esxi-03-control-plane-id",
     ]);
-    const rule = ref.resources.find((r) => r.name === "esxi-03-worker-4-on-host")!.inputs as any;
+    const rule = ref.resources.find((r) => r.name === "spark-esxi-03-worker-4-on-host")!.inputs as any;
     assert.equal(rule.affinityHostGroupName, "spark-esxi-03");
     assert.equal(rule.vmGroupName, "spark-esxi-03-worker-4");
     assert.equal(rule.mandatory, false);
@@ -118,6 +119,7 @@ describe("offline plan: the reference topology", function () {
       cpus: 16,
       memoryMiB: 122880,
       ipAddress: "192.168.1.12",
+      macAddress: deriveMacAddress("spark", "esxi-01-worker-1"),
     });
   });
 });

@@ -66,9 +66,9 @@ describe("offline plan: the full cluster", function () {
       const other = await names(ENDPOINTS[kind]);
       const onlyHaproxy = [...haproxy].filter((k) => !other.has(k)).sort();
       assert.deepEqual(onlyHaproxy, [
-        "vsphere:index/computeClusterVmGroup:ComputeClusterVmGroup::esxi-04-load-balancer-vm-group",
-        "vsphere:index/computeClusterVmHostRule:ComputeClusterVmHostRule::esxi-04-load-balancer-on-host",
-        `${VM}::esxi-04-load-balancer`,
+        "vsphere:index/computeClusterVmGroup:ComputeClusterVmGroup::spark-esxi-04-load-balancer-vm-group",
+        "vsphere:index/computeClusterVmHostRule:ComputeClusterVmHostRule::spark-esxi-04-load-balancer-on-host",
+        `${VM}::spark-esxi-04-load-balancer`,
       ]);
       assert.deepEqual([...other].filter((k) => !haproxy.has(k)), [], `${kind} adds nothing`);
     }
@@ -80,14 +80,15 @@ describe("offline plan: the full cluster", function () {
       // First-boot data: a rotated token must not update (and reboot) running VMs.
       assert.deepEqual(vm.ignoreChanges, ["extraConfig"]);
       const extra = vm.inputs.extraConfig;
-      const role = vm.name.replace(/^esxi-\d+-/, "").replace(/-\d+$/, "");
+      const vmName = vm.inputs.name as string;
+      const role = vmName.replace(/^esxi-\d+-/, "").replace(/-\d+$/, "");
       assert.equal(isSecretMarker(extra), role !== "load-balancer", `${vm.name} extraConfig secret-ness`);
       const ec = unwrapSecrets(extra) as Record<string, string>;
       assert.equal(ec["guestinfo.userdata.encoding"], "gzip+base64");
       assert.equal(ec["guestinfo.metadata.encoding"], "base64");
       const userData = gunzipSync(Buffer.from(ec["guestinfo.userdata"], "base64")).toString();
       assert.match(userData, /^#cloud-config\n/);
-      assert.match(Buffer.from(ec["guestinfo.metadata"], "base64").toString(), new RegExp(`local-hostname: ${vm.name}`));
+      assert.match(Buffer.from(ec["guestinfo.metadata"], "base64").toString(), new RegExp(`local-hostname: ${vmName}`));
       if (role === "worker") assert.match(userData, /kubeadm join/);
     }
   });

@@ -28,7 +28,9 @@ describe("example: small-topology", () => {
       },
     );
     const vms = r.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine");
-    assert.deepEqual(vms.map((v) => v.name).sort(), [
+    // Pulumi names start with the component's name ("small"); the VM names in vCenter do not.
+    assert.deepEqual(vms.map((v) => v.name).sort(), vms.map((v) => `small-${v.inputs.name}`).sort());
+    assert.deepEqual(vms.map((v) => v.inputs.name).sort(), [
       "esx-a-control-plane",
       "esx-a-worker-1",
       "esx-a-worker-2",
@@ -36,7 +38,7 @@ describe("example: small-topology", () => {
       "esx-b-worker-2",
     ]);
     assert.equal(r.resources.filter((x) => x.type.includes("ComputeCluster")).length, 0);
-    const cp = redactSecrets(vms.find((v) => v.name === "esx-a-control-plane")!.inputs) as Record<string, unknown>;
+    const cp = redactSecrets(vms.find((v) => v.inputs.name === "esx-a-control-plane")!.inputs) as Record<string, unknown>;
     assert.equal(cp.numCpus, 4);
     assert.equal(cp.memory, 16384);
     const out = r.outputs.vms as Record<string, { ipAddress: string }>;

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { DrsSettings, DrsVm, NO_DRS_RULES, planDrsRules } from "../../components/vsphere/drs";
-import { HostSpec, planSlots } from "../../components/vsphere/placement";
+import { REFERENCE_HOST_IDS, REFERENCE_SLOTS } from "./reference-slots";
 
 const cp = (name: string, hostId: string): DrsVm => ({ name, role: "control-plane", hostId });
 const lb = (name: string, hostId: string): DrsVm => ({ name, role: "load-balancer", hostId });
@@ -119,14 +119,8 @@ describe("DRS rules (planDrsRules)", () => {
   });
 
   describe("the reference topology (4 hosts, 3 control planes, an HAProxy VM, 16 workers)", () => {
-    const host = (id: string): HostSpec => ({ id, name: `${id}.lab.local`, cpuThreads: 96, memoryMiB: 768 * 1024, workers: 4 });
-    const slots = planSlots({
-      hosts: ["esxi-01", "esxi-02", "esxi-03", "esxi-04"].map(host),
-      profiles: { worker: { cpus: 16, memoryMiB: 122880, diskGiB: 100 }, small: { cpus: 8, memoryMiB: 65536, diskGiB: 60 } },
-      controlPlaneHosts: ["esxi-01", "esxi-02", "esxi-03"],
-      loadBalancerHost: "esxi-04",
-    });
-    const p = planDrsRules("spark", ["esxi-01", "esxi-02", "esxi-03", "esxi-04"].map((id) => ({ id })), slots);
+    const slots = REFERENCE_SLOTS;
+    const p = planDrsRules("spark", REFERENCE_HOST_IDS.map((id) => ({ id })), slots);
 
     it("4 host groups, 20 VM groups, 20 VM-host rules, 1 anti-affinity rule over the 3 control planes", () => {
       assert.deepEqual(
@@ -160,7 +154,7 @@ describe("DRS rules (planDrsRules)", () => {
 
     it("adding a worker adds only its group and rule", () => {
       const more = [...slots, { ...slots[slots.length - 1], name: "esxi-04-worker-5", index: 5 }];
-      const q = planDrsRules("spark", ["esxi-01", "esxi-02", "esxi-03", "esxi-04"].map((id) => ({ id })), more);
+      const q = planDrsRules("spark", REFERENCE_HOST_IDS.map((id) => ({ id })), more);
       assert.deepEqual(q.hostGroups, p.hostGroups);
       assert.deepEqual(q.vmGroups.slice(0, 20), p.vmGroups);
       assert.deepEqual(q.vmHostRules.slice(0, 20), p.vmHostRules);

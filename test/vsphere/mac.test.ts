@@ -7,16 +7,10 @@ import {
   isVmwareManualMac,
   normalizeMac,
 } from "../../components/vsphere/mac";
-import { HostSpec, planSlots } from "../../components/vsphere/placement";
+import { REFERENCE_SLOTS } from "./reference-slots";
 
-const host = (id: string): HostSpec => ({ id, name: `${id}.lab.local`, cpuThreads: 96, memoryMiB: 768 * 1024, workers: 4 });
 /** The 20 VMs of the reference environment (Pulumi.dev.yaml). */
-const REFERENCE_VMS = planSlots({
-  hosts: ["esxi-01", "esxi-02", "esxi-03", "esxi-04"].map(host),
-  profiles: { worker: { cpus: 16, memoryMiB: 122880, diskGiB: 100 }, small: { cpus: 8, memoryMiB: 65536, diskGiB: 60 } },
-  controlPlaneHosts: ["esxi-01", "esxi-02", "esxi-03"],
-  loadBalancerHost: "esxi-04",
-}).map((s) => s.name);
+const REFERENCE_VMS = REFERENCE_SLOTS.map((s) => s.name);
 
 describe("static MAC addresses", () => {
   it("the reference environment has 20 VMs", () => assert.equal(REFERENCE_VMS.length, 20));

@@ -15,7 +15,6 @@ import { ClusterSpec, validateClusterSpec, workerNodes } from "../cluster/topolo
 import type { ClusterNode } from "../cluster/types";
 import { workerPool } from "../cluster/worker-pool";
 import { throwIfErrors } from "../validation";
-import { assignMacAddresses } from "../vsphere/mac";
 import { hostAllocations } from "../vsphere/placement";
 import type { VsphereDecisions } from "../vsphere/settings";
 import { VsphereTopology } from "../vsphere/topology";
@@ -29,12 +28,11 @@ export interface KubeadmOnVsphereSpec {
 export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
   const v = spec.vsphere;
   // The same MACs VsphereTopology gives the VMs (derived from the cluster and VM names).
-  const macs = assignMacAddresses(v.clusterName, v.slots.map((s) => s.name)).macs;
   const nodes: ClusterNode[] = v.slots.map((s) => ({
     name: s.name,
     role: s.role,
     address: v.addresses[s.name],
-    macAddress: macs[s.name],
+    macAddress: v.macAddresses[s.name],
     cpus: s.cpus,
     memoryMiB: s.memoryMiB,
   }));
@@ -146,6 +144,7 @@ export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: strin
       hosts: v.topology.hosts.map((h) => ({ id: h.id, name: h.name })),
       slots: v.slots,
       addresses: v.addresses,
+      macAddresses: v.macAddresses,
       guestinfo: bootstrap.guestinfo,
       drs: v.drs,
     },

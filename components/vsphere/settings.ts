@@ -9,6 +9,8 @@ import { APISERVER_PORT, ENDPOINT_KINDS, EndpointKind, EndpointSpec, endpointPro
 import { Cidr, cidrContains, formatIpv4, isUsableHost, parseCidr, parseIpv4 } from "../net";
 import { FieldError, didYouMean, isDnsLabel } from "../validation";
 import { AddressingSpec, assignAddresses, checkAddresses, hostAddressBlock } from "./addressing";
+import { DEFAULT_DRS, DrsSettings } from "./drs";
+import { assignMacAddresses } from "./mac";
 import {
   HostSpec,
   Overcommit,
@@ -51,7 +53,7 @@ export const VSPHERE_DEFAULTS = {
   controlPlaneCount: 3,
   endpoint: { kind: "haproxy" as EndpointKind, port: APISERVER_PORT },
   addressing: { firstOffset: 10, blockSize: 20 },
-  drs: { enabled: true, mandatory: false },
+  drs: DEFAULT_DRS,
   overcommit: { cpu: 1, memory: 1 },
 } as const;
 
@@ -70,8 +72,10 @@ export interface VsphereDecisions {
   inventory: VsphereInventory;
   topology: TopologySpec;
   overcommit: Overcommit;
-  drs: { enabled: boolean; mandatory: boolean };
+  drs: DrsSettings;
   network: NetworkSettings;
+  /** The MAC of each VM's NIC (derived from its name, or pinned in `network.macAddresses`). */
+  macAddresses: Record<string, string>;
   /** The API endpoint, its address decided (the HAProxy VM's address for kind `haproxy`). */
   endpoint: EndpointSpec;
   /** Every VM, in placement order. */
@@ -285,7 +289,7 @@ export function resolveVsphereSettings(
   }
 
   // DRS and overcommit.
-  let drs: { enabled: boolean; mandatory: boolean } = { ...D.drs };
+  let drs: DrsSettings = { ...D.drs };
   {
     const o = raw.drs === undefined ? {} : r.object(raw.drs, key("drs"), ["enabled", "mandatory"]);
     if (o) drs = { enabled: r.boolean(o, "enabled", key("drs"), D.drs.enabled), mandatory: r.boolean(o, "mandatory", key("drs"), D.drs.mandatory) };
@@ -305,10 +309,11 @@ export function resolveVsphereSettings(
   const netPath = key("network");
   let network: NetworkSettings | undefined;
   const overrides: Record<string, number> = {};
+  let macOverrides: Record<string, string> = {};
   if (raw.network === undefined) {
     r.err(netPath, "is required: cidr, gateway and dnsServers of the VM network (addresses are static)");
   } else {
-    const o = r.object(raw.network, netPath, ["cidr", "gateway", "dnsServers", "searchDomains", "addressing", "addresses"]);
+    const o = r.object(raw.network, netPath, ["cidr", "gateway", "dnsServers", "searchDomains", "addressing", "addresses", "macAddresses"]);
     if (o) {
       const cidrText = r.requiredString(o, "cidr", netPath, (s) => (parseCidr(s) ? undefined : `"${s}" is not an IPv4 CIDR such as 192.168.1.0/24 (host bits must be zero)`));
       const cidr: Cidr | undefined = cidrText ? parseCidr(cidrText) : undefined;
@@ -337,6 +342,7 @@ export function resolveVsphereSettings(
           }
         }
       }
+      macOverrides = r.stringMap(o, "macAddresses", netPath, () => undefined);
       if (cidr && gateway && r.errors.every((e) => !e.path.startsWith(netPath))) {
         network = {
           cidr: cidr.text,
@@ -369,6 +375,14 @@ export function resolveVsphereSettings(
     }).filter((e) => !(e.path === cpPath && quorumProblem(controlPlaneHosts!.length) === e.message)); // reported above
     r.errors.push(...topoErrors);
     if (topoErrors.length === 0) slots = planSlots(topology);
+  }
+
+  // MACs: derived from each VM's identity, checked for collisions, or pinned.
+  let macAddresses: Record<string, string> | undefined;
+  if (slots) {
+    const m = assignMacAddresses(clusterName, slots.map((s) => s.name), macOverrides, `${netPath}.macAddresses`);
+    r.errors.push(...m.errors);
+    macAddresses = { ...m.macs };
   }
 
   // Addresses and the endpoint's own address.
@@ -406,9 +420,9 @@ export function resolveVsphereSettings(
     for (const p of problems) r.err(`${epPath}.${p.field}`, p.message);
   }
 
-  if (r.errors.length > 0 || !inventory || !topology || !slots || !network || !endpoint || !addresses) {
+  if (r.errors.length > 0 || !inventory || !topology || !slots || !network || !endpoint || !addresses || !macAddresses) {
     if (r.errors.length === 0) r.err(key("hosts"), "the topology could not be decided");
     return { errors: r.errors };
   }
-  return { errors: [], decisions: { clusterName, inventory, topology, overcommit, drs, network, endpoint, slots, addresses } };
+  return { errors: [], decisions: { clusterName, inventory, topology, overcommit, drs, network, macAddresses, endpoint, slots, addresses } };
 }

@@ -196,6 +196,16 @@ export const BAD_CONFIGS: Case[] = [
     expect: [{ path: `${K("network")}.gateway`, message: /192\.168\.1\.0 is the network's own network or broadcast address/ }],
   },
   {
+    name: "a pinned MAC outside VMware's manual range",
+    change: (c) => (c[K("network")].macAddresses = { "esxi-01-worker-1": "00:50:56:40:00:01" }),
+    expect: [{ path: `${K("network")}.macAddresses.esxi-01-worker-1`, message: /00:50:56:40:00:01 is outside VMware's range for manual MACs, 00:50:56:00:00:00–00:50:56:3f:ff:ff/ }],
+  },
+  {
+    name: "a pinned MAC for a VM that does not exist",
+    change: (c) => (c[K("network")].macAddresses = { "esxi-09-worker-1": "00:50:56:00:00:01" }),
+    expect: [{ path: `${K("network")}.macAddresses.esxi-09-worker-1`, message: /no VM is named "esxi-09-worker-1"/ }],
+  },
+  {
     name: "a misspelt project namespace",
     change: (c) => (c["vsphere-sprak:workersPerHost"] = 3),
     expect: [{ path: "vsphere-sprak:workersPerHost", message: /unknown namespace "vsphere-sprak" \(did you mean "vsphere-spark:workersPerHost"\?\)/ }],

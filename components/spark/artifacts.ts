@@ -16,6 +16,8 @@ export interface SparkPlanSection {
   conf: Record<string, string>;
   executorPod: PodRequest;
   driverPod: PodRequest;
+  /** The executor heap: the chosen size (a multiple of the step) and the largest that would fit. */
+  heap: { chosen: string; chosenMiB: number; stepGiB: number; largestFitMiB: number };
   utilization: ExecutorSizing["utilization"];
   fit: ExecutorSizing["fit"];
 }
@@ -23,7 +25,13 @@ export interface SparkPlanSection {
 /** The plan section of an already computed plan. */
 export function planSection(plan: SparkPlan): SparkPlanSection {
   const z = plan.sizing;
-  return { conf: { ...plan.conf }, executorPod: { ...z.executorPod }, driverPod: { ...z.driverPod }, utilization: z.utilization, fit: z.fit };
+  const heap = {
+    chosen: plan.conf["spark.executor.memory"],
+    chosenMiB: z.executor.heapMiB,
+    stepGiB: z.executor.heapStepMiB / 1024,
+    largestFitMiB: z.executor.largestHeapMiB,
+  };
+  return { conf: { ...plan.conf }, executorPod: { ...z.executorPod }, driverPod: { ...z.driverPod }, heap, utilization: z.utilization, fit: z.fit };
 }
 
 /** What the offline plan prints under `spark`. Throws a SizingError when nothing fits. */

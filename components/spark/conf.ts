@@ -69,12 +69,19 @@ export function scalaBinaryVersion(sparkVersion: string): string {
   return Number(sparkVersion.split(".")[0]) >= 4 ? "2.13" : "2.12";
 }
 
-export function exampleApp(s: SparkSettings): ExampleApp {
+/**
+ * SparkPi. `home` is where Spark is installed for the process that runs the driver: omitted, the
+ * file is a `local://` path inside the image (cluster mode: the driver pod reads it); given (client
+ * mode), a plain path under that Spark home, e.g. `$SPARK_HOME` on the submit host or `/opt/spark`
+ * in the smoke test's pod.
+ */
+export function exampleApp(s: SparkSettings, home?: string): ExampleApp {
   const args = [String(s.smokeTest.iterations)];
-  if (s.appType === "python") return { file: "local:///opt/spark/examples/src/main/python/pi.py", args };
+  const base = home === undefined ? "local:///opt/spark" : home;
+  if (s.appType === "python") return { file: `${base}/examples/src/main/python/pi.py`, args };
   return {
     mainClass: "org.apache.spark.examples.SparkPi",
-    file: `local:///opt/spark/examples/jars/spark-examples_${scalaBinaryVersion(s.sparkVersion)}-${s.sparkVersion}.jar`,
+    file: `${base}/examples/jars/spark-examples_${scalaBinaryVersion(s.sparkVersion)}-${s.sparkVersion}.jar`,
     args,
   };
 }
@@ -98,14 +105,22 @@ export function sparkConf(s: SparkSettings, sizing: ExecutorSizing): Record<stri
   conf["spark.kubernetes.driver.podTemplateContainerName"] = DRIVER_CONTAINER;
   conf["spark.kubernetes.executor.podTemplateContainerName"] = EXECUTOR_CONTAINER;
   if (s.historyServer.enabled) {
-    const vol = `spark.kubernetes.driver.volumes.persistentVolumeClaim.${n.eventLogClaim}`;
-    conf[`${vol}.mount.path`] = EVENT_LOG_MOUNT;
-    conf[`${vol}.options.claimName`] = n.eventLogClaim;
     conf["spark.eventLog.enabled"] = "true";
-    conf["spark.eventLog.dir"] = `file://${EVENT_LOG_MOUNT}`;
+    conf["spark.eventLog.dir"] = eventLogDir(s);
+    if (s.historyServer.logDirectory === undefined) {
+      // Cluster mode only (settings refuse the claim in client mode): the driver pod mounts it.
+      const vol = `spark.kubernetes.driver.volumes.persistentVolumeClaim.${n.eventLogClaim}`;
+      conf[`${vol}.mount.path`] = EVENT_LOG_MOUNT;
+      conf[`${vol}.options.claimName`] = n.eventLogClaim;
+    }
   }
   Object.assign(conf, s.extraConf);
   return sortKeys(conf);
+}
+
+/** Where drivers write event logs and the History Server reads them: the shared URI, or the claim's mount. */
+export function eventLogDir(s: SparkSettings): string {
+  return s.historyServer.logDirectory ?? `file://${EVENT_LOG_MOUNT}`;
 }
 
 export function sortKeys(conf: Record<string, string>): Record<string, string> {

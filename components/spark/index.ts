@@ -10,3 +10,4 @@ export * from "./submit";
 export * from "./manifests";
 export * from "./artifacts";
 export * from "./platform";
+export * from "./rbac";

@@ -9,8 +9,10 @@ import { formatImageRef } from "./image";
 import type { SparkPlan } from "./plan";
 import type { RegistryCredentials } from "./settings";
 import { commonLabels, containerSecurityContext, podSecurityContext, podTemplate, schedulingFields } from "./podtemplates";
+import { sparkRoleRules } from "./rbac";
 import { driverPodMemoryMiB, executorPodMemoryMiB } from "./sizing";
 import { renderSparkDefaults, submitArgs } from "./submit";
+import { eventLogDir } from "./conf";
 import { formatCpuMilli, formatSparkMemory } from "../quantity";
 import { stringify } from "yaml";
 
@@ -37,24 +39,28 @@ export interface SparkManifests {
   historyServerService?: k8s.types.input.core.v1.Service;
 }
 
-/** The smoke test's SparkPi is small on purpose: it checks access, image and scheduling, not capacity. */
+/**
+ * The smoke test's SparkPi is small on purpose: it checks access, image, scheduling and the
+ * executors' way back to the driver, not capacity. It runs in client mode inside the Job's pod, so
+ * the pod is the driver (1g heap) and the Job's status is SparkPi's: spark-submit in client mode
+ * runs the application in its own JVM and exits non-zero when it throws (deploy/SparkSubmit.scala),
+ * whereas in cluster mode it returns when the driver pod ends, whatever its phase
+ * (deploy/k8s/submit/KubernetesClientApplication.scala, LoggingPodStatusWatcher.scala).
+ */
 export const SMOKE_TEST = {
-  submitter: { cpu: "250m", memoryMiB: 1024 },
   driverMemoryMiB: 1024,
   executorMemoryMiB: 1024,
   cores: 1,
 } as const;
 
+/** Environment variables of the smoke test's pod, set from the downward API and used in its arguments. */
+export const SMOKE_TEST_ENV = { podIp: "SPARK_DRIVER_POD_IP", podName: "SPARK_DRIVER_POD_NAME" } as const;
+
 /** The History Server's pod: a 1 GiB daemon heap plus JVM overhead. */
 export const HISTORY_SERVER_RESOURCES = { cpu: "250m", memoryMiB: 1536, daemonMemory: "1g" } as const;
 
-/** The driver's verbs in its namespace: executor pods, its headless service, config maps and on-demand PVCs. */
-export const DRIVER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
-  { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "patch", "update", "delete", "deletecollection"] },
-  { apiGroups: [""], resources: ["services"], verbs: ["create", "get", "list", "watch", "delete", "deletecollection"] },
-  { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "get", "list", "watch", "patch", "update", "delete", "deletecollection"] },
-  { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["create", "get", "list", "watch", "patch", "update", "delete", "deletecollection"] },
-];
+/** The driver's verbs in its namespace, generated from Spark 4.0's API calls (rbac.ts). */
+export const DRIVER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = sparkRoleRules();
 
 /** `.dockerconfigjson` content for one registry. */
 export function dockerConfigJson(creds: RegistryCredentials, password: string): string {
@@ -87,10 +93,11 @@ export function quotaTotals(plan: SparkPlan): { cpuMilli: number; memoryMiB: num
       offHeapMiB: z.executor.offHeapMiB,
       pysparkMiB: z.executor.pysparkMiB,
     });
-    const driver = driverPodMemoryMiB(SMOKE_TEST.driverMemoryMiB, s.driver.memoryOverheadFactor);
-    cpuMilli += 250 + SMOKE_TEST.cores * 1000 * (1 + s.smokeTest.executorInstances);
-    memoryMiB += SMOKE_TEST.submitter.memoryMiB + driver + s.smokeTest.executorInstances * small;
-    pods += 2 + s.smokeTest.executorInstances;
+    // The Job's pod is the driver (client mode): one pod of the driver's size, then the executors.
+    const driver = smokeTestDriverMiB(plan);
+    cpuMilli += SMOKE_TEST.cores * 1000 * (1 + s.smokeTest.executorInstances);
+    memoryMiB += driver + s.smokeTest.executorInstances * small;
+    pods += 1 + s.smokeTest.executorInstances;
   }
   if (s.historyServer.enabled) {
     cpuMilli += 250;
@@ -98,6 +105,11 @@ export function quotaTotals(plan: SparkPlan): { cpuMilli: number; memoryMiB: num
     pods += 1;
   }
   return { cpuMilli, memoryMiB, pods };
+}
+
+/** The smoke test pod's memory: the 1g client-mode driver plus Spark's overhead rule for it. */
+export function smokeTestDriverMiB(plan: SparkPlan): number {
+  return driverPodMemoryMiB(SMOKE_TEST.driverMemoryMiB, plan.settings.driver.memoryOverheadFactor, plan.settings.driver.minMemoryOverheadMiB);
 }
 
 export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: string } = {}): SparkManifests {
@@ -166,7 +178,7 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
         },
       },
     };
-    const largest = Math.max(plan.sizing.executorPod.memoryMiB, plan.sizing.driverPod.memoryMiB, HISTORY_SERVER_RESOURCES.memoryMiB, SMOKE_TEST.submitter.memoryMiB);
+    const largest = Math.max(plan.sizing.executorPod.memoryMiB, plan.sizing.driverPod.memoryMiB, HISTORY_SERVER_RESOURCES.memoryMiB, smokeTestDriverMiB(plan));
     m.limitRange = {
       apiVersion: "v1",
       kind: "LimitRange",
@@ -234,11 +246,22 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
       "spark.driver.cores": String(z.cores),
       "spark.dynamicAllocation.enabled": "false",
       "spark.cores.max": String(s.smokeTest.executorInstances * z.cores),
-      "spark.kubernetes.authenticate.submission.caCertFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
-      "spark.kubernetes.authenticate.submission.oauthTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+      // Client mode inside the pod: executors connect back to the pod's IP; naming the pod makes it
+      // the executors' owner (ExecutorPodsAllocator reads it), so they go when the Job's pod goes.
+      // Kubernetes expands $(VAR) in args from the container's env.
+      "spark.driver.host": `$(${SMOKE_TEST_ENV.podIp})`,
+      "spark.kubernetes.driver.pod.name": `$(${SMOKE_TEST_ENV.podName})`,
+      "spark.kubernetes.authenticate.caCertFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+      "spark.kubernetes.authenticate.oauthTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
     };
+    if (plan.sizing.executor.pysparkMiB > 0) {
+      // The smoke test's executors are small: keep PySpark memory out of them.
+      overrides["spark.executor.pyspark.memory"] = "0m";
+    }
     const smokePlan: SparkPlan = { ...plan, conf: { ...plan.conf } };
-    for (const k of Object.keys(smokePlan.conf)) if (k.startsWith("spark.dynamicAllocation.")) delete smokePlan.conf[k];
+    for (const k of Object.keys(smokePlan.conf)) {
+      if (k.startsWith("spark.dynamicAllocation.") || k === "spark.executor.memoryOverhead" || k === "spark.executor.pyspark.memory") delete smokePlan.conf[k];
+    }
     smokePlan.settings = { ...s, sparkApplication: { ...s.sparkApplication, name: n.smokeTestJob } };
     m.smokeTestJob = {
       apiVersion: "batch/v1",
@@ -260,11 +283,15 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
                 image,
                 imagePullPolicy: s.imagePullPolicy,
                 command: ["/opt/spark/bin/spark-submit"],
-                args: submitArgs(smokePlan, "cluster", "k8s://https://kubernetes.default.svc:443", overrides),
-                env: [{ name: "SPARK_CONF_DIR", value: SPARK_CONF_DIR }],
+                args: submitArgs(smokePlan, "client", "k8s://https://kubernetes.default.svc:443", overrides, "/opt/spark"),
+                env: [
+                  { name: "SPARK_CONF_DIR", value: SPARK_CONF_DIR },
+                  { name: SMOKE_TEST_ENV.podIp, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+                  { name: SMOKE_TEST_ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                ],
                 resources: {
-                  requests: { cpu: z.submitter.cpu, memory: mi(z.submitter.memoryMiB) },
-                  limits: { memory: mi(z.submitter.memoryMiB) },
+                  requests: { cpu: formatCpuMilli(z.cores * 1000), memory: mi(smokeTestDriverMiB(plan)) },
+                  limits: { memory: mi(smokeTestDriverMiB(plan)) },
                 },
                 securityContext: containerSecurityContext(),
                 volumeMounts: [
@@ -282,7 +309,8 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
 
   if (s.historyServer.enabled) {
     const labels = commonLabels("history-server");
-    m.eventLogClaim = {
+    const claim = s.historyServer.logDirectory === undefined;
+    if (claim) m.eventLogClaim = {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
       metadata: meta(plan, n.eventLogClaim, "history-server"),
@@ -313,7 +341,7 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
                 imagePullPolicy: s.imagePullPolicy,
                 args: ["/opt/spark/bin/spark-class", "org.apache.spark.deploy.history.HistoryServer"],
                 env: [
-                  { name: "SPARK_HISTORY_OPTS", value: `-Dspark.history.fs.logDirectory=file://${EVENT_LOG_MOUNT}` },
+                  { name: "SPARK_HISTORY_OPTS", value: `-Dspark.history.fs.logDirectory=${eventLogDir(s)}` },
                   { name: "SPARK_DAEMON_MEMORY", value: HISTORY_SERVER_RESOURCES.daemonMemory },
                 ],
                 ports: [{ name: "http", containerPort: HISTORY_SERVER_PORT }],
@@ -323,10 +351,10 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
                   limits: { memory: mi(HISTORY_SERVER_RESOURCES.memoryMiB) },
                 },
                 securityContext: containerSecurityContext(),
-                volumeMounts: [{ name: "spark-events", mountPath: EVENT_LOG_MOUNT, readOnly: true }],
+                ...(claim ? { volumeMounts: [{ name: "spark-events", mountPath: EVENT_LOG_MOUNT, readOnly: true }] } : {}),
               },
             ],
-            volumes: [{ name: "spark-events", persistentVolumeClaim: { claimName: n.eventLogClaim } }],
+            ...(claim ? { volumes: [{ name: "spark-events", persistentVolumeClaim: { claimName: n.eventLogClaim } }] } : {}),
           },
         },
       },

@@ -10,21 +10,24 @@ import { SparkPlanSection, planSection } from "./artifacts";
 import { registryError } from "./image";
 import { dockerConfigJson, sparkManifests } from "./manifests";
 import { SparkPlan, planSpark } from "./plan";
-import { SparkSettings, resolveSparkSettings } from "./settings";
+import { SparkSettings, SparkSettingsInput, resolveSparkSettings } from "./settings";
 import { SizingError, WorkerShape, workerShapeErrors } from "./sizing";
 import { renderSparkDefaults, renderSubmitScript, sparkApplication } from "./submit";
 
 export interface SparkPlatformArgs {
   /** The cluster to deploy on; every child resource uses it. */
-  provider: k8s.Provider;
+  readonly provider: k8s.Provider;
   /** The Kubernetes API endpoint users submit to, `host:port` (e.g. the HAProxy VM, `192.168.1.2:6443`). */
-  apiEndpoint: pulumi.Input<string>;
-  /** Shape of the worker nodes that run executors. */
-  workers: WorkerShape;
-  /** Resolved settings (see `resolveSparkSettings`). */
-  settings: SparkSettings;
+  readonly apiEndpoint: pulumi.Input<string>;
+  /** The worker pool executors run on: the cluster back end's `workerPool`, unchanged. */
+  readonly workers: WorkerShape;
+  /**
+   * Spark settings: any subset (the rest are defaults), validated and resolved by the component
+   * (`resolveSparkSettings`); a resolved `SparkSettings` works as well. Default: all defaults.
+   */
+  readonly settings?: SparkSettingsInput;
   /** Password of `settings.registryCredentials`; required exactly when those are set. */
-  registryPassword?: pulumi.Input<string>;
+  readonly registryPassword?: pulumi.Input<string>;
 }
 
 /** `host:port` of the API server; returns a message when it is not one. */
@@ -32,6 +35,15 @@ export function apiEndpointError(endpoint: string): string | undefined {
   const m = /^(?:https:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]+)$/.exec(endpoint);
   if (!m) return `"${endpoint}" must be host:port, e.g. 192.168.1.2:6443`;
   return registryError(`${m[1]}:${m[2]}`);
+}
+
+/**
+ * Every problem with the arguments, each with its path (`workers.count`, `settings.executor.memory`, …),
+ * and the resolved settings when there is none.
+ */
+export function checkSparkPlatformArgs(args: SparkPlatformArgs): { errors: FieldError[]; settings?: SparkSettings } {
+  const errors = validateSparkPlatformArgs(args);
+  return errors.length > 0 ? { errors } : { errors, settings: resolveSparkSettings(args.settings, "settings").settings };
 }
 
 /** Every problem with the arguments, each with its path (`workers.count`, `settings.executor.cores`, …). */
@@ -59,10 +71,10 @@ export function validateSparkPlatformArgs(args: SparkPlatformArgs): FieldError[]
   }
   if (shape.length === 0 && resolved.errors.length === 0) {
     try {
-      planSpark(args.settings, args.workers);
+      planSpark(resolved.settings, args.workers);
     } catch (e) {
       if (!(e instanceof SizingError)) throw e;
-      errors.push({ path: "workers", message: e.message });
+      errors.push({ path: `${e.scope}.${e.field}`, message: e.message });
     }
   }
   return errors;
@@ -85,9 +97,10 @@ export class SparkPlatform extends pulumi.ComponentResource {
   readonly sparkApplication: pulumi.Output<Record<string, unknown> | undefined>;
 
   constructor(name: string, args: SparkPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    throwIfErrors(validateSparkPlatformArgs(args), `SparkPlatform "${name}": invalid arguments`);
+    const checked = checkSparkPlatformArgs(args);
+    throwIfErrors(checked.errors, `SparkPlatform "${name}": invalid arguments`);
     super("vsphere-spark:spark:SparkPlatform", name, {}, opts);
-    const plan = planSpark(args.settings, args.workers);
+    const plan = planSpark(checked.settings as SparkSettings, args.workers);
     const out = buildSparkPlatform(this, name, args, plan);
     this.namespace = out.namespace;
     this.serviceAccount = out.serviceAccount;
@@ -95,7 +108,7 @@ export class SparkPlatform extends pulumi.ComponentResource {
     this.submitCluster = pulumi.output(args.apiEndpoint).apply((ep) => renderSubmitScript(plan, "cluster", ep));
     this.submitClient = pulumi.output(args.apiEndpoint).apply((ep) => renderSubmitScript(plan, "client", ep));
     this.sizing = pulumi.output(planSection(plan));
-    this.sparkApplication = pulumi.output(args.settings.sparkApplication.enabled ? sparkApplication(plan) : undefined);
+    this.sparkApplication = pulumi.output(plan.settings.sparkApplication.enabled ? sparkApplication(plan) : undefined);
     this.registerOutputs({
       namespace: this.namespace,
       serviceAccount: this.serviceAccount,

@@ -39,12 +39,23 @@ export function schedulingFields(plan: SparkPlan): Pick<k8s.types.input.core.v1.
   return out;
 }
 
+/** The label Spark puts on every driver and executor pod of one application, valued with its app id. */
+export const SPARK_APP_SELECTOR_LABEL = "spark-app-selector";
+
 /**
- * Pod anti-affinity that keeps executors one per node: Spark labels every executor pod
- * `spark-role=executor`; the term matches them in the Spark namespace by host name.
+ * Pod anti-affinity that keeps an application's executors one per node: Spark labels every
+ * executor pod `spark-role=executor` and `spark-app-selector=<app id>` (Constants.scala,
+ * SPARK_ROLE_LABEL / SPARK_APP_ID_LABEL; BasicExecutorFeatureStep). The app id is only known at
+ * submission, so the term takes it from the incoming pod through `matchLabelKeys` (Kubernetes
+ * 1.31+: MatchLabelKeysInPodAffinity, beta and on by default): executors of other applications in
+ * the namespace do not repel this one's.
  */
 export function executorAffinity(plan: SparkPlan): k8s.types.input.core.v1.Affinity | undefined {
-  const term = { labelSelector: { matchLabels: { "spark-role": "executor" } }, topologyKey: "kubernetes.io/hostname" };
+  const term = {
+    labelSelector: { matchLabels: { "spark-role": "executor" } },
+    matchLabelKeys: [SPARK_APP_SELECTOR_LABEL],
+    topologyKey: "kubernetes.io/hostname",
+  };
   switch (plan.settings.placement.oneExecutorPerNode) {
     case "required":
       return { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } };
@@ -62,6 +73,10 @@ export function podTemplate(plan: SparkPlan, role: "driver" | "executor"): Pod {
     kind: "Pod",
     metadata: { labels: commonLabels(role) },
     spec: {
+      // Executors run task code and never call the API (the driver does): no token in their pods.
+      // Spark runs them under the driver's service account when none is set for them (Config.scala,
+      // spark.kubernetes.authenticate.executor.serviceAccountName), which would hand them its rights.
+      ...(role === "executor" ? { automountServiceAccountToken: false } : {}),
       ...schedulingFields(plan),
       ...(affinity ? { affinity } : {}),
       securityContext: podSecurityContext(plan),

@@ -34,7 +34,10 @@ export interface ExecutorPolicy {
   memoryOverheadFactor: number;
   /** Floor of the overhead in MiB (`spark.executor.minMemoryOverhead`, Spark 4.0+). Default 384. */
   minMemoryOverheadMiB: number;
-  /** The executor heap is a multiple of this many GiB. Default 10. */
+  /**
+   * The executor heap is a multiple of this many GiB. Default 1: the largest heap that fits at a
+   * 1 GiB step. The paper's `100g` comes from a 10 GiB step (the reference stack sets 10).
+   */
   heapGranularityGiB: number;
   /** `spark.memory.offHeap.size` in MiB (0: off-heap memory disabled). Default 0. */
   offHeapMiB: number;
@@ -55,6 +58,8 @@ export interface DriverSettings {
   cores: number;
   /** `spark.driver.memoryOverheadFactor`. Default 0.1 for JVM apps, 0.4 for Python. */
   memoryOverheadFactor: number;
+  /** Floor of the driver's overhead in MiB (`spark.driver.minMemoryOverhead`, Spark 4.0+). Default 384. */
+  minMemoryOverheadMiB: number;
 }
 
 export interface DynamicAllocationSettings {
@@ -124,7 +129,10 @@ export interface RegistryCredentials {
 }
 
 export interface SmokeTestSettings {
-  /** A Job that runs SparkPi through spark-submit in cluster mode. Default false. */
+  /**
+   * A Job that runs SparkPi in client mode inside its own pod (the pod is the driver), so the Job
+   * succeeds exactly when SparkPi does. Default false.
+   */
   enabled: boolean;
   /** SparkPi's argument (number of partitions). Default 100 (the 2020 talk). */
   iterations: number;
@@ -133,12 +141,22 @@ export interface SmokeTestSettings {
 }
 
 export interface HistoryServerSettings {
-  /** Spark History Server + event-log volume. Default false. */
+  /**
+   * Spark History Server. Default false. Needs somewhere drivers and the server share: a storage
+   * class that can provide the event-log claim (`storageClassName`; this cluster installs no
+   * default class), or a shared log location (`logDirectory`, e.g. `s3a://bucket/spark-events`).
+   */
   enabled: boolean;
   /** Size of the event-log PersistentVolumeClaim. Default `10Gi`. */
   storageSize: string;
-  /** Storage class of that claim (default: the cluster's default class). */
+  /** Storage class of that claim; required for the claim (a class that offers `accessMode`). */
   storageClassName?: string;
+  /**
+   * A shared event-log location (`s3a://`, `hdfs://`, `abfs://`, `gs://` … URI) written by drivers
+   * and read by the server, instead of the claim. The only choice in client mode, whose driver runs
+   * on the submit host and cannot mount the claim. Credentials go through extraConf / the image.
+   */
+  logDirectory?: string;
   /** Default `ReadWriteMany` (drivers on any node and the server share it). */
   accessMode: "ReadWriteMany" | "ReadWriteOnce";
 }
@@ -181,8 +199,44 @@ export interface SparkSettings {
   extraConf: Record<string, string>;
 }
 
+/** Every field optional, all the way down (what a user may pass before defaults apply). */
+export type DeepPartial<T> = T extends readonly (infer U)[]
+  ? readonly DeepPartial<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]?: DeepPartial<T[K]> | (null extends T[K] ? null : never) }
+    : T;
+
+/**
+ * Spark settings as a user writes them: any subset of `SparkSettings` (the image may be a reference
+ * string); `resolveSparkSettings` validates it and applies the defaults. A resolved `SparkSettings`
+ * is also a valid input and resolves to itself.
+ */
+export type SparkSettingsInput = DeepPartial<Omit<SparkSettings, "image">> & { readonly image?: string | Readonly<ImageRef> };
+
 /** Overhead factors Spark applies by default (SIZING.md): 0.1 for JVM apps, 0.4 for non-JVM. */
 export const DEFAULT_OVERHEAD_FACTOR: Record<SparkAppType, number> = { jvm: 0.1, python: 0.4 };
+
+/**
+ * Spark keys that change a pod's size (Spark adds them to the pod's CPU or memory, or makes its
+ * scratch space count as memory): `extraConf` may not set them, because the sizing would not know.
+ * Each names the setting that feeds the sizing instead. Facts: SIZING.md (BasicExecutorFeatureStep,
+ * BasicDriverFeatureStep, ResourceProfile) and Config.scala (`spark.kubernetes.local.dirs.tmpfs`).
+ */
+export const POD_SIZE_KEYS: readonly { pattern: RegExp; instead: string }[] = [
+  { pattern: /^spark\.memory\.offHeap\.(enabled|size)$/, instead: "executor.offHeapMiB" },
+  { pattern: /^spark\.executor\.pyspark\.memory$/, instead: "executor.pysparkMemoryMiB" },
+  { pattern: /^spark\.executor\.minMemoryOverhead$/, instead: "executor.minMemoryOverheadMiB" },
+  { pattern: /^spark\.driver\.minMemoryOverhead$/, instead: "driver.minMemoryOverheadMiB" },
+  { pattern: /^spark\.(executor|driver)\.memoryOverhead$/, instead: "executor/driver memoryOverheadFactor and minMemoryOverheadMiB" },
+  { pattern: /^spark\.kubernetes\.memoryOverheadFactor$/, instead: "executor.memoryOverheadFactor and driver.memoryOverheadFactor" },
+  { pattern: /^spark\.kubernetes\.(driver|executor)\.(request|limit)\.cores$/, instead: "executor.cores / driver.cores (the request is derived from the worker shape)" },
+  { pattern: /^spark\.kubernetes\.local\.dirs\.tmpfs$/, instead: "nothing: tmpfs scratch space counts against the pod's memory limit, which the sizing does not reserve" },
+];
+
+/** The setting to use instead, when `key` changes a pod's size. */
+export function podSizeKeyInstead(key: string): string | undefined {
+  return POD_SIZE_KEYS.find((k) => k.pattern.test(key))?.instead;
+}
 
 /** Spark keys the sizing and the platform own: `extraConf` may not set them. */
 export const MANAGED_KEY_PATTERN =
@@ -233,7 +287,7 @@ const KEYS = {
     "executorsPerNode", "coresLeftForSystem", "memoryOverheadFactor", "minMemoryOverheadMiB", "heapGranularityGiB",
     "offHeapMiB", "pysparkMemoryMiB", "instances", "cores", "memory",
   ],
-  driver: ["memory", "cores", "memoryOverheadFactor"],
+  driver: ["memory", "cores", "memoryOverheadFactor", "minMemoryOverheadMiB"],
   dynamicAllocation: ["enabled", "minExecutors", "maxExecutors", "initialExecutors", "shuffleTrackingTimeout", "executorIdleTimeout"],
   priorityClass: ["create", "name", "value", "preemptionPolicy"],
   placement: ["oneExecutorPerNode", "nodeSelector", "tolerations"],
@@ -242,7 +296,7 @@ const KEYS = {
   quota: ["enabled", "applications"],
   registryCredentials: ["server", "username", "email"],
   smokeTest: ["enabled", "iterations", "executorInstances"],
-  historyServer: ["enabled", "storageSize", "storageClassName", "accessMode"],
+  historyServer: ["enabled", "storageSize", "storageClassName", "accessMode", "logDirectory"],
   sparkApplication: ["enabled", "apply", "name"],
   nodeAllocatable: ["cpu", "memoryMiB"],
 } as const;
@@ -302,7 +356,7 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
     coresLeftForSystem: r.number(eo, "coresLeftForSystem", ep, 1, { min: 0 }),
     memoryOverheadFactor: r.number(eo, "memoryOverheadFactor", ep, DEFAULT_OVERHEAD_FACTOR[appType], { exclusiveMin: 0, max: 10 }),
     minMemoryOverheadMiB: r.number(eo, "minMemoryOverheadMiB", ep, 384, { integer: true, min: 0 }),
-    heapGranularityGiB: r.number(eo, "heapGranularityGiB", ep, 10, { integer: true, min: 1 }),
+    heapGranularityGiB: r.number(eo, "heapGranularityGiB", ep, 1, { integer: true, min: 1 }),
     offHeapMiB: r.number(eo, "offHeapMiB", ep, 0, { integer: true, min: 0 }),
     pysparkMemoryMiB: r.number(eo, "pysparkMemoryMiB", ep, 0, { integer: true, min: 0 }),
   };
@@ -322,6 +376,7 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
     memory: r.string(dro, "memory", dp, "40g", sparkMemory),
     cores: r.number(dro, "cores", dp, 1, { integer: true, min: 1 }),
     memoryOverheadFactor: r.number(dro, "memoryOverheadFactor", dp, DEFAULT_OVERHEAD_FACTOR[appType], { exclusiveMin: 0, max: 10 }),
+    minMemoryOverheadMiB: r.number(dro, "minMemoryOverheadMiB", dp, 384, { integer: true, min: 0 }),
   };
 
   const dap = `${path}.dynamicAllocation`;
@@ -455,6 +510,25 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
   };
   const storageClassName = r.optString(ho, "storageClassName", hp, dnsSubdomain("storage class name"));
   if (storageClassName !== undefined) historyServer.storageClassName = storageClassName;
+  const logDirectory = r.optString(ho, "logDirectory", hp, (s) =>
+    /^[a-z][a-z0-9+.-]*:\/\/\S+$/.test(s) && !s.startsWith("file:") && !s.startsWith("local:")
+      ? undefined
+      : `"${s}" is not a shared log location: give a URI every driver and the server reach, such as "s3a://bucket/spark-events" or "hdfs://namenode/spark-events"`,
+  );
+  if (logDirectory !== undefined) historyServer.logDirectory = logDirectory;
+  if (historyServer.enabled && ho?.logDirectory === undefined) {
+    if (deployMode === "client") {
+      r.err(`${hp}.logDirectory`, "is required in client mode: the driver runs on the submit host, which cannot mount the event-log claim; give a shared URI (e.g. s3a://bucket/spark-events)");
+    } else if (storageClassName === undefined) {
+      r.err(
+        `${hp}.storageClassName`,
+        `is required for the event-log claim: this cluster installs no default StorageClass, so a claim without one stays Pending and every driver mounting it waits forever; name a class that offers ${historyServer.accessMode}, or set logDirectory to a shared URI`,
+      );
+    }
+  }
+  if (logDirectory !== undefined && storageClassName !== undefined) {
+    r.err(`${hp}.storageClassName`, "is for the event-log claim, but logDirectory is set, so there is none: remove one of them");
+  }
 
   const ap = `${path}.sparkApplication`;
   const ao = r.object(root?.sparkApplication, ap, KEYS.sparkApplication);
@@ -479,7 +553,9 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
   }
 
   const extraConf = r.stringMap(root, "extraConf", path, (k, _v, p) => {
+    const instead = podSizeKeyInstead(k);
     if (!/^spark\.[A-Za-z0-9_.-]+$/.test(k)) r.err(p, `"${k}" is not a Spark property name (spark.…)`);
+    else if (instead) r.err(p, `"${k}" changes the pod size, which the sizing must know; use ${instead}`);
     else if (MANAGED_KEY_PATTERN.test(k)) r.err(p, `"${k}" is decided by this layer's sizing and settings; set it through them instead`);
   });
 

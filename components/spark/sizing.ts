@@ -1,40 +1,38 @@
 /**
- * Executor sizing: a pure function from the worker nodes' shape and the executor policy to Spark
+ * Executor sizing: pure functions from the worker pool's shape and the executor policy to Spark
  * settings, pod requests, utilization and a fit verdict. The pod formulas are Spark's own
  * (`schemas/spark/SIZING.md`, read from BasicExecutorFeatureStep / ResourceProfile).
  *
- * THE RULE (per worker node, with E = executorsPerNode):
+ * The sizing is a chain of named steps, each exported and table-tested on its own
+ * (test/spark/sizing-steps.test.ts):
  *
- *   cores      = floor((vm.cpus − coresLeftForSystem) / E)                     → spark.executor.cores
- *   cpuSlot    = floor((allocatable.cpu − daemonSet.cpu) / E)   in millicores
- *   request    = min(cores, cpuSlot); when it is below `cores` it becomes
- *                spark.kubernetes.executor.request.cores (e.g. "14500m") while spark.executor.cores
- *                keeps the task slots. A slot under one whole core is "nothing fits".
- *   memSlot    = floor((allocatable.memoryMiB − daemonSet.memoryMiB) / E)
- *   heap       = the largest multiple of heapGranularityGiB whose executor pod fits in memSlot,
- *                where pod = heap + max(trunc(factor × heap), minOverhead) + offHeap + pysparkMemory
- *                                                                             → spark.executor.memory
- *   instances  = workers × E                                                   → spark.executor.instances
+ *   nodeRoom      per node: allocatable − DaemonSet requests; per executor slot: that / E
+ *   executorCores floor((vm.cpus − coresLeftForSystem) / E)                   → spark.executor.cores
+ *   cpuRequest    min(cores, cpuSlot); below `cores` it becomes spark.kubernetes.executor.request.cores
+ *                 (e.g. "14500m") while spark.executor.cores keeps the task slots; < 1 CPU: error
+ *   executorHeap  the largest multiple of heapStep (default 1 GiB) whose pod fits the memory slot,
+ *                 pod = heap + max(trunc(factor × heap), minOverhead) + offHeap + pysparkMemory,
+ *                 and the largest heap in whole MiB that would fit (shown beside the chosen one)
+ *   executorCount workers × E, or the user's instances / dynamic-allocation bounds
+ *   driverFit     cluster mode: the driver pod is created before any executor; it must fit a
+ *                 worker, and the executors that no longer fit beside it are counted
+ *   sizingConf    the Spark properties
+ *   utilization   requested vs allocatable vs VM
  *
  * Cores come from the VM's vCPUs (what the guest schedules), the request from what the kubelet
  * lets pods have; memory comes only from allocatable, because the kubelet evicts on memory.
- * Reference (16 vCPU / 120 GiB VMs, kubeadm allocatable cpu 16, 122780 MiB): cores 15, heap 100g,
- * pod 112640 MiB (110g would need 123904), instances = workers.
  */
+import type { WorkerPool } from "../cluster/backend";
 import type { DeployMode, DriverSettings, DynamicAllocationSettings, ExecutorPolicy, SparkAppType } from "./settings";
 import { formatCpuMilli, formatSparkMemory, parseSparkMemoryMiB, toMilli } from "../quantity";
 import { parseSparkTimeMs } from "./units";
 
-export interface WorkerShape {
-  /** Worker nodes that may run executors. */
-  count: number;
-  /** What the kubelet reports as allocatable on each worker. */
-  allocatable: { cpu: number; memoryMiB: number };
-  /** The worker VM's configured size. */
-  vm: { cpus: number; memoryMiB: number };
-  /** CPU and memory requested on each worker by DaemonSets (CNI, kube-proxy, CSI, agents). */
-  daemonSetRequests?: { cpu: number; memoryMiB: number };
-}
+/**
+ * The worker nodes executors run on: the cluster layer's `WorkerPool` (components/cluster/backend.ts),
+ * handed over unchanged by every cluster back end. `allocatable` already excludes the kernel's share
+ * of the VM's memory (components/cluster/node-capacity.ts) and the kubelet's reservations.
+ */
+export type WorkerShape = WorkerPool;
 
 export interface SizingPolicy {
   appType: SparkAppType;
@@ -60,6 +58,20 @@ export interface Utilization {
   memory: { requestedMiB: number; allocatableMiB: number; vmMiB: number; ofAllocatable: number; ofVm: number };
 }
 
+export interface DriverFit {
+  mode: DeployMode;
+  /** Whether the driver pod fits a worker with no executor on it. */
+  fitsOnEmptyWorker: boolean;
+  /** Whether it fits in what the executors leave on a worker. */
+  fitsBesideExecutors: boolean;
+  /** Cluster mode: whether some worker can take it; client mode: true (the driver is not a pod). */
+  placeable: boolean;
+  /** Executors that can run on the driver's worker beside it (cluster mode; E in client mode). */
+  executorsBesideDriver: number;
+  /** Executors that can start at once (all slots in client mode; the driver's worker loses some in cluster mode). */
+  startableExecutors: number;
+}
+
 export interface Fit {
   /** `fits`, or `fits-with-fractional-cpu-request` when request.cores had to go below spark.executor.cores. */
   verdict: "fits" | "fits-with-fractional-cpu-request";
@@ -72,15 +84,7 @@ export interface Fit {
     cpuSpareMilli: number;
     memorySpareMiB: number;
   };
-  driver: {
-    mode: DeployMode;
-    /** Whether the driver pod fits a worker with no executor on it. */
-    fitsOnEmptyWorker: boolean;
-    /** Whether it fits in what the executors leave on a worker. */
-    fitsBesideExecutors: boolean;
-    /** Cluster mode: whether some worker can take it; client mode: true (the driver is not a pod). */
-    placeable: boolean;
-  };
+  driver: DriverFit;
   notes: string[];
 }
 
@@ -97,17 +101,36 @@ export interface ExecutorSizing {
     cores: number;
     cpuRequestMilli: number;
     heapMiB: number;
+    /** The heap step the chosen heap is a multiple of (MiB). */
+    heapStepMiB: number;
+    /** The largest heap (whole MiB) whose pod would fit the slot; the chosen heap is at most this. */
+    largestHeapMiB: number;
     overheadMiB: number;
     offHeapMiB: number;
     pysparkMiB: number;
+    /**
+     * Client mode, Python with spark.executor.pyspark.memory: Spark adds the PySpark memory to the
+     * pod only when the submission client marked the app Python (cluster mode), so the layer sets
+     * spark.executor.memoryOverhead = overhead + PySpark memory explicitly.
+     */
+    explicitOverheadMiB?: number;
     dynamicAllocation?: { minExecutors: number; maxExecutors: number; initialExecutors: number };
   };
   driver: { cores: number; memoryMiB: number; overheadMiB: number };
 }
 
-/** Thrown when the policy cannot produce executors that fit the nodes; the message states the numbers. */
+/**
+ * Thrown when the policy cannot produce executors that fit the nodes; the message states the
+ * numbers. `field` is the setting to change, relative to the Spark settings (`executor.memory`,
+ * `driver.memory`, `executor.instances`, …) or, with scope `workers`, to the worker shape;
+ * callers prefix their own path (`vsphere-spark:spark.` + field).
+ */
 export class SizingError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly field: string,
+    readonly scope: "settings" | "workers" = "settings",
+  ) {
     super(message);
     this.name = "SizingError";
   }
@@ -144,226 +167,452 @@ const cores = (milli: number) => r3(milli / 1000);
 /** Problems with the worker shape itself, as plain messages keyed by field (for validators). */
 export function workerShapeErrors(w: WorkerShape): { field: string; message: string }[] {
   const out: { field: string; message: string }[] = [];
-  const pos = (field: string, v: unknown, integer = false) => {
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-      out.push({ field, message: `must be a positive ${integer ? "whole " : ""}number, got ${String(v)}` });
-      return false;
-    }
-    return true;
+  const num = (field: string, v: unknown, opts: { integer?: boolean; zero?: boolean } = {}) => {
+    const ok = typeof v === "number" && Number.isFinite(v) && (opts.zero ? v >= 0 : v > 0) && (!opts.integer || Number.isInteger(v));
+    if (!ok) out.push({ field, message: `must be a ${opts.zero ? "" : "positive "}${opts.integer ? "whole " : ""}number${opts.zero ? " ≥ 0" : ""}, got ${String(v)}` });
+    return ok;
   };
-  pos("count", w?.count, true);
-  const okCpu = pos("allocatable.cpu", w?.allocatable?.cpu);
-  const okMem = pos("allocatable.memoryMiB", w?.allocatable?.memoryMiB, true);
-  const okVmCpu = pos("vm.cpus", w?.vm?.cpus, true);
-  const okVmMem = pos("vm.memoryMiB", w?.vm?.memoryMiB, true);
+  num("count", w?.count, { integer: true });
+  const okCpu = num("allocatable.cpu", w?.allocatable?.cpu);
+  const okMem = num("allocatable.memoryMiB", w?.allocatable?.memoryMiB, { integer: true });
+  const okVmCpu = num("vm.cpus", w?.vm?.cpus, { integer: true });
+  const okVmMem = num("vm.memoryMiB", w?.vm?.memoryMiB, { integer: true });
   if (okCpu && okVmCpu && w.allocatable.cpu > w.vm.cpus) {
     out.push({ field: "allocatable.cpu", message: `(${w.allocatable.cpu}) is more than the VM's ${w.vm.cpus} vCPUs` });
   }
   if (okMem && okVmMem && w.allocatable.memoryMiB > w.vm.memoryMiB) {
     out.push({ field: "allocatable.memoryMiB", message: `(${w.allocatable.memoryMiB}) is more than the VM's ${w.vm.memoryMiB} MiB` });
   }
-  const ds = w?.daemonSetRequests;
-  if (ds !== undefined) {
-    for (const [k, v] of [["cpu", ds.cpu], ["memoryMiB", ds.memoryMiB]] as const) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) out.push({ field: `daemonSetRequests.${k}`, message: `must be a number ≥ 0, got ${String(v)}` });
-    }
-  }
+  num("daemonSetRequests.cpu", w?.daemonSetRequests?.cpu, { zero: true });
+  num("daemonSetRequests.memoryMiB", w?.daemonSetRequests?.memoryMiB, { zero: true });
   return out;
 }
 
-/** Sizes executors and the driver for the given workers and policy (see the rule at the top). */
-export function sizeExecutors(workers: WorkerShape, policy: SizingPolicy): ExecutorSizing {
-  const shapeErrors = workerShapeErrors(workers);
-  if (shapeErrors.length > 0) {
-    throw new SizingError(`invalid worker shape: ${shapeErrors.map((e) => `${e.field} ${e.message}`).join("; ")}`);
-  }
-  const ex = policy.executor;
-  const E = ex.executorsPerNode;
-  const ds = workers.daemonSetRequests ?? { cpu: 0, memoryMiB: 0 };
+// ---------------------------------------------------------------------------------------------
+// Step 1: the room on a node and in one executor slot.
+
+export interface NodeRoom {
+  /** Allocatable − DaemonSet requests on one node. */
+  nodeCpuMilli: number;
+  nodeMemMiB: number;
+  /** One executor slot (node room / executors per node), rounded down. */
+  slotCpuMilli: number;
+  slotMemMiB: number;
+  /** The arithmetic in words, for error messages. */
+  cpuWhere: string;
+  memWhere: string;
+}
+
+export function nodeRoom(workers: WorkerShape, executorsPerNode: number): NodeRoom {
+  const E = executorsPerNode;
+  const ds = workers.daemonSetRequests;
   const nodeCpuMilli = toMilli(workers.allocatable.cpu) - toMilli(ds.cpu);
   const nodeMemMiB = workers.allocatable.memoryMiB - ds.memoryMiB;
   const slotCpuMilli = Math.floor(nodeCpuMilli / E);
   const slotMemMiB = Math.floor(nodeMemMiB / E);
-  const cpuWhere =
-    `allocatable cpu ${workers.allocatable.cpu} − DaemonSets ${ds.cpu} = ${cores(nodeCpuMilli)} per node` +
-    (E > 1 ? `, ${cores(slotCpuMilli)} per executor for ${E} executors per node` : "");
-  const memWhere =
-    `allocatable memory ${workers.allocatable.memoryMiB} MiB − DaemonSets ${ds.memoryMiB} MiB = ${nodeMemMiB} MiB per node` +
-    (E > 1 ? `, ${slotMemMiB} MiB per executor for ${E} executors per node` : "");
+  return {
+    nodeCpuMilli,
+    nodeMemMiB,
+    slotCpuMilli,
+    slotMemMiB,
+    cpuWhere:
+      `allocatable cpu ${workers.allocatable.cpu} − DaemonSets ${ds.cpu} = ${cores(nodeCpuMilli)} per node` +
+      (E > 1 ? `, ${cores(slotCpuMilli)} per executor for ${E} executors per node` : ""),
+    memWhere:
+      `allocatable memory ${workers.allocatable.memoryMiB} MiB − DaemonSets ${ds.memoryMiB} MiB = ${nodeMemMiB} MiB per node` +
+      (E > 1 ? `, ${slotMemMiB} MiB per executor for ${E} executors per node` : ""),
+  };
+}
 
-  // CPU: task slots from the VM, the request from allocatable.
-  const execCores = ex.cores ?? Math.floor((workers.vm.cpus - ex.coresLeftForSystem) / E);
-  if (execCores < 1) {
+// ---------------------------------------------------------------------------------------------
+// Step 2: executor cores (task slots), from the VM's vCPUs.
+
+export function executorCores(vmCpus: number, p: { executorsPerNode: number; coresLeftForSystem: number; cores?: number }): number {
+  if (p.cores !== undefined) {
+    if (p.cores > vmCpus) throw new SizingError(`executor.cores ${p.cores} is more than the worker VM's ${vmCpus} vCPUs`, "executor.cores");
+    return p.cores;
+  }
+  const raw = (vmCpus - p.coresLeftForSystem) / p.executorsPerNode;
+  const c = Math.floor(raw);
+  if (c < 1) {
     throw new SizingError(
-      `no executor core left: (vm.cpus ${workers.vm.cpus} − coresLeftForSystem ${ex.coresLeftForSystem}) / executorsPerNode ${E} = ${r3((workers.vm.cpus - ex.coresLeftForSystem) / E)}, less than 1`,
+      `no executor core left: (vm.cpus ${vmCpus} − coresLeftForSystem ${p.coresLeftForSystem}) / executorsPerNode ${p.executorsPerNode} = ${r3(raw)}, less than 1`,
+      "executor.coresLeftForSystem",
     );
   }
-  if (slotCpuMilli < MIN_EXECUTOR_CPU_MILLI) {
-    throw new SizingError(`executor CPU does not fit: ${cpuWhere}; an executor needs at least ${cores(MIN_EXECUTOR_CPU_MILLI)} CPU`);
-  }
-  const cpuRequestMilli = Math.min(execCores * 1000, slotCpuMilli);
-  const fractional = cpuRequestMilli < execCores * 1000;
+  return c;
+}
 
-  // Memory: the largest heap (a multiple of the granularity) whose pod fits the slot.
-  const factor = ex.memoryOverheadFactor;
-  const pysparkMiB = policy.appType === "python" ? ex.pysparkMemoryMiB : 0;
+// ---------------------------------------------------------------------------------------------
+// Step 3: the pod's CPU request, from what a slot offers.
+
+export function executorCpuRequest(execCores: number, room: Pick<NodeRoom, "slotCpuMilli" | "cpuWhere">): { cpuRequestMilli: number; fractional: boolean } {
+  if (room.slotCpuMilli < MIN_EXECUTOR_CPU_MILLI) {
+    throw new SizingError(
+      `executor CPU does not fit: ${room.cpuWhere}; an executor needs at least ${cores(MIN_EXECUTOR_CPU_MILLI)} CPU`,
+      "executor.executorsPerNode",
+    );
+  }
+  const cpuRequestMilli = Math.min(execCores * 1000, room.slotCpuMilli);
+  return { cpuRequestMilli, fractional: cpuRequestMilli < execCores * 1000 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 4: the heap.
+
+export interface HeapInputs {
+  factor: number;
+  minOverheadMiB: number;
+  offHeapMiB: number;
+  /** PySpark memory the pod carries (0 for JVM apps). */
+  pysparkMiB: number;
+  /** The heap is a multiple of this many MiB (the library default 1024; the paper's 10240). */
+  heapStepMiB: number;
+  /** An explicit heap (a Spark byte string), instead of the largest that fits. */
+  memory?: string;
+}
+
+export interface HeapChoice {
+  heapMiB: number;
+  largestHeapMiB: number;
+  overheadMiB: number;
+  podMiB: number;
+}
+
+/** The largest whole-MiB heap whose pod fits `slotMemMiB` (0 when none does). The pod grows with the heap. */
+export function largestHeapMiB(slotMemMiB: number, h: Omit<HeapInputs, "heapStepMiB" | "memory">): number {
+  const pod = (heap: number) => executorPodMemoryMiB({ heapMiB: heap, factor: h.factor, minOverheadMiB: h.minOverheadMiB, offHeapMiB: h.offHeapMiB, pysparkMiB: h.pysparkMiB });
+  let lo = 0;
+  let hi = Math.max(0, slotMemMiB);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (pod(mid) <= slotMemMiB) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export function executorHeap(room: Pick<NodeRoom, "slotMemMiB" | "memWhere">, h: HeapInputs): HeapChoice {
   const podFor = (heapMiB: number) =>
-    executorPodMemoryMiB({ heapMiB, factor, minOverheadMiB: ex.minMemoryOverheadMiB, offHeapMiB: ex.offHeapMiB, pysparkMiB });
+    executorPodMemoryMiB({ heapMiB, factor: h.factor, minOverheadMiB: h.minOverheadMiB, offHeapMiB: h.offHeapMiB, pysparkMiB: h.pysparkMiB });
+  const largest = largestHeapMiB(room.slotMemMiB, h);
+  const terms = (heap: number) =>
+    `heap ${heap} + overhead ${memoryOverheadMiB(heap, h.factor, h.minOverheadMiB)}` +
+    `${h.offHeapMiB ? ` + off-heap ${h.offHeapMiB}` : ""}${h.pysparkMiB ? ` + PySpark ${h.pysparkMiB}` : ""}`;
   let heapMiB: number;
-  if (ex.memory !== undefined) {
-    const h = parseSparkMemoryMiB(ex.memory);
-    if (h === undefined) throw new SizingError(`executor memory "${ex.memory}" is not a Spark memory size`);
-    heapMiB = h;
-    if (podFor(heapMiB) > slotMemMiB) {
+  if (h.memory !== undefined) {
+    const parsed = parseSparkMemoryMiB(h.memory);
+    if (parsed === undefined) throw new SizingError(`executor memory "${h.memory}" is not a Spark memory size`, "executor.memory");
+    heapMiB = parsed;
+    if (podFor(heapMiB) > room.slotMemMiB) {
       throw new SizingError(
-        `executor memory ${ex.memory} does not fit: its pod needs ${podFor(heapMiB)} MiB (heap ${heapMiB} + overhead ${memoryOverheadMiB(heapMiB, factor, ex.minMemoryOverheadMiB)}` +
-          `${ex.offHeapMiB ? ` + off-heap ${ex.offHeapMiB}` : ""}${pysparkMiB ? ` + PySpark ${pysparkMiB}` : ""}) but ${memWhere}`,
+        `executor memory ${h.memory} does not fit: its pod needs ${podFor(heapMiB)} MiB (${terms(heapMiB)}) but ${room.memWhere}` +
+          (largest > 0 ? `; the largest heap that fits is ${largest} MiB (${formatSparkMemory(largest)})` : ""),
+        "executor.memory",
       );
     }
   } else {
-    const step = ex.heapGranularityGiB * 1024;
-    let k = Math.floor(slotMemMiB / step);
-    while (k >= 1 && podFor(k * step) > slotMemMiB) k--;
+    const k = Math.floor(largest / h.heapStepMiB);
     if (k < 1) {
       throw new SizingError(
-        `executor memory does not fit: the smallest heap, ${ex.heapGranularityGiB}g, needs a ${podFor(step)} MiB pod (factor ${factor}, minimum overhead ${ex.minMemoryOverheadMiB} MiB` +
-          `${ex.offHeapMiB ? `, off-heap ${ex.offHeapMiB} MiB` : ""}${pysparkMiB ? `, PySpark ${pysparkMiB} MiB` : ""}) but ${memWhere}; lower executor.heapGranularityGiB or executorsPerNode`,
+        `executor memory does not fit: the smallest heap, ${formatSparkMemory(h.heapStepMiB)}, needs a ${podFor(h.heapStepMiB)} MiB pod (${terms(h.heapStepMiB)}) but ${room.memWhere}` +
+          `; lower executor.heapGranularityGiB or executorsPerNode`,
+        "executor.heapGranularityGiB",
       );
     }
-    heapMiB = k * step;
+    heapMiB = k * h.heapStepMiB;
   }
-  const overheadMiB = memoryOverheadMiB(heapMiB, factor, ex.minMemoryOverheadMiB);
-  const execPodMiB = podFor(heapMiB);
+  return { heapMiB, largestHeapMiB: largest, overheadMiB: memoryOverheadMiB(heapMiB, h.factor, h.minOverheadMiB), podMiB: podFor(heapMiB) };
+}
 
-  // Count.
-  const slots = workers.count * E;
-  const da = policy.dynamicAllocation;
-  let instances = ex.instances ?? slots;
-  if (instances > slots) {
-    throw new SizingError(`executor.instances ${instances} is more than the ${slots} executor slots (${workers.count} workers × ${E} per node)`);
-  }
-  let dyn: { minExecutors: number; maxExecutors: number; initialExecutors: number } | undefined;
+// ---------------------------------------------------------------------------------------------
+// Step 5: how many executors.
+
+export interface ExecutorCount {
+  instances: number;
+  dynamicAllocation?: { minExecutors: number; maxExecutors: number; initialExecutors: number };
+  notes: string[];
+}
+
+export function executorCount(count: number, executorsPerNode: number, instances: number | undefined, da: DynamicAllocationSettings): ExecutorCount {
+  const slots = count * executorsPerNode;
   const notes: string[] = [];
-  if (da.enabled) {
-    const maxExecutors = da.maxExecutors ?? slots;
-    const minExecutors = da.minExecutors ?? Math.min(E, maxExecutors);
-    const initialExecutors = da.initialExecutors ?? minExecutors;
-    if (minExecutors > maxExecutors) throw new SizingError(`dynamic allocation: minExecutors ${minExecutors} is more than maxExecutors ${maxExecutors}`);
-    if (initialExecutors < minExecutors || initialExecutors > maxExecutors) {
-      throw new SizingError(`dynamic allocation: initialExecutors ${initialExecutors} is outside [${minExecutors}, ${maxExecutors}]`);
-    }
-    if (parseSparkTimeMs(da.shuffleTrackingTimeout) === undefined) {
-      throw new SizingError(`dynamic allocation: shuffleTrackingTimeout "${da.shuffleTrackingTimeout}" is not a finite time`);
-    }
-    if (maxExecutors > slots) notes.push(`maxExecutors ${maxExecutors} is more than the ${slots} executor slots: the rest stay Pending unless nodes are added`);
-    dyn = { minExecutors, maxExecutors, initialExecutors };
-    instances = maxExecutors;
+  if (instances !== undefined && instances > slots) {
+    throw new SizingError(`executor.instances ${instances} is more than the ${slots} executor slots (${count} workers × ${executorsPerNode} per node)`, "executor.instances");
   }
+  if (!da.enabled) return { instances: instances ?? slots, notes };
+  const maxExecutors = da.maxExecutors ?? slots;
+  const minExecutors = da.minExecutors ?? Math.min(executorsPerNode, maxExecutors);
+  const initialExecutors = da.initialExecutors ?? minExecutors;
+  if (minExecutors > maxExecutors) {
+    throw new SizingError(`dynamic allocation: minExecutors ${minExecutors} is more than maxExecutors ${maxExecutors}`, "dynamicAllocation.minExecutors");
+  }
+  if (initialExecutors < minExecutors || initialExecutors > maxExecutors) {
+    throw new SizingError(`dynamic allocation: initialExecutors ${initialExecutors} is outside [${minExecutors}, ${maxExecutors}]`, "dynamicAllocation.initialExecutors");
+  }
+  if (parseSparkTimeMs(da.shuffleTrackingTimeout) === undefined) {
+    throw new SizingError(`dynamic allocation: shuffleTrackingTimeout "${da.shuffleTrackingTimeout}" is not a finite time`, "dynamicAllocation.shuffleTrackingTimeout");
+  }
+  if (maxExecutors > slots) notes.push(`maxExecutors ${maxExecutors} is more than the ${slots} executor slots: the rest stay Pending unless nodes are added`);
+  return { instances: maxExecutors, dynamicAllocation: { minExecutors, maxExecutors, initialExecutors }, notes };
+}
 
-  // Driver (a pod in cluster mode).
-  const driverMiB = parseSparkMemoryMiB(policy.driver.memory);
-  if (driverMiB === undefined) throw new SizingError(`driver memory "${policy.driver.memory}" is not a Spark memory size`);
-  const driverOverheadMiB = memoryOverheadMiB(driverMiB, policy.driver.memoryOverheadFactor, 384);
-  const driverPodMiB = driverMiB + driverOverheadMiB;
-  const driverCpuMilli = policy.driver.cores * 1000;
-  const executorsOnBusiestNode = Math.min(E, Math.ceil(instances / workers.count) || 0);
-  const spareCpuMilli = nodeCpuMilli - executorsOnBusiestNode * cpuRequestMilli;
-  const spareMemMiB = nodeMemMiB - executorsOnBusiestNode * execPodMiB;
-  const fitsOnEmptyWorker = driverPodMiB <= nodeMemMiB && driverCpuMilli <= nodeCpuMilli;
-  const fitsBesideExecutors = driverPodMiB <= spareMemMiB && driverCpuMilli <= spareCpuMilli;
-  const emptyWorkers = workers.count - Math.ceil(instances / E);
-  const placeable = policy.deployMode === "client" || fitsBesideExecutors || (emptyWorkers > 0 && fitsOnEmptyWorker);
-  if (fractional) {
-    notes.push(
-      `spark.executor.cores ${execCores} does not fit the CPU a worker offers (${cpuWhere}): the pod requests ${formatCpuMilli(cpuRequestMilli)} (spark.kubernetes.executor.request.cores) and keeps ${execCores} task slots`,
+// ---------------------------------------------------------------------------------------------
+// Step 6: the driver.
+
+export interface DriverInputs {
+  mode: DeployMode;
+  driverPodMiB: number;
+  driverCpuMilli: number;
+  workers: number;
+  executorsPerNode: number;
+  instances: number;
+  executorPodMiB: number;
+  executorCpuMilli: number;
+  /** Dynamic allocation: executors above what can start stay Pending and are a note, not an error. */
+  dynamic: boolean;
+}
+
+/**
+ * Where the driver goes. Client mode: the driver is the submitting process, not a pod. Cluster mode:
+ * the submission client creates the driver pod before any executor (KubernetesClientApplication),
+ * so it lands on an empty worker; the executors' one-per-node anti-affinity does not involve it
+ * (it matches executors only), but memory and CPU do: on the driver's worker only the executors that
+ * fit beside it can start. A driver that fits no worker, or fixed instances that cannot all start,
+ * is an error naming the setting to change.
+ */
+export function driverFit(d: DriverInputs, room: Pick<NodeRoom, "nodeCpuMilli" | "nodeMemMiB">): { fit: DriverFit; notes: string[] } {
+  const E = d.executorsPerNode;
+  const onBusiest = Math.min(E, Math.ceil(d.instances / d.workers) || 0);
+  const spareMem = room.nodeMemMiB - onBusiest * d.executorPodMiB;
+  const spareCpu = room.nodeCpuMilli - onBusiest * d.executorCpuMilli;
+  const fitsOnEmptyWorker = d.driverPodMiB <= room.nodeMemMiB && d.driverCpuMilli <= room.nodeCpuMilli;
+  const fitsBesideExecutors = d.driverPodMiB <= spareMem && d.driverCpuMilli <= spareCpu;
+  const notes: string[] = [];
+  if (d.mode === "client") {
+    return {
+      fit: { mode: "client", fitsOnEmptyWorker, fitsBesideExecutors, placeable: true, executorsBesideDriver: E, startableExecutors: d.workers * E },
+      notes,
+    };
+  }
+  if (!fitsOnEmptyWorker) {
+    const what = d.driverPodMiB > room.nodeMemMiB ? `${d.driverPodMiB} MiB` : `${cores(d.driverCpuMilli)} CPU`;
+    throw new SizingError(
+      `cluster mode: the driver pod (${d.driverPodMiB} MiB, ${cores(d.driverCpuMilli)} CPU) can never be scheduled: it needs ${what} but a worker offers ${room.nodeMemMiB} MiB and ${cores(room.nodeCpuMilli)} CPU; lower driver.memory or use client mode`,
+      d.driverPodMiB > room.nodeMemMiB ? "driver.memory" : "driver.cores",
     );
   }
-  if (!placeable) {
-    notes.push(
-      `cluster mode: the driver pod (${driverPodMiB} MiB, ${policy.driver.cores} CPU) does not fit beside the executors on any worker ` +
-        `(${spareMemMiB} MiB and ${cores(spareCpuMilli)} CPU spare per worker): it needs another node (e.g. an infra or control-plane node it tolerates), fewer executors, or client mode`,
-    );
+  const besideDriver = Math.max(
+    0,
+    Math.min(E, Math.floor((room.nodeMemMiB - d.driverPodMiB) / d.executorPodMiB), Math.floor((room.nodeCpuMilli - d.driverCpuMilli) / d.executorCpuMilli)),
+  );
+  const startable = (d.workers - 1) * E + besideDriver;
+  const fit: DriverFit = { mode: "cluster", fitsOnEmptyWorker, fitsBesideExecutors, placeable: true, executorsBesideDriver: besideDriver, startableExecutors: startable };
+  if (d.instances > startable) {
+    const msg =
+      `cluster mode: the driver pod (${d.driverPodMiB} MiB, ${cores(d.driverCpuMilli)} CPU) is scheduled first and leaves room for ${besideDriver} of ${E} executor(s) on its worker, ` +
+      `so only ${startable} of ${d.instances} executors can start`;
+    if (d.dynamic) {
+      notes.push(`${msg}; dynamic allocation keeps the rest Pending`);
+    } else {
+      throw new SizingError(`${msg} (the rest would stay Pending); set executor.instances to ${startable}, lower driver.memory, or use client mode`, "executor.instances");
+    }
   }
+  return { fit, notes };
+}
 
-  // Spark properties.
+// ---------------------------------------------------------------------------------------------
+// Step 7: the Spark properties.
+
+export interface ConfInputs {
+  instances: number;
+  dynamicAllocation?: { minExecutors: number; maxExecutors: number; initialExecutors: number };
+  cores: number;
+  cpuRequestMilli: number;
+  fractional: boolean;
+  heapMiB: number;
+  factor: number;
+  minOverheadMiB: number;
+  offHeapMiB: number;
+  pysparkMiB: number;
+  explicitOverheadMiB?: number;
+  driverMiB: number;
+  driver: DriverSettings;
+  da: DynamicAllocationSettings;
+}
+
+export function sizingConf(c: ConfInputs): Record<string, string> {
   const conf: Record<string, string> = {};
-  if (!dyn) conf["spark.executor.instances"] = String(instances);
-  conf["spark.executor.cores"] = String(execCores);
-  conf["spark.executor.memory"] = formatSparkMemory(heapMiB);
-  conf["spark.executor.memoryOverheadFactor"] = String(factor);
-  if (ex.minMemoryOverheadMiB !== 384) conf["spark.executor.minMemoryOverhead"] = `${ex.minMemoryOverheadMiB}m`;
-  if (fractional) conf["spark.kubernetes.executor.request.cores"] = formatCpuMilli(cpuRequestMilli);
-  if (ex.offHeapMiB > 0) {
+  const dyn = c.dynamicAllocation;
+  if (!dyn) conf["spark.executor.instances"] = String(c.instances);
+  conf["spark.executor.cores"] = String(c.cores);
+  conf["spark.executor.memory"] = formatSparkMemory(c.heapMiB);
+  conf["spark.executor.memoryOverheadFactor"] = String(c.factor);
+  if (c.minOverheadMiB !== 384) conf["spark.executor.minMemoryOverhead"] = `${c.minOverheadMiB}m`;
+  if (c.explicitOverheadMiB !== undefined) conf["spark.executor.memoryOverhead"] = `${c.explicitOverheadMiB}m`;
+  if (c.fractional) conf["spark.kubernetes.executor.request.cores"] = formatCpuMilli(c.cpuRequestMilli);
+  if (c.offHeapMiB > 0) {
     conf["spark.memory.offHeap.enabled"] = "true";
-    conf["spark.memory.offHeap.size"] = `${ex.offHeapMiB}m`;
+    conf["spark.memory.offHeap.size"] = `${c.offHeapMiB}m`;
   }
-  if (pysparkMiB > 0) conf["spark.executor.pyspark.memory"] = `${pysparkMiB}m`;
-  conf["spark.driver.memory"] = formatSparkMemory(driverMiB);
-  conf["spark.driver.cores"] = String(policy.driver.cores);
-  conf["spark.driver.memoryOverheadFactor"] = String(policy.driver.memoryOverheadFactor);
-  conf["spark.cores.max"] = String(instances * execCores);
-  conf["spark.dynamicAllocation.enabled"] = String(da.enabled);
+  if (c.pysparkMiB > 0) conf["spark.executor.pyspark.memory"] = `${c.pysparkMiB}m`;
+  conf["spark.driver.memory"] = formatSparkMemory(c.driverMiB);
+  conf["spark.driver.cores"] = String(c.driver.cores);
+  conf["spark.driver.memoryOverheadFactor"] = String(c.driver.memoryOverheadFactor);
+  if (c.driver.minMemoryOverheadMiB !== 384) conf["spark.driver.minMemoryOverhead"] = `${c.driver.minMemoryOverheadMiB}m`;
+  conf["spark.cores.max"] = String(c.instances * c.cores);
+  conf["spark.dynamicAllocation.enabled"] = String(c.da.enabled);
   if (dyn) {
     conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true";
-    conf["spark.dynamicAllocation.shuffleTracking.timeout"] = da.shuffleTrackingTimeout;
+    conf["spark.dynamicAllocation.shuffleTracking.timeout"] = c.da.shuffleTrackingTimeout;
     conf["spark.dynamicAllocation.minExecutors"] = String(dyn.minExecutors);
     conf["spark.dynamicAllocation.maxExecutors"] = String(dyn.maxExecutors);
     conf["spark.dynamicAllocation.initialExecutors"] = String(dyn.initialExecutors);
-    conf["spark.dynamicAllocation.executorIdleTimeout"] = da.executorIdleTimeout;
+    conf["spark.dynamicAllocation.executorIdleTimeout"] = c.da.executorIdleTimeout;
   }
+  return conf;
+}
 
+// ---------------------------------------------------------------------------------------------
+// Step 8: utilization.
+
+export function utilization(workers: WorkerShape, instances: number, execCores: number, cpuRequestMilli: number, execPodMiB: number): Utilization {
   const reqCpuMilli = instances * cpuRequestMilli;
   const reqMemMiB = instances * execPodMiB;
   const allocCpuMilli = workers.count * toMilli(workers.allocatable.cpu);
   const allocMemMiB = workers.count * workers.allocatable.memoryMiB;
   const vmCpuMilli = workers.count * workers.vm.cpus * 1000;
   const vmMemMiB = workers.count * workers.vm.memoryMiB;
+  return {
+    executors: instances,
+    taskSlots: instances * execCores,
+    cpu: {
+      requestedCores: cores(reqCpuMilli),
+      allocatableCores: cores(allocCpuMilli),
+      vmCores: cores(vmCpuMilli),
+      ofAllocatable: ratio(reqCpuMilli, allocCpuMilli),
+      ofVm: ratio(reqCpuMilli, vmCpuMilli),
+    },
+    memory: {
+      requestedMiB: reqMemMiB,
+      allocatableMiB: allocMemMiB,
+      vmMiB: vmMemMiB,
+      ofAllocatable: ratio(reqMemMiB, allocMemMiB),
+      ofVm: ratio(reqMemMiB, vmMemMiB),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Sizes executors and the driver for the given workers and policy: the steps above, in order. */
+export function sizeExecutors(workers: WorkerShape, policy: SizingPolicy): ExecutorSizing {
+  const shapeErrors = workerShapeErrors(workers);
+  if (shapeErrors.length > 0) {
+    throw new SizingError(`invalid worker shape: ${shapeErrors.map((e) => `${e.field} ${e.message}`).join("; ")}`, shapeErrors[0].field, "workers");
+  }
+  const ex = policy.executor;
+  const E = ex.executorsPerNode;
+  const room = nodeRoom(workers, E);
+  const execCores = executorCores(workers.vm.cpus, ex);
+  const { cpuRequestMilli, fractional } = executorCpuRequest(execCores, room);
+
+  const factor = ex.memoryOverheadFactor;
+  const pysparkMiB = policy.appType === "python" ? ex.pysparkMemoryMiB : 0;
+  const heap = executorHeap(room, {
+    factor,
+    minOverheadMiB: ex.minMemoryOverheadMiB,
+    offHeapMiB: ex.offHeapMiB,
+    pysparkMiB,
+    heapStepMiB: ex.heapGranularityGiB * 1024,
+    ...(ex.memory !== undefined ? { memory: ex.memory } : {}),
+  });
+  // Client mode: no submission client marks the app Python, so Spark leaves the PySpark memory out
+  // of the executor pod (SIZING.md); an explicit overhead carries it instead.
+  const explicitOverheadMiB = policy.deployMode === "client" && pysparkMiB > 0 ? heap.overheadMiB + pysparkMiB : undefined;
+
+  const count = executorCount(workers.count, E, ex.instances, policy.dynamicAllocation);
+  const notes = [...count.notes];
+
+  const driverMiB = parseSparkMemoryMiB(policy.driver.memory);
+  if (driverMiB === undefined) throw new SizingError(`driver memory "${policy.driver.memory}" is not a Spark memory size`, "driver.memory");
+  const driverOverheadMiB = memoryOverheadMiB(driverMiB, policy.driver.memoryOverheadFactor, policy.driver.minMemoryOverheadMiB);
+  const driverPodMiB = driverMiB + driverOverheadMiB;
+  const driverCpuMilli = policy.driver.cores * 1000;
+  const driver = driverFit(
+    {
+      mode: policy.deployMode,
+      driverPodMiB,
+      driverCpuMilli,
+      workers: workers.count,
+      executorsPerNode: E,
+      instances: count.instances,
+      executorPodMiB: heap.podMiB,
+      executorCpuMilli: cpuRequestMilli,
+      dynamic: count.dynamicAllocation !== undefined,
+    },
+    room,
+  );
+  notes.push(...driver.notes);
+  if (fractional) {
+    notes.push(
+      `spark.executor.cores ${execCores} does not fit the CPU a worker offers (${room.cpuWhere}): the pod requests ${formatCpuMilli(cpuRequestMilli)} (spark.kubernetes.executor.request.cores) and keeps ${execCores} task slots`,
+    );
+  }
+  if (heap.largestHeapMiB > heap.heapMiB && ex.memory === undefined) {
+    notes.push(
+      `executor heap ${formatSparkMemory(heap.heapMiB)} is the largest multiple of ${ex.heapGranularityGiB}g that fits; the largest heap that fits is ${heap.largestHeapMiB} MiB`,
+    );
+  }
+
+  const conf = sizingConf({
+    instances: count.instances,
+    ...(count.dynamicAllocation ? { dynamicAllocation: count.dynamicAllocation } : {}),
+    cores: execCores,
+    cpuRequestMilli,
+    fractional,
+    heapMiB: heap.heapMiB,
+    factor,
+    minOverheadMiB: ex.minMemoryOverheadMiB,
+    offHeapMiB: ex.offHeapMiB,
+    pysparkMiB,
+    ...(explicitOverheadMiB !== undefined ? { explicitOverheadMiB } : {}),
+    driverMiB,
+    driver: policy.driver,
+    da: policy.dynamicAllocation,
+  });
 
   return {
     conf,
-    executorPod: { cpuRequest: formatCpuMilli(cpuRequestMilli), memoryMiB: execPodMiB },
+    executorPod: { cpuRequest: formatCpuMilli(cpuRequestMilli), memoryMiB: heap.podMiB },
     driverPod: { cpuRequest: formatCpuMilli(driverCpuMilli), memoryMiB: driverPodMiB },
-    utilization: {
-      executors: instances,
-      taskSlots: instances * execCores,
-      cpu: {
-        requestedCores: cores(reqCpuMilli),
-        allocatableCores: cores(allocCpuMilli),
-        vmCores: cores(vmCpuMilli),
-        ofAllocatable: ratio(reqCpuMilli, allocCpuMilli),
-        ofVm: ratio(reqCpuMilli, vmCpuMilli),
-      },
-      memory: {
-        requestedMiB: reqMemMiB,
-        allocatableMiB: allocMemMiB,
-        vmMiB: vmMemMiB,
-        ofAllocatable: ratio(reqMemMiB, allocMemMiB),
-        ofVm: ratio(reqMemMiB, vmMemMiB),
-      },
-    },
+    utilization: utilization(workers, count.instances, execCores, cpuRequestMilli, heap.podMiB),
     fit: {
       verdict: fractional ? "fits-with-fractional-cpu-request" : "fits",
       perNode: {
         executors: E,
-        cpuAvailableMilli: nodeCpuMilli,
-        memoryAvailableMiB: nodeMemMiB,
+        cpuAvailableMilli: room.nodeCpuMilli,
+        memoryAvailableMiB: room.nodeMemMiB,
         cpuRequestedMilli: E * cpuRequestMilli,
-        memoryRequestedMiB: E * execPodMiB,
-        cpuSpareMilli: nodeCpuMilli - E * cpuRequestMilli,
-        memorySpareMiB: nodeMemMiB - E * execPodMiB,
+        memoryRequestedMiB: E * heap.podMiB,
+        cpuSpareMilli: room.nodeCpuMilli - E * cpuRequestMilli,
+        memorySpareMiB: room.nodeMemMiB - E * heap.podMiB,
       },
-      driver: { mode: policy.deployMode, fitsOnEmptyWorker, fitsBesideExecutors, placeable },
+      driver: driver.fit,
       notes,
     },
     executor: {
-      instances,
+      instances: count.instances,
       cores: execCores,
       cpuRequestMilli,
-      heapMiB,
-      overheadMiB,
+      heapMiB: heap.heapMiB,
+      heapStepMiB: ex.heapGranularityGiB * 1024,
+      largestHeapMiB: heap.largestHeapMiB,
+      overheadMiB: heap.overheadMiB,
       offHeapMiB: ex.offHeapMiB,
       pysparkMiB,
-      ...(dyn ? { dynamicAllocation: dyn } : {}),
+      ...(explicitOverheadMiB !== undefined ? { explicitOverheadMiB } : {}),
+      ...(count.dynamicAllocation ? { dynamicAllocation: count.dynamicAllocation } : {}),
     },
     driver: { cores: policy.driver.cores, memoryMiB: driverMiB, overheadMiB: driverOverheadMiB },
   };

@@ -7,6 +7,7 @@ import {
   CLIENT_BLOCK_MANAGER_PORT,
   CLIENT_DRIVER_PORT,
   exampleApp,
+  scalaBinaryVersion,
   sortKeys,
 } from "./conf";
 import { formatImageRef } from "./image";
@@ -48,6 +49,11 @@ export type SubmitMode = "cluster" | "client";
 /** The Spark properties a submit command passes, per mode. */
 export function submitConf(plan: SparkPlan, mode: SubmitMode): Record<string, string> {
   const conf: Record<string, string> = { ...plan.conf, "spark.submit.deployMode": mode };
+  // PySpark memory reaches the executor pod by itself only in cluster mode; in client mode an
+  // explicit overhead carries it (sizing.ts, explicitOverheadMiB).
+  const ex = plan.sizing.executor;
+  delete conf["spark.executor.memoryOverhead"];
+  if (mode === "client" && ex.pysparkMiB > 0) conf["spark.executor.memoryOverhead"] = `${ex.overheadMiB + ex.pysparkMiB}m`;
   if (mode === "client") {
     // The driver is this process: executors connect back to it on fixed ports.
     delete conf["spark.kubernetes.driver.podTemplateFile"];
@@ -58,9 +64,12 @@ export function submitConf(plan: SparkPlan, mode: SubmitMode): Record<string, st
   return sortKeys(conf);
 }
 
-/** The spark-submit argument list (after the program name) for SparkPi in the given mode. */
-export function submitArgs(plan: SparkPlan, mode: SubmitMode, master: string, extra: Record<string, string> = {}): string[] {
-  const app = exampleApp(plan.settings);
+/**
+ * The spark-submit argument list (after the program name) for SparkPi in the given mode. `home`:
+ * the Spark installation of the process that runs a client-mode driver (`$SPARK_HOME`, `/opt/spark`).
+ */
+export function submitArgs(plan: SparkPlan, mode: SubmitMode, master: string, extra: Record<string, string> = {}, home?: string): string[] {
+  const app = exampleApp(plan.settings, mode === "client" ? (home ?? "__SPARK_HOME__") : undefined);
   const conf = sortKeys({ ...submitConf(plan, mode), ...extra });
   const args = ["--master", master, "--deploy-mode", mode, "--name", plan.settings.sparkApplication.name];
   if (app.mainClass) args.push("--class", app.mainClass);
@@ -86,7 +95,7 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
     templates.map((t) => [`spark.kubernetes.${t}.podTemplateFile`, `__TEMPLATES__/${t}.yaml`]),
   );
   if (mode === "client") extra["spark.driver.host"] = "__DRIVER_HOST__";
-  const args = submitArgs(plan, mode, k8sMaster(apiEndpoint), extra);
+  const args = submitArgs(plan, mode, k8sMaster(apiEndpoint), extra, mode === "client" ? "__SPARK_HOME__" : undefined);
   const lines: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -94,6 +103,7 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
     let text = isPair ? `${a} ${shellQuote(args[i + 1])}` : shellQuote(a);
     text = text.replace("__DRIVER_HOST__", '"${SPARK_DRIVER_HOST:?set SPARK_DRIVER_HOST to an address of this host that pods can reach}"');
     text = text.replace(/'([^']*)__TEMPLATES__([^']*)'/, `"$TEMPLATES"'$1$2'`).replace("__TEMPLATES__", '"$TEMPLATES"');
+    text = text.replace(/'([^']*)__SPARK_HOME__([^']*)'/, `"$SPARK_HOME"'$1$2'`).replace("__SPARK_HOME__", '"$SPARK_HOME"');
     lines.push(`  ${text}`);
     if (isPair) i++;
   }
@@ -105,16 +115,38 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
       ? `# The driver runs here; executors connect back to SPARK_DRIVER_HOST on ports ${CLIENT_DRIVER_PORT} and ${CLIENT_BLOCK_MANAGER_PORT}.`
       : "# The driver runs in a pod under the platform's service account.",
     "set -euo pipefail",
+    'SPARK_HOME="${SPARK_HOME:-/opt/spark}"',
+    ...(mode === "client" ? versionCheck(plan) : []),
     `TEMPLATES="\${SPARK_POD_TEMPLATES:-$HOME/.vsphere-spark/${ns}/pod-templates}"`,
     'mkdir -p "$TEMPLATES"',
     ...templates.map(
       (t) =>
         `kubectl --namespace ${ns} get configmap ${plan.names.podTemplates} -o 'jsonpath={.data.${t}\\.yaml}' > "$TEMPLATES/${t}.yaml"`,
     ),
-    `"\${SPARK_HOME:-/opt/spark}/bin/spark-submit" \\`,
+    `"$SPARK_HOME/bin/spark-submit" \\`,
     lines.join(" \\\n"),
     "",
   ].join("\n");
+}
+
+/**
+ * Client mode runs the driver in this machine's Spark: it must be the image's Spark and Scala
+ * version (executors and driver exchange serialized classes). spark-submit --version prints
+ * "version <x.y.z>" and "Using Scala version <2.13.n>" (deploy/SparkSubmit.scala, printVersion).
+ */
+function versionCheck(plan: SparkPlan): string[] {
+  const spark = plan.settings.sparkVersion;
+  const scala = scalaBinaryVersion(spark);
+  return [
+    `# The driver runs in this machine's Spark: it must match the image (Spark ${spark}, Scala ${scala}).`,
+    'local_version=$("$SPARK_HOME/bin/spark-submit" --version 2>&1) || { echo "cannot run $SPARK_HOME/bin/spark-submit --version" >&2; exit 1; }',
+    `local_spark=$(printf '%s\n' "$local_version" | sed -n 's/.*version \\([0-9][0-9.]*\\)$/\\1/p' | head -n 1)`,
+    `local_scala=$(printf '%s\n' "$local_version" | sed -n 's/.*Using Scala version \\([0-9]*\\.[0-9]*\\).*/\\1/p' | head -n 1)`,
+    `if [ "$local_spark" != "${spark}" ] || [ "$local_scala" != "${scala}" ]; then`,
+    `  echo "local Spark is \${local_spark:-unknown} (Scala \${local_scala:-unknown}) in $SPARK_HOME; the image runs Spark ${spark} (Scala ${scala}): install that version or set SPARK_HOME" >&2`,
+    "  exit 1",
+    "fi",
+  ];
 }
 
 /** The Spark properties the operator derives from typed SparkApplication fields (kept out of sparkConf). */

@@ -14,10 +14,10 @@ import {
   sparkPlanSection,
 } from "../../components/spark";
 import { readSchemaFile } from "../../src/codegen/schemas";
-import { argsOfScript, keysOfSubmitArgs, loadKeyCatalogue, referenceWorkers, settingsOf, unknownSparkKeys } from "./helpers";
+import { argsOfScript, keysOfSubmitArgs, loadKeyCatalogue, referenceWorkers, stackSettings, unknownSparkKeys } from "./helpers";
 
 /** Setting variants that together switch on every key the layer can emit. */
-const VARIANTS: Record<string, unknown> = {
+const VARIANTS: Record<string, Record<string, unknown>> = {
   default: {},
   paper: { image: "192.168.1.1:5000/spark-tf", deployMode: "client" },
   everything: {
@@ -27,14 +27,21 @@ const VARIANTS: Record<string, unknown> = {
     executor: { offHeapMiB: 2048, pysparkMemoryMiB: 2048, minMemoryOverheadMiB: 512 },
     dynamicAllocation: { enabled: true, maxExecutors: 12 },
     smokeTest: { enabled: true },
-    historyServer: { enabled: true },
+    historyServer: { enabled: true, logDirectory: "s3a://spark-logs/events" },
     sparkApplication: { enabled: true },
     nodeAllocatable: { cpu: 14.5, memoryMiB: 119308 },
   },
+  // Cluster mode with the event-log claim (16 − 1 executors: the driver takes one worker's room).
+  clusterClaim: {
+    deployMode: "cluster",
+    executor: { instances: 15 },
+    historyServer: { enabled: true, storageClassName: "vsan-file-rwx" },
+    smokeTest: { enabled: true },
+  },
 };
 
-function emittedKeys(raw: unknown): Map<string, Set<string>> {
-  const plan = planSpark(settingsOf(raw), referenceWorkers(16));
+function emittedKeys(raw: Record<string, unknown>): Map<string, Set<string>> {
+  const plan = planSpark(stackSettings(raw), referenceWorkers(16));
   const out = new Map<string, Set<string>>();
   const add = (where: string, keys: Iterable<string>) => {
     for (const k of keys) {
@@ -79,7 +86,7 @@ describe("spark keys: everything emitted is a real Spark property", () => {
   });
 
   it("the paper's Table 1 values appear in the commands (master, 40g driver, 16 × 15 cores, 100g)", () => {
-    const plan = planSpark(settingsOf(VARIANTS.paper), referenceWorkers(16));
+    const plan = planSpark(stackSettings(VARIANTS.paper), referenceWorkers(16));
     for (const mode of ["cluster", "client"] as const) {
       const args = argsOfScript(renderSubmitScript(plan, mode, "192.168.1.2:6443"));
       const pairs = new Map<string, string>();
@@ -94,7 +101,8 @@ describe("spark keys: everything emitted is a real Spark property", () => {
       assert.equal(pairs.get("spark.kubernetes.container.image"), "192.168.1.1:5000/spark-tf");
       assert.equal(pairs.get("spark.kubernetes.namespace"), "spark");
       assert.equal(pairs.get("spark.kubernetes.authenticate.driver.serviceAccountName"), "spark");
-      assert.equal(args[args.length - 2], "local:///opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar");
+      // Cluster mode: the jar inside the image; client mode: the submit host's own Spark.
+      assert.equal(args[args.length - 2], mode === "cluster" ? "local:///opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar" : '"$SPARK_HOME"/examples/jars/spark-examples_2.13-4.0.1.jar');
       assert.equal(pairs.get("--class"), "org.apache.spark.examples.SparkPi");
       if (mode === "client") assert.match(pairs.get("spark.driver.host") ?? "", /SPARK_DRIVER_HOST/);
       else assert.equal(pairs.get("spark.driver.host"), undefined);
@@ -102,7 +110,7 @@ describe("spark keys: everything emitted is a real Spark property", () => {
   });
 
   it("spark-defaults.conf has one `key value` line per property, equal to the plan's conf", () => {
-    const plan = planSpark(settingsOf(), referenceWorkers(12));
+    const plan = planSpark(stackSettings(), referenceWorkers(12));
     const lines = renderSparkDefaults(plan).split("\n").filter((l) => l && !l.startsWith("#"));
     assert.deepEqual(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)])), plan.conf);
   });
@@ -130,18 +138,18 @@ describe("spark SparkApplication template (sparkoperator.k8s.io/v1beta2 CRD)", (
 
   for (const [name, raw] of Object.entries(VARIANTS)) {
     it(`${name} settings: valid against the CRD schema, with unknown fields rejected too`, () => {
-      const app = sparkApplication(planSpark(settingsOf(raw), referenceWorkers(16)));
+      const app = sparkApplication(planSpark(stackSettings(raw), referenceWorkers(16)));
       assert.ok(validate(app), JSON.stringify(validate.errors));
       assert.ok(validateClosed(app), JSON.stringify(validateClosed.errors));
     });
   }
 
   it("carries the same sizing as spark-submit", () => {
-    const plan = planSpark(settingsOf({ nodeAllocatable: { cpu: 14.5, memoryMiB: 122780 } }), referenceWorkers(16));
+    const plan = planSpark(stackSettings({ nodeAllocatable: { cpu: 14.5, memoryMiB: 122780 } }), referenceWorkers(16));
     const app = sparkApplication(plan) as { spec: Record<string, Record<string, unknown>> };
     assert.equal(app.spec.executor.instances, 16);
     assert.equal(app.spec.executor.cores, 15);
-    assert.equal(app.spec.executor.coreRequest, "14500m");
+    assert.equal(app.spec.executor.coreRequest, "14200m", "14.5 allocatable − 0.3 DaemonSets");
     assert.equal(app.spec.executor.memory, "100g");
     assert.equal(app.spec.driver.memory, "40g");
     assert.equal(app.spec.driver.serviceAccount, "spark");
@@ -149,7 +157,7 @@ describe("spark SparkApplication template (sparkoperator.k8s.io/v1beta2 CRD)", (
   });
 
   it("the validator is not vacuous: wrong types and misspelled fields fail", () => {
-    const app = sparkApplication(planSpark(settingsOf(), referenceWorkers(16))) as { spec: Record<string, Record<string, unknown>> };
+    const app = sparkApplication(planSpark(stackSettings(), referenceWorkers(16))) as { spec: Record<string, Record<string, unknown>> };
     const wrongType = structuredClone(app);
     wrongType.spec.executor.cores = "15";
     assert.equal(validate(wrongType), false);
@@ -166,7 +174,7 @@ describe("spark artifacts and plan section", () => {
   const raw = { registryCredentials: { server: "192.168.1.1:5000", username: "spark" }, image: "192.168.1.1:5000/spark-tf", sparkApplication: { enabled: true } };
 
   it("lists spark-defaults, both submit scripts and the manifests, with secrets as SECRET_PLACEHOLDER", () => {
-    const arts = sparkArtifacts(settingsOf(raw), referenceWorkers(16), "192.168.1.2:6443");
+    const arts = sparkArtifacts(stackSettings(raw), referenceWorkers(16), "192.168.1.2:6443");
     assert.deepEqual(
       arts.map((a) => `${a.kind}:${a.path}`),
       [
@@ -190,8 +198,9 @@ describe("spark artifacts and plan section", () => {
   });
 
   it("the plan section has conf, pods, utilization and fit, and is plain JSON", () => {
-    const sec = sparkPlanSection(settingsOf(), referenceWorkers(16));
-    assert.deepEqual(Object.keys(sec), ["conf", "executorPod", "driverPod", "utilization", "fit"]);
+    const sec = sparkPlanSection(stackSettings(), referenceWorkers(16));
+    assert.deepEqual(Object.keys(sec), ["conf", "executorPod", "driverPod", "heap", "utilization", "fit"]);
+    assert.deepEqual(sec.heap, { chosen: "100g", chosenMiB: 102400, stepGiB: 10, largestFitMiB: 106968 });
     assert.deepEqual(JSON.parse(JSON.stringify(sec)), sec);
     assert.deepEqual(sec.executorPod, { cpuRequest: "15", memoryMiB: 112640 });
     assert.equal(sec.conf["spark.kubernetes.namespace"], "spark");

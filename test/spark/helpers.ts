@@ -5,12 +5,35 @@
 import { parse } from "yaml";
 import { readSchemaFile } from "../../src/codegen/schemas";
 import { SparkSettings, WorkerShape, resolveSparkSettings } from "../../components/spark";
+import { kernelReservedMiB } from "../../components/cluster/node-capacity";
 
 
-/** The paper's workers as kubeadm leaves them: 16 vCPU / 120 GiB, allocatable 16 CPU / 122880 − 100 MiB. */
-export function referenceWorkers(count = 16): WorkerShape {
-  return { count, allocatable: { cpu: 16, memoryMiB: 122780 }, vm: { cpus: 16, memoryMiB: 122880 } };
+/**
+ * A worker pool as the kubeadm back end reports it with its default kubelet settings, from honest
+ * node capacity: allocatable = (VM RAM − the kernel's share) − kubeReserved 1Gi − systemReserved 1Gi
+ * − eviction 500Mi; CPU 16 − 100m − 100m; DaemonSets 300m / 512Mi (components/cluster/settings.ts).
+ */
+export function kubeadmWorkers(count: number, cpus: number, memoryMiB: number): WorkerShape {
+  return {
+    count,
+    vm: { cpus, memoryMiB },
+    allocatable: { cpu: (cpus * 1000 - 200) / 1000, memoryMiB: memoryMiB - kernelReservedMiB(memoryMiB) - 2048 - 500 },
+    daemonSetRequests: { cpu: 0.3, memoryMiB: 512 },
+  };
 }
+
+/** The paper's workers, 16 vCPU / 120 GiB: allocatable 15.8 CPU / 118176 MiB (the kernel keeps 2156 MiB). */
+export function referenceWorkers(count = 16): WorkerShape {
+  return kubeadmWorkers(count, 16, 122880);
+}
+
+/** The issue's dense shape: 32 vCPU / 256 GiB (the kernel keeps 4428 MiB): allocatable 31.8 CPU / 255168 MiB. */
+export function denseWorkers(count = 8): WorkerShape {
+  return kubeadmWorkers(count, 32, 262144);
+}
+
+/** The paper's settings on top of the library defaults: a 10 GiB heap step gives its exact 100g. */
+export const PAPER = { executor: { heapGranularityGiB: 10 } } as const;
 
 /** Resolves raw settings and fails the test on any validation error. */
 export function settingsOf(raw: unknown = {}): SparkSettings {
@@ -110,7 +133,7 @@ export function keysOfSubmitArgs(args: string[]): string[] {
 /** Splits a rendered submit script back into its spark-submit arguments (the lines after the program). */
 export function argsOfScript(script: string): string[] {
   const lines = script.split("\n");
-  const start = lines.findIndex((l) => l.includes("bin/spark-submit"));
+  const start = lines.findIndex((l) => /bin\/spark-submit" \\$/.test(l));
   const args: string[] = [];
   for (const raw of lines.slice(start + 1)) {
     const l = raw.trim().replace(/ \\$/, "");
@@ -212,4 +235,21 @@ function walk(v: unknown, p: string, visit: (path: string, v: unknown, key: stri
       walk(x, `${p}.${k}`, visit);
     }
   }
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = b && v && typeof b === "object" && typeof v === "object" && !Array.isArray(v) ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+/**
+ * The reference stack's Spark settings (Pulumi.dev.yaml: client mode as in the paper, the paper's
+ * 10 GiB heap step) with `raw` on top; fails the test on any validation error.
+ */
+export function stackSettings(raw: Record<string, unknown> = {}): SparkSettings {
+  return settingsOf(merge({ deployMode: "client", executor: { heapGranularityGiB: 10 } }, raw));
 }

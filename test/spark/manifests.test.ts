@@ -1,11 +1,14 @@
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
-import { manifestList, planSpark, quotaTotals, sparkManifests } from "../../components/spark";
-import { manifestProblems, referenceWorkers, settingsOf } from "./helpers";
+import { SMOKE_TEST_ENV, manifestList, planSpark, quotaTotals, sparkManifests } from "../../components/spark";
+import { manifestProblems, referenceWorkers, stackSettings } from "./helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Cluster mode with everything on (15 executors: the 40g driver pod takes one worker's room). */
 const FULL = {
+  deployMode: "cluster",
+  executor: { instances: 15 },
   registryCredentials: { server: "192.168.1.1:5000", username: "spark" },
   image: "192.168.1.1:5000/spark-tf",
   placement: { nodeSelector: { "node-role.kubernetes.io/spark": "" }, tolerations: [{ key: "dedicated", operator: "Equal", value: "spark", effect: "NoSchedule" }] },
@@ -14,7 +17,7 @@ const FULL = {
   clusterRoleBindingEdit: true,
 };
 
-const docs = (raw: unknown, workers = referenceWorkers(16)) => manifestList(sparkManifests(planSpark(settingsOf(raw), workers))) as Obj[];
+const docs = (raw: Record<string, unknown>, workers = referenceWorkers(16)) => manifestList(sparkManifests(planSpark(stackSettings(raw), workers))) as Obj[];
 
 describe("spark manifests: what an API server would reject", () => {
   for (const [name, raw] of Object.entries({ default: {}, full: FULL, python: { appType: "python", executor: { executorsPerNode: 2 } } })) {
@@ -51,7 +54,7 @@ describe("spark manifests: what an API server would reject", () => {
   });
 
   it("the quota admits exactly the sized application (executors + driver) and the LimitRange allows the largest pod", () => {
-    const plan = planSpark(settingsOf(), referenceWorkers(16));
+    const plan = planSpark(stackSettings(), referenceWorkers(16));
     const m = sparkManifests(plan) as Obj;
     assert.deepEqual(m.resourceQuota.spec.hard, {
       "requests.cpu": String(16 * 15 + 1),
@@ -61,16 +64,20 @@ describe("spark manifests: what an API server would reject", () => {
     });
     assert.equal(m.limitRange.spec.limits[0].max.memory, "112640Mi");
     assert.equal(m.limitRange.spec.limits[0].max.cpu, undefined, "a CPU maximum would demand CPU limits Spark does not set");
-    const withExtras = quotaTotals(planSpark(settingsOf({ smokeTest: { enabled: true }, historyServer: { enabled: true } }), referenceWorkers(16)));
-    assert.equal(withExtras.pods, 17 + 4 + 1);
-    assert.equal(withExtras.memoryMiB, 16 * 112640 + 45056 + 1024 + 1408 + 2 * 1408 + 1536);
-    assert.equal(sparkManifests(planSpark(settingsOf({ quota: { enabled: false } }), referenceWorkers(16))).resourceQuota, undefined);
+    const withExtras = quotaTotals(planSpark(stackSettings({ smokeTest: { enabled: true }, historyServer: { enabled: true, logDirectory: "s3a://logs/spark" } }), referenceWorkers(16)));
+    // The smoke test: its Job pod is the 1g client-mode driver (1408 MiB), plus two 1g executors.
+    assert.equal(withExtras.pods, 17 + 3 + 1);
+    assert.equal(withExtras.memoryMiB, 16 * 112640 + 45056 + 1408 + 2 * 1408 + 1536);
+    assert.equal(sparkManifests(planSpark(stackSettings({ quota: { enabled: false } }), referenceWorkers(16))).resourceQuota, undefined);
   });
 
   it("executor pod template: one executor per node (required by default, preferred, or none), placement and priority", () => {
-    const tpl = (raw: unknown) => parse((sparkManifests(planSpark(settingsOf(raw), referenceWorkers(16))).podTemplates as Obj).data["executor.yaml"]) as Obj;
+    const tpl = (raw: Record<string, unknown>) => parse((sparkManifests(planSpark(stackSettings(raw), referenceWorkers(16))).podTemplates as Obj).data["executor.yaml"]) as Obj;
     const req = tpl({}).spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
-    assert.deepEqual(req, { labelSelector: { matchLabels: { "spark-role": "executor" } }, topologyKey: "kubernetes.io/hostname" });
+    // Scoped to the application: Spark labels driver and executors spark-app-selector=<app id>.
+    assert.deepEqual(req, { labelSelector: { matchLabels: { "spark-role": "executor" } }, matchLabelKeys: ["spark-app-selector"], topologyKey: "kubernetes.io/hostname" });
+    // Executors get no API token (they would otherwise mount the driver's).
+    assert.equal(tpl({}).spec.automountServiceAccountToken, false);
     assert.equal(tpl({ placement: { oneExecutorPerNode: "preferred" } }).spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight, 100);
     assert.equal(tpl({ executor: { executorsPerNode: 2 } }).spec.affinity, undefined);
     const full = tpl(FULL);
@@ -80,22 +87,43 @@ describe("spark manifests: what an API server would reject", () => {
     assert.deepEqual(full.spec.imagePullSecrets, [{ name: "spark-registry" }]);
     assert.equal(full.spec.securityContext.runAsNonRoot, true);
     assert.equal(full.spec.containers[0].name, "spark-kubernetes-executor");
-    const driver = parse((sparkManifests(planSpark(settingsOf(FULL), referenceWorkers(16))).podTemplates as Obj).data["driver.yaml"]) as Obj;
+    const driver = parse((sparkManifests(planSpark(stackSettings(FULL), referenceWorkers(16))).podTemplates as Obj).data["driver.yaml"]) as Obj;
     assert.equal(driver.spec.affinity, undefined);
+    assert.equal(driver.spec.automountServiceAccountToken, undefined, "the driver needs its token");
     assert.equal(driver.spec.containers[0].name, "spark-kubernetes-driver");
   });
 
-  it("smoke test: spark-submit in cluster mode under the service account, reading the platform's ConfigMaps", () => {
+  it("smoke test: SparkPi in client mode inside the Job's pod, so the Job fails exactly when SparkPi does", () => {
+    // Spark 4.0 (apache/spark, deploy/SparkSubmit.scala and deploy/k8s/submit/KubernetesClientApplication.scala):
+    //   deploy mode | what spark-submit's exit status follows
+    //   cluster     | the driver pod's end, whatever its phase (Client.run returns after watchOrStop)
+    //   client      | the application itself: its main runs in spark-submit's JVM; a throw exits non-zero
     const job = docs(FULL).find((d) => d.kind === "Job")!;
     const pod = job.spec.template.spec;
     assert.equal(pod.serviceAccountName, "spark");
     assert.equal(pod.restartPolicy, "Never");
+    assert.equal(job.spec.backoffLimit, 0);
     const c = pod.containers[0];
     assert.deepEqual(c.command, ["/opt/spark/bin/spark-submit"]);
-    assert.equal(c.args[c.args.indexOf("--deploy-mode") + 1], "cluster");
+    assert.equal(c.args[c.args.indexOf("--deploy-mode") + 1], "client");
     assert.equal(c.args[c.args.indexOf("--master") + 1], "k8s://https://kubernetes.default.svc:443");
+    const conf = new Map<string, string>(c.args.filter((_: string, i: number) => c.args[i - 1] === "--conf").map((x: string) => [x.split("=")[0], x.split("=").slice(1).join("=")]));
+    // Executors reach the driver at the pod's IP; the pod owns its executors.
+    assert.equal(conf.get("spark.driver.host"), `$(${SMOKE_TEST_ENV.podIp})`);
+    assert.equal(conf.get("spark.kubernetes.driver.pod.name"), `$(${SMOKE_TEST_ENV.podName})`);
+    assert.equal(conf.get("spark.kubernetes.driver.podTemplateFile"), undefined);
+    // Kubernetes expands $(VAR) only for variables the container defines: every reference is defined.
+    const env = new Map<string, Obj>(c.env.map((e: Obj) => [e.name, e]));
+    const refs = c.args.flatMap((a: string) => [...a.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)].map((m) => m[1]));
+    assert.deepEqual([...new Set(refs)].sort(), [SMOKE_TEST_ENV.podIp, SMOKE_TEST_ENV.podName].sort());
+    for (const r of refs) assert.ok(env.has(r), `${r} is defined`);
+    assert.equal(env.get(SMOKE_TEST_ENV.podIp)!.valueFrom.fieldRef.fieldPath, "status.podIP");
+    assert.equal(env.get(SMOKE_TEST_ENV.podName)!.valueFrom.fieldRef.fieldPath, "metadata.name");
+    // The application is a file in the pod's own Spark, the container is sized as the 1g driver.
+    assert.equal(c.args[c.args.length - 2], "/opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar");
+    assert.equal(c.args[c.args.indexOf("--driver-memory") + 1], "1g");
+    assert.deepEqual(c.resources, { requests: { cpu: "1", memory: "1408Mi" }, limits: { memory: "1408Mi" } });
     assert.deepEqual(pod.volumes.map((v: Obj) => v.configMap.name), ["spark-defaults", "spark-pod-templates"]);
-    assert.equal(job.spec.backoffLimit, 0);
   });
 
   it("history server: a Deployment + Service over the event-log claim the drivers write to", () => {
@@ -106,6 +134,18 @@ describe("spark manifests: what an API server would reject", () => {
     assert.equal(pvc.spec.storageClassName, "vsan-default");
     assert.deepEqual(svc.spec.selector, dep.spec.selector.matchLabels);
     assert.equal(dep.spec.template.spec.volumes[0].persistentVolumeClaim.claimName, pvc.metadata.name);
+    assert.equal(dep.spec.template.spec.automountServiceAccountToken, false);
+  });
+
+  it("history server with a shared log location: no claim, drivers and server use the URI", () => {
+    const plan = planSpark(stackSettings({ historyServer: { enabled: true, logDirectory: "s3a://spark-logs/events" } }), referenceWorkers(16));
+    const all = manifestList(sparkManifests(plan)) as Obj[];
+    assert.equal(all.find((d) => d.kind === "PersistentVolumeClaim"), undefined);
+    const dep = all.find((d) => d.kind === "Deployment")!;
+    assert.equal(dep.spec.template.spec.volumes, undefined);
+    assert.deepEqual(dep.spec.template.spec.containers[0].env[0], { name: "SPARK_HISTORY_OPTS", value: "-Dspark.history.fs.logDirectory=s3a://spark-logs/events" });
+    assert.equal(plan.conf["spark.eventLog.dir"], "s3a://spark-logs/events");
+    assert.ok(!Object.keys(plan.conf).some((k) => k.startsWith("spark.kubernetes.driver.volumes.")));
   });
 });
 
@@ -119,18 +159,6 @@ describe("spark RBAC", () => {
     const binding = rbac.find((d) => d.kind === "RoleBinding")!;
     assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "spark-driver" });
     assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "spark", namespace: "spark" }]);
-  });
-
-  it("the Role holds exactly what a driver needs: core-group pods, services, config maps and claims, no wildcards", () => {
-    const role = docs({}).find((d) => d.kind === "Role")!;
-    const resources = role.rules.flatMap((r: Obj) => r.resources).sort();
-    assert.deepEqual(resources, ["configmaps", "persistentvolumeclaims", "pods", "services"]);
-    for (const r of role.rules) {
-      assert.deepEqual(r.apiGroups, [""]);
-      assert.ok(!r.verbs.includes("*") && !r.resources.includes("*"));
-      for (const v of ["create", "get", "list", "watch", "delete"]) assert.ok(r.verbs.includes(v), `${r.resources} ${v}`);
-      assert.ok(!r.verbs.includes("escalate") && !r.verbs.includes("bind") && !r.verbs.includes("impersonate"));
-    }
   });
 
   it("the paper's cluster-wide edit binding only when opted in", () => {

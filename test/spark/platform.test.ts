@@ -1,20 +1,25 @@
 import * as assert from "node:assert/strict";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SparkPlatform, SparkSettings, validateSparkPlatformArgs } from "../../components/spark";
+import { SparkPlatform, SparkSettingsInput, resolveSparkSettings, validateSparkPlatformArgs } from "../../components/spark";
 import { isSecretMarker, redactSecrets, runUnderMocks, unwrapSecrets } from "../../src/plan/mock-runtime";
 import { ValidationError } from "../../components/validation";
 import { referenceWorkers, settingsOf } from "./helpers";
 
-const FULL = {
+const FULL: SparkSettingsInput = {
   image: "192.168.1.1:5000/spark-tf",
   registryCredentials: { server: "192.168.1.1:5000", username: "spark" },
+  // Cluster mode on the reference workers: the 40g driver takes one worker's room, so 15 executors.
+  executor: { heapGranularityGiB: 10, instances: 15 },
   smokeTest: { enabled: true },
-  historyServer: { enabled: true },
+  historyServer: { enabled: true, storageClassName: "vsan-file-rwx" },
   sparkApplication: { enabled: true, apply: true },
 };
 
-async function run(settings: SparkSettings, password?: pulumi.Input<string>) {
+/** The reference stack's Spark settings: client mode, the paper's 10 GiB heap step. */
+const REFERENCE: SparkSettingsInput = { deployMode: "client", executor: { heapGranularityGiB: 10 } };
+
+async function run(settings: SparkSettingsInput | undefined, password?: pulumi.Input<string>) {
   const providers = new Map<string, string | undefined>();
   const result = await runUnderMocks({ project: "vsphere-spark", stack: "test", config: {}, invokes: {} }, async () => {
     pulumi.runtime.registerStackTransformation((a) => {
@@ -38,8 +43,8 @@ async function run(settings: SparkSettings, password?: pulumi.Input<string>) {
 }
 
 describe("spark SparkPlatform component (mock runtime)", () => {
-  it("default settings: the registered graph, parents, provider on every child, outputs", async () => {
-    const r = await run(settingsOf());
+  it("partial settings (the component resolves them): the registered graph, parents, provider on every child, outputs", async () => {
+    const r = await run(REFERENCE);
     const children = r.resources.filter((x) => x.parent === "spark");
     const types = children.map((x) => x.type).sort();
     assert.deepEqual(types, [
@@ -108,8 +113,8 @@ describe("spark SparkPlatform component (mock runtime)", () => {
         new SparkPlatform("spark", {
           provider,
           apiEndpoint: "not an endpoint",
-          workers: { count: 0, allocatable: { cpu: 16, memoryMiB: 122780 }, vm: { cpus: 16, memoryMiB: 122880 } },
-          settings: settingsOf(),
+          workers: { count: 0, allocatable: { cpu: 16, memoryMiB: 122780 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } },
+          settings: { executor: { cores: 0 } },
           registryPassword: "x",
         });
       } catch (e) {
@@ -119,20 +124,29 @@ describe("spark SparkPlatform component (mock runtime)", () => {
     });
     assert.ok(caught instanceof ValidationError);
     const paths = (caught as ValidationError).fieldErrors.map((e) => e.path).sort();
-    assert.deepEqual(paths, ["apiEndpoint", "registryPassword", "workers.count"]);
+    assert.deepEqual(paths, ["apiEndpoint", "registryPassword", "settings.executor.cores", "workers.count"]);
     assert.deepEqual(r.resources.map((x) => x.type).sort(), ["pulumi:providers:kubernetes", "pulumi:pulumi:Stack"]);
   });
 
-  it("a workers shape nothing fits is reported under `workers` with the numbers; a missing password is named", () => {
+  it("a sizing error names the leaf setting (settings.executor.memory) with the numbers; a missing password is named", () => {
     const errors = validateSparkPlatformArgs({
       provider: undefined as unknown as k8s.Provider,
       apiEndpoint: "192.168.1.2:6443",
-      workers: { count: 4, allocatable: { cpu: 16, memoryMiB: 8000 }, vm: { cpus: 16, memoryMiB: 8192 } },
-      settings: settingsOf({ registryCredentials: { server: "docker.io", username: "me" } }),
+      workers: { count: 4, allocatable: { cpu: 16, memoryMiB: 8000 }, vm: { cpus: 16, memoryMiB: 8192 }, daemonSetRequests: { cpu: 0, memoryMiB: 0 } },
+      settings: { executor: { memory: "10g" }, registryCredentials: { server: "docker.io", username: "me" } },
     });
     const byPath = new Map(errors.map((e) => [e.path, e.message]));
-    assert.match(byPath.get("workers") ?? "", /11264 MiB.*8000 MiB/);
+    assert.deepEqual([...byPath.keys()].sort(), ["provider", "registryPassword", "settings.executor.memory"]);
+    assert.match(byPath.get("settings.executor.memory") ?? "", /11264 MiB.*8000 MiB/);
     assert.match(byPath.get("registryPassword") ?? "", /required/);
     assert.ok(byPath.has("provider"));
+  });
+
+  it("a resolved SparkSettings is also a valid input and resolves to itself; no settings means all defaults", () => {
+    const resolved = settingsOf({ ...FULL, deployMode: "client", historyServer: { enabled: true, logDirectory: "s3a://logs/spark" }, priorityClass: null });
+    const again = resolveSparkSettings(resolved);
+    assert.deepEqual(again.errors, []);
+    assert.deepEqual(again.settings, resolved);
+    assert.deepEqual(resolveSparkSettings(undefined).settings, settingsOf({}));
   });
 });

@@ -16,11 +16,11 @@ describe("spark settings", () => {
       coresLeftForSystem: 1,
       memoryOverheadFactor: 0.1,
       minMemoryOverheadMiB: 384,
-      heapGranularityGiB: 10,
+      heapGranularityGiB: 1,
       offHeapMiB: 0,
       pysparkMemoryMiB: 0,
     });
-    assert.deepEqual(settings.driver, { memory: "40g", cores: 1, memoryOverheadFactor: 0.1 });
+    assert.deepEqual(settings.driver, { memory: "40g", cores: 1, memoryOverheadFactor: 0.1, minMemoryOverheadMiB: 384 });
     assert.deepEqual(settings.dynamicAllocation, { enabled: false, shuffleTrackingTimeout: "30min", executorIdleTimeout: "60s" });
     assert.equal(settings.clusterRoleBindingEdit, false);
     assert.equal(settings.placement.oneExecutorPerNode, "required");
@@ -114,6 +114,46 @@ describe("spark settings", () => {
     ]) {
       assert.ok(paths.includes(p), `${p} in ${paths.join(", ")}`);
     }
+  });
+
+  it("extraConf keys that change the pod size are refused, each named with the setting that feeds the sizing", () => {
+    const keys = [
+      "spark.memory.offHeap.enabled",
+      "spark.memory.offHeap.size",
+      "spark.executor.pyspark.memory",
+      "spark.executor.minMemoryOverhead",
+      "spark.driver.minMemoryOverhead",
+      "spark.executor.memoryOverhead",
+      "spark.driver.memoryOverhead",
+      "spark.kubernetes.memoryOverheadFactor",
+      "spark.kubernetes.executor.request.cores",
+      "spark.kubernetes.executor.limit.cores",
+      "spark.kubernetes.driver.request.cores",
+      "spark.kubernetes.driver.limit.cores",
+      "spark.kubernetes.local.dirs.tmpfs",
+    ];
+    const { errors } = resolveSparkSettings({ extraConf: { ...Object.fromEntries(keys.map((k) => [k, "1"])), "spark.sql.shuffle.partitions": "480" } });
+    assert.deepEqual(errors.map((e) => e.path).sort(), keys.map((k) => `vsphere-spark:spark.extraConf.${k}`).sort());
+    const msg = new Map(errors.map((e) => [e.path.replace("vsphere-spark:spark.extraConf.", ""), e.message]));
+    assert.match(msg.get("spark.memory.offHeap.size")!, /changes the pod size.*use executor\.offHeapMiB/);
+    assert.match(msg.get("spark.executor.pyspark.memory")!, /use executor\.pysparkMemoryMiB/);
+    assert.match(msg.get("spark.driver.minMemoryOverhead")!, /use driver\.minMemoryOverheadMiB/);
+    assert.match(msg.get("spark.kubernetes.local.dirs.tmpfs")!, /counts against the pod's memory limit/);
+  });
+
+  it("the History Server needs a shared event-log location: a named storage class, or a URI (the only choice in client mode)", () => {
+    const paths = (raw: unknown) => resolveSparkSettings(raw).errors.map((e) => `${e.path}: ${e.message}`);
+    assert.deepEqual(paths({ historyServer: { enabled: true } }), [
+      "vsphere-spark:spark.historyServer.storageClassName: is required for the event-log claim: this cluster installs no default StorageClass, so a claim without one stays Pending and every driver mounting it waits forever; name a class that offers ReadWriteMany, or set logDirectory to a shared URI",
+    ]);
+    assert.deepEqual(paths({ deployMode: "client", historyServer: { enabled: true, storageClassName: "vsan-file" } }), [
+      "vsphere-spark:spark.historyServer.logDirectory: is required in client mode: the driver runs on the submit host, which cannot mount the event-log claim; give a shared URI (e.g. s3a://bucket/spark-events)",
+    ]);
+    assert.deepEqual(paths({ historyServer: { enabled: true, logDirectory: "file:///spark-events" } }).map((p) => p.split(":")[1]), ["spark.historyServer.logDirectory"]);
+    assert.deepEqual(paths({ historyServer: { enabled: true, logDirectory: "s3a://b/e", storageClassName: "x" } }).map((p) => p.split(":")[1]), ["spark.historyServer.storageClassName"]);
+    assert.deepEqual(paths({ deployMode: "client", historyServer: { enabled: true, logDirectory: "s3a://b/e" } }), []);
+    assert.deepEqual(paths({ historyServer: { enabled: true, storageClassName: "vsan-file" } }), []);
+    assert.deepEqual(paths({ historyServer: { enabled: false } }), []);
   });
 
   it("resolved settings are a fixed point (the component re-validates them unchanged)", () => {

@@ -11,7 +11,7 @@ import {
   sizingPolicy,
 } from "../../components/spark";
 import { parseCpuMilli, parseSparkMemoryMiB } from "../../components/quantity";
-import { referenceWorkers, settingsOf } from "./helpers";
+import { PAPER, denseWorkers, referenceWorkers, settingsOf } from "./helpers";
 
 const size = (workers: WorkerShape, raw: unknown = {}) => sizeExecutors(workers, sizingPolicy(settingsOf(raw)));
 
@@ -30,10 +30,11 @@ describe("spark sizing: Spark's pod formulas (SIZING.md)", () => {
 });
 
 describe("spark sizing: table", () => {
-  // The paper's scaling runs: 16, 12, 8 and 4 workers, one executor each, identical executors.
+  // The paper's scaling runs: 16, 12, 8 and 4 workers, one executor each, identical executors, on
+  // honest node capacity (the kernel's share subtracted) and the paper's 10 GiB heap step.
   for (const n of [16, 12, 8, 4]) {
-    it(`reference topology, ${n} workers → ${n} × (15 cores, 100g), driver 40g`, () => {
-      const z = size(referenceWorkers(n));
+    it(`reference topology, ${n} workers → ${n} × (15 cores, 100g), driver 40g (client mode, heap step 10g)`, () => {
+      const z = size(referenceWorkers(n), { ...PAPER, deployMode: "client" });
       assert.equal(z.conf["spark.executor.instances"], String(n));
       assert.equal(z.conf["spark.executor.cores"], "15");
       assert.equal(z.conf["spark.executor.memory"], "100g");
@@ -43,89 +44,107 @@ describe("spark sizing: table", () => {
       assert.deepEqual(z.executorPod, { cpuRequest: "15", memoryMiB: 112640 });
       assert.deepEqual(z.driverPod, { cpuRequest: "1", memoryMiB: 45056 });
       assert.equal(z.fit.verdict, "fits");
-      assert.equal(z.fit.perNode.memorySpareMiB, 122780 - 112640);
+      // The margin against honest capacity: 122880 − 2156 (kernel) − 2548 (kubelet) − 512 (DaemonSets) − 112640.
+      assert.equal(z.fit.perNode.memoryAvailableMiB, 117664);
+      assert.equal(z.fit.perNode.memorySpareMiB, 117664 - 112640);
+      assert.equal(z.executor.largestHeapMiB, 106968, "the largest heap that fits, shown beside the chosen 100g");
       assert.equal(z.utilization.taskSlots, 15 * n);
-      assert.equal(z.utilization.cpu.ofAllocatable, 0.9375);
+      assert.equal(z.utilization.cpu.ofAllocatable, Math.round((15 / 15.8) * 10000) / 10000);
       assert.equal(z.utilization.memory.requestedMiB, 112640 * n);
       assert.equal(z.utilization.memory.ofVm, Math.round((112640 / 122880) * 10000) / 10000);
     });
   }
 
+  it("library default heap step (1 GiB): the reference workers get 104g, the largest whole GiB that fits", () => {
+    const z = size(referenceWorkers(16), { deployMode: "client" });
+    assert.equal(z.conf["spark.executor.memory"], "104g");
+    assert.equal(z.executorPod.memoryMiB, 106496 + 10649);
+    assert.ok(z.executorPod.memoryMiB <= 117664);
+    const next = 105 * 1024;
+    assert.ok(next + Math.trunc(0.1 * next) > 117664, "105g would not fit");
+  });
+
+  it("the reference stack in cluster mode says that its 16th executor cannot start (the 40g driver takes a worker's room)", () => {
+    assert.throws(
+      () => size(referenceWorkers(16), PAPER),
+      (e: unknown) =>
+        e instanceof SizingError &&
+        e.field === "executor.instances" &&
+        /driver pod \(45056 MiB, 1 CPU\) is scheduled first and leaves room for 0 of 1 executor\(s\) on its worker, so only 15 of 16 executors can start/.test(e.message) &&
+        /set executor\.instances to 15/.test(e.message),
+    );
+    const fifteen = size(referenceWorkers(16), { ...PAPER, executor: { ...PAPER.executor, instances: 15 } });
+    assert.equal(fifteen.fit.driver.startableExecutors, 15);
+    assert.equal(fifteen.fit.driver.executorsBesideDriver, 0);
+    assert.equal(fifteen.conf["spark.executor.memory"], "100g");
+    // A 4g driver still blocks one executor: 1 CPU + 15 CPU is more than the 15.5 CPU a worker offers.
+    assert.throws(() => size(referenceWorkers(16), { ...PAPER, driver: { memory: "4g" } }), /leaves room for 0 of 1 executor/);
+    // With 14-core executors it fits beside one: all 16 start.
+    const small = size(referenceWorkers(16), { ...PAPER, executor: { ...PAPER.executor, cores: 14 }, driver: { memory: "4g" } });
+    assert.equal(small.fit.driver.startableExecutors, 16);
+    assert.equal(small.fit.driver.fitsBesideExecutors, true);
+  });
+
+  it("a cluster-mode driver larger than any worker is an error naming driver.memory", () => {
+    assert.throws(
+      () => size(referenceWorkers(4), { driver: { memory: "120g" } }),
+      (e: unknown) => e instanceof SizingError && e.field === "driver.memory" && /can never be scheduled: it needs 135168 MiB but a worker offers 117664 MiB/.test(e.message),
+    );
+    assert.doesNotThrow(() => size(referenceWorkers(4), { deployMode: "client", driver: { memory: "120g" } }), "client mode: the driver is not a pod");
+  });
+
+  it("the dense shape (32 vCPU / 256 GiB, two Python executors per node) is not called fits when it would not fit", () => {
+    const dense = { appType: "python", deployMode: "client", executor: { executorsPerNode: 2 } };
+    // What the VM's RAM alone would suggest: no kernel share subtracted.
+    const naive: WorkerShape = { ...denseWorkers(8), allocatable: { cpu: 31.8, memoryMiB: 262144 - 2048 - 500 } };
+    assert.equal(size(naive, dense).conf["spark.executor.memory"], "90g");
+    assert.equal(size(naive, { ...dense, executor: { ...dense.executor, heapGranularityGiB: 10 } }).conf["spark.executor.memory"], "90g");
+    // Honest capacity: 88g at the 1 GiB step, 80g at the 10 GiB step; a fixed 90g is refused.
+    const honest = size(denseWorkers(8), dense);
+    assert.equal(honest.conf["spark.executor.memory"], "88g");
+    assert.equal(honest.executorPod.memoryMiB, 90112 + Math.trunc(0.4 * 90112));
+    assert.ok(2 * honest.executorPod.memoryMiB <= 255168 - 512);
+    assert.equal(size(denseWorkers(8), { ...dense, executor: { ...dense.executor, heapGranularityGiB: 10 } }).conf["spark.executor.memory"], "80g");
+    assert.throws(
+      () => size(denseWorkers(8), { ...dense, executor: { ...dense.executor, memory: "90g" } }),
+      (e: unknown) => e instanceof SizingError && e.field === "executor.memory" && /its pod needs 129024 MiB .* 127328 MiB per executor for 2 executors per node/.test(e.message),
+    );
+  });
+
+  it("PySpark memory: in the pod in cluster mode; in client mode carried by an explicit overhead (SIZING.md: only a Python submission adds it)", () => {
+    const raw = { appType: "python", executor: { pysparkMemoryMiB: 2048, heapGranularityGiB: 10 } };
+    const cluster = size(referenceWorkers(4), { ...raw, executor: { ...raw.executor, instances: 3 } });
+    assert.equal(cluster.conf["spark.executor.pyspark.memory"], "2048m");
+    assert.equal(cluster.conf["spark.executor.memoryOverhead"], undefined);
+    const client = size(referenceWorkers(4), { ...raw, deployMode: "client" });
+    assert.equal(client.conf["spark.executor.memory"], "80g");
+    assert.equal(client.conf["spark.executor.memoryOverhead"], `${32768 + 2048}m`);
+    // The pod Spark builds in client mode (no Python term): heap + explicit overhead = the sized pod.
+    assert.equal(81920 + 32768 + 2048, client.executorPod.memoryMiB);
+  });
+
   const cases: { name: string; workers: WorkerShape; raw?: unknown; cores: string; memory: string; request?: string; pod: number; verdict: string }[] = [
     {
-      name: "modest reservations (allocatable 15.8 CPU / 120700 MiB, DaemonSets 300m / 512 MiB) keep 15 / 100g",
-      workers: { count: 16, allocatable: { cpu: 15.8, memoryMiB: 120700 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } },
-      cores: "15", memory: "100g", pod: 112640, verdict: "fits",
+      name: "fractional request: allocatable 15.2 CPU − 300m DaemonSets leaves 14.9 → request 14900m, 15 task slots",
+      workers: { ...referenceWorkers(16), allocatable: { cpu: 15.2, memoryMiB: 118176 } },
+      raw: { ...PAPER, deployMode: "client" },
+      cores: "15", memory: "100g", request: "14900m", pod: 112640, verdict: "fits-with-fractional-cpu-request",
     },
     {
-      name: "Kubernetes docs reservations (1 + 0.5 CPU) → request.cores 14500m, 15 task slots kept",
-      workers: { count: 16, allocatable: { cpu: 14.5, memoryMiB: 122880 - 2048 - 1024 - 500 }, vm: { cpus: 16, memoryMiB: 122880 } },
-      cores: "15", memory: "100g", request: "14500m", pod: 112640, verdict: "fits-with-fractional-cpu-request",
-    },
-    {
-      name: "allocatable 15.8 with 1350m of DaemonSets → 14450m",
-      workers: { count: 8, allocatable: { cpu: 15.8, memoryMiB: 122780 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: { cpu: 1.35, memoryMiB: 0 } },
-      cores: "15", memory: "100g", request: "14450m", pod: 112640, verdict: "fits-with-fractional-cpu-request",
-    },
-    {
-      name: "allocatable 15.8 with 800m of DaemonSets: exactly 15 left, no fractional request",
-      workers: { count: 8, allocatable: { cpu: 15.8, memoryMiB: 122780 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: { cpu: 0.8, memoryMiB: 0 } },
-      cores: "15", memory: "100g", pod: 112640, verdict: "fits",
-    },
-    {
-      name: "GKE-style memory (113700 MiB) with 1024 MiB DaemonSets: 100g still fits by 36 MiB",
-      workers: { count: 4, allocatable: { cpu: 15.89, memoryMiB: 113700 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: { cpu: 0.2, memoryMiB: 1024 } },
-      cores: "15", memory: "100g", pod: 112640, verdict: "fits",
-    },
-    {
-      name: "GKE-style memory with 1100 MiB DaemonSets: rounds down to 90g",
-      workers: { count: 4, allocatable: { cpu: 15.89, memoryMiB: 113700 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: { cpu: 0.2, memoryMiB: 1100 } },
-      cores: "15", memory: "90g", pod: 92160 + 9216, verdict: "fits",
-    },
-    {
-      name: "decimal 120 GB VM (114441 MiB), kubeadm eviction only: 100g fits",
-      workers: { count: 16, allocatable: { cpu: 16, memoryMiB: 114341 }, vm: { cpus: 16, memoryMiB: 114441 } },
-      cores: "15", memory: "100g", pod: 112640, verdict: "fits",
-    },
-    {
-      name: "Python (factor 0.4): 100g would need 143360 MiB, so 80g (114688 MiB)",
-      workers: referenceWorkers(16), raw: { appType: "python" },
-      cores: "15", memory: "80g", pod: 81920 + 32768, verdict: "fits",
-    },
-    {
-      name: "Python with 8 GiB PySpark memory: 70g",
-      workers: referenceWorkers(16), raw: { appType: "python", executor: { pysparkMemoryMiB: 8192 } },
-      cores: "15", memory: "70g", pod: 71680 + 28672 + 8192, verdict: "fits",
-    },
-    {
-      name: "off-heap 16 GiB: 90g",
-      workers: referenceWorkers(16), raw: { executor: { offHeapMiB: 16384 } },
-      cores: "15", memory: "90g", pod: 92160 + 9216 + 16384, verdict: "fits",
-    },
-    {
-      name: "two executors per node: 7 cores, 50g each",
-      workers: referenceWorkers(16), raw: { executor: { executorsPerNode: 2 } },
-      cores: "7", memory: "50g", pod: 51200 + 5120, verdict: "fits",
-    },
-    {
-      name: "three executors per node: 5 cores, 30g each",
-      workers: referenceWorkers(16), raw: { executor: { executorsPerNode: 3 } },
-      cores: "5", memory: "30g", pod: 30720 + 3072, verdict: "fits",
-    },
-    {
-      name: "finer heap granularity (4 GiB) on the reference: 108g",
-      workers: referenceWorkers(16), raw: { executor: { heapGranularityGiB: 4 } },
-      cores: "15", memory: "108g", pod: 110592 + 11059, verdict: "fits",
+      name: "two executors per node on the reference VMs: 7 cores, 50g at the 10 GiB step",
+      workers: referenceWorkers(8),
+      raw: { ...PAPER, deployMode: "client", executor: { executorsPerNode: 2, heapGranularityGiB: 10 } },
+      cores: "7", memory: "50g", pod: 56320, verdict: "fits",
     },
     {
       name: "small node where the 384 MiB floor decides: 1g heap → 1408 MiB pod",
-      workers: { count: 2, allocatable: { cpu: 2, memoryMiB: 2000 }, vm: { cpus: 2, memoryMiB: 2048 } },
-      raw: { executor: { heapGranularityGiB: 1 }, driver: { memory: "1g" } },
+      workers: { count: 2, allocatable: { cpu: 2, memoryMiB: 2000 }, vm: { cpus: 2, memoryMiB: 2048 }, daemonSetRequests: { cpu: 0, memoryMiB: 0 } },
+      raw: { deployMode: "client", driver: { memory: "1g" } },
       cores: "1", memory: "1g", pod: 1408, verdict: "fits",
     },
     {
       name: "explicit heap 96g (SIZING.md's planning example): 108134 MiB",
-      workers: referenceWorkers(16), raw: { executor: { memory: "96g" } },
+      workers: referenceWorkers(16), raw: { deployMode: "client", executor: { memory: "96g" } },
       cores: "15", memory: "96g", pod: 108134, verdict: "fits",
     },
   ];
@@ -143,54 +162,51 @@ describe("spark sizing: table", () => {
     });
   }
 
-  const failures: { name: string; workers: WorkerShape; raw?: unknown; message: RegExp }[] = [
+  const noDs = { cpu: 0, memoryMiB: 0 };
+  const failures: { name: string; workers: WorkerShape; raw?: unknown; field: string; message: RegExp }[] = [
     {
       name: "memory: a 10g heap needs 11264 MiB but the node offers 10000",
-      workers: { count: 4, allocatable: { cpu: 16, memoryMiB: 10000 }, vm: { cpus: 16, memoryMiB: 12288 } },
+      workers: { count: 4, allocatable: { cpu: 16, memoryMiB: 10000 }, vm: { cpus: 16, memoryMiB: 12288 }, daemonSetRequests: noDs },
+      raw: { executor: { heapGranularityGiB: 10 } },
+      field: "executor.heapGranularityGiB",
       message: /smallest heap, 10g, needs a 11264 MiB pod.*allocatable memory 10000 MiB − DaemonSets 0 MiB = 10000 MiB per node/,
     },
     {
       name: "CPU: 0.9 allocatable CPU per node",
-      workers: { count: 4, allocatable: { cpu: 0.9, memoryMiB: 122780 }, vm: { cpus: 16, memoryMiB: 122880 } },
+      workers: { count: 4, allocatable: { cpu: 0.9, memoryMiB: 118176 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: noDs },
+      field: "executor.executorsPerNode",
       message: /executor CPU does not fit: allocatable cpu 0\.9 − DaemonSets 0 = 0\.9 per node; an executor needs at least 1 CPU/,
     },
     {
       name: "CPU: no core left after coresLeftForSystem",
-      workers: { count: 4, allocatable: { cpu: 2, memoryMiB: 122780 }, vm: { cpus: 2, memoryMiB: 122880 } },
+      workers: { count: 4, allocatable: { cpu: 2, memoryMiB: 118176 }, vm: { cpus: 2, memoryMiB: 122880 }, daemonSetRequests: noDs },
       raw: { executor: { coresLeftForSystem: 2 } },
+      field: "executor.coresLeftForSystem",
       message: /no executor core left: \(vm\.cpus 2 − coresLeftForSystem 2\) \/ executorsPerNode 1 = 0, less than 1/,
     },
     {
-      name: "explicit 110g heap: its 123904 MiB pod exceeds 122780",
+      name: "explicit 110g heap: its 123904 MiB pod exceeds the 117664 MiB a node offers",
       workers: referenceWorkers(16),
-      raw: { executor: { memory: "110g" } },
-      message: /executor memory 110g does not fit: its pod needs 123904 MiB .* = 122780 MiB per node/,
+      raw: { deployMode: "client", executor: { memory: "110g" } },
+      field: "executor.memory",
+      message: /executor memory 110g does not fit: its pod needs 123904 MiB .* = 117664 MiB per node; the largest heap that fits is 106968 MiB/,
     },
     {
       name: "more instances than executor slots",
       workers: referenceWorkers(4),
       raw: { executor: { instances: 5 } },
+      field: "executor.instances",
       message: /executor\.instances 5 is more than the 4 executor slots/,
     },
   ];
   for (const f of failures) {
-    it(`nothing fits → error with the numbers (${f.name})`, () => {
-      assert.throws(() => size(f.workers, f.raw), (e: unknown) => e instanceof SizingError && f.message.test(e.message));
+    it(`nothing fits → error naming ${f.field} with the numbers (${f.name})`, () => {
+      assert.throws(() => size(f.workers, f.raw), (e: unknown) => e instanceof SizingError && e.field === f.field && f.message.test(e.message));
     });
   }
 
-  it("cluster-mode driver: reported as not placeable beside one 100g executor per worker; fine in client mode or with free workers", () => {
-    const z = size(referenceWorkers(16));
-    assert.equal(z.fit.driver.fitsOnEmptyWorker, true);
-    assert.equal(z.fit.driver.fitsBesideExecutors, false);
-    assert.equal(z.fit.driver.placeable, false);
-    assert.match(z.fit.notes.join("\n"), /driver pod \(45056 MiB, 1 CPU\)/);
-    assert.equal(size(referenceWorkers(16), { deployMode: "client" }).fit.driver.placeable, true);
-    assert.equal(size(referenceWorkers(16), { executor: { instances: 15 } }).fit.driver.placeable, true);
-  });
-
   it("dynamic allocation: shuffle tracking with a finite timeout, min/max from the cluster, no fixed instances", () => {
-    const z = size(referenceWorkers(16), { dynamicAllocation: { enabled: true } });
+    const z = size(referenceWorkers(16), { deployMode: "client", dynamicAllocation: { enabled: true } });
     assert.equal(z.conf["spark.executor.instances"], undefined);
     assert.equal(z.conf["spark.dynamicAllocation.enabled"], "true");
     assert.equal(z.conf["spark.dynamicAllocation.shuffleTracking.enabled"], "true");
@@ -200,19 +216,22 @@ describe("spark sizing: table", () => {
     assert.equal(z.conf["spark.dynamicAllocation.initialExecutors"], "1");
     assert.equal(z.conf["spark.cores.max"], "240");
     assert.equal(z.utilization.executors, 16);
-    const two = size(referenceWorkers(8), { executor: { executorsPerNode: 2 }, dynamicAllocation: { enabled: true, shuffleTrackingTimeout: "10min" } });
+    const two = size(referenceWorkers(8), { deployMode: "client", executor: { executorsPerNode: 2 }, dynamicAllocation: { enabled: true, shuffleTrackingTimeout: "10min" } });
     assert.equal(two.conf["spark.dynamicAllocation.minExecutors"], "2");
     assert.equal(two.conf["spark.dynamicAllocation.maxExecutors"], "16");
     assert.equal(two.conf["spark.dynamicAllocation.shuffleTracking.timeout"], "10min");
-    const off = size(referenceWorkers(8));
+    const off = size(referenceWorkers(8), { deployMode: "client" });
     assert.equal(off.conf["spark.dynamicAllocation.enabled"], "false");
     assert.equal(off.conf["spark.dynamicAllocation.shuffleTracking.timeout"], undefined);
+    // Cluster mode: the executors the driver displaces are a note (dynamic allocation keeps them Pending).
+    const cl = size(referenceWorkers(16), { dynamicAllocation: { enabled: true } });
+    assert.match(cl.fit.notes.join("\n"), /only 15 of 16 executors can start; dynamic allocation keeps the rest Pending/);
   });
 
   it("nodeAllocatable overrides what the cluster layer reported", () => {
-    const s = settingsOf({ nodeAllocatable: { cpu: 14.5, memoryMiB: 119308 } });
+    const s = settingsOf({ deployMode: "client", nodeAllocatable: { cpu: 14.5, memoryMiB: 119308 } });
     const plan = planSpark(s, referenceWorkers(16));
-    assert.equal(plan.conf["spark.kubernetes.executor.request.cores"], "14500m");
+    assert.equal(plan.conf["spark.kubernetes.executor.request.cores"], "14200m");
     assert.equal(plan.workers.allocatable.memoryMiB, 119308);
   });
 });
@@ -248,6 +267,7 @@ const policyArb = fc.record({
     offHeapMiB: fc.constantFrom(0, 0, 512, 4096),
   }),
   dynamicAllocation: fc.record({ enabled: fc.boolean() }),
+  deployMode: fc.constant("client"),
 });
 
 function trySize(w: WorkerShape, raw: unknown) {
@@ -266,7 +286,7 @@ describe("spark sizing: properties", () => {
         const z = trySize(w, raw);
         if (!z) return;
         const E = raw.executor.executorsPerNode;
-        const ds = w.daemonSetRequests ?? { cpu: 0, memoryMiB: 0 };
+        const ds = w.daemonSetRequests;
         const cpuMilli = parseCpuMilli(z.executorPod.cpuRequest);
         assert.ok(cpuMilli !== undefined);
         assert.ok(E * cpuMilli <= Math.round(w.allocatable.cpu * 1000) - Math.round(ds.cpu * 1000), "CPU");

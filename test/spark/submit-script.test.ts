@@ -9,9 +9,29 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { planSpark, renderSubmitScript } from "../../components/spark";
-import { referenceWorkers, settingsOf } from "./helpers";
+import { referenceWorkers, stackSettings } from "./helpers";
 
-function sandbox() {
+/**
+ * What `spark-submit --version` prints (to stderr, through the log): deploy/SparkSubmit.scala
+ * printVersion — the banner ending in "version <SPARK_VERSION>", then
+ * "Using Scala <scala.util.Properties.versionString>, <VM name>, <Java version>".
+ */
+function versionBanner(spark: string, scala: string): string {
+  return [
+    "Welcome to",
+    "      ____              __",
+    "     / __/__  ___ _____/ /__",
+    "    _\\ \\/ _ \\/ _ `/ __/  '_/",
+    `   /___/ .__/\\_,_/_/ /_/\\_\\   version ${spark}`,
+    "      /_/",
+    "",
+    `Using Scala version ${scala}, OpenJDK 64-Bit Server VM, 17.0.16`,
+    "Branch HEAD",
+    "Compiled by user runner on 2025-09-02T10:00:00Z",
+  ].join("\n");
+}
+
+function sandbox(spark = "4.0.1", scala = "2.13.16") {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "submit-"));
   const bin = path.join(dir, "bin");
   const sparkHome = path.join(dir, "spark");
@@ -19,15 +39,20 @@ function sandbox() {
   fs.mkdirSync(path.join(sparkHome, "bin"), { recursive: true });
   // kubectl: answers `get configmap ... -o jsonpath={.data.<name>\.yaml}` with a marker document.
   fs.writeFileSync(path.join(bin, "kubectl"), '#!/bin/sh\nfor a in "$@"; do case "$a" in *jsonpath*) echo "kind: Pod # $a";; esac; done\n', { mode: 0o755 });
-  // spark-submit: records its arguments, one per line.
-  fs.writeFileSync(path.join(sparkHome, "bin", "spark-submit"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > "${dir}/args"\n`, { mode: 0o755 });
+  // spark-submit: prints its version banner for --version, else records its arguments, one per line.
+  fs.writeFileSync(path.join(dir, "banner"), versionBanner(spark, scala));
+  fs.writeFileSync(
+    path.join(sparkHome, "bin", "spark-submit"),
+    `#!/bin/sh\nif [ "$1" = --version ]; then cat "${dir}/banner" >&2; exit 0; fi\nfor a in "$@"; do printf '%s\\n' "$a"; done > "${dir}/args"\n`,
+    { mode: 0o755 },
+  );
   return { dir, bin, sparkHome };
 }
 
 describe("spark-submit scripts, executed", () => {
   for (const mode of ["cluster", "client"] as const) {
     it(`${mode} mode: fetches the pod templates without root and passes the sizing to spark-submit`, () => {
-      const plan = planSpark(settingsOf({}), referenceWorkers(16));
+      const plan = planSpark(stackSettings({}), referenceWorkers(16));
       const s = sandbox();
       const script = path.join(s.dir, "submit.sh");
       fs.writeFileSync(script, renderSubmitScript(plan, mode, "192.168.1.2:6443"));
@@ -47,6 +72,9 @@ describe("spark-submit scripts, executed", () => {
       assert.match(fs.readFileSync(`${templates}/executor.yaml`, "utf8"), /executor\\\.yaml/);
       if (mode === "cluster") assert.equal(conf.get("spark.kubernetes.driver.podTemplateFile"), `${templates}/driver.yaml`);
       else assert.equal(conf.get("spark.driver.host"), "10.0.0.9");
+      // The application: inside the image in cluster mode, this machine's $SPARK_HOME in client mode.
+      const jar = "examples/jars/spark-examples_2.13-4.0.1.jar";
+      assert.equal(args[args.length - 2], mode === "cluster" ? `local:///opt/spark/${jar}` : `${s.sparkHome}/${jar}`);
       fs.rmSync(s.dir, { recursive: true, force: true });
     });
   }
@@ -54,10 +82,27 @@ describe("spark-submit scripts, executed", () => {
   it("client mode refuses to run without SPARK_DRIVER_HOST", () => {
     const s = sandbox();
     const script = path.join(s.dir, "submit.sh");
-    fs.writeFileSync(script, renderSubmitScript(planSpark(settingsOf({}), referenceWorkers(4)), "client", "api:6443"));
+    fs.writeFileSync(script, renderSubmitScript(planSpark(stackSettings({}), referenceWorkers(4)), "client", "api:6443"));
     const r = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome } });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /set SPARK_DRIVER_HOST/);
     fs.rmSync(s.dir, { recursive: true, force: true });
   });
+
+  for (const [spark, scala, why] of [
+    ["3.5.1", "2.12.18", "Spark 3.5"],
+    ["4.0.1", "2.12.18", "another Scala build"],
+    ["4.1.0", "2.13.16", "a newer Spark"],
+  ] as const) {
+    it(`client mode stops before spark-submit when the local Spark is ${spark} / Scala ${scala} (${why}), not the image's 4.0.1 / 2.13`, () => {
+      const s = sandbox(spark, scala);
+      const script = path.join(s.dir, "submit.sh");
+      fs.writeFileSync(script, renderSubmitScript(planSpark(stackSettings({}), referenceWorkers(4)), "client", "api:6443"));
+      const r = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome, SPARK_DRIVER_HOST: "10.0.0.9" } });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`local Spark is ${spark.replace(/\./g, "\\.")} \\(Scala ${scala.slice(0, 4).replace(".", "\\.")}\\) in .*; the image runs Spark 4\\.0\\.1 \\(Scala 2\\.13\\)`));
+      assert.ok(!fs.existsSync(path.join(s.dir, "args")), "spark-submit did not run");
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    });
+  }
 });

@@ -11,7 +11,8 @@ import {
   sortKeys,
 } from "./conf";
 import { formatImageRef } from "./image";
-import type { SparkPlan } from "./plan";
+import { SparkPlan, sizingPolicy } from "./plan";
+import { SizingError, sizeExecutors } from "./sizing";
 import { podTemplate } from "./podtemplates";
 import { parseSparkTimeMs } from "./units";
 
@@ -111,6 +112,7 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
   return [
     "#!/usr/bin/env bash",
     `# spark-submit in ${mode} mode, rendered by vsphere-spark (components/spark): SparkPi with the platform's sizing.`,
+    ...otherModeWarning(plan, mode),
     mode === "client"
       ? `# The driver runs here; executors connect back to SPARK_DRIVER_HOST on ports ${CLIENT_DRIVER_PORT} and ${CLIENT_BLOCK_MANAGER_PORT}.`
       : "# The driver runs in a pod under the platform's service account.",
@@ -127,6 +129,21 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
     lines.join(" \\\n"),
     "",
   ].join("\n");
+}
+
+/**
+ * The platform is sized for `settings.deployMode`; a script for the other mode says what that mode
+ * would change (e.g. in cluster mode the driver pod takes the room of an executor).
+ */
+function otherModeWarning(plan: SparkPlan, mode: SubmitMode): string[] {
+  if (mode === plan.settings.deployMode) return [];
+  try {
+    const other = sizeExecutors(plan.workers, { ...sizingPolicy(plan.settings), deployMode: mode });
+    return other.fit.notes.filter((n) => n.startsWith("cluster mode")).map((n) => `# NOTE (${mode} mode): ${n}`);
+  } catch (e) {
+    if (!(e instanceof SizingError)) throw e;
+    return [`# WARNING: the platform is sized for ${plan.settings.deployMode} mode; in ${mode} mode: ${e.message}`];
+  }
 }
 
 /**

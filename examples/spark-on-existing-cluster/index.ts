@@ -6,7 +6,7 @@
  * Config (see README.md):
  *   kubeconfig        secret   the cluster's kubeconfig (YAML text)
  *   apiEndpoint       string   host:port of the API server, for the rendered spark-submit commands
- *   workers           object   { count, vm: { cpus, memoryMiB }, allocatable: { cpu, memoryMiB }, daemonSetRequests? }
+ *   workers           object   { count, vm: { cpus, memoryMiB }, allocatable: { cpu, memoryMiB }, daemonSetRequests: { cpu, memoryMiB } }
  *   spark             object   Spark settings (same shape as the stack key vsphere-spark:spark); optional
  *   registryPassword  secret   only with spark.registryCredentials
  */
@@ -16,7 +16,9 @@ import { SparkPlatform, WorkerShape, resolveSparkSettings } from "vsphere-spark"
 
 const config = new pulumi.Config();
 
-// Validate every Spark setting at once, with full config paths, before anything is registered.
+// Validate every Spark setting at once, with this program's config paths, before anything is
+// registered. (SparkPlatform takes partial settings and resolves them itself; resolving here only
+// makes its errors name `<project>:spark.…` instead of `settings.…`.)
 const { settings, errors } = resolveSparkSettings(config.getObject<unknown>("spark"), `${pulumi.getProject()}:spark`);
 if (errors.length > 0) {
   // A RunError prints its message alone, without a stack trace.

@@ -19,7 +19,9 @@ function run(extra: Record<string, string> = {}) {
       config: {
         [`${P}:kubeconfig`]: "apiVersion: v1\nkind: Config\nclusters: []\n",
         [`${P}:apiEndpoint`]: "k8s.example.com:6443",
-        [`${P}:workers`]: JSON.stringify({ count: 8, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 120332 } }),
+        // Allocatable as the kubeadm back end reports it: the kernel's 2156 MiB and the kubelet's 2548 MiB out.
+        [`${P}:workers`]: JSON.stringify({ count: 8, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 118176 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } }),
+        [`${P}:spark`]: JSON.stringify({ deployMode: "client" }),
         ...extra,
       },
       secretKeys: [`${P}:kubeconfig`],
@@ -48,7 +50,9 @@ describe("example: spark-on-existing-cluster", () => {
     assert.equal(r.outputs.namespace, "spark");
     const sizing = r.outputs.sizing as { conf: Record<string, string> };
     assert.equal(sizing.conf["spark.executor.instances"], "8");
-    assert.equal(sizing.conf["spark.executor.memory"], "100g");
+    // The library's default heap step (1 GiB): the largest whole GiB that fits, beside the largest MiB.
+    assert.equal(sizing.conf["spark.executor.memory"], "104g");
+    assert.deepEqual((r.outputs.sizing as { heap: unknown }).heap, { chosen: "104g", chosenMiB: 106496, stepGiB: 1, largestFitMiB: 106968 });
     assert.match(r.outputs.submitClient as string, /--master k8s:\/\/https:\/\/k8s\.example\.com:6443/);
   });
 

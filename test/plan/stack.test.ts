@@ -125,7 +125,8 @@ describe("offline plan: Spark", function () {
   it("an executor that cannot fit is a configuration error that states the numbers", async () => {
     const r = await plan({ stack: "dev", cwd: ROOT, sets: ["vsphere-spark:vmProfiles={worker: {cpus: 16, memoryGiB: 8}}"] });
     assert.ok(!r.ok);
-    const e = r.errors.find((x) => x.path === "vsphere-spark:spark.executor");
+    // The leaf the sizing names: with 8 GiB workers even the smallest heap at the stack's 10 GiB step does not fit.
+    const e = r.errors.find((x) => x.path === "vsphere-spark:spark.executor.heapGranularityGiB");
     assert.ok(e, JSON.stringify(r.errors));
     assert.match(e.message, /MiB/);
   });

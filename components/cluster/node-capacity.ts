@@ -11,7 +11,7 @@
  *   configured   4 GiB   8 GiB   16 GiB   32 GiB   64 GiB   120 GiB   256 GiB
  *   kept (MiB)   169     239     379      659      1219     2115      4387
  *
- * kept ≈ 151 MiB + 1.6314 % of the RAM, an upper bound at every point from 4 GiB (at most 49 MiB
+ * kept ≈ 151 MiB + 1.6314 % of the RAM, an upper bound at every point from 4 GiB (at most 50 MiB
  * above a measurement). The slope is mostly the page structures (64 bytes per 4 KiB page =
  * 1.5625 %); the fixed part the kernel image, firmware ranges and the 64 MiB SWIOTLB buffer that
  * appears once RAM extends above 4 GiB.

@@ -22,11 +22,11 @@ describe("cluster node capacity: the kernel's share of the VM's RAM", () => {
   });
 
   for (const p of data.points.filter((x) => x.configuredMiB >= 4096)) {
-    it(`${p.configuredMiB / 1024} GiB: the model keeps at least what was measured (${measuredReservedMiB(p).toFixed(1)} MiB), at most 49 MiB more`, () => {
+    it(`${p.configuredMiB / 1024} GiB: the model keeps at least what was measured (${measuredReservedMiB(p).toFixed(1)} MiB), at most 50 MiB more`, () => {
       const model = kernelReservedMiB(p.configuredMiB);
       const measured = measuredReservedMiB(p);
       assert.ok(model >= measured, `${model} ≥ ${measured}`);
-      assert.ok(model - measured <= 49, `${model} − ${measured} ≤ 49`);
+      assert.ok(model - measured <= 50, `${model} − ${measured} ≤ 50`);
       assert.ok(nodeMemoryCapacityMiB(p.configuredMiB) <= p.memTotalKiB / 1024);
     });
   }

@@ -10,7 +10,8 @@
  * `waitUntilReady()` → list + watch; `edit()` → GET + PATCH (get, patch); `serverSideApply()` → PATCH
  * with `application/apply-patch+yaml` (patch: the apiserver creates the object if it is missing,
  * and authorizes the request as `patch`); `delete()` on a named object → DELETE (delete); `delete()`
- * on a label- or field-filtered operation → DELETE on the collection (deletecollection).
+ * on a label- or field-filtered operation → one DELETE on the collection (deletecollection; since
+ * fabric8 6.0, fabric8io/kubernetes-client#4068).
  */
 import type * as k8s from "@pulumi/kubernetes";
 

@@ -34,7 +34,7 @@ const vsphere = resolveVsphereSettings({
 });
 // Layer 2 and 3: Kubernetes and Spark settings, defaults applied.
 const kubernetes = resolveKubernetesSettings({});
-const spark = resolveSparkSettings({ deployMode: "client" });
+const spark = resolveSparkSettings({ deployMode: "client", executor: { heapGranularityGiB: 10 } });
 const errors = [...vsphere.errors, ...kubernetes.errors, ...spark.errors];
 if (!vsphere.decisions || errors.length > 0) throw new ValidationError(errors, "whole-stack example");
 

@@ -294,7 +294,7 @@ export const BAD_CONFIGS: Case[] = [
   },
   {
     name: "registry credentials without the secret password",
-    change: (c) => (c[K("spark")] = { image: "registry.lab.local:5000/spark-tf:1.0", registryCredentials: { server: "registry.lab.local:5000", username: "ci" } }),
+    change: (c) => (c[K("spark")] = { deployMode: "client", image: "registry.lab.local:5000/spark-tf:1.0", registryCredentials: { server: "registry.lab.local:5000", username: "ci" } }),
     expect: [{ path: K("registryPassword"), message: /is required when vsphere-spark:spark\.registryCredentials is set: run `pulumi config set --secret vsphere-spark:registryPassword`/ }],
   },
   {

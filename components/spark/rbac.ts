@@ -8,8 +8,10 @@
  * and …/deploy/k8s/submit). fabric8 6.x, which Spark 4 uses, maps the client calls to verbs:
  * `create()` → POST (create); `get()` → GET (get); `list()` → GET collection (list); `watch()` and
  * `waitUntilReady()` → list + watch; `edit()` → GET + PATCH (get, patch); `serverSideApply()` → PATCH
- * with `application/apply-patch+yaml` (patch: the apiserver creates the object if it is missing,
- * and authorizes the request as `patch`); `delete()` on a named object → DELETE (delete); `delete()`
+ * with `application/apply-patch+yaml`, authorized as `patch`, and as `create` as well when the object
+ * does not exist yet and the apply creates it (Kubernetes docs, reference/using-api/server-side-apply.md
+ * "RBAC and permissions"; apiserver endpoints/handlers/patch.go, kubernetes/kubernetes#64892);
+ * `delete()` on a named object → DELETE (delete); `delete()`
  * on a label- or field-filtered operation → one DELETE on the collection (deletecollection; since
  * fabric8 6.0, fabric8io/kubernetes-client#4068).
  */
@@ -45,8 +47,11 @@ export const SPARK_API_CALLS: readonly SparkApiCall[] = [
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "pods", verb: "delete", source: `${SUBMIT}: pods().resource(createdDriverPod).delete()`, when: "removes the driver pod when its resources cannot be applied" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "pods", verb: "get", source: `${SUBMIT}: podWithName.get()`, when: "spark.kubernetes.submission.waitAppCompletion (default true)" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "pods", verb: "watch", source: `${SUBMIT}: podWithName.watch(watcher)`, when: "waits for the driver pod to end" },
+  { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "services", verb: "create", source: `${SUBMIT}: serverSideApply() of the driver's Service, which does not exist yet (server-side apply that creates is authorized as create)`, when: "every cluster-mode submission" },
+  { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "configmaps", verb: "create", source: `${SUBMIT}: serverSideApply() of the driver's conf map and pod-template map, which do not exist yet`, when: "every cluster-mode submission" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "services", verb: "patch", source: `${SUBMIT}: resourceList(otherKubernetesResources).forceConflicts().serverSideApply(); the Service from deploy/k8s/features/DriverServiceFeatureStep.scala`, when: "the driver's headless Service" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "configmaps", verb: "patch", source: `${SUBMIT}: serverSideApply() of the driver's conf map (KubernetesClientUtils.buildConfigMap) and deploy/k8s/features/PodTemplateConfigMapStep.scala's executor pod template`, when: "every cluster-mode submission (the pod template map because this layer sets spark.kubernetes.executor.podTemplateFile)" },
+  { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "persistentvolumeclaims", verb: "create", source: `${SUBMIT}: serverSideApply() creating deploy/k8s/features/MountVolumesFeatureStep.scala's OnDemand claims`, when: "driver OnDemand claims (possible through extraConf)" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "persistentvolumeclaims", verb: "patch", source: `${SUBMIT}: serverSideApply() of deploy/k8s/features/MountVolumesFeatureStep.scala's OnDemand claims`, when: "spark.kubernetes.driver.volumes.persistentVolumeClaim.*.options.claimName=OnDemand (possible through extraConf)" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "secrets", verb: "patch", source: `${SUBMIT}: serverSideApply() of deploy/k8s/features/KerberosConfDriverFeatureStep.scala and DriverKubernetesCredentialsFeatureStep.scala secrets`, when: "Kerberos, or driver credentials mounted from the submitter's files", optIn: "Kerberos / mounted driver credentials" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "scheduling.volcano.sh", resource: "podgroups", verb: "patch", source: `${SUBMIT}: serverSideApply() of driverPreKubernetesResources (deploy/k8s/features/VolcanoFeatureStep.scala)`, when: "the Volcano scheduler", optIn: "Volcano" },

@@ -96,10 +96,9 @@ describe("spark RBAC: the Role against Spark 4.0's API calls", () => {
     }
   }
 
-  it("Spark 4's submission client applies the driver's Service and ConfigMaps server-side: patch is allowed (it was missing)", () => {
+  it("Spark 4's submission client applies the driver's Service and ConfigMaps server-side: patch (it was missing), and create, since the apply creates them", () => {
     const rules = roleOf();
-    assert.ok(allows(rules, request("", "services", "patch")));
-    assert.ok(allows(rules, request("", "configmaps", "patch")));
+    for (const r of ["services", "configmaps"]) for (const v of ["patch", "create"]) assert.ok(allows(rules, request("", r, v)), `${r} ${v}`);
   });
 
   it("nothing beyond the table: no secrets, no subresources (exec, log, portforward), no other groups, no update", () => {

@@ -1,6 +1,7 @@
 /**
  * What the kubelet offers to pods on a node: capacity − kubeReserved − systemReserved − the hard
- * eviction threshold for memory. The Spark layer sizes executors on this.
+ * eviction threshold for memory. `memoryMiB` is the node's capacity as the kubelet sees it (MemTotal;
+ * for a VM, `nodeMemoryCapacityMiB` of its RAM). The Spark layer sizes executors on this.
  */
 import type { KubeletSettings } from "./settings";
 import { parseThreshold, requireQuantity } from "../quantity";

@@ -16,3 +16,4 @@ export * from "./bootstrap";
 export * from "./access";
 export * from "./backend";
 export * from "./worker-pool";
+export * from "./node-capacity";

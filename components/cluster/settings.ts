@@ -7,6 +7,7 @@ import { describeValue, isDnsSubdomain } from "../validation";
 import { ConfigReader } from "../config-reader";
 import { cidrsOverlap, parseCidr } from "../net";
 import { parseQuantity, parseThreshold } from "../quantity";
+import { DEFAULT_KERNEL_RESERVATION, KernelReservationModel, kernelReservationErrors } from "./node-capacity";
 
 export type InstallMode = "preinstalled" | "packages";
 export type CniKind = "antrea" | "calico";
@@ -90,6 +91,12 @@ export interface KubernetesSettings {
    * metrics agents): the Spark executor sizing subtracts it from the node allocatable.
    */
   workerDaemonSetRequests: { cpu: string; memory: string };
+  /**
+   * The share of each VM's RAM the guest kernel keeps (MemTotal = RAM − fixedMiB − fraction × RAM):
+   * the kubelet's memory capacity is MemTotal, not the VM's size. Default: fitted to Debian 12's
+   * cloud kernel measured under QEMU (components/cluster/node-capacity.ts).
+   */
+  kernelReservation: KernelReservationModel;
 }
 
 export const DEFAULT_CNI_VERSIONS: Record<CniKind, string> = { antrea: "2.2.0", calico: "v3.29.1" };
@@ -133,6 +140,7 @@ export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = {
   // Antrea's agent requests 200m; kube-proxy nothing; 100m and 512Mi leave room for a CSI node
   // plugin and a log agent. Raise it when more DaemonSets run on the workers.
   workerDaemonSetRequests: { cpu: "300m", memory: "512Mi" },
+  kernelReservation: { ...DEFAULT_KERNEL_RESERVATION },
 };
 
 /** The oldest Kubernetes minor this library renders for (pkgs.k8s.io repositories, v1beta3). */
@@ -161,6 +169,7 @@ const TOP_KEYS = [
   "sshAuthorizedKeys",
   "kubeVipVersion",
   "workerDaemonSetRequests",
+  "kernelReservation",
 ] as const;
 
 const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
@@ -266,6 +275,15 @@ export function resolveKubernetesSettings(
   for (const res of ["cpu", "memory"] as const) {
     if (ds?.[res] === undefined) continue;
     s.workerDaemonSetRequests[res] = quantity(ds, res, `${path}.workerDaemonSetRequests`, `"300m" or "512Mi"`) ?? s.workerDaemonSetRequests[res];
+  }
+
+  const krPath = `${path}.kernelReservation`;
+  const kr = o.kernelReservation === undefined ? undefined : r.object(o.kernelReservation, krPath, ["fixedMiB", "fraction"]);
+  if (kr) {
+    const model = { fixedMiB: kr.fixedMiB ?? d.kernelReservation.fixedMiB, fraction: kr.fraction ?? d.kernelReservation.fraction } as Partial<KernelReservationModel>;
+    const problems = kernelReservationErrors(model);
+    for (const e of problems) err(`${krPath}.${e.field}`, e.message);
+    if (problems.length === 0) s.kernelReservation = model as KernelReservationModel;
   }
 
   const ev = o.evictionHard === undefined ? undefined : r.object(o.evictionHard, `${path}.evictionHard`, EVICTION_SIGNALS);

@@ -10,6 +10,7 @@ import { endpointProblems, quorumProblem } from "../control-plane";
 import type { KubernetesSettings } from "./settings";
 import { addressProblems, cidrsOverlap, isIPv4, networkOf, parseIpv4, parseCidr } from "../net";
 import { nodeAllocatable } from "./allocatable";
+import { nodeMemoryCapacityMiB } from "./node-capacity";
 import { renderHaproxyConfig } from "./haproxy";
 import { renderControlPlaneJoinConfig, renderInitConfig, renderWorkerJoinConfig } from "./kubeadm";
 import type { NodeBootstrap } from "./cloud-init";
@@ -103,7 +104,7 @@ export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldErro
     if (n?.role === "worker" || n?.role === "control-plane") {
       if (Number.isInteger(n.cpus) && n.cpus >= 1 && Number.isInteger(n.memoryMiB) && n.memoryMiB >= 512) {
         try {
-          const a = nodeAllocatable(n, settings.kubelet);
+          const a = nodeAllocatable({ cpus: n.cpus, memoryMiB: nodeMemoryCapacityMiB(n.memoryMiB, settings.kernelReservation) }, settings.kubelet);
           if (a.cpu <= 0) err(`${p}.cpus`, `kubeReserved + systemReserved CPU leaves nothing allocatable on ${n.cpus} CPUs`);
           if (a.memoryMiB <= 0) err(`${p}.memoryMiB`, `reservations and evictionHard memory leave nothing allocatable on ${n.memoryMiB} MiB`);
         } catch (e) {

@@ -6,13 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterHandle, DecidedCluster } from "../cluster/backend";
 import { SparkPlatform } from "../spark/platform";
-import type { SparkSettings } from "../spark/settings";
+import type { SparkSettingsInput } from "../spark/settings";
 
 export interface VsphereSparkArgs {
   /** The decided cluster (`kubeadmOnVsphere(...)` or the Tanzu back end's). */
   readonly cluster: DecidedCluster;
-  /** The Spark layer's settings. */
-  readonly spark: SparkSettings;
+  /** The Spark layer's settings: any subset (the rest are defaults), resolved by SparkPlatform. */
+  readonly spark?: SparkSettingsInput;
   /** Password of `spark.registryCredentials`, when set. */
   readonly registryPassword?: pulumi.Input<string>;
 }

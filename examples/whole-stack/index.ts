@@ -12,7 +12,6 @@ import {
   VsphereSpark,
   kubeadmOnVsphere,
   resolveKubernetesSettings,
-  resolveSparkSettings,
   resolveVsphereSettings,
 } from "vsphere-spark";
 
@@ -32,15 +31,15 @@ const vsphere = resolveVsphereSettings({
   hosts: [host(1), host(2), host(3), host(4)],
   network: { cidr: "192.168.1.0/24", gateway: "192.168.1.254", dnsServers: ["192.168.1.254"], addresses: { "esxi-04-load-balancer": "192.168.1.2" } },
 });
-// Layer 2 and 3: Kubernetes and Spark settings, defaults applied.
+// Layer 2: Kubernetes settings, defaults applied (kubelet reservations, the kernel's share of RAM).
 const kubernetes = resolveKubernetesSettings({});
-const spark = resolveSparkSettings({ deployMode: "client", executor: { heapGranularityGiB: 10 } });
-const errors = [...vsphere.errors, ...kubernetes.errors, ...spark.errors];
+const errors = [...vsphere.errors, ...kubernetes.errors];
 if (!vsphere.decisions || errors.length > 0) throw new ValidationError(errors, "whole-stack example");
 
 // The cluster back end decides its worker pool; Spark is sized from it, whatever the back end.
+// Spark settings are any subset: the driver on the submit host, the paper's 10 GiB heap step.
 const cluster = kubeadmOnVsphere({ vsphere: vsphere.decisions, kubernetes: kubernetes.settings });
-const stack = new VsphereSpark("spark", { cluster, spark: spark.settings });
+const stack = new VsphereSpark("spark", { cluster, spark: { deployMode: "client", executor: { heapGranularityGiB: 10 } } });
 
 export const apiEndpoint = stack.outputs.apiEndpoint;
 export const sparkSizing = stack.spark.sizing;

@@ -6,7 +6,7 @@
  */
 import type { DecidedCluster } from "../../components/cluster/backend";
 import { KubernetesSettings, resolveKubernetesSettings } from "../../components/cluster/settings";
-import { SparkSettings, planSpark, resolveSparkSettings } from "../../components/spark";
+import { SizingError, SparkSettings, planSpark, resolveSparkSettings } from "../../components/spark";
 import { kubeadmOnVsphere } from "../../components/stack/kubeadm-on-vsphere";
 import { FieldError, ValidationError } from "../../components/validation";
 import { VsphereDecisions, resolveVsphereSettings } from "../../components/vsphere/settings";
@@ -25,10 +25,12 @@ export interface StackDecisions {
   registryPasswordSet: boolean;
 }
 
-/** The leaf key a sizing problem is about, e.g. `vsphere-spark:spark.executor.memory`. */
-function sizingPath(e: Error): string {
-  const field = (e as { field?: string }).field;
-  return `${projectKey("spark")}.${field ?? "executor"}`;
+/**
+ * The leaf key a sizing problem is about, e.g. `vsphere-spark:spark.executor.memory`; a problem
+ * with the worker shape itself is the Kubernetes settings' (reservations leave no room).
+ */
+function sizingPath(e: SizingError): string {
+  return e.scope === "workers" ? projectKey("kubernetes") : `${projectKey("spark")}.${e.field}`;
 }
 
 /** The layers' resolvers, once each, on values already split by namespace. */
@@ -73,7 +75,7 @@ export function decideFromValues(values: StackValues): { decisions?: StackDecisi
     try {
       planSpark(s.settings, cluster.workerPool);
     } catch (e) {
-      if (!(e instanceof Error) || e.name !== "SizingError") throw e;
+      if (!(e instanceof SizingError)) throw e;
       errors.push({ path: sizingPath(e), message: e.message });
     }
   }

@@ -67,7 +67,7 @@ describe("cluster components under the mock runtime", function () {
     assert.equal(csr.subject.organization, "system:masters");
     assert.ok(isBootstrapToken(r.outputs.token as unknown as string));
     assert.equal(r.outputs.caCertHash, caCertHash(r.outputs.caCertPem as unknown as string));
-    assert.deepEqual(r.outputs.nodeAllocatable, { cpu: 15.8, memoryMiB: 120332 });
+    assert.deepEqual(r.outputs.nodeAllocatable, { cpu: 15.8, memoryMiB: 118176 });
     assert.equal(r.outputs.ready, "https://192.168.1.2:6443");
   });
 

@@ -206,6 +206,16 @@ export const BAD_CONFIGS: Case[] = [
     expect: [{ path: `${K("network")}.macAddresses.esxi-09-worker-1`, message: /no VM is named "esxi-09-worker-1"/ }],
   },
   {
+    name: "an executor heap that does not fit the workers (the leaf key, not its parent)",
+    change: (c) => (c[K("spark")].executor = { memory: "110g" }),
+    expect: [{ path: `${K("spark")}.executor.memory`, message: /executor memory 110g does not fit/ }],
+  },
+  {
+    name: "a kernel share that is not a share",
+    change: (c) => (c[K("kubernetes")].kernelReservation = { fraction: 0.7 }),
+    expect: [{ path: `${K("kubernetes")}.kernelReservation.fraction`, message: /must be a share of the RAM in \[0, 0\.5\), got 0\.7/ }],
+  },
+  {
     name: "a misspelt project namespace",
     change: (c) => (c["vsphere-sprak:workersPerHost"] = 3),
     expect: [{ path: "vsphere-sprak:workersPerHost", message: /unknown namespace "vsphere-sprak" \(did you mean "vsphere-spark:workersPerHost"\?\)/ }],

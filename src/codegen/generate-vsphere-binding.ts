@@ -36,6 +36,9 @@ export const BOUND_RESOURCES: readonly string[] = [
   "vsphere:index/computeClusterHostGroup:ComputeClusterHostGroup",
   "vsphere:index/computeClusterVmHostRule:ComputeClusterVmHostRule",
   "vsphere:index/computeClusterVmAntiAffinityRule:ComputeClusterVmAntiAffinityRule",
+  // vSphere with Tanzu (components/tanzu)
+  "vsphere:index/virtualMachineClass:VirtualMachineClass",
+  "vsphere:index/namespace:Namespace",
 ];
 
 /** Function (invoke) tokens bound. */
@@ -47,6 +50,9 @@ export const BOUND_FUNCTIONS: readonly string[] = [
   "vsphere:index/getVirtualMachine:getVirtualMachine",
   "vsphere:index/getHost:getHost",
   "vsphere:index/getResourcePool:getResourcePool",
+  // vSphere with Tanzu (components/tanzu): storage policy and content library ids by name
+  "vsphere:index/getPolicy:getPolicy",
+  "vsphere:index/getContentLibrary:getContentLibrary",
 ];
 
 // ---------------------------------------------------------------------------------------------

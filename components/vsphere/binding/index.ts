@@ -1902,6 +1902,185 @@ export interface ComputeClusterVmAntiAffinityRuleArgs {
 }
 
 /**
+ * Provides a resource for configuring a Virtual Machine class.
+ */
+export class VirtualMachineClass extends pulumi.CustomResource {
+    /** @internal */
+    public static readonly __pulumiType = "vsphere:index/virtualMachineClass:VirtualMachineClass";
+
+    /**
+     * Returns true if the given object is an instance of VirtualMachineClass.  This is designed to work even
+     * when multiple copies of the Pulumi SDK have been loaded into the same process.
+     */
+    public static isInstance(obj: any): obj is VirtualMachineClass {
+        if (obj === undefined || obj === null) {
+            return false;
+        }
+        return obj["__pulumiType"] === VirtualMachineClass.__pulumiType;
+    }
+
+    /**
+     * The percentage of the available CPU capacity which will be reserved.
+     */
+    public readonly cpuReservation!: pulumi.Output<number | undefined>;
+    /**
+     * The number of CPUs.
+     */
+    public readonly cpus!: pulumi.Output<number>;
+    /**
+     * The amount of memory in MB.
+     */
+    public readonly memory!: pulumi.Output<number>;
+    /**
+     * The percentage of memory reservation.
+     */
+    public readonly memoryReservation!: pulumi.Output<number | undefined>;
+    /**
+     * The name for the class.
+     */
+    public readonly name!: pulumi.Output<string>;
+    /**
+     * The identifiers of the vGPU devices for the class. If this is set memory reservation needs to be 100.
+     */
+    public readonly vgpuDevices!: pulumi.Output<string[] | undefined>;
+
+    /**
+     * Create a VirtualMachineClass resource with the given unique name, arguments, and options.
+     *
+     * @param name The _unique_ name of the resource.
+     * @param args The arguments to use to populate this resource's properties.
+     * @param opts A bag of options that control this resource's behavior.
+     */
+    constructor(name: string, args: VirtualMachineClassArgs, opts?: pulumi.CustomResourceOptions) {
+        const resourceInputs: pulumi.Inputs = {};
+        opts = opts || {};
+        if (args?.cpus === undefined && !opts.urn) {
+            throw new Error("Missing required property 'cpus'");
+        }
+        if (args?.memory === undefined && !opts.urn) {
+            throw new Error("Missing required property 'memory'");
+        }
+        resourceInputs["cpuReservation"] = args?.cpuReservation;
+        resourceInputs["cpus"] = args?.cpus;
+        resourceInputs["memory"] = args?.memory;
+        resourceInputs["memoryReservation"] = args?.memoryReservation;
+        resourceInputs["name"] = args?.name;
+        resourceInputs["vgpuDevices"] = args?.vgpuDevices;
+        opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
+        super(VirtualMachineClass.__pulumiType, name, resourceInputs, opts);
+    }
+}
+
+/**
+ * The set of arguments for constructing a VirtualMachineClass resource.
+ */
+export interface VirtualMachineClassArgs {
+    /**
+     * The percentage of the available CPU capacity which will be reserved.
+     */
+    readonly cpuReservation?: pulumi.Input<number>;
+    /**
+     * The number of CPUs.
+     */
+    readonly cpus: pulumi.Input<number>;
+    /**
+     * The amount of memory in MB.
+     */
+    readonly memory: pulumi.Input<number>;
+    /**
+     * The percentage of memory reservation.
+     */
+    readonly memoryReservation?: pulumi.Input<number>;
+    /**
+     * The name for the class.
+     */
+    readonly name?: pulumi.Input<string>;
+    /**
+     * The identifiers of the vGPU devices for the class. If this is set memory reservation needs to be 100.
+     */
+    readonly vgpuDevices?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/**
+ * Provides a resource for configuring vSphere Namespaces.
+ */
+export class Namespace extends pulumi.CustomResource {
+    /** @internal */
+    public static readonly __pulumiType = "vsphere:index/namespace:Namespace";
+
+    /**
+     * Returns true if the given object is an instance of Namespace.  This is designed to work even
+     * when multiple copies of the Pulumi SDK have been loaded into the same process.
+     */
+    public static isInstance(obj: any): obj is Namespace {
+        if (obj === undefined || obj === null) {
+            return false;
+        }
+        return obj["__pulumiType"] === Namespace.__pulumiType;
+    }
+
+    /**
+     * The name of the vSphere namespace.
+     */
+    public readonly name!: pulumi.Output<string>;
+    /**
+     * The list of storage policies that will be available in the vSphere Namespace.
+     */
+    public readonly storagePolicies!: pulumi.Output<string[] | undefined>;
+    /**
+     * The identifier of the vSphere Supervisor managing the namespace.
+     */
+    public readonly supervisor!: pulumi.Output<string>;
+    /**
+     * The configuration for VM Service in the vSphere Namespace.
+     */
+    public readonly vmServices!: pulumi.Output<types.output.NamespaceVmService[] | undefined>;
+
+    /**
+     * Create a Namespace resource with the given unique name, arguments, and options.
+     *
+     * @param name The _unique_ name of the resource.
+     * @param args The arguments to use to populate this resource's properties.
+     * @param opts A bag of options that control this resource's behavior.
+     */
+    constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
+        const resourceInputs: pulumi.Inputs = {};
+        opts = opts || {};
+        if (args?.supervisor === undefined && !opts.urn) {
+            throw new Error("Missing required property 'supervisor'");
+        }
+        resourceInputs["name"] = args?.name;
+        resourceInputs["storagePolicies"] = args?.storagePolicies;
+        resourceInputs["supervisor"] = args?.supervisor;
+        resourceInputs["vmServices"] = args?.vmServices;
+        opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
+        super(Namespace.__pulumiType, name, resourceInputs, opts);
+    }
+}
+
+/**
+ * The set of arguments for constructing a Namespace resource.
+ */
+export interface NamespaceArgs {
+    /**
+     * The name of the vSphere namespace.
+     */
+    readonly name?: pulumi.Input<string>;
+    /**
+     * The list of storage policies that will be available in the vSphere Namespace.
+     */
+    readonly storagePolicies?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The identifier of the vSphere Supervisor managing the namespace.
+     */
+    readonly supervisor: pulumi.Input<string>;
+    /**
+     * The configuration for VM Service in the vSphere Namespace.
+     */
+    readonly vmServices?: pulumi.Input<pulumi.Input<types.input.NamespaceVmService>[]>;
+}
+
+/**
  * The `vsphere.Datacenter` data source can be used to discover the ID of a vSphere
  * datacenter object. This can then be used with resources or data sources that
  * require a datacenter, such as the [`vsphere.Host`][data-source-vsphere-host]
@@ -3089,6 +3268,114 @@ export interface GetResourcePoolOutputArgs {
 }
 
 /**
+ * The `vsphere.getPolicy` data source can be used to discover the UUID of a
+ * storage policy. This can then be used with other resources or data sources that
+ * use a storage policy.
+ */
+export function getPolicy(args: GetPolicyArgs, opts?: pulumi.InvokeOptions): Promise<GetPolicyResult> {
+    opts = pulumi.mergeOptions(resourceOptsDefaults(), opts || {});
+    return pulumi.runtime.invoke("vsphere:index/getPolicy:getPolicy", {
+        "name": args.name,
+    }, opts);
+}
+
+/**
+ * A collection of arguments for invoking getPolicy.
+ */
+export interface GetPolicyArgs {
+    /**
+     * The name of the storage policy.
+     */
+    name: string;
+}
+
+/**
+ * A collection of values returned by getPolicy.
+ */
+export interface GetPolicyResult {
+    /**
+     * The provider-assigned unique ID for this managed resource.
+     */
+    readonly id: string;
+    readonly name: string;
+}
+
+/**
+ * The `vsphere.getPolicy` data source can be used to discover the UUID of a
+ * storage policy. This can then be used with other resources or data sources that
+ * use a storage policy.
+ */
+export function getPolicyOutput(args: GetPolicyOutputArgs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetPolicyResult> {
+    opts = pulumi.mergeOptions(resourceOptsDefaults(), opts || {});
+    return pulumi.runtime.invokeOutput("vsphere:index/getPolicy:getPolicy", {
+        "name": args.name,
+    }, opts);
+}
+
+/**
+ * A collection of arguments for invoking getPolicy.
+ */
+export interface GetPolicyOutputArgs {
+    /**
+     * The name of the storage policy.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
+ * The `vsphere.ContentLibrary` data source can be used to discover the ID of a
+ * content library.
+ */
+export function getContentLibrary(args: GetContentLibraryArgs, opts?: pulumi.InvokeOptions): Promise<GetContentLibraryResult> {
+    opts = pulumi.mergeOptions(resourceOptsDefaults(), opts || {});
+    return pulumi.runtime.invoke("vsphere:index/getContentLibrary:getContentLibrary", {
+        "name": args.name,
+    }, opts);
+}
+
+/**
+ * A collection of arguments for invoking getContentLibrary.
+ */
+export interface GetContentLibraryArgs {
+    /**
+     * The name of the content library.
+     */
+    name: string;
+}
+
+/**
+ * A collection of values returned by getContentLibrary.
+ */
+export interface GetContentLibraryResult {
+    /**
+     * The provider-assigned unique ID for this managed resource.
+     */
+    readonly id: string;
+    readonly name: string;
+}
+
+/**
+ * The `vsphere.ContentLibrary` data source can be used to discover the ID of a
+ * content library.
+ */
+export function getContentLibraryOutput(args: GetContentLibraryOutputArgs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetContentLibraryResult> {
+    opts = pulumi.mergeOptions(resourceOptsDefaults(), opts || {});
+    return pulumi.runtime.invokeOutput("vsphere:index/getContentLibrary:getContentLibrary", {
+        "name": args.name,
+    }, opts);
+}
+
+/**
+ * A collection of arguments for invoking getContentLibrary.
+ */
+export interface GetContentLibraryOutputArgs {
+    /**
+     * The name of the content library.
+     */
+    name: pulumi.Input<string>;
+}
+
+/**
  * Nested object types, named as in the generated SDK: `types.input.X` for arguments
  * (`pulumi.Input` members; for function arguments `X` is plain and `XArgs` takes inputs)
  * and `types.output.X` for resolved outputs.
@@ -3121,6 +3408,17 @@ export namespace types {
              * A map of customizable vApp properties and their values. Allows customization of VMs cloned from OVF templates which have customizable vApp properties.
              */
             properties?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+        }
+
+        export interface NamespaceVmService {
+            /**
+             * The list of content libraries to associate with the VM Service.
+             */
+            contentLibraries?: pulumi.Input<pulumi.Input<string>[]>;
+            /**
+             * The list of VM Classes to associate with the VM Service.
+             */
+            vmClasses?: pulumi.Input<pulumi.Input<string>[]>;
         }
 
         export interface VirtualMachineCdrom {
@@ -3675,6 +3973,17 @@ export namespace types {
              * The 3D renderer - software, hardware or automatic.
              */
             renderer: string;
+        }
+
+        export interface NamespaceVmService {
+            /**
+             * The list of content libraries to associate with the VM Service.
+             */
+            contentLibraries?: string[];
+            /**
+             * The list of VM Classes to associate with the VM Service.
+             */
+            vmClasses?: string[];
         }
 
         export interface VirtualMachineCdrom {

@@ -1,0 +1,185 @@
+/**
+ * TanzuCluster: the vSphere with Tanzu back end. Creates the VM classes and the vSphere Namespace
+ * with the typed vSphere binding, the workload cluster through a Kubernetes provider for the
+ * Supervisor, reads the cluster's admin kubeconfig once it is Ready, and hands out a `ClusterHandle`.
+ * A thin shell: the constructor validates, `createTanzuCluster` builds; every decision is in the
+ * pure modules next to it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as vsphere from "../vsphere/binding";
+import type { ClusterHandle, WorkerPool } from "../cluster/backend";
+import type { KubernetesSettings } from "../cluster/settings";
+import { DEFAULT_KUBERNETES_SETTINGS } from "../cluster/settings";
+import { ValidationError, type FieldError } from "../validation";
+import { resolveTanzuSettings, type TanzuSettings } from "./settings";
+import { renderWorkloadCluster, vmClassArgs } from "./render";
+import { tanzuWorkerPool } from "./plan";
+import { checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
+import { kubeconfigEndpoint, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
+import { NamespaceLimitsResource } from "./namespace-limits";
+
+export interface TanzuClusterArgs {
+  /** `vsphere-spark:tanzu` as written in the stack file (resolved and validated here). */
+  readonly tanzu: unknown;
+  /** The Kubernetes layer's settings (kubelet reservations and DaemonSet requests for the worker pool). */
+  readonly kubernetes?: KubernetesSettings;
+  /** A kubeconfig for the Supervisor (access `kubeconfig`); made a secret here. */
+  readonly supervisorKubeconfig?: pulumi.Input<string>;
+  /** The vCenter SSO password (access `sso`, and the namespace limits); made a secret here. */
+  readonly password?: pulumi.Input<string>;
+  /** vCenter address, for the namespace limits (vCenter REST); required when limits are set. */
+  readonly vcenter?: { server: string; insecureSkipTlsVerify?: boolean };
+  /** The last applied rollout state (the stack output `tanzuRollout`), for the release/replicas rule. */
+  readonly previous?: pulumi.Input<unknown>;
+  /** The vSphere provider to use; default: the stack's default provider. */
+  readonly vsphereProvider?: pulumi.ProviderResource;
+  /** The Supervisor login (default `wcpLogin`; replaced in tests). */
+  readonly login?: (req: WcpLoginRequest) => Promise<string>;
+}
+
+export class TanzuCluster extends pulumi.ComponentResource implements ClusterHandle {
+  readonly settings: TanzuSettings;
+  readonly provider: k8s.Provider;
+  readonly apiEndpoint: pulumi.Output<string>;
+  readonly workerPool: WorkerPool;
+  readonly readyFor: pulumi.Resource[];
+  readonly outputs: Record<string, pulumi.Input<unknown>>;
+  /** The workload cluster's admin kubeconfig (secret). */
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly namespace: vsphere.Namespace;
+  readonly vmClasses: Record<string, vsphere.VirtualMachineClass>;
+
+  constructor(name: string, args: TanzuClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    const settings = validateTanzuArgs(name, args);
+    super("vsphere-spark:tanzu:TanzuCluster", name, {}, opts);
+    this.settings = settings;
+    const built = createTanzuCluster(name, settings, args, this);
+    this.provider = built.provider;
+    this.apiEndpoint = built.apiEndpoint;
+    this.workerPool = built.workerPool;
+    this.readyFor = built.readyFor;
+    this.outputs = built.outputs;
+    this.kubeconfig = built.kubeconfig;
+    this.namespace = built.namespace;
+    this.vmClasses = built.vmClasses;
+    this.registerOutputs(built.outputs);
+  }
+}
+
+/** Every problem with the arguments at once, before any resource is registered. */
+export function validateTanzuArgs(name: string, args: TanzuClusterArgs): TanzuSettings {
+  const { settings, errors } = resolveTanzuSettings(args.tanzu, "args.tanzu");
+  const more: FieldError[] = [];
+  if (settings.supervisor.access === "kubeconfig" && args.supervisorKubeconfig === undefined)
+    more.push({ path: "args.supervisorKubeconfig", message: `is required when supervisor.access is "kubeconfig"` });
+  if (settings.supervisor.access === "sso" && args.password === undefined)
+    more.push({ path: "args.password", message: `is required when supervisor.access is "sso" (the vCenter SSO password)` });
+  if (settings.namespace.limits && (args.password === undefined || args.vcenter === undefined))
+    more.push({ path: "args.vcenter", message: "vcenter and password are required when namespace.limits is set (limits are set through vCenter REST)" });
+  if (errors.length + more.length > 0) throw new ValidationError([...errors, ...more], `TanzuCluster ${name}: invalid arguments`);
+  return settings;
+}
+
+export function createTanzuCluster(name: string, settings: TanzuSettings, args: TanzuClusterArgs, parent: pulumi.ComponentResource) {
+  const kubernetes = args.kubernetes ?? DEFAULT_KUBERNETES_SETTINGS;
+  const vopts = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent, provider: args.vsphereProvider, ...extra });
+  const iopts: pulumi.InvokeOutputOptions = { parent, provider: args.vsphereProvider };
+
+  // VM classes: the name carries the size (render.ts `vmClassName`), so a resize is a new class,
+  // and a changed name must replace the class (the provider would otherwise update it in place).
+  const vmClasses = Object.fromEntries(
+    Object.entries(settings.vmClasses).map(([key, spec]) => [key, new vsphere.VirtualMachineClass(`${name}-class-${key}`, vmClassArgs(key, spec), vopts({ replaceOnChanges: ["name"] }))]),
+  );
+
+  // Storage policies and content libraries by name → ids (what the namespace API takes).
+  const policyIds = settings.namespace.storagePolicies.map((p) => vsphere.getPolicyOutput({ name: p }, iopts).id);
+  const libraryIds = settings.namespace.contentLibraries.map((l) => vsphere.getContentLibraryOutput({ name: l }, iopts).id);
+
+  // The namespace's name is set explicitly and a rename replaces it: the provider's update would
+  // look the new name up (terraform-provider-vsphere `vsphere/resource_vsphere_namespace.go` at
+  // 21aa606e, `resourceVSphereNamespaceUpdate` uses `d.Get("name")`), and the Supervisor cannot
+  // rename a namespace.
+  const namespace = new vsphere.Namespace(
+    `${name}-namespace`,
+    {
+      name: settings.namespace.name,
+      supervisor: settings.supervisor.id,
+      storagePolicies: policyIds,
+      vmServices: [{ contentLibraries: libraryIds, vmClasses: Object.values(vmClasses).map((c) => c.name as pulumi.Output<string>) }],
+    },
+    vopts({ replaceOnChanges: ["name"], deleteBeforeReplace: true }),
+  );
+  const ready: pulumi.Resource[] = [namespace, ...Object.values(vmClasses)];
+  if (settings.namespace.limits && args.vcenter && args.password !== undefined) {
+    ready.push(
+      new NamespaceLimitsResource(
+        `${name}-namespace-limits`,
+        { server: args.vcenter.server, insecureSkipTlsVerify: args.vcenter.insecureSkipTlsVerify ?? false, user: settings.supervisor.user ?? "", password: pulumi.secret(args.password), namespace: namespace.name as pulumi.Output<string>, limits: settings.namespace.limits },
+        { parent, dependsOn: [namespace] },
+      ),
+    );
+  }
+
+  // The Supervisor's Kubernetes API: the user's kubeconfig, or a session token fetched on every run.
+  const s = settings.supervisor;
+  const login = args.login ?? wcpLogin;
+  const supervisorKubeconfig = pulumi.secret(
+    s.access === "kubeconfig"
+      ? pulumi.output(args.supervisorKubeconfig!)
+      : pulumi.output(args.password!).apply(async (password) => {
+          const token = await login({ url: `https://${s.address}`, user: s.user ?? "", password, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });
+          return tokenKubeconfig({ name: `${name}-supervisor`, server: `https://${s.address}:${s.port}`, token, namespace: settings.namespace.name, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });
+        }),
+  );
+  const supervisor = new k8s.Provider(`${name}-supervisor`, { kubeconfig: supervisorKubeconfig, namespace: settings.namespace.name }, { parent });
+
+  // The workload cluster. The rollout rule runs on the spec: when it fails nothing is sent.
+  const state = rolloutState(settings);
+  const manifests = renderWorkloadCluster(settings);
+  const clusterManifest = manifests[manifests.length - 1];
+  const guarded = pulumi.output(args.previous as pulumi.Input<unknown>).apply((prev: unknown) => {
+    const errors = checkRollout(parseRolloutState(prev) as TanzuRolloutState | undefined, state, "args.tanzu");
+    if (errors.length > 0) throw new ValidationError(errors, `TanzuCluster ${name}: refused update`);
+    return clusterManifest.spec as Record<string, unknown>;
+  });
+  const extra = manifests.slice(0, -1).map(
+    (m, i) =>
+      new k8s.core.v1.Secret(`${name}-trusted-cas${i === 0 ? "" : `-${i}`}`, m as k8s.core.v1.SecretArgs, { parent, provider: supervisor, dependsOn: ready }),
+  );
+  const meta = clusterManifest.metadata as { name: string; annotations: Record<string, string> };
+  const timeout = `${settings.cluster.readyTimeoutMinutes}m`;
+  const cluster = new k8s.apiextensions.CustomResource(
+    `${name}-cluster`,
+    {
+      apiVersion: clusterManifest.apiVersion as string,
+      kind: clusterManifest.kind as string,
+      metadata: { name: meta.name, namespace: namespace.name as pulumi.Output<string>, annotations: meta.annotations },
+      spec: guarded,
+    },
+    { parent, provider: supervisor, dependsOn: [...ready, ...extra], customTimeouts: { create: timeout, update: timeout } },
+  );
+
+  // Cluster API writes the admin kubeconfig to `<cluster>-kubeconfig` (key `value`) in the namespace.
+  // The id depends on the cluster's outputs, so it is read only once the cluster is Ready.
+  const secretId = pulumi.all([cluster.metadata.namespace, cluster.metadata.name]).apply(([ns, n]) => `${ns}/${n}-kubeconfig`);
+  const kubeconfigSecret = k8s.core.v1.Secret.get(`${name}-kubeconfig`, secretId, { parent, provider: supervisor, dependsOn: [cluster] });
+  const kubeconfig = pulumi.secret(
+    kubeconfigSecret.data.apply((d) => {
+      const v = d?.value;
+      if (v === undefined) throw new Error(`Secret ${meta.name}-kubeconfig in ${settings.namespace.name} has no key "value"`);
+      return Buffer.from(v, "base64").toString("utf8");
+    }),
+  );
+  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent });
+  const apiEndpoint = kubeconfig.apply(kubeconfigEndpoint);
+  const workerPool = tanzuWorkerPool(settings, kubernetes);
+  const outputs: Record<string, pulumi.Input<unknown>> = {
+    kubeconfig,
+    apiEndpoint,
+    tanzuNamespace: namespace.name,
+    tanzuVmClasses: Object.values(vmClasses).map((c) => c.name),
+    tanzuRollout: state,
+  };
+  return { provider, apiEndpoint, workerPool, readyFor: [cluster] as pulumi.Resource[], outputs, kubeconfig, namespace, vmClasses };
+}

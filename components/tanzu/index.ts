@@ -1,0 +1,9 @@
+/** The vSphere with Tanzu back end: settings, pure renderers and plan, and the TanzuCluster component. */
+export * from "./settings";
+export * from "./render";
+export * from "./capacity";
+export * from "./rollout";
+export * from "./plan";
+export * from "./supervisor";
+export * from "./namespace-limits";
+export * from "./cluster";

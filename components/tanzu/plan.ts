@@ -1,0 +1,98 @@
+/**
+ * The Tanzu back end's decisions for the offline plan and the Spark layer, pure: the worker pool
+ * handed through the seam and the `BackendPlan` (namespace, classes, node pools, capacity, the
+ * rendered cluster manifest).
+ */
+import { stringify } from "yaml";
+import type { BackendPlan, WorkerPool } from "../cluster/backend";
+import { nodeAllocatable } from "../cluster/allocatable";
+import { DEFAULT_KUBERNETES_SETTINGS, type KubernetesSettings } from "../cluster/settings";
+import { parseQuantity, quantityMiB } from "../quantity";
+import { throwIfErrors } from "../validation";
+import type { TanzuContext, TanzuSettings } from "./settings";
+import { namespaceSpec, renderWorkloadCluster, vmClassName, vmClassArgs } from "./render";
+import { tanzuCapacity } from "./capacity";
+import { checkRollout, rolloutState, type TanzuRolloutState } from "./rollout";
+
+/**
+ * The workers executors run on: the Spark pool's replicas and VM class, with the same allocatable
+ * model as the kubeadm back end (`nodeAllocatable` with the Kubernetes layer's kubelet
+ * reservations) and the same DaemonSet requests, so the same worker shape gives the same sizing.
+ */
+export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesSettings = DEFAULT_KUBERNETES_SETTINGS): WorkerPool {
+  const pool = settings.cluster.nodePools.find((p) => p.name === settings.cluster.sparkPool);
+  if (!pool) throw new Error(`no node pool "${settings.cluster.sparkPool}"`);
+  const spec = settings.vmClasses[pool.vmClass];
+  if (!spec) throw new Error(`no VM class "${pool.vmClass}"`);
+  const vm = { cpus: spec.cpus, memoryMiB: spec.memoryMiB };
+  return {
+    count: pool.replicas,
+    vm,
+    allocatable: nodeAllocatable(vm, kubernetes.kubelet),
+    daemonSetRequests: {
+      cpu: parseQuantity(kubernetes.workerDaemonSetRequests.cpu) ?? 0,
+      memoryMiB: quantityMiB(kubernetes.workerDaemonSetRequests.memory) ?? 0,
+    },
+  };
+}
+
+/** The rendered workload cluster as one multi-document YAML (what `--out` writes, kind `manifest`). */
+export function workloadClusterYaml(settings: TanzuSettings): string {
+  return renderWorkloadCluster(settings).map((m) => stringify(m, { lineWidth: 0 })).join("---\n");
+}
+
+/**
+ * The plan of the Tanzu back end. `previous` is the last applied rollout state when known: the plan
+ * then refuses a release change together with a replica change (see rollout.ts).
+ */
+export function planTanzu(
+  settings: TanzuSettings,
+  kubernetes: KubernetesSettings = DEFAULT_KUBERNETES_SETTINGS,
+  options: { previous?: TanzuRolloutState; context?: TanzuContext; path?: string } = {},
+): BackendPlan {
+  throwIfErrors(checkRollout(options.previous, rolloutState(settings), options.path));
+  const c = settings.cluster;
+  const workerPool = tanzuWorkerPool(settings, kubernetes);
+  const capacity = tanzuCapacity(settings, options.context);
+  const ns = namespaceSpec(settings);
+  const classes = Object.entries(settings.vmClasses).map(([key, spec]) => ({ key, ...vmClassArgs(key, spec) }));
+  const pools = c.nodePools.map((p) => ({ ...p, vmClassName: vmClassName(p.vmClass, settings.vmClasses[p.vmClass]) }));
+  const request = c.api === "tkc" ? "TanzuKubernetesCluster run.tanzu.vmware.com/v1alpha3" : `Cluster cluster.x-k8s.io/v1beta1, class ${c.clusterClass}${c.classNamespace ? ` (in ${c.classNamespace})` : ""}, ${c.variables} variables`;
+  const gib = (mib: number) => `${+(mib / 1024).toFixed(1)} GiB`;
+  const text = [
+    `Tanzu: Supervisor ${settings.supervisor.id} at ${settings.supervisor.address}:${settings.supervisor.port} (${settings.supervisor.access} access)`,
+    `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
+    ...(capacity.limits
+      ? [`  limits: cpu ${capacity.limits.cpuMHz ?? "unlimited"} MHz, memory ${capacity.limits.memoryMiB === undefined ? "unlimited" : gib(capacity.limits.memoryMiB)}, storage ${capacity.limits.storageMiB === undefined ? "unlimited" : gib(capacity.limits.storageMiB)}`]
+      : []),
+    `  VM classes: ${classes.map((k) => `${k.name} (${k.cpus} vCPU, ${gib(k.memory)})`).join(", ")}`,
+    `  cluster ${c.name}: ${request}, release ${c.release}`,
+    ...capacity.rows.map((r) => `    ${r.pool}: ${r.replicas} × ${r.vmClass}${r.volumeGiB ? ` + ${r.volumeGiB} GiB volumes` : ""}`),
+    `  total: ${capacity.total.vms} VMs, ${capacity.total.cpus} vCPU, ${gib(capacity.total.memoryMiB)}` +
+      (capacity.hosts ? ` of ${capacity.hosts.cpuThreads} threads, ${gib(capacity.hosts.memoryMiB)} on ${capacity.hosts.count} hosts` : ""),
+    `  Spark runs on pool ${c.sparkPool}: ${workerPool.count} × allocatable ${workerPool.allocatable.cpu} CPU, ${workerPool.allocatable.memoryMiB} MiB`,
+  ];
+  return {
+    backend: "tanzu",
+    // The workload cluster's API address is assigned by the Supervisor's load balancer at creation.
+    endpoint: { kind: "supervisor-lb", address: "(assigned by the Supervisor)", port: 6443 },
+    workerPool,
+    hosts: [],
+    artifacts: [{ path: `tanzu/${c.name}.yaml`, kind: "manifest", content: workloadClusterYaml(settings) }],
+    sections: {
+      tanzu: {
+        supervisor: { id: settings.supervisor.id, address: settings.supervisor.address, port: settings.supervisor.port, access: settings.supervisor.access },
+        namespace: ns,
+        limits: capacity.limits,
+        classes,
+        cluster: { name: c.name, api: c.api, clusterClass: c.clusterClass, classNamespace: c.classNamespace, variables: c.variables, release: c.release },
+        controlPlane: c.controlPlane,
+        nodePools: pools,
+        sparkPool: c.sparkPool,
+        capacity,
+        rollout: rolloutState(settings),
+      },
+    },
+    text,
+  };
+}

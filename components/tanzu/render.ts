@@ -1,0 +1,267 @@
+/**
+ * Pure renderers of the Tanzu back end: VM class names and arguments, the vSphere Namespace
+ * arguments, and the workload cluster as a Cluster API `Cluster` (both ClusterClass variable
+ * generations) or a `TanzuKubernetesCluster` v1alpha3. No resource, no engine.
+ */
+import type { NodeVolume, TanzuSettings, Taint, VmClassSpec } from "./settings";
+
+/**
+ * The vCenter name of a VM class: its key plus its size, e.g. `worker-16c-120g` (`-r<cpu>-<mem>`
+ * appended when reservations are set).
+ *
+ * Why the size is in the name: editing a VirtualMachineClass does not resize the VMs already
+ * created from it (vm-operator reads the class at VM creation only, vmware-tanzu/vm-operator PR #57;
+ * terraform-provider-vsphere `vsphere/resource_vsphere_virtual_machine_class.go` at 469883da updates
+ * the class in place with `UpdateVmClass`). A new size is therefore a new class: the cluster then
+ * points its node pools at the new name and Cluster API rolls the nodes onto it.
+ */
+export function vmClassName(key: string, spec: VmClassSpec): string {
+  const mem = spec.memoryMiB % 1024 === 0 ? `${spec.memoryMiB / 1024}g` : `${spec.memoryMiB}m`;
+  const reserved =
+    spec.cpuReservation !== undefined || spec.memoryReservation !== undefined ? `-r${spec.cpuReservation ?? 0}-${spec.memoryReservation ?? 0}` : "";
+  return `${key}-${spec.cpus}c-${mem}${reserved}`;
+}
+
+/** The `vsphere:index/virtualMachineClass:VirtualMachineClass` inputs of one class (memory in MB). */
+export function vmClassArgs(key: string, spec: VmClassSpec): {
+  name: string;
+  cpus: number;
+  memory: number;
+  cpuReservation?: number;
+  memoryReservation?: number;
+} {
+  const args: ReturnType<typeof vmClassArgs> = { name: vmClassName(key, spec), cpus: spec.cpus, memory: spec.memoryMiB };
+  if (spec.cpuReservation !== undefined) args.cpuReservation = spec.cpuReservation;
+  if (spec.memoryReservation !== undefined) args.memoryReservation = spec.memoryReservation;
+  return args;
+}
+
+/** The derived vCenter class name of a class key in these settings. */
+export function classNameOf(settings: TanzuSettings, key: string): string {
+  const spec = settings.vmClasses[key];
+  if (!spec) throw new Error(`no VM class "${key}"`);
+  return vmClassName(key, spec);
+}
+
+/** Class keys in use (control plane and node pools), in order of first use. */
+export function usedClassKeys(settings: TanzuSettings): string[] {
+  return [...new Set([settings.cluster.controlPlane.vmClass, ...settings.cluster.nodePools.map((p) => p.vmClass)])];
+}
+
+/**
+ * The vSphere Namespace as the plan shows it and as the component creates it: names here; the
+ * component turns the storage-policy and content-library names into ids with the provider's lookups
+ * (`getPolicy`, `getContentLibrary`). Every VM class defined is bound to the namespace.
+ */
+export function namespaceSpec(settings: TanzuSettings): {
+  name: string;
+  supervisor: string;
+  storagePolicies: string[];
+  contentLibraries: string[];
+  vmClasses: string[];
+} {
+  return {
+    name: settings.namespace.name,
+    supervisor: settings.supervisor.id,
+    storagePolicies: [...settings.namespace.storagePolicies],
+    contentLibraries: [...settings.namespace.contentLibraries],
+    vmClasses: Object.entries(settings.vmClasses).map(([k, v]) => vmClassName(k, v)),
+  };
+}
+
+type Manifest = Record<string, unknown>;
+
+const gi = (n: number) => `${n}Gi`;
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+/** The Secret the flat generation's `trust` variable refers to (docs: `<cluster>-user-trusted-ca-secret`, values double base64). */
+export function trustedCaSecretName(cluster: string): string {
+  return `${cluster}-user-trusted-ca-secret`;
+}
+
+function flatVolumes(volumes: NodeVolume[], storageClass: string) {
+  return volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, storageClass: v.storageClass ?? storageClass, capacity: { storage: gi(v.capacityGiB) } }));
+}
+function nestedVolumes(volumes: NodeVolume[], storageClass: string) {
+  return volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, storageClass: v.storageClass ?? storageClass, capacity: gi(v.capacityGiB) }));
+}
+function taintList(taints: Taint[]) {
+  return taints.map((t) => (t.value === undefined ? { key: t.key, effect: t.effect } : { key: t.key, value: t.value, effect: t.effect }));
+}
+
+interface Variable {
+  name: string;
+  value: unknown;
+}
+
+/**
+ * The ClusterClass variables, cluster-wide and per machine deployment, for one generation.
+ * Sources: vsphere-tmm/vsphere-supervisor `cluster-clusterclass-examples.md` at 04ac4cab (sections
+ * "builtin-generic-v3.4.0" and "tanzukubernetescluster or builtin-generic-v3.1.0"); the schemas
+ * in schemas/tanzu/clusterclass-variables-*.json are written from the same examples.
+ */
+export function clusterVariables(settings: TanzuSettings): {
+  cluster: Variable[];
+  controlPlane: Variable[];
+  pools: Record<string, Variable[]>;
+} {
+  const c = settings.cluster;
+  const cpClass = classNameOf(settings, c.controlPlane.vmClass);
+  const cluster: Variable[] = [
+    { name: "vmClass", value: cpClass },
+    { name: "storageClass", value: c.storageClass },
+  ];
+  const controlPlane: Variable[] = [];
+  const pools: Record<string, Variable[]> = {};
+  if (c.variables === "flat") {
+    cluster.push({ name: "defaultStorageClass", value: c.storageClass });
+    if (c.controlPlane.volumes.length > 0) cluster.push({ name: "controlPlaneVolumes", value: flatVolumes(c.controlPlane.volumes, c.storageClass) });
+    if (c.proxy) cluster.push({ name: "proxy", value: { httpProxy: c.proxy.httpProxy, httpsProxy: c.proxy.httpsProxy, noProxy: c.proxy.noProxy } });
+    if (c.trustedCas.length > 0) cluster.push({ name: "trust", value: { additionalTrustedCAs: c.trustedCas.map((t) => ({ name: t.name })) } });
+    for (const p of c.nodePools) {
+      const o: Variable[] = [];
+      const cls = classNameOf(settings, p.vmClass);
+      if (cls !== cpClass) o.push({ name: "vmClass", value: cls });
+      if (p.volumes.length > 0) o.push({ name: "nodePoolVolumes", value: flatVolumes(p.volumes, c.storageClass) });
+      const labels = Object.entries(p.labels);
+      if (labels.length > 0) o.push({ name: "nodePoolLabels", value: labels.map(([key, value]) => ({ key, value })) });
+      if (p.taints.length > 0) o.push({ name: "nodePoolTaints", value: taintList(p.taints) });
+      pools[p.name] = o;
+    }
+  } else {
+    const os: Record<string, unknown> = {};
+    if (c.proxy) os.systemProxy = { http: c.proxy.httpProxy, https: c.proxy.httpsProxy, noProxy: c.proxy.noProxy };
+    if (c.trustedCas.length > 0) os.trust = { additionalTrustedCAs: c.trustedCas.map((t) => ({ caCert: { content: t.pem } })) };
+    if (Object.keys(os).length > 0) cluster.push({ name: "osConfiguration", value: os });
+    cluster.push({ name: "vsphereOptions", value: { persistentVolumes: { defaultStorageClass: c.storageClass } } });
+    if (c.controlPlane.volumes.length > 0) controlPlane.push({ name: "volumes", value: nestedVolumes(c.controlPlane.volumes, c.storageClass) });
+    for (const p of c.nodePools) {
+      const o: Variable[] = [];
+      const cls = classNameOf(settings, p.vmClass);
+      if (cls !== cpClass) o.push({ name: "vmClass", value: cls });
+      if (p.volumes.length > 0) o.push({ name: "volumes", value: nestedVolumes(p.volumes, c.storageClass) });
+      const node: Record<string, unknown> = {};
+      if (Object.keys(p.labels).length > 0) node.labels = { ...p.labels };
+      if (p.taints.length > 0) node.taints = taintList(p.taints);
+      if (Object.keys(node).length > 0) o.push({ name: "node", value: node });
+      pools[p.name] = o;
+    }
+  }
+  return { cluster, controlPlane, pools };
+}
+
+/** Which Cluster API annotation asks pulumi-kubernetes to wait for a condition (v4.18+). */
+export const WAIT_FOR_ANNOTATION = "pulumi.com/waitFor";
+
+/**
+ * The workload cluster as a Cluster API `Cluster` (`cluster.x-k8s.io/v1beta1`) on the Supervisor's
+ * ClusterClass. Field shapes: cluster-api `config/crd/bases/cluster.x-k8s.io_clusters.yaml` v1.10.10
+ * (vendored in schemas/tanzu/, the tests validate against it).
+ */
+export function renderCapiCluster(settings: TanzuSettings): Manifest {
+  const c = settings.cluster;
+  const vars = clusterVariables(settings);
+  const controlPlane: Record<string, unknown> = { replicas: c.controlPlane.replicas };
+  if (vars.controlPlane.length > 0) controlPlane.variables = { overrides: vars.controlPlane };
+  const topology: Record<string, unknown> = { class: c.clusterClass };
+  if (c.classNamespace !== undefined) topology.classNamespace = c.classNamespace;
+  Object.assign(topology, {
+    version: c.release,
+    controlPlane,
+    workers: {
+      machineDeployments: c.nodePools.map((p) => {
+        const md: Record<string, unknown> = { class: "node-pool", name: p.name, replicas: p.replicas };
+        if (vars.pools[p.name].length > 0) md.variables = { overrides: vars.pools[p.name] };
+        return md;
+      }),
+    },
+    variables: vars.cluster,
+  });
+  return {
+    apiVersion: "cluster.x-k8s.io/v1beta1",
+    kind: "Cluster",
+    metadata: { name: c.name, namespace: settings.namespace.name, annotations: { [WAIT_FOR_ANNOTATION]: "condition=Ready" } },
+    spec: {
+      clusterNetwork: {
+        pods: { cidrBlocks: [c.podCidr] },
+        services: { cidrBlocks: [c.serviceCidr] },
+        serviceDomain: c.serviceDomain,
+      },
+      topology,
+    },
+  };
+}
+
+/**
+ * The Secret holding the trusted CAs for the flat generation's `trust` variable (key = the CA's
+ * name, value = base64 of the base64 PEM, as the VMware docs for TKG Service 3.x require); none for
+ * the nested generation (inline `caCert.content`) and for a TanzuKubernetesCluster (inline `data`).
+ */
+export function renderTrustedCaSecret(settings: TanzuSettings): Manifest | undefined {
+  const c = settings.cluster;
+  if (c.api !== "cluster" || c.variables !== "flat" || c.trustedCas.length === 0) return undefined;
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: trustedCaSecretName(c.name), namespace: settings.namespace.name },
+    type: "Opaque",
+    data: Object.fromEntries(c.trustedCas.map((t) => [t.name, b64(b64(t.pem))])),
+  };
+}
+
+/**
+ * The workload cluster as a `TanzuKubernetesCluster` `run.tanzu.vmware.com/v1alpha3`. Fields: the
+ * vendored README in schemas/tanzu (VMware vSphere 8 "TKG Service" docs; v1alpha2 CRD of
+ * vmware-tanzu/tanzu-framework c13327aa, which the tests validate against).
+ */
+export function renderTkc(settings: TanzuSettings): Manifest {
+  const c = settings.cluster;
+  const tkr = { reference: { name: c.release } };
+  const vols = (v: NodeVolume[]) => v.map((x) => ({ name: x.name, mountPath: x.mountPath, capacity: { storage: gi(x.capacityGiB) }, ...(x.storageClass ? { storageClass: x.storageClass } : {}) }));
+  const controlPlane: Record<string, unknown> = {
+    replicas: c.controlPlane.replicas,
+    vmClass: classNameOf(settings, c.controlPlane.vmClass),
+    storageClass: c.storageClass,
+    tkr,
+  };
+  if (c.controlPlane.volumes.length > 0) controlPlane.volumes = vols(c.controlPlane.volumes);
+  const network: Record<string, unknown> = {
+    cni: { name: c.cni },
+    pods: { cidrBlocks: [c.podCidr] },
+    services: { cidrBlocks: [c.serviceCidr] },
+    serviceDomain: c.serviceDomain,
+  };
+  if (c.proxy) network.proxy = { httpProxy: c.proxy.httpProxy, httpsProxy: c.proxy.httpsProxy, noProxy: c.proxy.noProxy };
+  if (c.trustedCas.length > 0) network.trust = { additionalTrustedCAs: c.trustedCas.map((t) => ({ name: t.name, data: b64(t.pem) })) };
+  return {
+    apiVersion: "run.tanzu.vmware.com/v1alpha3",
+    kind: "TanzuKubernetesCluster",
+    metadata: { name: c.name, namespace: settings.namespace.name, annotations: { [WAIT_FOR_ANNOTATION]: "condition=Ready" } },
+    spec: {
+      topology: {
+        controlPlane,
+        nodePools: c.nodePools.map((p) => {
+          const pool: Record<string, unknown> = {
+            name: p.name,
+            replicas: p.replicas,
+            vmClass: classNameOf(settings, p.vmClass),
+            storageClass: c.storageClass,
+            tkr,
+          };
+          if (Object.keys(p.labels).length > 0) pool.labels = { ...p.labels };
+          if (p.taints.length > 0) pool.taints = taintList(p.taints);
+          if (p.volumes.length > 0) pool.volumes = vols(p.volumes);
+          return pool;
+        }),
+      },
+      settings: { network, storage: { defaultClass: c.storageClass } },
+    },
+  };
+}
+
+/** Everything applied to the Supervisor for the workload cluster, in apply order. */
+export function renderWorkloadCluster(settings: TanzuSettings): Manifest[] {
+  if (settings.cluster.api === "tkc") return [renderTkc(settings)];
+  const secret = renderTrustedCaSecret(settings);
+  return secret ? [secret, renderCapiCluster(settings)] : [renderCapiCluster(settings)];
+}

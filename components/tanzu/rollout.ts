@@ -1,0 +1,74 @@
+/**
+ * The rule "never change the Kubernetes release and a node pool's replicas in the same update".
+ *
+ * Why: a ClusterClass upgrade rolls the control plane first, then each MachineDeployment; a replica
+ * change in the same topology update makes the topology controller scale a MachineDeployment whose
+ * template is being replaced, which is a known way to wedge the upgrade (machines stuck between the
+ * old and the new release). Do one, apply, then the other.
+ *
+ * How it is used: the check needs the previous state, which a fresh plan does not have.
+ * - `TanzuCluster` exports the state it applied as the stack output `tanzuRollout`
+ *   (`rolloutState(settings)`); the program hands the last deployed value back as `args.previous`
+ *   (e.g. from `new pulumi.StackReference(pulumi.getOrganization()/project/stack)` of the stack
+ *   itself, `getOutput("tanzuRollout")`). The component refuses to register the cluster when the
+ *   check fails, so nothing is sent to the Supervisor.
+ * - The offline plan calls `planTanzu(settings, kubernetes, previous)` with a previous state (for
+ *   example the JSON the last `pulumi stack output tanzuRollout --json` printed) and shows the error.
+ */
+import type { FieldError } from "../validation";
+import type { TanzuSettings } from "./settings";
+
+/** What the rule compares between two updates (plain JSON, stored as a stack output). */
+export interface TanzuRolloutState {
+  release: string;
+  controlPlaneReplicas: number;
+  /** Node pool name → replicas. */
+  pools: Record<string, number>;
+}
+
+export function rolloutState(settings: TanzuSettings): TanzuRolloutState {
+  return {
+    release: settings.cluster.release,
+    controlPlaneReplicas: settings.cluster.controlPlane.replicas,
+    pools: Object.fromEntries(settings.cluster.nodePools.map((p) => [p.name, p.replicas])),
+  };
+}
+
+/** A previous state read back from a stack output; `undefined` when absent or not one. */
+export function parseRolloutState(v: unknown): TanzuRolloutState | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.release !== "string" || typeof o.controlPlaneReplicas !== "number") return undefined;
+  if (typeof o.pools !== "object" || o.pools === null || Array.isArray(o.pools)) return undefined;
+  const pools: Record<string, number> = {};
+  for (const [k, n] of Object.entries(o.pools as Record<string, unknown>)) {
+    if (typeof n !== "number") return undefined;
+    pools[k] = n;
+  }
+  return { release: o.release, controlPlaneReplicas: o.controlPlaneReplicas, pools };
+}
+
+/**
+ * Errors when `next` changes the release and any replica count (control plane, a pool's, or adds or
+ * removes a pool) compared with `previous`. No previous state (first deployment): nothing to check.
+ */
+export function checkRollout(previous: TanzuRolloutState | undefined, next: TanzuRolloutState, path = "vsphere-spark:tanzu"): FieldError[] {
+  if (!previous || previous.release === next.release) return [];
+  const changes: string[] = [];
+  if (previous.controlPlaneReplicas !== next.controlPlaneReplicas) changes.push(`control plane ${previous.controlPlaneReplicas} → ${next.controlPlaneReplicas}`);
+  for (const name of new Set([...Object.keys(previous.pools), ...Object.keys(next.pools)])) {
+    const a = previous.pools[name];
+    const b = next.pools[name];
+    if (a === b) continue;
+    changes.push(a === undefined ? `pool ${name} added (${b})` : b === undefined ? `pool ${name} removed (was ${a})` : `pool ${name} ${a} → ${b}`);
+  }
+  if (changes.length === 0) return [];
+  return [
+    {
+      path: `${path}.cluster.release`,
+      message:
+        `changes the release (${previous.release} → ${next.release}) and replicas (${changes.join(", ")}) in one update, ` +
+        `a known way to wedge a ClusterClass upgrade: apply the replica change first with the old release, then the release`,
+    },
+  ];
+}

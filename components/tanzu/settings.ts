@@ -1,0 +1,480 @@
+/**
+ * `vsphere-spark:tanzu`: what the user may say about the vSphere with Tanzu back end (the Supervisor
+ * to use, the vSphere Namespace to carve out, the VM classes, the workload cluster), the defaults
+ * (applied here and nowhere else, in `DEFAULT_TANZU_SETTINGS`), and one resolver that reports every
+ * problem at once with its exact key.
+ */
+import type { FieldError } from "../validation";
+import { describeValue, isDnsLabel, isDnsSubdomain } from "../validation";
+import { ConfigReader, type Obj } from "../config-reader";
+import { cidrsOverlap, parseCidr } from "../net";
+import { capacityErrors } from "./capacity";
+import { vmClassName } from "./render";
+
+/** Which Kubernetes API requests the workload cluster. */
+export type TanzuClusterApi = "cluster" | "tkc";
+/**
+ * The two incompatible generations of the Supervisor ClusterClass variables:
+ * `flat` (`tanzukubernetescluster`, `builtin-generic-v3.1.0` and older: `vmClass`, `storageClass`,
+ * `nodePoolVolumes`, `nodePoolLabels`, `proxy`, `trust`...) and `nested` (`builtin-generic-v3.2.0`
+ * and later: `vmClass`, `storageClass`, `volumes`, `node`, `osConfiguration`, `kubernetes`...).
+ * Source: vsphere-tmm/vsphere-supervisor `cluster-clusterclass-examples.md` (commit 04ac4cab).
+ */
+export type VariablesGeneration = "flat" | "nested";
+export type SupervisorAccess = "kubeconfig" | "sso";
+export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+
+/** A VM class as the user sizes it; its vCenter name is derived from the size (see `vmClassName`). */
+export interface VmClassSpec {
+  cpus: number;
+  memoryMiB: number;
+  /** Percent of the CPU reserved (0-100). */
+  cpuReservation?: number;
+  /** Percent of the memory reserved (0-100). */
+  memoryReservation?: number;
+}
+
+export interface NodeVolume {
+  name: string;
+  mountPath: string;
+  capacityGiB: number;
+  /** Kubernetes StorageClass; default: the cluster's `storageClass`. */
+  storageClass?: string;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: TaintEffect;
+}
+
+export interface NodePoolSettings {
+  name: string;
+  replicas: number;
+  /** A key of `vmClasses`. */
+  vmClass: string;
+  volumes: NodeVolume[];
+  labels: Record<string, string>;
+  taints: Taint[];
+}
+
+/** vSphere Namespace limits (vCenter REST `resource_spec` / `storage_specs`); unset = unlimited. */
+export interface NamespaceLimits {
+  cpuMHz?: number;
+  memoryMiB?: number;
+  storageMiB?: number;
+  /**
+   * The clock one vCPU counts for when the CPU limit is held against the VM classes. Default 2400:
+   * the reference hosts' Xeon Platinum 8260 base clock.
+   */
+  vcpuMHz: number;
+}
+
+export interface TrustedCa {
+  /** Name of the certificate (a DNS label). */
+  name: string;
+  /** PEM text (public). */
+  pem: string;
+}
+
+export interface ProxySettings {
+  httpProxy: string;
+  httpsProxy: string;
+  noProxy: string[];
+}
+
+export interface TanzuSettings {
+  supervisor: {
+    /** The Supervisor's identifier in vCenter (not managed here: the provider cannot import it). */
+    id: string;
+    /** Host name or address of the Supervisor's control-plane API (the load balancer's VIP). */
+    address: string;
+    /** Port of the Supervisor's Kubernetes API (6443). */
+    port: number;
+    /**
+     * `sso`: log in with the vCenter SSO user through `POST https://<address>/wcp/login` on every run;
+     * `kubeconfig`: a kubeconfig for the Supervisor is provided as a secret.
+     */
+    access: SupervisorAccess;
+    /** vCenter SSO user for `sso` access. */
+    user?: string;
+    /** PEM of the CA that signed the Supervisor's API certificate; unset = the system trust store. */
+    caPem?: string;
+    /** Skip TLS verification towards the Supervisor (labs with self-signed certificates only). */
+    insecureSkipTlsVerify: boolean;
+  };
+  namespace: {
+    /** Set explicitly: a rename replaces the namespace (and everything in it). */
+    name: string;
+    /** Storage policy names (looked up to their ids); the first one backs `cluster.storageClass` by default. */
+    storagePolicies: string[];
+    /** Content library names with the Kubernetes release images (looked up to their ids). */
+    contentLibraries: string[];
+    limits?: NamespaceLimits;
+  };
+  /** VM classes by key; the names created in vCenter are derived from key and size. */
+  vmClasses: Record<string, VmClassSpec>;
+  cluster: {
+    name: string;
+    api: TanzuClusterApi;
+    /** ClusterClass for `api: cluster`. */
+    clusterClass: string;
+    /** Namespace the ClusterClass lives in (VKS 3.4 `vmware-system-vks-public`); unset = the vSphere Namespace. */
+    classNamespace?: string;
+    variables: VariablesGeneration;
+    /** Kubernetes release name, e.g. `v1.31.4---vmware.1-fips-vkr.3` (`kubectl get kr`). */
+    release: string;
+    controlPlane: { replicas: 1 | 3; vmClass: string; volumes: NodeVolume[] };
+    nodePools: NodePoolSettings[];
+    /** The node pool executors run on (its VM class gives the Spark worker shape). */
+    sparkPool: string;
+    /** Kubernetes StorageClass of the node disks (the vSphere Namespace's storage policy, as a class). */
+    storageClass: string;
+    podCidr: string;
+    serviceCidr: string;
+    serviceDomain: string;
+    /** CNI for `api: tkc` (the ClusterClass picks Antrea for `api: cluster`). */
+    cni: "antrea" | "calico";
+    trustedCas: TrustedCa[];
+    proxy?: ProxySettings;
+    /** How long `pulumi up` waits for the cluster to become Ready. */
+    readyTimeoutMinutes: number;
+  };
+}
+
+/** The ClusterClass of VKS 3.4 (vSphere 8.0U3+), and the namespace it lives in. */
+export const DEFAULT_CLUSTER_CLASS = "builtin-generic-v3.4.0";
+export const VKS_PUBLIC_NAMESPACE = "vmware-system-vks-public";
+
+/**
+ * Defaults, in one table. The CIDRs are the TanzuKubernetesCluster defaults (vendored README,
+ * schemas/tanzu): 192.168.0.0/16 for pods, 10.96.0.0/12 for services.
+ */
+export const DEFAULT_TANZU_SETTINGS = {
+  supervisorPort: 6443,
+  access: "sso" as SupervisorAccess,
+  insecureSkipTlsVerify: false,
+  vcpuMHz: 2400,
+  clusterName: "spark",
+  api: "cluster" as TanzuClusterApi,
+  clusterClass: DEFAULT_CLUSTER_CLASS,
+  controlPlaneReplicas: 3 as 1 | 3,
+  podCidr: "192.168.0.0/16",
+  serviceCidr: "10.96.0.0/12",
+  serviceDomain: "cluster.local",
+  cni: "antrea" as const,
+  readyTimeoutMinutes: 60,
+};
+
+/**
+ * A Kubernetes release name: `v1.31.4---vmware.1-fips-vkr.3`, `v1.26.5---vmware.2-fips.1-tkg.1`
+ * (the TKR/KR name: the semver with `+` written as `---`).
+ */
+export const RELEASE_NAME = /^v1\.(\d+)\.(\d+)---vmware\.\d+(-[a-z0-9]+(\.[a-z0-9]+)*)*$/;
+
+/**
+ * The variables generation a ClusterClass uses, when its name tells: `tanzukubernetescluster` and
+ * `builtin-generic-vX.Y.Z` before 3.2.0 are flat, 3.2.0 and later nested; others unknown.
+ */
+export function generationOfClass(clusterClass: string): VariablesGeneration | undefined {
+  if (clusterClass === "tanzukubernetescluster") return "flat";
+  const m = /^builtin-generic-v(\d+)\.(\d+)\.(\d+)$/.exec(clusterClass);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 3 || (major === 3 && minor >= 2) ? "nested" : "flat";
+}
+
+/** The StorageClass name vSphere derives from a storage policy name (lower case, blanks to `-`). */
+export function storageClassOfPolicy(policy: string): string {
+  return policy.trim().toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "");
+}
+
+const KEYS = {
+  top: ["supervisor", "namespace", "vmClasses", "cluster"],
+  supervisor: ["id", "address", "port", "access", "user", "caPem", "insecureSkipTlsVerify"],
+  namespace: ["name", "storagePolicies", "contentLibraries", "limits"],
+  limits: ["cpuMHz", "memoryGiB", "storageGiB", "vcpuMHz"],
+  vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation"],
+  cluster: [
+    "name", "api", "clusterClass", "classNamespace", "variables", "release", "controlPlane", "nodePools", "sparkPool",
+    "storageClass", "podCidr", "serviceCidr", "serviceDomain", "cni", "trustedCas", "proxy", "readyTimeoutMinutes",
+  ],
+  controlPlane: ["replicas", "vmClass", "volumes"],
+  nodePool: ["name", "replicas", "vmClass", "volumes", "labels", "taints"],
+  volume: ["name", "mountPath", "capacityGiB", "storageClass"],
+  taint: ["key", "value", "effect"],
+  trustedCa: ["name", "pem"],
+  proxy: ["httpProxy", "httpsProxy", "noProxy"],
+} as const;
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$/;
+const PROXY_URL = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
+
+export interface TanzuContext {
+  /** The cluster's hosts, when the stack lists them: the capacity checks hold the VMs against them. */
+  hosts?: { id: string; cpuThreads: number; memoryMiB: number }[];
+}
+
+/**
+ * Applies the defaults to what the user wrote and validates it. `errors` lists every problem with
+ * its full config path; `settings` is always complete (placeholders where the input was unusable).
+ * Cross-field rules (class references, capacity) are checked too: see `checkTanzuSettings`.
+ */
+export function resolveTanzuSettings(
+  raw: unknown,
+  path = "vsphere-spark:tanzu",
+  context: TanzuContext = {},
+): { settings: TanzuSettings; errors: FieldError[] } {
+  const r = new ConfigReader();
+  const d = DEFAULT_TANZU_SETTINGS;
+  if (raw === undefined || raw === null) r.err(path, "is required when the back end is tanzu");
+  const o = raw === undefined || raw === null ? undefined : r.object(raw, path, KEYS.top);
+
+  // --- supervisor
+  const sp = `${path}.supervisor`;
+  if (o) r.has(o, "supervisor", path);
+  const so = o?.supervisor === undefined ? undefined : r.object(o.supervisor, sp, KEYS.supervisor);
+  const access = r.oneOf(so, "access", sp, d.access, ["sso", "kubeconfig"] as const);
+  const supervisor: TanzuSettings["supervisor"] = {
+    id: r.requiredString(so, "id", sp, (v) => (v.trim() === v && v.length > 0 ? undefined : `must be the Supervisor's id, got "${v}"`)) ?? "",
+    address: r.requiredString(so, "address", sp, (v) => (isDnsSubdomain(v) || /^\d+\.\d+\.\d+\.\d+$/.test(v) ? undefined : `"${v}" is not a host name or IPv4 address`)) ?? "",
+    port: r.number(so, "port", sp, d.supervisorPort, { integer: true, min: 1, max: 65535 }),
+    access,
+    insecureSkipTlsVerify: r.boolean(so, "insecureSkipTlsVerify", sp, d.insecureSkipTlsVerify),
+  };
+  const user = access === "sso" ? r.requiredString(so, "user", sp, (v) => (/^[^@\s]+@[^@\s]+$/.test(v) ? undefined : `must be an SSO user like "administrator@vsphere.local", got "${v}"`)) : r.optString(so, "user", sp);
+  if (user !== undefined) {
+    if (access !== "sso") r.err(`${sp}.user`, `only applies when access is "sso"`);
+    else supervisor.user = user;
+  }
+  const caPem = r.optString(so, "caPem", sp, (v) => (PEM_CERT.test(v) ? undefined : "must be a PEM certificate (-----BEGIN CERTIFICATE-----)"));
+  if (caPem !== undefined) supervisor.caPem = caPem;
+  if (caPem !== undefined && supervisor.insecureSkipTlsVerify) r.err(`${sp}.insecureSkipTlsVerify`, "cannot be true when caPem is set");
+
+  // --- namespace
+  const np = `${path}.namespace`;
+  if (o) r.has(o, "namespace", path);
+  const no = o?.namespace === undefined ? undefined : r.object(o.namespace, np, KEYS.namespace);
+  const namespace: TanzuSettings["namespace"] = {
+    name: r.requiredString(no, "name", np, (v) => (isDnsLabel(v) ? undefined : `"${v}" is not a DNS label (lower case letters, digits, "-"; at most 63)`)) ?? "",
+    storagePolicies: r.stringList(no, "storagePolicies", np, []),
+    contentLibraries: r.stringList(no, "contentLibraries", np, []),
+  };
+  if (no && namespace.storagePolicies.length === 0 && no.storagePolicies === undefined) r.err(`${np}.storagePolicies`, "is required: at least one storage policy for the node disks");
+  else if (no && Array.isArray(no.storagePolicies) && no.storagePolicies.length === 0) r.err(`${np}.storagePolicies`, "must list at least one storage policy");
+  if (no?.limits !== undefined) {
+    const lp = `${np}.limits`;
+    const lo = r.object(no.limits, lp, KEYS.limits);
+    if (lo) {
+      const limits: NamespaceLimits = { vcpuMHz: r.number(lo, "vcpuMHz", lp, d.vcpuMHz, { integer: true, min: 100, max: 10000 }) };
+      const cpu = r.optNumber(lo, "cpuMHz", lp, { integer: true, min: 1 });
+      const mem = r.optNumber(lo, "memoryGiB", lp, { exclusiveMin: 0 });
+      const sto = r.optNumber(lo, "storageGiB", lp, { exclusiveMin: 0 });
+      if (cpu !== undefined) limits.cpuMHz = cpu;
+      if (mem !== undefined) limits.memoryMiB = Math.round(mem * 1024);
+      if (sto !== undefined) limits.storageMiB = Math.round(sto * 1024);
+      namespace.limits = limits;
+    }
+  }
+
+  // --- VM classes
+  const cp = `${path}.vmClasses`;
+  const vmClasses: Record<string, VmClassSpec> = {};
+  if (o) r.has(o, "vmClasses", path);
+  if (o?.vmClasses !== undefined) {
+    const co = o.vmClasses;
+    if (typeof co !== "object" || co === null || Array.isArray(co)) r.err(cp, `must be an object of VM classes by name, got ${describeValue(co)}`);
+    else {
+      if (Object.keys(co).length === 0) r.err(cp, "must define at least one VM class");
+      for (const [key, v] of Object.entries(co as Obj)) {
+        const p = `${cp}.${key}`;
+        if (!isDnsLabel(key)) r.err(p, `"${key}" is not a DNS label (the class name is derived from it)`);
+        const x = r.object(v, p, KEYS.vmClass);
+        if (!x) continue;
+        const cpus = r.requiredNumber(x, "cpus", p, { integer: true, min: 1, max: 768 });
+        const memGiB = r.requiredNumber(x, "memoryGiB", p, { exclusiveMin: 0, max: 24576 });
+        const cpuRes = r.optNumber(x, "cpuReservation", p, { integer: true, min: 0, max: 100 });
+        const memRes = r.optNumber(x, "memoryReservation", p, { integer: true, min: 0, max: 100 });
+        if (memGiB !== undefined && !Number.isInteger(memGiB * 1024)) r.err(`${p}.memoryGiB`, `must be a whole number of MiB, got ${memGiB} GiB`);
+        if (cpus === undefined || memGiB === undefined || !Number.isInteger(memGiB * 1024) || !isDnsLabel(key)) continue;
+        const spec: VmClassSpec = { cpus, memoryMiB: memGiB * 1024 };
+        if (cpuRes !== undefined) spec.cpuReservation = cpuRes;
+        if (memRes !== undefined) spec.memoryReservation = memRes;
+        const derived = vmClassName(key, spec);
+        if (!isDnsLabel(derived)) r.err(p, `the class name derived from key and size ("${derived}") is longer than 63 characters: shorten the key`);
+        else vmClasses[key] = spec;
+      }
+    }
+  }
+  const classKeys = o?.vmClasses && typeof o.vmClasses === "object" && !Array.isArray(o.vmClasses) ? Object.keys(o.vmClasses as Obj) : [];
+  const classRef = (v: string) => (classKeys.includes(v) ? undefined : `"${v}" is not one of vmClasses (${classKeys.join(", ") || "none defined"})`);
+
+  // --- cluster
+  const kp = `${path}.cluster`;
+  if (o) r.has(o, "cluster", path);
+  const ko = o?.cluster === undefined ? undefined : r.object(o.cluster, kp, KEYS.cluster);
+  const api = r.oneOf(ko, "api", kp, d.api, ["cluster", "tkc"] as const);
+  const clusterClass = r.string(ko, "clusterClass", kp, d.clusterClass, (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a ClusterClass name`));
+  if (api === "tkc" && ko?.clusterClass !== undefined) r.err(`${kp}.clusterClass`, `only applies when api is "cluster"`);
+  const known = generationOfClass(clusterClass);
+  const variables = r.oneOf(ko, "variables", kp, known ?? "nested", ["flat", "nested"] as const);
+  if (api === "cluster" && known && ko?.variables !== undefined && variables !== known)
+    r.err(`${kp}.variables`, `ClusterClass ${clusterClass} uses the ${known} variables, not ${variables}`);
+  if (api === "cluster" && !known && ko?.variables === undefined && ko?.clusterClass !== undefined)
+    r.err(`${kp}.variables`, `is required for ClusterClass ${clusterClass}: say "flat" (up to builtin-generic-v3.1.0) or "nested" (from v3.2.0)`);
+  if (api === "tkc" && ko?.variables !== undefined) r.err(`${kp}.variables`, `only applies when api is "cluster"`);
+  let classNamespace = r.optString(ko, "classNamespace", kp, (v) => (isDnsLabel(v) ? undefined : `"${v}" is not a namespace name`));
+  if (classNamespace !== undefined && api === "tkc") r.err(`${kp}.classNamespace`, `only applies when api is "cluster"`);
+  // The builtin-generic classes live in a system namespace from VKS 3.4 on; tanzukubernetescluster in every vSphere Namespace.
+  if (classNamespace === undefined && api === "cluster" && clusterClass.startsWith("builtin-generic-")) classNamespace = VKS_PUBLIC_NAMESPACE;
+
+  const volumes = (x: Obj | undefined, p: string): NodeVolume[] => {
+    const v = x?.volumes;
+    if (v === undefined) return [];
+    const items = r.list(v, `${p}.volumes`) ?? [];
+    const out: NodeVolume[] = [];
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const ip = `${p}.volumes[${i}]`;
+      const vo = r.object(item, ip, KEYS.volume);
+      if (!vo) return;
+      const name = r.requiredString(vo, "name", ip, (s) => (isDnsLabel(s) ? undefined : `"${s}" is not a DNS label`));
+      const mountPath = r.requiredString(vo, "mountPath", ip, (s) => (/^\/[^\s]*[^/\s]$/.test(s) ? undefined : `"${s}" is not an absolute path`));
+      const capacityGiB = r.requiredNumber(vo, "capacityGiB", ip, { integer: true, min: 1 });
+      const storageClass = r.optString(vo, "storageClass", ip, (s) => (isDnsSubdomain(s) ? undefined : `"${s}" is not a StorageClass name`));
+      if (name !== undefined && seen.has(name)) r.err(`${ip}.name`, `duplicate volume name "${name}"`);
+      if (name !== undefined) seen.add(name);
+      if (name === undefined || mountPath === undefined || capacityGiB === undefined) return;
+      out.push(storageClass === undefined ? { name, mountPath, capacityGiB } : { name, mountPath, capacityGiB, storageClass });
+    });
+    return out;
+  };
+
+  const cpo = ko?.controlPlane === undefined ? undefined : r.object(ko.controlPlane, `${kp}.controlPlane`, KEYS.controlPlane);
+  if (ko) r.has(ko, "controlPlane", kp);
+  const cpReplicas = r.number(cpo, "replicas", `${kp}.controlPlane`, d.controlPlaneReplicas, { integer: true, min: 1, max: 3 });
+  if (cpo?.replicas !== undefined && cpReplicas === 2) r.err(`${kp}.controlPlane.replicas`, "must be 1 or 3 (etcd needs an odd quorum), got 2");
+  const controlPlane: TanzuSettings["cluster"]["controlPlane"] = {
+    replicas: cpReplicas === 1 ? 1 : 3,
+    vmClass: r.requiredString(cpo, "vmClass", `${kp}.controlPlane`, classRef) ?? "",
+    volumes: volumes(cpo, `${kp}.controlPlane`),
+  };
+
+  const nodePools: NodePoolSettings[] = [];
+  if (ko) r.has(ko, "nodePools", kp);
+  if (ko?.nodePools !== undefined) {
+    const items = r.list(ko.nodePools, `${kp}.nodePools`) ?? [];
+    if (Array.isArray(ko.nodePools) && items.length === 0) r.err(`${kp}.nodePools`, "must list at least one node pool");
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const ip = `${kp}.nodePools[${i}]`;
+      const po = r.object(item, ip, KEYS.nodePool);
+      if (!po) return;
+      const name = r.requiredString(po, "name", ip, (s) => (isDnsLabel(s) ? undefined : `"${s}" is not a DNS label`));
+      if (name !== undefined && seen.has(name)) r.err(`${ip}.name`, `duplicate node pool name "${name}"`);
+      if (name !== undefined) seen.add(name);
+      const replicas = r.requiredNumber(po, "replicas", ip, { integer: true, min: 0, max: 1000 });
+      const vmClass = r.requiredString(po, "vmClass", ip, classRef);
+      const labels = r.stringMap(po, "labels", ip, (k, v, p) => {
+        if (!LABEL_KEY.test(k)) r.err(p, `"${k}" is not a Kubernetes label key`);
+        else if (!LABEL_VALUE.test(v)) r.err(p, `"${v}" is not a Kubernetes label value`);
+      });
+      const taints: Taint[] = [];
+      if (po.taints !== undefined) {
+        (r.list(po.taints, `${ip}.taints`) ?? []).forEach((t, j) => {
+          const tp = `${ip}.taints[${j}]`;
+          const to = r.object(t, tp, KEYS.taint);
+          if (!to) return;
+          const key = r.requiredString(to, "key", tp, (s) => (LABEL_KEY.test(s) ? undefined : `"${s}" is not a taint key`));
+          const value = r.optString(to, "value", tp, (s) => (LABEL_VALUE.test(s) ? undefined : `"${s}" is not a taint value`));
+          const effect = to.effect === undefined ? (r.has(to, "effect", tp), undefined) : r.oneOf(to, "effect", tp, "NoSchedule", ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const);
+          if (key !== undefined && effect !== undefined) taints.push(value === undefined ? { key, effect } : { key, value, effect });
+        });
+      }
+      const vols = volumes(po, ip);
+      if (name !== undefined && replicas !== undefined && vmClass !== undefined) nodePools.push({ name, replicas, vmClass, volumes: vols, labels, taints });
+    });
+  }
+  const poolNames = nodePools.map((p) => p.name);
+  const sparkPool = r.optString(ko, "sparkPool", kp, (v) => (poolNames.length === 0 || poolNames.includes(v) ? undefined : `"${v}" is not one of nodePools (${poolNames.join(", ")})`));
+  if (sparkPool === undefined && ko?.sparkPool === undefined && nodePools.length > 1)
+    r.err(`${kp}.sparkPool`, `is required with more than one node pool: name the pool executors run on (${poolNames.join(", ")})`);
+
+  const storageClassDefault = namespace.storagePolicies[0] === undefined ? "" : storageClassOfPolicy(namespace.storagePolicies[0]);
+  const storageClass = r.string(ko, "storageClass", kp, storageClassDefault, (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a StorageClass name`));
+
+  const cidr = (v: string) => (parseCidr(v) ? undefined : `"${v}" is not an IPv4 CIDR with host bits clear, like "192.168.0.0/16"`);
+  const podCidr = r.string(ko, "podCidr", kp, d.podCidr, cidr);
+  const serviceCidr = r.string(ko, "serviceCidr", kp, d.serviceCidr, cidr);
+  const pod = parseCidr(podCidr);
+  const svc = parseCidr(serviceCidr);
+  if (pod && svc && cidrsOverlap(pod, svc)) r.err(`${kp}.serviceCidr`, `${serviceCidr} overlaps podCidr ${podCidr}`);
+  if (pod && pod.prefixLength > 24) r.err(`${kp}.podCidr`, `${podCidr} is too small: each node takes a /24`);
+  if (svc && (svc.prefixLength < 12 || svc.prefixLength > 24)) r.err(`${kp}.serviceCidr`, `prefix length must be between /12 and /24, got /${svc.prefixLength}`);
+
+  const trustedCas: TrustedCa[] = [];
+  if (ko?.trustedCas !== undefined) {
+    const seen = new Set<string>();
+    (r.list(ko.trustedCas, `${kp}.trustedCas`) ?? []).forEach((item, i) => {
+      const ip = `${kp}.trustedCas[${i}]`;
+      const to = r.object(item, ip, KEYS.trustedCa);
+      if (!to) return;
+      const name = r.requiredString(to, "name", ip, (s) => (isDnsLabel(s) ? undefined : `"${s}" is not a DNS label`));
+      const pem = r.requiredString(to, "pem", ip, (s) => (PEM_CERT.test(s) ? undefined : "must be one PEM certificate (-----BEGIN CERTIFICATE-----)"));
+      if (name !== undefined && seen.has(name)) r.err(`${ip}.name`, `duplicate name "${name}"`);
+      if (name !== undefined) seen.add(name);
+      if (name !== undefined && pem !== undefined) trustedCas.push({ name, pem });
+    });
+  }
+  let proxy: ProxySettings | undefined;
+  if (ko?.proxy !== undefined) {
+    const pp = `${kp}.proxy`;
+    const po = r.object(ko.proxy, pp, KEYS.proxy);
+    const url = (s: string) => (PROXY_URL.test(s) ? undefined : `"${s}" is not a proxy URL like "http://proxy.example:3128"`);
+    const httpProxy = r.requiredString(po, "httpProxy", pp, url);
+    const httpsProxy = r.requiredString(po, "httpsProxy", pp, url);
+    const noProxy = r.stringList(po, "noProxy", pp, []);
+    if (po && httpProxy !== undefined && httpsProxy !== undefined) {
+      // The cluster's own networks never go through the proxy.
+      const implicit = [podCidr, serviceCidr, `.${d.serviceDomain}`].filter((x) => !noProxy.includes(x));
+      proxy = { httpProxy, httpsProxy, noProxy: [...noProxy, ...implicit] };
+    }
+  }
+
+  const release = r.requiredString(ko, "release", kp, (v) =>
+    RELEASE_NAME.test(v) ? undefined : `"${v}" is not a Kubernetes release name like "v1.31.4---vmware.1-fips-vkr.3" (\`kubectl get kr\`; "+" is written "---")`,
+  );
+
+  const settings: TanzuSettings = {
+    supervisor,
+    namespace,
+    vmClasses,
+    cluster: {
+      name: r.string(ko, "name", kp, d.clusterName, (v) => (isDnsLabel(v) && v.length <= 41 ? undefined : `"${v}" is not a DNS label of at most 41 characters`)),
+      api,
+      clusterClass: api === "cluster" ? clusterClass : "",
+      variables: api === "cluster" ? variables : "nested",
+      release: release ?? "",
+      controlPlane,
+      nodePools,
+      sparkPool: sparkPool ?? poolNames[0] ?? "",
+      storageClass,
+      podCidr,
+      serviceCidr,
+      serviceDomain: r.string(ko, "serviceDomain", kp, d.serviceDomain, (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a DNS domain`)),
+      cni: r.oneOf(ko, "cni", kp, d.cni, ["antrea", "calico"] as const),
+      trustedCas,
+      readyTimeoutMinutes: r.number(ko, "readyTimeoutMinutes", kp, d.readyTimeoutMinutes, { exclusiveMin: 0, max: 480 }),
+    },
+  };
+  if (classNamespace !== undefined && api === "cluster") settings.cluster.classNamespace = classNamespace;
+  if (proxy) settings.cluster.proxy = proxy;
+  if (api === "cluster" && ko?.cni !== undefined) r.err(`${kp}.cni`, `only applies when api is "tkc" (the ClusterClass installs Antrea)`);
+  // Capacity whenever the pieces it adds up resolved cleanly (else its totals would be wrong).
+  const sizing = [`${path}.vmClasses`, `${kp}.controlPlane`, `${kp}.nodePools`, `${np}.limits`];
+  if (!r.errors.some((e) => sizing.some((p) => e.path === p || e.path.startsWith(`${p}.`) || e.path.startsWith(`${p}[`))))
+    r.errors.push(...capacityErrors(settings, context, path));
+  return { settings, errors: r.errors };
+}

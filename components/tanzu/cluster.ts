@@ -138,7 +138,8 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   const state = rolloutState(settings);
   const manifests = renderWorkloadCluster(settings);
   const clusterManifest = manifests[manifests.length - 1];
-  const guarded = pulumi.output(args.previous as pulumi.Input<unknown>).apply((prev: unknown) => {
+  const previous = pulumi.output(args.previous ?? null) as pulumi.Output<unknown>;
+  const guarded = previous.apply((prev) => {
     const errors = checkRollout(parseRolloutState(prev) as TanzuRolloutState | undefined, state, "args.tanzu");
     if (errors.length > 0) throw new ValidationError(errors, `TanzuCluster ${name}: refused update`);
     return clusterManifest.spec as Record<string, unknown>;

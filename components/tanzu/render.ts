@@ -142,7 +142,8 @@ export function clusterVariables(settings: TanzuSettings): {
       if (p.volumes.length > 0) o.push({ name: "volumes", value: nestedVolumes(p.volumes, c.storageClass) });
       const node: Record<string, unknown> = {};
       if (Object.keys(p.labels).length > 0) node.labels = { ...p.labels };
-      if (p.taints.length > 0) node.taints = taintList(p.taints);
+      // The nested schema requires a value on every taint (the example marks key, value, effect REQUIRED).
+      if (p.taints.length > 0) node.taints = p.taints.map((t) => ({ key: t.key, value: t.value ?? "", effect: t.effect }));
       if (Object.keys(node).length > 0) o.push({ name: "node", value: node });
       pools[p.name] = o;
     }

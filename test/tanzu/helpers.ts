@@ -7,6 +7,9 @@ import { readSchemaFile } from "../../src/codegen/schemas";
 import { readStackFile } from "../../src/plan/stack-file";
 import { resolveTanzuSettings, type TanzuSettings } from "../../components/tanzu";
 
+/** A PEM-shaped certificate for the renderers (never parsed as X.509). */
+export const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+
 export const ROOT = path.resolve(__dirname, "../../..");
 
 /** `vsphere-spark:tanzu` of Pulumi.tanzu.yaml, as written. */

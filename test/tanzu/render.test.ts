@@ -5,9 +5,8 @@
  */
 import * as assert from "node:assert/strict";
 import { classNameOf, renderCapiCluster, renderTkc, renderTrustedCaSecret, renderWorkloadCluster, vmClassArgs, vmClassName } from "../../components/tanzu";
-import { capiClusterProblems, reference, tkcProblems } from "./helpers";
+import { PEM, capiClusterProblems, reference, tkcProblems } from "./helpers";
 
-export const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
 
 /** Everything a user may set on the cluster, for one generation or API. */
 function full(raw: Record<string, any>, extra: Record<string, unknown>): void {

@@ -1,0 +1,112 @@
+/**
+ * The Tanzu back end's plan: the worker pool handed through the seam (Spark sizing equal to the
+ * kubeadm stack's for the same worker shape), the plan sections and manifest, and the
+ * release/replicas rule.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { decideStack } from "../../src/config/decisions";
+import { flatten, readStackFile } from "../../src/plan/stack-file";
+import { planSpark, resolveSparkSettings } from "../../components/spark";
+import { resolveKubernetesSettings } from "../../components/cluster";
+import { checkRollout, parseRolloutState, planTanzu, rolloutState, tanzuWorkerPool } from "../../components/tanzu";
+import { ValidationError } from "../../components/validation";
+import { ROOT, capiClusterProblems, reference, tkcProblems } from "./helpers";
+
+describe("Tanzu plan and worker pool", () => {
+  it("Spark sizing on the reference Tanzu stack equals the kubeadm stack's (16 × 16 vCPU / 120 GiB)", () => {
+    const dev = flatten(readStackFile(path.join(ROOT, "Pulumi.dev.yaml")));
+    const kubeadm = decideStack(dev.values, dev.secretKeys);
+    if (!kubeadm.decisions) assert.fail(JSON.stringify(kubeadm.errors));
+    const tanzuStack = readStackFile(path.join(ROOT, "Pulumi.tanzu.yaml"));
+    const spark = resolveSparkSettings(tanzuStack["vsphere-spark:spark"]);
+    assert.deepEqual(spark.errors, []);
+    const pool = tanzuWorkerPool(reference());
+    assert.deepEqual(pool, kubeadm.decisions.workers);
+    assert.deepEqual(pool, { count: 16, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 120332 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } });
+    const onTanzu = planSpark(spark.settings, pool);
+    const onKubeadm = planSpark(kubeadm.decisions.spark, kubeadm.decisions.workers);
+    assert.deepEqual(onTanzu.sizing, onKubeadm.sizing);
+    assert.deepEqual(onTanzu.conf, onKubeadm.conf);
+    assert.equal(onTanzu.conf["spark.executor.instances"], "16");
+    assert.equal(onTanzu.conf["spark.executor.cores"], "15");
+    assert.equal(onTanzu.conf["spark.executor.memory"], "100g");
+  });
+
+  it("the worker pool follows the Kubernetes layer's kubelet reservations", () => {
+    const k = resolveKubernetesSettings({ kubeReserved: { cpu: "500m", memory: "2Gi" }, workerDaemonSetRequests: { cpu: "1", memory: "1Gi" } });
+    assert.deepEqual(k.errors, []);
+    const pool = tanzuWorkerPool(reference(), k.settings);
+    assert.deepEqual(pool.allocatable, { cpu: 15.4, memoryMiB: 119308 });
+    assert.deepEqual(pool.daemonSetRequests, { cpu: 1, memoryMiB: 1024 });
+  });
+
+  it("the plan: seam values, no hosts, one manifest artifact that passes the checks, the tanzu section", () => {
+    const p = planTanzu(reference(), undefined, { context: { hosts: [1, 2, 3, 4].map((i) => ({ id: `h${i}`, cpuThreads: 96, memoryMiB: 786432 })) } });
+    assert.equal(p.backend, "tanzu");
+    assert.deepEqual(p.hosts, []);
+    assert.equal(p.workerPool.count, 16);
+    assert.deepEqual(p.artifacts.map((a) => [a.path, a.kind]), [["tanzu/spark.yaml", "manifest"]]);
+    const docs = parseAllDocuments(p.artifacts[0].content).map((d) => d.toJS());
+    assert.equal(docs.length, 1);
+    assert.deepEqual(capiClusterProblems(docs[0], "nested"), []);
+    const t = p.sections.tanzu as Record<string, any>;
+    assert.deepEqual(t.namespace, {
+      name: "spark",
+      supervisor: "8b1e3c4d-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
+      storagePolicies: ["vSAN Default Storage Policy"],
+      contentLibraries: ["Kubernetes Service Content Library"],
+      vmClasses: ["worker-16c-120g", "small-8c-64g"],
+    });
+    assert.deepEqual(t.capacity.total, { vms: 19, cpus: 280, memoryMiB: 2162688, volumeGiB: 1600 });
+    assert.deepEqual(t.capacity.hosts, { count: 4, cpuThreads: 384, memoryMiB: 3145728 });
+    assert.deepEqual(t.rollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
+    assert.ok(p.text.includes("    workers: 16 × worker-16c-120g + 100 GiB volumes"), p.text.join("\n"));
+    assert.ok(p.text.includes("  total: 19 VMs, 280 vCPU, 2112 GiB of 384 threads, 3072 GiB on 4 hosts"), p.text.join("\n"));
+  });
+
+  it("TKC and flat-generation plans write manifests that pass their checks", () => {
+    const tkc = planTanzu(reference((raw) => { raw.cluster.api = "tkc"; delete raw.cluster.clusterClass; }));
+    const [tkcDoc] = parseAllDocuments(tkc.artifacts[0].content).map((d) => d.toJS());
+    assert.deepEqual(tkcProblems(tkcDoc), []);
+    const flat = planTanzu(reference((raw) => (raw.cluster.clusterClass = "tanzukubernetescluster")));
+    const [flatDoc] = parseAllDocuments(flat.artifacts[0].content).map((d) => d.toJS());
+    assert.deepEqual(capiClusterProblems(flatDoc, "flat"), []);
+  });
+});
+
+describe("Tanzu: never change the release and replicas in one update", () => {
+  const before = rolloutState(reference());
+  const next = (edit: (raw: Record<string, any>) => void) => rolloutState(reference(edit));
+  const upgrade = (raw: Record<string, any>) => (raw.cluster.release = "v1.32.0---vmware.1-fips-vkr.1");
+
+  it("a release change alone, or replicas alone, or a first deployment: accepted", () => {
+    assert.deepEqual(checkRollout(before, next(upgrade)), []);
+    assert.deepEqual(checkRollout(before, next((raw) => (raw.cluster.nodePools[0].replicas = 12))), []);
+    assert.deepEqual(checkRollout(undefined, next((raw) => { upgrade(raw); raw.cluster.nodePools[0].replicas = 12; })), []);
+  });
+
+  it("both at once: refused with the explanation, at the release key", () => {
+    const errors = checkRollout(before, next((raw) => { upgrade(raw); raw.cluster.nodePools[0].replicas = 12; raw.cluster.controlPlane.replicas = 1; }));
+    assert.deepEqual(errors, [
+      {
+        path: "vsphere-spark:tanzu.cluster.release",
+        message:
+          "changes the release (v1.31.4---vmware.1-fips-vkr.3 → v1.32.0---vmware.1-fips-vkr.1) and replicas (control plane 3 → 1, pool workers 16 → 12) in one update, " +
+          "a known way to wedge a ClusterClass upgrade: apply the replica change first with the old release, then the release",
+      },
+    ]);
+    const added = checkRollout(before, next((raw) => { upgrade(raw); raw.cluster.nodePools.push({ name: "more", replicas: 2, vmClass: "small" }); raw.cluster.sparkPool = "workers"; }));
+    assert.match(added[0].message, /pool more added \(2\)/);
+  });
+
+  it("the plan refuses it when given the previous state (as the stack output reads back)", () => {
+    const previous = parseRolloutState(JSON.parse(JSON.stringify(before)));
+    assert.deepEqual(previous, before);
+    const bad = reference((raw) => { upgrade(raw); raw.cluster.nodePools[0].replicas = 8; });
+    assert.throws(() => planTanzu(bad, undefined, { previous }), (e: unknown) => e instanceof ValidationError && e.errors[0].path === "vsphere-spark:tanzu.cluster.release");
+    assert.doesNotThrow(() => planTanzu(bad));
+    for (const junk of [undefined, null, "x", { release: 1 }, { release: "v", controlPlaneReplicas: 3, pools: { a: "1" } }]) assert.equal(parseRolloutState(junk), undefined);
+  });
+});

@@ -1,0 +1,164 @@
+/** `vsphere-spark:tanzu`: defaults, the reference stack, and bad input with the exact set of errors. */
+import * as assert from "node:assert/strict";
+import { DEFAULT_TANZU_SETTINGS, generationOfClass, resolveTanzuSettings, storageClassOfPolicy } from "../../components/tanzu";
+import { referenceRaw } from "./helpers";
+import { PEM } from "./helpers";
+
+const P = "vsphere-spark:tanzu";
+const HOSTS = [1, 2, 3, 4].map((i) => ({ id: `esxi-0${i}`, cpuThreads: 96, memoryMiB: 768 * 1024 }));
+
+function errorListOf(edit: (raw: Record<string, any>) => void, context = {}): [string, string][] {
+  const raw = referenceRaw();
+  edit(raw);
+  return resolveTanzuSettings(raw, P, context).errors.map((e) => [e.path, e.message]);
+}
+
+function errorsOf(edit: (raw: Record<string, any>) => void, context = {}): Record<string, string> {
+  const raw = referenceRaw();
+  edit(raw);
+  const { errors } = resolveTanzuSettings(raw, P, context);
+  return Object.fromEntries(errors.map((e) => [e.path, e.message]));
+}
+
+describe("Tanzu settings", () => {
+  it("the reference stack resolves without errors, with the defaults filled in", () => {
+    const { settings, errors } = resolveTanzuSettings(referenceRaw(), P, { hosts: HOSTS });
+    assert.deepEqual(errors, []);
+    assert.equal(settings.supervisor.port, 6443);
+    assert.equal(settings.cluster.api, "cluster");
+    assert.equal(settings.cluster.variables, "nested");
+    assert.equal(settings.cluster.classNamespace, "vmware-system-vks-public");
+    assert.equal(settings.cluster.storageClass, "vsan-default-storage-policy");
+    assert.equal(settings.cluster.sparkPool, "workers");
+    assert.equal(settings.cluster.podCidr, DEFAULT_TANZU_SETTINGS.podCidr);
+    assert.deepEqual(settings.vmClasses, { worker: { cpus: 16, memoryMiB: 122880 }, small: { cpus: 8, memoryMiB: 65536 } });
+    assert.deepEqual(settings.cluster.controlPlane, { replicas: 3, vmClass: "small", volumes: [] });
+  });
+
+  it("the variables generation follows the ClusterClass", () => {
+    const table: [string, string | undefined][] = [
+      ["tanzukubernetescluster", "flat"],
+      ["builtin-generic-v3.1.0", "flat"],
+      ["builtin-generic-v3.2.0", "nested"],
+      ["builtin-generic-v3.4.0", "nested"],
+      ["builtin-generic-v4.0.0", "nested"],
+      ["my-class", undefined],
+    ];
+    for (const [cls, gen] of table) assert.equal(generationOfClass(cls), gen, cls);
+    assert.equal(storageClassOfPolicy("vSAN Default Storage Policy"), "vsan-default-storage-policy");
+  });
+
+  it("absent: one error naming the key", () => {
+    assert.deepEqual(resolveTanzuSettings(undefined, P).errors, [{ path: P, message: "is required when the back end is tanzu" }]);
+  });
+
+  it("a new user's mistakes: every problem at once, each at its leaf", () => {
+    const e = errorsOf((raw) => {
+      raw.supervisor.adress = raw.supervisor.address;
+      delete raw.supervisor.address;
+      delete raw.supervisor.user;
+      raw.namespace.name = "Spark_NS";
+      raw.vmClasses.worker.memoryGiB = "120";
+      raw.cluster.release = "1.31.4";
+      raw.cluster.controlPlane.replicas = 2;
+      raw.cluster.nodePools[0].vmClass = "large";
+      raw.cluster.serviceCidr = "192.168.128.0/20";
+    });
+    assert.deepEqual(e, {
+      [`${P}.supervisor.adress`]: `unknown key "adress" (did you mean "address"?); known keys: id, address, port, access, user, caPem, insecureSkipTlsVerify`,
+      [`${P}.supervisor.address`]: "is required",
+      [`${P}.supervisor.user`]: "is required",
+      [`${P}.namespace.name`]: `"Spark_NS" is not a DNS label (lower case letters, digits, "-"; at most 63)`,
+      [`${P}.vmClasses.worker.memoryGiB`]: `must be a number, got "120"`,
+      [`${P}.cluster.release`]: `"1.31.4" is not a Kubernetes release name like "v1.31.4---vmware.1-fips-vkr.3" (\`kubectl get kr\`; "+" is written "---")`,
+      [`${P}.cluster.controlPlane.replicas`]: "must be 1 or 3 (etcd needs an odd quorum), got 2",
+      [`${P}.cluster.nodePools[0].vmClass`]: `"large" is not one of vmClasses (worker, small)`,
+      [`${P}.cluster.serviceCidr`]: "192.168.128.0/20 overlaps podCidr 192.168.0.0/16",
+    });
+  });
+
+  it("generation, API and access options that do not fit together", () => {
+    const e = errorsOf((raw) => {
+      raw.cluster.clusterClass = "builtin-generic-v3.1.0";
+      raw.cluster.variables = "nested";
+      raw.cluster.cni = "calico";
+      raw.supervisor.access = "kubeconfig";
+      raw.supervisor.caPem = PEM;
+    });
+    assert.deepEqual(e, {
+      [`${P}.cluster.variables`]: "ClusterClass builtin-generic-v3.1.0 uses the flat variables, not nested",
+      [`${P}.cluster.cni`]: `only applies when api is "tkc" (the ClusterClass installs Antrea)`,
+      [`${P}.supervisor.user`]: `only applies when access is "sso"`,
+      [`${P}.supervisor.insecureSkipTlsVerify`]: "cannot be true when caPem is set",
+    });
+    assert.deepEqual(
+      errorsOf((raw) => {
+        raw.cluster.clusterClass = "team-class";
+      }),
+      { [`${P}.cluster.variables`]: `is required for ClusterClass team-class: say "flat" (up to builtin-generic-v3.1.0) or "nested" (from v3.2.0)` },
+    );
+    assert.deepEqual(
+      errorsOf((raw) => {
+        raw.cluster.api = "tkc";
+      }),
+      { [`${P}.cluster.clusterClass`]: `only applies when api is "cluster"` },
+    );
+  });
+
+  it("node pools: duplicates, bad labels and taints, two pools without sparkPool, volumes", () => {
+    const e = errorsOf((raw) => {
+      raw.cluster.nodePools.push(
+        { name: "workers", replicas: 1, vmClass: "small" },
+        { name: "extra", replicas: -1, vmClass: "small", labels: { "bad key!": "x" }, taints: [{ key: "k", effect: "Sometimes" }, { key: "j" }], volumes: [{ name: "v", mountPath: "relative", capacityGiB: 0 }] },
+      );
+    });
+    assert.deepEqual(e, {
+      [`${P}.cluster.nodePools[1].name`]: `duplicate node pool name "workers"`,
+      [`${P}.cluster.nodePools[2].replicas`]: "must be at least 0, got -1",
+      [`${P}.cluster.nodePools[2].labels.bad key!`]: `"bad key!" is not a Kubernetes label key`,
+      [`${P}.cluster.nodePools[2].taints[0].effect`]: `must be one of "NoSchedule", "PreferNoSchedule", "NoExecute", got "Sometimes"`,
+      [`${P}.cluster.nodePools[2].taints[1].effect`]: "is required",
+      [`${P}.cluster.nodePools[2].volumes[0].mountPath`]: `"relative" is not an absolute path`,
+      [`${P}.cluster.nodePools[2].volumes[0].capacityGiB`]: "must be at least 1, got 0",
+      [`${P}.cluster.sparkPool`]: "is required with more than one node pool: name the pool executors run on (workers, workers)",
+    });
+  });
+
+  it("capacity: namespace limits and hosts, keyed to what to change", () => {
+    const e = errorListOf(
+      (raw) => {
+        raw.namespace.limits = { cpuMHz: 100000, memoryGiB: 1024, storageGiB: 1000 };
+      },
+      { hosts: HOSTS.slice(0, 2) },
+    );
+    assert.deepEqual(e, [
+      [`${P}.namespace.limits.memoryGiB`, "1024 GiB is less than the 19 VMs' memory (2112 GiB): the nodes would be ballooned and swapped"],
+      [`${P}.namespace.limits.cpuMHz`, "100000 MHz is less than 280 vCPUs × 2400 MHz = 672000 MHz: the nodes would be throttled"],
+      [`${P}.namespace.limits.storageGiB`, "1000 GiB is less than the node volumes (1600 GiB), before any persistent volume"],
+      [`${P}.cluster.nodePools`, "the 19 VMs need 2112 GiB of memory, the 2 hosts have 1536 GiB"],
+      [`${P}.cluster.nodePools`, "the 19 VMs need 280 vCPUs, the 2 hosts have 192 threads"],
+    ]);
+    const big = errorsOf((raw) => {
+      raw.vmClasses.worker = { cpus: 128, memoryGiB: 1024 };
+      raw.cluster.nodePools[0].replicas = 1;
+    }, { hosts: HOSTS });
+    assert.deepEqual(big, {
+      [`${P}.vmClasses.worker.cpus`]: "128 vCPUs exceed the largest host's 96 threads",
+      [`${P}.vmClasses.worker.memoryGiB`]: "1024 GiB exceeds the largest host's 768 GiB",
+    });
+    // Enough: no error.
+    assert.deepEqual(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 672000, memoryGiB: 2112, storageGiB: 1600 }), { hosts: HOSTS }), {});
+  });
+
+  it("wrong types everywhere are reported, never thrown", () => {
+    for (const raw of [[], "tanzu", 3, { supervisor: [], namespace: "x", vmClasses: [], cluster: { nodePools: {} } }]) {
+      const { errors } = resolveTanzuSettings(raw, P);
+      assert.ok(errors.length > 0, JSON.stringify(raw));
+      for (const err of errors) assert.ok(err.path.startsWith(P), err.path);
+    }
+    assert.deepEqual(
+      resolveTanzuSettings({ supervisor: [], namespace: "x", vmClasses: [], cluster: { nodePools: {} } }, P).errors.map((x) => x.path),
+      [`${P}.supervisor`, `${P}.namespace`, `${P}.vmClasses`, `${P}.cluster.controlPlane`, `${P}.cluster.nodePools`, `${P}.cluster.release`],
+    );
+  });
+});

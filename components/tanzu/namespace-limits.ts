@@ -100,6 +100,6 @@ export interface NamespaceLimitsArgs {
 /** Sets a vSphere Namespace's limits through vCenter REST (a Pulumi dynamic resource). */
 export class NamespaceLimitsResource extends pulumi.dynamic.Resource {
   constructor(name: string, args: NamespaceLimitsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(limitsProvider, name, { ...args, password: pulumi.secret(args.password) }, opts, "vsphere-spark:tanzu:NamespaceLimits");
+    super(limitsProvider, name, { ...args, password: pulumi.secret(args.password) }, opts, "NamespaceLimits");
   }
 }

@@ -1,0 +1,191 @@
+/**
+ * TanzuCluster under the SDK's mock runtime: the graph it registers, every vSphere input and invoke
+ * argument held against the pulumi-vsphere 4.17.0 schema, secrets kept secret, the ClusterHandle,
+ * and arguments refused before anything is registered.
+ */
+import * as assert from "node:assert/strict";
+import { runUnderMocks, unwrapSecrets, isSecretMarker, type MockRunResult } from "../../src/plan/mock-runtime";
+import { TanzuCluster, type TanzuClusterArgs } from "../../components/tanzu";
+import { ValidationError } from "../../components/validation";
+import { checkRecorded } from "../support/vsphere-schema";
+import { referenceRaw } from "./helpers";
+
+const WORKLOAD_KUBECONFIG = [
+  "apiVersion: v1",
+  "kind: Config",
+  "clusters:",
+  "- name: spark",
+  "  cluster:",
+  "    server: https://192.168.10.5:6443",
+  "    certificate-authority-data: Q0E=",
+  "users:",
+  "- name: spark-admin",
+  "  user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}",
+  "contexts:",
+  "- name: spark",
+  "  context: {cluster: spark, user: spark-admin}",
+  "current-context: spark",
+  "",
+].join("\n");
+
+const INVOKES = {
+  "vsphere:index/getPolicy:getPolicy": (a: Record<string, unknown>) => ({ id: `policy-${String(a.name).length}`, name: a.name }),
+  "vsphere:index/getContentLibrary:getContentLibrary": (a: Record<string, unknown>) => ({ id: `lib-${String(a.name).length}`, name: a.name }),
+};
+
+async function run(args: Partial<TanzuClusterArgs> & { tanzu: unknown }) {
+  const logins: Record<string, unknown>[] = [];
+  const r = await runUnderMocks(
+    {
+      project: "vsphere-spark",
+      stack: "tanzu",
+      config: {},
+      invokes: INVOKES,
+      outputs: {
+        "kubernetes:core/v1:Secret": (name) => (name === "spark-kubeconfig" ? { data: { value: Buffer.from(WORKLOAD_KUBECONFIG).toString("base64") } } : {}),
+      },
+    },
+    async () => {
+      const c = new TanzuCluster("spark", {
+        password: "s3cret-sso",
+        login: async (req) => {
+          logins.push({ ...req, password: req.password === "s3cret-sso" ? "<ok>" : "<wrong>" });
+          return "session-token-123";
+        },
+        ...args,
+      });
+      return { ...c.outputs, apiEndpoint: c.apiEndpoint, kubeconfig: c.kubeconfig, workerPool: c.workerPool } as Record<string, any>;
+    },
+  );
+  return { r, logins };
+}
+
+const inputsOf = (r: MockRunResult<any>, name: string) => unwrapSecrets(r.resources.find((x) => x.name === name)!.inputs) as Record<string, any>;
+
+describe("TanzuCluster under the mock runtime", function () {
+  this.timeout(120_000);
+
+  it("registers classes, namespace, Supervisor provider, cluster, kubeconfig read and workload provider, all parented", async () => {
+    const { r, logins } = await run({ tanzu: referenceRaw() });
+    const types = r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack").map((x) => `${x.type} ${x.name}`).sort();
+    assert.deepEqual(types, [
+      "kubernetes:cluster.x-k8s.io/v1beta1:Cluster spark-cluster",
+      "kubernetes:core/v1:Secret spark-kubeconfig",
+      "pulumi:providers:kubernetes spark-k8s",
+      "pulumi:providers:kubernetes spark-supervisor",
+      "vsphere-spark:tanzu:TanzuCluster spark",
+      "vsphere:index/namespace:Namespace spark-namespace",
+      "vsphere:index/virtualMachineClass:VirtualMachineClass spark-class-small",
+      "vsphere:index/virtualMachineClass:VirtualMachineClass spark-class-worker",
+    ]);
+    for (const x of r.resources.filter((x) => !["vsphere-spark:tanzu:TanzuCluster", "pulumi:pulumi:Stack"].includes(x.type))) {
+      assert.equal(x.parent, "spark", x.name);
+      assert.ok(x.name.startsWith("spark-"), x.name);
+    }
+    assert.deepEqual(inputsOf(r, "spark-class-worker"), { name: "worker-16c-120g", cpus: 16, memory: 122880 });
+    const ns = inputsOf(r, "spark-namespace");
+    assert.deepEqual(ns, {
+      name: "spark",
+      supervisor: "8b1e3c4d-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
+      storagePolicies: ["policy-27"],
+      vmServices: [{ contentLibraries: ["lib-34"], vmClasses: ["worker-16c-120g", "small-8c-64g"] }],
+    });
+    assert.deepEqual(r.invokes.map((i) => [i.token, i.args.name]), [
+      ["vsphere:index/getPolicy:getPolicy", "vSAN Default Storage Policy"],
+      ["vsphere:index/getContentLibrary:getContentLibrary", "Kubernetes Service Content Library"],
+    ]);
+    const cluster = inputsOf(r, "spark-cluster");
+    assert.equal(cluster.kind, "Cluster");
+    assert.equal(cluster.metadata.namespace, "spark");
+    assert.equal(cluster.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+    assert.equal(cluster.spec.topology.version, "v1.31.4---vmware.1-fips-vkr.3");
+    assert.deepEqual(logins, [{ url: "https://192.168.10.2", user: "administrator@vsphere.local", password: "<ok>", caPem: undefined, insecureSkipTlsVerify: true }]);
+    assert.equal(r.outputs.apiEndpoint, "192.168.10.5:6443");
+    assert.equal(r.outputs.kubeconfig, WORKLOAD_KUBECONFIG);
+    assert.deepEqual(r.outputs.tanzuRollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
+    assert.equal((r.outputs.workerPool as any).count, 16);
+  });
+
+  it("every vSphere input and invoke argument matches schema.json (and the check would catch a misspelling)", async () => {
+    const { r } = await run({ tanzu: referenceRaw() });
+    assert.ok(r.resources.some((x) => x.type.startsWith("vsphere:")));
+    assert.deepEqual(checkRecorded({ resources: r.resources, invokes: r.invokes }), []);
+    const ns = r.resources.find((x) => x.type === "vsphere:index/namespace:Namespace")!;
+    const { storagePolicies, ...rest } = ns.inputs;
+    const bad = { ...ns, inputs: { ...rest, storagePolicy: storagePolicies } };
+    assert.ok(checkRecorded({ resources: [bad], invokes: [] }).some((p) => p.includes("storagePolicy")));
+    const cls = r.resources.find((x) => x.type === "vsphere:index/virtualMachineClass:VirtualMachineClass")!;
+    const badClass = { ...cls, inputs: { ...cls.inputs, memory: "122880MB" } };
+    assert.ok(checkRecorded({ resources: [badClass], invokes: [] }).some((p) => p.includes("memory")));
+  });
+
+  it("secrets stay secret: SSO password, Supervisor kubeconfig with the token, workload kubeconfig", async () => {
+    const { r } = await run({ tanzu: referenceRaw() });
+    const supervisor = r.resources.find((x) => x.name === "spark-supervisor")!;
+    assert.ok(isSecretMarker(supervisor.inputs.kubeconfig));
+    assert.match(String((unwrapSecrets(supervisor.inputs) as any).kubeconfig), /token: session-token-123/);
+    const workload = r.resources.find((x) => x.name === "spark-k8s")!;
+    assert.ok(isSecretMarker(workload.inputs.kubeconfig));
+    assert.ok(r.secretOutputs.includes("kubeconfig"));
+    const clear = JSON.stringify(r.resources.map((x) => ({ ...x, inputs: Object.fromEntries(Object.entries(x.inputs).filter(([, v]) => !isSecretMarker(v))) })));
+    for (const s of ["s3cret-sso", "session-token-123", "Q0VSVA=="]) assert.ok(!clear.includes(s), s);
+  });
+
+  it("kubeconfig access uses the given kubeconfig and never logs in; TKC and flat trust Secret variants register", async () => {
+    const raw = referenceRaw();
+    raw.supervisor.access = "kubeconfig";
+    delete raw.supervisor.user;
+    raw.cluster.api = "tkc";
+    delete raw.cluster.clusterClass;
+    const { r, logins } = await run({ tanzu: raw, supervisorKubeconfig: "apiVersion: v1\nkind: Config\n", password: undefined });
+    assert.deepEqual(logins, []);
+    assert.ok(r.resources.some((x) => x.type === "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"));
+    const flat = referenceRaw();
+    flat.cluster.clusterClass = "builtin-generic-v3.1.0";
+    flat.cluster.trustedCas = [{ name: "harbor-ca", pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }];
+    const f = await run({ tanzu: flat });
+    assert.ok(f.r.resources.some((x) => x.type === "kubernetes:core/v1:Secret" && x.name === "spark-trusted-cas"));
+  });
+
+  it("namespace limits: our vCenter REST resource, after the namespace, with the password secret", async () => {
+    const raw = referenceRaw();
+    raw.namespace.limits = { cpuMHz: 700000, memoryGiB: 2200 };
+    const { r } = await run({ tanzu: raw, vcenter: { server: "vcenter.lab.local", insecureSkipTlsVerify: true } });
+    const limits = r.resources.find((x) => x.name === "spark-namespace-limits")!;
+    assert.equal(limits.type, "pulumi-nodejs:dynamic/NamespaceLimits:Resource");
+    assert.equal(limits.parent, "spark");
+    assert.ok(isSecretMarker(limits.inputs.password));
+    const inputs = unwrapSecrets(limits.inputs) as Record<string, any>;
+    assert.deepEqual(inputs.limits, { vcpuMHz: 2400, cpuMHz: 700000, memoryMiB: 2252800 });
+    assert.equal(inputs.namespace, "spark");
+    assert.equal(inputs.server, "vcenter.lab.local");
+    assert.equal(typeof inputs.__provider, "string");
+  });
+
+  it("refuses a release and replica change against the previous state, before the cluster is registered", async () => {
+    const raw = referenceRaw();
+    raw.cluster.release = "v1.32.0---vmware.1-fips-vkr.1";
+    raw.cluster.nodePools[0].replicas = 12;
+    await assert.rejects(
+      run({ tanzu: raw, previous: { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } } }),
+      (e: Error & { recordedResources?: { type: string }[] }) => /refused update/.test(e.message) && /args\.tanzu\.cluster\.release/.test(e.message),
+    );
+  });
+
+  it("bad arguments: every problem at once, nothing registered", async () => {
+    const raw = referenceRaw();
+    raw.namespace.name = "Bad";
+    raw.namespace.limits = { memoryGiB: 4096 };
+    let recorded: unknown[] | undefined;
+    await assert.rejects(
+      run({ tanzu: raw, password: undefined }).catch((e) => {
+        recorded = e.recordedResources;
+        throw e;
+      }),
+      (e: unknown) =>
+        e instanceof ValidationError &&
+        JSON.stringify(e.errors.map((x) => x.path)) === JSON.stringify(["args.tanzu.namespace.name", "args.password", "args.vcenter"]),
+    );
+    assert.deepEqual((recorded ?? []).filter((x: any) => x.type !== "pulumi:pulumi:Stack"), []);
+  });
+});

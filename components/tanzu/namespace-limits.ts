@@ -68,7 +68,8 @@ interface LimitsInputs {
   insecureSkipTlsVerify: boolean;
 }
 
-const limitsProvider: pulumi.dynamic.ResourceProvider = {
+/** The dynamic provider (exported for its tests). */
+export const namespaceLimitsProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: LimitsInputs) {
     await applyNamespaceLimits(inputs);
     return { id: inputs.namespace, outs: inputs };
@@ -100,6 +101,6 @@ export interface NamespaceLimitsArgs {
 /** Sets a vSphere Namespace's limits through vCenter REST (a Pulumi dynamic resource). */
 export class NamespaceLimitsResource extends pulumi.dynamic.Resource {
   constructor(name: string, args: NamespaceLimitsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(limitsProvider, name, { ...args, password: pulumi.secret(args.password) }, opts, "NamespaceLimits");
+    super(namespaceLimitsProvider, name, { ...args, password: pulumi.secret(args.password) }, opts, "NamespaceLimits");
   }
 }

@@ -99,7 +99,8 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   // The namespace's name is set explicitly and a rename replaces it: the provider's update would
   // look the new name up (terraform-provider-vsphere `vsphere/resource_vsphere_namespace.go` at
   // 21aa606e, `resourceVSphereNamespaceUpdate` uses `d.Get("name")`), and the Supervisor cannot
-  // rename a namespace.
+  // rename a namespace. Delete before replace: the cluster inside is replaced with it, and creating
+  // the new namespace and cluster first would need the cluster's capacity twice.
   const namespace = new vsphere.Namespace(
     `${name}-namespace`,
     {
@@ -136,7 +137,7 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
 
   // The workload cluster. The rollout rule runs on the spec: when it fails nothing is sent.
   const state = rolloutState(settings);
-  const manifests = renderWorkloadCluster(settings);
+  const manifests = renderWorkloadCluster(settings, kubernetes.kubelet);
   const clusterManifest = manifests[manifests.length - 1];
   const previous = pulumi.output(args.previous ?? null) as pulumi.Output<unknown>;
   const guarded = previous.apply((prev) => {

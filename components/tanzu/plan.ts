@@ -37,8 +37,8 @@ export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesS
 }
 
 /** The rendered workload cluster as one multi-document YAML (what `--out` writes, kind `manifest`). */
-export function workloadClusterYaml(settings: TanzuSettings): string {
-  return renderWorkloadCluster(settings).map((m) => stringify(m, { lineWidth: 0 })).join("---\n");
+export function workloadClusterYaml(settings: TanzuSettings, kubernetes: KubernetesSettings = DEFAULT_KUBERNETES_SETTINGS): string {
+  return renderWorkloadCluster(settings, kubernetes.kubelet).map((m) => stringify(m, { lineWidth: 0 })).join("---\n");
 }
 
 /**
@@ -78,7 +78,7 @@ export function planTanzu(
     endpoint: { kind: "supervisor-lb", address: "(assigned by the Supervisor)", port: 6443 },
     workerPool,
     hosts: [],
-    artifacts: [{ path: `tanzu/${c.name}.yaml`, kind: "manifest", content: workloadClusterYaml(settings) }],
+    artifacts: [{ path: `tanzu/${c.name}.yaml`, kind: "manifest", content: workloadClusterYaml(settings, kubernetes) }],
     sections: {
       tanzu: {
         supervisor: { id: settings.supervisor.id, address: settings.supervisor.address, port: settings.supervisor.port, access: settings.supervisor.access },

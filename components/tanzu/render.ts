@@ -4,6 +4,8 @@
  * generations) or a `TanzuKubernetesCluster` v1alpha3. No resource, no engine.
  */
 import type { NodeVolume, TanzuSettings, Taint, VmClassSpec } from "./settings";
+import { DEFAULT_KUBERNETES_SETTINGS, type KubeletSettings } from "../cluster/settings";
+import { formatCpuMilli, parseQuantity } from "../quantity";
 
 /**
  * The vCenter name of a VM class: its key plus its size, e.g. `worker-16c-120g` (`-r<cpu>-<mem>`
@@ -89,6 +91,19 @@ function taintList(taints: Taint[]) {
   return taints.map((t) => (t.value === undefined ? { key: t.key, effect: t.effect } : { key: t.key, value: t.value, effect: t.effect }));
 }
 
+/**
+ * The nested generation's `resourceConfiguration.systemReserved`, from the Kubernetes layer's
+ * kubelet reservations (kube + system reserved, lumped): with `automatic: false` the nodes reserve
+ * what the worker pool's allocatable model (`nodeAllocatable`) subtracts, instead of a size-based
+ * automatic amount, so Spark sizing holds on these nodes as on kubeadm's. The flat generation has
+ * no such variable (its nodes keep the ClusterClass's reservations; set `spark.nodeAllocatable`
+ * from `kubectl describe node` there).
+ */
+export function systemReserved(kubelet: KubeletSettings): { automatic: false; cpu: string; memory: string } {
+  const sum = (k: "cpu" | "memory") => (parseQuantity(kubelet.kubeReserved[k] ?? "0") ?? 0) + (parseQuantity(kubelet.systemReserved[k] ?? "0") ?? 0);
+  return { automatic: false, cpu: formatCpuMilli(Math.round(sum("cpu") * 1000)), memory: `${Math.ceil(sum("memory") / 2 ** 20)}Mi` };
+}
+
 interface Variable {
   name: string;
   value: unknown;
@@ -100,7 +115,7 @@ interface Variable {
  * "builtin-generic-v3.4.0" and "tanzukubernetescluster or builtin-generic-v3.1.0"); the schemas
  * in schemas/tanzu/clusterclass-variables-*.json are written from the same examples.
  */
-export function clusterVariables(settings: TanzuSettings): {
+export function clusterVariables(settings: TanzuSettings, kubelet: KubeletSettings = DEFAULT_KUBERNETES_SETTINGS.kubelet): {
   cluster: Variable[];
   controlPlane: Variable[];
   pools: Record<string, Variable[]>;
@@ -134,6 +149,7 @@ export function clusterVariables(settings: TanzuSettings): {
     if (c.trustedCas.length > 0) os.trust = { additionalTrustedCAs: c.trustedCas.map((t) => ({ caCert: { content: t.pem } })) };
     if (Object.keys(os).length > 0) cluster.push({ name: "osConfiguration", value: os });
     cluster.push({ name: "vsphereOptions", value: { persistentVolumes: { defaultStorageClass: c.storageClass } } });
+    cluster.push({ name: "resourceConfiguration", value: { systemReserved: systemReserved(kubelet) } });
     if (c.controlPlane.volumes.length > 0) controlPlane.push({ name: "volumes", value: nestedVolumes(c.controlPlane.volumes, c.storageClass) });
     for (const p of c.nodePools) {
       const o: Variable[] = [];
@@ -159,9 +175,9 @@ export const WAIT_FOR_ANNOTATION = "pulumi.com/waitFor";
  * ClusterClass. Field shapes: cluster-api `config/crd/bases/cluster.x-k8s.io_clusters.yaml` v1.10.10
  * (vendored in schemas/tanzu/, the tests validate against it).
  */
-export function renderCapiCluster(settings: TanzuSettings): Manifest {
+export function renderCapiCluster(settings: TanzuSettings, kubelet: KubeletSettings = DEFAULT_KUBERNETES_SETTINGS.kubelet): Manifest {
   const c = settings.cluster;
-  const vars = clusterVariables(settings);
+  const vars = clusterVariables(settings, kubelet);
   const controlPlane: Record<string, unknown> = { replicas: c.controlPlane.replicas };
   if (vars.controlPlane.length > 0) controlPlane.variables = { overrides: vars.controlPlane };
   const topology: Record<string, unknown> = { class: c.clusterClass };
@@ -261,8 +277,9 @@ export function renderTkc(settings: TanzuSettings): Manifest {
 }
 
 /** Everything applied to the Supervisor for the workload cluster, in apply order. */
-export function renderWorkloadCluster(settings: TanzuSettings): Manifest[] {
+export function renderWorkloadCluster(settings: TanzuSettings, kubelet: KubeletSettings = DEFAULT_KUBERNETES_SETTINGS.kubelet): Manifest[] {
   if (settings.cluster.api === "tkc") return [renderTkc(settings)];
   const secret = renderTrustedCaSecret(settings);
-  return secret ? [secret, renderCapiCluster(settings)] : [renderCapiCluster(settings)];
+  const cluster = renderCapiCluster(settings, kubelet);
+  return secret ? [secret, cluster] : [cluster];
 }

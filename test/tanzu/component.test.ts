@@ -4,6 +4,7 @@
  * and arguments refused before anything is registered.
  */
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { runUnderMocks, unwrapSecrets, isSecretMarker, type MockRunResult } from "../../src/plan/mock-runtime";
 import { TanzuCluster, type TanzuClusterArgs } from "../../components/tanzu";
 import { ValidationError } from "../../components/validation";
@@ -35,6 +36,7 @@ const INVOKES = {
 
 async function run(args: Partial<TanzuClusterArgs> & { tanzu: unknown }) {
   const logins: Record<string, unknown>[] = [];
+  const options: Record<string, pulumi.CustomResourceOptions> = {};
   const r = await runUnderMocks(
     {
       project: "vsphere-spark",
@@ -46,6 +48,10 @@ async function run(args: Partial<TanzuClusterArgs> & { tanzu: unknown }) {
       },
     },
     async () => {
+      pulumi.runtime.registerStackTransformation((a) => {
+        options[a.name] = a.opts as pulumi.CustomResourceOptions;
+        return undefined;
+      });
       const c = new TanzuCluster("spark", {
         password: "s3cret-sso",
         login: async (req) => {
@@ -57,7 +63,7 @@ async function run(args: Partial<TanzuClusterArgs> & { tanzu: unknown }) {
       return { ...c.outputs, apiEndpoint: c.apiEndpoint, kubeconfig: c.kubeconfig, workerPool: c.workerPool } as Record<string, any>;
     },
   );
-  return { r, logins };
+  return { r, logins, options };
 }
 
 const inputsOf = (r: MockRunResult<any>, name: string) => unwrapSecrets(r.resources.find((x) => x.name === name)!.inputs) as Record<string, any>;
@@ -104,6 +110,18 @@ describe("TanzuCluster under the mock runtime", function () {
     assert.equal(r.outputs.kubeconfig, WORKLOAD_KUBECONFIG);
     assert.deepEqual(r.outputs.tanzuRollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
     assert.equal((r.outputs.workerPool as any).count, 16);
+  });
+
+  it("resource options: a class or namespace rename replaces; the cluster waits; the kubeconfig is read after it", async () => {
+    const { options } = await run({ tanzu: referenceRaw() });
+    assert.deepEqual(options["spark-class-worker"].replaceOnChanges, ["name"]);
+    assert.deepEqual(options["spark-namespace"].replaceOnChanges, ["name"]);
+    assert.equal(options["spark-namespace"].deleteBeforeReplace, true);
+    assert.deepEqual(options["spark-cluster"].customTimeouts, { create: "60m", update: "60m" });
+    const deps = options["spark-kubeconfig"].dependsOn as pulumi.Resource[];
+    assert.equal(deps.length, 1);
+    assert.ok(pulumi.CustomResource.isInstance(deps[0]));
+    assert.ok(options["spark-cluster"].provider && options["spark-kubeconfig"].provider === options["spark-cluster"].provider);
   });
 
   it("every vSphere input and invoke argument matches schema.json (and the check would catch a misspelling)", async () => {

@@ -4,7 +4,8 @@
  * for a TanzuKubernetesCluster, the public v1alpha2 CRD; with negative controls for each check.
  */
 import * as assert from "node:assert/strict";
-import { classNameOf, renderCapiCluster, renderTkc, renderTrustedCaSecret, renderWorkloadCluster, vmClassArgs, vmClassName } from "../../components/tanzu";
+import { resolveKubernetesSettings } from "../../components/cluster";
+import { classNameOf, systemReserved, renderCapiCluster, renderTkc, renderTrustedCaSecret, renderWorkloadCluster, vmClassArgs, vmClassName } from "../../components/tanzu";
 import { PEM, capiClusterProblems, reference, tkcProblems } from "./helpers";
 
 
@@ -105,6 +106,19 @@ describe("Tanzu: the rendered CAPI Cluster", () => {
       { name: "volumes", value: [{ name: "etcd", mountPath: "/var/lib/etcd", storageClass: "vsan-default-storage-policy", capacity: "4Gi" }] },
     ]);
     assert.equal(renderTrustedCaSecret(s), undefined);
+  });
+
+  it("nested: the nodes reserve what the allocatable model subtracts (kube + system reserved, not automatic)", () => {
+    const m = renderCapiCluster(reference()) as Record<string, any>;
+    const rc = m.spec.topology.variables.find((v: any) => v.name === "resourceConfiguration").value;
+    assert.deepEqual(rc, { systemReserved: { automatic: false, cpu: "200m", memory: "2048Mi" } });
+    const k = resolveKubernetesSettings({ kubeReserved: { cpu: "1", memory: "1536Mi" }, systemReserved: { cpu: "250m", memory: null } });
+    assert.deepEqual(k.errors, []);
+    assert.deepEqual(systemReserved(k.settings.kubelet), { automatic: false, cpu: "1250m", memory: "1536Mi" });
+    const custom = renderCapiCluster(reference(), k.settings.kubelet) as Record<string, any>;
+    assert.deepEqual(custom.spec.topology.variables.find((v: any) => v.name === "resourceConfiguration").value.systemReserved, { automatic: false, cpu: "1250m", memory: "1536Mi" });
+    const flat = renderCapiCluster(reference((raw) => (raw.cluster.clusterClass = "builtin-generic-v3.1.0"))) as Record<string, any>;
+    assert.ok(!flat.spec.topology.variables.some((v: any) => v.name === "resourceConfiguration"));
   });
 
   it("flat: the trust variable names a Secret holding the PEM double base64 encoded", () => {

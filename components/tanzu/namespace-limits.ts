@@ -59,14 +59,7 @@ export async function applyNamespaceLimits(req: NamespaceLimitsRequest): Promise
   if (res.status !== 204 && res.status !== 200) throw new Error(`vCenter PATCH ${path} failed: HTTP ${res.status} ${res.body.slice(0, 300)}`);
 }
 
-interface LimitsInputs {
-  server: string;
-  user: string;
-  password: string;
-  namespace: string;
-  limits: NamespaceLimits;
-  insecureSkipTlsVerify: boolean;
-}
+type LimitsInputs = NamespaceLimitsRequest;
 
 /** The dynamic provider (exported for its tests). */
 export const namespaceLimitsProvider: pulumi.dynamic.ResourceProvider = {

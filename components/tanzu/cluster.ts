@@ -20,8 +20,10 @@ import { kubeconfigEndpoint, tokenKubeconfig, wcpLogin, type WcpLoginRequest } f
 import { NamespaceLimitsResource } from "./namespace-limits";
 
 export interface TanzuClusterArgs {
-  /** `vsphere-spark:tanzu` as written in the stack file (resolved and validated here). */
-  readonly tanzu: unknown;
+  /** `vsphere-spark:tanzu` as written in the stack file (resolved and validated here)... */
+  readonly tanzu?: unknown;
+  /** ...or settings already resolved by `resolveTanzuSettings` (not resolved again). */
+  readonly settings?: TanzuSettings;
   /** The Kubernetes layer's settings (kubelet reservations and DaemonSet requests for the worker pool). */
   readonly kubernetes?: KubernetesSettings;
   /** A kubeconfig for the Supervisor (access `kubeconfig`); made a secret here. */
@@ -69,8 +71,9 @@ export class TanzuCluster extends pulumi.ComponentResource implements ClusterHan
 
 /** Every problem with the arguments at once, before any resource is registered. */
 export function validateTanzuArgs(name: string, args: TanzuClusterArgs): TanzuSettings {
-  const { settings, errors } = resolveTanzuSettings(args.tanzu, "args.tanzu");
   const more: FieldError[] = [];
+  if ((args.tanzu === undefined) === (args.settings === undefined)) more.push({ path: "args.tanzu", message: "give either tanzu (as written) or settings (resolved)" });
+  const { settings, errors } = args.settings ? { settings: args.settings, errors: [] as FieldError[] } : resolveTanzuSettings(args.tanzu, "args.tanzu");
   if (settings.supervisor.access === "kubeconfig" && args.supervisorKubeconfig === undefined)
     more.push({ path: "args.supervisorKubeconfig", message: `is required when supervisor.access is "kubeconfig"` });
   if (settings.supervisor.access === "sso" && args.password === undefined)

@@ -7,3 +7,4 @@ export * from "./plan";
 export * from "./supervisor";
 export * from "./namespace-limits";
 export * from "./cluster";
+export * from "./backend";

@@ -4,10 +4,9 @@
  * rendered cluster manifest).
  */
 import { stringify } from "yaml";
-import type { BackendPlan, WorkerPool } from "../cluster/backend";
-import { nodeAllocatable } from "../cluster/allocatable";
+import type { ApiEndpoint, BackendPlan, WorkerPool } from "../cluster/backend";
+import { workerPool } from "../cluster/worker-pool";
 import { DEFAULT_KUBERNETES_SETTINGS, type KubernetesSettings } from "../cluster/settings";
-import { parseQuantity, quantityMiB } from "../quantity";
 import { throwIfErrors } from "../validation";
 import type { TanzuContext, TanzuSettings } from "./settings";
 import { namespaceSpec, renderWorkloadCluster, vmClassName, vmClassArgs } from "./render";
@@ -15,26 +14,20 @@ import { tanzuCapacity } from "./capacity";
 import { checkRollout, rolloutState, type TanzuRolloutState } from "./rollout";
 
 /**
- * The workers executors run on: the Spark pool's replicas and VM class, with the same allocatable
- * model as the kubeadm back end (`nodeAllocatable` with the Kubernetes layer's kubelet
- * reservations) and the same DaemonSet requests, so the same worker shape gives the same sizing.
+ * The workers executors run on: the Spark pool's replicas and VM class, through the cluster layer's
+ * `workerPool` (the same allocatable model and DaemonSet requests as the kubeadm back end), so the
+ * same worker shape gives the same sizing.
  */
 export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesSettings = DEFAULT_KUBERNETES_SETTINGS): WorkerPool {
   const pool = settings.cluster.nodePools.find((p) => p.name === settings.cluster.sparkPool);
   if (!pool) throw new Error(`no node pool "${settings.cluster.sparkPool}"`);
   const spec = settings.vmClasses[pool.vmClass];
   if (!spec) throw new Error(`no VM class "${pool.vmClass}"`);
-  const vm = { cpus: spec.cpus, memoryMiB: spec.memoryMiB };
-  return {
-    count: pool.replicas,
-    vm,
-    allocatable: nodeAllocatable(vm, kubernetes.kubelet),
-    daemonSetRequests: {
-      cpu: parseQuantity(kubernetes.workerDaemonSetRequests.cpu) ?? 0,
-      memoryMiB: quantityMiB(kubernetes.workerDaemonSetRequests.memory) ?? 0,
-    },
-  };
+  return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB })), kubernetes);
 }
+
+/** The workload cluster's API: its address is assigned by the Supervisor's load balancer at creation. */
+export const TANZU_ENDPOINT: ApiEndpoint = { kind: "supervisor-lb", address: "(assigned by the Supervisor)", port: 6443 };
 
 /** The rendered workload cluster as one multi-document YAML (what `--out` writes, kind `manifest`). */
 export function workloadClusterYaml(settings: TanzuSettings, kubernetes: KubernetesSettings = DEFAULT_KUBERNETES_SETTINGS): string {
@@ -74,8 +67,7 @@ export function planTanzu(
   ];
   return {
     backend: "tanzu",
-    // The workload cluster's API address is assigned by the Supervisor's load balancer at creation.
-    endpoint: { kind: "supervisor-lb", address: "(assigned by the Supervisor)", port: 6443 },
+    endpoint: { ...TANZU_ENDPOINT },
     workerPool,
     hosts: [],
     artifacts: [{ path: `tanzu/${c.name}.yaml`, kind: "manifest", content: workloadClusterYaml(settings, kubernetes) }],

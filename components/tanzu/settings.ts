@@ -363,6 +363,8 @@ export function resolveTanzuSettings(
   };
 
   const nodePools: NodePoolSettings[] = [];
+  /** Pool name → its index in the list as written (for error paths). */
+  const poolIndex = new Map<string, number>();
   if (ko) r.has(ko, "nodePools", kp);
   if (ko?.nodePools !== undefined) {
     const items = r.list(ko.nodePools, `${kp}.nodePools`) ?? [];
@@ -394,11 +396,17 @@ export function resolveTanzuSettings(
         });
       }
       const vols = volumes(po, ip);
-      if (name !== undefined && replicas !== undefined && vmClass !== undefined) nodePools.push({ name, replicas, vmClass, volumes: vols, labels, taints });
+      if (name !== undefined && replicas !== undefined && vmClass !== undefined) {
+        nodePools.push({ name, replicas, vmClass, volumes: vols, labels, taints });
+        if (!poolIndex.has(name)) poolIndex.set(name, i);
+      }
     });
   }
   const poolNames = nodePools.map((p) => p.name);
   const sparkPool = r.optString(ko, "sparkPool", kp, (v) => (poolNames.length === 0 || poolNames.includes(v) ? undefined : `"${v}" is not one of nodePools (${poolNames.join(", ")})`));
+  const spark = nodePools.find((p) => p.name === (sparkPool ?? poolNames[0]));
+  if (spark && spark.replicas === 0)
+    r.err(`${kp}.nodePools[${poolIndex.get(spark.name)}].replicas`, `must be at least 1: executors run on pool "${spark.name}"`);
   if (sparkPool === undefined && ko?.sparkPool === undefined && nodePools.length > 1)
     r.err(`${kp}.sparkPool`, `is required with more than one node pool: name the pool executors run on (${poolNames.join(", ")})`);
 

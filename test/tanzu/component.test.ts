@@ -202,7 +202,7 @@ describe("TanzuCluster under the mock runtime", function () {
       }),
       (e: unknown) =>
         e instanceof ValidationError &&
-        JSON.stringify(e.errors.map((x) => x.path)) === JSON.stringify(["args.tanzu.namespace.name", "args.password", "args.vcenter"]),
+        JSON.stringify(e.fieldErrors.map((x) => x.path)) === JSON.stringify(["args.tanzu.namespace.name", "args.password", "args.vcenter"]),
     );
     assert.deepEqual((recorded ?? []).filter((x: any) => x.type !== "pulumi:pulumi:Stack"), []);
   });

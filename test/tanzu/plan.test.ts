@@ -23,10 +23,10 @@ describe("Tanzu plan and worker pool", () => {
     const spark = resolveSparkSettings(tanzuStack["vsphere-spark:spark"]);
     assert.deepEqual(spark.errors, []);
     const pool = tanzuWorkerPool(reference());
-    assert.deepEqual(pool, kubeadm.decisions.workers);
+    assert.deepEqual(pool, kubeadm.decisions.cluster.workerPool);
     assert.deepEqual(pool, { count: 16, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 120332 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } });
     const onTanzu = planSpark(spark.settings, pool);
-    const onKubeadm = planSpark(kubeadm.decisions.spark, kubeadm.decisions.workers);
+    const onKubeadm = planSpark(kubeadm.decisions.spark, kubeadm.decisions.cluster.workerPool);
     assert.deepEqual(onTanzu.sizing, onKubeadm.sizing);
     assert.deepEqual(onTanzu.conf, onKubeadm.conf);
     assert.equal(onTanzu.conf["spark.executor.instances"], "16");
@@ -105,7 +105,7 @@ describe("Tanzu: never change the release and replicas in one update", () => {
     const previous = parseRolloutState(JSON.parse(JSON.stringify(before)));
     assert.deepEqual(previous, before);
     const bad = reference((raw) => { upgrade(raw); raw.cluster.nodePools[0].replicas = 8; });
-    assert.throws(() => planTanzu(bad, undefined, { previous }), (e: unknown) => e instanceof ValidationError && e.errors[0].path === "vsphere-spark:tanzu.cluster.release");
+    assert.throws(() => planTanzu(bad, undefined, { previous }), (e: unknown) => e instanceof ValidationError && e.fieldErrors[0].path === "vsphere-spark:tanzu.cluster.release");
     assert.doesNotThrow(() => planTanzu(bad));
     for (const junk of [undefined, null, "x", { release: 1 }, { release: "v", controlPlaneReplicas: 3, pools: { a: "1" } }]) assert.equal(parseRolloutState(junk), undefined);
   });

@@ -124,6 +124,20 @@ describe("Tanzu settings", () => {
     });
   });
 
+  it("the Spark pool needs at least one node; other pools may be empty (an autoscaler's)", () => {
+    assert.deepEqual(
+      errorsOf((raw) => {
+        raw.cluster.nodePools.unshift({ name: "bad", replicas: "x", vmClass: "small" }, { name: "idle", replicas: 0, vmClass: "small" });
+        raw.cluster.nodePools[2].replicas = 0;
+        raw.cluster.sparkPool = "workers";
+      }),
+      {
+        [`${P}.cluster.nodePools[0].replicas`]: `must be a whole number, got "x"`,
+        [`${P}.cluster.nodePools[2].replicas`]: `must be at least 1: executors run on pool "workers"`,
+      },
+    );
+  });
+
   it("capacity: namespace limits and hosts, keyed to what to change", () => {
     const e = errorListOf(
       (raw) => {

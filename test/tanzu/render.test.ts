@@ -89,6 +89,27 @@ describe("Tanzu: the rendered CAPI Cluster", () => {
     });
   }
 
+  it("nested: only variables builtin-generic-v3.2.0 already has (the oldest nested class), so one rendering serves 3.2 to 3.4", () => {
+    // The v3.2.0 section of cluster-clusterclass-examples.md (04ac4cab): osConfiguration there has
+    // ntp, systemProxy, trust and user only (fips, sshd, directoryJoin, ubuntuPro came with 3.3/3.4).
+    const V320: Record<string, string[] | true> = {
+      kubernetes: true, node: true, osConfiguration: ["ntp", "systemProxy", "trust", "user"], resourceConfiguration: true,
+      storageClass: true, vmClass: true, volumes: true, vsphereOptions: true,
+    };
+    const m = renderCapiCluster(reference((raw) => full(raw, { clusterClass: "builtin-generic-v3.2.0" }))) as Record<string, any>;
+    const all = [
+      ...m.spec.topology.variables,
+      ...(m.spec.topology.controlPlane.variables?.overrides ?? []),
+      ...m.spec.topology.workers.machineDeployments.flatMap((d: any) => d.variables?.overrides ?? []),
+    ];
+    for (const v of all) {
+      const allowed = V320[v.name];
+      assert.ok(allowed, `${v.name} is not a v3.2.0 variable`);
+      if (Array.isArray(allowed)) for (const k of Object.keys(v.value)) assert.ok(allowed.includes(k), `${v.name}.${k} is not in v3.2.0`);
+    }
+    assert.ok(all.some((v) => v.name === "osConfiguration"));
+  });
+
   it("nested: labels, taints (value always set), proxy and inline CAs land where v3.2+ reads them", () => {
     const s = reference((raw) => full(raw, {}));
     const m = renderCapiCluster(s) as Record<string, any>;

@@ -36,7 +36,10 @@ export interface TanzuClusterArgs {
   readonly previous?: pulumi.Input<unknown>;
   /** The vSphere provider to use; default: the stack's default provider. */
   readonly vsphereProvider?: pulumi.ProviderResource;
-  /** The Supervisor login (default `wcpLogin`; replaced in tests). */
+  /**
+   * The Supervisor login (default `wcpLogin`, which also runs in a preview so the Supervisor provider
+   * can diff against the live cluster). An offline run without network passes `offlineLogin`.
+   */
   readonly login?: (req: WcpLoginRequest) => Promise<string>;
 }
 
@@ -166,8 +169,9 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   );
 
   // Cluster API writes the admin kubeconfig to `<cluster>-kubeconfig` (key `value`) in the namespace.
-  // The id depends on the cluster's outputs, so it is read only once the cluster is Ready.
-  const secretId = pulumi.all([cluster.metadata.namespace, cluster.metadata.name]).apply(([ns, n]) => `${ns}/${n}-kubeconfig`);
+  // The id depends on the cluster's id, which a preview of its creation does not know: the Secret
+  // is then not read (it does not exist yet); in `pulumi up` it is read once the cluster is Ready.
+  const secretId = pulumi.all([cluster.id, cluster.metadata.namespace, cluster.metadata.name]).apply(([, ns, n]) => `${ns}/${n}-kubeconfig`);
   const kubeconfigSecret = k8s.core.v1.Secret.get(`${name}-kubeconfig`, secretId, { parent, provider: supervisor, dependsOn: [cluster] });
   const kubeconfig = pulumi.secret(
     kubeconfigSecret.data.apply((d) => {

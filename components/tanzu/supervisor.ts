@@ -60,6 +60,11 @@ export function wcpLogin(req: WcpLoginRequest): Promise<string> {
   });
 }
 
+/** A login for runs without a Supervisor (the offline plan): no request, a placeholder token. */
+export async function offlineLogin(): Promise<string> {
+  return "offline-plan-no-supervisor-session";
+}
+
 /** A kubeconfig for the Supervisor with a bearer token (the session token). */
 export function tokenKubeconfig(opts: {
   name: string;

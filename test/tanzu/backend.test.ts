@@ -10,7 +10,7 @@ import { flatten, readStackFile } from "../../src/plan/stack-file";
 import { DEFAULT_KUBERNETES_SETTINGS } from "../../components/cluster";
 import { planSpark, resolveSparkSettings } from "../../components/spark";
 import { VsphereSpark } from "../../components/stack/vsphere-spark";
-import { planTanzu, tanzuOnSupervisor, TanzuCluster } from "../../components/tanzu";
+import { offlineLogin, planTanzu, tanzuOnSupervisor, TanzuCluster } from "../../components/tanzu";
 import { ValidationError } from "../../components/validation";
 import { ROOT, reference, referenceRaw } from "./helpers";
 
@@ -31,7 +31,7 @@ describe("Tanzu behind the back end seam", function () {
   it("VsphereSpark on the Tanzu back end: TanzuCluster then Spark, sized as on kubeadm", async () => {
     const tanzuStack = readStackFile(path.join(ROOT, "Pulumi.tanzu.yaml"));
     const spark = resolveSparkSettings(tanzuStack["vsphere-spark:spark"]).settings;
-    const cluster = tanzuOnSupervisor({ tanzu: reference(), kubernetes: DEFAULT_KUBERNETES_SETTINGS, access: { password: "pw", login: async () => "tok" } });
+    const cluster = tanzuOnSupervisor({ tanzu: reference(), kubernetes: DEFAULT_KUBERNETES_SETTINGS, access: { password: "pw", login: offlineLogin } });
     const r = await runUnderMocks(
       {
         project: "vsphere-spark",

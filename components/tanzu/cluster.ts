@@ -15,7 +15,7 @@ import { ValidationError, type FieldError } from "../validation";
 import { resolveTanzuSettings, type TanzuSettings } from "./settings";
 import { renderWorkloadCluster, vmClassArgs } from "./render";
 import { tanzuWorkerPool } from "./plan";
-import { checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
+import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
 import { kubeconfigEndpoint, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
 import { NamespaceLimitsResource } from "./namespace-limits";
 
@@ -32,7 +32,7 @@ export interface TanzuClusterArgs {
   readonly password?: pulumi.Input<string>;
   /** vCenter address, for the namespace limits (vCenter REST); required when limits are set. */
   readonly vcenter?: { server: string; insecureSkipTlsVerify?: boolean };
-  /** The last applied rollout state (the stack output `tanzuRollout`), for the release/replicas rule. */
+  /** The last applied rollout state (the stack output `tanzuRollout`, e.g. `lastAppliedRollout()`), for the release/replicas rule. */
   readonly previous?: pulumi.Input<unknown>;
   /** The vSphere provider to use; default: the stack's default provider. */
   readonly vsphereProvider?: pulumi.ProviderResource;
@@ -188,7 +188,7 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
     apiEndpoint,
     tanzuNamespace: namespace.name,
     tanzuVmClasses: Object.values(vmClasses).map((c) => c.name),
-    tanzuRollout: state,
+    [ROLLOUT_OUTPUT]: state,
   };
   return { provider, apiEndpoint, workerPool, readyFor: [cluster] as pulumi.Resource[], outputs, kubeconfig, namespace, vmClasses };
 }

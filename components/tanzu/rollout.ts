@@ -9,12 +9,12 @@
  * How it is used: the check needs the previous state, which a fresh plan does not have.
  * - `TanzuCluster` exports the state it applied as the stack output `tanzuRollout`
  *   (`rolloutState(settings)`); the program hands the last deployed value back as `args.previous`
- *   (e.g. from `new pulumi.StackReference(pulumi.getOrganization()/project/stack)` of the stack
- *   itself, `getOutput("tanzuRollout")`). The component refuses to register the cluster when the
- *   check fails, so nothing is sent to the Supervisor.
+ *   (`lastAppliedRollout()`: a StackReference to the stack itself). The component refuses to
+ *   register the cluster when the check fails, so nothing is sent to the Supervisor.
  * - The offline plan calls `planTanzu(settings, kubernetes, previous)` with a previous state (for
  *   example the JSON the last `pulumi stack output tanzuRollout --json` printed) and shows the error.
  */
+import * as pulumi from "@pulumi/pulumi";
 import type { FieldError } from "../validation";
 import type { TanzuSettings } from "./settings";
 
@@ -71,4 +71,22 @@ export function checkRollout(previous: TanzuRolloutState | undefined, next: Tanz
         `a known way to wedge a ClusterClass upgrade: apply the replica change first with the old release, then the release`,
     },
   ];
+}
+
+/** The stack output that carries the applied rollout state. */
+export const ROLLOUT_OUTPUT = "tanzuRollout";
+
+/**
+ * The rollout state the last `pulumi up` of this very stack exported (`undefined` before the first
+ * one), read through a StackReference to the stack itself: pass it as `TanzuCluster`'s `previous`.
+ */
+export function lastAppliedRollout(opts?: pulumi.CustomResourceOptions): pulumi.Output<unknown> {
+  let org: string;
+  try {
+    org = pulumi.getOrganization();
+  } catch {
+    org = "organization"; // what the DIY backends (pulumi login --local, S3...) call the only organization
+  }
+  const self = new pulumi.StackReference(`${org}/${pulumi.getProject()}/${pulumi.getStack()}`, undefined, opts);
+  return self.getOutput(ROLLOUT_OUTPUT);
 }

@@ -6,10 +6,10 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { runUnderMocks, unwrapSecrets, isSecretMarker, type MockRunResult } from "../../src/plan/mock-runtime";
-import { TanzuCluster, type TanzuClusterArgs } from "../../components/tanzu";
+import { TanzuCluster, checkRollout, lastAppliedRollout, parseRolloutState, rolloutState, type TanzuClusterArgs } from "../../components/tanzu";
 import { ValidationError } from "../../components/validation";
 import { checkRecorded } from "../support/vsphere-schema";
-import { referenceRaw } from "./helpers";
+import { reference, referenceRaw } from "./helpers";
 
 const WORKLOAD_KUBECONFIG = [
   "apiVersion: v1",
@@ -188,6 +188,29 @@ describe("TanzuCluster under the mock runtime", function () {
       run({ tanzu: raw, previous: { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } } }),
       (e: Error & { recordedResources?: { type: string }[] }) => /refused update/.test(e.message) && /args\.tanzu\.cluster\.release/.test(e.message),
     );
+  });
+
+  it("lastAppliedRollout reads the stack's own last output through a StackReference", async () => {
+    const raw = referenceRaw();
+    raw.cluster.release = "v1.32.0---vmware.1-fips-vkr.1";
+    raw.cluster.nodePools[0].replicas = 12;
+    const r = await runUnderMocks(
+      {
+        project: "vsphere-spark",
+        stack: "tanzu",
+        config: {},
+        invokes: {},
+        outputs: { "pulumi:pulumi:StackReference": () => ({ outputs: { tanzuRollout: { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } } } }) },
+      },
+      async () => {
+        const prev = lastAppliedRollout();
+        return { prev, errors: prev.apply((p) => checkRollout(parseRolloutState(p), rolloutState(reference((x) => Object.assign(x, raw))))) } as Record<string, unknown>;
+      },
+    );
+    const ref = r.resources.find((x) => x.type === "pulumi:pulumi:StackReference")!;
+    assert.equal(ref.name, "organization/vsphere-spark/tanzu");
+    assert.deepEqual(r.outputs.prev, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
+    assert.equal((r.outputs.errors as { path: string }[])[0].path, "vsphere-spark:tanzu.cluster.release");
   });
 
   it("bad arguments: every problem at once, nothing registered", async () => {

@@ -20,6 +20,8 @@ describe("Tanzu plan and worker pool", () => {
     const kubeadm = decideStack(dev.values, dev.secretKeys);
     if (!kubeadm.decisions) assert.fail(JSON.stringify(kubeadm.errors));
     const tanzuStack = readStackFile(path.join(ROOT, "Pulumi.tanzu.yaml"));
+    // The same Spark section as the kubeadm stack, key for key.
+    assert.deepEqual(tanzuStack["vsphere-spark:spark"], readStackFile(path.join(ROOT, "Pulumi.dev.yaml"))["vsphere-spark:spark"]);
     const spark = resolveSparkSettings(tanzuStack["vsphere-spark:spark"]);
     assert.deepEqual(spark.errors, []);
     const pool = tanzuWorkerPool(reference());

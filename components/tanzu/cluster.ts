@@ -30,8 +30,8 @@ export interface TanzuClusterArgs {
   readonly supervisorKubeconfig?: pulumi.Input<string>;
   /** The vCenter SSO password (access `sso`, and the namespace limits); made a secret here. */
   readonly password?: pulumi.Input<string>;
-  /** vCenter address, for the namespace limits (vCenter REST); required when limits are set. */
-  readonly vcenter?: { server: string; insecureSkipTlsVerify?: boolean };
+  /** vCenter and its SSO user (with `password`), for the namespace limits (vCenter REST); required when limits are set. */
+  readonly vcenter?: { server: string; user: string; insecureSkipTlsVerify?: boolean };
   /** The last applied rollout state (the stack output `tanzuRollout`, e.g. `lastAppliedRollout()`), for the release/replicas rule. */
   readonly previous?: pulumi.Input<unknown>;
   /** The vSphere provider to use; default: the stack's default provider. */
@@ -122,7 +122,7 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
     ready.push(
       new NamespaceLimitsResource(
         `${name}-namespace-limits`,
-        { server: args.vcenter.server, insecureSkipTlsVerify: args.vcenter.insecureSkipTlsVerify ?? false, user: settings.supervisor.user ?? "", password: pulumi.secret(args.password), namespace: namespace.name as pulumi.Output<string>, limits: settings.namespace.limits },
+        { server: args.vcenter.server, insecureSkipTlsVerify: args.vcenter.insecureSkipTlsVerify ?? false, user: args.vcenter.user, password: pulumi.secret(args.password), namespace: namespace.name as pulumi.Output<string>, limits: settings.namespace.limits },
         { parent, dependsOn: [namespace] },
       ),
     );

@@ -34,6 +34,10 @@ describe("Tanzu plan and worker pool", () => {
     assert.equal(onTanzu.conf["spark.executor.instances"], "16");
     assert.equal(onTanzu.conf["spark.executor.cores"], "15");
     assert.equal(onTanzu.conf["spark.executor.memory"], "100g");
+    // Negative control: the comparison sees a different worker class.
+    const smaller = planSpark(spark.settings, tanzuWorkerPool(reference((raw) => (raw.vmClasses.worker = { cpus: 8, memoryGiB: 64 }))));
+    assert.notDeepEqual(smaller.conf, onKubeadm.conf);
+    assert.equal(smaller.conf["spark.executor.cores"], "7");
   });
 
   it("the worker pool follows the Kubernetes layer's kubelet reservations", () => {

@@ -26,7 +26,7 @@ describe("Tanzu plan and worker pool", () => {
     assert.deepEqual(spark.errors, []);
     const pool = tanzuWorkerPool(reference());
     assert.deepEqual(pool, kubeadm.decisions.cluster.workerPool);
-    assert.deepEqual(pool, { count: 16, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 120332 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } });
+    assert.deepEqual(pool, { count: 16, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 118176 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } });
     const onTanzu = planSpark(spark.settings, pool);
     const onKubeadm = planSpark(kubeadm.decisions.spark, kubeadm.decisions.cluster.workerPool);
     assert.deepEqual(onTanzu.sizing, onKubeadm.sizing);
@@ -44,7 +44,7 @@ describe("Tanzu plan and worker pool", () => {
     const k = resolveKubernetesSettings({ kubeReserved: { cpu: "500m", memory: "2Gi" }, workerDaemonSetRequests: { cpu: "1", memory: "1Gi" } });
     assert.deepEqual(k.errors, []);
     const pool = tanzuWorkerPool(reference(), k.settings);
-    assert.deepEqual(pool.allocatable, { cpu: 15.4, memoryMiB: 119308 });
+    assert.deepEqual(pool.allocatable, { cpu: 15.4, memoryMiB: 117152 });
     assert.deepEqual(pool.daemonSetRequests, { cpu: 1, memoryMiB: 1024 });
   });
 

@@ -4,7 +4,8 @@
  *  - vSphere: `resolveVsphereSettings`, `planSlots`, `assignAddresses`, `VsphereTopology`;
  *  - cluster: `resolveKubernetesSettings`, `workerPool`, `KubeadmBootstrap`, `KubeadmClusterAccess`;
  *  - Spark (on any cluster): `resolveSparkSettings`, `planSpark`, `sizeExecutors`, `SparkPlatform`;
- *  - the whole environment: `kubeadmOnVsphere` (the decided back end) and `VsphereSpark`;
+ *  - vSphere with Tanzu: `resolveTanzuSettings`, `planTanzu`, `TanzuCluster`, `tanzuOnSupervisor`;
+ *  - the whole environment: a decided back end (`kubeadmOnVsphere`, `tanzuOnSupervisor`) and `VsphereSpark`;
  *  - the stack configuration: `decideStack` (validation of a whole `Pulumi.<stack>.yaml`), `deployStack`.
  * The offline plan and the strict mock runtime are in `vsphere-spark/testing`.
  */
@@ -16,6 +17,7 @@ export * from "../components/vsphere";
 export * from "../components/cluster";
 export * from "../components/spark";
 export * from "../components/stack";
+export * from "../components/tanzu";
 export { PROJECT, PROJECT_KEYS, VSPHERE_PROVIDER_KEYS, splitStackConfig } from "./config/stack-config";
 export type { StackValues } from "./config/stack-config";
 export { decideStack, decideFromValues } from "./config/decisions";

@@ -8,16 +8,36 @@ import type { Artifact } from "../components/artifacts";
 import { sparkArtifacts, sparkPlanSection } from "../components/spark";
 import { VsphereSpark } from "../components/stack/vsphere-spark";
 import { formatFieldErrors } from "../components/validation";
-import { StackDecisions, decideStack } from "./config/decisions";
+import { lastAppliedRollout } from "../components/tanzu/rollout";
+import { StackDecisions, StackRuntime, decideStack } from "./config/decisions";
 import { PROJECT } from "./config/stack-config";
 import { renderSparkSection } from "./plan/spark-section";
 
+export interface DeployOptions {
+  /** The offline plan: no Supervisor login and no reference to the stack's own outputs. */
+  offline?: boolean;
+}
+
+/** What only a running program has: secrets from the stack's configuration, its own last outputs. */
+function stackRuntime(opts: DeployOptions): StackRuntime {
+  return {
+    offline: opts.offline ?? false,
+    secret: (key) => {
+      const [namespace, name] = key.split(":");
+      const value = new pulumi.Config(namespace).getSecret(name);
+      // The offline plan cannot decrypt secrets and never uses them: a placeholder stands in.
+      return value ?? (opts.offline ? pulumi.secret("[secret]") : undefined);
+    },
+    previousTanzuRollout: () => lastAppliedRollout(),
+  };
+}
+
 /** Reads the running stack's configuration and decides everything, or fails with every problem. */
-export function loadStackDecisions(): StackDecisions {
+export function loadStackDecisions(opts: DeployOptions = {}): StackDecisions {
   const flat = pulumi.runtime.allConfig();
   const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
   const secretKeys = Object.keys(flat).filter((k) => isSecret?.(k) ?? false);
-  const { decisions, errors } = decideStack(flat, secretKeys);
+  const { decisions, errors } = decideStack(flat, secretKeys, stackRuntime(opts));
   if (!decisions) {
     // RunError: Pulumi prints the message alone, without a stack trace.
     throw new pulumi.RunError(`invalid stack configuration (${errors.length} problem${errors.length === 1 ? "" : "s"}):\n${formatFieldErrors(errors)}`);
@@ -25,10 +45,10 @@ export function loadStackDecisions(): StackDecisions {
   return decisions;
 }
 
-export async function deployStack(): Promise<Record<string, unknown>> {
-  const d = loadStackDecisions();
+export async function deployStack(opts: DeployOptions = {}): Promise<Record<string, unknown>> {
+  const d = loadStackDecisions(opts);
   const registryPassword = d.registryPasswordSet ? new pulumi.Config(PROJECT).requireSecret("registryPassword") : undefined;
-  const stack = new VsphereSpark(d.vsphere.clusterName, { cluster: d.cluster, spark: d.spark, registryPassword });
+  const stack = new VsphereSpark(d.name, { cluster: d.cluster, spark: d.spark, registryPassword });
   return stack.outputs;
 }
 
@@ -41,5 +61,6 @@ export function stackArtifacts(d: StackDecisions): Artifact[] {
 export function stackSections(d: StackDecisions): { json: Record<string, unknown>; text: string[] } {
   const backend = d.cluster.plan();
   const spark = sparkPlanSection(d.spark, d.cluster.workerPool);
-  return { json: { ...backend.sections, spark }, text: [...backend.text, renderSparkSection(spark, d.cluster.workerPool)] };
+  const text = backend.text.length > 0 ? [backend.text.join("\n")] : [];
+  return { json: { backend: backend.backend, ...backend.sections, spark }, text: [...text, renderSparkSection(spark, d.cluster.workerPool)] };
 }

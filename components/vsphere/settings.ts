@@ -119,6 +119,18 @@ export function hostnameProblem(s: string): string | undefined {
   return undefined;
 }
 
+/** The cluster's name (a DNS label of at most 40 characters; default `spark`), as every back end reads it. */
+export function readClusterName(r: ConfigReader, raw: unknown, path: string): string {
+  if (raw === undefined) return VSPHERE_DEFAULTS.clusterName;
+  if (typeof raw !== "string") {
+    r.err(path, `must be a string, got a ${typeof raw}`);
+    return VSPHERE_DEFAULTS.clusterName;
+  }
+  const problem = dnsLabel(raw) ?? (raw.length > 40 ? `"${raw}" is longer than 40 characters` : undefined);
+  if (problem) r.err(path, problem);
+  return raw;
+}
+
 /**
  * Reads the ESXi hosts (`name`, `cpuThreads`, `memoryGiB`, optional `id` and `workers`) into `r`'s
  * errors; `ok` is false when any entry is unusable. Every back end that weighs VMs against hosts
@@ -182,13 +194,7 @@ export function resolveVsphereSettings(
   const r = new ConfigReader();
   const D = VSPHERE_DEFAULTS;
 
-  // Cluster name.
-  let clusterName: string = D.clusterName;
-  if (raw.clusterName !== undefined) {
-    if (typeof raw.clusterName !== "string") r.err(key("clusterName"), `must be a string, got a ${typeof raw.clusterName}`);
-    else clusterName = raw.clusterName;
-  }
-  if (dnsLabel(clusterName) || clusterName.length > 40) r.err(key("clusterName"), dnsLabel(clusterName) ?? `"${clusterName}" is longer than 40 characters`);
+  const clusterName = readClusterName(r, raw.clusterName, key("clusterName"));
 
   // Inventory.
   let inventory: VsphereInventory | undefined;

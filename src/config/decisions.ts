@@ -1,28 +1,48 @@
 /**
  * Every decision the stack makes from its configuration, before any resource exists: each layer's
- * resolver runs once (Kubernetes, then vSphere with the pod and service networks to avoid, then
- * Spark), then the back end is decided and the Spark sizing is checked against its worker pool.
- * The program (`deployStack`) and the offline plan both start here.
+ * resolver runs once (Kubernetes; then the chosen back end's: vSphere VMs for kubeadm, told which
+ * pod and service networks to avoid, or the Tanzu Supervisor's; then Spark), the back end is
+ * decided, and the Spark sizing is checked against its worker pool. The program (`deployStack`)
+ * and the offline plan both start here.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import type { DecidedCluster } from "../../components/cluster/backend";
 import { KubernetesSettings, resolveKubernetesSettings } from "../../components/cluster/settings";
+import { ConfigReader } from "../../components/config-reader";
 import { SizingError, SparkSettings, planSpark, resolveSparkSettings } from "../../components/spark";
 import { kubeadmOnVsphere } from "../../components/stack/kubeadm-on-vsphere";
-import { FieldError, ValidationError } from "../../components/validation";
-import { VsphereDecisions, resolveVsphereSettings } from "../../components/vsphere/settings";
-import { StackValues, projectKey, splitStackConfig, vsphereValues } from "./stack-config";
+import { offlineLogin } from "../../components/tanzu/supervisor";
+import { resolveTanzuSettings } from "../../components/tanzu/settings";
+import { tanzuOnSupervisor } from "../../components/tanzu/backend";
+import { FieldError, ValidationError, describeValue } from "../../components/validation";
+import { readClusterName, readHosts, resolveVsphereSettings } from "../../components/vsphere/settings";
+import { BACKENDS, BACKEND_ONLY_KEYS, BackendName, StackValues, projectKey, splitStackConfig, vsphereValues } from "./stack-config";
 
 export interface StackDecisions {
+  /** The stack's name for its components (`vsphere-spark:clusterName`). */
+  name: string;
+  backend: BackendName;
   kubernetes: KubernetesSettings;
   spark: SparkSettings;
-  /** The vSphere layer's decisions (kubeadm back end). */
-  vsphere: VsphereDecisions;
   /** The cluster back end with its spec decided: plan, endpoint, worker pool, create. */
   cluster: DecidedCluster;
   /** `host:port` of the Kubernetes API. */
   apiEndpoint: string;
   /** Whether `vsphere-spark:registryPassword` is set (a secret). */
   registryPasswordSet: boolean;
+}
+
+/**
+ * What only a running program has: secrets and the stack's own last outputs. The offline plan
+ * gives none of them (`offline`), so nothing reaches a Supervisor or a backend.
+ */
+export interface StackRuntime {
+  /** A secret configuration value (`vsphere:password`, `vsphere-spark:tanzuSupervisorKubeconfig`). */
+  secret(key: string): pulumi.Output<string> | undefined;
+  /** The stack's own last `tanzuRollout` output (for the release/replicas rule). */
+  previousTanzuRollout(): pulumi.Input<unknown> | undefined;
+  /** True under the offline plan: no Supervisor login. */
+  offline: boolean;
 }
 
 /**
@@ -33,22 +53,82 @@ function sizingPath(e: SizingError): string {
   return e.scope === "workers" ? projectKey("kubernetes") : `${projectKey("spark")}.${e.field}`;
 }
 
-/** The layers' resolvers, once each, on values already split by namespace. */
-export function decideFromValues(values: StackValues): { decisions?: StackDecisions; errors: FieldError[] } {
-  const errors: FieldError[] = [];
-  const raw = values.project;
-
-  const k = resolveKubernetesSettings(raw.kubernetes, projectKey("kubernetes"));
-  errors.push(...k.errors);
+/** The kubeadm-on-vSphere back end from the vSphere keys. */
+function decideKubeadm(values: StackValues, kubernetes: ReturnType<typeof resolveKubernetesSettings>): { cluster?: DecidedCluster; errors: FieldError[] } {
   // Only networks that are themselves valid are held against the VM network.
   const kPath = (leaf: string) => `${projectKey("kubernetes")}.${leaf}`;
   const clusterCidrs = [
-    { name: "pod network (podCidr)", cidr: k.settings.podCidr, path: kPath("podCidr") },
-    { name: "service network (serviceCidr)", cidr: k.settings.serviceCidr, path: kPath("serviceCidr") },
-  ].filter((c) => !k.errors.some((e) => e.path === c.path));
-
+    { name: "pod network (podCidr)", cidr: kubernetes.settings.podCidr, path: kPath("podCidr") },
+    { name: "service network (serviceCidr)", cidr: kubernetes.settings.serviceCidr, path: kPath("serviceCidr") },
+  ].filter((c) => !kubernetes.errors.some((e) => e.path === c.path));
   const v = resolveVsphereSettings(vsphereValues(values), projectKey, { clusterCidrs });
-  errors.push(...v.errors);
+  if (!v.decisions || kubernetes.errors.length > 0) return { errors: v.errors };
+  try {
+    return { errors: [], cluster: kubeadmOnVsphere({ vsphere: v.decisions, kubernetes: kubernetes.settings }) };
+  } catch (e) {
+    // The resolvers cover these rules; a failure here is a gap between the layers, shown as it is.
+    if (!(e instanceof ValidationError)) throw e;
+    return { errors: e.fieldErrors.map((x) => ({ path: projectKey("kubernetes"), message: `${x.path}: ${x.message}` })) };
+  }
+}
+
+/** The vSphere-with-Tanzu back end from `vsphere-spark:tanzu` (and the hosts, for capacity). */
+function decideTanzu(values: StackValues, kubernetes: ReturnType<typeof resolveKubernetesSettings>, runtime?: StackRuntime): { cluster?: DecidedCluster; errors: FieldError[] } {
+  const r = new ConfigReader();
+  const raw = values.project;
+  const hosts = raw.hosts === undefined ? undefined : readHosts(r, raw.hosts, projectKey("hosts"));
+  const context = hosts?.ok ? { hosts: hosts.hosts.map((h) => ({ id: h.id, cpuThreads: h.cpuThreads, memoryMiB: h.memoryMiB })) } : {};
+  const t = resolveTanzuSettings(raw.tanzu, projectKey("tanzu"), context);
+  const errors = [...r.errors, ...t.errors];
+  const kubeconfigKey = projectKey("tanzuSupervisorKubeconfig");
+  const wantsKubeconfig = t.settings.supervisor.access === "kubeconfig";
+  if (t.errors.length === 0 && wantsKubeconfig && !values.secretsSet.includes("tanzuSupervisorKubeconfig")) {
+    errors.push({ path: kubeconfigKey, message: `is required when ${projectKey("tanzu")}.supervisor.access is "kubeconfig": run \`pulumi config set --secret ${kubeconfigKey} < supervisor.kubeconfig\`` });
+  }
+  if (t.errors.length === 0 && !wantsKubeconfig && values.secretsSet.includes("tanzuSupervisorKubeconfig")) {
+    errors.push({ path: kubeconfigKey, message: `is set but ${projectKey("tanzu")}.supervisor.access is "${t.settings.supervisor.access}"` });
+  }
+  const password = runtime?.secret("vsphere:password");
+  const needsPassword = t.settings.supervisor.access === "sso" || t.settings.namespace.limits !== undefined;
+  if (runtime && t.errors.length === 0 && needsPassword && password === undefined) {
+    errors.push({ path: "vsphere:password", message: "is required with the tanzu back end when supervisor.access is \"sso\" or namespace.limits is set (the Supervisor login and vCenter REST use it): run `pulumi config set --secret vsphere:password`" });
+  }
+  if (errors.length > 0 || kubernetes.errors.length > 0) return { errors };
+  const server = values.provider.vsphereServer ?? values.provider.vcenterServer;
+  const access = runtime && {
+    password,
+    supervisorKubeconfig: wantsKubeconfig ? runtime.secret(kubeconfigKey) : undefined,
+    vcenter: server && values.provider.user ? { server, user: values.provider.user, insecureSkipTlsVerify: values.provider.allowUnverifiedSsl === "true" } : undefined,
+    previous: runtime.offline ? undefined : runtime.previousTanzuRollout(),
+    ...(runtime.offline ? { login: offlineLogin } : {}),
+  };
+  return { errors: [], cluster: tanzuOnSupervisor({ tanzu: t.settings, kubernetes: kubernetes.settings, context, access }) };
+}
+
+/** The layers' resolvers, once each, on values already split by namespace. */
+export function decideFromValues(values: StackValues, runtime?: StackRuntime): { decisions?: StackDecisions; errors: FieldError[] } {
+  const r = new ConfigReader();
+  const raw = values.project;
+  let backend: BackendName = "kubeadm";
+  if (raw.backend !== undefined) {
+    if ((BACKENDS as readonly unknown[]).includes(raw.backend)) backend = raw.backend as BackendName;
+    else r.err(projectKey("backend"), `must be one of ${BACKENDS.map((b) => `"${b}"`).join(", ")}, got ${describeValue(raw.backend)}`);
+  }
+  const name = readClusterName(r, raw.clusterName, projectKey("clusterName"));
+  const errors: FieldError[] = [...r.errors];
+  if (errors.length > 0) return { errors };
+  for (const other of BACKENDS.filter((b) => b !== backend)) {
+    for (const k of BACKEND_ONLY_KEYS[other]) {
+      if (raw[k] !== undefined || values.secretsSet.includes(k)) {
+        errors.push({ path: projectKey(k), message: `is only used with ${projectKey("backend")}: ${other} (this stack's back end is ${backend})` });
+      }
+    }
+  }
+
+  const k = resolveKubernetesSettings(raw.kubernetes, projectKey("kubernetes"));
+  errors.push(...k.errors);
+  const decided = backend === "tanzu" ? decideTanzu(values, k, runtime) : decideKubeadm(values, k);
+  errors.push(...decided.errors);
 
   const s = resolveSparkSettings(raw.spark, projectKey("spark"));
   errors.push(...s.errors);
@@ -60,16 +140,8 @@ export function decideFromValues(values: StackValues): { decisions?: StackDecisi
   if (s.errors.length === 0 && !s.settings.registryCredentials && values.registryPasswordSet) {
     errors.push({ path: registryKey, message: `is set but ${projectKey("spark")}.registryCredentials is not: say which registry and user it is for` });
   }
-  if (!v.decisions || k.errors.length > 0) return { errors };
-
-  let cluster: DecidedCluster;
-  try {
-    cluster = kubeadmOnVsphere({ vsphere: v.decisions, kubernetes: k.settings });
-  } catch (e) {
-    // The resolvers cover these rules; a failure here is a gap between the layers, shown as it is.
-    if (!(e instanceof ValidationError)) throw e;
-    return { errors: [...errors, ...e.fieldErrors.map((x) => ({ path: projectKey("kubernetes"), message: `${x.path}: ${x.message}` }))] };
-  }
+  const cluster = decided.cluster;
+  if (!cluster) return { errors };
 
   if (s.errors.length === 0) {
     try {
@@ -83,9 +155,10 @@ export function decideFromValues(values: StackValues): { decisions?: StackDecisi
   return {
     errors: [],
     decisions: {
+      name,
+      backend,
       kubernetes: k.settings,
       spark: s.settings,
-      vsphere: v.decisions,
       cluster,
       apiEndpoint: `${cluster.endpoint.address}:${cluster.endpoint.port}`,
       registryPasswordSet: values.registryPasswordSet,
@@ -95,11 +168,12 @@ export function decideFromValues(values: StackValues): { decisions?: StackDecisi
 
 /**
  * Validates the whole configuration and makes every decision, or returns every problem.
- * `flat` is Pulumi's flat configuration map; `secretKeys` the keys whose values are secrets.
+ * `flat` is Pulumi's flat configuration map; `secretKeys` the keys whose values are secrets;
+ * `runtime` what only a running program has (absent: decisions only, nothing can be created).
  */
-export function decideStack(flat: Record<string, string>, secretKeys: readonly string[] = []): { decisions?: StackDecisions; errors: FieldError[] } {
+export function decideStack(flat: Record<string, string>, secretKeys: readonly string[] = [], runtime?: StackRuntime): { decisions?: StackDecisions; errors: FieldError[] } {
   const split = splitStackConfig(flat, secretKeys);
-  const decided = decideFromValues(split.values);
+  const decided = decideFromValues(split.values, runtime);
   const errors = [...split.errors, ...decided.errors];
   return errors.length > 0 ? { errors } : decided;
 }

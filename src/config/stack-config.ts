@@ -12,11 +12,29 @@ export const PROJECT = "vsphere-spark";
 export const projectKey = (k: string): string => `${PROJECT}:${k}`;
 
 /** Every key this project reads from its own namespace. */
-export const PROJECT_KEYS = [...VSPHERE_SETTING_KEYS, "kubernetes", "spark", "registryPassword"] as const;
+export const PROJECT_KEYS = [
+  "backend",
+  ...VSPHERE_SETTING_KEYS,
+  "tanzu",
+  "kubernetes",
+  "spark",
+  "registryPassword",
+  "tanzuSupervisorKubeconfig",
+] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 
 /** Project keys whose values must be Pulumi secrets. */
-export const SECRET_PROJECT_KEYS: readonly ProjectKey[] = ["registryPassword"];
+export const SECRET_PROJECT_KEYS: readonly ProjectKey[] = ["registryPassword", "tanzuSupervisorKubeconfig"];
+
+/** The cluster back ends a stack can choose (`vsphere-spark:backend`). */
+export const BACKENDS = ["kubeadm", "tanzu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** Keys only one back end reads; setting them for the other is a mistake worth naming. */
+export const BACKEND_ONLY_KEYS: Readonly<Record<BackendName, readonly ProjectKey[]>> = {
+  kubeadm: ["inventory", "vmProfiles", "workersPerHost", "controlPlane", "endpoint", "network", "drs", "overcommit"],
+  tanzu: ["tanzu", "tanzuSupervisorKubeconfig"],
+};
 
 /**
  * Configuration keys of the pulumi-vsphere 4.17.0 provider and their types (`config.variables` in
@@ -47,6 +65,10 @@ export interface StackValues {
   project: Partial<Record<ProjectKey, unknown>>;
   /** Whether `vsphere-spark:registryPassword` is set (a secret; its value is never read here). */
   registryPasswordSet: boolean;
+  /** The secret project keys that are set (as secrets); their values are never read here. */
+  secretsSet: ProjectKey[];
+  /** The vSphere provider's plain (non-secret) values, e.g. `vsphereServer`. */
+  provider: Record<string, string>;
 }
 
 /** Parses one flat config value the way `pulumi.Config.getObject`/`getNumber` would. */
@@ -73,6 +95,8 @@ export function splitStackConfig(flat: Record<string, string>, secretKeys: reado
   const errors: FieldError[] = [];
   const err = (path: string, message: string) => errors.push({ path, message });
   const project: Partial<Record<ProjectKey, unknown>> = {};
+  const secretsSet: ProjectKey[] = [];
+  const provider: Record<string, string> = {};
   for (const [key, text] of Object.entries(flat)) {
     const colon = key.indexOf(":");
     const namespace = colon < 0 ? "" : key.slice(0, colon);
@@ -82,6 +106,7 @@ export function splitStackConfig(flat: Record<string, string>, secretKeys: reado
         err(key, `unknown configuration key${didYouMean(name, PROJECT_KEYS)}; known keys: ${PROJECT_KEYS.map(projectKey).join(", ")}`);
       } else if ((SECRET_PROJECT_KEYS as readonly string[]).includes(name)) {
         if (!secretKeys.includes(key)) err(key, `is stored in clear text: remove it and run \`pulumi config set --secret ${key}\``);
+        else secretsSet.push(name as ProjectKey);
       } else {
         project[name as ProjectKey] = parseConfigValue(text);
       }
@@ -92,6 +117,7 @@ export function splitStackConfig(flat: Record<string, string>, secretKeys: reado
       else if (!secretKeys.includes(key)) {
         const problem = providerValueProblem(type, text);
         if (problem) err(key, problem);
+        else provider[name] = text;
       }
     } else {
       // Another program's or provider's namespace is none of our business, unless it is a typo of ours.
@@ -101,8 +127,7 @@ export function splitStackConfig(flat: Record<string, string>, secretKeys: reado
       }
     }
   }
-  const registry = projectKey("registryPassword");
-  return { values: { project, registryPasswordSet: flat[registry] !== undefined && secretKeys.includes(registry) }, errors };
+  return { values: { project, registryPasswordSet: secretsSet.includes("registryPassword"), secretsSet, provider }, errors };
 }
 
 /** The vSphere layer's raw values, out of the project's. */

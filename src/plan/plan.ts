@@ -15,8 +15,9 @@ import { simulatedInventory, simulatedOutputs } from "./simulated-inventory";
 import { FlatConfig, StackFileError, applyOverrides, flatten, readStackFile } from "./stack-file";
 
 export const SIMULATION_NOTE =
-  "simulated: vCenter lookups (datacenter, compute cluster, datastore, network, template, hosts) are answered " +
-  "with deterministic placeholder values; no vCenter, Pulumi engine or cluster was contacted";
+  "simulated: vCenter lookups (datacenter, compute cluster, datastore, network, template, hosts, storage policies, " +
+  "content libraries) are answered with deterministic placeholder values; no vCenter, Supervisor, Pulumi engine or " +
+  "cluster was contacted";
 
 export interface PlanOptions {
   stack: string;
@@ -79,7 +80,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       outputs: { ...simulatedOutputs, ...opts.simulate },
       stackTraces: false,
     },
-    deployStack,
+    () => deployStack({ offline: true }),
   );
 
   const resources = run.resources

@@ -29,31 +29,35 @@ export function renderPlanText(plan: Plan, sectionText: string[], outDir?: strin
   lines.push("");
 
   const cols = slotColumns(plan.hosts);
-  lines.push("Placement (host × slot: vCPU / memory, address):");
-  const header = ["host", ...cols, "allocated vCPU", "allocated memory"];
-  const rows = [header];
-  for (const h of plan.hosts) {
-    // A host's workers are listed in slot order: the n-th one fills column worker-n.
-    const workers = h.vms.filter((v) => v.role === "worker");
-    const column = (v: PlannedVm) => (v.role === "worker" ? `worker-${workers.indexOf(v) + 1}` : v.role);
-    const cells = cols.map((c) => {
-      const vm = h.vms.find((v) => column(v) === c);
-      return vm ? `${vm.cpus}/${fmtGiB(vm.memoryMiB).replace(" GiB", "G")} ${vm.address}` : "-";
-    });
-    rows.push([
-      h.id,
-      ...cells,
-      `${h.allocated.cpus} of ${h.cpuThreads} (${Math.round((100 * h.allocated.cpus) / h.cpuThreads)}%)`,
-      `${fmtGiB(h.allocated.memoryMiB)} of ${fmtGiB(h.memoryMiB)} (${Math.round((100 * h.allocated.memoryMiB) / h.memoryMiB)}%)`,
-    ]);
+  if (plan.hosts.length === 0) {
+    lines.push(`API endpoint (${plan.endpoint.kind}): https://${plan.endpoint.address}:${plan.endpoint.port}`);
+  } else {
+    lines.push("Placement (host × slot: vCPU / memory, address):");
+    const header = ["host", ...cols, "allocated vCPU", "allocated memory"];
+    const rows = [header];
+    for (const h of plan.hosts) {
+      // A host's workers are listed in slot order: the n-th one fills column worker-n.
+      const workers = h.vms.filter((v) => v.role === "worker");
+      const column = (v: PlannedVm) => (v.role === "worker" ? `worker-${workers.indexOf(v) + 1}` : v.role);
+      const cells = cols.map((c) => {
+        const vm = h.vms.find((v) => column(v) === c);
+        return vm ? `${vm.cpus}/${fmtGiB(vm.memoryMiB).replace(" GiB", "G")} ${vm.address}` : "-";
+      });
+      rows.push([
+        h.id,
+        ...cells,
+        `${h.allocated.cpus} of ${h.cpuThreads} (${Math.round((100 * h.allocated.cpus) / h.cpuThreads)}%)`,
+        `${fmtGiB(h.allocated.memoryMiB)} of ${fmtGiB(h.memoryMiB)} (${Math.round((100 * h.allocated.memoryMiB) / h.memoryMiB)}%)`,
+      ]);
+    }
+    lines.push(table(rows));
+    const vms = plan.hosts.flatMap((h) => h.vms);
+    const byRole = (r: string) => vms.filter((v) => v.role === r).length;
+    lines.push(
+      `VMs: ${vms.length} (${byRole("worker")} workers, ${byRole("control-plane")} control-plane, ${byRole("load-balancer")} load balancer)` +
+        `; API endpoint (${plan.endpoint.kind}): https://${plan.endpoint.address}:${plan.endpoint.port}`,
+    );
   }
-  lines.push(table(rows));
-  const vms = plan.hosts.flatMap((h) => h.vms);
-  const byRole = (r: string) => vms.filter((v) => v.role === r).length;
-  lines.push(
-    `VMs: ${vms.length} (${byRole("worker")} workers, ${byRole("control-plane")} control-plane, ${byRole("load-balancer")} load balancer)` +
-      `; API endpoint (${plan.endpoint.kind}): https://${plan.endpoint.address}:${plan.endpoint.port}`,
-  );
 
   for (const text of sectionText) {
     lines.push("");

@@ -1,5 +1,6 @@
 /**
- * Deterministic answers to the vCenter lookups the program makes, for the offline plan and the
+ * Deterministic answers to the vCenter lookups the program makes (VM inventory for kubeadm, storage
+ * policies and content libraries for Tanzu), for the offline plan and the
  * tests. Ids are derived from the names asked for, so the same configuration always plans the same
  * graph. Nothing here talks to a vCenter.
  */
@@ -35,6 +36,9 @@ export const simulatedInventory: Record<string, InvokeHandler> = {
     datacenterId: a.datacenterId,
     resourcePoolId: moid("resgroup-host", a.datacenterId, a.name),
   }),
+  // vSphere with Tanzu: the storage policies and content libraries a vSphere Namespace uses.
+  "vsphere:index/getPolicy:getPolicy": (a) => ({ id: moid("policy", a.name), name: a.name }),
+  "vsphere:index/getContentLibrary:getContentLibrary": (a) => ({ id: moid("content-library", a.name), name: a.name }),
   "vsphere:index/getVirtualMachine:getVirtualMachine": (a) => ({
     id: `4210${createHash("sha256").update(String(a.name)).digest("hex").slice(0, 4)}-0000-0000-0000-000000000000`,
     name: a.name,

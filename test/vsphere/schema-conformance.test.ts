@@ -11,8 +11,9 @@ import { checkRecorded, loadVsphereSchema } from "../support/vsphere-schema";
 
 const ROOT = path.resolve(__dirname, "../../..");
 
-const VARIANTS: Record<string, string[]> = {
+const VARIANTS: Record<string, string[] | { stack: string; sets: string[] }> = {
   reference: [],
+  "the Tanzu back end (Pulumi.tanzu.yaml)": { stack: "tanzu", sets: [] },
   "DRS rules off": ["vsphere-spark:drs={enabled: false}"],
   "DRS rules mandatory": ["vsphere-spark:drs={enabled: true, mandatory: true}"],
   "kube-vip endpoint": [
@@ -23,9 +24,10 @@ const VARIANTS: Record<string, string[]> = {
 };
 
 describe("vSphere schema conformance of the program", () => {
-  for (const [name, sets] of Object.entries(VARIANTS)) {
+  for (const [name, variant] of Object.entries(VARIANTS)) {
     it(`${name}: every vSphere input and invoke argument matches schema.json`, async () => {
-      const r = await plan({ stack: "dev", cwd: ROOT, sets });
+      const { stack, sets } = Array.isArray(variant) ? { stack: "dev", sets: variant } : variant;
+      const r = await plan({ stack, cwd: ROOT, sets });
       if (!r.ok) assert.fail(JSON.stringify(r.errors));
       const vsphere = r.recorded.filter((x) => x.type.startsWith("vsphere:"));
       assert.ok(vsphere.length > 0 && r.recordedInvokes.length > 0);

@@ -114,9 +114,12 @@ export function decideFromValues(values: StackValues, runtime?: StackRuntime): {
     if ((BACKENDS as readonly unknown[]).includes(raw.backend)) backend = raw.backend as BackendName;
     else r.err(projectKey("backend"), `must be one of ${BACKENDS.map((b) => `"${b}"`).join(", ")}, got ${describeValue(raw.backend)}`);
   }
-  const name = readClusterName(r, raw.clusterName, projectKey("clusterName"));
   const errors: FieldError[] = [...r.errors];
-  if (errors.length > 0) return { errors };
+  if (errors.length > 0) return { errors }; // which back end's rules apply is unknown
+  // The vSphere resolver reads (and reports) the cluster name itself; Tanzu's does not.
+  const names = new ConfigReader();
+  const name = readClusterName(names, raw.clusterName, projectKey("clusterName"));
+  if (backend === "tanzu") errors.push(...names.errors);
   for (const other of BACKENDS.filter((b) => b !== backend)) {
     for (const k of BACKEND_ONLY_KEYS[other]) {
       if (raw[k] !== undefined || values.secretsSet.includes(k)) {

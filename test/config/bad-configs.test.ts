@@ -121,7 +121,7 @@ export const BAD_CONFIGS: Case[] = [
   {
     name: "a misspelled project key",
     change: (c) => (c[K("workerPerHost")] = 3),
-    expect: [{ path: K("workerPerHost"), message: /unknown configuration key \(did you mean "workersPerHost"\?\); known keys: vsphere-spark:clusterName/ }],
+    expect: [{ path: K("workerPerHost"), message: /unknown configuration key \(did you mean "workersPerHost"\?\); known keys: vsphere-spark:backend, vsphere-spark:clusterName/ }],
   },
   {
     name: "a misspelled nested key",

@@ -6,11 +6,18 @@
  *   --set KEY=VALUE       override one config value (VALUE parsed as YAML); repeatable
  *   --json                machine-readable output (shape documented in the README)
  *   --out DIR             write every rendered artifact under DIR
+ *   --compare BASE        diff against BASE: a plan JSON written earlier (`--json > base.json`) or a
+ *                         git revision of the stack file (planned in the same run; --set applies to
+ *                         the head only)
+ *   --format FMT          output of --compare: text (default), markdown or json
+ *   --fail-on-breach      with --compare: exit 3 (after the output) when the head breaches host
+ *                         capacity, loses N+1, or an executor no longer fits
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatFieldErrors } from "../../components/validation";
+import { compare, renderDiffJson, renderDiffMarkdown, renderDiffText } from "./compare";
 import { plan } from "./plan";
 import { renderPlanText } from "./report";
 
@@ -25,6 +32,9 @@ export async function main(argv: string[]): Promise<number> {
         set: { type: "string", multiple: true, default: [] },
         json: { type: "boolean", default: false },
         out: { type: "string" },
+        compare: { type: "string" },
+        format: { type: "string" },
+        "fail-on-breach": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -37,9 +47,35 @@ export async function main(argv: string[]): Promise<number> {
   const o = args.values;
   if (o.help) {
     process.stdout.write(
-      "usage: npm run plan -- [--stack NAME] [--config-file FILE] [--set KEY=VALUE ...] [--json] [--out DIR]\n",
+      "usage: npm run plan -- [--stack NAME] [--config-file FILE] [--set KEY=VALUE ...] [--json] [--out DIR]\n" +
+        "       npm run plan -- --compare BASE [--format text|markdown|json] [--fail-on-breach] [--stack NAME] [--config-file FILE] [--set KEY=VALUE ...]\n" +
+        "         BASE: a plan JSON file (plan --json > base.json) or a git revision of the stack file (e.g. origin/main)\n",
     );
     return 0;
+  }
+  const format = o.format ?? "text";
+  if (o.format !== undefined && o.compare === undefined) {
+    process.stderr.write("plan: --format applies to --compare (use --json for a plan's JSON)\n");
+    return 2;
+  }
+  if (!["text", "markdown", "json"].includes(format)) {
+    process.stderr.write(`plan: --format must be text, markdown or json, got "${format}"\n`);
+    return 2;
+  }
+  if (o.compare !== undefined) {
+    if (o.json || o.out) {
+      process.stderr.write("plan: --compare cannot be combined with --json or --out (use --format json)\n");
+      return 2;
+    }
+    const r = await compare({ stack: o.stack!, configFile: o["config-file"], sets: o.set, base: o.compare });
+    if (!r.ok) {
+      if ("message" in r) process.stderr.write(`plan: ${r.message}\n`);
+      else process.stderr.write(`invalid ${r.side} stack configuration (${r.errors.length} problem${r.errors.length === 1 ? "" : "s"}):\n${formatFieldErrors(r.errors)}\n`);
+      return 1;
+    }
+    const text = format === "json" ? renderDiffJson(r.diff) : format === "markdown" ? renderDiffMarkdown(r.diff).markdown : renderDiffText(r.diff);
+    process.stdout.write(text);
+    return o["fail-on-breach"] && (r.diff.breach.capacity || r.diff.breach.spark) ? 3 : 0;
   }
   const result = await plan({ stack: o.stack!, configFile: o["config-file"], sets: o.set });
   if (!result.ok) {

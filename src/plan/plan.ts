@@ -31,16 +31,27 @@ export interface PlanOptions {
 
 export type { PlannedHost, PlannedVm } from "../../components/cluster/backend";
 
+/**
+ * Version of the plan JSON's shape. A reader of plan JSON (`plan --compare BASE.json`) refuses a
+ * newer version; plans written before the field existed are version 0. Bump it when a field is
+ * removed or changes meaning; additive fields keep it.
+ */
+export const PLAN_FORMAT_VERSION = 1;
+
 export interface Plan {
+  formatVersion?: number;
   stack: string;
   configFile: string;
   simulated: string;
   endpoint: { kind: string; address: string; port: number };
   counts: Record<string, number>;
-  resources: { type: string; name: string; parent: string | null; inputs: unknown }[];
+  /** `ignoreChanges` appears only on resources that set it. */
+  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[] }[];
   hosts: PlannedHost[];
   artifacts: { path: string; kind: string }[];
   outputs: Record<string, unknown>;
+  /** The stack configuration as the program saw it (flat `namespace:key` → text; secure values "[secret]"). */
+  config?: Record<string, string>;
   /** Layer sections (e.g. `spark`), keyed by name. */
   [section: string]: unknown;
 }
@@ -62,6 +73,14 @@ export function loadFlatConfig(opts: PlanOptions): { flat?: FlatConfig; file: st
   }
 }
 
+/** Secure values are already "[secret]"; keys named like credentials are redacted too (a password left in clear). */
+const CREDENTIAL_KEY = /password|secret|token|privatekey/i;
+function redactedConfig(flat: FlatConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(flat.values)) out[k] = flat.secretKeys.includes(k) || CREDENTIAL_KEY.test(k) ? "[secret]" : v;
+  return out;
+}
+
 export async function plan(opts: PlanOptions): Promise<PlanResult> {
   const { flat, file, errors } = loadFlatConfig(opts);
   if (!flat || errors.length > 0) return { ok: false, errors };
@@ -74,7 +93,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
     {
       project: PROJECT,
       stack: opts.stack,
-      config: flat.values,
+      config: redactedConfig(flat),
       secretKeys: flat.secretKeys,
       invokes: simulatedInventory,
       outputs: { ...simulatedOutputs, ...opts.simulate },
@@ -85,7 +104,13 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
 
   const resources = run.resources
     .filter((r) => r.type !== "pulumi:pulumi:Stack")
-    .map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: redactSecrets(r.inputs) }));
+    .map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: r.parent ?? null,
+      inputs: redactSecrets(r.inputs),
+      ...(r.ignoreChanges && r.ignoreChanges.length > 0 ? { ignoreChanges: [...r.ignoreChanges] } : {}),
+    }));
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
 
@@ -106,6 +131,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
     recordedInvokes: run.invokes,
     sectionText: sections.text,
     plan: {
+      formatVersion: PLAN_FORMAT_VERSION,
       stack: opts.stack,
       configFile: file,
       simulated: SIMULATION_NOTE,
@@ -115,6 +141,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       hosts,
       artifacts: artifacts.map((a) => ({ path: a.path, kind: a.kind })),
       outputs,
+      config: redactedConfig(flat),
       ...sections.json,
     },
   };

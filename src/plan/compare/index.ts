@@ -1,0 +1,71 @@
+/**
+ * `plan --compare BASE`: the head plan of the stack against a base, which is either a plan JSON
+ * written earlier (`plan --json > base.json`) or a git revision of the stack file (its plan is
+ * computed in the same run from `git show REV:./Pulumi.<stack>.yaml`).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { FieldError } from "../../../components/validation";
+import { Plan, PlanOptions, plan } from "../plan";
+import { PlanDiff, diffPlans, emptyPlan } from "./diff";
+import { PlanFileError, readPlanFile } from "./read-plan";
+
+export { PlanDiff, diffPlans } from "./diff";
+export { PlanFileError, asPlan, readPlanFile } from "./read-plan";
+export { renderDiffJson, renderDiffMarkdown, renderDiffText } from "./render";
+export { renderMermaid } from "./mermaid";
+
+export type CompareResult =
+  | { ok: true; diff: PlanDiff; base: Plan; head: Plan }
+  | { ok: false; side: "base" | "head"; errors: FieldError[] }
+  | { ok: false; side: "base"; message: string };
+
+/** The stack file at a git revision, or undefined when the file does not exist there. */
+function stackFileAtRevision(file: string, rev: string): string | undefined {
+  const dir = path.dirname(file);
+  try {
+    return execFileSync("git", ["show", `${rev}:./${path.basename(file)}`], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
+    if (/does not exist in|exists on disk, but not in/.test(err)) return undefined;
+    throw new PlanFileError(`--compare ${rev}: neither a plan JSON file nor a git revision of ${path.basename(file)} (${err.trim().split("\n")[0]})`);
+  }
+}
+
+export async function compare(opts: PlanOptions & { base: string }): Promise<CompareResult> {
+  const head = await plan(opts);
+  if (!head.ok) return { ok: false, side: "head", errors: head.errors };
+  let base: Plan;
+  try {
+    if (fs.existsSync(opts.base) && fs.statSync(opts.base).isFile()) {
+      base = readPlanFile(opts.base);
+    } else {
+      const file = head.plan.configFile;
+      const text = stackFileAtRevision(file, opts.base);
+      const shown = `${opts.base}:${path.basename(file)}`;
+      if (text === undefined) {
+        base = emptyPlan(opts.stack, `${shown} (absent)`);
+      } else {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-base-"));
+        try {
+          const tmp = path.join(dir, path.basename(file));
+          fs.writeFileSync(tmp, text);
+          // --set overrides are the change under review: they apply to the head only.
+          const b = await plan({ ...opts, configFile: tmp, sets: [] });
+          if (!b.ok) return { ok: false, side: "base", errors: b.errors };
+          base = { ...b.plan, configFile: shown };
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  } catch (e) {
+    if (e instanceof PlanFileError) return { ok: false, side: "base", message: e.message };
+    throw e;
+  }
+  // Shown relative to where the command runs (a CI runner's absolute paths say nothing to a reviewer).
+  const shownHead = { ...head.plan, configFile: path.relative(opts.cwd ?? process.cwd(), head.plan.configFile) || head.plan.configFile };
+  return { ok: true, diff: diffPlans(base, shownHead), base, head: head.plan };
+}

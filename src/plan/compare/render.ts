@@ -1,0 +1,212 @@
+/**
+ * The plan diff as text (terminal), Markdown (a pull-request comment or job summary) and JSON.
+ * The Markdown fits GitHub's comment limit with margin: detail is shed in a fixed order until it
+ * fits; the verdict, warnings, host and Spark tables always stay.
+ */
+import { HostChange, PlanDiff, PropertyChange, ResourceChange, Survivability, isNoop } from "./diff";
+import { renderMermaid } from "./mermaid";
+
+/** GitHub's limit for an issue or pull-request comment body, in characters. */
+export const GITHUB_COMMENT_LIMIT = 65536;
+/** What the Markdown aims for: the limit less room for a header the workflow adds. */
+export const MARKDOWN_BUDGET = 60000;
+
+/** The hidden marker that finds a stack's previous comment. */
+export const commentMarker = (stack: string) => `<!-- vsphere-spark-plan-diff:${stack} -->`;
+
+const gib = (mib: number) => `${Math.round((mib / 1024) * 10) / 10} GiB`;
+const pct = (a: number, b: number) => (b > 0 ? `${Math.round((100 * a) / b)}%` : "—");
+const shortType = (t: string) => t.split(":").pop() ?? t;
+
+function value(x: unknown): string {
+  if (x === undefined) return "(none)";
+  return typeof x === "string" ? JSON.stringify(x) : String(x);
+}
+
+export function describeChange(p: PropertyChange): string {
+  if (p.secret) return `${p.path}: changed (secret)`;
+  if ("before" in p || "after" in p) return `${p.path}: ${value(p.before)} → ${value(p.after)}`;
+  return `${p.path}: changed`;
+}
+
+function hostCells(h: HostChange): string[] {
+  const side = (s: HostChange["before"]) => s;
+  const b = side(h.before);
+  const a = side(h.after);
+  const arrow = (x: string | undefined, y: string | undefined) => (x === y ? (y ?? "—") : `${x ?? "—"} → ${y ?? "—"}`);
+  const cap = a ?? b!;
+  return [
+    h.id,
+    arrow(b && String(b.vms), a && String(a.vms)),
+    `${arrow(b && String(b.cpus), a && String(a.cpus))} of ${cap.cpuThreads}${a ? ` (${pct(a.cpus, a.cpuThreads)})` : ""}`,
+    `${arrow(b && gib(b.allocatedMiB), a && gib(a.allocatedMiB))} of ${gib(cap.memoryMiB)}${a ? ` (${pct(a.allocatedMiB, a.memoryMiB)})` : ""}`,
+  ];
+}
+
+function survivalLines(s: Survivability): string[] {
+  const out: string[] = [];
+  for (const f of s.failures) {
+    const parts = [f.unplaced.length === 0 ? `its ${f.vms.length} VMs restart on the others` : `${f.unplaced.length} of its ${f.vms.length} VMs cannot restart (${f.unplaced.join(", ")})`];
+    if (f.cpuOvercommitted) parts.push("vCPU over-committed meanwhile");
+    if (f.controlPlaneLeft) parts.push(`control plane ${f.controlPlaneLeft.running} of ${f.controlPlaneLeft.total} running (${f.controlPlaneLeft.quorum ? "quorum holds" : "quorum lost"})`);
+    if (f.loadBalancerDown) parts.push("API endpoint down until the load balancer restarts");
+    out.push(`${f.host} fails: ${parts.join("; ")}`);
+  }
+  return [...out, ...s.notes];
+}
+
+function resourceLine(c: ResourceChange, withProperties: boolean): string {
+  const noop = isNoop(c);
+  const head = `${noop ? "no-op" : c.action} ${shortType(c.type)} ${c.name}`;
+  if (!withProperties || c.changes.length === 0) return head;
+  const props = c.changes.map((p) => describeChange(p) + (c.ignored.includes(p.path) ? " (ignored: ignoreChanges)" : "")).join("; ");
+  const why = c.replaceBecause.length > 0 ? ` [replaced because of ${c.replaceBecause.join(", ")}]` : "";
+  return `${head}: ${props}${why}`;
+}
+
+function countsByType(rs: ResourceChange[]): string[] {
+  const m = new Map<string, number>();
+  for (const r of rs) {
+    const k = `${isNoop(r) ? "no-op" : r.action} ${shortType(r.type)}`;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return [...m].map(([k, n]) => `${n} × ${k}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+export function renderDiffText(d: PlanDiff): string {
+  const L: string[] = [];
+  L.push(`Plan diff of stack "${d.head.stack}": ${d.base.configFile} → ${d.head.configFile}`);
+  L.push(d.verdict);
+  if (d.warnings.length > 0) {
+    L.push("", "Warnings:");
+    for (const w of d.warnings) L.push(`  ! ${w}`);
+  }
+  L.push("", `Resources: ${d.counts.create} create, ${d.counts.update} update, ${d.counts.replace} replace, ${d.counts.delete} delete, ${d.counts.unchanged} unchanged`);
+  for (const c of d.resources) L.push(`  ${resourceLine(c, true)}`);
+  L.push("", "Hosts (VMs; vCPU of logical cores; memory of capacity), base → head:");
+  const rows = [["host", "VMs", "vCPU", "memory"], ...d.hosts.map(hostCells)];
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) L.push(`  ${r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()}`);
+  const changedVms = d.vms.filter((v) => v.status !== "unchanged");
+  if (changedVms.length > 0) {
+    L.push("", "VMs:");
+    for (const v of changedVms) L.push(`  ${v.status} ${v.name}${v.differences.length ? `: ${v.differences.join(", ")}` : ""}`);
+  }
+  L.push("", `One host failure (N+1), head: ${d.survivability.after.nPlusOne ? "yes" : "NO"} (base: ${d.survivability.before.nPlusOne ? "yes" : "no"})`);
+  for (const s of survivalLines(d.survivability.after)) L.push(`  ${s}`);
+  if (d.spark) {
+    L.push("", "Spark, base → head:");
+    for (const r of d.spark.rows) L.push(`  ${r.changed ? "*" : " "} ${r.name}: ${r.changed ? `${r.before} → ${r.after}` : r.after}`);
+    for (const s of d.spark.submit) {
+      L.push(`  ${s.output}:`);
+      for (const x of s.removed) L.push(`    - ${x}`);
+      for (const x of s.added) L.push(`    + ${x}`);
+    }
+  }
+  if (d.config) {
+    L.push("", d.config.length > 0 ? "Configuration keys changed:" : "Configuration keys changed: none");
+    for (const c of d.config) L.push(`  ${describeChange(c)}`);
+  }
+  for (const s of d.sections) {
+    L.push("", `Section ${s.section}:`);
+    for (const c of s.changes) L.push(`  ${describeChange(c)}`);
+  }
+  L.push("");
+  return L.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+/** Table cell text: pipes escaped, no line breaks. */
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
+
+function mdTable(header: string[], rows: string[][]): string[] {
+  return [`| ${header.map(cell).join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)];
+}
+
+/**
+ * How much detail the Markdown keeps: 0 everything; 1 no property names; 2 per-resource lists as
+ * counts by type; 3 no diagram; 4 long lists (VMs, configuration keys, sections) cut to their first lines.
+ */
+export type DetailLevel = 0 | 1 | 2 | 3 | 4;
+
+function details(summary: string, body: string[]): string[] {
+  return ["<details>", `<summary>${summary}</summary>`, "", ...body, "", "</details>", ""];
+}
+
+function capped<T>(xs: T[], level: DetailLevel, n: number): { shown: T[]; cut: number } {
+  return level >= 4 && xs.length > n ? { shown: xs.slice(0, n), cut: xs.length - n } : { shown: xs, cut: 0 };
+}
+
+export function renderDiffMarkdownAt(d: PlanDiff, level: DetailLevel): string {
+  const L: string[] = [commentMarker(d.head.stack), `### Plan diff: stack \`${d.head.stack}\``, ""];
+  L.push(`**${d.verdict}**`, "");
+  L.push(`<sub>${code(d.base.configFile)} → ${code(d.head.configFile)}; computed offline (simulated vCenter answers, no credentials).</sub>`, "");
+  if (d.warnings.length > 0) {
+    L.push("> [!WARNING]");
+    for (const w of d.warnings) L.push(`> - ${w}`);
+    L.push("");
+  }
+  L.push(...mdTable(["create", "update", "replace", "delete", "unchanged"], [[d.counts.create, d.counts.update, d.counts.replace, d.counts.delete, d.counts.unchanged].map(String)]), "");
+
+  L.push("#### Hosts", "");
+  L.push(...mdTable(["host", "VMs", "vCPU (of logical cores)", "memory (of capacity)"], d.hosts.map(hostCells)), "");
+  const s = d.survivability;
+  L.push(`**One host failure (N+1):** ${s.after.nPlusOne ? "yes" : "**no**"} (base: ${s.before.nPlusOne ? "yes" : "no"})`, "");
+  for (const x of survivalLines(s.after)) L.push(`- ${x}`);
+  L.push("");
+
+  if (d.spark) {
+    L.push("#### Spark", "");
+    L.push(...mdTable(["", "base", "head"], d.spark.rows.map((r) => [r.changed ? `**${r.name}**` : r.name, r.before, r.after])), "");
+    for (const x of d.spark.submit) {
+      L.push(`${code(x.output)}:`, "", "```diff", ...x.removed.map((l) => `- ${l}`), ...x.added.map((l) => `+ ${l}`), "```", "");
+    }
+  }
+
+  if (level < 3) {
+    L.push(...details("Placement diagram", ["```mermaid", renderMermaid(d), "```"]));
+  }
+
+  const changedVms = d.vms.filter((v) => v.status !== "unchanged");
+  if (changedVms.length > 0) {
+    const { shown, cut } = capped(changedVms, level, 20);
+    L.push(...details(`VMs (${changedVms.length} changed)`, [...mdTable(["VM", "what happens", "details"], shown.map((v) => [v.name, v.status, v.differences.join(", ")])), ...(cut ? ["", `… and ${cut} more`] : [])]));
+  }
+
+  const rs = d.resources;
+  if (rs.length > 0) {
+    const body = level >= 2 ? countsByType(rs).map((x) => `- ${x}`) : rs.map((c) => `- ${resourceLine(c, level === 0)}`);
+    if (level >= 1) body.push("", "_Changed property names left out to fit the comment limit; run the command locally for them._");
+    L.push(...details(`Resources (${rs.length} changing)`, body));
+  }
+
+  if (d.config && d.config.length > 0) {
+    const { shown, cut } = capped(d.config, level, 30);
+    L.push(...details(`Configuration keys changed (${d.config.length})`, [...shown.map((c) => `- ${code(describeChange(c))}`), ...(cut ? [`- … and ${cut} more`] : [])]));
+  }
+  for (const sec of d.sections) {
+    const { shown, cut } = capped(sec.changes, level, 15);
+    L.push(...details(`Section ${code(sec.section)} (${sec.changes.length} changed)`, [...shown.map((c) => `- ${code(describeChange(c))}`), ...(cut ? [`- … and ${cut} more`] : [])]));
+  }
+  return `${L.join("\n").trimEnd()}\n`;
+}
+
+/** The fullest Markdown within `budget` characters (the last level is returned even if longer). */
+export function renderDiffMarkdown(d: PlanDiff, budget = MARKDOWN_BUDGET): { markdown: string; level: DetailLevel } {
+  let out = "";
+  for (const level of [0, 1, 2, 3, 4] as DetailLevel[]) {
+    out = renderDiffMarkdownAt(d, level);
+    if (out.length <= budget) return { markdown: out, level };
+  }
+  return { markdown: out, level: 4 };
+}
+
+export function renderDiffJson(d: PlanDiff): string {
+  return `${JSON.stringify({ formatVersion: 1, ...d }, null, 2)}\n`;
+}

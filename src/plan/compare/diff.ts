@@ -490,7 +490,8 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   for (const c of effective) for (const r of c.refused) warnings.push(`${c.name}: the provider refuses this change (${r}); pulumi up would fail`);
   const moved = vms.filter((v) => v.before && v.after && v.before.address !== v.after.address && v.status !== "replaced");
   if (moved.length > 0) {
-    const ignoredUserData = changes.some((c) => isVmType(c.type) && c.ignored.length > 0);
+    const firstBootOnly = new Set(head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0).map((r) => r.name));
+    const ignoredUserData = moved.some((v) => firstBootOnly.has(v.name));
     warnings.push(
       `${plural(moved.length, "existing VM")} change static address (addresses follow the host order): ${list(moved.map((v) => `${v.name} ${v.before!.address} → ${v.after!.address}`), 4)}` +
         (ignoredUserData ? "; their cloud-init user-data is first-boot only (ignoreChanges), so a running VM keeps its old address while the rest of the cluster expects the new one" : ""),
@@ -500,7 +501,13 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   if (hostMoves.length > 0) warnings.push(`${plural(hostMoves.length, "VM")} move to another host (vMotion): ${list(hostMoves.map((v) => `${v.name} ${v.before!.host} → ${v.after!.host}`), 4)}`);
   if (endpoint.changed) {
     const e = (x: Plan["endpoint"]) => `${x.kind} ${x.address}:${x.port}`;
-    warnings.push(`API endpoint changes: ${e(endpoint.before)} → ${e(endpoint.after)}; every kubeconfig and the API server certificate's names follow it`);
+    const firstBoot = head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0 && vb.get(r.name)?.role === "control-plane" && va.has(r.name));
+    warnings.push(
+      `API endpoint changes: ${e(endpoint.before)} → ${e(endpoint.after)}; every kubeconfig and the API server certificate's names follow it` +
+        (firstBoot.length > 0
+          ? `; the ${plural(firstBoot.length, "existing control-plane VM")} keep their first-boot configuration (${firstBoot[0].ignoreChanges!.join(", ")} is ignoreChanges), so the change is not applied to them`
+          : ""),
+    );
   }
 
   const total = counts.create + counts.update + counts.replace + counts.delete;

@@ -34,12 +34,29 @@ function stackFileAtRevision(file: string, rev: string): string | undefined {
   }
 }
 
+function isRevision(rev: string, cwd: string): boolean {
+  try {
+    execFileSync("git", ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], { cwd, stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function compare(opts: PlanOptions & { base: string }): Promise<CompareResult> {
+  const baseIsFile = fs.existsSync(opts.base) && fs.statSync(opts.base).isFile();
+  // Refuse a base that is neither before spending a plan on the head.
+  if (!baseIsFile) {
+    const file = path.resolve(opts.cwd ?? process.cwd(), opts.configFile ?? `Pulumi.${opts.stack}.yaml`);
+    if (!isRevision(opts.base, path.dirname(file))) {
+      return { ok: false, side: "base", message: `--compare ${opts.base}: neither a plan JSON file nor a git revision of ${path.basename(file)} (in ${path.dirname(file)})` };
+    }
+  }
   const head = await plan(opts);
   if (!head.ok) return { ok: false, side: "head", errors: head.errors };
   let base: Plan;
   try {
-    if (fs.existsSync(opts.base) && fs.statSync(opts.base).isFile()) {
+    if (baseIsFile) {
       base = readPlanFile(opts.base);
     } else {
       const file = head.plan.configFile;

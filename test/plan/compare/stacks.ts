@@ -1,0 +1,34 @@
+/** Pairs of stacks for the compare tests: variants of Pulumi.dev.yaml written to a temp dir. */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { Plan, plan } from "../../../src/plan/plan";
+
+export const ROOT = path.resolve(__dirname, "../../../..");
+
+type Config = Record<string, any>;
+
+/** Writes Pulumi.dev.yaml, changed by `mutate`, into a temp dir; returns the file. */
+export function variant(mutate: (config: Config) => void): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Config };
+  mutate(doc.config);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compare-test-"));
+  const file = path.join(dir, "Pulumi.dev.yaml");
+  fs.writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
+const cache = new Map<string, Plan>();
+
+/** The plan of the reference stack with `--set` overrides, or of a variant file. Cached per input. */
+export async function planOf(sets: string[] = [], configFile?: string): Promise<Plan> {
+  const k = JSON.stringify([sets, configFile]);
+  const hit = cache.get(k);
+  if (hit) return hit;
+  const r = await plan({ stack: "dev", cwd: ROOT, sets, configFile });
+  if (!r.ok) assert.fail(`plan failed:\n${JSON.stringify(r.errors, null, 2)}`);
+  cache.set(k, r.plan);
+  return r.plan;
+}

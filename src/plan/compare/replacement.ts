@@ -51,6 +51,8 @@ export type Action = "update" | "replace";
 interface TypeRule {
   /** Input paths whose change replaces the resource; a trailing `.` matches the whole subtree. */
   replaceOn: string[];
+  /** Paths under a replaceOn subtree that are changed in place after all. */
+  except?: string[];
   /** Replacement on any change except these paths. */
   replaceOnAnyExcept?: string[];
   /** Changes the provider refuses (the update fails): path pattern → reason. */
@@ -65,6 +67,7 @@ const TFVS = "terraform-provider-vsphere";
 export const VSPHERE_RULES: Record<string, TypeRule> = {
   "vsphere:index/virtualMachine:VirtualMachine": {
     replaceOn: ["clone.", "networkInterfaces[*].ovfMapping"],
+    except: ["clone.timeout"],
     refuse: [{ path: "disks[*].size", when: "decrease", reason: "virtual disks cannot be shrunk" }],
     source: `${TFVS} virtual_machine CustomizeDiff: clone.* is ForceNew (except clone.timeout)`,
   },
@@ -183,7 +186,7 @@ export function classify(type: string, changes: ChangedPath[], ignoreChanges: st
   const replaceBecause =
     rule.replaceOnAnyExcept !== undefined
       ? live.filter((c) => !rule.replaceOnAnyExcept!.some((p) => pathMatches(p, c.path))).map((c) => c.path)
-      : live.filter((c) => rule.replaceOn.some((p) => pathMatches(p, c.path))).map((c) => c.path);
+      : live.filter((c) => rule.replaceOn.some((p) => pathMatches(p, c.path)) && !(rule.except ?? []).some((p) => pathMatches(p, c.path))).map((c) => c.path);
   const refused: string[] = [];
   for (const r of rule.refuse ?? []) {
     for (const c of live) {

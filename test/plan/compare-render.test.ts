@@ -1,0 +1,174 @@
+/**
+ * The compare output as reviewers see it: the Markdown rendered by a CommonMark/GFM renderer
+ * (markdown-it, tables on) within GitHub's comment limit, and the placement diagram rendered by the
+ * real Mermaid library in headless Chromium (Debian's chromium, driven by playwright-core).
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { generatedStackText } from "../../bench/stacks";
+import { PlanDiff, diffPlans } from "../../src/plan/compare/diff";
+import { renderMermaid } from "../../src/plan/compare/mermaid";
+import { GITHUB_COMMENT_LIMIT, MARKDOWN_BUDGET, renderDiffMarkdown, renderDiffMarkdownAt } from "../../src/plan/compare/render";
+import { Plan } from "../../src/plan/plan";
+import { ROOT, planOf, variant } from "./compare/stacks";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const MarkdownIt = require("markdown-it") as new (opts: Record<string, unknown>) => { render(s: string): string };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { chromium } = require("playwright-core") as typeof import("playwright-core");
+
+const CHROMIUM = "/usr/bin/chromium";
+const MERMAID_JS = path.join(ROOT, "node_modules/mermaid/dist/mermaid.min.js");
+const VM = "vsphere:index/virtualMachine:VirtualMachine";
+
+/** GitHub renders comments as GFM with HTML allowed (details/summary) and tables. */
+const gfm = () => new MarkdownIt({ html: true, linkify: true });
+const tables = (html: string) => [...html.matchAll(/<table>([\s\S]*?)<\/table>/g)].map((m) => m[1]);
+const rows = (table: string) => (table.match(/<tr>/g) ?? []).length;
+
+/** The head of a template change: every VM's clone source differs (no second plan needed). */
+function withNewTemplate(p: Plan): Plan {
+  const head = JSON.parse(JSON.stringify(p)) as Plan;
+  for (const r of head.resources) if (r.type === VM) (r.inputs as { clone: { templateUuid: string } }).clone.templateUuid = "4210ffff-0000-0000-0000-000000000000";
+  return head;
+}
+
+describe("compare: Markdown within GitHub's comment limit, rendered as GFM", function () {
+  let big: PlanDiff;
+  before(async function () {
+    // 64 hosts, 320 VMs: a template change is too long in full.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compare-big-"));
+    const file = path.join(dir, "Pulumi.big.yaml");
+    fs.writeFileSync(file, generatedStackText(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"), 64));
+    const base = await planOf([], file);
+    big = diffPlans(base, withNewTemplate(base));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a 320-VM template change sheds detail to fit; verdict, warnings, host and Spark tables survive", () => {
+    assert.ok(renderDiffMarkdownAt(big, 0).length > MARKDOWN_BUDGET, "the full text must be too long for this test to mean anything");
+    const { markdown, level } = renderDiffMarkdown(big);
+    assert.ok(markdown.length <= MARKDOWN_BUDGET && MARKDOWN_BUDGET < GITHUB_COMMENT_LIMIT, `${markdown.length}`);
+    assert.ok(level >= 1, `level ${level}`);
+    const html = gfm().render(markdown);
+    assert.match(html, /<strong>\d+ warnings; 0 to create, 0 to update, 320 to replace, 0 to delete\.<\/strong>/);
+    assert.match(html, /320 VMs replaced \(destroyed and re-cloned; data on them is lost\), because of clone\.templateUuid/);
+    const t = tables(html);
+    const hostTable = t.find((x) => x.includes("<th>host</th>"))!;
+    assert.equal(rows(hostTable), 65, "header + 64 hosts");
+    const spark = t.find((x) => x.includes("executor heap"))!;
+    assert.ok(spark && rows(spark) >= 10);
+    assert.ok(t.find((x) => x.includes("<th>replace</th>")));
+    // Details are inside <details>, passed through as HTML.
+    assert.match(html, /<details>\n<summary>Resources \(\d+ changing\)<\/summary>/);
+  });
+
+  it("sheds in order: property names, then per-resource lists as counts by type, then the diagram", () => {
+    const l0 = renderDiffMarkdownAt(big, 0);
+    const l1 = renderDiffMarkdownAt(big, 1);
+    const l2 = renderDiffMarkdownAt(big, 2);
+    const l3 = renderDiffMarkdownAt(big, 3);
+    assert.match(l0, /- replace VirtualMachine esxi-01-worker-1: clone\.templateUuid: "4210/);
+    assert.doesNotMatch(l1, /- replace VirtualMachine esxi-01-worker-1: /);
+    assert.match(l1, /- replace VirtualMachine esxi-01-worker-1\n/);
+    assert.match(l2, /- 320 × replace VirtualMachine/);
+    assert.doesNotMatch(l2, /- replace VirtualMachine esxi-01-worker-1/);
+    assert.match(l2, /```mermaid/);
+    assert.doesNotMatch(l3, /```mermaid/);
+    assert.ok(l0.length > l1.length && l1.length > l2.length && l2.length > l3.length);
+    // Whatever the budget, the always-kept parts are there.
+    const tiny = renderDiffMarkdown(big, 1000).markdown;
+    for (const must of ["**", "[!WARNING]", "#### Hosts", "| esxi-64 |", "#### Spark"]) assert.ok(tiny.includes(must), must);
+  });
+
+  it("the reference template change fits in full and renders every table", async () => {
+    const file = variant((c) => (c["vsphere-spark:inventory"].template = "ubuntu-2604-kube-template"));
+    const d = diffPlans(await planOf(), await planOf([], file));
+    const { markdown, level } = renderDiffMarkdown(d);
+    assert.equal(level, 0);
+    const html = gfm().render(markdown);
+    assert.equal(tables(html).length, 4, "counts, hosts, Spark, VMs");
+    assert.match(html, /<pre><code class="language-mermaid">flowchart LR/);
+    assert.ok(markdown.startsWith("<!-- vsphere-spark-plan-diff:dev -->\n"));
+  });
+});
+
+describe("compare: the Mermaid diagram renders in headless Chromium with the real Mermaid library", function () {
+  this.timeout(180000);
+  let ctx: Awaited<ReturnType<typeof chromium.launchPersistentContext>>;
+  let userDataDir: string;
+  let page: Awaited<ReturnType<typeof ctx.newPage>>;
+
+  before(async function () {
+    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)`);
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "compare-chromium-"));
+    ctx = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await ctx.newPage();
+    await page.setContent("<!doctype html><html><body><div id=out></div></body></html>");
+    await page.addScriptTag({ path: MERMAID_JS });
+    await page.evaluate(() => (globalThis as any).mermaid.initialize({ startOnLoad: false, securityLevel: "strict" }));
+  });
+  after(async () => {
+    await ctx?.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  let n = 0;
+  /** Renders with mermaid.render and reads back the drawn text and the classes of the nodes. */
+  async function render(code: string): Promise<{ error?: string; text?: string; classes?: string[] }> {
+    return page.evaluate(
+      async ([c, id]) => {
+        try {
+          const { svg } = await (globalThis as any).mermaid.render(id, c);
+          const out = (globalThis as any).document.getElementById("out");
+          out.innerHTML = svg;
+          const classes = [...out.querySelectorAll("g.node")].map((g: any) => String(g.getAttribute("class") ?? ""));
+          return { text: String(out.textContent ?? ""), classes };
+        } catch (e) {
+          return { error: String((e as Error).message ?? e) };
+        }
+      },
+      [code, `d${++n}`] as const,
+    );
+  }
+
+  async function pairs(): Promise<[string, PlanDiff][]> {
+    const ref = await planOf();
+    const inserted = variant((c) => {
+      c["vsphere-spark:hosts"].splice(1, 0, { name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 });
+      c["vsphere-spark:network"].addresses = { "esxi-03-load-balancer": "192.168.1.2" };
+    });
+    return [
+      ["scale-in", diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3"]))],
+      ["template change", diffPlans(ref, withNewTemplate(ref))],
+      ["host inserted", diffPlans(ref, await planOf([], inserted))],
+      ["worker profile", diffPlans(ref, await planOf(["vsphere-spark:vmProfiles={worker: {cpus: 12, memoryGiB: 96, diskGiB: 100}, small: {cpus: 8, memoryGiB: 64, diskGiB: 60}}"]))],
+    ];
+  }
+
+  it("every pair's diagram parses and draws every host and VM, styled by status", async () => {
+    for (const [label, d] of await pairs()) {
+      const code = renderMermaid(d);
+      const r = await render(code);
+      assert.equal(r.error, undefined, `${label}: ${r.error}\n${code}`);
+      for (const h of d.hosts) assert.ok(r.text!.includes(`${h.id}:`), `${label}: host ${h.id} missing`);
+      for (const v of d.vms) assert.ok(r.text!.includes(v.name), `${label}: VM ${v.name} missing`);
+      const styled = d.vms.filter((v) => v.status !== "unchanged");
+      assert.equal(r.classes!.filter((c) => /\b(added|removed|changed|replaced)\b/.test(c)).length, styled.length, label);
+    }
+  });
+
+  it("negative control: a diagram with a broken label is a parse error, and the check sees it", async () => {
+    const good = renderMermaid(diffPlans(await planOf(), await planOf(["vsphere-spark:workersPerHost=3"])));
+    const broken = good.replace(/\["esxi-01: /, '["esxi-01" ');
+    assert.notEqual(broken, good);
+    const r = await render(broken);
+    assert.match(r.error ?? "", /Parse error/);
+  });
+});

@@ -95,6 +95,16 @@ describe("compare: Markdown within GitHub's comment limit, rendered as GFM", fun
   });
 });
 
+describe("compare: the README's sample comment", function () {
+  it("is what the command prints today for the scale-out it describes", async () => {
+    const base = { ...(await planOf(["vsphere-spark:workersPerHost=3"])), configFile: "base.json (plan of Pulumi.dev.yaml)" };
+    const head = { ...(await planOf()), configFile: "Pulumi.dev.yaml" };
+    const { markdown } = renderDiffMarkdown(diffPlans(base, head));
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    assert.ok(readme.includes(`---\n\n${markdown.trimEnd()}\n\n---`), "README sample is stale: re-run the command shown above it and paste its output");
+  });
+});
+
 describe("compare: the Mermaid diagram renders in headless Chromium with the real Mermaid library", function () {
   this.timeout(180000);
   let ctx: Awaited<ReturnType<typeof chromium.launchPersistentContext>>;

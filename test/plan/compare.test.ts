@@ -47,7 +47,7 @@ describe("plan --compare: pairs of stacks", function () {
     assert.deepEqual(names(byAction(d, "create").filter((r) => r.type === VM)), ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"]);
     // Nothing is lost, but the fifth VM per host uses the memory a failed host's VMs restart into.
     assert.deepEqual(d.warnings, [
-      "N+1 lost: if esxi-01, esxi-02, esxi-03, esxi-04 fails, esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4 cannot restart on the other hosts within their memory",
+      "N+1 lost: if any of esxi-01, esxi-02, esxi-03, esxi-04 fails, esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4 cannot restart on the other hosts within their memory",
     ]);
     assert.deepEqual([d.survivability.before.nPlusOne, d.survivability.after.nPlusOne, d.breach.capacity], [true, false, true]);
     assert.deepEqual(d.spark!.rows.find((r) => r.name === "executors"), { name: "executors", before: "12", after: "16", changed: true });

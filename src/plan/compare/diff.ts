@@ -23,6 +23,8 @@ export interface PropertyChange {
   before?: unknown;
   after?: unknown;
   secret?: boolean;
+  /** A word instead of values (e.g. "added" for an artifact). */
+  note?: string;
 }
 
 export interface ResourceChange {
@@ -392,8 +394,8 @@ function diffSections(base: Plan, head: Plan): PlanDiff["sections"] {
   const pa = new Set((base.artifacts ?? []).map((a) => a.path));
   const pb = new Set((head.artifacts ?? []).map((a) => a.path));
   const arts = [
-    ...[...pb].filter((p) => !pa.has(p)).map((p) => ({ path: p, before: "—", after: "new" })),
-    ...[...pa].filter((p) => !pb.has(p)).map((p) => ({ path: p, before: "present", after: "—" })),
+    ...[...pb].filter((p) => !pa.has(p)).map((p) => ({ path: p, note: "added" })),
+    ...[...pa].filter((p) => !pb.has(p)).map((p) => ({ path: p, note: "removed" })),
   ];
   if (arts.length > 0) out.push({ section: "artifacts", changes: arts });
   return out;
@@ -484,7 +486,8 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   }
   if (survBefore.nPlusOne && !survAfter.nPlusOne) {
     const bad = survAfter.failures.filter((f) => f.unplaced.length > 0);
-    warnings.push(`N+1 lost: if ${list(bad.map((f) => f.host))} fails, ${list(bad.flatMap((f) => f.unplaced))} cannot restart on the other hosts within their memory`);
+    const which = bad.length === 1 ? bad[0].host : `any of ${list(bad.map((f) => f.host))}`;
+    warnings.push(`N+1 lost: if ${which} fails, ${list(bad.flatMap((f) => f.unplaced))} cannot restart on the other hosts within their memory`);
   }
   if (spark && spark.fitsBefore && !spark.fitsAfter) warnings.push("Spark: the executor no longer fits on a worker node (or the driver cannot be placed)");
   for (const c of effective) for (const r of c.refused) warnings.push(`${c.name}: the provider refuses this change (${r}); pulumi up would fail`);

@@ -57,7 +57,8 @@ export async function compare(opts: PlanOptions & { base: string }): Promise<Com
   let base: Plan;
   try {
     if (baseIsFile) {
-      base = readPlanFile(opts.base);
+      const read = readPlanFile(opts.base);
+      base = { ...read, configFile: `${path.relative(opts.cwd ?? process.cwd(), opts.base) || opts.base} (plan of ${path.basename(String(read.configFile ?? "?"))})` };
     } else {
       const file = head.plan.configFile;
       const text = stackFileAtRevision(file, opts.base);

@@ -25,6 +25,7 @@ function value(x: unknown): string {
 
 export function describeChange(p: PropertyChange): string {
   if (p.secret) return `${p.path}: changed (secret)`;
+  if (p.note) return `${p.path}: ${p.note}`;
   if ("before" in p || "after" in p) return `${p.path}: ${value(p.before)} → ${value(p.after)}`;
   return `${p.path}: changed`;
 }

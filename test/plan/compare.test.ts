@@ -19,7 +19,8 @@ const VM = "vsphere:index/virtualMachine:VirtualMachine";
 const SIZED_BY_WORKERS = ["spark-spark-defaults", "spark-resource-quota"];
 
 const byAction = (d: PlanDiff, action: string) => d.resources.filter((r) => r.action === action);
-const names = (xs: { name: string }[]) => xs.map((x) => x.name).sort();
+/** VMs by their vCenter name (as the plan's hosts list them); other resources by name. */
+const names = (xs: { name: string; vm?: string }[]) => xs.map((x) => x.vm ?? x.name).sort();
 
 describe("plan --compare: pairs of stacks", function () {
   let ref: Plan;
@@ -163,14 +164,15 @@ describe("plan --compare: secrets and unknown sections", function () {
   it("a secret input is reported only as changed (secret); the other side's value never appears", async () => {
     const ref = await planOf();
     const head = JSON.parse(JSON.stringify(ref)) as Plan;
-    const lb = head.resources.find((r) => r.name === "esxi-04-load-balancer")!;
+    const isLb = (r: Plan["resources"][number]) => r.type === VM && (r.inputs as any).name === "esxi-04-load-balancer";
+    const lb = head.resources.find(isLb)!;
     const base = JSON.parse(JSON.stringify(ref)) as Plan;
-    (base.resources.find((r) => r.name === "esxi-04-load-balancer")!.inputs as any).annotation = "hunter2-in-clear";
+    (base.resources.find(isLb)!.inputs as any).annotation = "hunter2-in-clear";
     (lb.inputs as any).annotation = "[secret]";
     head.config = { ...head.config, "vsphere:password": "[secret]" };
     base.config = { ...base.config, "vsphere:password": "old-password-in-clear" };
     const d = diffPlans(base, head);
-    const r = d.resources.find((x) => x.name === "esxi-04-load-balancer")!;
+    const r = d.resources.find((x) => x.vm === "esxi-04-load-balancer")!;
     assert.deepEqual(r.changes, [{ path: "annotation", secret: true }]);
     assert.deepEqual(d.config, [{ path: "vsphere:password", secret: true }]);
     const text = renderDiffText(d);

@@ -30,6 +30,8 @@ export interface PropertyChange {
 export interface ResourceChange {
   type: string;
   name: string;
+  /** For a VM: its name in vCenter (`inputs.name`), which is how the plan's hosts list it. */
+  vm?: string;
   action: ResourceAction;
   changes: PropertyChange[];
   replaceBecause: string[];
@@ -167,6 +169,13 @@ export function toPropertyChange(c: ChangedPath): PropertyChange {
 
 type PlanResource = Plan["resources"][number];
 const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+const isVmType = (t: string) => /:VirtualMachine$/.test(t);
+/** A VM resource's vCenter name (the plan's hosts list VMs by it), else its resource name. */
+const vmName = (r: PlanResource) => {
+  const n = isObj(r.inputs) ? r.inputs.name : undefined;
+  return typeof n === "string" ? n : r.name;
+};
+const vmField = (r: PlanResource) => (isVmType(r.type) ? { vm: vmName(r) } : {});
 
 function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unchanged: number } {
   const before = new Map(base.resources.map((r) => [key(r), r]));
@@ -176,7 +185,7 @@ function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unc
   for (const [k, h] of after) {
     const b = before.get(k);
     if (!b) {
-      changes.push({ type: h.type, name: h.name, action: "create", changes: [], replaceBecause: [], ignored: [], refused: [] });
+      changes.push({ type: h.type, name: h.name, ...vmField(h), action: "create", changes: [], replaceBecause: [], ignored: [], refused: [] });
       continue;
     }
     const raw = leafChanges(b.inputs, h.inputs);
@@ -191,12 +200,13 @@ function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unc
     const effective = raw.filter((x) => !c.ignored.includes(x.path));
     if (effective.length === 0 && !parentChanged) {
       // Only ignored inputs changed: nothing happens to the resource; listed for the record.
-      changes.push({ type: h.type, name: h.name, action: "update", changes: raw.map(toPropertyChange), replaceBecause: [], ignored: c.ignored, refused: [], source: c.source });
+      changes.push({ type: h.type, name: h.name, ...vmField(h), action: "update", changes: raw.map(toPropertyChange), replaceBecause: [], ignored: c.ignored, refused: [], source: c.source });
       continue;
     }
     changes.push({
       type: h.type,
       name: h.name,
+      ...vmField(h),
       action: replaceBecause.length > 0 ? "replace" : "update",
       changes: raw.map(toPropertyChange),
       replaceBecause,
@@ -205,7 +215,7 @@ function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unc
       source: c.source,
     });
   }
-  for (const [k, b] of before) if (!after.has(k)) changes.push({ type: b.type, name: b.name, action: "delete", changes: [], replaceBecause: [], ignored: [], refused: [] });
+  for (const [k, b] of before) if (!after.has(k)) changes.push({ type: b.type, name: b.name, ...vmField(b), action: "delete", changes: [], replaceBecause: [], ignored: [], refused: [] });
   const order: Record<ResourceAction, number> = { replace: 0, delete: 1, create: 2, update: 3 };
   changes.sort((x, y) => order[x.action] - order[y.action] || x.type.localeCompare(y.type) || x.name.localeCompare(y.name, undefined, { numeric: true }));
   return { changes, unchanged };
@@ -405,7 +415,6 @@ function diffSections(base: Plan, head: Plan): PlanDiff["sections"] {
 
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
 const list = (xs: string[], max = 6) => (xs.length <= max ? xs.join(", ") : `${xs.slice(0, max).join(", ")} and ${xs.length - max} more`);
-const isVmType = (t: string) => /:VirtualMachine$/.test(t);
 
 export function diffPlans(base: Plan, head: Plan): PlanDiff {
   const { changes, unchanged } = diffResources(base, head);
@@ -416,7 +425,7 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   // VMs
   const vb = vmStates(base);
   const va = vmStates(head);
-  const vmResource = new Map(changes.filter((c) => isVmType(c.type)).map((c) => [c.name, c]));
+  const vmResource = new Map(changes.filter((c) => c.vm !== undefined).map((c) => [c.vm!, c]));
   const vms: VmChange[] = [];
   for (const name of [...new Set([...vb.keys(), ...va.keys()])]) {
     const before = vb.get(name);
@@ -456,22 +465,23 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   const warnings: string[] = [];
   const replacedVms = effective.filter((c) => isVmType(c.type) && c.action === "replace");
   const deletedVms = effective.filter((c) => isVmType(c.type) && c.action === "delete");
-  const roleOf = (n: string) => (vb.get(n) ?? va.get(n))?.role;
+  const vmOf = (c: ResourceChange) => c.vm ?? c.name;
+  const roleOf = (c: ResourceChange) => (vb.get(vmOf(c)) ?? va.get(vmOf(c)))?.role;
   if (replacedVms.length > 0) {
     const why = [...new Set(replacedVms.flatMap((c) => c.replaceBecause))];
-    warnings.push(`${plural(replacedVms.length, "VM")} replaced (destroyed and re-cloned; data on them is lost), because of ${list(why)}: ${list(replacedVms.map((c) => c.name))}`);
+    warnings.push(`${plural(replacedVms.length, "VM")} replaced (destroyed and re-cloned; data on them is lost), because of ${list(why)}: ${list(replacedVms.map(vmOf))}`);
   }
-  if (deletedVms.length > 0) warnings.push(`${plural(deletedVms.length, "VM")} deleted (data on them is lost): ${list(deletedVms.map((c) => c.name))}`);
-  const cpGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c.name) === "control-plane");
+  if (deletedVms.length > 0) warnings.push(`${plural(deletedVms.length, "VM")} deleted (data on them is lost): ${list(deletedVms.map(vmOf))}`);
+  const cpGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c) === "control-plane");
   if (cpGone.length > 0) {
     const total = [...vb.values()].filter((v) => v.role === "control-plane").length;
     warnings.push(
-      `control plane ${cpGone.some((c) => c.action === "replace") ? "replaced" : "reduced"}: ${list(cpGone.map((c) => c.name))} (${cpGone.length} of ${total} etcd members); ` +
+      `control plane ${cpGone.some((c) => c.action === "replace") ? "replaced" : "reduced"}: ${list(cpGone.map(vmOf))} (${cpGone.length} of ${total} etcd members); ` +
         "etcd keeps quorum only if they go one at a time, and a replaced member must rejoin the cluster",
     );
   }
-  const lbGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c.name) === "load-balancer");
-  if (lbGone.length > 0) warnings.push(`load-balancer VM ${lbGone[0].action === "replace" ? "replaced" : "deleted"} (${lbGone.map((c) => c.name).join(", ")}): the API endpoint is down meanwhile`);
+  const lbGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c) === "load-balancer");
+  if (lbGone.length > 0) warnings.push(`load-balancer VM ${lbGone[0].action === "replace" ? "replaced" : "deleted"} (${lbGone.map(vmOf).join(", ")}): the API endpoint is down meanwhile`);
   const tanzu = effective.filter((c) => (c.action === "replace" || c.action === "delete") && /(:Namespace|VirtualMachineClass|:Supervisor)$/.test(c.type));
   for (const c of tanzu) {
     warnings.push(`${c.type.split(":").pop()} ${c.name} ${c.action === "replace" ? "replaced" : "deleted"}: everything in it is deleted with it${c.replaceBecause.length ? ` (because of ${list(c.replaceBecause)})` : ""}`);
@@ -490,10 +500,10 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
     warnings.push(`N+1 lost: if ${which} fails, ${list(bad.flatMap((f) => f.unplaced))} cannot restart on the other hosts within their memory`);
   }
   if (spark && spark.fitsBefore && !spark.fitsAfter) warnings.push("Spark: the executor no longer fits on a worker node (or the driver cannot be placed)");
-  for (const c of effective) for (const r of c.refused) warnings.push(`${c.name}: the provider refuses this change (${r}); pulumi up would fail`);
+  for (const c of effective) for (const r of c.refused) warnings.push(`${vmOf(c)}: the provider refuses this change (${r}); pulumi up would fail`);
   const moved = vms.filter((v) => v.before && v.after && v.before.address !== v.after.address && v.status !== "replaced");
   if (moved.length > 0) {
-    const firstBootOnly = new Set(head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0).map((r) => r.name));
+    const firstBootOnly = new Set(head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0).map(vmName));
     const ignoredUserData = moved.some((v) => firstBootOnly.has(v.name));
     warnings.push(
       `${plural(moved.length, "existing VM")} change static address (addresses follow the host order): ${list(moved.map((v) => `${v.name} ${v.before!.address} → ${v.after!.address}`), 4)}` +
@@ -504,7 +514,7 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   if (hostMoves.length > 0) warnings.push(`${plural(hostMoves.length, "VM")} move to another host (vMotion): ${list(hostMoves.map((v) => `${v.name} ${v.before!.host} → ${v.after!.host}`), 4)}`);
   if (endpoint.changed) {
     const e = (x: Plan["endpoint"]) => `${x.kind} ${x.address}:${x.port}`;
-    const firstBoot = head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0 && vb.get(r.name)?.role === "control-plane" && va.has(r.name));
+    const firstBoot = head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0 && vb.get(vmName(r))?.role === "control-plane" && va.has(vmName(r)));
     warnings.push(
       `API endpoint changes: ${e(endpoint.before)} → ${e(endpoint.after)}; every kubeconfig and the API server certificate's names follow it` +
         (firstBoot.length > 0

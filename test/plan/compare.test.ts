@@ -189,6 +189,35 @@ describe("plan --compare: secrets and unknown sections", function () {
     assert.equal(d.noChanges, false);
   });
 
+  it("a Tanzu-shaped plan (no hosts, a back end section, VM classes as Kubernetes objects) diffs without branching", () => {
+    const mk = (vmClass: string, cpus: number): Plan => ({
+      formatVersion: 1,
+      stack: "tanzu",
+      configFile: "Pulumi.tanzu.yaml",
+      simulated: "",
+      backend: "tanzu",
+      endpoint: { kind: "supervisor", address: "10.0.0.10", port: 6443 },
+      counts: {},
+      resources: [
+        { type: "kubernetes:vmoperator.vmware.com/v1alpha2:VirtualMachineClass", name: "spark-worker-class", parent: "spark", inputs: { metadata: { name: vmClass }, spec: { hardware: { cpus } } } },
+        { type: "vsphere:index/supervisor:Supervisor", name: "spark-supervisor", parent: "spark", inputs: { namespaces: [{ name: "spark", contentLibraries: [] }] } },
+      ],
+      hosts: [],
+      artifacts: [],
+      outputs: {},
+      tanzu: { namespace: "spark", vmClass },
+    });
+    const same = diffPlans(mk("best-effort-large", 16), mk("best-effort-large", 16));
+    assert.equal(same.noChanges, true);
+    const resized = diffPlans(mk("best-effort-large", 16), mk("best-effort-large", 24));
+    assert.deepEqual([resized.counts.update, resized.counts.replace, resized.warnings], [1, 0, []]);
+    const renamed = diffPlans(mk("best-effort-large", 16), mk("best-effort-xlarge", 16));
+    assert.equal(renamed.counts.replace, 1);
+    assert.ok(renamed.warnings.some((w) => /^VirtualMachineClass spark-worker-class replaced: .*because of metadata\.name/.test(w)), renamed.warnings.join("\n"));
+    assert.deepEqual(renamed.sections.find((x) => x.section === "tanzu")!.changes, [{ path: "vmClass", before: "best-effort-large", after: "best-effort-xlarge" }]);
+    assert.equal(renamed.survivability.after.nPlusOne, true, "no hosts: nothing to restart");
+  });
+
   it("the plan a compare reads names its formatVersion; the plan JSON carries config with secrets redacted", async () => {
     const ref = await planOf();
     assert.equal(ref.formatVersion, PLAN_FORMAT_VERSION);

@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatFieldErrors } from "../../components/validation";
-import { compare, renderDiffJson, renderDiffMarkdown, renderDiffText } from "./compare";
+import { compare, renderDiffJson, renderDiffMarkdown, renderDiffText, renderInvalidJson, renderInvalidMarkdown } from "./compare";
 import { plan } from "./plan";
 import { renderPlanText } from "./report";
 
@@ -70,7 +70,12 @@ export async function main(argv: string[]): Promise<number> {
     const r = await compare({ stack: o.stack!, configFile: o["config-file"], sets: o.set, base: o.compare });
     if (!r.ok) {
       if ("message" in r) process.stderr.write(`plan: ${r.message}\n`);
-      else process.stderr.write(`invalid ${r.side} stack configuration (${r.errors.length} problem${r.errors.length === 1 ? "" : "s"}):\n${formatFieldErrors(r.errors)}\n`);
+      else {
+        process.stderr.write(`invalid ${r.side} stack configuration (${r.errors.length} problem${r.errors.length === 1 ? "" : "s"}):\n${formatFieldErrors(r.errors)}\n`);
+        // Markdown and JSON readers (a pull-request comment) get the problems on stdout too.
+        if (format === "markdown") process.stdout.write(renderInvalidMarkdown(o.stack!, r.side, r.errors));
+        if (format === "json") process.stdout.write(renderInvalidJson(r.side, r.errors));
+      }
       return 1;
     }
     const text = format === "json" ? renderDiffJson(r.diff) : format === "markdown" ? renderDiffMarkdown(r.diff).markdown : renderDiffText(r.diff);

@@ -14,9 +14,7 @@ import { GITHUB_COMMENT_LIMIT, MARKDOWN_BUDGET, renderDiffMarkdown, renderDiffMa
 import { Plan } from "../../src/plan/plan";
 import { ROOT, planOf, variant } from "./compare/stacks";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const MarkdownIt = require("markdown-it") as new (opts: Record<string, unknown>) => { render(s: string): string };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { chromium } = require("playwright-core") as typeof import("playwright-core");
 
 const CHROMIUM = "/usr/bin/chromium";

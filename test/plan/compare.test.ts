@@ -280,9 +280,12 @@ describe("plan --compare: the command line", function () {
     const fmt = run(["--compare", "HEAD", "--format", "html"]);
     assert.equal(fmt.status, 2);
     assert.match(fmt.stderr, /--format must be text, markdown or json, got "html"/);
-    const bad = run(["--compare", "HEAD", "--set", "vsphere-spark:workersPerHost=0"]);
+    const bad = run(["--compare", "HEAD", "--format", "markdown", "--set", "vsphere-spark:workersPerHost=0", "--set", "vsphere-spark:spark={deployMode: client, executor: {memory: 200g}}"]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /invalid head stack configuration[\s\S]*vsphere-spark:workersPerHost/);
+    // The pull-request comment gets the problems too, each naming its key, and the Spark refusal flagged.
+    assert.match(bad.stdout, /^<!-- vsphere-spark-plan-diff:dev -->\n[\s\S]*\*\*The head configuration is invalid \(\d+ problems?\)/);
+    assert.match(bad.stdout, /- `vsphere-spark:workersPerHost`: /);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

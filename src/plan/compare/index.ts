@@ -14,7 +14,7 @@ import { PlanFileError, readPlanFile } from "./read-plan";
 
 export { PlanDiff, diffPlans } from "./diff";
 export { PlanFileError, asPlan, readPlanFile } from "./read-plan";
-export { renderDiffJson, renderDiffMarkdown, renderDiffText } from "./render";
+export { renderDiffJson, renderDiffMarkdown, renderDiffText, renderInvalidJson, renderInvalidMarkdown } from "./render";
 export { renderMermaid } from "./mermaid";
 
 export type CompareResult =

@@ -211,3 +211,22 @@ export function renderDiffMarkdown(d: PlanDiff, budget = MARKDOWN_BUDGET): { mar
 export function renderDiffJson(d: PlanDiff): string {
   return `${JSON.stringify({ formatVersion: 1, ...d }, null, 2)}\n`;
 }
+
+/** The report when a side's configuration is invalid: the errors, each naming its key (no values). */
+export function renderInvalidMarkdown(stack: string, side: "base" | "head", errors: { path: string; message: string }[]): string {
+  const sparkUnfit = errors.some((e) => e.path.includes(":spark"));
+  return [
+    commentMarker(stack),
+    `### Plan diff: stack \`${stack}\``,
+    "",
+    `**The ${side} configuration is invalid (${errors.length} problem${errors.length === 1 ? "" : "s"}); \`pulumi up\` would stop before registering anything.**`,
+    "",
+    ...(sparkUnfit && side === "head" ? ["> [!WARNING]", "> - Spark: the head's Spark settings are refused (for example an executor that does not fit a worker node)", ""] : []),
+    ...errors.map((e) => `- \`${e.path}\`: ${e.message.replace(/\n/g, " ")}`),
+    "",
+  ].join("\n");
+}
+
+export function renderInvalidJson(side: "base" | "head", errors: { path: string; message: string }[]): string {
+  return `${JSON.stringify({ formatVersion: 1, invalid: { side, errors } }, null, 2)}\n`;
+}

@@ -77,3 +77,118 @@ describe("compare: the pull-request workflows", function () {
     assert.equal(commentMarker("dev"), "<!-- vsphere-spark-plan-diff:dev -->");
   });
 });
+
+/**
+ * The comment workflow's script, executed as actions/github-script runs it (an async function of
+ * github, context, core, require), against a recording stand-in for the GitHub API.
+ */
+describe("compare: the comment workflow's script, executed", function () {
+  const script = (YAML.parse(fs.readFileSync(COMMENT, "utf8")).jobs.comment.steps as any[]).find((s) => String(s.uses).startsWith("actions/github-script@")).with
+    .script as string;
+  const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
+
+  function fakeGithub(headSha: string, existing: { id: number; body: string; user: { type: string } }[]) {
+    const calls: { op: string; args: any }[] = [];
+    const rest = {
+      pulls: { get: async (args: any) => (calls.push({ op: "pulls.get", args }), { data: { head: { sha: headSha } } }) },
+      issues: {
+        listComments: async () => ({ data: existing }),
+        updateComment: async (args: any) => void calls.push({ op: "update", args }),
+        createComment: async (args: any) => void calls.push({ op: "create", args }),
+      },
+    };
+    return { calls, github: { rest, paginate: async (fn: () => Promise<{ data: unknown[] }>) => (await fn()).data } };
+  }
+
+  async function runScript(files: Record<string, string>, headSha: string, existing: { id: number; body: string; user: { type: string } }[] = []) {
+    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "comment-script-"));
+    fs.mkdirSync(path.join(dir, "plan-diff"));
+    for (const [f, t] of Object.entries(files)) fs.writeFileSync(path.join(dir, "plan-diff", f), t);
+    const { calls, github } = fakeGithub(headSha, existing);
+    const notes: string[] = [];
+    const core = { notice: (m: string) => notes.push(`notice: ${m}`), warning: (m: string) => notes.push(`warning: ${m}`) };
+    const context = { repo: { owner: "o", repo: "r" }, payload: { workflow_run: { head_sha: "abc" } } };
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await new AsyncFunction("github", "context", "core", "require", script)(github, context, core, require);
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    return { calls, notes };
+  }
+
+  const md = (stack: string) => `<!-- vsphere-spark-plan-diff:${stack} -->\n### Plan diff: stack \`${stack}\`\n`;
+
+  it("creates one comment per stack, then updates the one its marker finds", async () => {
+    const first = await runScript({ "pr-number": "7\n", "dev.md": md("dev"), "prod.md": md("prod") }, "abc");
+    assert.deepEqual(first.calls.map((c) => [c.op, c.args.issue_number ?? c.args.pull_number]), [["pulls.get", 7], ["create", 7], ["create", 7]]);
+    const existing = [
+      { id: 11, body: md("dev"), user: { type: "Bot" } },
+      { id: 12, body: md("prod"), user: { type: "User" } }, // a person quoting the marker is not ours
+    ];
+    const second = await runScript({ "pr-number": "7", "dev.md": md("dev"), "prod.md": md("prod") }, "abc", existing);
+    assert.deepEqual(second.calls.slice(1).map((c) => [c.op, c.args.comment_id ?? c.args.issue_number]), [["update", 11], ["create", 7]]);
+  });
+
+  it("does nothing for a pull request that moved on; refuses a bad number; skips a file that is not a stack name", async () => {
+    const moved = await runScript({ "pr-number": "7", "dev.md": md("dev") }, "def");
+    assert.deepEqual(moved.calls.map((c) => c.op), ["pulls.get"]);
+    assert.match(moved.notes[0], /has moved on/);
+    await assert.rejects(runScript({ "pr-number": "7; rm -rf /", "dev.md": md("dev") }, "abc"), /not a number/);
+    const odd = await runScript({ "pr-number": "7", "a b.md": md("a b"), "dev.md": "no marker\n" }, "abc");
+    assert.deepEqual(odd.calls.map((c) => c.op), ["pulls.get", "create"]);
+    assert.ok(odd.calls[1].args.body.startsWith("<!-- vsphere-spark-plan-diff:dev -->\n"), "the marker is added when missing");
+    assert.match(odd.notes.join("\n"), /skipping a b\.md: not a stack name/);
+  });
+});
+
+/**
+ * The pull_request workflow's shell step, executed by bash as the runner would: in a copy of this
+ * commit made into a git repository whose base commit has 3 workers per host and whose head has 4.
+ */
+describe("compare: the pull_request workflow's step, executed", function () {
+  this.timeout(300000);
+
+  it("plans base and head, writes the summary, the artifact files and the breach output", () => {
+    const { execFileSync, spawnSync } = require("node:child_process") as typeof import("node:child_process");
+    const os = require("node:os") as typeof import("node:os");
+    const step = (YAML.parse(fs.readFileSync(PLAN, "utf8")).jobs["plan-diff"].steps as any[]).find((s) => s.id === "diff");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-step-"));
+    try {
+      // This commit's files (what actions/checkout gives the runner), without node_modules (linked).
+      execFileSync("bash", ["-c", `git -C "${ROOT}" archive HEAD | tar -x -C "${dir}"`]);
+      fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+      const git = (...a: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "pipe" });
+      const stackFile = path.join(dir, "Pulumi.dev.yaml");
+      const text = fs.readFileSync(stackFile, "utf8");
+      assert.match(text, /vsphere-spark:workersPerHost: 4/);
+      git("init", "-q");
+      fs.writeFileSync(stackFile, text.replace("vsphere-spark:workersPerHost: 4", "vsphere-spark:workersPerHost: 3"));
+      git("add", "-A");
+      git("commit", "-qm", "base");
+      const base = execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, encoding: "utf8" }).trim();
+      fs.writeFileSync(stackFile, text);
+      git("commit", "-qam", "head: scale out");
+      const summary = path.join(dir, "summary.md");
+      const output = path.join(dir, "output.txt");
+      const r = spawnSync("bash", ["-e", "-c", step.run], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, BASE_SHA: base, PR_NUMBER: "42", FAIL_ON_BREACH: "true", GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(fs.readFileSync(path.join(dir, "plan-diff/pr-number"), "utf8"), "42\n");
+      const md = fs.readFileSync(path.join(dir, "plan-diff/dev.md"), "utf8");
+      assert.match(md, /^<!-- vsphere-spark-plan-diff:dev -->\n/);
+      assert.match(md, /12 to create, 1 to update, 1 to replace, 0 to delete/);
+      assert.match(md, /`[0-9a-f]{40}:Pulumi\.dev\.yaml` → `Pulumi\.dev\.yaml`/);
+      assert.ok(fs.readFileSync(summary, "utf8").includes(md));
+      // Scaling out loses N+1 here: with the option on, the step reports a breach for the last step to fail on.
+      assert.equal(fs.readFileSync(output, "utf8"), "breach=1\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -157,8 +157,15 @@ describe("compare: the pull_request workflow's step, executed", function () {
     const step = (YAML.parse(fs.readFileSync(PLAN, "utf8")).jobs["plan-diff"].steps as any[]).find((s) => s.id === "diff");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-step-"));
     try {
-      // This commit's files (what actions/checkout gives the runner), without node_modules (linked).
-      execFileSync("bash", ["-c", `git -C "${ROOT}" archive HEAD | tar -x -C "${dir}"`]);
+      // The repository's files as they are now (what actions/checkout gives the runner), without
+      // node_modules (linked) and ignored files.
+      const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" }).split("\0").filter(Boolean);
+      for (const f of files) {
+        const from = path.join(ROOT, f);
+        if (!fs.existsSync(from)) continue;
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.copyFileSync(from, path.join(dir, f));
+      }
       fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
       const git = (...a: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir, stdio: "pipe" });
       const stackFile = path.join(dir, "Pulumi.dev.yaml");
@@ -170,7 +177,10 @@ describe("compare: the pull_request workflow's step, executed", function () {
       git("commit", "-qm", "base");
       const base = execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, encoding: "utf8" }).trim();
       fs.writeFileSync(stackFile, text);
-      git("commit", "-qam", "head: scale out");
+      // A stack added by the pull request: its base is the empty plan.
+      fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), text);
+      git("add", "-A");
+      git("commit", "-qm", "head: scale out, add a stack");
       const summary = path.join(dir, "summary.md");
       const output = path.join(dir, "output.txt");
       const r = spawnSync("bash", ["-e", "-c", step.run], {
@@ -184,7 +194,13 @@ describe("compare: the pull_request workflow's step, executed", function () {
       assert.match(md, /^<!-- vsphere-spark-plan-diff:dev -->\n/);
       assert.match(md, /12 to create, 1 to update, 1 to replace, 0 to delete/);
       assert.match(md, /`[0-9a-f]{40}:Pulumi\.dev\.yaml` → `Pulumi\.dev\.yaml`/);
-      assert.ok(fs.readFileSync(summary, "utf8").includes(md));
+      const added = fs.readFileSync(path.join(dir, "plan-diff/staging.md"), "utf8");
+      assert.match(added, /^<!-- vsphere-spark-plan-diff:staging -->\n/);
+      assert.match(added, /\*\*1 warning; \d+ to create, 0 to update, 0 to replace, 0 to delete\.\*\*/);
+      assert.match(added, /> - N\+1 not met: if any of esxi-01/);
+      assert.match(added, /`[0-9a-f]{40}:Pulumi\.staging\.yaml \(absent\)` → `Pulumi\.staging\.yaml`/);
+      const summaryText = fs.readFileSync(summary, "utf8");
+      assert.ok(summaryText.includes(md) && summaryText.includes(added));
       // Scaling out loses N+1 here: with the option on, the step reports a breach for the last step to fail on.
       assert.equal(fs.readFileSync(output, "utf8"), "breach=1\n");
     } finally {

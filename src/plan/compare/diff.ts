@@ -494,10 +494,12 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
     if (a.allocatedMiB > a.memoryMiB) over.push(`memory ${Math.round(a.allocatedMiB / 1024)} of ${Math.round(a.memoryMiB / 1024)} GiB (${Math.round((100 * a.allocatedMiB) / a.memoryMiB)}%)`);
     if (over.length > 0) warnings.push(`host ${h.id} over capacity: ${over.join(", ")}`);
   }
-  if (survBefore.nPlusOne && !survAfter.nPlusOne) {
+  // A new stack (no hosts in the base) that cannot survive a host failure is worth saying too.
+  const newStack = base.hosts.length === 0;
+  if (!survAfter.nPlusOne && (survBefore.nPlusOne || newStack)) {
     const bad = survAfter.failures.filter((f) => f.unplaced.length > 0);
     const which = bad.length === 1 ? bad[0].host : `any of ${list(bad.map((f) => f.host))}`;
-    warnings.push(`N+1 lost: if ${which} fails, ${list(bad.flatMap((f) => f.unplaced))} cannot restart on the other hosts within their memory`);
+    warnings.push(`N+1 ${newStack ? "not met" : "lost"}: if ${which} fails, ${list(bad.flatMap((f) => f.unplaced))} cannot restart on the other hosts within their memory`);
   }
   if (spark && spark.fitsBefore && !spark.fitsAfter) warnings.push("Spark: the executor no longer fits on a worker node (or the driver cannot be placed)");
   for (const c of effective) for (const r of c.refused) warnings.push(`${vmOf(c)}: the provider refuses this change (${r}); pulumi up would fail`);
@@ -512,7 +514,7 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   }
   const hostMoves = vms.filter((v) => v.before && v.after && v.before.host !== v.after.host);
   if (hostMoves.length > 0) warnings.push(`${plural(hostMoves.length, "VM")} move to another host (vMotion): ${list(hostMoves.map((v) => `${v.name} ${v.before!.host} → ${v.after!.host}`), 4)}`);
-  if (endpoint.changed) {
+  if (endpoint.changed && base.resources.length > 0) {
     const e = (x: Plan["endpoint"]) => `${x.kind} ${x.address}:${x.port}`;
     const firstBoot = head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0 && vb.get(vmName(r))?.role === "control-plane" && va.has(vmName(r)));
     warnings.push(
@@ -547,7 +549,7 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
     config,
     sections,
     breach: {
-      capacity: hosts.some((h) => h.after && (h.after.cpus > h.after.cpuThreads || h.after.allocatedMiB > h.after.memoryMiB)) || (survBefore.nPlusOne && !survAfter.nPlusOne),
+      capacity: hosts.some((h) => h.after && (h.after.cpus > h.after.cpuThreads || h.after.allocatedMiB > h.after.memoryMiB)) || (survBefore.nPlusOne && !survAfter.nPlusOne && !newStack),
       spark: spark !== undefined && !spark.fitsAfter,
     },
   };

@@ -31,9 +31,8 @@ export function describeChange(p: PropertyChange): string {
 }
 
 function hostCells(h: HostChange): string[] {
-  const side = (s: HostChange["before"]) => s;
-  const b = side(h.before);
-  const a = side(h.after);
+  const b = h.before;
+  const a = h.after;
   const arrow = (x: string | undefined, y: string | undefined) => (x === y ? (y ?? "—") : `${x ?? "—"} → ${y ?? "—"}`);
   const cap = a ?? b!;
   return [

@@ -138,14 +138,15 @@ describe("plan --compare: pairs of stacks", function () {
   });
 
   it("a Spark-only change: no VM or vSphere resource changes, the Spark rows and spark-submit say what", async () => {
-    const d = diffPlans(ref, await planOf(["vsphere-spark:spark={deployMode: client, executor: {cores: 8}}"]));
+    const d = diffPlans(ref, await planOf(["vsphere-spark:spark={deployMode: client, executor: {heapGranularityGiB: 10, cores: 8}}"]));
     assert.equal(d.resources.filter((r) => !r.type.startsWith("kubernetes:")).length, 0, d.resources.map((r) => r.name).join(", "));
     assert.ok(d.vms.every((v) => v.status === "unchanged"));
     assert.deepEqual(d.warnings, []);
     const cores = d.spark!.rows.find((r) => r.name === "executor cores")!;
     assert.deepEqual([cores.before, cores.after], ["15", "8"]);
     assert.ok(d.spark!.submit.some((s) => s.added.some((l) => l.includes("spark.executor.cores=8"))));
-    assert.ok(d.config!.some((c) => c.path === "vsphere-spark:spark.executor"), JSON.stringify(d.config));
+    // The configuration key named by its leaf.
+    assert.deepEqual(d.config!.map((c) => [c.path, c.after]), [["vsphere-spark:spark.executor.cores", 8]]);
   });
 
   it("the Spark namespace renamed: the Namespace and every object in it replaced (metadata.name is immutable), flagged", async () => {

@@ -219,6 +219,24 @@ describe("plan --compare: secrets and unknown sections", function () {
     assert.equal(renamed.survivability.after.nPlusOne, true, "no hosts: nothing to restart");
   });
 
+  it("the Tanzu stack (Pulumi.tanzu.yaml): a second plan is no changes; a smaller worker class resizes the class and Spark", async () => {
+    const ref = await planOf([], undefined, "tanzu");
+    assert.equal(ref.backend, "tanzu");
+    const again = diffPlans(ref, await planOf([], path.join(ROOT, "Pulumi.tanzu.yaml"), "tanzu"));
+    assert.equal(again.noChanges, true, renderDiffText(again));
+    const file = variant((c) => Object.assign(c["vsphere-spark:tanzu"].vmClasses.worker, { cpus: 12, memoryGiB: 96 }), "tanzu");
+    const d = diffPlans(ref, await planOf([], file, "tanzu"));
+    const cls = d.resources.find((r) => r.type === "vsphere:index/virtualMachineClass:VirtualMachineClass")!;
+    assert.ok(cls && cls.action !== "delete", JSON.stringify(d.resources.map((r) => [r.action, r.name])));
+    assert.ok(d.spark!.rows.find((r) => r.name === "executor cores")!.changed);
+    assert.ok(d.sections.some((x) => x.section === "tanzu"), "the back end's own section is diffed");
+    assert.ok(d.config!.some((c) => c.path.startsWith("vsphere-spark:tanzu.vmClasses.worker.")), JSON.stringify(d.config));
+    // No host table or diagram without hosts; the Spark table stays.
+    const text = renderDiffText(d);
+    assert.match(text, /No VM placement in these plans/);
+    assert.doesNotMatch(text, /N\+1/);
+  });
+
   it("the plan a compare reads names its formatVersion; the plan JSON carries config with secrets redacted", async () => {
     const ref = await planOf();
     assert.equal(ref.formatVersion, PLAN_FORMAT_VERSION);

@@ -14,6 +14,9 @@ export const MARKDOWN_BUDGET = 60000;
 /** The hidden marker that finds a stack's previous comment. */
 export const commentMarker = (stack: string) => `<!-- vsphere-spark-plan-diff:${stack} -->`;
 
+/** Said instead of the host table when neither plan places VMs on hosts (e.g. the Tanzu back end). */
+const NO_HOSTS = "No VM placement in these plans: the back end places the nodes (its own section below lists what changes).";
+
 const gib = (mib: number) => `${Math.round((mib / 1024) * 10) / 10} GiB`;
 const pct = (a: number, b: number) => (b > 0 ? `${Math.round((100 * a) / b)}%` : "—");
 const shortType = (t: string) => t.split(":").pop() ?? t;
@@ -86,17 +89,23 @@ export function renderDiffText(d: PlanDiff): string {
   }
   L.push("", `Resources: ${d.counts.create} create, ${d.counts.update} update, ${d.counts.replace} replace, ${d.counts.delete} delete, ${d.counts.unchanged} unchanged`);
   for (const c of d.resources) L.push(`  ${resourceLine(c, true)}`);
-  L.push("", "Hosts (VMs; vCPU of logical cores; memory of capacity), base → head:");
-  const rows = [["host", "VMs", "vCPU", "memory"], ...d.hosts.map(hostCells)];
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) L.push(`  ${r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()}`);
+  if (d.hosts.length === 0) {
+    L.push("", NO_HOSTS);
+  } else {
+    L.push("", "Hosts (VMs; vCPU of logical cores; memory of capacity), base → head:");
+    const rows = [["host", "VMs", "vCPU", "memory"], ...d.hosts.map(hostCells)];
+    const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) L.push(`  ${r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()}`);
+  }
   const changedVms = d.vms.filter((v) => v.status !== "unchanged");
   if (changedVms.length > 0) {
     L.push("", "VMs:");
     for (const v of changedVms) L.push(`  ${v.status} ${v.name}${v.differences.length ? `: ${v.differences.join(", ")}` : ""}`);
   }
-  L.push("", `One host failure (N+1), head: ${d.survivability.after.nPlusOne ? "yes" : "NO"} (base: ${d.survivability.before.nPlusOne ? "yes" : "no"})`);
-  for (const s of survivalLines(d.survivability.after)) L.push(`  ${s}`);
+  if (d.hosts.length > 0) {
+    L.push("", `One host failure (N+1), head: ${d.survivability.after.nPlusOne ? "yes" : "NO"} (base: ${d.survivability.before.nPlusOne ? "yes" : "no"})`);
+    for (const s of survivalLines(d.survivability.after)) L.push(`  ${s}`);
+  }
   if (d.spark) {
     L.push("", "Spark, base → head:");
     for (const r of d.spark.rows) L.push(`  ${r.changed ? "*" : " "} ${r.name}: ${r.changed ? `${r.before} → ${r.after}` : r.after}`);
@@ -155,11 +164,15 @@ export function renderDiffMarkdownAt(d: PlanDiff, level: DetailLevel): string {
   L.push(...mdTable(["create", "update", "replace", "delete", "unchanged"], [[d.counts.create, d.counts.update, d.counts.replace, d.counts.delete, d.counts.unchanged].map(String)]), "");
 
   L.push("#### Hosts", "");
-  L.push(...mdTable(["host", "VMs", "vCPU (of logical cores)", "memory (of capacity)"], d.hosts.map(hostCells)), "");
-  const s = d.survivability;
-  L.push(`**One host failure (N+1):** ${s.after.nPlusOne ? "yes" : "**no**"} (base: ${s.before.nPlusOne ? "yes" : "no"})`, "");
-  for (const x of survivalLines(s.after)) L.push(`- ${x}`);
-  L.push("");
+  if (d.hosts.length === 0) {
+    L.push(NO_HOSTS, "");
+  } else {
+    L.push(...mdTable(["host", "VMs", "vCPU (of logical cores)", "memory (of capacity)"], d.hosts.map(hostCells)), "");
+    const s = d.survivability;
+    L.push(`**One host failure (N+1):** ${s.after.nPlusOne ? "yes" : "**no**"} (base: ${s.before.nPlusOne ? "yes" : "no"})`, "");
+    for (const x of survivalLines(s.after)) L.push(`- ${x}`);
+    L.push("");
+  }
 
   if (d.spark) {
     L.push("#### Spark", "");
@@ -169,7 +182,7 @@ export function renderDiffMarkdownAt(d: PlanDiff, level: DetailLevel): string {
     }
   }
 
-  if (level < 3) {
+  if (level < 3 && d.hosts.length > 0) {
     L.push(...details("Placement diagram", ["```mermaid", renderMermaid(d), "```"]));
   }
 

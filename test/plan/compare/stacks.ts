@@ -10,12 +10,12 @@ export const ROOT = path.resolve(__dirname, "../../../..");
 
 type Config = Record<string, any>;
 
-/** Writes Pulumi.dev.yaml, changed by `mutate`, into a temp dir; returns the file. */
-export function variant(mutate: (config: Config) => void): string {
-  const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")) as { config: Config };
+/** Writes Pulumi.<stack>.yaml (default dev), changed by `mutate`, into a temp dir; returns the file. */
+export function variant(mutate: (config: Config) => void, stack = "dev"): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Config };
   mutate(doc.config);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compare-test-"));
-  const file = path.join(dir, "Pulumi.dev.yaml");
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
   fs.writeFileSync(file, YAML.stringify(doc));
   return file;
 }
@@ -23,11 +23,11 @@ export function variant(mutate: (config: Config) => void): string {
 const cache = new Map<string, Plan>();
 
 /** The plan of the reference stack with `--set` overrides, or of a variant file. Cached per input. */
-export async function planOf(sets: string[] = [], configFile?: string): Promise<Plan> {
-  const k = JSON.stringify([sets, configFile]);
+export async function planOf(sets: string[] = [], configFile?: string, stack = "dev"): Promise<Plan> {
+  const k = JSON.stringify([sets, configFile, stack]);
   const hit = cache.get(k);
   if (hit) return hit;
-  const r = await plan({ stack: "dev", cwd: ROOT, sets, configFile });
+  const r = await plan({ stack, cwd: ROOT, sets, configFile });
   if (!r.ok) assert.fail(`plan failed:\n${JSON.stringify(r.errors, null, 2)}`);
   cache.set(k, r.plan);
   return r.plan;

@@ -1,76 +1,109 @@
 /**
- * KubeadmClusterAccess: waits for the API through the endpoint, then hands out an admin kubeconfig,
- * a `k8s.Provider` and the CNI. A thin shell over readiness.ts, kubeconfig.ts and cni.ts.
+ * KubeadmClusterAccess: waits for the API through the endpoint, installs the CNI through the
+ * cluster's provider, then waits until every control plane and worker is a Ready node; hands out
+ * the admin kubeconfig (resolving only after that gate), the provider and the CNI release.
+ * A thin shell: `createClusterAccess` makes the children; readiness.ts, kubeconfig.ts and cni.ts decide.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { KubeadmBootstrap } from "./bootstrap";
-import { waitForReadyz } from "./readiness";
+import { waitForNodesReady, waitForReadyz } from "./readiness";
 import { apiServerUrl, renderKubeconfig } from "./kubeconfig";
 import { cniRelease } from "./cni";
 import { ValidationError } from "../validation";
 
 export interface KubeadmClusterAccessArgs {
-  bootstrap: KubeadmBootstrap;
+  readonly bootstrap: KubeadmBootstrap;
   /** The VMs: the readiness gate starts once they exist. */
-  dependsOn: pulumi.Resource[];
+  readonly dependsOn: pulumi.Resource[];
   /** Default: the settings' readinessTimeoutMinutes. */
-  readinessTimeoutMinutes?: number;
+  readonly readinessTimeoutMinutes?: number;
 }
 
 const READYZ_INTERVAL_MS = 10_000;
+const NODES_INTERVAL_MS = 15_000;
+
+export interface ClusterAccessChildren {
+  ready: pulumi.Output<string>;
+  nodesReady: pulumi.Output<string[]>;
+  kubeconfig: pulumi.Output<string>;
+  provider: k8s.Provider;
+  cni: k8s.helm.v3.Release;
+}
+
+/** The timeout in minutes, or a ValidationError naming the argument. */
+export function accessTimeoutMinutes(name: string, args: KubeadmClusterAccessArgs): number {
+  const minutes = args.readinessTimeoutMinutes ?? args.bootstrap.settings.readinessTimeoutMinutes;
+  if (!(typeof minutes === "number" && minutes > 0 && Number.isFinite(minutes)))
+    throw new ValidationError([{ path: "args.readinessTimeoutMinutes", message: `must be a positive number, got ${String(minutes)}` }], `KubeadmClusterAccess ${name}: invalid arguments`);
+  return minutes;
+}
+
+/** Creates the provider and the CNI under `parent`, and the two readiness gates (children named `<name>-…`). */
+export function createClusterAccess(parent: pulumi.Resource, name: string, args: KubeadmClusterAccessArgs, minutes: number): ClusterAccessChildren {
+  const b = args.bootstrap;
+  const url = apiServerUrl(b.endpoint);
+  const timeoutMs = minutes * 60_000;
+
+  const created = pulumi.all(args.dependsOn.map((r) => (pulumi.CustomResource.isInstance(r) ? r.id : r.urn)));
+  const ready = pulumi.all([created, b.caCertPem]).apply(async ([, caPem]) => {
+    if (!pulumi.runtime.isDryRun()) await waitForReadyz({ url: `${url}/readyz`, caPem, timeoutMs, intervalMs: READYZ_INTERVAL_MS });
+    return url;
+  });
+  const credentials = pulumi.all([b.caCertPem, b.adminCertPem, b.adminKeyPem]);
+  const render = ([caPem, certPem, keyPem]: [string, string, string]) =>
+    renderKubeconfig({ clusterName: b.clusterName, endpoint: b.endpoint, caPem, clientCertPem: certPem, clientKeyPem: keyPem });
+
+  // The provider needs the API only (the CNI it installs is what makes nodes Ready).
+  const apiKubeconfig = pulumi.secret(pulumi.all([ready, credentials]).apply(([, c]) => render(c)));
+  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: apiKubeconfig }, { parent });
+
+  const c = cniRelease(b.settings);
+  const cni = new k8s.helm.v3.Release(
+    `${name}-cni`,
+    {
+      name: c.name,
+      chart: c.chart,
+      version: c.version,
+      namespace: c.namespace,
+      createNamespace: c.createNamespace,
+      repositoryOpts: { repo: c.repo },
+      values: c.values,
+      timeout: 600,
+    },
+    { parent, provider },
+  );
+
+  // Then every control plane and worker must be a Ready node: one control plane and no workers is not a cluster.
+  const expected = b.spec.nodes.filter((n) => n.role !== "load-balancer").map((n) => n.name);
+  const nodesReady = pulumi.all([cni.id, credentials]).apply(async ([, [caPem, certPem, keyPem]]) => {
+    if (!pulumi.runtime.isDryRun())
+      await waitForNodesReady({ apiUrl: url, caPem, clientCertPem: certPem, clientKeyPem: keyPem, nodes: expected, timeoutMs, intervalMs: NODES_INTERVAL_MS });
+    return expected;
+  });
+  const kubeconfig = pulumi.secret(pulumi.all([nodesReady, credentials]).apply(([, cr]) => render(cr)));
+  return { ready, nodesReady, kubeconfig, provider, cni };
+}
 
 export class KubeadmClusterAccess extends pulumi.ComponentResource {
   /** Resolves to the API URL once `/readyz` answered `ok` (immediately in a preview). */
   readonly ready: pulumi.Output<string>;
-  /** Admin kubeconfig (secret); resolves only after the readiness gate. */
+  /** The control-plane and worker names, once every one is a Ready node (immediately in a preview). */
+  readonly nodesReady: pulumi.Output<string[]>;
+  /** Admin kubeconfig (secret); resolves only after every node is Ready. */
   readonly kubeconfig: pulumi.Output<string>;
   readonly provider: k8s.Provider;
   readonly cni: k8s.helm.v3.Release;
 
   constructor(name: string, args: KubeadmClusterAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-    const minutes = args.readinessTimeoutMinutes ?? args.bootstrap.settings.readinessTimeoutMinutes;
-    if (!(typeof minutes === "number" && minutes > 0 && Number.isFinite(minutes)))
-      throw new ValidationError([{ path: "args.readinessTimeoutMinutes", message: `must be a positive number, got ${String(minutes)}` }], `KubeadmClusterAccess ${name}: invalid arguments`);
+    const minutes = accessTimeoutMinutes(name, args);
     super("vsphere-spark:cluster:KubeadmClusterAccess", name, {}, opts);
-    const b = args.bootstrap;
-    const url = apiServerUrl(b.endpoint);
-
-    const created = pulumi.all(args.dependsOn.map((r) => (pulumi.CustomResource.isInstance(r) ? r.id : r.urn)));
-    this.ready = pulumi.all([created, b.caCertPem]).apply(async ([, caPem]) => {
-      if (!pulumi.runtime.isDryRun()) {
-        await waitForReadyz({ url: `${url}/readyz`, caPem, timeoutMs: minutes * 60_000, intervalMs: READYZ_INTERVAL_MS });
-      }
-      return url;
-    });
-
-    this.kubeconfig = pulumi.secret(
-      pulumi.all([this.ready, b.caCertPem, b.adminCertPem, b.adminKeyPem]).apply(([, caPem, certPem, keyPem]) =>
-        renderKubeconfig({ clusterName: b.clusterName, endpoint: b.endpoint, caPem, clientCertPem: certPem, clientKeyPem: keyPem }),
-      ),
-    );
-
-    this.provider = new k8s.Provider(`${b.clusterName}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
-
-    const cni = cniRelease(b.settings);
-    this.cni = new k8s.helm.v3.Release(
-      `${b.clusterName}-cni`,
-      {
-        name: cni.name,
-        chart: cni.chart,
-        version: cni.version,
-        namespace: cni.namespace,
-        createNamespace: cni.createNamespace,
-        repositoryOpts: { repo: cni.repo },
-        values: cni.values,
-        timeout: 600,
-      },
-      { parent: this, provider: this.provider },
-    );
-
-    this.registerOutputs({
-      ready: this.ready,
-      kubeconfig: this.kubeconfig,
-    });
+    const out = createClusterAccess(this, name, args, minutes);
+    this.ready = out.ready;
+    this.nodesReady = out.nodesReady;
+    this.kubeconfig = out.kubeconfig;
+    this.provider = out.provider;
+    this.cni = out.cni;
+    this.registerOutputs({ ready: this.ready, nodesReady: this.nodesReady, kubeconfig: this.kubeconfig });
   }
 }

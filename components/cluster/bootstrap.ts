@@ -18,21 +18,118 @@ import {
 } from "./topology";
 import { guestinfo } from "./cloud-init";
 import type { SharedPki } from "./pki";
-import { TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH, caCertHash } from "./pki";
+import { TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH, adminGroup, caCertHash } from "./pki";
 
 export interface KubeadmBootstrapArgs {
-  clusterName: string;
+  readonly clusterName: string;
   /** Plain values: they decide how many resources exist and what each VM receives. */
-  nodes: ClusterNode[];
-  network: NodeNetwork;
-  endpoint: EndpointSpec;
-  settings: KubernetesSettings;
+  readonly nodes: ClusterNode[];
+  readonly network: NodeNetwork;
+  readonly endpoint: EndpointSpec;
+  readonly settings: KubernetesSettings;
 }
 
 /** CA validity: 10 years, like kubeadm's own CAs. Replacing a CA means rebuilding the cluster. */
 const CA_VALIDITY_HOURS = 87600;
 /** Admin client certificate: 1 year, like kubeadm's admin.conf. */
 const ADMIN_CERT_VALIDITY_HOURS = 8760;
+
+export interface BootstrapChildren {
+  guestinfo: Record<string, pulumi.Output<Record<string, string>>>;
+  caCertPem: pulumi.Output<string>;
+  caCertHash: pulumi.Output<string>;
+  token: pulumi.Output<string>;
+  adminCertPem: pulumi.Output<string>;
+  adminKeyPem: pulumi.Output<string>;
+}
+
+/** The spec, or a ValidationError listing every problem (nothing is registered before this). */
+export function bootstrapSpec(name: string, args: KubeadmBootstrapArgs): ClusterSpec {
+  const spec: ClusterSpec = {
+    clusterName: args.clusterName,
+    nodes: args.nodes,
+    network: args.network,
+    endpoint: args.endpoint,
+    settings: args.settings,
+  };
+  throwIfErrors(validateClusterSpec(spec, "args"), `KubeadmBootstrap ${name}: invalid arguments`);
+  return spec;
+}
+
+/** Creates the PKI, the admin credentials, the token and every node's guestinfo under `parent` (children named `<name>-…`). */
+export function createBootstrap(parent: pulumi.Resource, name: string, spec: ClusterSpec): BootstrapChildren {
+  const child = { parent };
+  const ca = selfSignedCa(`${name}-ca`, "kubernetes", child);
+  const frontProxy = selfSignedCa(`${name}-front-proxy-ca`, "front-proxy-ca", child);
+  const etcd = selfSignedCa(`${name}-etcd-ca`, "etcd-ca", child);
+  const sa = new tls.PrivateKey(`${name}-service-account-key`, { algorithm: "RSA", rsaBits: 2048 }, child);
+
+  const adminKey = new tls.PrivateKey(`${name}-admin-key`, { algorithm: "RSA", rsaBits: 2048 }, child);
+  const adminCsr = new tls.CertRequest(
+    `${name}-admin-csr`,
+    { privateKeyPem: adminKey.privateKeyPem, subject: { commonName: "kubernetes-admin", organization: adminGroup(spec.settings.version) } },
+    child,
+  );
+  const adminCert = new tls.LocallySignedCert(
+    `${name}-admin-cert`,
+    {
+      certRequestPem: adminCsr.certRequestPem,
+      caPrivateKeyPem: ca.key.privateKeyPem,
+      caCertPem: ca.cert.certPem,
+      validityPeriodHours: ADMIN_CERT_VALIDITY_HOURS,
+      earlyRenewalHours: 720,
+      allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
+    },
+    child,
+  );
+
+  const tokenPart = (suffix: string, length: number) =>
+    new random.RandomString(`${name}-bootstrap-token-${suffix}`, { length, upper: false, lower: true, numeric: true, special: false }, child);
+  const tokenId = tokenPart("id", TOKEN_ID_LENGTH);
+  const tokenSecret = tokenPart("secret", TOKEN_SECRET_LENGTH);
+
+  const caCertPem = ca.cert.certPem;
+  const hash = ca.cert.certPem.apply(caCertHash);
+  const token = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
+
+  const pki: pulumi.Output<SharedPki> = pulumi.secret(
+    pulumi.all({
+      caCert: ca.cert.certPem,
+      caKey: ca.key.privateKeyPem,
+      frontProxyCaCert: frontProxy.cert.certPem,
+      frontProxyCaKey: frontProxy.key.privateKeyPem,
+      etcdCaCert: etcd.cert.certPem,
+      etcdCaKey: etcd.key.privateKeyPem,
+      saKey: sa.privateKeyPem,
+      saPub: sa.publicKeyPem,
+    }) as unknown as pulumi.Output<SharedPki>,
+  );
+
+  const guestinfoByVm: Record<string, pulumi.Output<Record<string, string>>> = {};
+  const workerSpec = { clusterName: spec.clusterName, network: spec.network, endpoint: spec.endpoint, settings: spec.settings };
+  for (const node of spec.nodes) {
+    if (node.role === "load-balancer") {
+      const r = renderLoadBalancerNode(spec, node);
+      guestinfoByVm[node.name] = pulumi.output(guestinfo(r.userData, r.metaData));
+    } else if (node.role === "control-plane") {
+      guestinfoByVm[node.name] = pulumi.secret(
+        pulumi.all([token, hash, pki]).apply(([t, h, p]) => {
+          const r = renderControlPlaneNode(spec, node, { token: t, caCertHash: h, pki: p });
+          return guestinfo(r.userData, r.metaData);
+        }),
+      );
+    } else {
+      // Only endpoint, token and CA hash: adding or changing other nodes never touches a worker.
+      guestinfoByVm[node.name] = pulumi.secret(
+        pulumi.all([token, hash]).apply(([t, h]) => {
+          const r = renderWorkerNode(workerSpec, node, { token: t, caCertHash: h });
+          return guestinfo(r.userData, r.metaData);
+        }),
+      );
+    }
+  }
+  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem) };
+}
 
 export class KubeadmBootstrap extends pulumi.ComponentResource {
   readonly clusterName: string;
@@ -50,106 +147,20 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   readonly adminKeyPem: pulumi.Output<string>;
 
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Validate before registering anything.
-    const spec: ClusterSpec = {
-      clusterName: args.clusterName,
-      nodes: args.nodes,
-      network: args.network,
-      endpoint: args.endpoint,
-      settings: args.settings,
-    };
-    throwIfErrors(validateClusterSpec(spec, "args"), `KubeadmBootstrap ${name}: invalid arguments`);
+    const spec = bootstrapSpec(name, args);
     super("vsphere-spark:cluster:KubeadmBootstrap", name, {}, opts);
+    const out = createBootstrap(this, name, spec);
     this.clusterName = args.clusterName;
     this.spec = spec;
     this.endpoint = args.endpoint;
     this.settings = args.settings;
-    const c = args.clusterName;
-    const child = { parent: this };
-
-    const ca = selfSignedCa(`${c}-ca`, "kubernetes", child);
-    const frontProxy = selfSignedCa(`${c}-front-proxy-ca`, "front-proxy-ca", child);
-    const etcd = selfSignedCa(`${c}-etcd-ca`, "etcd-ca", child);
-    const sa = new tls.PrivateKey(`${c}-service-account-key`, { algorithm: "RSA", rsaBits: 2048 }, child);
-
-    const adminKey = new tls.PrivateKey(`${c}-admin-key`, { algorithm: "RSA", rsaBits: 2048 }, child);
-    const adminCsr = new tls.CertRequest(
-      `${c}-admin-csr`,
-      { privateKeyPem: adminKey.privateKeyPem, subject: { commonName: "kubernetes-admin", organization: "system:masters" } },
-      child,
-    );
-    const adminCert = new tls.LocallySignedCert(
-      `${c}-admin-cert`,
-      {
-        certRequestPem: adminCsr.certRequestPem,
-        caPrivateKeyPem: ca.key.privateKeyPem,
-        caCertPem: ca.cert.certPem,
-        validityPeriodHours: ADMIN_CERT_VALIDITY_HOURS,
-        earlyRenewalHours: 720,
-        allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
-      },
-      child,
-    );
-
-    const tokenPart = (suffix: string, length: number) =>
-      new random.RandomString(
-        `${c}-bootstrap-token-${suffix}`,
-        { length, upper: false, lower: true, numeric: true, special: false },
-        child,
-      );
-    const tokenId = tokenPart("id", TOKEN_ID_LENGTH);
-    const tokenSecret = tokenPart("secret", TOKEN_SECRET_LENGTH);
-
-    this.caCertPem = ca.cert.certPem;
-    this.caCertHash = ca.cert.certPem.apply(caCertHash);
-    this.token = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
-    this.adminCertPem = adminCert.certPem;
-    this.adminKeyPem = pulumi.secret(adminKey.privateKeyPem);
-
-    const pki: pulumi.Output<SharedPki> = pulumi.secret(
-      pulumi.all({
-        caCert: ca.cert.certPem,
-        caKey: ca.key.privateKeyPem,
-        frontProxyCaCert: frontProxy.cert.certPem,
-        frontProxyCaKey: frontProxy.key.privateKeyPem,
-        etcdCaCert: etcd.cert.certPem,
-        etcdCaKey: etcd.key.privateKeyPem,
-        saKey: sa.privateKeyPem,
-        saPub: sa.publicKeyPem,
-      }) as unknown as pulumi.Output<SharedPki>,
-    );
-
-    const info: Record<string, pulumi.Output<Record<string, string>>> = {};
-    const workerSpec = { clusterName: c, network: args.network, endpoint: args.endpoint, settings: args.settings };
-    for (const node of args.nodes) {
-      if (node.role === "load-balancer") {
-        const r = renderLoadBalancerNode(spec, node);
-        info[node.name] = pulumi.output(guestinfo(r.userData, r.metaData));
-      } else if (node.role === "control-plane") {
-        info[node.name] = pulumi.secret(
-          pulumi.all([this.token, this.caCertHash, pki]).apply(([token, hash, p]) => {
-            const r = renderControlPlaneNode(spec, node, { token, caCertHash: hash, pki: p });
-            return guestinfo(r.userData, r.metaData);
-          }),
-        );
-      } else {
-        // Only endpoint, token and CA hash: adding or changing other nodes never touches a worker.
-        info[node.name] = pulumi.secret(
-          pulumi.all([this.token, this.caCertHash]).apply(([token, hash]) => {
-            const r = renderWorkerNode(workerSpec, node, { token, caCertHash: hash });
-            return guestinfo(r.userData, r.metaData);
-          }),
-        );
-      }
-    }
-    this.guestinfo = info;
-
-    this.registerOutputs({
-      caCertPem: this.caCertPem,
-      caCertHash: this.caCertHash,
-      endpoint: this.endpoint,
-      guestinfo: this.guestinfo,
-    });
+    this.guestinfo = out.guestinfo;
+    this.caCertPem = out.caCertPem;
+    this.caCertHash = out.caCertHash;
+    this.token = out.token;
+    this.adminCertPem = out.adminCertPem;
+    this.adminKeyPem = out.adminKeyPem;
+    this.registerOutputs({ caCertPem: this.caCertPem, caCertHash: this.caCertHash, endpoint: this.endpoint, guestinfo: this.guestinfo });
   }
 }
 

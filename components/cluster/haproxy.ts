@@ -3,6 +3,9 @@
  * certificates keep working), round robin, and an HTTPS health check of `/readyz` per server.
  */
 
+export const HAPROXY_CHROOT = "/var/lib/haproxy";
+export const HAPROXY_STATS_SOCKET = "/run/haproxy/admin.sock";
+
 export interface HaproxyBackend {
   name: string;
   address: string;
@@ -38,6 +41,13 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     "global",
     "    log stdout format raw local0",
     "    maxconn 8000",
+    // Not root, jailed: Debian's package creates the user, the chroot folder and /run/haproxy.
+    `    chroot ${HAPROXY_CHROOT}`,
+    "    user haproxy",
+    "    group haproxy",
+    // Local only (a UNIX socket, root and the haproxy group): `echo "show stat" | socat - <socket>`.
+    `    stats socket ${HAPROXY_STATS_SOCKET} mode 660 level admin`,
+    "    stats timeout 30s",
     "",
     "defaults",
     "    log global",

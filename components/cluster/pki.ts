@@ -44,3 +44,14 @@ export const SHARED_PKI_FILES: ReadonlyArray<{ field: keyof SharedPki; path: str
   { field: "saKey", path: "/etc/kubernetes/pki/sa.key", secret: true },
   { field: "saPub", path: "/etc/kubernetes/pki/sa.pub", secret: false },
 ];
+
+/**
+ * The admin client certificate's group. kubeadm 1.29+ binds `kubeadm:cluster-admins` to
+ * cluster-admin at init (a binding that can be removed to revoke the certificate), and keeps
+ * `system:masters` (which no RBAC change can revoke) for super-admin.conf only (kubernetes/kubernetes
+ * cmd/kubeadm/app/constants/constants.go `ClusterAdminsGroupAndClusterRoleBinding`, v1.29.0).
+ */
+export function adminGroup(kubernetesVersion: string): string {
+  const [major, minor] = kubernetesVersion.split(".").map(Number);
+  return major > 1 || minor >= 29 ? "kubeadm:cluster-admins" : "system:masters";
+}

@@ -64,3 +64,104 @@ function formatDuration(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
   return `${ms} ms`;
 }
+
+/** A node as `GET /api/v1/nodes` lists it (only what the gate reads). */
+interface NodeItem {
+  metadata?: { name?: string };
+  status?: { conditions?: { type?: string; status?: string; reason?: string; message?: string }[] };
+}
+
+export interface NodeReadiness {
+  ready: string[];
+  /** Registered but not Ready, with the Ready condition's reason. */
+  notReady: { name: string; reason: string }[];
+  /** Expected but not registered at all. */
+  missing: string[];
+}
+
+/** Which of the `expected` nodes a `/api/v1/nodes` answer shows Ready (pure). */
+export function nodeReadiness(list: unknown, expected: readonly string[]): NodeReadiness {
+  const items = ((list as { items?: NodeItem[] })?.items ?? []).filter((n) => typeof n?.metadata?.name === "string");
+  const byName = new Map(items.map((n) => [n.metadata!.name!, n]));
+  const out: NodeReadiness = { ready: [], notReady: [], missing: [] };
+  for (const name of expected) {
+    const n = byName.get(name);
+    if (!n) {
+      out.missing.push(name);
+      continue;
+    }
+    const c = (n.status?.conditions ?? []).find((x) => x.type === "Ready");
+    if (c?.status === "True") out.ready.push(name);
+    else out.notReady.push({ name, reason: c ? `Ready=${c.status}${c.reason ? ` (${c.reason})` : ""}` : "no Ready condition yet" });
+  }
+  return out;
+}
+
+export interface WaitForNodesOptions {
+  /** e.g. `https://192.168.1.2:6443` */
+  apiUrl: string;
+  caPem: string;
+  /** The admin kubeconfig's client certificate and key. */
+  clientCertPem: string;
+  clientKeyPem: string;
+  /** Every control plane and worker. */
+  nodes: readonly string[];
+  timeoutMs: number;
+  intervalMs: number;
+  requestTimeoutMs?: number;
+}
+
+function getJson(url: string, o: WaitForNodesOptions, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      url,
+      { ca: o.caPem, cert: o.clientCertPem, key: o.clientKeyPem, timeout: timeoutMs, agent: false, headers: { accept: "application/json" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => {
+          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+          try {
+            resolve(JSON.parse(body));
+          } catch {
+            reject(new Error("the node list is not JSON"));
+          }
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * Resolves once every expected node is registered and Ready (through the admin credentials);
+ * rejects after the timeout naming the nodes that are missing or not Ready.
+ */
+export async function waitForNodesReady(o: WaitForNodesOptions): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  const perRequest = o.requestTimeoutMs ?? Math.min(10_000, o.timeoutMs);
+  let last = "no answer yet";
+  for (;;) {
+    try {
+      const r = nodeReadiness(await getJson(`${o.apiUrl}/api/v1/nodes`, o, Math.min(perRequest, Math.max(1, deadline - Date.now()))), o.nodes);
+      if (r.missing.length === 0 && r.notReady.length === 0) return;
+      const parts: string[] = [];
+      if (r.missing.length > 0) parts.push(`not registered: ${r.missing.join(", ")}`);
+      if (r.notReady.length > 0) parts.push(`not Ready: ${r.notReady.map((n) => `${n.name} ${n.reason}`).join(", ")}`);
+      last = parts.join("; ");
+    } catch (e) {
+      last = `the node list could not be read: ${(e as Error).message}`;
+    }
+    if (Date.now() + o.intervalMs > deadline) {
+      throw new Error(
+        `Kubernetes nodes were not all Ready within ${formatDuration(o.timeoutMs)} (${last}). ` +
+          "On a node: `cloud-init status --long`, `systemctl status vsphere-spark-bootstrap`, " +
+          "`journalctl -u cloud-final -u vsphere-spark-bootstrap`.",
+      );
+    }
+    await new Promise((r) => setTimeout(r, o.intervalMs));
+  }
+}

@@ -18,6 +18,12 @@ export interface ClusterNode {
   macAddress: string;
   cpus: number;
   memoryMiB: number;
+  /**
+   * The static MAC of the VM's first NIC (VMware's manual range 00:50:56:00:00:00–3F:FF:FF). The
+   * network config matches the NIC by it and names it; without it only a template whose NIC is
+   * already called `ens192` gets an address.
+   */
+  macAddress?: string;
 }
 
 export interface NodeNetwork {

@@ -7,7 +7,10 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import type { EndpointKind } from "../../components/cluster/types";
 import type { InstallMode } from "../../components/cluster/settings";
-import { guestinfo, renderMetaData, GUESTINFO_KEYS, BOOTSTRAP_SCRIPT_PATH } from "../../components/cluster/cloud-init";
+import {
+  guestinfo, renderMetaData, renderBootstrapHook, renderBootstrapUnit, GUESTINFO_KEYS, BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_HOOK_PATH,
+  BOOTSTRAP_UNIT_PATH, KUBERNETES_SOURCE_STAGING_PATH,
+} from "../../components/cluster/cloud-init";
 import { renderNode, renderWorkerNode } from "../../components/cluster/topology";
 import { caCertHash } from "../../components/cluster/pki";
 import { ajvErrors, cloudConfigSchema, networkV2Schema, referenceSpec, requireTool, samplePki, tmpDir, NETWORK } from "./helpers";
@@ -101,7 +104,14 @@ describe("cluster cloud-init user-data", function () {
         assert.match(String(f.permissions), /^0[0-7]{3}$/);
         if (/\.key$|kubeadm\.yaml$/.test(String(f.path))) assert.equal(f.permissions, "0600", `${c.label} ${f.path}`);
       }
-      assert.deepEqual(doc.runcmd, [["bash", BOOTSTRAP_SCRIPT_PATH]]);
+      // Not runcmd (once per instance, marked done before it runs): a per-boot hook and a retrying unit.
+      assert.equal(doc.runcmd, undefined, c.label);
+      assert.equal(doc.packages, undefined, `${c.label}: packages are installed by the retried bootstrap`);
+      assert.deepEqual(
+        (doc.write_files as Array<Record<string, unknown>>).filter((f) => [BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_HOOK_PATH, BOOTSTRAP_UNIT_PATH].includes(String(f.path))).map((f) => [f.path, f.permissions]),
+        [[BOOTSTRAP_SCRIPT_PATH, "0700"], [BOOTSTRAP_UNIT_PATH, "0644"], [BOOTSTRAP_HOOK_PATH, "0700"]],
+        c.label,
+      );
     }
   });
 
@@ -124,9 +134,10 @@ describe("cluster cloud-init user-data", function () {
     assert.ok(writeFileYaml(cp1, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"));
     assert.equal(writeFileYaml(w, "/etc/kubernetes/pki/ca.key"), undefined);
     assert.equal(writeFileYaml(w, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"), undefined);
-    assert.deepEqual(cp1.packages, ["containerd", "curl", "gnupg", "ca-certificates"]);
+    assert.match(script(cp1), /^retry 3 apt_install containerd curl gnupg ca-certificates$/m);
     assert.match(script(cp1), /kubeadm=1\.31\.4-1\.1/);
-    assert.match(String((writeFileYaml(cp1, "/etc/apt/sources.list.d/kubernetes.list") as Record<string, unknown>).content), /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb/);
+    assert.match(String((writeFileYaml(cp1, KUBERNETES_SOURCE_STAGING_PATH) as Record<string, unknown>).content), /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb/);
+    assert.equal(writeFileYaml(cp1, "/etc/apt/sources.list.d/kubernetes.list"), undefined, "moved into place only once the key is there");
     // The 8 shared files are on every control plane, identical.
     const pkiPaths = (d: Record<string, unknown>) =>
       (d.write_files as Array<Record<string, unknown>>).filter((f) => String(f.path).startsWith("/etc/kubernetes/pki/")).map((f) => [f.path, f.content]);
@@ -138,11 +149,15 @@ describe("cluster cloud-init user-data", function () {
     });
     const hap = referenceSpec("haproxy", "preinstalled", 1);
     const lb = parse(renderNode(hap, hap.nodes.find((n) => n.role === "load-balancer")!, secrets).userData, { version: "1.1" }) as Record<string, unknown>;
-    assert.deepEqual(lb.packages, ["haproxy"]);
+    assert.equal(lb.packages, undefined);
+    assert.match(script(lb), /^retry 3 apt_install haproxy$/m);
     assert.match(String((writeFileYaml(lb, "/etc/haproxy/haproxy.cfg") as Record<string, unknown>).content), /server cp-3 192\.168\.1\.13:6443 check/);
     const pre = parse(renderNode(hap, hap.nodes[0], secrets).userData, { version: "1.1" }) as Record<string, unknown>;
     assert.equal(pre.packages, undefined);
     assert.match(script(pre), /v1\.31\.4 expected \(installMode: preinstalled\)/);
+    // preinstalled: containerd's config is ours too (a template's SystemdCgroup=false breaks the kubelet), curl is ensured.
+    assert.match(String((writeFileYaml(pre, "/etc/containerd/config.toml") as Record<string, unknown>).content), /SystemdCgroup = true/);
+    assert.match(script(pre), /^retry 3 apt_install containerd curl ca-certificates$/m);
   });
 
   it("renders a worker from endpoint, token and CA hash only", () => {
@@ -170,10 +185,55 @@ describe("cluster meta-data and guestinfo", () => {
         assert.ok(validate(md.network), ajvErrors(validate));
         const eth = Object.values((md.network as { ethernets: Record<string, Record<string, unknown>> }).ethernets)[0];
         assert.deepEqual(eth.addresses, [`${node.address}/24`]);
-        assert.deepEqual(eth.routes, [{ to: "default", via: "192.168.1.1" }]);
+        // cloud-init 22.4 (Debian 12) rejects `to: default` outside netplan ("Address default is not a valid ip address").
+        assert.deepEqual(eth.routes, [{ to: "0.0.0.0/0", via: "192.168.1.1" }]);
+        assert.equal(eth.dhcp6, false);
+        assert.equal(eth["accept-ra"], false, "dhcp6: false alone still takes a SLAAC address");
       }
     }
     assert.equal(validate({ version: 2, ethernets: { x: { addresses: "not-a-list" } } }), false);
+  });
+
+  it("matches the NIC by its static MAC and names it (any slot, any first-boot name)", () => {
+    const validate = networkV2Schema();
+    const node = { ...referenceSpec("haproxy", "packages", 1).nodes[0], macAddress: "00:50:56:3F:00:0A" };
+    for (const [net, name] of [[NETWORK, "ens192"], [{ ...NETWORK, interfaceName: "eth0" }, "eth0"]] as const) {
+      const md = parse(renderMetaData(node, net), { version: "1.1" }) as { network: { ethernets: Record<string, Record<string, unknown>> } };
+      assert.ok(validate(md.network), ajvErrors(validate));
+      assert.deepEqual(Object.keys(md.network.ethernets), [name]);
+      const eth = md.network.ethernets[name];
+      assert.deepEqual(eth.match, { macaddress: "00:50:56:3f:00:0a" });
+      assert.equal(eth["set-name"], name);
+    }
+  });
+
+  it("bootstrap: valid bash, resumable, and its unit and per-boot hook are what the lab boots", async () => {
+    const spec = referenceSpec("haproxy", "packages", 1);
+    const pki = samplePki();
+    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki };
+    const dir = tmpDir("bootstrap");
+    try {
+      for (const node of spec.nodes) {
+        const doc = parse(renderNode(spec, node, secrets).userData, { version: "1.1" }) as Record<string, unknown>;
+        for (const p of [BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_HOOK_PATH]) {
+          const f = path.join(dir, "s.sh");
+          fs.writeFileSync(f, String((writeFileYaml(doc, p) as Record<string, unknown>).content));
+          await run("bash", ["-n", f]);
+        }
+        const script = String((writeFileYaml(doc, BOOTSTRAP_SCRIPT_PATH) as Record<string, unknown>).content);
+        assert.match(script, /^if \[ -f \/var\/lib\/vsphere-spark\/bootstrap\.done \]; then .*exit 0; fi$/m, "skips once done");
+        assert.match(script, /^flock 9$/m, "never two attempts at once");
+        assert.match(script, /DPkg::Lock::Timeout=600/, "waits for the dpkg lock");
+        assert.match(script, /> ?\/var\/lib\/vsphere-spark\/bootstrap\.done$/m);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const unit = renderBootstrapUnit();
+    for (const l of ["Type=oneshot", "Restart=on-failure", "StartLimitIntervalSec=0", "ConditionPathExists=!/var/lib/vsphere-spark/bootstrap.done", "After=network-online.target cloud-final.service"])
+      assert.match(unit, new RegExp(`^${l.replace(/[.!]/g, "\\$&")}$`, "m"), l);
+    assert.doesNotMatch(unit, /\[Install\]/, "started by the hook, never part of a boot target (cloud-final is After=multi-user.target)");
+    assert.match(renderBootstrapHook(), /^systemctl start --no-block vsphere-spark-bootstrap\.service$/m);
   });
 
   it("encodes user-data gzip+base64 and meta-data base64, and round-trips", () => {

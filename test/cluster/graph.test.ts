@@ -55,7 +55,7 @@ describe("cluster components under the mock runtime", function () {
     for (const x of r.resources.filter((x) => /^(tls|random):/.test(x.type))) assert.equal(x.parent, "spark", x.name);
     for (const x of r.resources.filter((x) => /^(pulumi:providers:kubernetes|kubernetes:)/.test(x.type))) assert.equal(x.parent, "spark-access", x.name);
     const names = r.resources.map((x) => x.name);
-    for (const n of ["spark-ca", "spark-ca-key", "spark-front-proxy-ca", "spark-etcd-ca", "spark-service-account-key", "spark-admin-cert", "spark-bootstrap-token-id", "spark-bootstrap-token-secret", "spark-k8s", "spark-cni"])
+    for (const n of ["spark-ca", "spark-ca-key", "spark-front-proxy-ca", "spark-etcd-ca", "spark-service-account-key", "spark-admin-cert", "spark-bootstrap-token-id", "spark-bootstrap-token-secret", "spark-access-k8s", "spark-access-cni"])
       assert.ok(names.includes(n), n);
     const release = unwrapSecrets(r.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release")!.inputs) as Record<string, any>;
     assert.equal(release.chart, "antrea");
@@ -64,7 +64,7 @@ describe("cluster components under the mock runtime", function () {
     const ca = r.resources.find((x) => x.name === "spark-ca")!.inputs as Record<string, any>;
     assert.equal(ca.isCaCertificate, true);
     const csr = unwrapSecrets(r.resources.find((x) => x.name === "spark-admin-csr")!.inputs) as Record<string, any>;
-    assert.equal(csr.subject.organization, "system:masters");
+    assert.equal(csr.subject.organization, "kubeadm:cluster-admins", "revocable (kubeadm 1.29+), not system:masters");
     assert.ok(isBootstrapToken(r.outputs.token as unknown as string));
     assert.equal(r.outputs.caCertHash, caCertHash(r.outputs.caCertPem as unknown as string));
     assert.deepEqual(r.outputs.nodeAllocatable, { cpu: 15.8, memoryMiB: 118176 });

@@ -102,6 +102,7 @@ describe("HAProxy live failover (loopback)", function () {
     rewrite(/inter 5s downinter 5s/, `inter ${CHECK_INTER} downinter ${CHECK_INTER}`);
     assert.doesNotMatch(cfg, /192\.168\./);
     dir = tmpDir("haproxy-live");
+    rewrite(/stats socket \/run\/haproxy\/admin\.sock/, `stats socket ${dir}/admin.sock`);
     const cfgPath = path.join(dir, "haproxy.cfg");
     fs.writeFileSync(cfgPath, cfg);
 

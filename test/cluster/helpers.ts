@@ -198,7 +198,10 @@ export function realisticOutputs(): Record<string, OutputsHandler> {
     "tls:index/selfSignedCert:SelfSignedCert": (name, inputs) =>
       once(`ca:${name}`, () => ({ certPem: selfSignedCaPem(input(inputs, "privateKeyPem"), (unwrapSecrets(inputs) as any).subject.commonName) })),
     "tls:index/certRequest:CertRequest": (name, inputs) =>
-      once(`csr:${name}`, () => ({ certRequestPem: csrPem(input(inputs, "privateKeyPem"), "/O=system:masters/CN=kubernetes-admin") })),
+      once(`csr:${name}`, () => {
+        const subject = (unwrapSecrets(inputs) as { subject: { organization: string; commonName: string } }).subject;
+        return { certRequestPem: csrPem(input(inputs, "privateKeyPem"), `/O=${subject.organization}/CN=${subject.commonName}`) };
+      }),
     "tls:index/locallySignedCert:LocallySignedCert": (name, inputs) =>
       once(`cert:${name}`, () => ({ certPem: signPem(input(inputs, "certRequestPem"), input(inputs, "caCertPem"), input(inputs, "caPrivateKeyPem"), "extendedKeyUsage=clientAuth\n") })),
     "random:index/randomString:RandomString": (name, inputs) =>

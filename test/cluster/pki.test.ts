@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BOOTSTRAP_TOKEN, caCertHash, isBootstrapToken } from "../../components/cluster/pki";
+import { BOOTSTRAP_TOKEN, adminGroup, caCertHash, isBootstrapToken } from "../../components/cluster/pki";
 import { REF } from "./helpers";
 
 describe("cluster PKI helpers", () => {
@@ -24,5 +24,13 @@ describe("cluster PKI helpers", () => {
     for (const bad of ["ABCDEF.0123456789abcdef", "abcde.0123456789abcdef", "abcdef.0123456789abcde", "abcdef0123456789abcdef", "abcdef.0123456789abcdef\n", "abcdef.0123456789abcd-f"])
       assert.equal(isBootstrapToken(bad), false, JSON.stringify(bad));
     assert.equal(BOOTSTRAP_TOKEN.source, "^[a-z0-9]{6}\\.[a-z0-9]{16}$");
+  });
+});
+
+describe("admin certificate group", () => {
+  it("kubeadm:cluster-admins from 1.29 (revocable through RBAC), system:masters before", () => {
+    assert.equal(adminGroup("1.28.15"), "system:masters");
+    assert.equal(adminGroup("1.29.0"), "kubeadm:cluster-admins");
+    assert.equal(adminGroup("1.31.4"), "kubeadm:cluster-admins");
   });
 });

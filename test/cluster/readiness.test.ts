@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { waitForReadyz } from "../../components/cluster/readiness";
-import { localServerPki, requireTool } from "./helpers";
+import { nodeReadiness, waitForNodesReady, waitForReadyz } from "../../components/cluster/readiness";
+import { csrPem, localServerPki, requireTool, rsaKeyPair, selfSignedCaPem, signPem } from "./helpers";
 
 function serve(pki: { certPem: string; keyPem: string }, answer: (n: number) => [number, string]): Promise<{ server: https.Server; port: number; hits: () => number }> {
   let n = 0;
@@ -67,6 +67,76 @@ describe("readiness gate (waitForReadyz)", function () {
     await assert.rejects(
       waitForReadyz({ url: `https://127.0.0.1:${port}/readyz`, caPem: pki.caPem, timeoutMs: 500, intervalMs: 100 }),
       /https:\/\/127\.0\.0\.1:\d+\/readyz was not ready within 500 ms .*ECONNREFUSED/,
+    );
+  });
+});
+
+describe("readiness gate (waitForNodesReady): every control plane and worker Ready", function () {
+  let pki: ReturnType<typeof localServerPki>;
+  let client: { certPem: string; keyPem: string };
+  const servers: https.Server[] = [];
+  before(function () {
+    requireTool(this, "openssl", "openssl");
+    pki = localServerPki();
+    // A client certificate from a CA the server trusts (the admin kubeconfig's role).
+    const ca = rsaKeyPair();
+    const caPem = selfSignedCaPem(ca.privateKeyPem, "client-ca");
+    const key = rsaKeyPair();
+    client = { certPem: signPem(csrPem(key.privateKeyPem, "/O=kubeadm:cluster-admins/CN=kubernetes-admin"), caPem, ca.privateKeyPem, "extendedKeyUsage=clientAuth\n"), keyPem: key.privateKeyPem };
+    (pki as any).clientCaPem = caPem;
+  });
+  after(() => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  const node = (name: string, ready: string, reason?: string) => ({ metadata: { name }, status: { conditions: [{ type: "MemoryPressure", status: "False" }, { type: "Ready", status: ready, reason }] } });
+
+  function serveNodes(answer: (n: number) => unknown): Promise<{ port: number; hits: () => number }> {
+    let n = 0;
+    const server = https.createServer({ cert: pki.certPem, key: pki.keyPem, ca: (pki as any).clientCaPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      n++;
+      if (req.url !== "/api/v1/nodes") res.writeHead(404).end();
+      else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer(n)));
+    });
+    servers.push(server);
+    return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as AddressInfo).port, hits: () => n })));
+  }
+
+  it("nodeReadiness: Ready, not Ready (with reason) and missing, for the expected names only", () => {
+    const r = nodeReadiness({ items: [node("cp-1", "True"), node("w-1", "False", "KubeletNotReady"), node("other", "True"), { metadata: { name: "w-2" } }] }, ["cp-1", "w-1", "w-2", "w-3"]);
+    assert.deepEqual(r, {
+      ready: ["cp-1"],
+      notReady: [{ name: "w-1", reason: "Ready=False (KubeletNotReady)" }, { name: "w-2", reason: "no Ready condition yet" }],
+      missing: ["w-3"],
+    });
+    assert.deepEqual(nodeReadiness(null, ["a"]).missing, ["a"]);
+  });
+
+  it("resolves once every node is Ready, with the client certificate", async () => {
+    const s = await serveNodes((n) => ({ items: n < 3 ? [node("cp-1", "True")] : [node("cp-1", "True"), node("worker-1", "True")] }));
+    await waitForNodesReady({ apiUrl: `https://127.0.0.1:${s.port}`, caPem: pki.caPem, clientCertPem: client.certPem, clientKeyPem: client.keyPem, nodes: ["cp-1", "worker-1"], timeoutMs: 10_000, intervalMs: 50 });
+    assert.equal(s.hits(), 3);
+  });
+
+  it("rejects after the timeout naming the missing and the not-Ready nodes (one control plane, no workers is not a cluster)", async () => {
+    const s = await serveNodes(() => ({ items: [node("cp-1", "True"), node("cp-2", "False", "KubeletNotReady")] }));
+    await assert.rejects(
+      waitForNodesReady({ apiUrl: `https://127.0.0.1:${s.port}`, caPem: pki.caPem, clientCertPem: client.certPem, clientKeyPem: client.keyPem, nodes: ["cp-1", "cp-2", "cp-3", "worker-1"], timeoutMs: 600, intervalMs: 100 }),
+      (e: Error) => {
+        assert.match(e.message, /not all Ready within 600 ms \(not registered: cp-3, worker-1; not Ready: cp-2 Ready=False \(KubeletNotReady\)\)/);
+        return true;
+      },
+    );
+  });
+
+  it("without the client certificate the server refuses and the error says the list could not be read (negative control)", async () => {
+    const s = await serveNodes(() => ({ items: [node("cp-1", "True")] }));
+    await assert.rejects(
+      waitForNodesReady({ apiUrl: `https://127.0.0.1:${s.port}`, caPem: pki.caPem, clientCertPem: "", clientKeyPem: "", nodes: ["cp-1"], timeoutMs: 500, intervalMs: 100 }),
+      /the node list could not be read/,
     );
   });
 });

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Builds (once, then cached) the boot lab's Debian 12 guest: a debootstrap root from the Debian
+# mirror with what a vSphere template for vsphere-spark carries (systemd, udev, the cloud kernel,
+# cloud-init, netplan, open-vm-tools, containerd, haproxy, curl), plus the lab's stand-ins from
+# test/boot/guest/ (each one says in its header that it is a stand-in). Nothing is downloaded from
+# anywhere but the Debian mirror.
+#
+# Output (printed on stdout): a folder with disk.raw (ext4, no partition table), vmlinuz, initrd.img.
+# Cache: $VSPHERE_SPARK_BOOT_CACHE, default test/boot/.cache (gitignored).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${VSPHERE_SPARK_BOOT_CACHE:-$here/.cache}
+mirror=${VSPHERE_SPARK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+mkdir -p "$cache"
+
+packages=systemd,systemd-sysv,systemd-resolved,udev,dbus,kmod,procps,linux-image-cloud-amd64,cloud-init,python3-cffi-backend,locales,netplan.io,open-vm-tools,iproute2,curl,ca-certificates,gnupg,containerd,haproxy
+base_key=$(printf '%s\n' "bookworm" "$mirror" "$packages" "$(sed -n '/^# base-begin/,/^# base-end/p' "$0")" | sha256sum | cut -c1-16)
+base=$cache/rootfs-$base_key
+log() { echo "build-image: $*" >&2; }
+
+if [ ! -f "$base/.complete" ]; then
+  rm -rf "$base" "$base.tmp"
+  log "debootstrap bookworm into $base (Debian mirror $mirror)"
+  t0=$(date +%s)
+  debootstrap --variant=minbase --include="$packages" bookworm "$base.tmp" "$mirror" >"$cache/debootstrap-$base_key.log" 2>&1 \
+    || { tail -n 30 "$cache/debootstrap-$base_key.log" >&2; exit 1; }
+# base-begin
+  r=$base.tmp
+  echo "en_US.UTF-8 UTF-8" >"$r/etc/locale.gen"
+  chroot "$r" locale-gen >/dev/null
+  echo 'LANG=en_US.UTF-8' >"$r/etc/default/locale"
+  printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' >"$r/etc/fstab"
+  echo template >"$r/etc/hostname"
+  # Only the guestinfo (VMware) datasource, as the README asks of a template.
+  printf 'datasource_list: [ VMware, None ]\n' >"$r/etc/cloud/cloud.cfg.d/90-vsphere-spark-template.cfg"
+  chroot "$r" systemctl enable systemd-networkd systemd-resolved >/dev/null 2>&1
+  chroot "$r" apt-get clean
+  rm -rf "$r/var/lib/apt/lists/"*
+# base-end
+  mv "$base.tmp" "$base"
+  touch "$base/.complete"
+  log "debootstrap done in $(( $(date +%s) - t0 )) s"
+fi
+
+# The lab layer: stand-ins and the report collector, keyed by their content.
+lab_key=$(cd "$here/guest" && { echo "$base_key"; find . -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+out=$cache/image-$lab_key
+if [ ! -f "$out/.complete" ]; then
+  rm -rf "$out" && mkdir -p "$out"
+  root=$out/root
+  log "assembling $out"
+  cp -a "$base" "$root"
+  rm -f "$root/.complete"
+  # The stand-in guestinfo channel replaces open-vm-tools' vmware-rpctool (diverted, not deleted).
+  chroot "$root" dpkg-divert --quiet --local --rename --add /usr/bin/vmware-rpctool
+  install -m 0755 "$here/guest/vmware-rpctool" "$root/usr/bin/vmware-rpctool"
+  # Recording stand-ins for the Kubernetes tools (installMode: preinstalled puts them in /usr/bin).
+  for t in kubeadm kubelet kubectl; do install -m 0755 "$here/guest/k8s-standin" "$root/usr/bin/$t"; done
+  install -m 0755 "$here/guest/lab-report" "$root/usr/local/sbin/lab-report"
+  install -m 0644 "$here/guest/lab-report.service" "$root/etc/systemd/system/lab-report.service"
+  ln -sf /etc/systemd/system/lab-report.service "$root/etc/systemd/system/multi-user.target.wants/lab-report.service"
+  echo qemu_fw_cfg >"$root/etc/modules-load.d/lab-fw-cfg.conf"
+  cp "$root"/boot/vmlinuz-* "$out/vmlinuz"
+  cp "$root"/boot/initrd.img-* "$out/initrd.img"
+  mkfs.ext4 -q -F -L root -d "$root" "$out/disk.raw" 3G >&2
+  rm -rf "$root"
+  touch "$out/.complete"
+fi
+echo "$out"

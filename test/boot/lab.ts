@@ -1,0 +1,242 @@
+/**
+ * The boot lab: boots the program's real guestinfo in a Debian 12 VM (QEMU, TCG) that looks like a
+ * vSphere VM to the guest (VMware DMI, a vmxnet3 NIC, guestinfo through a stand-in vmware-rpctool),
+ * on a private network namespace whose only other address is a tap acting as the gateway. Nothing
+ * in the guest can reach a non-local address. See test/boot/README.md.
+ */
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { plan } from "../../src/plan/plan";
+import { unwrapSecrets } from "../../src/plan/mock-runtime";
+import { parse } from "yaml";
+import { renderMetaData } from "../../components/cluster/cloud-init";
+import type { ClusterNode, NodeNetwork } from "../../components/cluster/types";
+import { realisticOutputs, tmpDir } from "../cluster/helpers";
+
+const HERE = path.resolve(__dirname, "../../../test/boot");
+const ROOT = path.resolve(__dirname, "../../..");
+const VM_TYPE = "vsphere:index/virtualMachine:VirtualMachine";
+
+export interface Image {
+  dir: string;
+  disk: string;
+  kernel: string;
+  initrd: string;
+}
+
+/** Builds (or reuses from the cache) the guest image. */
+export function buildImage(): Image {
+  const dir = execFileSync("bash", [path.join(HERE, "build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return { dir, disk: path.join(dir, "disk.raw"), kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img") };
+}
+
+export interface ProgramVm {
+  name: string;
+  /** The VM resource's `extraConfig`, as the program sets it (secrets unwrapped). */
+  extraConfig: Record<string, string>;
+  /** The NIC's static MAC when the program sets one (`useStaticMac`). */
+  macAddress?: string;
+  userData: string;
+  metaData: string;
+}
+
+/** Runs the real program (the dev stack plus `sets`) under the mock runtime and returns its VMs. */
+export async function programVms(sets: string[]): Promise<Record<string, ProgramVm>> {
+  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate: realisticOutputs() });
+  if (!r.ok) throw new Error(`plan failed: ${JSON.stringify(r.errors)}`);
+  const out: Record<string, ProgramVm> = {};
+  for (const vm of r.recorded.filter((x) => x.type === VM_TYPE)) {
+    const inputs = unwrapSecrets(vm.inputs) as Record<string, any>;
+    const ec = inputs.extraConfig as Record<string, string>;
+    const nic = (inputs.networkInterfaces ?? [])[0] ?? {};
+    out[vm.name] = {
+      name: vm.name,
+      extraConfig: ec,
+      macAddress: nic.useStaticMac ? nic.macAddress : undefined,
+      userData: gunzipSync(Buffer.from(ec["guestinfo.userdata"], "base64")).toString(),
+      metaData: Buffer.from(ec["guestinfo.metadata"], "base64").toString(),
+    };
+  }
+  return out;
+}
+
+export interface BootOptions {
+  extraConfig: Record<string, string>;
+  /** MAC of the QEMU vmxnet3 NIC (the program's static MAC). */
+  mac: string;
+  memoryMiB?: number;
+  /** `default`: QEMU's first free slot (the kernel names it enp0sN); `ens192`: behind a root port at slot 192. */
+  nicSlot?: "default" | "ens192";
+  /** Lines for the kubeadm/kubelet/kubectl stand-ins (see guest/k8s-standin). */
+  standin?: string[];
+  /** Shell condition the collector waits for before reporting. */
+  until?: string;
+  timeoutSeconds?: number;
+  /** Paths whose mode and owner the collector reports. */
+  files?: string[];
+  /** Keep using this disk (a reboot): pass the `disk` of an earlier result. */
+  disk?: string;
+}
+
+export interface BootResult {
+  /** Section name → text (see guest/lab-report). */
+  report: Record<string, string>;
+  seconds: number;
+  console: string;
+  disk: string;
+  /** The QEMU process ended without a report (e.g. a power cut by a stand-in). */
+  cut: boolean;
+}
+
+/** A private network namespace: a tap at the gateway address, and local stand-in services. */
+export class LabNetwork {
+  readonly ns = `vss-lab-${process.pid}`;
+  readonly tap = "lab0";
+  private services: ChildProcess[] = [];
+  constructor(
+    readonly gatewayCidr: string,
+    readonly extraAddresses: string[] = [],
+  ) {}
+
+  up(): void {
+    const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "inherit" });
+    ip("netns", "add", this.ns);
+    ip("-n", this.ns, "link", "set", "lo", "up");
+    ip("-n", this.ns, "tuntap", "add", this.tap, "mode", "tap");
+    ip("-n", this.ns, "addr", "add", this.gatewayCidr, "dev", this.tap);
+    for (const a of this.extraAddresses) ip("-n", this.ns, "addr", "add", `${a}/32`, "dev", this.tap);
+    ip("-n", this.ns, "link", "set", this.tap, "up");
+    // No default route in the namespace: any non-local address is unreachable at once.
+  }
+
+  /** Starts the stand-in API server (answers `/readyz`) on `addresses`:6443 inside the namespace. */
+  serveApi(addresses: string[], log: string): void {
+    const script = path.join(__dirname, "api-standin.js");
+    const p = spawn("ip", ["netns", "exec", this.ns, process.execPath, script, log, ...addresses], { stdio: "inherit" });
+    this.services.push(p);
+  }
+
+  exec(argv: string[], opts: { stdio?: "inherit" | "pipe" } = {}): ChildProcess {
+    return spawn("ip", ["netns", "exec", this.ns, ...argv], { stdio: opts.stdio ?? "pipe" });
+  }
+
+  down(): void {
+    for (const p of this.services) p.kill();
+    this.services = [];
+    try {
+      execFileSync("ip", ["netns", "del", this.ns], { stdio: "ignore" });
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * The VM's guestinfo with its meta-data rendered (by the real renderer) for a node carrying `mac`:
+ * for program output that sets no static MAC on the VM yet. Only the network part changes.
+ */
+export function withMac(vm: ProgramVm, mac: string): Record<string, string> {
+  const md = parse(vm.metaData) as { "local-hostname": string; network: { ethernets: Record<string, any> } };
+  const [ifname, eth] = Object.entries(md.network.ethernets)[0];
+  const [address, prefix] = String(eth.addresses[0]).split("/");
+  const node: ClusterNode = { name: md["local-hostname"], role: "worker", address, cpus: 1, memoryMiB: 1, macAddress: mac };
+  const network: NodeNetwork = {
+    prefixLength: Number(prefix),
+    gateway: eth.routes[0].via,
+    dnsServers: eth.nameservers.addresses,
+    searchDomains: eth.nameservers.search ?? [],
+    interfaceName: ifname,
+  };
+  return { ...vm.extraConfig, "guestinfo.metadata": Buffer.from(renderMetaData(node, network)).toString("base64") };
+}
+
+/** Re-encodes guestinfo with changed user-data and/or meta-data (negative controls). */
+export function withDocuments(extraConfig: Record<string, string>, userData?: string, metaData?: string): Record<string, string> {
+  const out = { ...extraConfig };
+  if (userData !== undefined) out["guestinfo.userdata"] = gzipSync(Buffer.from(userData)).toString("base64");
+  if (metaData !== undefined) out["guestinfo.metadata"] = Buffer.from(metaData).toString("base64");
+  return out;
+}
+
+/** Parses the collector's "=== name" blocks. */
+export function parseReport(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let cur: string | undefined;
+  let buf: string[] = [];
+  for (const line of text.replace(/\r/g, "").split("\n")) {
+    const m = /^=== (.*)$/.exec(line);
+    if (m) {
+      if (m[1].startsWith("rc ")) {
+        if (cur !== undefined) out[cur] = buf.join("\n");
+        if (cur !== undefined) out[`${cur}.rc`] = m[1].slice(3);
+        cur = undefined;
+        buf = [];
+      } else {
+        cur = m[1];
+        buf = [];
+      }
+    } else if (cur !== undefined) buf.push(line);
+  }
+  return out;
+}
+
+/** Boots one VM to the collector's report (or until it powers off), inside `net`. */
+export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promise<BootResult> {
+  const work = tmpDir("boot");
+  const disk = o.disk ?? path.join(work, "disk.qcow2");
+  if (!o.disk) execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.disk, disk]);
+  const fwcfg: string[] = [];
+  const put = (name: string, content: string) => {
+    const f = path.join(work, name.replace(/\//g, "_"));
+    fs.writeFileSync(f, content);
+    fwcfg.push("-fw_cfg", `name=opt/${name},file=${f}`);
+  };
+  for (const [k, v] of Object.entries(o.extraConfig)) put(`guestinfo/${k}`, v);
+  put("lab/standin", (o.standin ?? []).join("\n") + "\n");
+  put("lab/until", o.until ?? "true");
+  put("lab/timeout", String(o.timeoutSeconds ?? 900));
+  put("lab/files", (o.files ?? []).join("\n") + "\n");
+  const nic =
+    o.nicSlot === "ens192"
+      ? ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off", "-device", "pcie-root-port,id=rp192,chassis=1,slot=192",
+         "-device", `vmxnet3,netdev=n0,mac=${o.mac},bus=rp192`]
+      : ["-device", `vmxnet3,netdev=n0,mac=${o.mac}`];
+  const consoleLog = path.join(work, "console.log");
+  const reportLog = path.join(work, "report.txt");
+  const argv = [
+    "qemu-system-x86_64",
+    "-machine", "q35,accel=tcg",
+    "-cpu", "max,tcg-cpuid=off",
+    "-smp", "1",
+    "-m", String(o.memoryMiB ?? 2048),
+    "-smbios", "type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform",
+    "-display", "none", "-vga", "none", "-no-reboot",
+    "-kernel", image.kernel, "-initrd", image.initrd,
+    "-append", "root=/dev/vda rw console=ttyS0 systemd.show_status=1",
+    "-drive", `file=${disk},if=virtio,format=qcow2`,
+    "-netdev", `tap,id=n0,ifname=${net.tap},script=no,downscript=no`,
+    ...nic,
+    "-serial", `file:${consoleLog}`,
+    "-serial", `file:${reportLog}`,
+    ...fwcfg,
+  ];
+  const t0 = Date.now();
+  const p = net.exec(argv, { stdio: "pipe" });
+  let stderr = "";
+  p.stderr?.on("data", (d) => (stderr += d));
+  const limit = ((o.timeoutSeconds ?? 900) + 600) * 1000;
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => p.kill("SIGKILL"), limit);
+    p.on("exit", (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  const seconds = Math.round((Date.now() - t0) / 1000);
+  const reportText = fs.existsSync(reportLog) ? fs.readFileSync(reportLog, "utf8") : "";
+  const consoleText = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, "utf8") : "";
+  if (code !== 0 && !reportText) throw new Error(`qemu exited ${code}: ${stderr}\n${consoleText.slice(-3000)}`);
+  return { report: parseReport(reportText), seconds, console: consoleText, disk, cut: !reportText.includes("=== end") };
+}

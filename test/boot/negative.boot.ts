@@ -1,0 +1,79 @@
+/**
+ * Negative controls for the boot lab: each bring-up defect of issue 8 put back into otherwise real
+ * guestinfo, and the lab's own check shown to catch it. Run with `npm run test:boot:negative`
+ * (not in CI: it proves the checks can fail, it does not test the product).
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { Image, LabNetwork, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
+import { GATEWAY, addrOf, assertNetwork, defaultRoute, kubeadmCalls, memKiB } from "./checks";
+import { tmpDir } from "../cluster/helpers";
+
+const SETS = ["vsphere-spark:kubernetes={version: 1.31.4, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}", "vsphere-spark:workersPerHost=1"];
+const ENDPOINT = "192.168.1.2";
+const MAC = "00:50:56:3f:00:02";
+const HOOK = "/var/lib/cloud/scripts/per-boot/vsphere-spark-bootstrap";
+const SCRIPT = "/usr/local/sbin/vsphere-spark-bootstrap";
+
+describe("boot lab negative controls: each defect put back is caught", function () {
+  this.timeout(0);
+  let image: Image;
+  let vms: Record<string, ProgramVm>;
+  let net: LabNetwork;
+  const vm = (suffix: string) => Object.values(vms).find((x) => x.name.endsWith(suffix))!;
+
+  before(async () => {
+    image = buildImage();
+    vms = await programVms(SETS);
+    net = new LabNetwork(`${GATEWAY}/24`, [ENDPOINT]);
+    net.up();
+  });
+  after(() => net?.down());
+
+  it("NIC matched by driver + set-name (no MAC) at QEMU's default slot: no address, the check fails", async () => {
+    const lb = vm("load-balancer");
+    const md = parse(lb.metaData);
+    const eth = Object.values(md.network.ethernets)[0] as Record<string, unknown>;
+    eth.match = { driver: "vmxnet3" };
+    eth["set-name"] = "ens192";
+    const r = await boot(image, net, { extraConfig: withDocuments(lb.extraConfig, undefined, stringify(md)), mac: MAC, memoryMiB: 8192, timeoutSeconds: 600 });
+    console.log(`      boot: ${r.seconds} s; MemTotal at 8192 MiB: ${memKiB(r)} kB; links: ${JSON.parse(r.report.link).map((l: any) => l.ifname).join(",")}`);
+    assert.throws(() => assertNetwork(r, lb, ENDPOINT), /static address on ens192/);
+    const all = JSON.parse(r.report.addr).flatMap((l: any) => addrOf(r, l.ifname));
+    assert.deepEqual(all.filter((a: string) => !a.startsWith("127.")), [], "no IPv4 address on any NIC");
+  });
+
+  it("routes `to: default`: no default route, the check fails", async () => {
+    const lb = vm("load-balancer");
+    const ec = withMac(lb, MAC);
+    const md = Buffer.from(ec["guestinfo.metadata"], "base64").toString().replace("to: 0.0.0.0/0", "to: default");
+    assert.match(md, /to: default/);
+    const r = await boot(image, net, { extraConfig: withDocuments(ec, undefined, md), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600 });
+    console.log(`      boot: ${r.seconds} s; route: ${r.report.route}; warnings: ${r.report["cloud-init-warnings"].split("\n").filter((l) => /default/.test(l)).join(" | ")}`);
+    assert.throws(() => assertNetwork(r, lb, ENDPOINT), /default route/);
+    assert.equal(defaultRoute(r), undefined);
+  });
+
+  it("bootstrap from runcmd instead of the per-boot hook + unit: a failed join is never retried", async () => {
+    const w = vm("worker-1");
+    const apiLog = path.join(tmpDir("api"), "requests.log");
+    fs.writeFileSync(apiLog, "");
+    net.serveApi([ENDPOINT], apiLog);
+    const ud = parse(w.userData.replace(/^#cloud-config\n/, ""), { version: "1.1" });
+    ud.write_files = ud.write_files.filter((f: { path: string }) => f.path !== HOOK);
+    ud.runcmd = [["bash", SCRIPT]];
+    const ec = withDocuments(withMac(w, MAC), `#cloud-config\n${stringify(ud, { version: "1.1", lineWidth: 0 })}`);
+    // The real hook would start the unit after this boot's three failed joins; runcmd does not.
+    const r = await boot(image, net, {
+      extraConfig: ec, mac: MAC, memoryMiB: 4096, standin: ["version v1.31.4", "fail kubeadm join 3"],
+      until: "sleep 120; true", timeoutSeconds: 1500,
+    });
+    console.log(`      boot: ${r.seconds} s; kubeadm calls: ${kubeadmCalls(r).length}; unit: ${r.report.unit.replace(/\n/g, " ")}`);
+    const joins = kubeadmCalls(r).filter((c) => c.startsWith("kubeadm join"));
+    assert.equal(joins.length, 3, "three failed joins, then nothing");
+    assert.match(r.report.marks, /bootstrap\.failed/);
+    assert.doesNotMatch(r.report.marks, /bootstrap\.done/);
+  });
+});

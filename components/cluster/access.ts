@@ -10,6 +10,7 @@ import type { KubeadmBootstrap } from "./bootstrap";
 import { waitForNodesReady, waitForReadyz } from "./readiness";
 import { apiServerUrl, renderKubeconfig } from "./kubeconfig";
 import { cniRelease } from "./cni";
+import { bootstrapTokenSecret } from "./pki";
 import { ValidationError } from "../validation";
 
 export interface KubeadmClusterAccessArgs {
@@ -29,6 +30,7 @@ export interface ClusterAccessChildren {
   kubeconfig: pulumi.Output<string>;
   provider: k8s.Provider;
   cni: k8s.helm.v3.Release;
+  joinToken: k8s.core.v1.Secret;
 }
 
 /** The timeout in minutes, or a ValidationError naming the argument. */
@@ -74,6 +76,20 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
     { parent, provider },
   );
 
+  // The workers' join token, valid for the TTL from this update on: workers added later join with it.
+  const tokenSecret = pulumi.secret(
+    b.joinToken.apply((t) => bootstrapTokenSecret(t, b.settings.bootstrapTokenTtl, new Date(), `vsphere-spark worker join token for ${b.clusterName}`)),
+  );
+  const joinToken = new k8s.core.v1.Secret(
+    `${name}-join-token`,
+    {
+      metadata: { name: tokenSecret.apply((x) => x.metadata.name), namespace: "kube-system" },
+      type: "bootstrap.kubernetes.io/token",
+      stringData: tokenSecret.apply((x) => x.stringData),
+    },
+    { parent, provider },
+  );
+
   // Then every control plane and worker must be a Ready node: one control plane and no workers is not a cluster.
   const expected = b.spec.nodes.filter((n) => n.role !== "load-balancer").map((n) => n.name);
   const nodesReady = pulumi.all([cni.id, credentials]).apply(async ([, [caPem, certPem, keyPem]]) => {
@@ -82,7 +98,7 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
     return expected;
   });
   const kubeconfig = pulumi.secret(pulumi.all([nodesReady, credentials]).apply(([, cr]) => render(cr)));
-  return { ready, nodesReady, kubeconfig, provider, cni };
+  return { ready, nodesReady, kubeconfig, provider, cni, joinToken };
 }
 
 export class KubeadmClusterAccess extends pulumi.ComponentResource {
@@ -94,6 +110,8 @@ export class KubeadmClusterAccess extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
   readonly provider: k8s.Provider;
   readonly cni: k8s.helm.v3.Release;
+  /** The workers' bootstrap token Secret (kube-system), renewed on every update. */
+  readonly joinToken: k8s.core.v1.Secret;
 
   constructor(name: string, args: KubeadmClusterAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     const minutes = accessTimeoutMinutes(name, args);
@@ -104,6 +122,7 @@ export class KubeadmClusterAccess extends pulumi.ComponentResource {
     this.kubeconfig = out.kubeconfig;
     this.provider = out.provider;
     this.cni = out.cni;
+    this.joinToken = out.joinToken;
     this.registerOutputs({ ready: this.ready, nodesReady: this.nodesReady, kubeconfig: this.kubeconfig });
   }
 }

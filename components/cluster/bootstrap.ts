@@ -39,6 +39,7 @@ export interface BootstrapChildren {
   caCertPem: pulumi.Output<string>;
   caCertHash: pulumi.Output<string>;
   token: pulumi.Output<string>;
+  joinToken: pulumi.Output<string>;
   adminCertPem: pulumi.Output<string>;
   adminKeyPem: pulumi.Output<string>;
 }
@@ -87,6 +88,11 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
     new random.RandomString(`${name}-bootstrap-token-${suffix}`, { length, upper: false, lower: true, numeric: true, special: false }, child);
   const tokenId = tokenPart("id", TOKEN_ID_LENGTH);
   const tokenSecret = tokenPart("secret", TOKEN_SECRET_LENGTH);
+  // Workers join with their own token, which the cluster access renews on every `pulumi up`
+  // (a Secret through the cluster's provider), so workers added after the init token expired join.
+  const joinPart = (suffix: string, length: number) =>
+    new random.RandomString(`${name}-join-token-${suffix}`, { length, upper: false, lower: true, numeric: true, special: false }, child);
+  const joinToken = pulumi.secret(pulumi.interpolate`${joinPart("id", TOKEN_ID_LENGTH).result}.${joinPart("secret", TOKEN_SECRET_LENGTH).result}`);
 
   const caCertPem = ca.cert.certPem;
   const hash = ca.cert.certPem.apply(caCertHash);
@@ -121,14 +127,14 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
     } else {
       // Only endpoint, token and CA hash: adding or changing other nodes never touches a worker.
       guestinfoByVm[node.name] = pulumi.secret(
-        pulumi.all([token, hash]).apply(([t, h]) => {
+        pulumi.all([joinToken, hash]).apply(([t, h]) => {
           const r = renderWorkerNode(workerSpec, node, { token: t, caCertHash: h });
           return guestinfo(r.userData, r.metaData);
         }),
       );
     }
   }
-  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem) };
+  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, joinToken, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem) };
 }
 
 export class KubeadmBootstrap extends pulumi.ComponentResource {
@@ -141,8 +147,10 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   readonly caCertPem: pulumi.Output<string>;
   /** `sha256:<hex>` pin of the cluster CA (kubeadm `caCertHashes`). */
   readonly caCertHash: pulumi.Output<string>;
-  /** `<id>.<secret>` (secret). */
+  /** `<id>.<secret>` (secret): the init token (control planes), expiring after settings.bootstrapTokenTtl. */
   readonly token: pulumi.Output<string>;
+  /** `<id>.<secret>` (secret): the workers' token, renewed by KubeadmClusterAccess on every `pulumi up`. */
+  readonly joinToken: pulumi.Output<string>;
   readonly adminCertPem: pulumi.Output<string>;
   readonly adminKeyPem: pulumi.Output<string>;
 
@@ -158,6 +166,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     this.caCertPem = out.caCertPem;
     this.caCertHash = out.caCertHash;
     this.token = out.token;
+    this.joinToken = out.joinToken;
     this.adminCertPem = out.adminCertPem;
     this.adminKeyPem = out.adminKeyPem;
     this.registerOutputs({ caCertPem: this.caCertPem, caCertHash: this.caCertHash, endpoint: this.endpoint, guestinfo: this.guestinfo });

@@ -55,3 +55,41 @@ export function adminGroup(kubernetesVersion: string): string {
   const [major, minor] = kubernetesVersion.split(".").map(Number);
   return major > 1 || minor >= 29 ? "kubeadm:cluster-admins" : "system:masters";
 }
+
+/** Seconds in a Go duration such as `24h`, `1h30m`, `90s`, `0s` (the settings validate the form). */
+export function durationSeconds(d: string): number {
+  let total = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(m[1]) * { h: 3600, m: 60, s: 1, ms: 0.001 }[m[2] as "h" | "m" | "s" | "ms"];
+  return total;
+}
+
+/** The Secret kubeadm would create for a bootstrap token (kube-system, type bootstrap.kubernetes.io/token). */
+export interface BootstrapTokenSecret {
+  apiVersion: "v1";
+  kind: "Secret";
+  type: "bootstrap.kubernetes.io/token";
+  metadata: { name: string; namespace: "kube-system" };
+  stringData: Record<string, string>;
+}
+
+/**
+ * A join token as a Secret (k8s.io/cluster-bootstrap token/api: `token-id`, `token-secret`,
+ * `expiration` RFC 3339, `usage-bootstrap-authentication`, `usage-bootstrap-signing` so the
+ * bootstrap signer signs cluster-info with it, and kubeadm's node group in `auth-extra-groups`).
+ * `ttl` `0s` means no expiration.
+ */
+export function bootstrapTokenSecret(token: string, ttl: string, now: Date, description: string): BootstrapTokenSecret {
+  if (!isBootstrapToken(token)) throw new Error("bootstrapTokenSecret: not a bootstrap token");
+  const [id, secret] = token.split(".");
+  const data: Record<string, string> = {
+    description,
+    "token-id": id,
+    "token-secret": secret,
+    "usage-bootstrap-authentication": "true",
+    "usage-bootstrap-signing": "true",
+    "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
+  };
+  const seconds = durationSeconds(ttl);
+  if (seconds > 0) data.expiration = new Date(now.getTime() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return { apiVersion: "v1", kind: "Secret", type: "bootstrap.kubernetes.io/token", metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" }, stringData: data };
+}

@@ -78,7 +78,11 @@ export interface KubernetesSettings {
   cni: CniSettings;
   /** How long `pulumi up` waits for `/readyz` through the endpoint (and nodes wait for it). */
   readinessTimeoutMinutes: number;
-  /** TTL of the bootstrap token; `0s` = never expires, so workers added later can still join. */
+  /**
+   * TTL of the bootstrap tokens (default 24h). The init token expires that long after `kubeadm init`;
+   * the workers' join token is renewed for that long by every `pulumi up`, so workers added later
+   * join. `0s` = never expires (not recommended: the token sits in every worker's guestinfo).
+   */
   bootstrapTokenTtl: string;
   storageClass: StorageClassSettings;
   /** Admin login created on every node when `sshAuthorizedKeys` is not empty. */
@@ -132,7 +136,7 @@ export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = {
   },
   cni: { kind: "antrea", version: DEFAULT_CNI_VERSIONS.antrea },
   readinessTimeoutMinutes: 30,
-  bootstrapTokenTtl: "0s",
+  bootstrapTokenTtl: "24h",
   storageClass: { kind: "none", name: "vsphere-csi" },
   adminUser: "kadmin",
   sshAuthorizedKeys: [],

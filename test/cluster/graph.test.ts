@@ -22,7 +22,7 @@ async function runCluster(spec: ClusterSpec, outputs: Record<string, OutputsHand
     const b = new KubeadmBootstrap(spec.clusterName, spec);
     const vms = spec.nodes.map((n) => new Vm(n.name, { extraConfig: b.guestinfo[n.name] }));
     const access = new KubeadmClusterAccess(`${spec.clusterName}-access`, { bootstrap: b, dependsOn: vms });
-    return { kubeconfig: access.kubeconfig, token: b.token, caCertHash: b.caCertHash, caCertPem: b.caCertPem, ready: access.ready, nodeAllocatable: workerPool(workerNodes(spec), spec.settings).allocatable };
+    return { kubeconfig: access.kubeconfig, token: b.token, joinToken: b.joinToken, caCertHash: b.caCertHash, caCertPem: b.caCertPem, ready: access.ready, nodeAllocatable: workerPool(workerNodes(spec), spec.settings).allocatable };
   });
 }
 
@@ -49,13 +49,14 @@ describe("cluster components under the mock runtime", function () {
     assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 3);
     assert.equal(count("tls:index/certRequest:CertRequest"), 1);
     assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), 1);
-    assert.equal(count("random:index/randomString:RandomString"), 2);
+    assert.equal(count("random:index/randomString:RandomString"), 4, "init token and join token");
     assert.equal(count("pulumi:providers:kubernetes"), 1);
+    assert.equal(count("kubernetes:core/v1:Secret"), 1, "the join token");
     assert.equal(count("kubernetes:helm.sh/v3:Release"), 1);
     for (const x of r.resources.filter((x) => /^(tls|random):/.test(x.type))) assert.equal(x.parent, "spark", x.name);
     for (const x of r.resources.filter((x) => /^(pulumi:providers:kubernetes|kubernetes:)/.test(x.type))) assert.equal(x.parent, "spark-access", x.name);
     const names = r.resources.map((x) => x.name);
-    for (const n of ["spark-ca", "spark-ca-key", "spark-front-proxy-ca", "spark-etcd-ca", "spark-service-account-key", "spark-admin-cert", "spark-bootstrap-token-id", "spark-bootstrap-token-secret", "spark-access-k8s", "spark-access-cni"])
+    for (const n of ["spark-ca", "spark-ca-key", "spark-front-proxy-ca", "spark-etcd-ca", "spark-service-account-key", "spark-admin-cert", "spark-bootstrap-token-id", "spark-bootstrap-token-secret", "spark-join-token-id", "spark-join-token-secret", "spark-access-join-token", "spark-access-k8s", "spark-access-cni"])
       assert.ok(names.includes(n), n);
     const release = unwrapSecrets(r.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release")!.inputs) as Record<string, any>;
     assert.equal(release.chart, "antrea");
@@ -78,6 +79,7 @@ describe("cluster components under the mock runtime", function () {
     for (const n of spec.nodes) assert.equal(isSecretMarker(vms[n.name]), n.role !== "load-balancer", n.name);
     assert.ok(r.secretOutputs.includes("kubeconfig"));
     assert.ok(r.secretOutputs.includes("token"));
+    assert.ok(r.secretOutputs.includes("joinToken"));
     const provider = r.resources.find((x) => x.type === "pulumi:providers:kubernetes")!;
     assert.ok(isSecretMarker(provider.inputs.kubeconfig));
 
@@ -85,12 +87,20 @@ describe("cluster components under the mock runtime", function () {
     const kubeconfig = r.outputs.kubeconfig as unknown as string;
     const clientKey = (parse(kubeconfig) as any).users[0].user["client-key-data"] as string;
     const clear = JSON.stringify(redactSecrets(r.resources));
-    for (const needle of ["PRIVATE KEY", token, token.split(".")[1], clientKey, "client-key-data"])
+    const joinToken = r.outputs.joinToken as unknown as string;
+    for (const needle of ["PRIVATE KEY", token, token.split(".")[1], joinToken.split(".")[1], clientKey, "client-key-data"])
       assert.ok(!clear.includes(needle), `found in clear: ${needle.slice(0, 30)}`);
     // The secret values are really there (the scan would be meaningless otherwise).
     const all = JSON.stringify(unwrapSecrets(r.resources));
     assert.ok(all.includes("PRIVATE KEY"));
-    assert.ok(userDataOf(vms["worker-1"]).includes(token));
+    assert.ok(userDataOf(vms["worker-1"]).includes(joinToken), "workers join with the renewed join token");
+    assert.ok(!userDataOf(vms["worker-1"]).includes(token), "never with the init token");
+    const secret = unwrapSecrets(r.resources.find((x) => x.type === "kubernetes:core/v1:Secret")!.inputs) as any;
+    assert.equal(secret.type, "bootstrap.kubernetes.io/token");
+    assert.deepEqual(secret.metadata, { name: `bootstrap-token-${joinToken.split(".")[0]}`, namespace: "kube-system" });
+    assert.equal(secret.stringData["token-secret"], joinToken.split(".")[1]);
+    const hours = (Date.parse(secret.stringData.expiration) - Date.now()) / 3_600_000;
+    assert.ok(hours > 23.9 && hours <= 24, `expires in the TTL from this update, got ${hours} h`);
     assert.match(Buffer.from(clientKey, "base64").toString(), /PRIVATE KEY/);
     assert.equal((parse(kubeconfig) as any).clusters[0].cluster.server, "https://192.168.1.2:6443");
   });
@@ -100,11 +110,12 @@ describe("cluster components under the mock runtime", function () {
     const r = await runCluster(spec, outputs);
     const vms = vmInputs(r.resources);
     const token = r.outputs.token as unknown as string;
+    const joinToken = r.outputs.joinToken as unknown as string;
     const validate = cloudConfigSchema();
     for (const n of spec.nodes) {
       const ud = userDataOf(vms[n.name]);
       assert.ok(validate(parse(ud, { version: "1.1" })), `${n.name}: ${ajvErrors(validate)}`);
-      assert.ok(ud.includes(token), n.name);
+      assert.ok(ud.includes(n.role === "worker" ? joinToken : token), n.name);
       if (n.name !== "cp-1") assert.ok(ud.includes(r.outputs.caCertHash as unknown as string), n.name);
       assert.equal(/BEGIN RSA PRIVATE KEY/.test(ud), n.role === "control-plane", n.name);
     }

@@ -92,7 +92,7 @@ describe("kubeadm configuration", () => {
     assert.deepEqual(d[1].networking, { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local" });
     assert.deepEqual(d[1].etcd, { local: { dataDir: "/var/lib/etcd" } });
     assert.deepEqual(d[0].bootstrapTokens[0].token, TOKEN);
-    assert.equal(d[0].bootstrapTokens[0].ttl, "0s");
+    assert.equal(d[0].bootstrapTokens[0].ttl, "24h", "expiring by default");
     assert.deepEqual(d[0].localAPIEndpoint, { advertiseAddress: "192.168.1.11", bindPort: 6443 });
     assert.equal(d[2].apiVersion, "kubelet.config.k8s.io/v1beta1");
     assert.deepEqual(Object.keys(d[2].evictionHard).sort(), ["imagefs.available", "imagefs.inodesFree", "memory.available", "nodefs.available", "nodefs.inodesFree"]);

@@ -56,6 +56,7 @@ if [ ! -f "$out/.complete" ]; then
   install -m 0755 "$here/guest/vmware-rpctool" "$root/usr/bin/vmware-rpctool"
   # Recording stand-ins for the Kubernetes tools (installMode: preinstalled puts them in /usr/bin).
   for t in kubeadm kubelet kubectl; do install -m 0755 "$here/guest/k8s-standin" "$root/usr/bin/$t"; done
+  install -m 0644 "$here/guest/kubelet.service" "$root/lib/systemd/system/kubelet.service"
   install -m 0755 "$here/guest/lab-report" "$root/usr/local/sbin/lab-report"
   install -m 0644 "$here/guest/lab-report.service" "$root/etc/systemd/system/lab-report.service"
   ln -sf /etc/systemd/system/lab-report.service "$root/etc/systemd/system/multi-user.target.wants/lab-report.service"

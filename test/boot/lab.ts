@@ -95,6 +95,8 @@ export class LabNetwork {
   readonly ns = `vss-lab-${process.pid}`;
   readonly tap = "lab0";
   private services: ChildProcess[] = [];
+  /** Running QEMU processes (killed with the namespace). */
+  readonly vms: ChildProcess[] = [];
   constructor(
     readonly gatewayCidr: string,
     readonly extraAddresses: string[] = [],
@@ -109,6 +111,8 @@ export class LabNetwork {
     for (const a of this.extraAddresses) ip("-n", this.ns, "addr", "add", `${a}/32`, "dev", this.tap);
     ip("-n", this.ns, "link", "set", this.tap, "up");
     // No default route in the namespace: any non-local address is unreachable at once.
+    process.once("exit", () => this.down());
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
   }
 
   /** Starts the stand-in API server (answers `/readyz`) on `addresses`:6443 inside the namespace. */
@@ -123,7 +127,7 @@ export class LabNetwork {
   }
 
   down(): void {
-    for (const p of this.services) p.kill();
+    for (const p of [...this.services, ...this.vms]) p.kill();
     this.services = [];
     try {
       execFileSync("ip", ["netns", "del", this.ns], { stdio: "ignore" });
@@ -224,6 +228,7 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
   ];
   const t0 = Date.now();
   const p = net.exec(argv, { stdio: "pipe" });
+  net.vms.push(p);
   let stderr = "";
   p.stderr?.on("data", (d) => (stderr += d));
   const limit = ((o.timeoutSeconds ?? 900) + 600) * 1000;

@@ -207,7 +207,10 @@ describe("cluster meta-data and guestinfo", () => {
     }
   });
 
-  it("bootstrap: valid bash, resumable, and its unit and per-boot hook are what the lab boots", async () => {
+  it("bootstrap: valid bash, resumable, and its unit and per-boot hook are what the lab boots", async function () {
+    requireTool(this, "shellcheck", "shellcheck");
+    const { stdout: bad } = await run("sh", ["-c", "printf '#!/bin/bash\\nf() { local x=$(false); }\\n' > /tmp/vss-sc-neg.sh; shellcheck -S warning /tmp/vss-sc-neg.sh || true"]);
+    assert.match(bad, /SC2155/, "shellcheck reports warnings (negative control)");
     const spec = referenceSpec("haproxy", "packages", 1);
     const pki = samplePki();
     const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki };
@@ -219,6 +222,7 @@ describe("cluster meta-data and guestinfo", () => {
           const f = path.join(dir, "s.sh");
           fs.writeFileSync(f, String((writeFileYaml(doc, p) as Record<string, unknown>).content));
           await run("bash", ["-n", f]);
+          await run("shellcheck", ["-S", "warning", f]).catch((e) => assert.fail(`${p} on ${node.name}: ${e.stdout}`));
         }
         const script = String((writeFileYaml(doc, BOOTSTRAP_SCRIPT_PATH) as Record<string, unknown>).content);
         assert.match(script, /^if \[ -f \/var\/lib\/vsphere-spark\/bootstrap\.done \]; then .*exit 0; fi$/m, "skips once done");

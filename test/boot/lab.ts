@@ -76,6 +76,8 @@ export interface BootOptions {
   timeoutSeconds?: number;
   /** Paths whose mode and owner the collector reports. */
   files?: string[];
+  /** Appended to the kernel command line (e.g. cloud-config for cloud-init as `cc: ... end_cc`). */
+  kernelArgs?: string;
   /** Keep using this disk (a reboot): pass the `disk` of an earlier result. */
   disk?: string;
 }
@@ -164,6 +166,12 @@ export function withDocuments(extraConfig: Record<string, string>, userData?: st
   return out;
 }
 
+/**
+ * Kernel arguments that make cloud-init render the network with its systemd-networkd renderer
+ * instead of netplan (a template without netplan: what cloud-init does on its own).
+ */
+export const NETWORKD_RENDERER = "cc: system_info: {network: {renderers: [networkd]}} end_cc";
+
 /** Parses the collector's "=== name" blocks. */
 export function parseReport(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -218,7 +226,7 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
     "-smbios", "type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform",
     "-display", "none", "-vga", "none", "-no-reboot",
     "-kernel", image.kernel, "-initrd", image.initrd,
-    "-append", "root=/dev/vda rw console=ttyS0 systemd.show_status=1",
+    "-append", `root=/dev/vda rw console=ttyS0 systemd.show_status=1${o.kernelArgs ? ` ${o.kernelArgs}` : ""}`,
     "-drive", `file=${disk},if=virtio,format=qcow2`,
     "-netdev", `tap,id=n0,ifname=${net.tap},script=no,downscript=no`,
     ...nic,

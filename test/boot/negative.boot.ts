@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { Image, LabNetwork, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
+import { Image, LabNetwork, NETWORKD_RENDERER, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
 import { GATEWAY, addrOf, assertNetwork, defaultRoute, kubeadmCalls, memKiB } from "./checks";
 import { tmpDir } from "../cluster/helpers";
 
@@ -45,15 +45,24 @@ describe("boot lab negative controls: each defect put back is caught", function 
     assert.deepEqual(all.filter((a: string) => !a.startsWith("127.")), [], "no IPv4 address on any NIC");
   });
 
-  it("routes `to: default`: no default route, the check fails", async () => {
+  it("routes `to: default` with cloud-init's own (networkd) renderer: no default route, the check fails", async () => {
     const lb = vm("load-balancer");
     const ec = withMac(lb, MAC);
     const md = Buffer.from(ec["guestinfo.metadata"], "base64").toString().replace("to: 0.0.0.0/0", "to: default");
     assert.match(md, /to: default/);
-    const r = await boot(image, net, { extraConfig: withDocuments(ec, undefined, md), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600 });
+    // With netplan present cloud-init hands the v2 config to netplan, which accepts `default`; its own
+    // renderers (networkd here, eni, sysconfig) reject it.
+    const r = await boot(image, net, { extraConfig: withDocuments(ec, undefined, md), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600, kernelArgs: NETWORKD_RENDERER });
     console.log(`      boot: ${r.seconds} s; route: ${r.report.route}; warnings: ${r.report["cloud-init-warnings"].split("\n").filter((l) => /default/.test(l)).join(" | ")}`);
     assert.throws(() => assertNetwork(r, lb, ENDPOINT), /default route/);
     assert.equal(defaultRoute(r), undefined);
+  });
+
+  it("control for the control: the same boot with `0.0.0.0/0` (what the program renders) has its default route", async () => {
+    const lb = vm("load-balancer");
+    const r = await boot(image, net, { extraConfig: withMac(lb, MAC), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600, kernelArgs: NETWORKD_RENDERER });
+    console.log(`      boot: ${r.seconds} s; route: ${r.report.route}`);
+    assertNetwork(r, lb, ENDPOINT);
   });
 
   it("bootstrap from runcmd instead of the per-boot hook + unit: a failed join is never retried", async () => {

@@ -31,7 +31,7 @@ export interface UserDataInput {
 
 export const BOOTSTRAP_SCRIPT_PATH = "/usr/local/sbin/vsphere-spark-bootstrap";
 export const HAPROXY_CONFIG_PATH = "/etc/haproxy/haproxy.cfg";
-/** NIC name used when `NodeNetwork.interfaceName` is not given (first vmxnet3 NIC, renamed). */
+/** NIC name used when `NodeNetwork.interfaceName` is not given (the NIC with the node's MAC, renamed). */
 export const DEFAULT_INTERFACE_NAME = "ens192";
 const KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
 /** Copy of the shared CA files, restored after `kubeadm reset` between attempts. */
@@ -399,17 +399,11 @@ function ensureNewline(s: string): string {
 export function networkConfig(node: ClusterNode, network: NodeNetwork): Record<string, unknown> {
   const eth: Record<string, unknown> = {};
   const name = interfaceName(network);
-  if (node.macAddress !== undefined) {
-    // By MAC: cloud-init renames a NIC at first boot only when the match has a MAC address
-    // (cloud-init cloudinit/net/network_state.py, NetworkState/_v2 `set-name` → physical `mac_address`;
-    // cloudinit/net/__init__.py extract_physdevs), and the VM's NIC has this static MAC.
-    eth.match = { macaddress: node.macAddress.toLowerCase() };
-    eth["set-name"] = name;
-  } else if (network.interfaceName === undefined) {
-    // Without a MAC: only works when the template's NIC is already called ens192 (see README).
-    eth.match = { driver: "vmxnet3" };
-    eth["set-name"] = DEFAULT_INTERFACE_NAME;
-  }
+  // By MAC: cloud-init renames a NIC at first boot only when the match has a MAC address
+  // (canonical/cloud-init cloudinit/net/__init__.py extract_physdevs, 22.4), and netplan's own udev
+  // rename fires on device add, which has already happened by then. The VM's NIC has this static MAC.
+  eth.match = { macaddress: node.macAddress.toLowerCase() };
+  eth["set-name"] = name;
   eth.dhcp4 = false;
   eth.dhcp6 = false;
   // dhcp6: false alone still takes a SLAAC address from router advertisements.

@@ -18,12 +18,6 @@ export interface ClusterNode {
   macAddress: string;
   cpus: number;
   memoryMiB: number;
-  /**
-   * The static MAC of the VM's first NIC (VMware's manual range 00:50:56:00:00:00–3F:FF:FF). The
-   * network config matches the NIC by it and names it; without it only a template whose NIC is
-   * already called `ens192` gets an address.
-   */
-  macAddress?: string;
 }
 
 export interface NodeNetwork {
@@ -34,8 +28,8 @@ export interface NodeNetwork {
   dnsServers: string[];
   searchDomains: string[];
   /**
-   * Name of the NIC to configure. Default: match the first vmxnet3 NIC by driver and name it
-   * `ens192` (what Ubuntu/Debian call it on vSphere anyway), so kube-vip knows the interface.
+   * Name cloud-init gives the NIC it finds by the node's MAC. Default `ens192` (what Ubuntu/Debian
+   * call a vmxnet3 NIC on vSphere anyway), so kube-vip knows the interface.
    */
   interfaceName?: string;
 }

@@ -52,7 +52,8 @@ export async function programVms(sets: string[]): Promise<Record<string, Program
     const ec = inputs.extraConfig as Record<string, string>;
     const nic = (inputs.networkInterfaces ?? [])[0] ?? {};
     out[vm.name] = {
-      name: vm.name,
+      // The VM's name in vCenter: the node's host name and Kubernetes name.
+      name: inputs.name ?? vm.name,
       extraConfig: ec,
       macAddress: nic.useStaticMac ? nic.macAddress : undefined,
       userData: gunzipSync(Buffer.from(ec["guestinfo.userdata"], "base64")).toString(),

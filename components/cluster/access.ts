@@ -77,15 +77,23 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
   );
 
   // The workers' join token, valid for the TTL from this update on: workers added later join with it.
-  const tokenSecret = pulumi.secret(
-    b.joinToken.apply((t) => bootstrapTokenSecret(t, b.settings.bootstrapTokenTtl, new Date(), `vsphere-spark worker join token for ${b.clusterName}`)),
+  // Only `token-secret` is a Pulumi secret; the id, usages, groups and expiration are not.
+  const now = new Date();
+  const description = `vsphere-spark worker join token for ${b.clusterName}`;
+  const rendered = b.joinToken.apply((t) => bootstrapTokenSecret(t, b.settings.bootstrapTokenTtl, now, description));
+  const keys = Object.keys(bootstrapTokenSecret("aaaaaa.aaaaaaaaaaaaaaaa", b.settings.bootstrapTokenTtl, now, description).stringData);
+  const stringData = Object.fromEntries(
+    keys.map((k) => {
+      const v = rendered.apply((x) => x.stringData[k]);
+      return [k, k === "token-secret" ? v : pulumi.unsecret(v)];
+    }),
   );
   const joinToken = new k8s.core.v1.Secret(
     `${name}-join-token`,
     {
-      metadata: { name: tokenSecret.apply((x) => x.metadata.name), namespace: "kube-system" },
+      metadata: { name: pulumi.unsecret(rendered.apply((x) => x.metadata.name)), namespace: "kube-system" },
       type: "bootstrap.kubernetes.io/token",
-      stringData: tokenSecret.apply((x) => x.stringData),
+      stringData,
     },
     { parent, provider },
   );

@@ -143,7 +143,9 @@ function getJson(url: string, o: WaitForNodesOptions, timeoutMs: number): Promis
 export async function waitForNodesReady(o: WaitForNodesOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   const perRequest = o.requestTimeoutMs ?? Math.min(10_000, o.timeoutMs);
-  let last = "no answer yet";
+  // What the last node list said (kept when a later request fails), and the last request's failure.
+  let nodes = "no node list read yet";
+  let failure = "";
   for (;;) {
     try {
       const r = nodeReadiness(await getJson(`${o.apiUrl}/api/v1/nodes`, o, Math.min(perRequest, Math.max(1, deadline - Date.now()))), o.nodes);
@@ -151,10 +153,12 @@ export async function waitForNodesReady(o: WaitForNodesOptions): Promise<void> {
       const parts: string[] = [];
       if (r.missing.length > 0) parts.push(`not registered: ${r.missing.join(", ")}`);
       if (r.notReady.length > 0) parts.push(`not Ready: ${r.notReady.map((n) => `${n.name} ${n.reason}`).join(", ")}`);
-      last = parts.join("; ");
+      nodes = parts.join("; ");
+      failure = "";
     } catch (e) {
-      last = `the node list could not be read: ${(e as Error).message}`;
+      failure = `; the last request failed: ${(e as Error).message}`;
     }
+    const last = `${nodes}${failure}`;
     if (Date.now() + o.intervalMs > deadline) {
       throw new Error(
         `Kubernetes nodes were not all Ready within ${formatDuration(o.timeoutMs)} (${last}). ` +

@@ -143,6 +143,27 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
       assert.match(r.report.unit, /ActiveState=inactive/);
     });
   });
+
+  it("worker (installMode: packages): pkgs.k8s.io is unreachable, the attempt fails clearly and is retried", async () => {
+    const pkgs = await programVms(["vsphere-spark:kubernetes={version: 1.31.4, installMode: packages, cni: {kind: antrea, version: 2.2.0}}", "vsphere-spark:workersPerHost=1"]);
+    const w = Object.values(pkgs).find((x) => x.name.endsWith("worker-1"))!;
+    const r = await boot(image, net, {
+      extraConfig: w.extraConfig,
+      mac: w.macAddress!,
+      memoryMiB: 2048,
+      files: ["/etc/kubernetes/vsphere-spark/kubernetes.list", CONTAINERD],
+      // The unit has retried at least once after the boot's attempt.
+      until: "[ \"$(systemctl show -p NRestarts --value vsphere-spark-bootstrap.service)\" -ge 1 ]",
+      timeoutSeconds: 1500,
+    });
+    timings["worker, packages (unreachable repository)"] = r.seconds;
+    assert.deepEqual(fileModes(r), { "/etc/kubernetes/vsphere-spark/kubernetes.list": "644 root:root", [CONTAINERD]: "644 root:root" });
+    assert.match(r.report.marks, /attempt failed \(exit \d+\) during: fetching the Kubernetes package key/, r.report.marks);
+    assert.doesNotMatch(r.report.marks, /bootstrap\.done/);
+    assert.match(r.report["cloud-init-status"], /status: error/);
+    assert.match(r.report.unit, /NRestarts=[1-9]/, r.report.unit);
+    assert.equal(kubeadmCalls(r).length, 0, "never reaches kubeadm");
+  });
 });
 
 function addressOf(v: ProgramVm): string {

@@ -45,6 +45,25 @@ export function isDnsLabel(s: string): boolean {
   return DNS_LABEL.test(s);
 }
 
+/** Kubernetes label key: optional DNS-subdomain prefix + "/" + name of ≤ 63 characters. */
+export function labelKeyError(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && !isDnsSubdomain(prefix)) return `label key prefix "${prefix}" must be a DNS subdomain`;
+  if (!/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/.test(name)) {
+    return `label key name "${name}" must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric`;
+  }
+  return undefined;
+}
+
+/** Kubernetes label value: empty, or ≤ 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric. */
+export function labelValueError(value: string): string | undefined {
+  return value === "" || /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(value)
+    ? undefined
+    : `label value "${value}" must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric`;
+}
+
 /** A value as an error message shows it: `"text"`, `number 3`, `a list`, `an object`, `null`. */
 export function describeValue(v: unknown): string {
   if (v === null) return "null";

@@ -3,7 +3,7 @@
  * object). Every default lives in `resolveSparkSettings`, and nowhere else; validation collects all
  * problems at once, each with its full config path.
  */
-import { FieldError, describeValue, isDnsLabel, isDnsSubdomain } from "../validation";
+import { FieldError, describeValue, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueError } from "../validation";
 import { ConfigReader as Reader } from "../config-reader";
 import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image";
 import { parseQuantity, parseSparkMemoryMiB } from "../quantity";
@@ -245,25 +245,6 @@ export const MANAGED_KEY_PATTERN =
 // ---------------------------------------------------------------------------------------------
 // Validation helpers: each reads one field, records an error with its full path, returns a value.
 
-
-/** Kubernetes label key: optional DNS-subdomain prefix + "/" + name of ≤ 63 characters. */
-export function labelKeyError(key: string): string | undefined {
-  const slash = key.lastIndexOf("/");
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && !isDnsSubdomain(prefix)) return `label key prefix "${prefix}" must be a DNS subdomain`;
-  if (!/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/.test(name)) {
-    return `label key name "${name}" must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric`;
-  }
-  return undefined;
-}
-
-/** Kubernetes label value: empty, or ≤ 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric. */
-export function labelValueError(value: string): string | undefined {
-  return value === "" || /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(value)
-    ? undefined
-    : `label value "${value}" must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric`;
-}
 
 const dnsLabel = (what: string) => (s: string) =>
   isDnsLabel(s) ? undefined : `${what} "${s}" must be a DNS-1123 label (lowercase letters, digits and "-", at most 63)`;

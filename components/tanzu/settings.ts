@@ -5,9 +5,9 @@
  * problem at once with its exact key.
  */
 import type { FieldError } from "../validation";
-import { describeValue, isDnsLabel, isDnsSubdomain } from "../validation";
+import { describeValue, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueError } from "../validation";
 import { ConfigReader, type Obj } from "../config-reader";
-import { cidrsOverlap, parseCidr } from "../net";
+import { cidrsOverlap, isIPv4, parseCidr } from "../net";
 import { capacityErrors } from "./capacity";
 import { vmClassName } from "./render";
 
@@ -207,8 +207,6 @@ const KEYS = {
   proxy: ["httpProxy", "httpsProxy", "noProxy"],
 } as const;
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$/;
 const PROXY_URL = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
 
@@ -239,7 +237,7 @@ export function resolveTanzuSettings(
   const access = r.oneOf(so, "access", sp, d.access, ["sso", "kubeconfig"] as const);
   const supervisor: TanzuSettings["supervisor"] = {
     id: r.requiredString(so, "id", sp, (v) => (v.trim() === v && v.length > 0 ? undefined : `must be the Supervisor's id, got "${v}"`)) ?? "",
-    address: r.requiredString(so, "address", sp, (v) => (isDnsSubdomain(v) || /^\d+\.\d+\.\d+\.\d+$/.test(v) ? undefined : `"${v}" is not a host name or IPv4 address`)) ?? "",
+    address: r.requiredString(so, "address", sp, (v) => (isDnsSubdomain(v) || isIPv4(v) ? undefined : `"${v}" is not a host name or IPv4 address`)) ?? "",
     port: r.number(so, "port", sp, d.supervisorPort, { integer: true, min: 1, max: 65535 }),
     access,
     insecureSkipTlsVerify: r.boolean(so, "insecureSkipTlsVerify", sp, d.insecureSkipTlsVerify),
@@ -380,8 +378,8 @@ export function resolveTanzuSettings(
       const replicas = r.requiredNumber(po, "replicas", ip, { integer: true, min: 0, max: 1000 });
       const vmClass = r.requiredString(po, "vmClass", ip, classRef);
       const labels = r.stringMap(po, "labels", ip, (k, v, p) => {
-        if (!LABEL_KEY.test(k)) r.err(p, `"${k}" is not a Kubernetes label key`);
-        else if (!LABEL_VALUE.test(v)) r.err(p, `"${v}" is not a Kubernetes label value`);
+        if (labelKeyError(k)) r.err(p, `"${k}" is not a Kubernetes label key`);
+        else if (labelValueError(v)) r.err(p, `"${v}" is not a Kubernetes label value`);
       });
       const taints: Taint[] = [];
       if (po.taints !== undefined) {
@@ -389,8 +387,8 @@ export function resolveTanzuSettings(
           const tp = `${ip}.taints[${j}]`;
           const to = r.object(t, tp, KEYS.taint);
           if (!to) return;
-          const key = r.requiredString(to, "key", tp, (s) => (LABEL_KEY.test(s) ? undefined : `"${s}" is not a taint key`));
-          const value = r.optString(to, "value", tp, (s) => (LABEL_VALUE.test(s) ? undefined : `"${s}" is not a taint value`));
+          const key = r.requiredString(to, "key", tp, (s) => (labelKeyError(s) ? `"${s}" is not a taint key` : undefined));
+          const value = r.optString(to, "value", tp, (s) => (labelValueError(s) ? `"${s}" is not a taint value` : undefined));
           const effect = to.effect === undefined ? (r.has(to, "effect", tp), undefined) : r.oneOf(to, "effect", tp, "NoSchedule", ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const);
           if (key !== undefined && effect !== undefined) taints.push(value === undefined ? { key, effect } : { key, value, effect });
         });

@@ -253,10 +253,10 @@ export function resolveVsphereSettings(
         if (o.count !== undefined && countOk && list.length !== count) {
           r.err(`${cpPath}.hosts`, `lists ${list.length} hosts but ${cpPath}.count is ${count}`);
         }
-        // A bad entry leaves the placement undecided (rather than decided without it).
-        if (r.errors.length === listed) controlPlaneHosts = list;
         const q = quorumProblem(Array.isArray(o.hosts) ? o.hosts.length : list.length);
         if (q) r.err(cpPath, q);
+        // A bad entry or count leaves the placement undecided (rather than decided without it).
+        if (r.errors.length === listed) controlPlaneHosts = list;
       } else if (countOk) {
         const q = quorumProblem(count);
         if (q) r.err(cpPath, q);
@@ -378,7 +378,7 @@ export function resolveVsphereSettings(
       loadBalancer: epPath,
       workers: key("workersPerHost"),
       overcommit: key("overcommit"),
-    }).filter((e) => !(e.path === cpPath && quorumProblem(controlPlaneHosts!.length) === e.message)); // reported above
+    });
     r.errors.push(...topoErrors);
     if (topoErrors.length === 0) slots = planSlots(topology);
   }

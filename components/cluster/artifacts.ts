@@ -9,6 +9,8 @@ import type { ClusterSpec } from "./topology";
 import { haproxyConfigFor, renderNode } from "./topology";
 
 export const TOKEN_PLACEHOLDER = SECRET_PLACEHOLDER;
+/** kubeadm's certificate key (hex of 32 random bytes), a secret. */
+export const CERTIFICATE_KEY_PLACEHOLDER = `${SECRET_PLACEHOLDER} (kubeadm certificate key)`;
 /** Not secret, but only known once the cluster CA exists. */
 export const CA_HASH_PLACEHOLDER = "sha256:<hash of the cluster CA, known after pulumi up creates it>";
 
@@ -29,7 +31,7 @@ export const PLACEHOLDER_PKI: SharedPki = {
 export function clusterArtifacts(spec: ClusterSpec): Artifact[] {
   const out: Artifact[] = [];
   for (const node of spec.nodes) {
-    const r = renderNode(spec, node, { token: TOKEN_PLACEHOLDER, caCertHash: CA_HASH_PLACEHOLDER, pki: PLACEHOLDER_PKI });
+    const r = renderNode(spec, node, { token: TOKEN_PLACEHOLDER, caCertHash: CA_HASH_PLACEHOLDER, pki: PLACEHOLDER_PKI, certificateKey: CERTIFICATE_KEY_PLACEHOLDER });
     out.push({ path: `cloud-init/${node.name}.yaml`, kind: "cloud-init", content: r.userData });
     if (r.kubeadmConfig !== undefined) out.push({ path: `kubeadm/${node.name}.yaml`, kind: "kubeadm", content: r.kubeadmConfig });
   }

@@ -18,7 +18,7 @@ import {
 } from "./topology";
 import { guestinfo } from "./cloud-init";
 import type { SharedPki } from "./pki";
-import { TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH, adminGroup, caCertHash } from "./pki";
+import { CERTIFICATE_KEY_BYTES, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH, adminGroup, caCertHash } from "./pki";
 
 export interface KubeadmBootstrapArgs {
   readonly clusterName: string;
@@ -42,6 +42,7 @@ export interface BootstrapChildren {
   joinToken: pulumi.Output<string>;
   adminCertPem: pulumi.Output<string>;
   adminKeyPem: pulumi.Output<string>;
+  certificateKey: pulumi.Output<string>;
 }
 
 /** The spec, or a ValidationError listing every problem (nothing is registered before this). */
@@ -94,6 +95,11 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
     new random.RandomString(`${name}-join-token-${suffix}`, { length, upper: false, lower: true, numeric: true, special: false }, child);
   const joinToken = pulumi.secret(pulumi.interpolate`${joinPart("id", TOKEN_ID_LENGTH).result}.${joinPart("secret", TOKEN_SECRET_LENGTH).result}`);
 
+  // kubeadm's certificate key: `kubeadm init --upload-certs` encrypts the shared CA files with it into
+  // kube-system/kubeadm-certs, and the joining control planes download them with it, so only the init
+  // node's guestinfo carries CA keys. RandomBytes marks `hex` secret.
+  const certificateKey = pulumi.secret(new random.RandomBytes(`${name}-certificate-key`, { length: CERTIFICATE_KEY_BYTES }, child).hex);
+
   const caCertPem = ca.cert.certPem;
   const hash = ca.cert.certPem.apply(caCertHash);
   const token = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
@@ -119,8 +125,8 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
       guestinfoByVm[node.name] = pulumi.output(guestinfo(r.userData, r.metaData));
     } else if (node.role === "control-plane") {
       guestinfoByVm[node.name] = pulumi.secret(
-        pulumi.all([token, hash, pki]).apply(([t, h, p]) => {
-          const r = renderControlPlaneNode(spec, node, { token: t, caCertHash: h, pki: p });
+        pulumi.all([token, hash, pki, certificateKey]).apply(([t, h, p, k]) => {
+          const r = renderControlPlaneNode(spec, node, { token: t, caCertHash: h, pki: p, certificateKey: k });
           return guestinfo(r.userData, r.metaData);
         }),
       );
@@ -134,7 +140,7 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
       );
     }
   }
-  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, joinToken, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem) };
+  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, joinToken, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem), certificateKey };
 }
 
 export class KubeadmBootstrap extends pulumi.ComponentResource {
@@ -153,6 +159,12 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   readonly joinToken: pulumi.Output<string>;
   readonly adminCertPem: pulumi.Output<string>;
   readonly adminKeyPem: pulumi.Output<string>;
+  /**
+   * Hex of 32 bytes (secret): kubeadm's certificate key. `kubeadm init --upload-certs` encrypts the
+   * shared CA files with it into kube-system/kubeadm-certs (deleted by kubeadm after 2 h); the
+   * joining control planes decrypt them with it, so only the init node's guestinfo holds CA keys.
+   */
+  readonly certificateKey: pulumi.Output<string>;
 
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = bootstrapSpec(name, args);
@@ -169,6 +181,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     this.joinToken = out.joinToken;
     this.adminCertPem = out.adminCertPem;
     this.adminKeyPem = out.adminKeyPem;
+    this.certificateKey = out.certificateKey;
     this.registerOutputs({ caCertPem: this.caCertPem, caCertHash: this.caCertHash, endpoint: this.endpoint, guestinfo: this.guestinfo });
   }
 }

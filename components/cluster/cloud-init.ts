@@ -17,7 +17,7 @@ import { SHARED_PKI_FILES } from "./pki";
 /** What a node does at first boot, with the material it needs (plain strings). */
 export type NodeBootstrap =
   | { kind: "init"; kubeadmConfig: string; pki: SharedPki }
-  | { kind: "join-control-plane"; kubeadmConfig: string; pki: SharedPki; previousControlPlane: string }
+  | { kind: "join-control-plane"; kubeadmConfig: string; previousControlPlane: string }
   | { kind: "join-worker"; kubeadmConfig: string }
   | { kind: "load-balancer"; haproxyConfig: string };
 
@@ -34,7 +34,7 @@ export const HAPROXY_CONFIG_PATH = "/etc/haproxy/haproxy.cfg";
 /** NIC name used when `NodeNetwork.interfaceName` is not given (the NIC with the node's MAC, renamed). */
 export const DEFAULT_INTERFACE_NAME = "ens192";
 const KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
-/** Copy of the shared CA files, restored after `kubeadm reset` between attempts. */
+/** Copy of the shared CA files on the init node, restored after `kubeadm reset` between attempts. */
 export const PKI_BACKUP_PATH = "/etc/kubernetes/vsphere-spark/pki-shared";
 
 export function interfaceName(network: NodeNetwork): string {
@@ -109,6 +109,11 @@ export const BOOTSTRAP_HOOK_PATH = "/var/lib/cloud/scripts/per-boot/vsphere-spar
 export const BOOTSTRAP_RETRY_SECONDS = 30;
 /** How long apt waits for the dpkg lock (apt-daily, unattended-upgrades) before giving up an attempt. */
 export const APT_LOCK_TIMEOUT_SECONDS = 600;
+
+/** What a joining control plane says when its join fails: the usual cause once the cluster is older than 2 h. */
+export const CERTS_EXPIRED_HINT =
+  "if kubeadm could not download the certificates (kube-system/kubeadm-certs lives 2 h after the init), " +
+  `upload them again on the first control plane: kubeadm init phase upload-certs --upload-certs --config ${KUBEADM_CONFIG_PATH}`;
 
 /** Packages each role needs besides Kubernetes' own (installed by the bootstrap when missing). */
 export function basePackages(kind: NodeBootstrap["kind"], installMode: KubernetesSettings["installMode"]): string[] {
@@ -241,9 +246,10 @@ export function renderBootstrapScript(input: UserDataInput): string {
 
   const ep = endpointHostPort(endpoint);
   const kubeVip = endpoint.kind === "kube-vip";
-  if (bootstrap.kind === "init" || bootstrap.kind === "join-control-plane") {
+  if (bootstrap.kind === "init") {
     // `kubeadm reset` empties /etc/kubernetes/pki: keep the shared CA files to restore before a retry,
     // otherwise a retried init would mint a new CA and every rendered caCertHash would be wrong.
+    // (A joining control plane has none: kubeadm downloads them again on each attempt.)
     lines.push(
       `PKI_BACKUP=${PKI_BACKUP_PATH}`,
       '[ -d "$PKI_BACKUP" ] || cp -a /etc/kubernetes/pki "$PKI_BACKUP"',
@@ -267,7 +273,9 @@ export function renderBootstrapScript(input: UserDataInput): string {
       body.push(`wait_for "load balancer ${ep} accepting connections" tcp_open ${endpoint.address} ${endpoint.port}`);
     }
     body.push(
-      `kubeadm_init() { kubeadm init --config ${KUBEADM_CONFIG_PATH} || { reset_node; ${kubeVip ? `${staging}; ` : ""}return 1; }; }`,
+      // --upload-certs: the shared CA files go, encrypted with the config's certificateKey, into
+      // kube-system/kubeadm-certs for the joining control planes (kubeadm deletes it after 2 h).
+      `kubeadm_init() { kubeadm init --config ${KUBEADM_CONFIG_PATH} --upload-certs || { reset_node; ${kubeVip ? `${staging}; ` : ""}return 1; }; }`,
       'step "kubeadm init"',
       "retry 3 kubeadm_init",
     );
@@ -278,12 +286,18 @@ export function renderBootstrapScript(input: UserDataInput): string {
         `wait_for "previous control plane ${bootstrap.previousControlPlane}" https_ready ${bootstrap.previousControlPlane}:${APISERVER_PORT}`,
       );
     }
-    body.push(
-      `wait_for "API server through ${ep}" https_ready ${ep}`,
-      `kubeadm_join() { kubeadm join --config ${KUBEADM_CONFIG_PATH} || { reset_node; return 1; }; }`,
-      'step "kubeadm join"',
-      "retry 3 kubeadm_join",
-    );
+    body.push(`wait_for "API server through ${ep}" https_ready ${ep}`);
+    if (bootstrap.kind === "join-control-plane") {
+      // kubeadm downloads the shared CA files from kube-system/kubeadm-certs (decrypted with the
+      // config's certificateKey); the init uploads them, and kubeadm deletes them 2 h later.
+      body.push(
+        `kubeadm_join() { kubeadm join --config ${KUBEADM_CONFIG_PATH} || { reset_node; log ${shq(CERTS_EXPIRED_HINT)}; return 1; }; }`,
+        'step "kubeadm join (control plane; the shared CA files come from kube-system/kubeadm-certs)"',
+      );
+    } else {
+      body.push(`kubeadm_join() { kubeadm join --config ${KUBEADM_CONFIG_PATH} || { reset_node; return 1; }; }`, 'step "kubeadm join"');
+    }
+    body.push("retry 3 kubeadm_join");
   }
   lines.push(...body.map((l) => `  ${l}`), "fi");
   if (bootstrap.kind === "init") {
@@ -371,8 +385,12 @@ export function renderUserData(input: UserDataInput): string {
       files.push(file(KUBERNETES_SOURCE_STAGING_PATH, kubernetesAptSource(settings), "0644"));
     }
     files.push(file(KUBEADM_CONFIG_PATH, bootstrap.kubeadmConfig, "0600"));
-    if (bootstrap.kind === "init" || bootstrap.kind === "join-control-plane") {
+    // Only the init node gets the shared CA files (and keys); the joining control planes download
+    // them from the cluster with the certificate key in their kubeadm configuration.
+    if (bootstrap.kind === "init") {
       for (const f of SHARED_PKI_FILES) files.push(file(f.path, ensureNewline(bootstrap.pki[f.field]), f.secret ? "0600" : "0644"));
+    }
+    if (bootstrap.kind === "init" || bootstrap.kind === "join-control-plane") {
       if (endpoint.kind === "kube-vip") {
         const manifest = renderKubeVipManifest({
           vip: endpoint.address,
@@ -420,8 +438,8 @@ export function networkConfig(node: ClusterNode, network: NodeNetwork): Record<s
 /**
  * Meta-data for the guestinfo datasource. `instance-id` is derived from the node and its network,
  * so a changed address makes cloud-init treat the VM as new. `redact: [userdata]` makes cloud-init
- * overwrite `guestinfo.userdata` (CA keys, token) once read, so it does not stay in the VM's
- * configuration for anyone with read access in vCenter.
+ * overwrite the guest's copy of `guestinfo.userdata` (CA keys on the init node, certificate key,
+ * token) once read; the value in the VM's configuration in vCenter stays (see the README).
  */
 export function renderMetaData(node: ClusterNode, network: NodeNetwork): string {
   const net = networkConfig(node, network);

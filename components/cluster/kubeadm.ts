@@ -26,6 +26,11 @@ export interface InitConfigInput {
   /** The first control plane. */
   node: ClusterNode;
   token: string;
+  /**
+   * Hex of 32 random bytes: `kubeadm init --upload-certs` encrypts the shared CA files with it into
+   * the kube-system/kubeadm-certs Secret, which the joining control planes decrypt with the same key.
+   */
+  certificateKey: string;
 }
 
 export interface JoinConfigInput {
@@ -34,6 +39,11 @@ export interface JoinConfigInput {
   node: ClusterNode;
   token: string;
   caCertHash: string;
+}
+
+export interface ControlPlaneJoinConfigInput extends JoinConfigInput {
+  /** The init's certificate key: kubeadm downloads the shared CA files with it (no keys in guestinfo). */
+  certificateKey: string;
 }
 
 type Doc = Record<string, unknown>;
@@ -75,6 +85,7 @@ export function initConfigDocuments(input: InitConfigInput): Doc[] {
     ],
     localAPIEndpoint: { advertiseAddress: node.address, bindPort: APISERVER_PORT },
     nodeRegistration: nodeRegistration(node),
+    certificateKey: input.certificateKey,
   };
   const sans = [endpoint.address, node.address].filter((v, i, a) => a.indexOf(v) === i);
   const cluster: Doc = {
@@ -92,7 +103,7 @@ export function initConfigDocuments(input: InitConfigInput): Doc[] {
   return [init, cluster, kubeletConfiguration(settings)];
 }
 
-function joinDocument(input: JoinConfigInput, controlPlane: boolean): Doc {
+function joinDocument(input: JoinConfigInput, controlPlane?: { certificateKey: string }): Doc {
   const doc: Doc = {
     apiVersion: kubeadmApiVersion(input.settings.version),
     kind: "JoinConfiguration",
@@ -106,17 +117,25 @@ function joinDocument(input: JoinConfigInput, controlPlane: boolean): Doc {
     },
     nodeRegistration: nodeRegistration(input.node),
   };
-  if (controlPlane) doc.controlPlane = { localAPIEndpoint: { advertiseAddress: input.node.address, bindPort: APISERVER_PORT } };
+  if (controlPlane) {
+    doc.controlPlane = {
+      localAPIEndpoint: { advertiseAddress: input.node.address, bindPort: APISERVER_PORT },
+      certificateKey: controlPlane.certificateKey,
+    };
+  }
   return doc;
 }
 
-/** JoinConfiguration for the 2nd, 3rd… control plane (the shared CA files are on disk already). */
-export function controlPlaneJoinDocuments(input: JoinConfigInput): Doc[] {
-  return [joinDocument(input, true)];
+/**
+ * JoinConfiguration for the 2nd, 3rd… control plane: kubeadm's download-certs phase fetches the
+ * shared CA files from kube-system/kubeadm-certs and decrypts them with `certificateKey`.
+ */
+export function controlPlaneJoinDocuments(input: ControlPlaneJoinConfigInput): Doc[] {
+  return [joinDocument(input, { certificateKey: input.certificateKey })];
 }
 
 export function workerJoinDocuments(input: JoinConfigInput): Doc[] {
-  return [joinDocument(input, false)];
+  return [joinDocument(input)];
 }
 
 /** Multi-document YAML, YAML 1.1-safe (strings such as "0s" or "on" are quoted where needed). */
@@ -127,7 +146,7 @@ export function toYamlDocuments(docs: Doc[]): string {
 export function renderInitConfig(input: InitConfigInput): string {
   return toYamlDocuments(initConfigDocuments(input));
 }
-export function renderControlPlaneJoinConfig(input: JoinConfigInput): string {
+export function renderControlPlaneJoinConfig(input: ControlPlaneJoinConfigInput): string {
   return toYamlDocuments(controlPlaneJoinDocuments(input));
 }
 export function renderWorkerJoinConfig(input: JoinConfigInput): string {

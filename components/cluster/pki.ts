@@ -1,6 +1,7 @@
 /**
- * Cluster PKI facts that need no engine: the kubeadm CA pin, the bootstrap token format, and the
- * eight files every control plane shares (so control-plane joins need no `--upload-certs`).
+ * Cluster PKI facts that need no engine: the kubeadm CA pin, the bootstrap token format, the
+ * certificate key, and the eight files every control plane shares (written on the init node only;
+ * `kubeadm init --upload-certs` hands them to the joining control planes).
  */
 import { X509Certificate, createHash } from "node:crypto";
 
@@ -12,6 +13,13 @@ export function caCertHash(pem: string): string {
 
 export const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 export const CA_CERT_HASH = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * kubeadm's certificate key: hex of a 32-byte AES-256 key (kubeadm decodes it with hex.DecodeString
+ * and encrypts the kubeadm-certs Secret's values with AES-GCM; cmd/kubeadm/app/phases/copycerts).
+ */
+export const CERTIFICATE_KEY = /^[0-9a-f]{64}$/;
+export const CERTIFICATE_KEY_BYTES = 32;
 
 export function isBootstrapToken(s: string): boolean {
   return BOOTSTRAP_TOKEN.test(s);

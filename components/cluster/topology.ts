@@ -164,19 +164,29 @@ export function renderLoadBalancerNode(spec: ClusterSpec, node: ClusterNode): Re
   return finish(spec, node, { kind: "load-balancer", haproxyConfig: haproxyConfigFor(spec) });
 }
 
-/** The first control plane runs `kubeadm init`; the others join one after the other. */
-export function renderControlPlaneNode(spec: ClusterSpec, node: ClusterNode, secrets: JoinSecrets & { pki: SharedPki }): RenderedNode {
+/** What the control planes need besides the join secrets. */
+export interface ControlPlaneSecrets extends JoinSecrets {
+  /** The shared CA files: on the init node only. */
+  pki: SharedPki;
+  /** Encrypts them into kube-system/kubeadm-certs at init; the joining control planes decrypt them with it. */
+  certificateKey: string;
+}
+
+/**
+ * The first control plane writes the shared CA files and runs `kubeadm init --upload-certs`; the
+ * others join one after the other and download those files with the certificate key.
+ */
+export function renderControlPlaneNode(spec: ClusterSpec, node: ClusterNode, secrets: ControlPlaneSecrets): RenderedNode {
   const cps = controlPlaneNodes(spec);
   const i = cps.findIndex((n) => n.name === node.name);
   if (i < 0) throw new Error(`${node.name} is not a control-plane node`);
-  const base = { settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.token };
+  const base = { settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.token, certificateKey: secrets.certificateKey };
   if (i === 0) {
     return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki });
   }
   return finish(spec, node, {
     kind: "join-control-plane",
     kubeadmConfig: renderControlPlaneJoinConfig({ ...base, caCertHash: secrets.caCertHash }),
-    pki: secrets.pki,
     previousControlPlane: cps[i - 1].address,
   });
 }
@@ -188,7 +198,7 @@ export function renderWorkerNode(spec: Omit<ClusterSpec, "nodes">, node: Cluster
   return { userData, metaData: renderMetaData(node, spec.network), kubeadmConfig };
 }
 
-export function renderNode(spec: ClusterSpec, node: ClusterNode, secrets: JoinSecrets & { pki: SharedPki }): RenderedNode {
+export function renderNode(spec: ClusterSpec, node: ClusterNode, secrets: ControlPlaneSecrets): RenderedNode {
   switch (node.role) {
     case "load-balancer":
       return renderLoadBalancerNode(spec, node);

@@ -19,6 +19,7 @@ const run = promisify(execFile);
 const KINDS: EndpointKind[] = ["haproxy", "kube-vip", "external"];
 const MODES: InstallMode[] = ["packages", "preinstalled"];
 const TOKEN = "abcdef.0123456789abcdef";
+const CERT_KEY = "fedcba9876543210".repeat(4);
 
 interface Case {
   label: string;
@@ -28,7 +29,7 @@ interface Case {
 
 function allCases(): Case[] {
   const pki = samplePki();
-  const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki };
+  const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY };
   const out: Case[] = [];
   for (const kind of KINDS)
     for (const mode of MODES) {
@@ -118,19 +119,21 @@ describe("cluster cloud-init user-data", function () {
   it("puts the right things on each role", () => {
     const spec = referenceSpec("kube-vip", "packages", 2);
     const pki = samplePki();
-    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki };
+    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY };
     const by = (name: string) => parse(renderNode(spec, spec.nodes.find((n) => n.name === name)!, secrets).userData, { version: "1.1" }) as Record<string, unknown>;
     const cp1 = by("cp-1");
     const cp2 = by("cp-2");
     const w = by("worker-1");
     const script = (d: Record<string, unknown>) => String((writeFileYaml(d, BOOTSTRAP_SCRIPT_PATH) as Record<string, unknown>).content);
-    assert.match(script(cp1), /kubeadm init --config/);
+    assert.match(script(cp1), /kubeadm init --config \/etc\/kubernetes\/vsphere-spark\/kubeadm\.yaml --upload-certs /);
     assert.match(script(cp1), /super-admin\.conf/);
     assert.match(script(cp2), /kubeadm join --config/);
+    assert.doesNotMatch(script(cp2), /kubeadm init --config|PKI_BACKUP/, "a joining control plane downloads the CA files on each attempt");
+    assert.match(script(cp2), /kubeadm init phase upload-certs --upload-certs --config/, "says how to upload them again");
     assert.match(script(cp2), /previous control plane 192\.168\.1\.11/);
     assert.match(script(w), /kubeadm join --config/);
     assert.ok(writeFileYaml(cp1, "/etc/kubernetes/pki/ca.key"));
-    assert.ok(writeFileYaml(cp2, "/etc/kubernetes/pki/etcd/ca.key"));
+    assert.equal(writeFileYaml(cp2, "/etc/kubernetes/pki/etcd/ca.key"), undefined, "joining control planes get no CA keys");
     assert.ok(writeFileYaml(cp1, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"));
     assert.equal(writeFileYaml(w, "/etc/kubernetes/pki/ca.key"), undefined);
     assert.equal(writeFileYaml(w, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"), undefined);
@@ -138,11 +141,15 @@ describe("cluster cloud-init user-data", function () {
     assert.match(script(cp1), /kubeadm=1\.31\.4-1\.1/);
     assert.match(String((writeFileYaml(cp1, KUBERNETES_SOURCE_STAGING_PATH) as Record<string, unknown>).content), /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb/);
     assert.equal(writeFileYaml(cp1, "/etc/apt/sources.list.d/kubernetes.list"), undefined, "moved into place only once the key is there");
-    // The 8 shared files are on every control plane, identical.
+    // The 8 shared files are on the init node only; the others carry only the certificate key.
     const pkiPaths = (d: Record<string, unknown>) =>
       (d.write_files as Array<Record<string, unknown>>).filter((f) => String(f.path).startsWith("/etc/kubernetes/pki/")).map((f) => [f.path, f.content]);
     assert.equal(pkiPaths(cp1).length, 8);
-    assert.deepEqual(pkiPaths(cp1), pkiPaths(cp2));
+    assert.deepEqual(pkiPaths(cp2), []);
+    assert.doesNotMatch(JSON.stringify(cp2), /PRIVATE KEY/);
+    assert.doesNotMatch(JSON.stringify(w), /PRIVATE KEY|certificateKey/);
+    const kubeadmYaml = (d: Record<string, unknown>) => String((writeFileYaml(d, "/etc/kubernetes/vsphere-spark/kubeadm.yaml") as Record<string, unknown>).content);
+    for (const d of [cp1, cp2]) assert.match(kubeadmYaml(d), new RegExp(`certificateKey: ${CERT_KEY}`));
     assert.deepEqual((cp1.users as unknown[])[1], {
       name: "kadmin", groups: ["sudo"], shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", lock_passwd: true,
       ssh_authorized_keys: [spec.settings.sshAuthorizedKeys[0]],
@@ -167,7 +174,7 @@ describe("cluster cloud-init user-data", function () {
     const w = a.nodes.find((n) => n.name === "worker-1")!;
     const s = { token: TOKEN, caCertHash: "sha256:" + "a".repeat(64) };
     const ra = renderWorkerNode(a, w, s);
-    assert.equal(ra.userData, renderNode(b, w, { ...s, pki: samplePki() }).userData);
+    assert.equal(ra.userData, renderNode(b, w, { ...s, pki: samplePki(), certificateKey: CERT_KEY }).userData);
     assert.notEqual(ra.userData, renderWorkerNode(a, w, { ...s, token: "zzzzzz.0123456789abcdef" }).userData);
   });
 });
@@ -213,7 +220,7 @@ describe("cluster meta-data and guestinfo", () => {
     assert.match(bad, /SC2155/, "shellcheck reports warnings (negative control)");
     const spec = referenceSpec("haproxy", "packages", 1);
     const pki = samplePki();
-    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki };
+    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY };
     const dir = tmpDir("bootstrap");
     try {
       for (const node of spec.nodes) {

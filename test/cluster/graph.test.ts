@@ -22,7 +22,7 @@ async function runCluster(spec: ClusterSpec, outputs: Record<string, OutputsHand
     const b = new KubeadmBootstrap(spec.clusterName, spec);
     const vms = spec.nodes.map((n) => new Vm(n.name, { extraConfig: b.guestinfo[n.name] }));
     const access = new KubeadmClusterAccess(`${spec.clusterName}-access`, { bootstrap: b, dependsOn: vms });
-    return { kubeconfig: access.kubeconfig, token: b.token, joinToken: b.joinToken, caCertHash: b.caCertHash, caCertPem: b.caCertPem, ready: access.ready, nodeAllocatable: workerPool(workerNodes(spec), spec.settings).allocatable };
+    return { kubeconfig: access.kubeconfig, token: b.token, joinToken: b.joinToken, caCertHash: b.caCertHash, caCertPem: b.caCertPem, certificateKey: b.certificateKey, ready: access.ready, nodeAllocatable: workerPool(workerNodes(spec), spec.settings).allocatable };
   });
 }
 
@@ -80,6 +80,7 @@ describe("cluster components under the mock runtime", function () {
     assert.ok(r.secretOutputs.includes("kubeconfig"));
     assert.ok(r.secretOutputs.includes("token"));
     assert.ok(r.secretOutputs.includes("joinToken"));
+    assert.ok(r.secretOutputs.includes("certificateKey"));
     const provider = r.resources.find((x) => x.type === "pulumi:providers:kubernetes")!;
     assert.ok(isSecretMarker(provider.inputs.kubeconfig));
 
@@ -88,7 +89,9 @@ describe("cluster components under the mock runtime", function () {
     const clientKey = (parse(kubeconfig) as any).users[0].user["client-key-data"] as string;
     const clear = JSON.stringify(redactSecrets(r.resources));
     const joinToken = r.outputs.joinToken as unknown as string;
-    for (const needle of ["PRIVATE KEY", token, token.split(".")[1], joinToken.split(".")[1], clientKey, "client-key-data"])
+    const certificateKey = r.outputs.certificateKey as unknown as string;
+    assert.match(certificateKey, /^[0-9a-f]{64}$/, "hex of 32 bytes, as kubeadm decodes it");
+    for (const needle of ["PRIVATE KEY", token, token.split(".")[1], joinToken.split(".")[1], clientKey, "client-key-data", certificateKey])
       assert.ok(!clear.includes(needle), `found in clear: ${needle.slice(0, 30)}`);
     // The secret values are really there (the scan would be meaningless otherwise).
     const all = JSON.stringify(unwrapSecrets(r.resources));
@@ -117,7 +120,9 @@ describe("cluster components under the mock runtime", function () {
       assert.ok(validate(parse(ud, { version: "1.1" })), `${n.name}: ${ajvErrors(validate)}`);
       assert.ok(ud.includes(n.role === "worker" ? joinToken : token), n.name);
       if (n.name !== "cp-1") assert.ok(ud.includes(r.outputs.caCertHash as unknown as string), n.name);
-      assert.equal(/BEGIN RSA PRIVATE KEY/.test(ud), n.role === "control-plane", n.name);
+      // CA keys on the init node only; the joining control planes get the certificate key instead.
+      assert.equal(/BEGIN RSA PRIVATE KEY/.test(ud), n.name === "cp-1", n.name);
+      assert.equal(ud.includes(r.outputs.certificateKey as unknown as string), n.role === "control-plane", n.name);
     }
     const cp1 = parse(userDataOf(vms["cp-1"]), { version: "1.1" }) as any;
     const caFile = cp1.write_files.find((f: any) => f.path === "/etc/kubernetes/pki/ca.crt");

@@ -204,6 +204,12 @@ export function realisticOutputs(): Record<string, OutputsHandler> {
       }),
     "tls:index/locallySignedCert:LocallySignedCert": (name, inputs) =>
       once(`cert:${name}`, () => ({ certPem: signPem(input(inputs, "certRequestPem"), input(inputs, "caCertPem"), input(inputs, "caPrivateKeyPem"), "extendedKeyUsage=clientAuth\n") })),
+    "random:index/randomBytes:RandomBytes": (name, inputs) =>
+      once(`bytes:${name}`, () => {
+        const n = Number((unwrapSecrets(inputs) as Record<string, unknown>).length);
+        const bytes = createHash("sha512").update(name).digest().subarray(0, n);
+        return { hex: bytes.toString("hex"), base64: bytes.toString("base64") };
+      }),
     "random:index/randomString:RandomString": (name, inputs) =>
       once(`rand:${name}`, () => {
         const n = Number((unwrapSecrets(inputs) as Record<string, unknown>).length);

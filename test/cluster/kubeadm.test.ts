@@ -41,7 +41,9 @@ const KUBEADM_ONLY: Record<string, Record<string, Schema>> = {
       properties: { podSubnet: { type: "string" }, serviceSubnet: { type: "string" }, dnsDomain: { type: "string" } },
     },
   },
-  initConfiguration: { apiVersion: { type: "string" }, kind: { const: "InitConfiguration" } },
+  // `certificateKey` (InitConfiguration, JoinConfiguration.controlPlane): kubeadm v1beta3/v1beta4
+  // types.go; CAPI omits it because it distributes the certificates itself.
+  initConfiguration: { apiVersion: { type: "string" }, kind: { const: "InitConfiguration" }, certificateKey: { type: "string" } },
   joinConfiguration: { apiVersion: { type: "string" }, kind: { const: "JoinConfiguration" } },
 };
 
@@ -58,6 +60,10 @@ function subSchemas(): Record<string, (doc: unknown) => { ok: boolean; errors: s
       // kubeadm's own `ttl` (duration) instead of CAPI's ttlSeconds.
       const bt = (s.properties as any).bootstrapTokens.items;
       bt.properties = { ...bt.properties, ttl: { type: "string", pattern: "^(0|(\\d+(h|m|s))+)$" } };
+    }
+    if (key === "joinConfiguration") {
+      const cp = (s.properties as any).controlPlane;
+      cp.properties = { ...cp.properties, certificateKey: { type: "string" } };
     }
     const validate = ajv.compile(s);
     out[key] = (doc) => ({ ok: validate(doc) as boolean, errors: ajvErrors(validate) });
@@ -78,9 +84,10 @@ describe("kubeadm configuration", () => {
   const [cp1, cp2] = spec.nodes;
   const worker = spec.nodes.find((n) => n.role === "worker")!;
   const base = { settings: spec.settings, endpoint: spec.endpoint, token: TOKEN };
+  const CERT_KEY = "0123456789abcdef".repeat(4);
 
   it("init: InitConfiguration + ClusterConfiguration + KubeletConfiguration, v1beta4, matching CAPI's v1beta2 sub-schemas", () => {
-    const d = docs(renderInitConfig({ ...base, clusterName: "spark", node: cp1 }));
+    const d = docs(renderInitConfig({ ...base, clusterName: "spark", node: cp1, certificateKey: CERT_KEY }));
     assert.deepEqual(d.map((x) => x.kind), ["InitConfiguration", "ClusterConfiguration", "KubeletConfiguration"]);
     assert.equal(d[0].apiVersion, "kubeadm.k8s.io/v1beta4");
     let r = schemas.initConfiguration(d[0]);
@@ -94,22 +101,23 @@ describe("kubeadm configuration", () => {
     assert.deepEqual(d[0].bootstrapTokens[0].token, TOKEN);
     assert.equal(d[0].bootstrapTokens[0].ttl, "24h", "expiring by default");
     assert.deepEqual(d[0].localAPIEndpoint, { advertiseAddress: "192.168.1.11", bindPort: 6443 });
+    assert.equal(d[0].certificateKey, CERT_KEY, "kubeadm init --upload-certs encrypts the shared CA files with it");
     assert.equal(d[2].apiVersion, "kubelet.config.k8s.io/v1beta1");
     assert.deepEqual(Object.keys(d[2].evictionHard).sort(), ["imagefs.available", "imagefs.inodesFree", "memory.available", "nodefs.available", "nodefs.inodesFree"]);
     assert.deepEqual(d[2].kubeReserved, { cpu: "100m", memory: "1Gi", "ephemeral-storage": "1Gi" });
     assert.equal(d[2].cgroupDriver, "systemd");
   });
 
-  it("control-plane join has controlPlane.localAPIEndpoint; worker join does not; both discover by token + CA hash", () => {
-    const cp = docs(renderControlPlaneJoinConfig({ ...base, node: cp2, caCertHash: HASH }));
+  it("control-plane join has controlPlane.localAPIEndpoint and the certificate key; worker join neither; both discover by token + CA hash", () => {
+    const cp = docs(renderControlPlaneJoinConfig({ ...base, node: cp2, caCertHash: HASH, certificateKey: CERT_KEY }));
     const w = docs(renderWorkerJoinConfig({ ...base, node: worker, caCertHash: HASH }));
     for (const d of [cp[0], w[0]]) {
       const r = schemas.joinConfiguration(d);
       assert.ok(r.ok, r.errors);
       assert.deepEqual(d.discovery.bootstrapToken, { apiServerEndpoint: "192.168.1.2:6443", token: TOKEN, caCertHashes: [HASH] });
-      assert.equal(d.controlPlane?.certificateKey, undefined);
     }
-    assert.deepEqual(cp[0].controlPlane, { localAPIEndpoint: { advertiseAddress: "192.168.1.12", bindPort: 6443 } });
+    // kubeadm's download-certs phase runs when controlPlane.certificateKey is set: the CA files come from the cluster.
+    assert.deepEqual(cp[0].controlPlane, { localAPIEndpoint: { advertiseAddress: "192.168.1.12", bindPort: 6443 }, certificateKey: CERT_KEY });
     assert.equal(w[0].controlPlane, undefined);
     assert.equal(w[0].nodeRegistration.name, worker.name);
   });
@@ -118,14 +126,14 @@ describe("kubeadm configuration", () => {
     const d = docs(renderWorkerJoinConfig({ ...base, node: worker, caCertHash: HASH }))[0];
     d.discovery.bootstrapToken.caCertHash = d.discovery.bootstrapToken.caCertHashes;
     assert.equal(schemas.joinConfiguration(d).ok, false);
-    const c = docs(renderInitConfig({ ...base, clusterName: "spark", node: cp1 }))[1];
+    const c = docs(renderInitConfig({ ...base, clusterName: "spark", node: cp1, certificateKey: CERT_KEY }))[1];
     c.networking.podCIDR = "x";
     assert.equal(schemas.clusterConfiguration(c).ok, false);
   });
 
   it("uses v1beta3 before Kubernetes 1.31", () => {
     const settings = settingsFor("packages", { version: "1.30.8" });
-    const d = docs(renderInitConfig({ ...base, settings, clusterName: "spark", node: cp1 }));
+    const d = docs(renderInitConfig({ ...base, settings, clusterName: "spark", node: cp1, certificateKey: CERT_KEY }));
     assert.equal(d[0].apiVersion, "kubeadm.k8s.io/v1beta3");
     assert.equal(d[1].kubernetesVersion, "v1.30.8");
   });
@@ -154,6 +162,10 @@ describe("kubeadm configuration", () => {
     }
     const cp = arts.find((a) => a.path === "cloud-init/cp-1.yaml")!;
     assert.match(cp.content, /ca\.key\n\s+content: \|\n\s+<redacted: secret>/);
+    for (const n of ["cp-1", "cp-2", "cp-3"]) {
+      assert.match(arts.find((a) => a.path === `kubeadm/${n}.yaml`)!.content, /certificateKey: "<redacted: secret> \(kubeadm certificate key\)"/, n);
+    }
+    for (const n of ["cp-2", "cp-3"]) assert.doesNotMatch(arts.find((a) => a.path === `cloud-init/${n}.yaml`)!.content, /path: \/etc\/kubernetes\/pki\//, `${n} gets no CA files`);
     assert.equal(clusterArtifacts(referenceSpec("kube-vip", "packages", 1)).some((a) => a.kind === "haproxy"), false);
   });
 });

@@ -72,6 +72,7 @@ const CASES: Case[] = [
   ["tls:index/locallySignedCert:LocallySignedCert", "caCertPem", "replace"],
   ["random:index/randomString:RandomString", "length", "replace"],
   ["random:index/randomString:RandomString", "special", "replace"],
+  ["random:index/randomBytes:RandomBytes", "length", "replace"],
 ];
 
 describe("compare: replace-vs-update table (cited provider facts)", function () {

@@ -42,6 +42,7 @@ describe("offline plan: the full cluster", function () {
       assert.equal(count("tls:index/privateKey:PrivateKey"), 5);
       assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 3);
       assert.equal(count("random:index/randomString:RandomString"), 4);
+      assert.equal(count("random:index/randomBytes:RandomBytes"), 1, "kubeadm's certificate key");
       assert.equal(count("pulumi:providers:kubernetes"), 1);
       assert.equal(count("kubernetes:helm.sh/v3:Release"), 1);
       assert.equal(count("vsphere-spark:spark:SparkPlatform"), 1);

@@ -112,6 +112,8 @@ export const TLS_RANDOM_RULES: Record<string, TypeRule> = {
     source: `${TFTLS} locally_signed_cert: RequiresReplace`,
   },
   "random:index/randomString:RandomString": { replaceOn: [], replaceOnAnyExcept: [], source: "terraform-provider-random string: every argument RequiresReplace" },
+  // internal/provider/resource_bytes.go bytesSchemaV0: `length` and `keepers` RequiresReplace (its only arguments).
+  "random:index/randomBytes:RandomBytes": { replaceOn: [], replaceOnAnyExcept: [], source: "terraform-provider-random bytes: every argument RequiresReplace" },
   "random:index/randomPassword:RandomPassword": { replaceOn: [], replaceOnAnyExcept: [], source: "terraform-provider-random password: every argument RequiresReplace" },
 };
 

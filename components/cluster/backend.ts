@@ -40,8 +40,11 @@ export interface ClusterHandle {
   /** `host:port` of the Kubernetes API. */
   readonly apiEndpoint: pulumi.Output<string>;
   readonly workerPool: WorkerPool;
-  /** Resources the layers above must wait for (e.g. the CNI release). */
-  readonly readyFor: pulumi.Resource[];
+  /**
+   * What the layers above must wait for (a `dependsOn`): the CNI release, and for kubeadm every node
+   * Ready (an Output that resolves once the gate has passed).
+   */
+  readonly readyFor: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
   /** Stack outputs this back end contributes (secrets stay secrets). */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
 }

@@ -102,7 +102,7 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
   readonly provider: k8s.Provider;
   readonly apiEndpoint: pulumi.Output<string>;
   readonly workerPool: WorkerPool;
-  readonly readyFor: pulumi.Resource[];
+  readonly readyFor: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
   readonly outputs: Record<string, pulumi.Input<unknown>>;
   readonly topology: VsphereTopology;
   readonly bootstrap: KubeadmBootstrap;
@@ -117,7 +117,9 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
     this.provider = out.access.provider;
     this.apiEndpoint = pulumi.output(`${args.cluster.endpoint.address}:${args.cluster.endpoint.port}`);
     this.workerPool = args.workerPool;
-    this.readyFor = [out.access.cni];
+    // Spark waits for every control plane and worker to be a Ready node, not only for the CNI.
+    const cni = out.access.cni;
+    this.readyFor = out.access.nodesReady.apply(() => [cni]);
     this.outputs = {
       vms: out.topology.vms,
       apiEndpoint: this.apiEndpoint,

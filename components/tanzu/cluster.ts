@@ -48,7 +48,7 @@ export class TanzuCluster extends pulumi.ComponentResource implements ClusterHan
   readonly provider: k8s.Provider;
   readonly apiEndpoint: pulumi.Output<string>;
   readonly workerPool: WorkerPool;
-  readonly readyFor: pulumi.Resource[];
+  readonly readyFor: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
   readonly outputs: Record<string, pulumi.Input<unknown>>;
   /** The workload cluster's admin kubeconfig (secret). */
   readonly kubeconfig: pulumi.Output<string>;

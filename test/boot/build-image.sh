@@ -1,11 +1,16 @@
 #!/bin/bash
 # Builds (once, then cached) the boot lab's Debian 12 guest: a debootstrap root from the Debian
 # mirror with what a vSphere template for vsphere-spark carries (systemd, udev, the cloud kernel,
-# cloud-init, netplan, open-vm-tools, containerd, haproxy, curl), plus the lab's stand-ins from
+# cloud-init, netplan, open-vm-tools, containerd, curl), plus the lab's stand-ins from
 # test/boot/guest/ (each one says in its header that it is a stand-in). Nothing is downloaded from
 # anywhere but the Debian mirror.
 #
-# Output (printed on stdout): a folder with disk.raw (ext4, no partition table), vmlinuz, initrd.img.
+# HAProxy is not in the image: the load balancer's bootstrap installs it, as from a template's
+# internal mirror. Its packages (those the root lacks) are downloaded here from the Debian mirror into
+# a flat repository the lab serves on the gateway address; the template's apt source points there.
+#
+# Output (printed on stdout): a folder with disk.raw (ext4, no partition table), vmlinuz, initrd.img,
+# and mirror/ (that repository).
 # Cache: $VSPHERE_SPARK_BOOT_CACHE, default test/boot/.cache (gitignored).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,13 +18,15 @@ cache=${VSPHERE_SPARK_BOOT_CACHE:-$here/.cache}
 mirror=${VSPHERE_SPARK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$cache"
 
-packages=systemd,systemd-sysv,systemd-resolved,udev,dbus,kmod,procps,linux-image-cloud-amd64,cloud-init,python3-cffi-backend,locales,netplan.io,open-vm-tools,iproute2,curl,ca-certificates,gnupg,containerd,haproxy
+packages=systemd,systemd-sysv,systemd-resolved,udev,dbus,kmod,procps,linux-image-cloud-amd64,cloud-init,python3-cffi-backend,locales,netplan.io,open-vm-tools,iproute2,curl,ca-certificates,gnupg,containerd
 base_key=$(printf '%s\n' "bookworm" "$mirror" "$packages" "$(sed -n '/^# base-begin/,/^# base-end/p' "$0")" | sha256sum | cut -c1-16)
 base=$cache/rootfs-$base_key
 log() { echo "build-image: $*" >&2; }
 
+mirror_dir=$cache/mirror-$base_key
+
 if [ ! -f "$base/.complete" ]; then
-  rm -rf "$base" "$base.tmp"
+  rm -rf "$base" "$base.tmp" "$mirror_dir" "$mirror_dir.tmp"
   log "debootstrap bookworm into $base (Debian mirror $mirror)"
   t0=$(date +%s)
   debootstrap --variant=minbase --include="$packages" bookworm "$base.tmp" "$mirror" >"$cache/debootstrap-$base_key.log" 2>&1 \
@@ -34,9 +41,29 @@ if [ ! -f "$base/.complete" ]; then
   # Only the guestinfo (VMware) datasource, as the README asks of a template.
   printf 'datasource_list: [ VMware, None ]\n' >"$r/etc/cloud/cloud.cfg.d/90-vsphere-spark-template.cfg"
   chroot "$r" systemctl enable systemd-networkd systemd-resolved >/dev/null 2>&1
+  # The lab mirror: HAProxy and what it needs beyond this root, as a flat repository (Packages and
+  # Release written here; unsigned, so the template's source says trusted=yes).
+  # (the root's resolv.conf points at systemd-resolved, which does not run in a chroot: the host's meanwhile)
+  mv "$r/etc/resolv.conf" "$r/etc/resolv.conf.template"
+  cp /etc/resolv.conf "$r/etc/resolv.conf"
+  chroot "$r" apt-get -q update >/dev/null
+  chroot "$r" apt-get -q install --download-only -y --no-install-recommends haproxy >/dev/null
+  rm -f "$r/etc/resolv.conf"
+  mv "$r/etc/resolv.conf.template" "$r/etc/resolv.conf"
+  m=$mirror_dir.tmp
+  mkdir -p "$m"
+  mv "$r"/var/cache/apt/archives/*.deb "$m/"
+  (cd "$m" && for d in *.deb; do
+    dpkg-deb -f "$d"
+    printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$d" "$(stat -c %s "$d")" "$(sha256sum "$d" | cut -d' ' -f1)"
+  done) >"$m/Packages"
+  printf 'Origin: vsphere-spark boot lab\nLabel: lab-mirror\nDate: %s\nSHA256:\n %s %s Packages\n' \
+    "$(date -Ru)" "$(sha256sum "$m/Packages" | cut -d' ' -f1)" "$(stat -c %s "$m/Packages")" >"$m/Release"
+  echo "deb [trusted=yes] http://192.168.1.254/ ./" >"$r/etc/apt/sources.list"
   chroot "$r" apt-get clean
   rm -rf "$r/var/lib/apt/lists/"*
 # base-end
+  mv "$mirror_dir.tmp" "$mirror_dir"
   mv "$base.tmp" "$base"
   touch "$base/.complete"
   log "debootstrap done in $(( $(date +%s) - t0 )) s"
@@ -61,6 +88,7 @@ if [ ! -f "$out/.complete" ]; then
   install -m 0644 "$here/guest/lab-report.service" "$root/etc/systemd/system/lab-report.service"
   ln -sf /etc/systemd/system/lab-report.service "$root/etc/systemd/system/multi-user.target.wants/lab-report.service"
   echo qemu_fw_cfg >"$root/etc/modules-load.d/lab-fw-cfg.conf"
+  cp -a "$mirror_dir" "$out/mirror"
   cp "$root"/boot/vmlinuz-* "$out/vmlinuz"
   cp "$root"/boot/initrd.img-* "$out/initrd.img"
   mkfs.ext4 -q -F -L root -d "$root" "$out/disk.raw" 3G >&2

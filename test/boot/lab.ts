@@ -6,6 +6,7 @@
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { plan } from "../../src/plan/plan";
@@ -24,12 +25,14 @@ export interface Image {
   disk: string;
   kernel: string;
   initrd: string;
+  /** The flat Debian repository the template's apt source points at (HAProxy and what it needs). */
+  mirror: string;
 }
 
 /** Builds (or reuses from the cache) the guest image. */
 export function buildImage(): Image {
   const dir = execFileSync("bash", [path.join(HERE, "build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-  return { dir, disk: path.join(dir, "disk.raw"), kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img") };
+  return { dir, disk: path.join(dir, "disk.raw"), kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), mirror: path.join(dir, "mirror") };
 }
 
 export interface ProgramVm {
@@ -94,8 +97,11 @@ export interface BootResult {
 }
 
 /** A private network namespace: a tap at the gateway address, and local stand-in services. */
+let networks = 0;
+
 export class LabNetwork {
-  readonly ns = `vss-lab-${process.pid}`;
+  /** One namespace per network: boots on different networks run side by side, each alone on its wire. */
+  readonly ns = `vss-lab-${process.pid}-${++networks}`;
   readonly tap = "lab0";
   private services: ChildProcess[] = [];
   /** Running QEMU processes (killed with the namespace). */
@@ -122,6 +128,14 @@ export class LabNetwork {
   serveApi(addresses: string[], log: string): void {
     const script = path.join(__dirname, "api-standin.js");
     const p = spawn("ip", ["netns", "exec", this.ns, process.execPath, script, log, ...addresses], { stdio: "inherit" });
+    this.services.push(p);
+  }
+
+  /** Serves the image's package mirror on the gateway address, port 80 (the template's apt source). */
+  serveMirror(dir: string, log: string): void {
+    const script = path.join(__dirname, "lab-mirror.js");
+    const gateway = this.gatewayCidr.split("/")[0];
+    const p = spawn("ip", ["netns", "exec", this.ns, process.execPath, script, dir, log, gateway], { stdio: "inherit" });
     this.services.push(p);
   }
 
@@ -253,4 +267,31 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
   const consoleText = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, "utf8") : "";
   if (code !== 0 && !reportText) throw new Error(`qemu exited ${code}: ${stderr}\n${consoleText.slice(-3000)}`);
   return { report: parseReport(reportText), seconds, console: consoleText, disk, cut: !reportText.includes("=== end") };
+}
+
+/**
+ * Runs at most `size` tasks at once (boots are single-vCPU TCG guests: one host core each). Default:
+ * `$VSPHERE_SPARK_BOOT_PARALLEL`, else the host's cores up to 4.
+ */
+export class Pool {
+  private running = 0;
+  private waiting: (() => void)[] = [];
+  constructor(readonly size: number = defaultParallelism()) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    while (this.running >= this.size) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+export function defaultParallelism(): number {
+  const env = Number(process.env.VSPHERE_SPARK_BOOT_PARALLEL);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(4, os.availableParallelism()));
 }

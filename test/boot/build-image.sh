@@ -47,6 +47,7 @@ if [ ! -f "$base/.complete" ]; then
   mv "$r/etc/resolv.conf" "$r/etc/resolv.conf.template"
   cp /etc/resolv.conf "$r/etc/resolv.conf"
   chroot "$r" apt-get -q update >/dev/null
+  chroot "$r" apt-get clean # debootstrap's own downloads: the root has them
   chroot "$r" apt-get -q install --download-only -y --no-install-recommends haproxy >/dev/null
   rm -f "$r/etc/resolv.conf"
   mv "$r/etc/resolv.conf.template" "$r/etc/resolv.conf"

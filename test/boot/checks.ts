@@ -2,7 +2,9 @@
 import * as assert from "node:assert/strict";
 import type { BootResult, ProgramVm } from "./lab";
 
-export const GATEWAY = "192.168.1.254";
+import { GATEWAY } from "./lab";
+
+export { GATEWAY };
 
 export function addrOf(r: BootResult, ifname: string): string[] {
   const links = JSON.parse(r.report.addr) as { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] }[];

@@ -9,11 +9,9 @@
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { parse } from "yaml";
-import { BootOptions, BootResult, Image, LabNetwork, Pool, ProgramVm, boot, buildImage, programVms } from "./lab";
-import { tmpDir } from "../cluster/helpers";
-import { GATEWAY, assertNetwork, fileModes, kubeadmCalls, memKiB } from "./checks";
+import { BootOptions, BootResult, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programVms } from "./lab";
+import { assertNetwork, fileModes, kubeadmCalls, memKiB } from "./checks";
 import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { CERTS_EXPIRED_HINT, PKI_BACKUP_PATH } from "../../components/cluster/cloud-init";
 import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH } from "../../components/cluster/kube-vip";
@@ -41,48 +39,16 @@ const RESET = "kubeadm reset -f";
 export const timings: Record<string, number> = {};
 export const memTotal: { configuredMiB: number; memTotalKiB: number }[] = [];
 
-/** A role's boots on its own network; started at once, awaited by its tests. */
-interface Chain<T> {
-  result: Promise<T>;
-  apiLog: string;
-  /** Requests to the lab's package mirror ("<address> <path> <status>"), when it served one. */
-  mirrorLog: string;
-}
-
 describe("boot lab: first boot of each role's real guestinfo", function () {
   this.timeout(0);
   let image: Image;
   let vms: Record<string, ProgramVm>;
   let kubeVipVms: Record<string, ProgramVm>;
   let packagesVms: Record<string, ProgramVm>;
-  const pool = new Pool();
-  const nets: LabNetwork[] = [];
+  const lab = new Lab(() => image);
+  const chain = lab.chain.bind(lab);
   let t0 = 0;
 
-  /**
-   * Starts `boots` on a fresh network whose tap also holds `addresses` (the API stand-in answers
-   * there) and, with `mirror`, serves the image's package mirror on the gateway address.
-   */
-  function chain<T>(addresses: string[], boots: (net: LabNetwork) => Promise<T>, opts: { mirror?: boolean } = {}): Chain<T> {
-    const apiLog = path.join(tmpDir("api"), "requests.log");
-    const mirrorLog = path.join(tmpDir("mirror"), "requests.log");
-    fs.writeFileSync(apiLog, "");
-    fs.writeFileSync(mirrorLog, "");
-    const result = pool.run(async () => {
-      const net = new LabNetwork(`${GATEWAY}/24`, addresses);
-      nets.push(net);
-      net.up();
-      try {
-        if (addresses.length > 0) net.serveApi(addresses, apiLog);
-        if (opts.mirror) net.serveMirror(image.mirror, mirrorLog);
-        return await boots(net);
-      } finally {
-        net.down();
-      }
-    });
-    result.catch(() => undefined); // awaited (and reported) by its test
-    return { result, apiLog, mirrorLog };
-  }
   const timed = async (label: string, net: LabNetwork, o: BootOptions): Promise<BootResult> => {
     const r = await boot(image, net, o);
     timings[label] = r.seconds;
@@ -114,7 +80,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
     kubeVipVms = await programVms(KUBE_VIP_SETS);
     packagesVms = await programVms(["vsphere-spark:kubernetes={version: 1.31.4, installMode: packages, cni: {kind: antrea, version: 2.2.0}}", "vsphere-spark:workersPerHost=1"]);
     t0 = Date.now();
-    console.log(`      ${pool.size} boot(s) at a time`);
+    console.log(`      ${lab.pool.size} boot(s) at a time`);
 
     // The longest first: the worker's three boots, then the control planes, the load balancer, packages.
     const w = named(vms, "worker-1");
@@ -186,8 +152,8 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
     );
   });
   after(() => {
-    for (const n of nets) n.down();
-    console.log(`      boot lab timings (s): ${JSON.stringify(timings)}; boots wall clock ${Math.round((Date.now() - t0) / 1000)} s at ${pool.size} at a time`);
+    lab.down();
+    console.log(`      boot lab timings (s): ${JSON.stringify(timings)}; boots wall clock ${Math.round((Date.now() - t0) / 1000)} s at ${lab.pool.size} at a time`);
     console.log(`      MemTotal: ${JSON.stringify(memTotal)}`);
   });
 

@@ -16,6 +16,8 @@ import { renderMetaData } from "../../components/cluster/cloud-init";
 import type { ClusterNode, NodeNetwork } from "../../components/cluster/types";
 import { realisticOutputs, tmpDir } from "../cluster/helpers";
 
+export const GATEWAY = "192.168.1.254";
+
 const HERE = path.resolve(__dirname, "../../../test/boot");
 const ROOT = path.resolve(__dirname, "../../..");
 const VM_TYPE = "vsphere:index/virtualMachine:VirtualMachine";
@@ -294,4 +296,49 @@ export function defaultParallelism(): number {
   const env = Number(process.env.VSPHERE_SPARK_BOOT_PARALLEL);
   if (Number.isInteger(env) && env >= 1) return env;
   return Math.max(1, Math.min(4, os.availableParallelism()));
+}
+
+/** A role's boots on its own network; started at once, awaited by its tests. */
+export interface Chain<T> {
+  result: Promise<T>;
+  /** Requests to the API stand-in ("<address> <path>"). */
+  apiLog: string;
+  /** Requests to the lab's package mirror ("<address> <path> <status>"), when it served one. */
+  mirrorLog: string;
+}
+
+/**
+ * Independent boots side by side: each chain gets its own network (a namespace whose tap is the
+ * gateway and holds `addresses`, where the API stand-in answers) and waits for a slot in the pool.
+ */
+export class Lab {
+  readonly pool = new Pool();
+  private readonly nets: LabNetwork[] = [];
+
+  constructor(private readonly image: () => Image) {}
+
+  chain<T>(addresses: string[], boots: (net: LabNetwork) => Promise<T>, opts: { mirror?: boolean } = {}): Chain<T> {
+    const apiLog = path.join(tmpDir("api"), "requests.log");
+    const mirrorLog = path.join(tmpDir("mirror"), "requests.log");
+    fs.writeFileSync(apiLog, "");
+    fs.writeFileSync(mirrorLog, "");
+    const result = this.pool.run(async () => {
+      const net = new LabNetwork(`${GATEWAY}/24`, addresses);
+      this.nets.push(net);
+      net.up();
+      try {
+        if (addresses.length > 0) net.serveApi(addresses, apiLog);
+        if (opts.mirror) net.serveMirror(this.image().mirror, mirrorLog);
+        return await boots(net);
+      } finally {
+        net.down();
+      }
+    });
+    result.catch(() => undefined); // awaited (and reported) by its test
+    return { result, apiLog, mirrorLog };
+  }
+
+  down(): void {
+    for (const n of this.nets) n.down();
+  }
 }

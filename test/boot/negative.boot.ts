@@ -4,12 +4,9 @@
  * (not in CI: it proves the checks can fail, it does not test the product).
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { Image, LabNetwork, NETWORKD_RENDERER, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
-import { GATEWAY, addrOf, assertNetwork, defaultRoute, kubeadmCalls, memKiB } from "./checks";
-import { tmpDir } from "../cluster/helpers";
+import { BootResult, Chain, Image, Lab, NETWORKD_RENDERER, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
+import { addrOf, assertNetwork, defaultRoute, kubeadmCalls, memKiB } from "./checks";
 
 const SETS = ["vsphere-spark:kubernetes={version: 1.31.4, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}", "vsphere-spark:workersPerHost=1"];
 const ENDPOINT = "192.168.1.2";
@@ -21,24 +18,50 @@ describe("boot lab negative controls: each defect put back is caught", function 
   this.timeout(0);
   let image: Image;
   let vms: Record<string, ProgramVm>;
-  let net: LabNetwork;
+  const lab = new Lab(() => image);
   const vm = (suffix: string) => Object.values(vms).find((x) => x.name.endsWith(suffix))!;
+  let nicByDriver: Chain<BootResult>;
+  let toDefault: Chain<BootResult>;
+  let control: Chain<BootResult>;
+  let runcmd: Chain<BootResult>;
 
+  // All four boots start at once, each on its own network, side by side (see Lab).
   before(async () => {
     image = buildImage();
     vms = await programVms(SETS);
-    net = new LabNetwork(`${GATEWAY}/24`, [ENDPOINT]);
-    net.up();
-  });
-  after(() => net?.down());
-
-  it("NIC matched by driver + set-name (no MAC) at QEMU's default slot: no address, the check fails", async () => {
     const lb = vm("load-balancer");
+
+    // NIC matched by driver + set-name (no MAC) at QEMU's default slot.
     const md = parse(lb.metaData);
     const eth = Object.values(md.network.ethernets)[0] as Record<string, unknown>;
     eth.match = { driver: "vmxnet3" };
     eth["set-name"] = "ens192";
-    const r = await boot(image, net, { extraConfig: withDocuments(lb.extraConfig, undefined, stringify(md)), mac: MAC, memoryMiB: 8192, timeoutSeconds: 600 });
+    nicByDriver = lab.chain([], (net) => boot(image, net, { extraConfig: withDocuments(lb.extraConfig, undefined, stringify(md)), mac: MAC, memoryMiB: 8192, timeoutSeconds: 600 }));
+
+    // Routes `to: default`: with netplan present cloud-init hands the v2 config to netplan, which
+    // accepts `default`; its own renderers (networkd here, eni, sysconfig) reject it.
+    const ec = withMac(lb, MAC);
+    const routed = Buffer.from(ec["guestinfo.metadata"], "base64").toString().replace("to: 0.0.0.0/0", "to: default");
+    assert.match(routed, /to: default/);
+    toDefault = lab.chain([], (net) => boot(image, net, { extraConfig: withDocuments(ec, undefined, routed), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600, kernelArgs: NETWORKD_RENDERER }));
+    control = lab.chain([], (net) => boot(image, net, { extraConfig: withMac(lb, MAC), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600, kernelArgs: NETWORKD_RENDERER }));
+
+    // The bootstrap as runcmd instead of the per-boot hook + unit.
+    const w = vm("worker-1");
+    const ud = parse(w.userData.replace(/^#cloud-config\n/, ""), { version: "1.1" });
+    ud.write_files = ud.write_files.filter((f: { path: string }) => f.path !== HOOK);
+    ud.runcmd = [["bash", SCRIPT]];
+    const wec = withDocuments(withMac(w, MAC), `#cloud-config\n${stringify(ud, { version: "1.1", lineWidth: 0 })}`);
+    // The real hook would start the unit after this boot's three failed joins; runcmd does not.
+    runcmd = lab.chain([ENDPOINT], (net) =>
+      boot(image, net, { extraConfig: wec, mac: MAC, memoryMiB: 4096, standin: ["version v1.31.4", "fail kubeadm join 3"], until: "sleep 120; true", timeoutSeconds: 1500 }),
+    );
+  });
+  after(() => lab.down());
+
+  it("NIC matched by driver + set-name (no MAC) at QEMU's default slot: no address, the check fails", async () => {
+    const lb = vm("load-balancer");
+    const r = await nicByDriver.result;
     console.log(`      boot: ${r.seconds} s; MemTotal at 8192 MiB: ${memKiB(r)} kB; links: ${JSON.parse(r.report.link).map((l: any) => l.ifname).join(",")}`);
     assert.throws(() => assertNetwork(r, lb, ENDPOINT), /static address on ens192/);
     const all = JSON.parse(r.report.addr).flatMap((l: any) => addrOf(r, l.ifname));
@@ -46,41 +69,22 @@ describe("boot lab negative controls: each defect put back is caught", function 
   });
 
   it("routes `to: default` with cloud-init's own (networkd) renderer: no default route, the check fails", async () => {
-    const lb = vm("load-balancer");
-    const ec = withMac(lb, MAC);
-    const md = Buffer.from(ec["guestinfo.metadata"], "base64").toString().replace("to: 0.0.0.0/0", "to: default");
-    assert.match(md, /to: default/);
-    // With netplan present cloud-init hands the v2 config to netplan, which accepts `default`; its own
-    // renderers (networkd here, eni, sysconfig) reject it.
-    const r = await boot(image, net, { extraConfig: withDocuments(ec, undefined, md), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600, kernelArgs: NETWORKD_RENDERER });
+    const r = await toDefault.result;
     console.log(`      boot: ${r.seconds} s; route: ${r.report.route}; warnings: ${r.report["cloud-init-warnings"].split("\n").filter((l) => /default/.test(l)).join(" | ")}`);
     // cloud-init 22.4 rejects the whole network config ("failed stage init-local"): no address either.
-    assert.throws(() => assertNetwork(r, lb, ENDPOINT), /static address on ens192|default route/);
+    assert.throws(() => assertNetwork(r, vm("load-balancer"), ENDPOINT), /static address on ens192|default route/);
     assert.match(r.report["cloud-init-warnings"], /Address default is not a valid ip network/);
     assert.equal(defaultRoute(r), undefined);
   });
 
   it("control for the control: the same boot with `0.0.0.0/0` (what the program renders) has its default route", async () => {
-    const lb = vm("load-balancer");
-    const r = await boot(image, net, { extraConfig: withMac(lb, MAC), mac: MAC, memoryMiB: 2048, timeoutSeconds: 600, kernelArgs: NETWORKD_RENDERER });
+    const r = await control.result;
     console.log(`      boot: ${r.seconds} s; route: ${r.report.route}`);
-    assertNetwork(r, lb, ENDPOINT);
+    assertNetwork(r, vm("load-balancer"), ENDPOINT);
   });
 
   it("bootstrap from runcmd instead of the per-boot hook + unit: a failed join is never retried", async () => {
-    const w = vm("worker-1");
-    const apiLog = path.join(tmpDir("api"), "requests.log");
-    fs.writeFileSync(apiLog, "");
-    net.serveApi([ENDPOINT], apiLog);
-    const ud = parse(w.userData.replace(/^#cloud-config\n/, ""), { version: "1.1" });
-    ud.write_files = ud.write_files.filter((f: { path: string }) => f.path !== HOOK);
-    ud.runcmd = [["bash", SCRIPT]];
-    const ec = withDocuments(withMac(w, MAC), `#cloud-config\n${stringify(ud, { version: "1.1", lineWidth: 0 })}`);
-    // The real hook would start the unit after this boot's three failed joins; runcmd does not.
-    const r = await boot(image, net, {
-      extraConfig: ec, mac: MAC, memoryMiB: 4096, standin: ["version v1.31.4", "fail kubeadm join 3"],
-      until: "sleep 120; true", timeoutSeconds: 1500,
-    });
+    const r = await runcmd.result;
     console.log(`      boot: ${r.seconds} s; kubeadm calls: ${kubeadmCalls(r).length}; unit: ${r.report.unit.replace(/\n/g, " ")}`);
     const joins = kubeadmCalls(r).filter((c) => c.startsWith("kubeadm join"));
     assert.equal(joins.length, 3, "three failed joins, then nothing");

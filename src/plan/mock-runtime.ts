@@ -27,6 +27,8 @@ export interface RecordedResource {
   version?: string;
   /** The `ignoreChanges` resource option. */
   ignoreChanges?: string[];
+  /** The `replaceOnChanges` resource option. */
+  replaceOnChanges?: string[];
 }
 
 export interface RecordedInvoke {
@@ -129,7 +131,7 @@ async function runOnce<T extends Record<string, unknown>>(
 ): Promise<MockRunResult<T>> {
   const resources: RecordedResource[] = [];
   const invokes: RecordedInvoke[] = [];
-  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[] }>();
+  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[]; replaceOnChanges?: string[] }>();
   let failure: Error | undefined;
 
   const mocks: pulumi.runtime.Mocks = {
@@ -143,6 +145,7 @@ async function runOnce<T extends Record<string, unknown>>(
         inputs: args.inputs,
         version: m.version,
         ignoreChanges: m.ignoreChanges,
+        replaceOnChanges: m.replaceOnChanges,
       });
       const extra = options.outputs?.[args.type]?.(args.name, args.inputs) ?? {};
       return { id: args.type === "pulumi:pulumi:Stack" ? "" : `${args.name}-id`, state: { ...args.inputs, ...extra } };
@@ -172,6 +175,7 @@ async function runOnce<T extends Record<string, unknown>>(
           parent: parent?.__name,
           version: (a.opts as pulumi.CustomResourceOptions).version,
           ignoreChanges: a.opts.ignoreChanges,
+          replaceOnChanges: a.opts.replaceOnChanges,
         });
         return undefined;
       });

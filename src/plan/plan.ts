@@ -45,8 +45,8 @@ export interface Plan {
   simulated: string;
   endpoint: { kind: string; address: string; port: number };
   counts: Record<string, number>;
-  /** `ignoreChanges` appears only on resources that set it. */
-  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[] }[];
+  /** `ignoreChanges` and `replaceOnChanges` appear only on resources that set them. */
+  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[]; replaceOnChanges?: string[] }[];
   hosts: PlannedHost[];
   artifacts: { path: string; kind: string }[];
   outputs: Record<string, unknown>;
@@ -110,6 +110,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       parent: r.parent ?? null,
       inputs: redactSecrets(r.inputs),
       ...(r.ignoreChanges && r.ignoreChanges.length > 0 ? { ignoreChanges: [...r.ignoreChanges] } : {}),
+      ...(r.replaceOnChanges && r.replaceOnChanges.length > 0 ? { replaceOnChanges: [...r.replaceOnChanges] } : {}),
     }));
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;

@@ -96,6 +96,19 @@ describe("compare: replace-vs-update table (cited provider facts)", function () 
     assert.equal(c.action, "update");
   });
 
+  it("a replaceOnChanges path replaces whatever the provider does, and the source says so", () => {
+    const ns = "vsphere:index/namespace:Namespace";
+    assert.equal(classify(ns, [{ path: "name", before: "a", after: "b" }]).action, "update", "the provider updates a namespace in place");
+    const c = classify(ns, [{ path: "name", before: "a", after: "b" }, { path: "storagePolicies[0]", before: "p1", after: "p2" }], [], ["name"]);
+    assert.equal(c.action, "replace");
+    assert.deepEqual(c.replaceBecause, ["name"]);
+    assert.match(c.source, /replaceOnChanges/);
+    assert.equal(classify(ns, [{ path: "storagePolicies[0]", before: "p1", after: "p2" }], [], ["name"]).action, "update");
+    assert.equal(classify("helm:index:Unknown", [{ path: "x", before: 1, after: 2 }], [], ["x"]).action, "replace");
+    // An ignored path does not replace even when listed.
+    assert.equal(classify(ns, [{ path: "name", before: "a", after: "b" }], ["name"], ["name"]).action, "update");
+  });
+
   it("a type no table covers is shown as an update and says so", () => {
     const c = classify("kubernetes:helm.sh/v3:Release", [{ path: "values.foo", before: 1, after: 2 }]);
     assert.equal(c.action, "update");

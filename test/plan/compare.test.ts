@@ -237,6 +237,22 @@ describe("plan --compare: secrets and unknown sections", function () {
     assert.doesNotMatch(text, /N\+1/);
   });
 
+  it("the Tanzu stack: a namespace rename replaces the vSphere Namespace because of the program's replaceOnChanges", async () => {
+    const ref = await planOf([], undefined, "tanzu");
+    const file = variant((c) => (c["vsphere-spark:tanzu"].namespace.name = "spark-two"), "tanzu");
+    const head = await planOf([], file, "tanzu");
+    const nsOf = (d: PlanDiff) => d.resources.find((r) => r.type === "vsphere:index/namespace:Namespace")!;
+    const ns = nsOf(diffPlans(ref, head));
+    // The provider updates a namespace in place (no ForceNew); the rename is a replace only because
+    // the component says replaceOnChanges: ["name"], which the plan records.
+    assert.equal(ns.action, "replace", JSON.stringify(ns));
+    assert.deepEqual(ns.replaceBecause, ["name"]);
+    assert.match(ns.source!, /resource option replaceOnChanges/);
+    // Negative control: the same pair without the recorded option shows an update.
+    const stripped = { ...head, resources: head.resources.map(({ replaceOnChanges: _r, ...r }) => r) };
+    assert.equal(nsOf(diffPlans(ref, stripped)).action, "update");
+  });
+
   it("the plan a compare reads names its formatVersion; the plan JSON carries config with secrets redacted", async () => {
     const ref = await planOf();
     assert.equal(ref.formatVersion, PLAN_FORMAT_VERSION);

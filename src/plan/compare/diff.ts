@@ -194,7 +194,7 @@ function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unc
       unchanged++;
       continue;
     }
-    const c: Classification = classify(h.type, raw, h.ignoreChanges ?? (b as PlanResource).ignoreChanges ?? []);
+    const c: Classification = classify(h.type, raw, h.ignoreChanges ?? (b as PlanResource).ignoreChanges ?? [], h.replaceOnChanges ?? []);
     // A new parent changes the URN: Pulumi deletes and creates (unless aliased), i.e. a replacement.
     const replaceBecause = parentChanged ? [...c.replaceBecause, "parent (the resource's URN changes)"] : c.replaceBecause;
     const effective = raw.filter((x) => !c.ignored.includes(x.path));

@@ -90,6 +90,9 @@ export const VSPHERE_RULES: Record<string, TypeRule> = {
     source: `${TFVS} compute_cluster_vm_anti_affinity_rule: compute_cluster_id ForceNew`,
   },
   "vsphere:index/virtualMachineClass:VirtualMachineClass": { replaceOn: [], source: `${TFVS} virtual_machine_class: updated in place` },
+  // vsphere/resource_vsphere_namespace.go (govmomi vapi/namespace): no ForceNew; the update looks the
+  // namespace up by its new name, so the program sets replaceOnChanges: ["name"] (the option decides).
+  "vsphere:index/namespace:Namespace": { replaceOn: [], source: `${TFVS} namespace: no ForceNew (updated in place)` },
   "vsphere:index/supervisor:Supervisor": {
     replaceOn: [],
     source: `${TFVS} supervisor: namespaces updated in place (other changes are refused by the provider)`,
@@ -179,16 +182,27 @@ export interface Classification {
   source: string;
 }
 
-/** Classifies one resource's changed input paths. `ignoreChanges` are Pulumi's top-level property names. */
-export function classify(type: string, changes: ChangedPath[], ignoreChanges: string[] = []): Classification {
+/**
+ * Classifies one resource's changed input paths. `ignoreChanges` and `replaceOnChanges` are the
+ * resource options (Pulumi's property paths): a changed path under `replaceOnChanges` replaces the
+ * resource whatever the provider would do.
+ */
+export function classify(type: string, changes: ChangedPath[], ignoreChanges: string[] = [], replaceOnChanges: string[] = []): Classification {
   const ignored = changes.filter((c) => ignoreChanges.some((p) => pathMatches(p, c.path))).map((c) => c.path);
   const live = changes.filter((c) => !ignored.includes(c.path));
+  const byOption = live.filter((c) => replaceOnChanges.some((p) => pathMatches(p, c.path))).map((c) => c.path);
   const rule = ruleFor(type);
-  if (!rule) return { action: "update", replaceBecause: [], ignored, refused: [], source: "unknown (no table for this type; shown as an update)" };
-  const replaceBecause =
+  if (!rule) {
+    const source = "unknown (no table for this type; shown as an update)";
+    return byOption.length > 0
+      ? { action: "replace", replaceBecause: byOption, ignored, refused: [], source: `resource option replaceOnChanges; provider: ${source}` }
+      : { action: "update", replaceBecause: [], ignored, refused: [], source };
+  }
+  const byProvider =
     rule.replaceOnAnyExcept !== undefined
       ? live.filter((c) => !rule.replaceOnAnyExcept!.some((p) => pathMatches(p, c.path))).map((c) => c.path)
       : live.filter((c) => rule.replaceOn.some((p) => pathMatches(p, c.path)) && !(rule.except ?? []).some((p) => pathMatches(p, c.path))).map((c) => c.path);
+  const replaceBecause = [...byProvider, ...byOption.filter((p) => !byProvider.includes(p))];
   const refused: string[] = [];
   for (const r of rule.refuse ?? []) {
     for (const c of live) {
@@ -196,5 +210,6 @@ export function classify(type: string, changes: ChangedPath[], ignoreChanges: st
       if ((typeof c.before === "number" && typeof c.after === "number" && c.after < c.before)) refused.push(`${c.path}: ${r.reason}`);
     }
   }
-  return { action: replaceBecause.length > 0 ? "replace" : "update", replaceBecause, ignored, refused, source: rule.source };
+  const source = byOption.some((p) => !byProvider.includes(p)) ? `${rule.source}; resource option replaceOnChanges` : rule.source;
+  return { action: replaceBecause.length > 0 ? "replace" : "update", replaceBecause, ignored, refused, source };
 }

@@ -286,18 +286,15 @@ export function renderBootstrapScript(input: UserDataInput): string {
         `wait_for "previous control plane ${bootstrap.previousControlPlane}" https_ready ${bootstrap.previousControlPlane}:${APISERVER_PORT}`,
       );
     }
-    body.push(`wait_for "API server through ${ep}" https_ready ${ep}`);
-    if (bootstrap.kind === "join-control-plane") {
-      // kubeadm downloads the shared CA files from kube-system/kubeadm-certs (decrypted with the
-      // config's certificateKey); the init uploads them, and kubeadm deletes them 2 h later.
-      body.push(
-        `kubeadm_join() { kubeadm join --config ${KUBEADM_CONFIG_PATH} || { reset_node; log ${shq(CERTS_EXPIRED_HINT)}; return 1; }; }`,
-        'step "kubeadm join (control plane; the shared CA files come from kube-system/kubeadm-certs)"',
-      );
-    } else {
-      body.push(`kubeadm_join() { kubeadm join --config ${KUBEADM_CONFIG_PATH} || { reset_node; return 1; }; }`, 'step "kubeadm join"');
-    }
-    body.push("retry 3 kubeadm_join");
+    // A joining control plane's kubeadm downloads the shared CA files from kube-system/kubeadm-certs
+    // (decrypted with the config's certificateKey); the init uploads them, kubeadm deletes them 2 h later.
+    const cp = bootstrap.kind === "join-control-plane";
+    body.push(
+      `wait_for "API server through ${ep}" https_ready ${ep}`,
+      `kubeadm_join() { kubeadm join --config ${KUBEADM_CONFIG_PATH} || { reset_node; ${cp ? `log ${shq(CERTS_EXPIRED_HINT)}; ` : ""}return 1; }; }`,
+      cp ? 'step "kubeadm join (control plane; the shared CA files come from kube-system/kubeadm-certs)"' : 'step "kubeadm join"',
+      "retry 3 kubeadm_join",
+    );
   }
   lines.push(...body.map((l) => `  ${l}`), "fi");
   if (bootstrap.kind === "init") {

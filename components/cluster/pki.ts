@@ -15,10 +15,10 @@ export const BOOTSTRAP_TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 export const CA_CERT_HASH = /^sha256:[0-9a-f]{64}$/;
 
 /**
- * kubeadm's certificate key: hex of a 32-byte AES-256 key (kubeadm decodes it with hex.DecodeString
- * and encrypts the kubeadm-certs Secret's values with AES-GCM; cmd/kubeadm/app/phases/copycerts).
+ * Bytes of kubeadm's certificate key, an AES-256 key given as hex (kubeadm decodes it with
+ * hex.DecodeString and encrypts the kubeadm-certs Secret's values with AES-GCM;
+ * cmd/kubeadm/app/phases/copycerts).
  */
-export const CERTIFICATE_KEY = /^[0-9a-f]{64}$/;
 export const CERTIFICATE_KEY_BYTES = 32;
 
 export function isBootstrapToken(s: string): boolean {

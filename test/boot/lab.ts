@@ -128,17 +128,17 @@ export class LabNetwork {
 
   /** Starts the stand-in API server (answers `/readyz`) on `addresses`:6443 inside the namespace. */
   serveApi(addresses: string[], log: string): void {
-    const script = path.join(__dirname, "api-standin.js");
-    const p = spawn("ip", ["netns", "exec", this.ns, process.execPath, script, log, ...addresses], { stdio: "inherit" });
-    this.services.push(p);
+    this.serve("api-standin.js", [log, ...addresses]);
   }
 
   /** Serves the image's package mirror on the gateway address, port 80 (the template's apt source). */
   serveMirror(dir: string, log: string): void {
-    const script = path.join(__dirname, "lab-mirror.js");
-    const gateway = this.gatewayCidr.split("/")[0];
-    const p = spawn("ip", ["netns", "exec", this.ns, process.execPath, script, dir, log, gateway], { stdio: "inherit" });
-    this.services.push(p);
+    this.serve("lab-mirror.js", [dir, log, this.gatewayCidr.split("/")[0]]);
+  }
+
+  /** Runs one of the lab's node scripts (next to this file) inside the namespace until `down()`. */
+  private serve(script: string, args: string[]): void {
+    this.services.push(spawn("ip", ["netns", "exec", this.ns, process.execPath, path.join(__dirname, script), ...args], { stdio: "inherit" }));
   }
 
   exec(argv: string[], opts: { stdio?: "inherit" | "pipe" } = {}): ChildProcess {

@@ -3,7 +3,8 @@
 # mirror with what a vSphere template for vsphere-spark carries (systemd, udev, the cloud kernel,
 # cloud-init, netplan, open-vm-tools, containerd, curl), plus the lab's stand-ins from
 # test/boot/guest/ (each one says in its header that it is a stand-in). Nothing is downloaded from
-# anywhere but the Debian mirror.
+# anywhere but the Debian mirror: the one this machine's apt uses, or $VSPHERE_SPARK_DEBIAN_MIRROR
+# (debian-mirror.sh; no address is written here).
 #
 # HAProxy is not in the image: the load balancer's bootstrap installs it, as from a template's
 # internal mirror. Its packages (those the root lacks) are downloaded here from the Debian mirror into
@@ -12,10 +13,13 @@
 # Output (printed on stdout): a folder with disk.raw (ext4, no partition table), vmlinuz, initrd.img,
 # and mirror/ (that repository).
 # Cache: $VSPHERE_SPARK_BOOT_CACHE, default test/boot/.cache (gitignored).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=debian-mirror.sh
+. "$here/debian-mirror.sh"
+mirror=$(debian_mirror)
 cache=${VSPHERE_SPARK_BOOT_CACHE:-$here/.cache}
-mirror=${VSPHERE_SPARK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$cache"
 
 packages=systemd,systemd-sysv,systemd-resolved,udev,dbus,kmod,procps,linux-image-cloud-amd64,cloud-init,python3-cffi-backend,locales,netplan.io,open-vm-tools,iproute2,curl,ca-certificates,gnupg,containerd

@@ -17,10 +17,13 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 
-export type SparkCaller = "submission-client" | "driver";
+export type SparkCaller = "submission-client" | "driver" | "submit-script";
 
 export interface SparkApiCall {
-  /** Who makes it: spark-submit's Kubernetes client (cluster mode) or the driver's scheduler backend. */
+  /**
+   * Who makes it: spark-submit's Kubernetes client (cluster mode), the driver's scheduler backend, or
+   * the rendered submit scripts themselves (components/spark/submit.ts).
+   */
   caller: SparkCaller;
   /** Deploy modes in which the call happens. */
   modes: readonly ("cluster" | "client")[];
@@ -55,6 +58,11 @@ export const SPARK_API_CALLS: readonly SparkApiCall[] = [
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "persistentvolumeclaims", verb: "patch", source: `${SUBMIT}: serverSideApply() of deploy/k8s/features/MountVolumesFeatureStep.scala's OnDemand claims`, when: "spark.kubernetes.driver.volumes.persistentVolumeClaim.*.options.claimName=OnDemand (possible through extraConf)" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "", resource: "secrets", verb: "patch", source: `${SUBMIT}: serverSideApply() of deploy/k8s/features/KerberosConfDriverFeatureStep.scala and DriverKubernetesCredentialsFeatureStep.scala secrets`, when: "Kerberos, or driver credentials mounted from the submitter's files", optIn: "Kerberos / mounted driver credentials" },
   { caller: "submission-client", modes: ["cluster"], apiGroup: "scheduling.volcano.sh", resource: "podgroups", verb: "patch", source: `${SUBMIT}: serverSideApply() of driverPreKubernetesResources (deploy/k8s/features/VolcanoFeatureStep.scala)`, when: "the Volcano scheduler", optIn: "Volcano" },
+
+  // The rendered submit scripts, under the submitter's identity: they fetch the pod templates first.
+  // The real-systems lab found this one missing: with only the service account's credentials, the
+  // client-mode script stopped at kubectl's 403 before spark-submit ran.
+  { caller: "submit-script", modes: BOTH, apiGroup: "", resource: "configmaps", verb: "get", source: "components/spark/submit.ts renderSubmitScript: kubectl get configmap <pod templates>", when: "every submission with the rendered scripts" },
 
   // The driver (a pod in cluster mode, spark-submit's JVM in client mode), under the driver's identity.
   { caller: "driver", modes: BOTH, apiGroup: "", resource: "pods", verb: "get", source: `${ALLOCATOR}: driverPod = pods().withName(spark.kubernetes.driver.pod.name).get(); edit() in ExecutorPodsLifecycleManager / ${BACKEND}`, when: "the driver pod (cluster mode, or client mode inside a pod), and before every edit()" },

@@ -1,0 +1,51 @@
+/**
+ * What the lab asserts about the pods real Spark creates: how many the real scheduler bound, where,
+ * and with which requests, against the plan's executor pod.
+ */
+import { parseCpuMilli, quantityMiB } from "../../components/quantity";
+import type { PodRequest } from "../../components/spark/sizing";
+import type { Api } from "./control-plane";
+
+type Pod = Record<string, any>;
+
+/** The pods of `namespace` matching `selector` (not yet deleting). */
+export async function executorPods(api: Api, namespace: string, selector: string): Promise<Pod[]> {
+  const list = await api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`);
+  return (list.items as Pod[]).filter((p) => !p.metadata.deletionTimestamp);
+}
+
+/** The Spark container's requests (the pod's first container is Spark's; templates add none). */
+export function podRequests(pod: Pod): { cpuMilli: number; memoryMiB: number; memoryLimitMiB?: number } {
+  const c = pod.spec.containers[0];
+  const req = c.resources?.requests ?? {};
+  const lim = c.resources?.limits ?? {};
+  return {
+    cpuMilli: parseCpuMilli(String(req.cpu ?? "0")) ?? NaN,
+    memoryMiB: quantityMiB(String(req.memory ?? "0")) ?? NaN,
+    memoryLimitMiB: lim.memory === undefined ? undefined : quantityMiB(String(lim.memory)),
+  };
+}
+
+/**
+ * Throws unless exactly `expected` executors exist, every one bound by the scheduler (none Pending),
+ * one per node, each requesting what the plan's executor pod requests. Returns a one-line report.
+ */
+export function assertExecutorsBound(pods: Pod[], expected: number, plan: PodRequest): string {
+  const bound = pods.filter((p) => p.spec.nodeName);
+  const pending = pods.filter((p) => !p.spec.nodeName);
+  const problems: string[] = [];
+  if (bound.length !== expected || pending.length > 0 || pods.length !== expected) {
+    problems.push(`${bound.length} of ${expected} executors bound, ${pending.length} Pending (${pods.length} created)`);
+  }
+  const nodes = new Set(bound.map((p) => p.spec.nodeName));
+  if (nodes.size !== bound.length) problems.push(`executors share nodes: ${bound.length} on ${nodes.size} nodes`);
+  const planCpu = parseCpuMilli(plan.cpuRequest);
+  for (const p of pods) {
+    const r = podRequests(p);
+    if (r.cpuMilli !== planCpu || r.memoryMiB !== plan.memoryMiB || r.memoryLimitMiB !== plan.memoryMiB) {
+      problems.push(`${p.metadata.name} requests ${r.cpuMilli}m / ${r.memoryMiB} MiB (limit ${r.memoryLimitMiB} MiB), the plan ${planCpu}m / ${plan.memoryMiB} MiB`);
+    }
+  }
+  if (problems.length) throw new Error(problems.join("; "));
+  return `${bound.length} of ${expected} executors bound on ${nodes.size} workers, none Pending, each ${planCpu}m CPU / ${plan.memoryMiB} MiB as planned`;
+}

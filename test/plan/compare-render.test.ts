@@ -124,7 +124,7 @@ describe("compare: the Mermaid diagram renders in headless Chromium with the rea
   });
   after(async () => {
     await ctx?.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
   let n = 0;

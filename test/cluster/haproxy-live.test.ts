@@ -12,6 +12,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { haproxyConfigFor } from "../../components/cluster/topology";
 import { localServerPki, referenceSpec, requireTool, tmpDir } from "./helpers";
+import { freePort } from "../support/net";
 
 const TOTAL_REQUESTS = 600;
 const STOP_AFTER = 100;
@@ -20,17 +21,6 @@ const STREAM_DEADLINE_MS = 40_000;
 const CHECK_INTER = "300ms";
 /** fall 3 × inter + check timeout margin: after this, the stopped server must be out of rotation. */
 const MARK_DOWN_MS = 3000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function get(port: number, caPem: string, urlPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -14,8 +14,8 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
-import * as net from "node:net";
 import * as path from "node:path";
+import { freePort } from "../support/net";
 
 export interface ControlPlaneBinaries {
   etcd: string;
@@ -23,18 +23,6 @@ export interface ControlPlaneBinaries {
   "kube-controller-manager": string;
   "kube-scheduler": string;
   kwok: string;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -245,13 +233,17 @@ export class ControlPlane {
       ]);
       await waitFor("kube-apiserver /readyz", async () => ((await cp.admin.get<string>("/readyz")) === "ok" ? true : undefined), 180_000);
       log(`lab: etcd and kube-apiserver ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      cp.run("kube-controller-manager", bin["kube-controller-manager"], [
+      // The controller manager and the scheduler: the admin's identity, serving on loopback, alone.
+      const component = (port: number) => [
         `--kubeconfig=${cp.adminKubeconfig}`,
         `--authentication-kubeconfig=${cp.adminKubeconfig}`,
         `--authorization-kubeconfig=${cp.adminKubeconfig}`,
         "--bind-address=127.0.0.1",
-        `--secure-port=${kcmPort}`,
+        `--secure-port=${port}`,
         "--leader-elect=false",
+      ];
+      cp.run("kube-controller-manager", bin["kube-controller-manager"], [
+        ...component(kcmPort),
         "--use-service-account-credentials=true",
         `--service-account-private-key-file=${p("sa.key")}`,
         `--root-ca-file=${p("ca.crt")}`,
@@ -259,14 +251,7 @@ export class ControlPlane {
         `--cluster-signing-key-file=${p("ca.key")}`,
         "--controllers=*,bootstrapsigner,tokencleaner",
       ]);
-      cp.run("kube-scheduler", bin["kube-scheduler"], [
-        `--kubeconfig=${cp.adminKubeconfig}`,
-        `--authentication-kubeconfig=${cp.adminKubeconfig}`,
-        `--authorization-kubeconfig=${cp.adminKubeconfig}`,
-        "--bind-address=127.0.0.1",
-        `--secure-port=${schedPort}`,
-        "--leader-elect=false",
-      ]);
+      cp.run("kube-scheduler", bin["kube-scheduler"], component(schedPort));
       // Stand-in: kwok plays every node's kubelet and container runtime.
       cp.run("kwok (stand-in for kubelets and containers)", bin.kwok, [
         `--kubeconfig=${cp.adminKubeconfig}`,

@@ -126,7 +126,9 @@ describe("readiness gate (waitForNodesReady): every control plane and worker Rea
     await assert.rejects(
       waitForNodesReady({ apiUrl: `https://127.0.0.1:${s.port}`, caPem: pki.caPem, clientCertPem: client.certPem, clientKeyPem: client.keyPem, nodes: ["cp-1", "cp-2", "cp-3", "worker-1"], timeoutMs: 1500, intervalMs: 100 }),
       (e: Error) => {
-        assert.match(e.message, /not all Ready within 1\.5 s \(not registered: cp-3, worker-1; not Ready: cp-2 Ready=False \(KubeletNotReady\)\)/);
+        // Under load the last request may still be out when the deadline comes: the message then adds
+        // that failure after the last state read (both are true), which is not a defect.
+        assert.match(e.message, /not all Ready within 1\.5 s \(not registered: cp-3, worker-1; not Ready: cp-2 Ready=False \(KubeletNotReady\)(; the last request failed: no answer within \d+ ms)?\)/);
         return true;
       },
     );

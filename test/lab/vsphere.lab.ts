@@ -20,7 +20,8 @@ import { decideStack } from "../../src/config/decisions";
 import { resolveVsphereSettings, VsphereDecisions } from "../../components/vsphere/settings";
 import { VsphereTopology } from "../../components/vsphere/topology";
 import * as vsphere from "../../components/vsphere/binding";
-import { freePort, waitFor } from "./control-plane";
+import { freePort } from "../support/net";
+import { waitFor } from "./control-plane";
 import { inlineStack, makeEngine } from "./engine";
 import { ROOT, Tool, pick, resolveTools } from "./tools";
 

@@ -100,7 +100,10 @@ recipe_pulumi_kubernetes() {
   # The provider's generate.go, done here: the committed schema with `version` set, and the
   # terraform mapping, both re-serialized, embedded by our main.go.
   local mod
-  mod=$(cd "$src" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) || return 1
+  # (go list -m gives no Dir for a module not downloaded yet: with a cold module cache, download first)
+  mod=$(cd "$src" && go mod download github.com/pulumi/pulumi-kubernetes/provider/v4 \
+    && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4) || return 1
+  [ -n "$mod" ] || { echo "build-tools: no module directory for pulumi-kubernetes/provider/v4" >&2; return 1; }
   node -e '
     const fs = require("fs"); const [dir, out, version] = process.argv.slice(1);
     const schema = JSON.parse(fs.readFileSync(dir + "/schema.json", "utf8")); schema.version = version;

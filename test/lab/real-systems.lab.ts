@@ -22,7 +22,7 @@ import type { SparkPlanSection } from "../../components/spark/artifacts";
 import { Api, ControlPlane, kubeconfig, waitFor } from "./control-plane";
 import { Engine, inlineStack, makeEngine, npmVersion } from "./engine";
 import { LabVm, daemonSets, kubeletAllocatable, nodeObject } from "./nodes";
-import { ROOT, Tool, pick, resolveTools } from "./tools";
+import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
 import { kubeletConfiguration } from "../../components/cluster/kubeadm";
 import { nodeMemoryCapacityMiB } from "../../components/cluster/node-capacity";
 import { parseCpuMilli } from "../../components/quantity";
@@ -59,26 +59,9 @@ describe("real-systems lab", function () {
   let sparkConfig: unknown;
   let vms: LabVm[];
   let engine: Engine | undefined;
-  const ran: string[] = [];
-  const notRun: string[] = [];
-
-  /**
-   * Skips the test (pending, NOT RUN) when a tool it needs is missing (not built before the deadline)
-   * or the control plane it needs did not start for that reason; fails it when a build failed.
-   */
-  function need(ctx: Mocha.Context, part: string, names: string[], needsCluster = true): Record<string, string> {
-    const { paths, missing } = pick(tools, names);
-    const failed = names.filter((n) => tools[n]?.source === "failed");
-    if (failed.length > 0) throw new Error(`${part}: building ${failed.join(", ")} failed (lab/build-tools.sh printed the log's tail above)`);
-    if (missing.length > 0 || (needsCluster && !cp)) {
-      const why = missing.length ? `missing tools: ${missing.join(", ")}` : "the control plane did not start";
-      notRun.push(`${part} (${why})`);
-      log(`NOT RUN: ${part}: ${why}`);
-      ctx.skip();
-    }
-    ran.push(part);
-    return paths;
-  }
+  const parts = new Parts(() => tools, log);
+  const need = (ctx: Mocha.Context, part: string, names: string[], needsCluster = true) =>
+    parts.need(ctx, part, names, needsCluster ? { up: cp !== undefined, name: "the control plane" } : undefined);
 
   before(async function () {
     tools = resolveTools([], deadline);
@@ -105,8 +88,7 @@ describe("real-systems lab", function () {
 
   after(function () {
     cp?.stop();
-    log(`real-systems lab: parts run: ${ran.join(", ") || "none"}`);
-    log(`real-systems lab: parts NOT RUN: ${notRun.join("; ") || "none"}`);
+    parts.summary("real-systems lab");
     log(`real-systems lab: logs and state in ${dir}`);
   });
 

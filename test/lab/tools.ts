@@ -39,3 +39,38 @@ export function pick(tools: Record<string, Tool>, names: string[]): { paths: Rec
   }
   return { paths, missing };
 }
+
+/**
+ * The parts of a lab spec: which ran and which did not. `need` skips a test (pending, printed NOT RUN
+ * with the reason) when a tool it needs is missing (not built before the deadline) or a service it
+ * needs did not start for that reason, and fails it when a build failed: a part that did not run is
+ * never reported as passed.
+ */
+export class Parts {
+  readonly ran: string[] = [];
+  readonly notRun: string[] = [];
+  constructor(
+    private readonly tools: () => Record<string, Tool>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  need(ctx: Mocha.Context, part: string, names: string[], service?: { up: boolean; name: string }): Record<string, string> {
+    const tools = this.tools();
+    const { paths, missing } = pick(tools, names);
+    const failed = names.filter((n) => tools[n]?.source === "failed");
+    if (failed.length > 0) throw new Error(`${part}: building ${failed.join(", ")} failed (lab/build-tools.sh printed the log's tail above)`);
+    if (missing.length > 0 || (service && !service.up)) {
+      const why = missing.length ? `missing tools: ${missing.join(", ")}` : `${service!.name} did not start`;
+      this.notRun.push(`${part} (${why})`);
+      this.log(`NOT RUN: ${part}: ${why}`);
+      ctx.skip();
+    }
+    this.ran.push(part);
+    return paths;
+  }
+
+  summary(lab: string): void {
+    this.log(`${lab}: parts run: ${this.ran.join(", ") || "none"}`);
+    this.log(`${lab}: parts NOT RUN: ${this.notRun.join("; ") || "none"}`);
+  }
+}

@@ -23,7 +23,7 @@ import * as vsphere from "../../components/vsphere/binding";
 import { freePort } from "../support/net";
 import { waitFor } from "./control-plane";
 import { inlineStack, makeEngine } from "./engine";
-import { ROOT, Tool, pick, resolveTools } from "./tools";
+import { Parts, ROOT, Tool, resolveTools } from "./tools";
 
 const log = (s: string) => console.log(`      ${s}`);
 
@@ -77,22 +77,9 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
   let v: VsphereDecisions;
   let planned: ReturnType<typeof devVsphere>["planned"];
   let sim: Awaited<ReturnType<typeof startVcsim>> | undefined;
-  const ran: string[] = [];
-  const notRun: string[] = [];
-
-  function need(ctx: Mocha.Context, part: string, names: string[], needsVcsim = true): Record<string, string> {
-    const { paths, missing } = pick(tools, names);
-    const failed = names.filter((n) => tools[n]?.source === "failed");
-    if (failed.length > 0) throw new Error(`${part}: building ${failed.join(", ")} failed (lab/build-tools.sh printed the log's tail above)`);
-    if (missing.length > 0 || (needsVcsim && !sim)) {
-      const why = missing.length ? `missing tools: ${missing.join(", ")}` : "vcsim did not start";
-      notRun.push(`${part} (${why})`);
-      log(`NOT RUN: ${part}: ${why}`);
-      ctx.skip();
-    }
-    ran.push(part);
-    return paths;
-  }
+  const parts = new Parts(() => tools, log);
+  const need = (ctx: Mocha.Context, part: string, names: string[], needsVcsim = true) =>
+    parts.need(ctx, part, names, needsVcsim ? { up: sim !== undefined, name: "vcsim" } : undefined);
 
   /** govc against vcsim, JSON out. */
   function govc(...args: string[]): any {
@@ -121,8 +108,7 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
 
   after(function () {
     sim?.proc.kill();
-    log(`vSphere lab: parts run: ${ran.join(", ") || "none"}`);
-    log(`vSphere lab: parts NOT RUN: ${notRun.join("; ") || "none"}`);
+    parts.summary("vSphere lab");
     log(`vSphere lab: logs in ${dir}`);
   });
 
@@ -193,6 +179,6 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
 
   // Pending until the provider can be built (issue 16): no body, so mocha counts it pending.
   const vmLayer = "the VM layer under the engine: up of VsphereTopology on vcsim, read back, preview --expect-no-changes, destroy";
-  notRun.push(`${vmLayer} (pulumi-resource-vsphere 4.17.0 cannot be built here, see lab/README.md)`);
+  parts.notRun.push(`${vmLayer} (pulumi-resource-vsphere 4.17.0 cannot be built here, see lab/README.md)`);
   it(`${vmLayer} (NOT RUN: pulumi-resource-vsphere 4.17.0 cannot be built here, see lab/README.md)`);
 });

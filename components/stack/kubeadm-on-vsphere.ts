@@ -17,7 +17,7 @@ import { workerPool } from "../cluster/worker-pool";
 import { throwIfErrors } from "../validation";
 import { hostAllocations } from "../vsphere/placement";
 import type { VsphereDecisions } from "../vsphere/settings";
-import { VsphereTopology } from "../vsphere/topology";
+import { VsphereTopology, topologyArgs } from "../vsphere/topology";
 
 export interface KubeadmOnVsphereSpec {
   readonly vsphere: VsphereDecisions;
@@ -138,20 +138,7 @@ export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: strin
   const c = args.cluster;
   const child = { parent };
   const bootstrap = new KubeadmBootstrap(name, { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings }, child);
-  const topology = new VsphereTopology(
-    name,
-    {
-      clusterName: v.clusterName,
-      inventory: v.inventory,
-      hosts: v.topology.hosts.map((h) => ({ id: h.id, name: h.name })),
-      slots: v.slots,
-      addresses: v.addresses,
-      macAddresses: v.macAddresses,
-      guestinfo: bootstrap.guestinfo,
-      drs: v.drs,
-    },
-    child,
-  );
+  const topology = new VsphereTopology(name, topologyArgs(v, bootstrap.guestinfo), child);
   const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines) }, child);
   return { bootstrap, topology, access };
 }

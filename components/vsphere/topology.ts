@@ -14,6 +14,7 @@ import { DEFAULT_DRS, DrsSettings, planDrsRules } from "./drs";
 import { assignMacAddresses } from "./mac";
 import { VmRole, VmSlot } from "./placement";
 import { FieldError, ValidationError, isDnsLabel } from "../validation";
+import type { VsphereDecisions } from "./settings";
 
 export interface VsphereInventory {
   datacenter: string;
@@ -47,6 +48,20 @@ export interface VsphereTopologyArgs {
    * derived MACs collide (the error proposes a free one).
    */
   readonly macAddresses?: Readonly<Record<string, string>>;
+}
+
+/** The topology's arguments from the layer's decisions, with each VM's guestinfo when a cluster layer renders one. */
+export function topologyArgs(v: VsphereDecisions, guestinfo?: VsphereTopologyArgs["guestinfo"]): VsphereTopologyArgs {
+  return {
+    clusterName: v.clusterName,
+    inventory: v.inventory,
+    hosts: v.topology.hosts.map((h) => ({ id: h.id, name: h.name })),
+    slots: v.slots,
+    addresses: v.addresses,
+    macAddresses: v.macAddresses,
+    ...(guestinfo ? { guestinfo } : {}),
+    drs: v.drs,
+  };
 }
 
 export interface VmInfo {

@@ -18,7 +18,7 @@ import { loadFlatConfig } from "../../src/plan/plan";
 import { splitStackConfig, projectKey, vsphereValues } from "../../src/config/stack-config";
 import { decideStack } from "../../src/config/decisions";
 import { resolveVsphereSettings, VsphereDecisions } from "../../components/vsphere/settings";
-import { VsphereTopology } from "../../components/vsphere/topology";
+import { VsphereTopology, topologyArgs } from "../../components/vsphere/topology";
 import * as vsphere from "../../components/vsphere/binding";
 import { freePort } from "../support/net";
 import { waitFor } from "./control-plane";
@@ -152,19 +152,7 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
         password: pulumi.secret(sim!.password),
         allowUnverifiedSsl: true,
       });
-      new VsphereTopology(
-        v.clusterName,
-        {
-          clusterName: v.clusterName,
-          inventory: v.inventory,
-          hosts: v.topology.hosts.map((h) => ({ id: h.id, name: h.name })),
-          slots: v.slots,
-          addresses: v.addresses,
-          macAddresses: v.macAddresses,
-          drs: v.drs,
-        },
-        { providers: { vsphere: provider } },
-      );
+      new VsphereTopology(v.clusterName, topologyArgs(v), { providers: { vsphere: provider } });
     });
     const err = await stack.preview().then(
       () => undefined,

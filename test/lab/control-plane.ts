@@ -137,13 +137,6 @@ export class Api {
   post<T = any>(p: string, body: unknown): Promise<T> {
     return this.request<T>("POST", p, body);
   }
-  delete<T = any>(p: string): Promise<T> {
-    return this.request<T>("DELETE", p);
-  }
-  /** Server-side apply as `manager` (creates or updates). */
-  apply<T = any>(p: string, body: unknown, manager = "vsphere-spark-lab"): Promise<T> {
-    return this.request<T>("PATCH", `${p}?fieldManager=${manager}&force=true`, body, "application/apply-patch+yaml");
-  }
   async exists(p: string): Promise<boolean> {
     try {
       await this.get(p);
@@ -281,20 +274,6 @@ export class ControlPlane {
   }
 
   private stopping = false;
-
-  /** Which of the processes have exited (the lab fails a part when one of them dies). */
-  dead(): string[] {
-    return this.procs.filter((p) => p.proc.exitCode !== null || p.proc.signalCode !== null).map((p) => p.name);
-  }
-
-  /** The tail of a component's log (for failure messages). */
-  logTail(name: string, lines = 30): string {
-    try {
-      return fs.readFileSync(path.join(this.dir, `${name}.log`), "utf8").split("\n").slice(-lines).join("\n");
-    } catch {
-      return "";
-    }
-  }
 
   stop(): void {
     this.stopping = true;

@@ -26,7 +26,7 @@ import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
 import { kubeletConfiguration } from "../../components/cluster/kubeadm";
 import { nodeMemoryCapacityMiB } from "../../components/cluster/node-capacity";
 import { parseCpuMilli } from "../../components/quantity";
-import { assertExecutorsBound, executorPods, podRequests } from "./spark-pods";
+import { assertExecutorsBound, sparkPods, podRequests } from "./spark-pods";
 
 const PROVIDER_VERSION = npmVersion("@pulumi/kubernetes", ROOT);
 const log = (s: string) => console.log(`      ${s}`);
@@ -236,7 +236,7 @@ describe("real-systems lab", function () {
       }
       async function clearPods(selector: string): Promise<void> {
         await cp!.admin.request("DELETE", `/api/v1/namespaces/${ns()}/pods?labelSelector=${encodeURIComponent(selector)}&gracePeriodSeconds=0`);
-        await waitFor(`pods ${selector} gone`, async () => ((await executorPods(cp!.admin, ns(), selector)).length === 0 ? true : undefined), 120_000);
+        await waitFor(`pods ${selector} gone`, async () => ((await sparkPods(cp!.admin, ns(), selector)).length === 0 ? true : undefined), 120_000);
       }
 
       it("client mode: Spark creates the executors; the scheduler binds as many as the plan says can start, with the plan's requests", async function () {
@@ -248,7 +248,7 @@ describe("real-systems lab", function () {
           const pods = await waitFor(
             `${expected} executor pods bound and Running`,
             async () => {
-              const ps = await executorPods(cp!.admin, ns(), "spark-role=executor");
+              const ps = await sparkPods(cp!.admin, ns(), "spark-role=executor");
               return ps.length >= expected && ps.every((p) => p.status?.phase === "Running") ? ps : undefined;
             },
             300_000,
@@ -257,7 +257,7 @@ describe("real-systems lab", function () {
           });
           // Give the allocator time to ask for more than it should, then look again.
           await new Promise((r) => setTimeout(r, 5000));
-          const final = await executorPods(cp!.admin, ns(), "spark-role=executor");
+          const final = await sparkPods(cp!.admin, ns(), "spark-role=executor");
           const report = assertExecutorsBound(final, expected, sizing.executorPod);
           log(`client mode: ${report}`);
           assert.equal(pods.length, expected);
@@ -282,7 +282,7 @@ describe("real-systems lab", function () {
           const pods = await waitFor(
             "executors created, one Pending",
             async () => {
-              const ps = await executorPods(cp!.admin, ns(), "spark-role=executor");
+              const ps = await sparkPods(cp!.admin, ns(), "spark-role=executor");
               const pending = ps.filter((p) => !p.spec.nodeName && p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
               return ps.length >= expected && pending.length >= 1 && ps.length - pending.length === expected - 1 ? ps : undefined;
             },
@@ -310,7 +310,7 @@ describe("real-systems lab", function () {
           const driver = await waitFor(
             "the driver pod bound and Running",
             async () => {
-              const ps = await executorPods(cp!.admin, ns(), "spark-role=driver");
+              const ps = await sparkPods(cp!.admin, ns(), "spark-role=driver");
               return ps.length === 1 && ps[0].status?.phase === "Running" ? ps[0] : undefined;
             },
             300_000,

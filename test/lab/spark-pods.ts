@@ -8,8 +8,8 @@ import type { Api } from "./control-plane";
 
 type Pod = Record<string, any>;
 
-/** The pods of `namespace` matching `selector` (not yet deleting). */
-export async function executorPods(api: Api, namespace: string, selector: string): Promise<Pod[]> {
+/** The pods of `namespace` matching `selector` (not yet deleting): executors or the driver. */
+export async function sparkPods(api: Api, namespace: string, selector: string): Promise<Pod[]> {
   const list = await api.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`);
   return (list.items as Pod[]).filter((p) => !p.metadata.deletionTimestamp);
 }

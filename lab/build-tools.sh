@@ -2,6 +2,8 @@
 # Builds (or finds) the real components the real-systems lab runs, into a cache outside the clone.
 #
 #   lab/build-tools.sh [--deadline EPOCH] [--no-path] [TOOL ...]
+#   lab/build-tools.sh --prune [TOOL ...]
+#   lab/build-tools.sh --key [TOOL ...]      # prints <tool>-<key>: the cache entry this checkout uses
 #
 # TOOLs (default: all): kubernetes etcd kwok pulumi pulumi-kubernetes pyspark node vcsim
 #
@@ -15,6 +17,11 @@
 # With --deadline, a tool whose estimated cold build would not finish by then is not built (and is
 # reported `missing`): CI runs the parts whose tools are there.
 #
+# --prune removes the cache entries of each TOOL whose key is not the one this checkout computes
+# (builds of older recipes or versions), and unfinished builds; an entry whose lock another caller
+# holds (a build in progress, perhaps from another checkout) is kept. Run it by hand, when no lab
+# runs: another checkout on the same machine may still want an older key.
+#
 # Prints one line per binary on stdout: `<binary>\t<path or ->\t<source>\t<seconds>`, where source is
 # env | path | cache | built | missing | failed. Progress goes to stderr.
 set -uo pipefail
@@ -23,11 +30,15 @@ cache=${VSPHERE_SPARK_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vsphere-spark-l
 mkdir -p "$cache"
 deadline=""
 only=0
+prune=0
+key=0
 tools=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --deadline) deadline=$2; shift 2 ;;
     --no-path) only=1; shift ;;
+    --prune) prune=1; shift ;;
+    --key) key=1; shift ;;
     -*) echo "build-tools: unknown option $1" >&2; exit 2 ;;
     *) tools+=("$1"); shift ;;
   esac
@@ -161,6 +172,36 @@ keyof() {
     fi
   } | sha256sum | cut -c1-16
 }
+
+if [ "$key" = 1 ]; then
+  for tool in "${tools[@]}"; do binaries "$tool" >/dev/null || exit 2; echo "$tool-$(keyof "$tool")"; done
+  exit 0
+fi
+if [ "$prune" = 1 ]; then
+  for tool in "${tools[@]}"; do
+    binaries "$tool" >/dev/null || exit 2
+    keep="$tool-$(keyof "$tool")"
+    # every key of this tool seen in the cache: exactly <tool>-<16 hex>[.lock|.tmp], so that
+    # pulumi-* never matches pulumi-kubernetes-*
+    keys=$(cd "$cache" && for e in "$tool"-*; do
+      [[ "$e" =~ ^$tool-([0-9a-f]{16})(\.lock|\.tmp)?$ ]] && echo "$tool-${BASH_REMATCH[1]}"
+    done | sort -u)
+    for base in $keys; do
+      exec {lock}>>"$cache/$base.lock"
+      if ! flock -n "$lock"; then
+        echo "build-tools: keep $base (in use)" >&2
+      elif [ "$base" = "$keep" ]; then
+        [ -e "$cache/$base.tmp" ] && echo "build-tools: prune $base.tmp (unfinished)" >&2
+        rm -rf "$cache/$base.tmp"
+      else
+        echo "build-tools: prune $base ($(du -sch "$cache/$base" "$cache/$base.tmp" 2>/dev/null | tail -n 1 | cut -f1))" >&2
+        rm -rf "${cache:?}/$base" "${cache:?}/$base.tmp" "${cache:?}/$base.lock"
+      fi
+      exec {lock}>&-
+    done
+  done
+  exit 0
+fi
 
 for tool in "${tools[@]}"; do
   bins=$(binaries "$tool") || exit 2

@@ -1,0 +1,87 @@
+/**
+ * `lab/build-tools.sh --prune`: removes the cache entries of older keys and unfinished builds, keeps
+ * the current key, an entry whose lock is held, and every other tool's entries (`pulumi-*` must not
+ * match `pulumi-kubernetes-*`). Runs the real script on a throwaway cache folder.
+ */
+import { strict as assert } from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const SCRIPT = path.resolve(__dirname, "../../../lab/build-tools.sh");
+
+function run(cache: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync("bash", [SCRIPT, ...args], { encoding: "utf8", env: { ...process.env, VSPHERE_SPARK_LAB_CACHE: cache } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("lab/build-tools.sh --prune", function () {
+  this.timeout(60_000);
+  let cache: string;
+  beforeEach(() => {
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), "lab-cache-"));
+  });
+  afterEach(() => fs.rmSync(cache, { recursive: true, force: true }));
+
+  function entry(name: string, complete = true): void {
+    fs.mkdirSync(path.join(cache, name), { recursive: true });
+    if (complete) fs.writeFileSync(path.join(cache, name, ".complete"), "");
+    fs.writeFileSync(path.join(cache, name.replace(/\.tmp$/, "") + ".lock"), "");
+  }
+  const ls = () => fs.readdirSync(cache).sort();
+
+  it("keeps the current key and other tools, removes older keys and unfinished builds", () => {
+    const keys = run(cache, "--key", "pulumi", "pulumi-kubernetes");
+    assert.equal(keys.status, 0, keys.stderr);
+    const [pulumi, pulumiK8s] = keys.stdout.trim().split("\n");
+    assert.match(pulumi, /^pulumi-[0-9a-f]{16}$/);
+    assert.match(pulumiK8s, /^pulumi-kubernetes-[0-9a-f]{16}$/);
+    entry(pulumi);
+    entry(`${pulumi}.tmp`, false); // a crashed build of the current key
+    entry("pulumi-0123456789abcdef"); // an older recipe
+    entry(pulumiK8s);
+    entry("pulumi-kubernetes-0123456789abcdef");
+    fs.writeFileSync(path.join(cache, "pulumi-notakey"), "");
+
+    const r = run(cache, "--prune", "pulumi");
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ls(), [
+      pulumi,
+      `${pulumi}.lock`,
+      "pulumi-kubernetes-0123456789abcdef",
+      "pulumi-kubernetes-0123456789abcdef.lock",
+      pulumiK8s,
+      `${pulumiK8s}.lock`,
+      "pulumi-notakey",
+    ].sort());
+    assert.match(r.stderr, /prune pulumi-0123456789abcdef/);
+    assert.match(r.stderr, new RegExp(`prune ${pulumi}\\.tmp \\(unfinished\\)`));
+  });
+
+  it("keeps an older entry whose lock another caller holds (negative control: pruned once released)", async () => {
+    entry("etcd-0123456789abcdef");
+    const lock = path.join(cache, "etcd-0123456789abcdef.lock");
+    // --no-fork: the lock dies with the process we kill (a forked sleep would keep holding it)
+    const holder = spawn("flock", ["--no-fork", lock, "sleep", "30"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const held = run(cache, "--prune", "etcd");
+      assert.equal(held.status, 0, held.stderr);
+      assert.match(held.stderr, /keep etcd-0123456789abcdef \(in use\)/);
+      assert.ok(fs.existsSync(path.join(cache, "etcd-0123456789abcdef")));
+    } finally {
+      holder.kill();
+      await new Promise((r) => holder.once("exit", r));
+    }
+    const released = run(cache, "--prune", "etcd");
+    assert.equal(released.status, 0, released.stderr);
+    assert.deepEqual(ls(), []);
+  });
+
+  it("refuses an unknown tool", () => {
+    const r = run(cache, "--prune", "kubelet");
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown tool kubelet/);
+  });
+});

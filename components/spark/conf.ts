@@ -107,15 +107,42 @@ export function sparkConf(s: SparkSettings, sizing: ExecutorSizing): Record<stri
   if (s.historyServer.enabled) {
     conf["spark.eventLog.enabled"] = "true";
     conf["spark.eventLog.dir"] = eventLogDir(s);
-    if (s.historyServer.logDirectory === undefined) {
+    if (eventLogClaimUsed(s)) {
       // Cluster mode only (settings refuse the claim in client mode): the driver pod mounts it.
+      // Without the mount the directory does not exist and SparkContext fails (eventlog.ts).
       const vol = `spark.kubernetes.driver.volumes.persistentVolumeClaim.${n.eventLogClaim}`;
       conf[`${vol}.mount.path`] = EVENT_LOG_MOUNT;
       conf[`${vol}.options.claimName`] = n.eventLogClaim;
     }
   }
+  if (s.decommission.enabled) Object.assign(conf, decommissionConf(s));
   Object.assign(conf, s.extraConf);
   return sortKeys(conf);
+}
+
+/**
+ * Decommissioning's properties (core/src/main/scala/org/apache/spark/internal/config/package.scala:
+ * DECOMMISSION_ENABLED, STORAGE_DECOMMISSION_ENABLED, STORAGE_DECOMMISSION_SHUFFLE_BLOCKS_ENABLED,
+ * STORAGE_DECOMMISSION_RDD_BLOCKS_ENABLED, all since 3.1.0). `spark.decommission.enabled` also
+ * makes Spark add the preStop hook /opt/decom.sh to every executor container
+ * (resource-managers/kubernetes/.../features/BasicExecutorFeatureStep.scala; the script ships in
+ * the image, kubernetes/dockerfiles/spark/decom.sh, and waits for the executor to exit).
+ */
+export function decommissionConf(s: SparkSettings): Record<string, string> {
+  const d = s.decommission;
+  if (!d.enabled) return {};
+  const storage = d.shuffleBlocks || d.rddBlocks;
+  const conf: Record<string, string> = { "spark.decommission.enabled": "true", "spark.storage.decommission.enabled": String(storage) };
+  if (storage) {
+    conf["spark.storage.decommission.shuffleBlocks.enabled"] = String(d.shuffleBlocks);
+    conf["spark.storage.decommission.rddBlocks.enabled"] = String(d.rddBlocks);
+  }
+  return conf;
+}
+
+/** The History Server's event-log claim exists (no shared `logDirectory`): event logs are files under EVENT_LOG_MOUNT. */
+export function eventLogClaimUsed(s: SparkSettings): boolean {
+  return s.historyServer.enabled && s.historyServer.logDirectory === undefined;
 }
 
 /** Where drivers write event logs and the History Server reads them: the shared URI, or the claim's mount. */

@@ -11,3 +11,4 @@ export * from "./manifests";
 export * from "./artifacts";
 export * from "./platform";
 export * from "./rbac";
+export * from "./eventlog";

@@ -12,7 +12,7 @@ import { commonLabels, containerSecurityContext, podSecurityContext, podTemplate
 import { sparkRoleRules } from "./rbac";
 import { driverPodMemoryMiB, executorPodMemoryMiB } from "./sizing";
 import { renderSparkDefaults, submitArgs } from "./submit";
-import { eventLogDir } from "./conf";
+import { eventLogClaimUsed, eventLogDir } from "./conf";
 import { formatCpuMilli, formatSparkMemory } from "../quantity";
 import { stringify } from "yaml";
 
@@ -51,7 +51,18 @@ export const SMOKE_TEST = {
   driverMemoryMiB: 1024,
   executorMemoryMiB: 1024,
   cores: 1,
+  /** The Job's `activeDeadlineSeconds`; Pulumi's wait for the Job follows it (smokeTestAwaitSeconds). */
+  deadlineSeconds: 1800,
 } as const;
+
+/**
+ * How long `pulumi up` waits for the smoke-test Job: its deadline plus a minute for the API server
+ * to mark it failed, so Pulumi reports the Job's own outcome instead of giving up first (the
+ * Kubernetes provider's Job await stops after 10 minutes unless customTimeouts say otherwise).
+ */
+export function smokeTestAwaitSeconds(): number {
+  return SMOKE_TEST.deadlineSeconds + 60;
+}
 
 /** Environment variables of the smoke test's pod, set from the downward API and used in its arguments. */
 export const SMOKE_TEST_ENV = { podIp: "SPARK_DRIVER_POD_IP", podName: "SPARK_DRIVER_POD_NAME" } as const;
@@ -105,6 +116,12 @@ export function quotaTotals(plan: SparkPlan): { cpuMilli: number; memoryMiB: num
     pods += 1;
   }
   return { cpuMilli, memoryMiB, pods };
+}
+
+const EVENT_LOG_VOLUME = "spark-events";
+
+function eventLogVolume(plan: SparkPlan): k8s.types.input.core.v1.Volume {
+  return { name: EVENT_LOG_VOLUME, persistentVolumeClaim: { claimName: plan.names.eventLogClaim } };
 }
 
 /** The smoke test pod's memory: the 1g client-mode driver plus Spark's overhead rule for it. */
@@ -254,6 +271,12 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
       "spark.kubernetes.authenticate.caCertFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
       "spark.kubernetes.authenticate.oauthTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
     };
+    if (eventLogClaimUsed(s)) {
+      // The Job's pod is the driver and mounts the claim below, so it writes the event log there
+      // (client-mode submit commands turn event logging off, having no claim).
+      overrides["spark.eventLog.enabled"] = "true";
+      overrides["spark.eventLog.dir"] = eventLogDir(s);
+    }
     if (plan.sizing.executor.pysparkMiB > 0) {
       // The smoke test's executors are small: keep PySpark memory out of them.
       overrides["spark.executor.pyspark.memory"] = "0m";
@@ -269,7 +292,7 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
       metadata: meta(plan, n.smokeTestJob, "smoke-test"),
       spec: {
         backoffLimit: 0,
-        activeDeadlineSeconds: 1800,
+        activeDeadlineSeconds: SMOKE_TEST.deadlineSeconds,
         template: {
           metadata: { labels: commonLabels("smoke-test") },
           spec: {
@@ -297,10 +320,11 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
                 volumeMounts: [
                   { name: "spark-defaults", mountPath: SPARK_CONF_DIR, readOnly: true },
                   { name: "pod-templates", mountPath: POD_TEMPLATE_DIR, readOnly: true },
+                  ...(eventLogClaimUsed(s) ? [{ name: EVENT_LOG_VOLUME, mountPath: EVENT_LOG_MOUNT }] : []),
                 ],
               },
             ],
-            volumes: configVolumes,
+            volumes: [...configVolumes, ...(eventLogClaimUsed(s) ? [eventLogVolume(plan)] : [])],
           },
         },
       },
@@ -309,7 +333,7 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
 
   if (s.historyServer.enabled) {
     const labels = commonLabels("history-server");
-    const claim = s.historyServer.logDirectory === undefined;
+    const claim = eventLogClaimUsed(s);
     if (claim) m.eventLogClaim = {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
@@ -340,9 +364,12 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
                 image,
                 imagePullPolicy: s.imagePullPolicy,
                 args: ["/opt/spark/bin/spark-class", "org.apache.spark.deploy.history.HistoryServer"],
+                // SPARK_CONF_DIR: the server reads spark-defaults.conf as drivers do (HistoryServerArguments
+                // loads it), so extraConf (an object store's endpoint, credentials providers) reaches it.
                 env: [
                   { name: "SPARK_HISTORY_OPTS", value: `-Dspark.history.fs.logDirectory=${eventLogDir(s)}` },
                   { name: "SPARK_DAEMON_MEMORY", value: HISTORY_SERVER_RESOURCES.daemonMemory },
+                  { name: "SPARK_CONF_DIR", value: SPARK_CONF_DIR },
                 ],
                 ports: [{ name: "http", containerPort: HISTORY_SERVER_PORT }],
                 readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 10 },
@@ -351,10 +378,13 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
                   limits: { memory: mi(HISTORY_SERVER_RESOURCES.memoryMiB) },
                 },
                 securityContext: containerSecurityContext(),
-                ...(claim ? { volumeMounts: [{ name: "spark-events", mountPath: EVENT_LOG_MOUNT, readOnly: true }] } : {}),
+                volumeMounts: [
+                  { name: "spark-defaults", mountPath: SPARK_CONF_DIR, readOnly: true },
+                  ...(claim ? [{ name: EVENT_LOG_VOLUME, mountPath: EVENT_LOG_MOUNT, readOnly: true }] : []),
+                ],
               },
             ],
-            ...(claim ? { volumes: [{ name: "spark-events", persistentVolumeClaim: { claimName: n.eventLogClaim } }] } : {}),
+            volumes: [{ name: "spark-defaults", configMap: { name: n.sparkDefaults } }, ...(claim ? [eventLogVolume(plan)] : [])],
           },
         },
       },

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FieldError, throwIfErrors } from "../validation";
 import { SparkPlanSection, planSection } from "./artifacts";
 import { registryError } from "./image";
-import { dockerConfigJson, sparkManifests } from "./manifests";
+import { dockerConfigJson, smokeTestAwaitSeconds, sparkManifests } from "./manifests";
 import { SparkPlan, planSpark } from "./plan";
 import { SparkSettings, SparkSettingsInput, resolveSparkSettings } from "./settings";
 import { SizingError, WorkerShape, workerShapeErrors } from "./sizing";
@@ -166,21 +166,28 @@ function buildSparkPlatform(
   const templates = new k8s.core.v1.ConfigMap(`${name}-pod-templates`, m.podTemplates, inNs);
   podPrereqs.push(defaults, templates);
 
-  if (m.eventLogClaim && m.historyServerDeployment && m.historyServerService) {
-    const claim = new k8s.core.v1.PersistentVolumeClaim(`${name}-event-log-claim`, m.eventLogClaim, {
-      ...inNs,
-      // A claim without a bound volume stays Pending until its first consumer on WaitForFirstConsumer classes.
-    });
+  // The claim exists only without a shared logDirectory; the History Server exists whenever it is
+  // enabled (with the claim mounted, or reading the shared URI).
+  if (m.eventLogClaim) {
+    // A claim without a bound volume stays Pending until its first consumer on WaitForFirstConsumer classes.
+    podPrereqs.push(new k8s.core.v1.PersistentVolumeClaim(`${name}-event-log-claim`, m.eventLogClaim, inNs));
+  }
+  if (m.historyServerDeployment && m.historyServerService) {
     const deployment = new k8s.apps.v1.Deployment(`${name}-history-server`, m.historyServerDeployment, {
       ...inNs,
-      dependsOn: [ns, claim, ...podPrereqs],
+      dependsOn: [ns, ...podPrereqs],
     });
     new k8s.core.v1.Service(`${name}-history-server-service`, m.historyServerService, { ...inNs, dependsOn: [ns, deployment] });
-    podPrereqs.push(claim);
   }
 
   if (m.smokeTestJob) {
-    new k8s.batch.v1.Job(`${name}-smoke-test`, m.smokeTestJob, { ...inNs, dependsOn: [ns, ...podPrereqs] });
+    // Pulumi waits for the Job to finish; it waits as long as the Job may run (its deadline).
+    const wait = `${smokeTestAwaitSeconds()}s`;
+    new k8s.batch.v1.Job(`${name}-smoke-test`, m.smokeTestJob, {
+      ...inNs,
+      dependsOn: [ns, ...podPrereqs],
+      customTimeouts: { create: wait, update: wait },
+    });
   }
 
   if (s.sparkApplication.enabled && s.sparkApplication.apply) {

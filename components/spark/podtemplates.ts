@@ -77,6 +77,9 @@ export function podTemplate(plan: SparkPlan, role: "driver" | "executor"): Pod {
       // Spark runs them under the driver's service account when none is set for them (Config.scala,
       // spark.kubernetes.authenticate.executor.serviceAccountName), which would hand them its rights.
       ...(role === "executor" ? { automountServiceAccountToken: false } : {}),
+      // Decommissioning: the kubelet gives the preStop hook (/opt/decom.sh, added by Spark) this long
+      // to let the executor migrate its blocks and exit, instead of Kubernetes' 30 s.
+      ...(role === "executor" && plan.settings.decommission.enabled ? { terminationGracePeriodSeconds: plan.settings.decommission.gracePeriodSeconds } : {}),
       ...schedulingFields(plan),
       ...(affinity ? { affinity } : {}),
       securityContext: podSecurityContext(plan),

@@ -8,6 +8,7 @@ import { ConfigReader as Reader } from "../config-reader";
 import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image";
 import { parseQuantity, parseSparkMemoryMiB } from "../quantity";
 import { parseSparkTimeMs } from "./units";
+import { eventLogAccessModeError, logDirectoryImageError } from "./eventlog";
 
 export type SparkAppType = "jvm" | "python";
 export type DeployMode = "cluster" | "client";
@@ -157,8 +158,25 @@ export interface HistoryServerSettings {
    * on the submit host and cannot mount the claim. Credentials go through extraConf / the image.
    */
   logDirectory?: string;
-  /** Default `ReadWriteMany` (drivers on any node and the server share it). */
+  /** Must be `ReadWriteMany` (drivers on any node and the server share it); `ReadWriteOnce` is refused (eventlog.ts). */
   accessMode: "ReadWriteMany" | "ReadWriteOnce";
+}
+
+/**
+ * Executor decommissioning (Spark 3.1+): with `spark.decommission.enabled` Spark gives every
+ * executor pod the preStop hook `/opt/decom.sh` (BasicExecutorFeatureStep), which signals the
+ * executor to stop taking tasks and, with storage decommissioning, to migrate its shuffle and
+ * cached RDD blocks to other executors before it exits (core/.../internal/config/package.scala).
+ */
+export interface DecommissionSettings {
+  /** `spark.decommission.enabled`. Default false. */
+  enabled: boolean;
+  /** `spark.storage.decommission.shuffleBlocks.enabled` (with storage decommissioning). Default true. */
+  shuffleBlocks: boolean;
+  /** `spark.storage.decommission.rddBlocks.enabled` (with storage decommissioning). Default true. */
+  rddBlocks: boolean;
+  /** The executor pods' `terminationGracePeriodSeconds`: how long decom.sh may wait for the executor to migrate and exit. Default 120. */
+  gracePeriodSeconds: number;
 }
 
 export interface SparkApplicationSettings {
@@ -182,6 +200,7 @@ export interface SparkSettings {
   executor: ExecutorPolicy;
   driver: DriverSettings;
   dynamicAllocation: DynamicAllocationSettings;
+  decommission: DecommissionSettings;
   /** null: no priority class on Spark pods. */
   priorityClass: PriorityClassSettings | null;
   placement: PlacementSettings;
@@ -240,7 +259,7 @@ export function podSizeKeyInstead(key: string): string | undefined {
 
 /** Spark keys the sizing and the platform own: `extraConf` may not set them. */
 export const MANAGED_KEY_PATTERN =
-  /^spark\.(executor\.(instances|cores|memory|memoryOverheadFactor)|driver\.(memory|cores|memoryOverheadFactor)|cores\.max|kubernetes\.(namespace|container\.image|authenticate\.driver\.serviceAccountName|executor\.request\.cores|(driver|executor)\.podTemplateFile)|dynamicAllocation\.)/;
+  /^spark\.(executor\.(instances|cores|memory|memoryOverheadFactor)|driver\.(memory|cores|memoryOverheadFactor)|cores\.max|kubernetes\.(namespace|container\.image|authenticate\.driver\.serviceAccountName|executor\.request\.cores|(driver|executor)\.podTemplateFile)|dynamicAllocation\.|decommission\.enabled$|storage\.decommission\.(enabled|shuffleBlocks\.enabled|rddBlocks\.enabled)$)/;
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers: each reads one field, records an error with its full path, returns a value.
@@ -260,7 +279,7 @@ const k8sQuantity = (s: string) =>
 const KEYS = {
   root: [
     "namespace", "serviceAccount", "image", "imagePullPolicy", "sparkVersion", "appType", "deployMode", "executor",
-    "driver", "dynamicAllocation", "priorityClass", "placement", "podSecurity", "quota", "registryCredentials",
+    "driver", "dynamicAllocation", "decommission", "priorityClass", "placement", "podSecurity", "quota", "registryCredentials",
     "clusterRoleBindingEdit", "smokeTest", "historyServer", "sparkApplication", "nodeAllocatable", "extraConf",
   ],
   image: ["registry", "repository", "tag", "digest"],
@@ -270,6 +289,7 @@ const KEYS = {
   ],
   driver: ["memory", "cores", "memoryOverheadFactor", "minMemoryOverheadMiB"],
   dynamicAllocation: ["enabled", "minExecutors", "maxExecutors", "initialExecutors", "shuffleTrackingTimeout", "executorIdleTimeout"],
+  decommission: ["enabled", "shuffleBlocks", "rddBlocks", "gracePeriodSeconds"],
   priorityClass: ["create", "name", "value", "preemptionPolicy"],
   placement: ["oneExecutorPerNode", "nodeSelector", "tolerations"],
   toleration: ["key", "operator", "value", "effect", "tolerationSeconds"],
@@ -378,6 +398,15 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
   if (dynamicAllocation.enabled && executor.instances !== undefined) {
     r.err(`${ep}.instances`, "cannot be set with dynamic allocation; set dynamicAllocation.initialExecutors instead");
   }
+
+  const dcp = `${path}.decommission`;
+  const dco = r.object(root?.decommission, dcp, KEYS.decommission);
+  const decommission: DecommissionSettings = {
+    enabled: r.boolean(dco, "enabled", dcp, false),
+    shuffleBlocks: r.boolean(dco, "shuffleBlocks", dcp, true),
+    rddBlocks: r.boolean(dco, "rddBlocks", dcp, true),
+    gracePeriodSeconds: r.number(dco, "gracePeriodSeconds", dcp, 120, { integer: true, min: 1, max: 86400 }),
+  };
 
   // Priority class: null disables it.
   const pcp = `${path}.priorityClass`;
@@ -497,9 +526,17 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
       : `"${s}" is not a shared log location: give a URI every driver and the server reach, such as "s3a://bucket/spark-events" or "hdfs://namenode/spark-events"`,
   );
   if (logDirectory !== undefined) historyServer.logDirectory = logDirectory;
+  if (historyServer.enabled && logDirectory !== undefined) {
+    const e = logDirectoryImageError(logDirectory, image);
+    if (e) r.err(`${hp}.logDirectory`, e);
+  }
+  if (historyServer.enabled && ho?.logDirectory === undefined) {
+    const e = eventLogAccessModeError(historyServer.accessMode);
+    if (e) r.err(`${hp}.accessMode`, e);
+  }
   if (historyServer.enabled && ho?.logDirectory === undefined) {
     if (deployMode === "client") {
-      r.err(`${hp}.logDirectory`, "is required in client mode: the driver runs on the submit host, which cannot mount the event-log claim; give a shared URI (e.g. s3a://bucket/spark-events)");
+      r.err(`${hp}.logDirectory`, "is required in client mode: the driver runs on the submit host, which cannot mount the event-log claim; give a shared URI (e.g. hdfs://namenode/spark-events, or s3a://bucket/spark-events with an image that has the s3a connector)");
     } else if (storageClassName === undefined) {
       r.err(
         `${hp}.storageClassName`,
@@ -555,6 +592,7 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
     executor,
     driver,
     dynamicAllocation,
+    decommission,
     priorityClass,
     placement,
     podSecurity,

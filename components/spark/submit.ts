@@ -6,6 +6,7 @@
 import {
   CLIENT_BLOCK_MANAGER_PORT,
   CLIENT_DRIVER_PORT,
+  eventLogClaimUsed,
   exampleApp,
   scalaBinaryVersion,
   sortKeys,
@@ -55,6 +56,14 @@ export function submitConf(plan: SparkPlan, mode: SubmitMode): Record<string, st
   const ex = plan.sizing.executor;
   delete conf["spark.executor.memoryOverhead"];
   if (mode === "client" && ex.pysparkMiB > 0) conf["spark.executor.memoryOverhead"] = `${ex.overheadMiB + ex.pysparkMiB}m`;
+  if (mode === "client" && eventLogClaimUsed(plan.settings)) {
+    // The event-log claim is mounted only in pods (the cluster-mode driver, the smoke test): on a
+    // submit host file:///spark-events does not exist and SparkContext would fail to start
+    // (EventLogFileWriters.scala, requireLogBaseDirAsDirectory). No event log from there.
+    for (const k of Object.keys(conf)) if (k.startsWith("spark.kubernetes.driver.volumes.")) delete conf[k];
+    conf["spark.eventLog.enabled"] = "false";
+    delete conf["spark.eventLog.dir"];
+  }
   if (mode === "client") {
     // The driver is this process: executors connect back to it on fixed ports.
     delete conf["spark.kubernetes.driver.podTemplateFile"];
@@ -113,6 +122,9 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
     "#!/usr/bin/env bash",
     `# spark-submit in ${mode} mode, rendered by vsphere-spark (components/spark): SparkPi with the platform's sizing.`,
     ...otherModeWarning(plan, mode),
+    ...(mode === "client" && eventLogClaimUsed(plan.settings)
+      ? ["# Event logging is off here: the History Server's event-log claim is mounted only in pods, not on this host; submit in cluster mode for the History Server to see the run."]
+      : []),
     mode === "client"
       ? `# The driver runs here; executors connect back to SPARK_DRIVER_HOST on ports ${CLIENT_DRIVER_PORT} and ${CLIENT_BLOCK_MANAGER_PORT}.`
       : "# The driver runs in a pod under the platform's service account.",

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
-import { SMOKE_TEST_ENV, manifestList, planSpark, quotaTotals, sparkManifests } from "../../components/spark";
+import { SMOKE_TEST, SMOKE_TEST_ENV, manifestList, planSpark, quotaTotals, renderSubmitScript, smokeTestAwaitSeconds, sparkManifests } from "../../components/spark";
 import { manifestProblems, referenceWorkers, stackSettings } from "./helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -64,7 +64,7 @@ describe("spark manifests: what an API server would reject", () => {
     });
     assert.equal(m.limitRange.spec.limits[0].max.memory, "112640Mi");
     assert.equal(m.limitRange.spec.limits[0].max.cpu, undefined, "a CPU maximum would demand CPU limits Spark does not set");
-    const withExtras = quotaTotals(planSpark(stackSettings({ smokeTest: { enabled: true }, historyServer: { enabled: true, logDirectory: "s3a://logs/spark" } }), referenceWorkers(16)));
+    const withExtras = quotaTotals(planSpark(stackSettings({ smokeTest: { enabled: true }, historyServer: { enabled: true, logDirectory: "hdfs://namenode/spark-events" } }), referenceWorkers(16)));
     // The smoke test: its Job pod is the 1g client-mode driver (1408 MiB), plus two 1g executors.
     assert.equal(withExtras.pods, 17 + 3 + 1);
     assert.equal(withExtras.memoryMiB, 16 * 112640 + 45056 + 1408 + 2 * 1408 + 1536);
@@ -123,7 +123,45 @@ describe("spark manifests: what an API server would reject", () => {
     assert.equal(c.args[c.args.length - 2], "/opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar");
     assert.equal(c.args[c.args.indexOf("--driver-memory") + 1], "1g");
     assert.deepEqual(c.resources, { requests: { cpu: "1", memory: "1408Mi" }, limits: { memory: "1408Mi" } });
-    assert.deepEqual(pod.volumes.map((v: Obj) => v.configMap.name), ["spark-defaults", "spark-pod-templates"]);
+    assert.deepEqual(pod.volumes.map((v: Obj) => v.configMap?.name ?? v.persistentVolumeClaim.claimName), ["spark-defaults", "spark-pod-templates", "spark-events"]);
+  });
+
+  it("event logs to the claim: every process that writes them (cluster-mode driver, smoke test) mounts it; client-mode submit hosts do not log", () => {
+    // Spark 4.0 core/src/main/scala/org/apache/spark/deploy/history/EventLogFileWriters.scala: start()
+    // calls requireLogBaseDirAsDirectory(), whose getFileStatus throws for a missing directory, and
+    // SparkContext fails. The image has no /spark-events: only the claim's mount makes it exist.
+    const plan = planSpark(stackSettings(FULL), referenceWorkers(16));
+    const m = sparkManifests(plan);
+    const job = m.smokeTestJob as Obj;
+    const c = job.spec.template.spec.containers[0];
+    const conf = new Map<string, string>(c.args.filter((_: string, i: number) => c.args[i - 1] === "--conf").map((x: string) => [x.split("=")[0], x.split("=").slice(1).join("=")]));
+    assert.equal(conf.get("spark.eventLog.enabled"), "true");
+    assert.equal(conf.get("spark.eventLog.dir"), "file:///spark-events");
+    const mount = c.volumeMounts.find((v: Obj) => v.mountPath === "/spark-events");
+    assert.ok(mount && !mount.readOnly, "the smoke test mounts the claim read-write where it logs");
+    const vol = job.spec.template.spec.volumes.find((v: Obj) => v.name === mount.name);
+    assert.equal(vol.persistentVolumeClaim.claimName, (m.eventLogClaim as Obj).metadata.name);
+    // The cluster-mode driver pod: Spark mounts the claim from the volume properties.
+    const v = "spark.kubernetes.driver.volumes.persistentVolumeClaim.spark-events";
+    assert.equal(plan.conf[`${v}.mount.path`], "/spark-events");
+    assert.equal(plan.conf[`${v}.options.claimName`], "spark-events");
+    // The client-mode script: no claim on the submit host, so no event log, and it says so.
+    const client = renderSubmitScript(plan, "client", "192.168.1.2:6443");
+    assert.match(client, /--conf spark\.eventLog\.enabled=false/);
+    assert.doesNotMatch(client, /spark\.eventLog\.dir|spark\.kubernetes\.driver\.volumes/);
+    assert.match(client, /^# Event logging is off here/m);
+    assert.match(renderSubmitScript(plan, "cluster", "192.168.1.2:6443"), /--conf spark\.eventLog\.dir=file:\/\/\/spark-events/);
+    // Negative control: with a shared URI nothing mounts a claim and client mode logs to the URI.
+    const shared = planSpark(stackSettings({ ...FULL, historyServer: { enabled: true, logDirectory: "hdfs://namenode/spark-events" } }), referenceWorkers(16));
+    const sj = sparkManifests(shared).smokeTestJob as Obj;
+    assert.equal(sj.spec.template.spec.containers[0].volumeMounts.find((v: Obj) => v.mountPath === "/spark-events"), undefined);
+    assert.match(renderSubmitScript(shared, "client", "192.168.1.2:6443"), /--conf spark\.eventLog\.dir=hdfs:\/\/namenode\/spark-events/);
+  });
+
+  it("the smoke-test Job's deadline and Pulumi's wait for it come from one place", () => {
+    const job = docs(FULL).find((d) => d.kind === "Job")!;
+    assert.equal(job.spec.activeDeadlineSeconds, SMOKE_TEST.deadlineSeconds);
+    assert.ok(smokeTestAwaitSeconds() > SMOKE_TEST.deadlineSeconds, "Pulumi waits longer than the Job may run");
   });
 
   it("history server: a Deployment + Service over the event-log claim the drivers write to", () => {
@@ -133,16 +171,27 @@ describe("spark manifests: what an API server would reject", () => {
     const pvc = all.find((d) => d.kind === "PersistentVolumeClaim")!;
     assert.equal(pvc.spec.storageClassName, "vsan-default");
     assert.deepEqual(svc.spec.selector, dep.spec.selector.matchLabels);
-    assert.equal(dep.spec.template.spec.volumes[0].persistentVolumeClaim.claimName, pvc.metadata.name);
+    const vols = dep.spec.template.spec.volumes as Obj[];
+    assert.equal(vols.find((v) => v.persistentVolumeClaim)!.persistentVolumeClaim.claimName, pvc.metadata.name);
     assert.equal(dep.spec.template.spec.automountServiceAccountToken, false);
+    assert.equal(dep.spec.template.spec.containers[0].volumeMounts.find((v: Obj) => v.mountPath === "/spark-events").readOnly, true);
   });
 
-  it("history server with a shared log location: no claim, drivers and server use the URI", () => {
-    const plan = planSpark(stackSettings({ historyServer: { enabled: true, logDirectory: "s3a://spark-logs/events" } }), referenceWorkers(16));
+  it("history server with a shared log location: no claim, drivers and server use the URI; the server reads spark-defaults (extraConf)", () => {
+    const plan = planSpark(
+      stackSettings({ image: "harbor.example.com/spark/spark-s3a:4.0.1", historyServer: { enabled: true, logDirectory: "s3a://spark-logs/events" }, extraConf: { "spark.hadoop.fs.s3a.endpoint": "http://minio.example.com:9000" } }),
+      referenceWorkers(16),
+    );
     const all = manifestList(sparkManifests(plan)) as Obj[];
     assert.equal(all.find((d) => d.kind === "PersistentVolumeClaim"), undefined);
     const dep = all.find((d) => d.kind === "Deployment")!;
-    assert.equal(dep.spec.template.spec.volumes, undefined);
+    // spark-defaults.conf (with extraConf) mounted at SPARK_CONF_DIR, which the server's env names.
+    assert.deepEqual(dep.spec.template.spec.volumes, [{ name: "spark-defaults", configMap: { name: "spark-defaults" } }]);
+    const hs = dep.spec.template.spec.containers[0];
+    assert.deepEqual(hs.volumeMounts, [{ name: "spark-defaults", mountPath: "/etc/spark/conf", readOnly: true }]);
+    assert.equal(hs.env.find((e: Obj) => e.name === "SPARK_CONF_DIR").value, "/etc/spark/conf");
+    const cm = all.find((d) => d.kind === "ConfigMap" && d.metadata.name === "spark-defaults")!;
+    assert.match(cm.data["spark-defaults.conf"], /^spark\.hadoop\.fs\.s3a\.endpoint http:\/\/minio\.example\.com:9000$/m);
     assert.deepEqual(dep.spec.template.spec.containers[0].env[0], { name: "SPARK_HISTORY_OPTS", value: "-Dspark.history.fs.logDirectory=s3a://spark-logs/events" });
     assert.equal(plan.conf["spark.eventLog.dir"], "s3a://spark-logs/events");
     assert.ok(!Object.keys(plan.conf).some((k) => k.startsWith("spark.kubernetes.driver.volumes.")));

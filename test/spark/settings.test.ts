@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { DEFAULT_IMAGE, formatImageRef, parseImageRef, resolveSparkSettings } from "../../components/spark";
+import { DEFAULT_IMAGE, formatImageRef, isStockImage, parseImageRef, planSpark, podTemplate, resolveSparkSettings } from "../../components/spark";
+import { referenceWorkers, settingsOf } from "./helpers";
 
 describe("spark settings", () => {
   it("applies every default in one place", () => {
@@ -147,13 +148,63 @@ describe("spark settings", () => {
       "vsphere-spark:spark.historyServer.storageClassName: is required for the event-log claim: this cluster installs no default StorageClass, so a claim without one stays Pending and every driver mounting it waits forever; name a class that offers ReadWriteMany, or set logDirectory to a shared URI",
     ]);
     assert.deepEqual(paths({ deployMode: "client", historyServer: { enabled: true, storageClassName: "vsan-file" } }), [
-      "vsphere-spark:spark.historyServer.logDirectory: is required in client mode: the driver runs on the submit host, which cannot mount the event-log claim; give a shared URI (e.g. s3a://bucket/spark-events)",
+      "vsphere-spark:spark.historyServer.logDirectory: is required in client mode: the driver runs on the submit host, which cannot mount the event-log claim; give a shared URI (e.g. hdfs://namenode/spark-events, or s3a://bucket/spark-events with an image that has the s3a connector)",
     ]);
     assert.deepEqual(paths({ historyServer: { enabled: true, logDirectory: "file:///spark-events" } }).map((p) => p.split(":")[1]), ["spark.historyServer.logDirectory"]);
-    assert.deepEqual(paths({ historyServer: { enabled: true, logDirectory: "s3a://b/e", storageClassName: "x" } }).map((p) => p.split(":")[1]), ["spark.historyServer.storageClassName"]);
-    assert.deepEqual(paths({ deployMode: "client", historyServer: { enabled: true, logDirectory: "s3a://b/e" } }), []);
+    assert.deepEqual(paths({ historyServer: { enabled: true, logDirectory: "hdfs://nn/e", storageClassName: "x" } }).map((p) => p.split(":")[1]), ["spark.historyServer.storageClassName"]);
+    assert.deepEqual(paths({ deployMode: "client", historyServer: { enabled: true, logDirectory: "hdfs://namenode/e" } }), []);
+    assert.deepEqual(paths({ deployMode: "client", image: "harbor.example.com/spark/spark-s3a:4.0.1", historyServer: { enabled: true, logDirectory: "s3a://b/e" } }), []);
     assert.deepEqual(paths({ historyServer: { enabled: true, storageClassName: "vsan-file" } }), []);
     assert.deepEqual(paths({ historyServer: { enabled: false } }), []);
+  });
+
+  it("object-store event logs with the stock image are refused, naming historyServer.logDirectory (its jars have no connector)", () => {
+    // Spark's release (and the apache/spark image, and pyspark's jars/) ships hadoop-client-api and
+    // hadoop-client-runtime only; the lab shows the stock jars refusing s3a:// (spark-jobs.lab.ts).
+    const errs = (raw: unknown) => resolveSparkSettings(raw).errors;
+    for (const image of [undefined, "apache/spark:4.0.1", "docker.io/apache/spark:4.0.1-python3", "spark:4.0.1"]) {
+      for (const uri of ["s3a://b/e", "gs://b/e", "abfss://c@a.dfs.core.windows.net/e"]) {
+        const e = errs({ ...(image ? { image } : {}), deployMode: "client", historyServer: { enabled: true, logDirectory: uri } });
+        assert.deepEqual(e.map((x) => x.path), ["vsphere-spark:spark.historyServer.logDirectory"], `${image} ${uri}`);
+        assert.match(e[0].message, /No FileSystem for scheme/);
+      }
+    }
+    assert.match(errs({ historyServer: { enabled: true, logDirectory: "s3a://b/e" } })[0].message, /hadoop-aws:3\.4\.1 with software\.amazon\.awssdk:bundle:2\.24\.6/);
+    // Negative controls: HDFS is in the stock jars; another image is the user's to equip; a disabled server logs nothing.
+    assert.deepEqual(errs({ historyServer: { enabled: true, logDirectory: "hdfs://namenode:8020/e" } }), []);
+    assert.deepEqual(errs({ image: "192.168.1.1:5000/spark-tf:4.0.1", historyServer: { enabled: true, logDirectory: "s3a://b/e" } }), []);
+    assert.deepEqual(errs({ historyServer: { enabled: false, logDirectory: "s3a://b/e" } }), []);
+    assert.equal(isStockImage({ repository: "apache/spark", registry: "harbor.example.com" }), false, "a mirror's copy may be rebuilt");
+  });
+
+  it("a ReadWriteOnce event-log claim is refused, naming historyServer.accessMode", () => {
+    const e = resolveSparkSettings({ historyServer: { enabled: true, storageClassName: "vsan-default", accessMode: "ReadWriteOnce" } }).errors;
+    assert.deepEqual(e.map((x) => x.path), ["vsphere-spark:spark.historyServer.accessMode"]);
+    assert.match(e[0].message, /Multi-Attach/);
+    // Negative control: ReadWriteMany is accepted; without a claim the access mode does not matter.
+    assert.deepEqual(resolveSparkSettings({ historyServer: { enabled: true, storageClassName: "vsan-default", accessMode: "ReadWriteMany" } }).errors, []);
+    assert.deepEqual(resolveSparkSettings({ historyServer: { enabled: true, logDirectory: "hdfs://nn/e", accessMode: "ReadWriteOnce" } }).errors, []);
+  });
+
+  it("decommissioning: settings to Spark's keys (core config package.scala), the executors' grace period, and extraConf may not set them", () => {
+    const tgps = (p: unknown) => (p as { spec: { terminationGracePeriodSeconds?: number } }).spec.terminationGracePeriodSeconds;
+    const plan = planSpark(settingsOf({ deployMode: "client", decommission: { enabled: true } }), referenceWorkers(16));
+    assert.equal(plan.conf["spark.decommission.enabled"], "true");
+    assert.equal(plan.conf["spark.storage.decommission.enabled"], "true");
+    assert.equal(plan.conf["spark.storage.decommission.shuffleBlocks.enabled"], "true");
+    assert.equal(plan.conf["spark.storage.decommission.rddBlocks.enabled"], "true");
+    assert.equal(tgps(podTemplate(plan, "executor")), 120);
+    assert.equal(tgps(podTemplate(plan, "driver")), undefined);
+    const noStorage = planSpark(settingsOf({ deployMode: "client", decommission: { enabled: true, shuffleBlocks: false, rddBlocks: false, gracePeriodSeconds: 45 } }), referenceWorkers(16));
+    assert.equal(noStorage.conf["spark.storage.decommission.enabled"], "false");
+    assert.equal(noStorage.conf["spark.storage.decommission.shuffleBlocks.enabled"], undefined);
+    assert.equal(tgps(podTemplate(noStorage, "executor")), 45);
+    // Negative control: off by default, nothing emitted, Kubernetes' own grace period.
+    const off = planSpark(settingsOf({ deployMode: "client" }), referenceWorkers(16));
+    assert.ok(!Object.keys(off.conf).some((k) => k.includes("decommission")));
+    assert.equal(tgps(podTemplate(off, "executor")), undefined);
+    const bad = resolveSparkSettings({ decommission: { enabled: "yes", gracePeriodSeconds: 0 }, extraConf: { "spark.decommission.enabled": "true" } }).errors.map((e) => e.path).sort();
+    assert.deepEqual(bad, ["vsphere-spark:spark.decommission.enabled", "vsphere-spark:spark.decommission.gracePeriodSeconds", "vsphere-spark:spark.extraConf.spark.decommission.enabled"]);
   });
 
   it("resolved settings are a fixed point (the component re-validates them unchanged)", () => {

@@ -26,6 +26,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     registryCredentials: { server: "harbor.example.com", username: "robot" },
     executor: { offHeapMiB: 2048, pysparkMemoryMiB: 2048, minMemoryOverheadMiB: 512 },
     dynamicAllocation: { enabled: true, maxExecutors: 12 },
+    decommission: { enabled: true },
     smokeTest: { enabled: true },
     historyServer: { enabled: true, logDirectory: "s3a://spark-logs/events" },
     sparkApplication: { enabled: true },

@@ -67,7 +67,10 @@ export function loadKeyCatalogue(): KeyCatalogue {
  *  - spark.submit.deployMode: client or cluster (what --deploy-mode sets);
  *  - spark.driver.host, spark.driver.port, spark.driver.blockManager.port: client-mode driver
  *    address and fixed ports executors connect back to;
- *  - spark.eventLog.enabled, spark.eventLog.dir: event logs for the History Server.
+ *  - spark.eventLog.enabled, spark.eventLog.dir: event logs for the History Server;
+ *  - spark.decommission.enabled, spark.storage.decommission.{enabled, shuffleBlocks.enabled,
+ *    rddBlocks.enabled}: executor decommissioning (core/src/main/scala/org/apache/spark/internal/
+ *    config/package.scala: DECOMMISSION_ENABLED, STORAGE_DECOMMISSION_*, since 3.1.0).
  */
 export const CORE_KEY_ALLOW_LIST: readonly string[] = [
   "spark.submit.deployMode",
@@ -76,6 +79,10 @@ export const CORE_KEY_ALLOW_LIST: readonly string[] = [
   "spark.driver.blockManager.port",
   "spark.eventLog.enabled",
   "spark.eventLog.dir",
+  "spark.decommission.enabled",
+  "spark.storage.decommission.enabled",
+  "spark.storage.decommission.shuffleBlocks.enabled",
+  "spark.storage.decommission.rddBlocks.enabled",
 ];
 
 const VOLUME_PREFIXES = ["spark.kubernetes.driver.volumes.", "spark.kubernetes.executor.volumes."];

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SparkPlatform, SparkSettingsInput, resolveSparkSettings, validateSparkPlatformArgs } from "../../components/spark";
+import { SMOKE_TEST, SparkPlatform, SparkSettingsInput, resolveSparkSettings, validateSparkPlatformArgs } from "../../components/spark";
 import { isSecretMarker, redactSecrets, runUnderMocks, unwrapSecrets } from "../../src/plan/mock-runtime";
 import { ValidationError } from "../../components/validation";
 import { referenceWorkers, settingsOf } from "./helpers";
@@ -21,10 +21,12 @@ const REFERENCE: SparkSettingsInput = { deployMode: "client", executor: { heapGr
 
 async function run(settings: SparkSettingsInput | undefined, password?: pulumi.Input<string>) {
   const providers = new Map<string, string | undefined>();
+  const timeouts = new Map<string, pulumi.CustomTimeouts | undefined>();
   const result = await runUnderMocks({ project: "vsphere-spark", stack: "test", config: {}, invokes: {} }, async () => {
     pulumi.runtime.registerStackTransformation((a) => {
       const p = (a.opts as pulumi.CustomResourceOptions).provider as (pulumi.ProviderResource & { __name?: string }) | undefined;
       providers.set(`${a.type}::${a.name}`, p?.__name);
+      timeouts.set(`${a.type}::${a.name}`, (a.opts as pulumi.CustomResourceOptions).customTimeouts);
       return undefined;
     });
     const provider = new k8s.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
@@ -39,7 +41,7 @@ async function run(settings: SparkSettingsInput | undefined, password?: pulumi.I
       sparkApplication: spark.sparkApplication,
     };
   });
-  return { ...result, providers };
+  return { ...result, providers, timeouts };
 }
 
 describe("spark SparkPlatform component (mock runtime)", () => {
@@ -103,6 +105,71 @@ describe("spark SparkPlatform component (mock runtime)", () => {
     const visible = JSON.stringify(r.resources.map((x) => redactSecrets(x.inputs)));
     assert.ok(!visible.includes("hunter2") && !visible.includes(Buffer.from("spark:hunter2").toString("base64")));
     assert.ok(r.outputs.sparkApplication);
+  });
+
+  // Every optional part of the layer: what the settings ask for, and the resources that must then be
+  // registered (beyond the base: namespace, service account, Role and binding, two ConfigMaps),
+  // counted independently of the manifests' code. Caught the History Server with logDirectory
+  // never being created (issue 19, item 0).
+  const BASE = [
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+  ];
+  const QUOTA = ["kubernetes:core/v1:ResourceQuota", "kubernetes:core/v1:LimitRange"];
+  const PRIORITY = ["kubernetes:scheduling.k8s.io/v1:PriorityClass"];
+  const HISTORY = ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"];
+  const CLUSTER15: SparkSettingsInput = { deployMode: "cluster", executor: { heapGranularityGiB: 10, instances: 15 } };
+  const PARTS: { name: string; settings: SparkSettingsInput; password?: string; extra: string[]; app?: boolean }[] = [
+    { name: "defaults (client mode)", settings: REFERENCE, extra: [...QUOTA, ...PRIORITY] },
+    { name: "quota off", settings: { ...REFERENCE, quota: { enabled: false } }, extra: PRIORITY },
+    { name: "no priority class", settings: { ...REFERENCE, priorityClass: null }, extra: QUOTA },
+    { name: "priority class referenced, not created", settings: { ...REFERENCE, priorityClass: { create: false, name: "batch" } }, extra: QUOTA },
+    {
+      name: "registry credentials",
+      settings: { ...REFERENCE, image: "192.168.1.1:5000/spark-tf", registryCredentials: { server: "192.168.1.1:5000", username: "spark" } },
+      password: "pw",
+      extra: [...QUOTA, ...PRIORITY, "kubernetes:core/v1:Secret"],
+    },
+    { name: "cluster-wide edit binding", settings: { ...REFERENCE, clusterRoleBindingEdit: true }, extra: [...QUOTA, ...PRIORITY, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"] },
+    { name: "smoke test", settings: { ...REFERENCE, smokeTest: { enabled: true } }, extra: [...QUOTA, ...PRIORITY, "kubernetes:batch/v1:Job"] },
+    { name: "History Server with logDirectory (client mode)", settings: { ...REFERENCE, historyServer: { enabled: true, logDirectory: "hdfs://namenode/spark-events" } }, extra: [...QUOTA, ...PRIORITY, ...HISTORY] },
+    {
+      name: "History Server with the event-log claim (cluster mode)",
+      settings: { ...CLUSTER15, historyServer: { enabled: true, storageClassName: "vsan-file" } },
+      extra: [...QUOTA, ...PRIORITY, ...HISTORY, "kubernetes:core/v1:PersistentVolumeClaim"],
+    },
+    {
+      name: "claim + smoke test (cluster mode)",
+      settings: { ...CLUSTER15, smokeTest: { enabled: true }, historyServer: { enabled: true, storageClassName: "vsan-file" } },
+      extra: [...QUOTA, ...PRIORITY, ...HISTORY, "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:batch/v1:Job"],
+    },
+    { name: "SparkApplication rendered only", settings: { ...REFERENCE, sparkApplication: { enabled: true } }, extra: [...QUOTA, ...PRIORITY], app: true },
+    { name: "SparkApplication applied", settings: { ...CLUSTER15, sparkApplication: { enabled: true, apply: true } }, extra: [...QUOTA, ...PRIORITY, "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"], app: true },
+    { name: "decommissioning (conf and pod template only)", settings: { ...REFERENCE, decommission: { enabled: true } }, extra: [...QUOTA, ...PRIORITY] },
+  ];
+  for (const part of PARTS) {
+    it(`registers what the settings ask for: ${part.name}`, async () => {
+      const r = await run(part.settings, part.password);
+      const types = r.resources.filter((x) => x.parent === "spark").map((x) => x.type).sort();
+      assert.deepEqual(types, [...BASE, ...part.extra].sort());
+      assert.equal(r.outputs.sparkApplication !== undefined, part.app === true, "the SparkApplication output");
+    });
+  }
+
+  it("the smoke-test Job: Pulumi waits as long as the Job may run (customTimeouts from its deadline), and the pod mounts the claim it logs to", async () => {
+    const r = await run({ ...REFERENCE, deployMode: "cluster", executor: { heapGranularityGiB: 10, instances: 15 }, smokeTest: { enabled: true }, historyServer: { enabled: true, storageClassName: "vsan-file" } });
+    const job = r.resources.find((x) => x.type === "kubernetes:batch/v1:Job")!;
+    const deadline = (job.inputs.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds;
+    const t = r.timeouts.get(`${job.type}::${job.name}`);
+    assert.ok(t?.create, "customTimeouts.create is set (the provider's default is 10 minutes)");
+    assert.equal(t.create, `${SMOKE_TEST.deadlineSeconds + 60}s`);
+    assert.ok(Number(t.create.replace("s", "")) > deadline, `${t.create} outlasts activeDeadlineSeconds ${deadline}`);
+    const pod = (job.inputs.spec as { template: { spec: { volumes: { persistentVolumeClaim?: { claimName: string } }[] } } }).template.spec;
+    assert.ok(pod.volumes.some((v) => v.persistentVolumeClaim?.claimName === "spark-events"));
   });
 
   it("invalid arguments: one ValidationError listing every problem, nothing registered", async () => {

@@ -130,7 +130,7 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
       : "# The driver runs in a pod under the platform's service account.",
     "set -euo pipefail",
     'SPARK_HOME="${SPARK_HOME:-/opt/spark}"',
-    ...(mode === "client" ? versionCheck(plan) : []),
+    ...(mode === "client" ? [...versionCheck(plan), ...networkCheck()] : []),
     `TEMPLATES="\${SPARK_POD_TEMPLATES:-$HOME/.vsphere-spark/${ns}/pod-templates}"`,
     'mkdir -p "$TEMPLATES"',
     ...templates.map(
@@ -175,6 +175,35 @@ function versionCheck(plan: SparkPlan): string[] {
     `  echo "local Spark is \${local_spark:-unknown} (Scala \${local_scala:-unknown}) in $SPARK_HOME; the image runs Spark ${spark} (Scala ${scala}): install that version or set SPARK_HOME" >&2`,
     "  exit 1",
     "fi",
+  ];
+}
+
+/**
+ * Client mode's network, checked where it can be: the driver binds SPARK_DRIVER_HOST (Spark's
+ * spark.driver.bindAddress defaults to spark.driver.host) and executors connect to it, so it must
+ * be an address of this host (no NAT between here and the pods); and the driver fetches large task
+ * results and broadcast pieces from the executors' block managers at their pod IPs, so this host
+ * must route to the pod network. The first is an error; the second a warning (it needs `kubectl get
+ * nodes`, and a router may know the pod routes).
+ */
+function networkCheck(): string[] {
+  return [
+    "# The driver binds SPARK_DRIVER_HOST and executors connect to it: it must be an address of this host.",
+    ': "${SPARK_DRIVER_HOST:?set SPARK_DRIVER_HOST to an address of this host that pods can reach}"',
+    "driver_ips=$(getent ahosts \"$SPARK_DRIVER_HOST\" 2>/dev/null | awk '{print $1}' | sort -u || true)",
+    "local_ips=$(ip -o addr show 2>/dev/null | awk '{print $4}' | cut -d/ -f1 || true)",
+    "if [ -n \"$local_ips\" ] && ! printf '%s\\n' ${driver_ips:-$SPARK_DRIVER_HOST} | grep -qxF -f <(printf '%s\\n' \"$local_ips\"); then",
+    '  echo "SPARK_DRIVER_HOST=$SPARK_DRIVER_HOST is not an address of this host (ip addr): the driver binds it and executors connect to it; give the address of this host on the network the pods reach (no NAT), or run the driver in a pod (README: in-cluster client mode)" >&2',
+    "  exit 1",
+    "fi",
+    "# The driver also connects to executors (their pod IPs, block-manager port) for large task results: warn when the pod network is routed only through the default gateway.",
+    "default_gw=$(ip route show default 2>/dev/null | awk '{print $3; exit}' || true)",
+    "for cidr in $(kubectl get nodes -o 'jsonpath={.items[*].spec.podCIDR}' 2>/dev/null || true); do",
+    '  case "$cidr" in *[!0-9./]*|"") continue ;; esac',
+    '  if [ -n "$default_gw" ] && ip route get "${cidr%/*}" 2>/dev/null | grep -q " via $default_gw "; then',
+    '    echo "warning: pod network $cidr is routed from here only through the default gateway $default_gw; unless it knows the pod routes, the driver cannot reach executors at their pod IPs (large task results), and jobs hang: submit from a cluster node or run the driver in a pod" >&2',
+    "  fi",
+    "done",
   ];
 }
 

@@ -58,7 +58,7 @@ describe("spark-submit scripts, executed", () => {
       fs.writeFileSync(script, renderSubmitScript(plan, mode, "192.168.1.2:6443"));
       const r = spawnSync("bash", [script], {
         encoding: "utf8",
-        env: { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome, SPARK_DRIVER_HOST: "10.0.0.9" },
+        env: { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome, SPARK_DRIVER_HOST: "127.0.0.1" },
       });
       assert.equal(r.status, 0, r.stderr);
       const args = fs.readFileSync(path.join(s.dir, "args"), "utf8").trim().split("\n");
@@ -71,7 +71,7 @@ describe("spark-submit scripts, executed", () => {
       assert.equal(conf.get("spark.kubernetes.executor.podTemplateFile"), `${templates}/executor.yaml`);
       assert.match(fs.readFileSync(`${templates}/executor.yaml`, "utf8"), /executor\\\.yaml/);
       if (mode === "cluster") assert.equal(conf.get("spark.kubernetes.driver.podTemplateFile"), `${templates}/driver.yaml`);
-      else assert.equal(conf.get("spark.driver.host"), "10.0.0.9");
+      else assert.equal(conf.get("spark.driver.host"), "127.0.0.1");
       // The application: inside the image in cluster mode, this machine's $SPARK_HOME in client mode.
       const jar = "examples/jars/spark-examples_2.13-4.0.1.jar";
       assert.equal(args[args.length - 2], mode === "cluster" ? `local:///opt/spark/${jar}` : `${s.sparkHome}/${jar}`);
@@ -89,6 +89,56 @@ describe("spark-submit scripts, executed", () => {
     fs.rmSync(s.dir, { recursive: true, force: true });
   });
 
+  /** `ip` as iproute2 prints it on a host whose pod routes go `podRoute` (stand-in: the host's real routes are not the test's). */
+  function network(s: { bin: string }, podRoute: string, cidrs = "10.244.1.0/24 10.244.2.0/24"): void {
+    fs.writeFileSync(
+      path.join(s.bin, "ip"),
+      [
+        "#!/bin/sh",
+        'case "$*" in',
+        '  "-o addr show") echo "1: lo    inet 127.0.0.1/8 scope host lo"; echo "2: eth0    inet 192.168.1.5/24 brd 192.168.1.255 scope global eth0" ;;',
+        '  "route show default") echo "default via 192.168.1.1 dev eth0" ;;',
+        `  "route get "*) echo "$3 ${podRoute} src 192.168.1.5 uid 0" ;;`,
+        "esac",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    // kubectl: the nodes' pod CIDRs, and the pod templates as before.
+    fs.writeFileSync(
+      path.join(s.bin, "kubectl"),
+      `#!/bin/sh\ncase "$*" in *podCIDR*) echo "${cidrs}"; exit 0;; esac\nfor a in "$@"; do case "$a" in *jsonpath*) echo "kind: Pod # $a";; esac; done\n`,
+      { mode: 0o755 },
+    );
+  }
+
+  it("client mode: SPARK_DRIVER_HOST must be an address of this host (the driver binds it); negative control: this host's address passes", () => {
+    const s = sandbox();
+    network(s, "dev antrea-gw0");
+    const script = path.join(s.dir, "submit.sh");
+    fs.writeFileSync(script, renderSubmitScript(planSpark(stackSettings({}), referenceWorkers(4)), "client", "api:6443"));
+    const env = { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome };
+    const bad = spawnSync("bash", [script], { encoding: "utf8", env: { ...env, SPARK_DRIVER_HOST: "192.0.2.7" } });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /SPARK_DRIVER_HOST=192\.0\.2\.7 is not an address of this host/);
+    assert.ok(!fs.existsSync(path.join(s.dir, "args")), "spark-submit did not run");
+    const good = spawnSync("bash", [script], { encoding: "utf8", env: { ...env, SPARK_DRIVER_HOST: "192.168.1.5" } });
+    assert.equal(good.status, 0, good.stderr);
+    assert.doesNotMatch(good.stderr, /warning: pod network/, "pod routes through the CNI's gateway: no warning");
+    fs.rmSync(s.dir, { recursive: true, force: true });
+  });
+
+  it("client mode warns when the pod network is routed only through the default gateway (the driver must reach executors' pod IPs)", () => {
+    const s = sandbox();
+    network(s, "via 192.168.1.1 dev eth0");
+    const script = path.join(s.dir, "submit.sh");
+    fs.writeFileSync(script, renderSubmitScript(planSpark(stackSettings({}), referenceWorkers(4)), "client", "api:6443"));
+    const r = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome, SPARK_DRIVER_HOST: "192.168.1.5" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: pod network 10\.244\.1\.0\/24 is routed from here only through the default gateway 192\.168\.1\.1/);
+    assert.match(r.stderr, /warning: pod network 10\.244\.2\.0\/24/);
+    fs.rmSync(s.dir, { recursive: true, force: true });
+  });
+
   for (const [spark, scala, why] of [
     ["3.5.1", "2.12.18", "Spark 3.5"],
     ["4.0.1", "2.12.18", "another Scala build"],
@@ -98,7 +148,7 @@ describe("spark-submit scripts, executed", () => {
       const s = sandbox(spark, scala);
       const script = path.join(s.dir, "submit.sh");
       fs.writeFileSync(script, renderSubmitScript(planSpark(stackSettings({}), referenceWorkers(4)), "client", "api:6443"));
-      const r = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome, SPARK_DRIVER_HOST: "10.0.0.9" } });
+      const r = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${s.bin}:${process.env.PATH}`, HOME: s.dir, SPARK_HOME: s.sparkHome, SPARK_DRIVER_HOST: "127.0.0.1" } });
       assert.equal(r.status, 1);
       assert.match(r.stderr, new RegExp(`local Spark is ${spark.replace(/\./g, "\\.")} \\(Scala ${scala.slice(0, 4).replace(".", "\\.")}\\) in .*; the image runs Spark 4\\.0\\.1 \\(Scala 2\\.13\\)`));
       assert.ok(!fs.existsSync(path.join(s.dir, "args")), "spark-submit did not run");

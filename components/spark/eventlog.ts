@@ -12,8 +12,9 @@
  *  - Spark's binary release (and PyPI's pyspark, and the apache/spark images built from the release)
  *    carry only `hadoop-client-api` and `hadoop-client-runtime` (jars/): HDFS, WebHDFS and ViewFs
  *    are in them; the object-store connectors are not (they come with Spark's `hadoop-cloud` Maven
- *    profile, which the release is not built with). The lab shows the stock jars refusing `s3a://`
- *    ("No FileSystem for scheme "s3a"", test/lab/spark-jobs.lab.ts).
+ *    profile, which the release is not built with). The lab shows the stock jars refusing `s3a://`:
+ *    Hadoop's core-default.xml maps `fs.s3a.impl` to a class that is not there ("Class
+ *    org.apache.hadoop.fs.s3a.S3AFileSystem not found", test/lab/spark-jobs.lab.ts).
  *  - For `s3a://` with Spark 4.0's Hadoop 3.4.1: `org.apache.hadoop:hadoop-aws:3.4.1` and
  *    `software.amazon.awssdk:bundle:2.24.6` (hadoop-project 3.4.1's `aws-java-sdk-v2.version`).
  */
@@ -43,7 +44,7 @@ export function logDirectoryImageError(logDirectory: string, image: ImageRef): s
   if (scheme === undefined || OBJECT_STORE_SCHEMES[scheme] === undefined || !isStockImage(image)) return undefined;
   return (
     `"${logDirectory}" needs Hadoop's ${scheme}:// connector, which the stock image (${image.repository}, built from Spark's release) does not have: ` +
-    `drivers and the History Server would fail with "No FileSystem for scheme ${scheme}". Build an image with ${OBJECT_STORE_SCHEMES[scheme]} in /opt/spark/jars ` +
+    `drivers and the History Server could not load its Hadoop FileSystem${scheme === "s3a" ? ' ("Class org.apache.hadoop.fs.s3a.S3AFileSystem not found")' : ""}. Build an image with ${OBJECT_STORE_SCHEMES[scheme]} in /opt/spark/jars ` +
     `(examples/spark-image, CONNECTOR_JARS) and set image, or use an hdfs:// location`
   );
 }

@@ -160,16 +160,17 @@ describe("spark settings", () => {
 
   it("object-store event logs with the stock image are refused, naming historyServer.logDirectory (its jars have no connector)", () => {
     // Spark's release (and the apache/spark image, and pyspark's jars/) ships hadoop-client-api and
-    // hadoop-client-runtime only; the lab shows the stock jars refusing s3a:// (spark-jobs.lab.ts).
+    // hadoop-client-runtime only; the lab shows the stock jars refusing s3a:// (spark-jobs.lab.ts:
+    // "Class org.apache.hadoop.fs.s3a.S3AFileSystem not found").
     const errs = (raw: unknown) => resolveSparkSettings(raw).errors;
     for (const image of [undefined, "apache/spark:4.0.1", "docker.io/apache/spark:4.0.1-python3", "spark:4.0.1"]) {
       for (const uri of ["s3a://b/e", "gs://b/e", "abfss://c@a.dfs.core.windows.net/e"]) {
         const e = errs({ ...(image ? { image } : {}), deployMode: "client", historyServer: { enabled: true, logDirectory: uri } });
         assert.deepEqual(e.map((x) => x.path), ["vsphere-spark:spark.historyServer.logDirectory"], `${image} ${uri}`);
-        assert.match(e[0].message, /No FileSystem for scheme/);
+        assert.match(e[0].message, /could not load its Hadoop FileSystem/);
       }
     }
-    assert.match(errs({ historyServer: { enabled: true, logDirectory: "s3a://b/e" } })[0].message, /hadoop-aws:3\.4\.1 with software\.amazon\.awssdk:bundle:2\.24\.6/);
+    assert.match(errs({ historyServer: { enabled: true, logDirectory: "s3a://b/e" } })[0].message, /S3AFileSystem not found.*hadoop-aws:3\.4\.1 with software\.amazon\.awssdk:bundle:2\.24\.6/);
     // Negative controls: HDFS is in the stock jars; another image is the user's to equip; a disabled server logs nothing.
     assert.deepEqual(errs({ historyServer: { enabled: true, logDirectory: "hdfs://namenode:8020/e" } }), []);
     assert.deepEqual(errs({ image: "192.168.1.1:5000/spark-tf:4.0.1", historyServer: { enabled: true, logDirectory: "s3a://b/e" } }), []);

@@ -4,12 +4,12 @@
  * SECRET_PLACEHOLDER.
  */
 import type { Artifact } from "../artifacts";
-import { manifestList, sparkManifests, toYaml } from "./manifests";
+import { inClusterSubmitJob, manifestList, sparkManifests, toYaml } from "./manifests";
 import { SparkPlan, planSpark } from "./plan";
 import { podTemplate } from "./podtemplates";
 import type { SparkSettings } from "./settings";
 import type { ExecutorSizing, PodRequest, WorkerShape } from "./sizing";
-import { renderSparkDefaults, renderSubmitScript, sparkApplication } from "./submit";
+import { otherModeWarning, renderSparkDefaults, renderSubmitScript, sparkApplication } from "./submit";
 
 export interface SparkPlanSection {
   /** Every Spark property the platform sets (spark-defaults.conf). */
@@ -42,6 +42,21 @@ export function sparkPlanSection(settings: SparkSettings, workers: WorkerShape):
 const yamlDocs = (docs: object[]) => docs.map(toYaml).join("---\n");
 
 /**
+ * In-cluster client mode (README): a Job whose pod is the driver, with the platform's sizing, for
+ * `kubectl apply -f`. Its driver pod takes a worker's room as the cluster-mode driver's does; when
+ * the platform is sized for client mode, the header says what that changes.
+ */
+export function renderInClusterSubmit(plan: SparkPlan): string {
+  const header = [
+    "# In-cluster client mode, rendered by vsphere-spark (components/spark): SparkPi with the platform's sizing, the driver",
+    "# in this Job's pod (client mode), so no path between a submit host and the pods is needed. Replace the class and jar",
+    "# with your application's (an image path or a URL), then: kubectl apply -f submit-in-cluster.yaml",
+    ...(plan.settings.deployMode === "client" ? otherModeWarning(plan, "cluster").map((l) => l.replace("in cluster mode:", "with the driver in a pod (as in cluster mode):")) : []),
+  ];
+  return `${header.join("\n")}\n${toYaml(inClusterSubmitJob(plan))}`;
+}
+
+/**
  * spark-defaults.conf, the two submit scripts, the layer's manifests (one multi-document YAML),
  * the pod templates and, when enabled, the SparkApplication.
  */
@@ -51,6 +66,7 @@ export function sparkArtifacts(settings: SparkSettings, workers: WorkerShape, ap
     { path: "spark/spark-defaults.conf", kind: "spark-defaults", content: renderSparkDefaults(plan) },
     { path: "spark/submit-cluster.sh", kind: "spark-submit", content: renderSubmitScript(plan, "cluster", apiEndpoint) },
     { path: "spark/submit-client.sh", kind: "spark-submit", content: renderSubmitScript(plan, "client", apiEndpoint) },
+    { path: "spark/submit-in-cluster.yaml", kind: "manifest", content: renderInClusterSubmit(plan) },
     { path: "spark/manifests.yaml", kind: "manifest", content: yamlDocs(manifestList(sparkManifests(plan))) },
     { path: "spark/pod-templates/driver.yaml", kind: "manifest", content: toYaml(podTemplate(plan, "driver")) },
     { path: "spark/pod-templates/executor.yaml", kind: "manifest", content: toYaml(podTemplate(plan, "executor")) },

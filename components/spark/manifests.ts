@@ -247,11 +247,6 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
     };
   }
 
-  const configVolumes = [
-    { name: "spark-defaults", configMap: { name: n.sparkDefaults } },
-    { name: "pod-templates", configMap: { name: n.podTemplates } },
-  ];
-
   if (s.smokeTest.enabled) {
     const z = SMOKE_TEST;
     const overrides: Record<string, string> = {
@@ -263,20 +258,7 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
       "spark.driver.cores": String(z.cores),
       "spark.dynamicAllocation.enabled": "false",
       "spark.cores.max": String(s.smokeTest.executorInstances * z.cores),
-      // Client mode inside the pod: executors connect back to the pod's IP; naming the pod makes it
-      // the executors' owner (ExecutorPodsAllocator reads it), so they go when the Job's pod goes.
-      // Kubernetes expands $(VAR) in args from the container's env.
-      "spark.driver.host": `$(${SMOKE_TEST_ENV.podIp})`,
-      "spark.kubernetes.driver.pod.name": `$(${SMOKE_TEST_ENV.podName})`,
-      "spark.kubernetes.authenticate.caCertFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
-      "spark.kubernetes.authenticate.oauthTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
     };
-    if (eventLogClaimUsed(s)) {
-      // The Job's pod is the driver and mounts the claim below, so it writes the event log there
-      // (client-mode submit commands turn event logging off, having no claim).
-      overrides["spark.eventLog.enabled"] = "true";
-      overrides["spark.eventLog.dir"] = eventLogDir(s);
-    }
     if (plan.sizing.executor.pysparkMiB > 0) {
       // The smoke test's executors are small: keep PySpark memory out of them.
       overrides["spark.executor.pyspark.memory"] = "0m";
@@ -285,50 +267,13 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
     for (const k of Object.keys(smokePlan.conf)) {
       if (k.startsWith("spark.dynamicAllocation.") || k === "spark.executor.memoryOverhead" || k === "spark.executor.pyspark.memory") delete smokePlan.conf[k];
     }
-    smokePlan.settings = { ...s, sparkApplication: { ...s.sparkApplication, name: n.smokeTestJob } };
-    m.smokeTestJob = {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: meta(plan, n.smokeTestJob, "smoke-test"),
-      spec: {
-        backoffLimit: 0,
-        activeDeadlineSeconds: SMOKE_TEST.deadlineSeconds,
-        template: {
-          metadata: { labels: commonLabels("smoke-test") },
-          spec: {
-            serviceAccountName: n.serviceAccount,
-            restartPolicy: "Never",
-            ...schedulingFields(plan),
-            securityContext: podSecurityContext(plan),
-            containers: [
-              {
-                name: "spark-submit",
-                image,
-                imagePullPolicy: s.imagePullPolicy,
-                command: ["/opt/spark/bin/spark-submit"],
-                args: submitArgs(smokePlan, "client", "k8s://https://kubernetes.default.svc:443", overrides, "/opt/spark"),
-                env: [
-                  { name: "SPARK_CONF_DIR", value: SPARK_CONF_DIR },
-                  { name: SMOKE_TEST_ENV.podIp, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-                  { name: SMOKE_TEST_ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-                ],
-                resources: {
-                  requests: { cpu: formatCpuMilli(z.cores * 1000), memory: mi(smokeTestDriverMiB(plan)) },
-                  limits: { memory: mi(smokeTestDriverMiB(plan)) },
-                },
-                securityContext: containerSecurityContext(),
-                volumeMounts: [
-                  { name: "spark-defaults", mountPath: SPARK_CONF_DIR, readOnly: true },
-                  { name: "pod-templates", mountPath: POD_TEMPLATE_DIR, readOnly: true },
-                  ...(eventLogClaimUsed(s) ? [{ name: EVENT_LOG_VOLUME, mountPath: EVENT_LOG_MOUNT }] : []),
-                ],
-              },
-            ],
-            volumes: [...configVolumes, ...(eventLogClaimUsed(s) ? [eventLogVolume(plan)] : [])],
-          },
-        },
-      },
-    };
+    m.smokeTestJob = inClusterDriverJob(smokePlan, {
+      name: n.smokeTestJob,
+      component: "smoke-test",
+      overrides,
+      cpu: formatCpuMilli(z.cores * 1000),
+      memoryMiB: smokeTestDriverMiB(plan),
+    });
   }
 
   if (s.historyServer.enabled) {
@@ -397,6 +342,92 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
     };
   }
   return m;
+}
+
+/**
+ * A Job whose pod is a client-mode driver (the smoke test's way, README "In-cluster client mode"):
+ * spark-submit in the pod, executors connecting back to the pod's IP, the pod owning its executors,
+ * the service account's token for the API, spark-defaults and the pod templates mounted, and the
+ * event-log claim mounted when drivers log to it. `plan.conf` plus `overrides` are the properties.
+ */
+export function inClusterDriverJob(
+  plan: SparkPlan,
+  opts: { name: string; component: string; overrides: Record<string, string>; cpu: string; memoryMiB: number },
+): k8s.types.input.batch.v1.Job {
+  const s = plan.settings;
+  const n = plan.names;
+  const overrides: Record<string, string> = {
+    ...opts.overrides,
+    // Client mode inside the pod: executors connect back to the pod's IP; naming the pod makes it
+    // the executors' owner (ExecutorPodsAllocator reads it), so they go when the Job's pod goes.
+    // Kubernetes expands $(VAR) in args from the container's env.
+    "spark.driver.host": `$(${SMOKE_TEST_ENV.podIp})`,
+    "spark.kubernetes.driver.pod.name": `$(${SMOKE_TEST_ENV.podName})`,
+    "spark.kubernetes.authenticate.caCertFile": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+    "spark.kubernetes.authenticate.oauthTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+  };
+  if (eventLogClaimUsed(s)) {
+    // The Job's pod is the driver and mounts the claim below, so it writes the event log there
+    // (client-mode submit commands turn event logging off, having no claim).
+    overrides["spark.eventLog.enabled"] = "true";
+    overrides["spark.eventLog.dir"] = eventLogDir(s);
+  }
+  const named: SparkPlan = { ...plan, settings: { ...s, sparkApplication: { ...s.sparkApplication, name: opts.name } } };
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: meta(plan, opts.name, opts.component),
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: SMOKE_TEST.deadlineSeconds,
+      template: {
+        metadata: { labels: commonLabels(opts.component) },
+        spec: {
+          serviceAccountName: n.serviceAccount,
+          restartPolicy: "Never",
+          ...schedulingFields(plan),
+          securityContext: podSecurityContext(plan),
+          containers: [
+            {
+              name: "spark-submit",
+              image: formatImageRef(s.image),
+              imagePullPolicy: s.imagePullPolicy,
+              command: ["/opt/spark/bin/spark-submit"],
+              args: submitArgs(named, "client", "k8s://https://kubernetes.default.svc:443", overrides, "/opt/spark"),
+              env: [
+                { name: "SPARK_CONF_DIR", value: SPARK_CONF_DIR },
+                { name: SMOKE_TEST_ENV.podIp, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+                { name: SMOKE_TEST_ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              ],
+              resources: { requests: { cpu: opts.cpu, memory: mi(opts.memoryMiB) }, limits: { memory: mi(opts.memoryMiB) } },
+              securityContext: containerSecurityContext(),
+              volumeMounts: [
+                { name: "spark-defaults", mountPath: SPARK_CONF_DIR, readOnly: true },
+                { name: "pod-templates", mountPath: POD_TEMPLATE_DIR, readOnly: true },
+                ...(eventLogClaimUsed(s) ? [{ name: EVENT_LOG_VOLUME, mountPath: EVENT_LOG_MOUNT }] : []),
+              ],
+            },
+          ],
+          volumes: [
+            { name: "spark-defaults", configMap: { name: n.sparkDefaults } },
+            { name: "pod-templates", configMap: { name: n.podTemplates } },
+            ...(eventLogClaimUsed(s) ? [eventLogVolume(plan)] : []),
+          ],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The application (SparkPi, as in the submit scripts) with the platform's own sizing, its driver in
+ * a pod in client mode, so no network path between a submit host and the pods is needed. Rendered
+ * for the user (spark/submit-in-cluster.yaml), not created. The driver pod takes a worker's room,
+ * as the cluster-mode driver does.
+ */
+export function inClusterSubmitJob(plan: SparkPlan): k8s.types.input.batch.v1.Job {
+  const name = `${plan.settings.sparkApplication.name}-in-cluster`.slice(0, 63).replace(/-+$/, "");
+  return inClusterDriverJob(plan, { name, component: "driver", overrides: {}, cpu: plan.sizing.driverPod.cpuRequest, memoryMiB: plan.sizing.driverPod.memoryMiB });
 }
 
 /** The manifests in apply order (namespace and cluster-scoped objects first). */

@@ -147,7 +147,7 @@ export function renderSubmitScript(plan: SparkPlan, mode: SubmitMode, apiEndpoin
  * The platform is sized for `settings.deployMode`; a script for the other mode says what that mode
  * would change (e.g. in cluster mode the driver pod takes the room of an executor).
  */
-function otherModeWarning(plan: SparkPlan, mode: SubmitMode): string[] {
+export function otherModeWarning(plan: SparkPlan, mode: SubmitMode): string[] {
   if (mode === plan.settings.deployMode) return [];
   try {
     const other = sizeExecutors(plan.workers, { ...sizingPolicy(plan.settings), deployMode: mode });

@@ -182,6 +182,7 @@ describe("spark artifacts and plan section", () => {
         "spark-defaults:spark/spark-defaults.conf",
         "spark-submit:spark/submit-cluster.sh",
         "spark-submit:spark/submit-client.sh",
+        "manifest:spark/submit-in-cluster.yaml",
         "manifest:spark/manifests.yaml",
         "manifest:spark/pod-templates/driver.yaml",
         "manifest:spark/pod-templates/executor.yaml",

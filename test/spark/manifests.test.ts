@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
-import { SMOKE_TEST, SMOKE_TEST_ENV, manifestList, planSpark, quotaTotals, renderSubmitScript, smokeTestAwaitSeconds, sparkManifests } from "../../components/spark";
+import { SMOKE_TEST, SMOKE_TEST_ENV, inClusterSubmitJob, manifestList, renderInClusterSubmit, planSpark, quotaTotals, renderSubmitScript, smokeTestAwaitSeconds, sparkManifests } from "../../components/spark";
 import { manifestProblems, referenceWorkers, stackSettings } from "./helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -156,6 +156,28 @@ describe("spark manifests: what an API server would reject", () => {
     const sj = sparkManifests(shared).smokeTestJob as Obj;
     assert.equal(sj.spec.template.spec.containers[0].volumeMounts.find((v: Obj) => v.mountPath === "/spark-events"), undefined);
     assert.match(renderSubmitScript(shared, "client", "192.168.1.2:6443"), /--conf spark\.eventLog\.dir=hdfs:\/\/namenode\/spark-events/);
+  });
+
+  it("in-cluster client mode (the smoke test's way, offered to users): the platform's sizing, the driver in the Job's pod", () => {
+    const plan = planSpark(stackSettings({ ...FULL, executor: { heapGranularityGiB: 10, instances: 15 } }), referenceWorkers(16));
+    const job = inClusterSubmitJob(plan) as Obj;
+    assert.deepEqual(manifestProblems(job), []);
+    assert.equal(job.metadata.name, "spark-pi-in-cluster");
+    const c = job.spec.template.spec.containers[0];
+    const conf = new Map<string, string>(c.args.filter((_: string, i: number) => c.args[i - 1] === "--conf").map((x: string) => [x.split("=")[0], x.split("=").slice(1).join("=")]));
+    assert.equal(c.args[c.args.indexOf("--deploy-mode") + 1], "client");
+    assert.equal(c.args[c.args.indexOf("--driver-memory") + 1], plan.conf["spark.driver.memory"]);
+    assert.equal(c.args[c.args.indexOf("--executor-memory") + 1], plan.conf["spark.executor.memory"]);
+    assert.equal(conf.get("spark.executor.instances"), "15");
+    assert.equal(conf.get("spark.driver.host"), `$(${SMOKE_TEST_ENV.podIp})`);
+    assert.deepEqual(c.resources, { requests: { cpu: plan.sizing.driverPod.cpuRequest, memory: `${plan.sizing.driverPod.memoryMiB}Mi` }, limits: { memory: `${plan.sizing.driverPod.memoryMiB}Mi` } });
+    // With the claim, it logs there like the smoke test.
+    assert.equal(conf.get("spark.eventLog.dir"), "file:///spark-events");
+    assert.ok(c.volumeMounts.some((v: Obj) => v.mountPath === "/spark-events"));
+    // Sized for client mode, the rendered file says what a driver pod takes (as in cluster mode); sized for cluster mode, it does not.
+    const client = planSpark(stackSettings({ deployMode: "client", executor: { heapGranularityGiB: 10 } }), referenceWorkers(16));
+    assert.match(renderInClusterSubmit(client), /^# WARNING: the platform is sized for client mode; with the driver in a pod \(as in cluster mode\): .*only 15 of 16 executors can start/m);
+    assert.doesNotMatch(renderInClusterSubmit(plan), /WARNING/);
   });
 
   it("the smoke-test Job's deadline and Pulumi's wait for it come from one place", () => {

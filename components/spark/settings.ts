@@ -145,7 +145,7 @@ export interface HistoryServerSettings {
   /**
    * Spark History Server. Default false. Needs somewhere drivers and the server share: a storage
    * class that can provide the event-log claim (`storageClassName`; this cluster installs no
-   * default class), or a shared log location (`logDirectory`, e.g. `s3a://bucket/spark-events`).
+   * default class), or a shared log location (`logDirectory`, e.g. `hdfs://namenode/spark-events`).
    */
   enabled: boolean;
   /** Size of the event-log PersistentVolumeClaim. Default `10Gi`. */
@@ -153,7 +153,8 @@ export interface HistoryServerSettings {
   /** Storage class of that claim; required for the claim (a class that offers `accessMode`). */
   storageClassName?: string;
   /**
-   * A shared event-log location (`s3a://`, `hdfs://`, `abfs://`, `gs://` … URI) written by drivers
+   * A shared event-log location (`hdfs://`, or `s3a://`, `abfs://`, `gs://` … with an image that has
+   * the connector: refused with the stock image, eventlog.ts) written by drivers
    * and read by the server, instead of the claim. The only choice in client mode, whose driver runs
    * on the submit host and cannot mount the claim. Credentials go through extraConf / the image.
    */

@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { DecidedCluster } from "../cluster/backend";
 import type { KubernetesSettings } from "../cluster/settings";
-import type { TanzuContext, TanzuSettings } from "./settings";
+import type { TanzuContext, TanzuSettings } from "./types";
 import { TANZU_ENDPOINT, planTanzu, tanzuWorkerPool } from "./plan";
 import type { TanzuRolloutState } from "./rollout";
 import { TanzuCluster, type TanzuClusterArgs } from "./cluster";

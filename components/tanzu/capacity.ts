@@ -3,8 +3,8 @@
  * Namespace limits (when set) and against the hosts (when the stack lists them).
  */
 import type { FieldError } from "../validation";
-import type { TanzuContext, TanzuSettings } from "./settings";
-import { vmClassName } from "./render";
+import type { TanzuContext, TanzuSettings } from "./types";
+import { vmClassName } from "./vm-classes";
 
 export interface CapacityRow {
   /** `control-plane` or the node pool's name. */
@@ -31,7 +31,7 @@ export function tanzuCapacity(settings: TanzuSettings, context: TanzuContext = {
   const add = (pool: string, key: string, replicas: number, volumes: { capacityGiB: number }[]) => {
     const spec = settings.vmClasses[key];
     if (!spec) return;
-    rows.push({ pool, vmClass: vmClassName(key, spec), replicas, cpus: spec.cpus, memoryMiB: spec.memoryMiB, volumeGiB: volumes.reduce((s, v) => s + v.capacityGiB, 0) });
+    rows.push({ pool, vmClass: vmClassName(settings.namespace.name, key, spec), replicas, cpus: spec.cpus, memoryMiB: spec.memoryMiB, volumeGiB: volumes.reduce((s, v) => s + v.capacityGiB, 0) });
   };
   add("control-plane", c.controlPlane.vmClass, c.controlPlane.replicas, c.controlPlane.volumes);
   for (const p of c.nodePools) add(p.name, p.vmClass, p.replicas, p.volumes);

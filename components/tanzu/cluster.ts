@@ -13,7 +13,8 @@ import type { KubernetesSettings } from "../cluster/settings";
 import { DEFAULT_KUBERNETES_SETTINGS } from "../cluster/settings";
 import { ValidationError, type FieldError } from "../validation";
 import { resolveTanzuSettings, type TanzuSettings } from "./settings";
-import { renderWorkloadCluster, vmClassArgs } from "./render";
+import { renderWorkloadCluster } from "./render";
+import { managedClasses, vmClassArgs } from "./vm-classes";
 import { tanzuWorkerPool } from "./plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
 import { kubeconfigEndpoint, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
@@ -92,11 +93,16 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   const vopts = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent, provider: args.vsphereProvider, ...extra });
   const iopts: pulumi.InvokeOutputOptions = { parent, provider: args.vsphereProvider };
 
-  // VM classes: the name carries the size (render.ts `vmClassName`), so a resize is a new class,
-  // and a changed name must replace the class (the provider would otherwise update it in place).
+  // VM classes: the name carries the namespace and the size (vm-classes.ts `vmClassName`), so no
+  // other stack makes the same class and a resize is a new class; a changed name must replace the
+  // class (the provider would otherwise update it in place). The replaced class is deleted at the
+  // end of the update, after the cluster (which depends on it) has rolled its nodes off it: the
+  // cluster's update waits for the rollout (readiness.ts). Adopted classes (`existing`) are only
+  // bound to the namespace, never created or deleted here.
   const vmClasses = Object.fromEntries(
-    Object.entries(settings.vmClasses).map(([key, spec]) => [key, new vsphere.VirtualMachineClass(`${name}-class-${key}`, vmClassArgs(key, spec), vopts({ replaceOnChanges: ["name"] }))]),
+    managedClasses(settings).map(([key, spec]) => [key, new vsphere.VirtualMachineClass(`${name}-class-${key}`, vmClassArgs(settings.namespace.name, key, spec), vopts({ replaceOnChanges: ["name"] }))]),
   );
+  const adopted = Object.values(settings.vmClasses).flatMap((spec) => (spec.existing === undefined ? [] : [spec.existing]));
 
   // Storage policies and content libraries by name → ids (what the namespace API takes).
   const policyIds = settings.namespace.storagePolicies.map((p) => vsphere.getPolicyOutput({ name: p }, iopts).id);
@@ -113,7 +119,7 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
       name: settings.namespace.name,
       supervisor: settings.supervisor.id,
       storagePolicies: policyIds,
-      vmServices: [{ contentLibraries: libraryIds, vmClasses: Object.values(vmClasses).map((c) => c.name as pulumi.Output<string>) }],
+      vmServices: [{ contentLibraries: libraryIds, vmClasses: [...Object.values(vmClasses).map((c) => c.name as pulumi.Output<string>), ...adopted] }],
     },
     vopts({ replaceOnChanges: ["name"], deleteBeforeReplace: true }),
   );

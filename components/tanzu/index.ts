@@ -1,5 +1,6 @@
 /** The vSphere with Tanzu back end: settings, pure renderers and plan, and the TanzuCluster component. */
 export * from "./settings";
+export * from "./vm-classes";
 export * from "./render";
 export * from "./capacity";
 export * from "./rollout";

@@ -9,7 +9,7 @@
  * namespace removes them with it).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { NamespaceLimits } from "./settings";
+import type { NamespaceLimits } from "./types";
 
 /** The REST body for the limits (unset limits are left out, i.e. unchanged). */
 export function namespaceLimitsBody(limits: NamespaceLimits): { resource_spec: Record<string, number> } {

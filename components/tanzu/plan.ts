@@ -8,8 +8,9 @@ import type { ApiEndpoint, BackendPlan, WorkerPool } from "../cluster/backend";
 import { workerPool } from "../cluster/worker-pool";
 import { DEFAULT_KUBERNETES_SETTINGS, type KubernetesSettings } from "../cluster/settings";
 import { throwIfErrors } from "../validation";
-import type { TanzuContext, TanzuSettings } from "./settings";
-import { namespaceSpec, renderWorkloadCluster, vmClassName, vmClassArgs } from "./render";
+import type { TanzuContext, TanzuSettings } from "./types";
+import { namespaceSpec, renderWorkloadCluster } from "./render";
+import { classNameOf, vmClassArgs } from "./vm-classes";
 import { tanzuCapacity } from "./capacity";
 import { checkRollout, rolloutState, type TanzuRolloutState } from "./rollout";
 
@@ -48,8 +49,8 @@ export function planTanzu(
   const workerPool = tanzuWorkerPool(settings, kubernetes);
   const capacity = tanzuCapacity(settings, options.context);
   const ns = namespaceSpec(settings);
-  const classes = Object.entries(settings.vmClasses).map(([key, spec]) => ({ key, ...vmClassArgs(key, spec) }));
-  const pools = c.nodePools.map((p) => ({ ...p, vmClassName: vmClassName(p.vmClass, settings.vmClasses[p.vmClass]) }));
+  const classes = Object.entries(settings.vmClasses).map(([key, spec]) => ({ key, ...vmClassArgs(settings.namespace.name, key, spec), ...(spec.existing ? { existing: true } : {}) }));
+  const pools = c.nodePools.map((p) => ({ ...p, vmClassName: classNameOf(settings, p.vmClass) }));
   const request = c.api === "tkc" ? "TanzuKubernetesCluster run.tanzu.vmware.com/v1alpha3" : `Cluster cluster.x-k8s.io/v1beta1, class ${c.clusterClass}${c.classNamespace ? ` (in ${c.classNamespace})` : ""}, ${c.variables} variables`;
   const gib = (mib: number) => `${+(mib / 1024).toFixed(1)} GiB`;
   const text = [
@@ -58,7 +59,7 @@ export function planTanzu(
     ...(capacity.limits
       ? [`  limits: cpu ${capacity.limits.cpuMHz ?? "unlimited"} MHz, memory ${capacity.limits.memoryMiB === undefined ? "unlimited" : gib(capacity.limits.memoryMiB)}, storage ${capacity.limits.storageMiB === undefined ? "unlimited" : gib(capacity.limits.storageMiB)}`]
       : []),
-    `  VM classes: ${classes.map((k) => `${k.name} (${k.cpus} vCPU, ${gib(k.memory)})`).join(", ")}`,
+    `  VM classes: ${classes.map((k) => `${k.name} (${k.cpus} vCPU, ${gib(k.memory)}${k.existing ? ", existing: adopted, never created or deleted here" : ""})`).join(", ")}`,
     `  cluster ${c.name}: ${request}, release ${c.release}`,
     ...capacity.rows.map((r) => `    ${r.pool}: ${r.replicas} × ${r.vmClass}${r.volumeGiB ? ` + ${r.volumeGiB} GiB volumes` : ""}`),
     `  total: ${capacity.total.vms} VMs, ${capacity.total.cpus} vCPU, ${gib(capacity.total.memoryMiB)}` +

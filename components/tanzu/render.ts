@@ -3,52 +3,10 @@
  * arguments, and the workload cluster as a Cluster API `Cluster` (both ClusterClass variable
  * generations) or a `TanzuKubernetesCluster` v1alpha3. No resource, no engine.
  */
-import type { NodeVolume, TanzuSettings, Taint, VmClassSpec } from "./settings";
+import type { NodeVolume, TanzuSettings, Taint } from "./types";
+import { classNameOf, vmClassName } from "./vm-classes";
 import { DEFAULT_KUBERNETES_SETTINGS, type KubeletSettings } from "../cluster/settings";
 import { formatCpuMilli, parseQuantity } from "../quantity";
-
-/**
- * The vCenter name of a VM class: its key plus its size, e.g. `worker-16c-120g` (`-r<cpu>-<mem>`
- * appended when reservations are set).
- *
- * Why the size is in the name: editing a VirtualMachineClass does not resize the VMs already
- * created from it (vm-operator reads the class at VM creation only, vmware-tanzu/vm-operator PR #57;
- * terraform-provider-vsphere `vsphere/resource_vsphere_virtual_machine_class.go` at 469883da updates
- * the class in place with `UpdateVmClass`). A new size is therefore a new class: the cluster then
- * points its node pools at the new name and Cluster API rolls the nodes onto it.
- */
-export function vmClassName(key: string, spec: VmClassSpec): string {
-  const mem = spec.memoryMiB % 1024 === 0 ? `${spec.memoryMiB / 1024}g` : `${spec.memoryMiB}m`;
-  const reserved =
-    spec.cpuReservation !== undefined || spec.memoryReservation !== undefined ? `-r${spec.cpuReservation ?? 0}-${spec.memoryReservation ?? 0}` : "";
-  return `${key}-${spec.cpus}c-${mem}${reserved}`;
-}
-
-/** The `vsphere:index/virtualMachineClass:VirtualMachineClass` inputs of one class (memory in MB). */
-export function vmClassArgs(key: string, spec: VmClassSpec): {
-  name: string;
-  cpus: number;
-  memory: number;
-  cpuReservation?: number;
-  memoryReservation?: number;
-} {
-  const args: ReturnType<typeof vmClassArgs> = { name: vmClassName(key, spec), cpus: spec.cpus, memory: spec.memoryMiB };
-  if (spec.cpuReservation !== undefined) args.cpuReservation = spec.cpuReservation;
-  if (spec.memoryReservation !== undefined) args.memoryReservation = spec.memoryReservation;
-  return args;
-}
-
-/** The derived vCenter class name of a class key in these settings. */
-export function classNameOf(settings: TanzuSettings, key: string): string {
-  const spec = settings.vmClasses[key];
-  if (!spec) throw new Error(`no VM class "${key}"`);
-  return vmClassName(key, spec);
-}
-
-/** Class keys in use (control plane and node pools), in order of first use. */
-export function usedClassKeys(settings: TanzuSettings): string[] {
-  return [...new Set([settings.cluster.controlPlane.vmClass, ...settings.cluster.nodePools.map((p) => p.vmClass)])];
-}
 
 /**
  * The vSphere Namespace as the plan shows it and as the component creates it: names here; the
@@ -67,7 +25,7 @@ export function namespaceSpec(settings: TanzuSettings): {
     supervisor: settings.supervisor.id,
     storagePolicies: [...settings.namespace.storagePolicies],
     contentLibraries: [...settings.namespace.contentLibraries],
-    vmClasses: Object.entries(settings.vmClasses).map(([k, v]) => vmClassName(k, v)),
+    vmClasses: Object.entries(settings.vmClasses).map(([k, v]) => vmClassName(settings.namespace.name, k, v)),
   };
 }
 

@@ -16,7 +16,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { FieldError } from "../validation";
-import type { TanzuSettings } from "./settings";
+import type { TanzuSettings } from "./types";
 
 /** What the rule compares between two updates (plain JSON, stored as a stack output). */
 export interface TanzuRolloutState {

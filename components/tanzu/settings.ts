@@ -9,138 +9,10 @@ import { describeValue, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueErr
 import { ConfigReader, type Obj } from "../config-reader";
 import { cidrsOverlap, isIPv4, parseCidr } from "../net";
 import { capacityErrors } from "./capacity";
-import { vmClassName } from "./render";
+import { vmClassName } from "./vm-classes";
 
-/** Which Kubernetes API requests the workload cluster. */
-export type TanzuClusterApi = "cluster" | "tkc";
-/**
- * The two incompatible generations of the Supervisor ClusterClass variables:
- * `flat` (`tanzukubernetescluster`, `builtin-generic-v3.1.0` and older: `vmClass`, `storageClass`,
- * `nodePoolVolumes`, `nodePoolLabels`, `proxy`, `trust`...) and `nested` (`builtin-generic-v3.2.0`
- * and later: `vmClass`, `storageClass`, `volumes`, `node`, `osConfiguration`, `kubernetes`...).
- * Source: vsphere-tmm/vsphere-supervisor `cluster-clusterclass-examples.md` (commit 04ac4cab).
- */
-export type VariablesGeneration = "flat" | "nested";
-export type SupervisorAccess = "kubeconfig" | "sso";
-export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-
-/** A VM class as the user sizes it; its vCenter name is derived from the size (see `vmClassName`). */
-export interface VmClassSpec {
-  cpus: number;
-  memoryMiB: number;
-  /** Percent of the CPU reserved (0-100). */
-  cpuReservation?: number;
-  /** Percent of the memory reserved (0-100). */
-  memoryReservation?: number;
-}
-
-export interface NodeVolume {
-  name: string;
-  mountPath: string;
-  capacityGiB: number;
-  /** Kubernetes StorageClass; default: the cluster's `storageClass`. */
-  storageClass?: string;
-}
-
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: TaintEffect;
-}
-
-export interface NodePoolSettings {
-  name: string;
-  replicas: number;
-  /** A key of `vmClasses`. */
-  vmClass: string;
-  volumes: NodeVolume[];
-  labels: Record<string, string>;
-  taints: Taint[];
-}
-
-/** vSphere Namespace limits (vCenter REST `resource_spec` / `storage_specs`); unset = unlimited. */
-export interface NamespaceLimits {
-  cpuMHz?: number;
-  memoryMiB?: number;
-  storageMiB?: number;
-  /**
-   * The clock one vCPU counts for when the CPU limit is held against the VM classes. Default 2400:
-   * the reference hosts' Xeon Platinum 8260 base clock.
-   */
-  vcpuMHz: number;
-}
-
-export interface TrustedCa {
-  /** Name of the certificate (a DNS label). */
-  name: string;
-  /** PEM text (public). */
-  pem: string;
-}
-
-export interface ProxySettings {
-  httpProxy: string;
-  httpsProxy: string;
-  noProxy: string[];
-}
-
-export interface TanzuSettings {
-  supervisor: {
-    /** The Supervisor's identifier in vCenter (not managed here: the provider cannot import it). */
-    id: string;
-    /** Host name or address of the Supervisor's control-plane API (the load balancer's VIP). */
-    address: string;
-    /** Port of the Supervisor's Kubernetes API (6443). */
-    port: number;
-    /**
-     * `sso`: log in with the vCenter SSO user through `POST https://<address>/wcp/login` on every run;
-     * `kubeconfig`: a kubeconfig for the Supervisor is provided as a secret.
-     */
-    access: SupervisorAccess;
-    /** vCenter SSO user for `sso` access. */
-    user?: string;
-    /** PEM of the CA that signed the Supervisor's API certificate; unset = the system trust store. */
-    caPem?: string;
-    /** Skip TLS verification towards the Supervisor (labs with self-signed certificates only). */
-    insecureSkipTlsVerify: boolean;
-  };
-  namespace: {
-    /** Set explicitly: a rename replaces the namespace (and everything in it). */
-    name: string;
-    /** Storage policy names (looked up to their ids); the first one backs `cluster.storageClass` by default. */
-    storagePolicies: string[];
-    /** Content library names with the Kubernetes release images (looked up to their ids). */
-    contentLibraries: string[];
-    limits?: NamespaceLimits;
-  };
-  /** VM classes by key; the names created in vCenter are derived from key and size. */
-  vmClasses: Record<string, VmClassSpec>;
-  cluster: {
-    name: string;
-    api: TanzuClusterApi;
-    /** ClusterClass for `api: cluster`. */
-    clusterClass: string;
-    /** Namespace the ClusterClass lives in (VKS 3.4 `vmware-system-vks-public`); unset = the vSphere Namespace. */
-    classNamespace?: string;
-    variables: VariablesGeneration;
-    /** Kubernetes release name, e.g. `v1.31.4---vmware.1-fips-vkr.3` (`kubectl get kr`). */
-    release: string;
-    controlPlane: { replicas: 1 | 3; vmClass: string; volumes: NodeVolume[] };
-    nodePools: NodePoolSettings[];
-    /** The node pool executors run on (its VM class gives the Spark worker shape). */
-    sparkPool: string;
-    /** Kubernetes StorageClass of the node disks (the vSphere Namespace's storage policy, as a class). */
-    storageClass: string;
-    podCidr: string;
-    serviceCidr: string;
-    serviceDomain: string;
-    /** CNI for `api: tkc` (the ClusterClass picks Antrea for `api: cluster`). */
-    cni: "antrea" | "calico";
-    trustedCas: TrustedCa[];
-    proxy?: ProxySettings;
-    /** How long `pulumi up` waits for the cluster to become Ready. */
-    readyTimeoutMinutes: number;
-  };
-}
+export * from "./types";
+import type { NamespaceLimits, NodePoolSettings, NodeVolume, ProxySettings, SupervisorAccess, TanzuClusterApi, TanzuContext, TanzuSettings, Taint, TrustedCa, VariablesGeneration, VmClassSpec } from "./types";
 
 /** The ClusterClass of VKS 3.4 (vSphere 8.0U3+), and the namespace it lives in. */
 export const DEFAULT_CLUSTER_CLASS = "builtin-generic-v3.4.0";
@@ -194,7 +66,7 @@ const KEYS = {
   supervisor: ["id", "address", "port", "access", "user", "caPem", "insecureSkipTlsVerify"],
   namespace: ["name", "storagePolicies", "contentLibraries", "limits"],
   limits: ["cpuMHz", "memoryGiB", "storageGiB", "vcpuMHz"],
-  vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation"],
+  vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation", "existing"],
   cluster: [
     "name", "api", "clusterClass", "classNamespace", "variables", "release", "controlPlane", "nodePools", "sparkPool",
     "storageClass", "podCidr", "serviceCidr", "serviceDomain", "cni", "trustedCas", "proxy", "readyTimeoutMinutes",
@@ -209,11 +81,6 @@ const KEYS = {
 
 const PEM_CERT = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$/;
 const PROXY_URL = /^https?:\/\/[^\s/]+(:\d+)?\/?$/;
-
-export interface TanzuContext {
-  /** The cluster's hosts, when the stack lists them: the capacity checks hold the VMs against them. */
-  hosts?: { id: string; cpuThreads: number; memoryMiB: number }[];
-}
 
 /**
  * Applies the defaults to what the user wrote and validates it. `errors` lists every problem with
@@ -279,6 +146,7 @@ export function resolveTanzuSettings(
 
   // --- VM classes
   const cp = `${path}.vmClasses`;
+  const nsName = namespace.name === "" ? "namespace" : namespace.name;
   const vmClasses: Record<string, VmClassSpec> = {};
   if (o) r.has(o, "vmClasses", path);
   if (o?.vmClasses !== undefined) {
@@ -295,13 +163,23 @@ export function resolveTanzuSettings(
         const memGiB = r.requiredNumber(x, "memoryGiB", p, { exclusiveMin: 0, max: 24576 });
         const cpuRes = r.optNumber(x, "cpuReservation", p, { integer: true, min: 0, max: 100 });
         const memRes = r.optNumber(x, "memoryReservation", p, { integer: true, min: 0, max: 100 });
+        const existing = r.optString(x, "existing", p, (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a VM class name`));
         if (memGiB !== undefined && !Number.isInteger(memGiB * 1024)) r.err(`${p}.memoryGiB`, `must be a whole number of MiB, got ${memGiB} GiB`);
         if (cpus === undefined || memGiB === undefined || !Number.isInteger(memGiB * 1024) || !isDnsLabel(key)) continue;
         const spec: VmClassSpec = { cpus, memoryMiB: memGiB * 1024 };
         if (cpuRes !== undefined) spec.cpuReservation = cpuRes;
         if (memRes !== undefined) spec.memoryReservation = memRes;
-        const derived = vmClassName(key, spec);
-        if (!isDnsLabel(derived)) r.err(p, `the class name derived from key and size ("${derived}") is longer than 63 characters: shorten the key`);
+        if (existing !== undefined) {
+          // An adopted class is vCenter's as it is: its reservations are not ours to say.
+          for (const k of ["cpuReservation", "memoryReservation"] as const)
+            if (spec[k] !== undefined) r.err(`${p}.${k}`, `cannot be set with existing (the class "${existing}" keeps its own reservations)`);
+          spec.existing = existing;
+          vmClasses[key] = spec;
+          continue;
+        }
+        // The namespace's name is part of the class name (vm-classes.ts); without a valid one the length is not known yet.
+        const derived = vmClassName(nsName, key, spec);
+        if (!isDnsLabel(derived)) r.err(p, `the class name derived from namespace, key and size ("${derived}") is longer than 63 characters: shorten the key or namespace.name, or adopt a class with existing`);
         else vmClasses[key] = spec;
       }
     }

@@ -88,13 +88,13 @@ describe("TanzuCluster under the mock runtime", function () {
       assert.equal(x.parent, "spark", x.name);
       assert.ok(x.name.startsWith("spark-"), x.name);
     }
-    assert.deepEqual(inputsOf(r, "spark-class-worker"), { name: "worker-16c-120g", cpus: 16, memory: 122880 });
+    assert.deepEqual(inputsOf(r, "spark-class-worker"), { name: "spark-worker-16c-120g", cpus: 16, memory: 122880 });
     const ns = inputsOf(r, "spark-namespace");
     assert.deepEqual(ns, {
       name: "spark",
       supervisor: "8b1e3c4d-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
       storagePolicies: ["policy-27"],
-      vmServices: [{ contentLibraries: ["lib-34"], vmClasses: ["worker-16c-120g", "small-8c-64g"] }],
+      vmServices: [{ contentLibraries: ["lib-34"], vmClasses: ["spark-worker-16c-120g", "spark-small-8c-64g"] }],
     });
     assert.deepEqual(r.invokes.map((i) => [i.token, i.args.name]), [
       ["vsphere:index/getPolicy:getPolicy", "vSAN Default Storage Policy"],

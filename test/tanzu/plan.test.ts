@@ -63,12 +63,12 @@ describe("Tanzu plan and worker pool", () => {
       supervisor: "8b1e3c4d-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
       storagePolicies: ["vSAN Default Storage Policy"],
       contentLibraries: ["Kubernetes Service Content Library"],
-      vmClasses: ["worker-16c-120g", "small-8c-64g"],
+      vmClasses: ["spark-worker-16c-120g", "spark-small-8c-64g"],
     });
     assert.deepEqual(t.capacity.total, { vms: 19, cpus: 280, memoryMiB: 2162688, volumeGiB: 1600 });
     assert.deepEqual(t.capacity.hosts, { count: 4, cpuThreads: 384, memoryMiB: 3145728 });
     assert.deepEqual(t.rollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
-    assert.ok(p.text.includes("    workers: 16 × worker-16c-120g + 100 GiB volumes"), p.text.join("\n"));
+    assert.ok(p.text.includes("    workers: 16 × spark-worker-16c-120g + 100 GiB volumes"), p.text.join("\n"));
     assert.ok(p.text.includes("  total: 19 VMs, 280 vCPU, 2112 GiB of 384 threads, 3072 GiB on 4 hosts"), p.text.join("\n"));
   });
 

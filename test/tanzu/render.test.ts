@@ -26,24 +26,35 @@ function full(raw: Record<string, any>, extra: Record<string, unknown>): void {
   raw.cluster.trustedCas = [{ name: "harbor-ca", pem: PEM }];
 }
 
-describe("Tanzu: VM class names carry the size", () => {
-  const cases: [string, Parameters<typeof vmClassName>[1], string][] = [
-    ["worker", { cpus: 16, memoryMiB: 122880 }, "worker-16c-120g"],
-    ["small", { cpus: 8, memoryMiB: 65536 }, "small-8c-64g"],
-    ["odd", { cpus: 2, memoryMiB: 1536 }, "odd-2c-1536m"],
-    ["gpu", { cpus: 8, memoryMiB: 65536, memoryReservation: 100 }, "gpu-8c-64g-r0-100"],
-    ["res", { cpus: 4, memoryMiB: 8192, cpuReservation: 50, memoryReservation: 25 }, "res-4c-8g-r50-25"],
+describe("Tanzu: VM class names carry the namespace and the size", () => {
+  const cases: [string, string, Parameters<typeof vmClassName>[2], string][] = [
+    ["spark", "worker", { cpus: 16, memoryMiB: 122880 }, "spark-worker-16c-120g"],
+    ["spark", "small", { cpus: 8, memoryMiB: 65536 }, "spark-small-8c-64g"],
+    ["etl", "odd", { cpus: 2, memoryMiB: 1536 }, "etl-odd-2c-1536m"],
+    ["spark", "gpu", { cpus: 8, memoryMiB: 65536, memoryReservation: 100 }, "spark-gpu-8c-64g-r0-100"],
+    ["spark", "res", { cpus: 4, memoryMiB: 8192, cpuReservation: 50, memoryReservation: 25 }, "spark-res-4c-8g-r50-25"],
+    // An adopted class keeps the name vCenter knows it by.
+    ["spark", "big", { cpus: 16, memoryMiB: 131072, existing: "best-effort-4xlarge" }, "best-effort-4xlarge"],
   ];
-  for (const [key, spec, name] of cases) it(`${key} ${JSON.stringify(spec)} → ${name}`, () => assert.equal(vmClassName(key, spec), name));
+  for (const [ns, key, spec, name] of cases) it(`${ns}/${key} ${JSON.stringify(spec)} → ${name}`, () => assert.equal(vmClassName(ns, key, spec), name));
 
   it("a resize is a new name, the same size the same name", () => {
-    assert.notEqual(vmClassName("worker", { cpus: 16, memoryMiB: 122880 }), vmClassName("worker", { cpus: 16, memoryMiB: 131072 }));
-    assert.equal(vmClassName("worker", { cpus: 16, memoryMiB: 122880 }), vmClassName("worker", { cpus: 16, memoryMiB: 122880 }));
+    assert.notEqual(vmClassName("spark", "worker", { cpus: 16, memoryMiB: 122880 }), vmClassName("spark", "worker", { cpus: 16, memoryMiB: 131072 }));
+    assert.equal(vmClassName("spark", "worker", { cpus: 16, memoryMiB: 122880 }), vmClassName("spark", "worker", { cpus: 16, memoryMiB: 122880 }));
+  });
+
+  it("two stacks (two namespaces) with the same shapes make different classes", () => {
+    const a = reference();
+    const b = reference((raw) => (raw.namespace.name = "spark-b"));
+    const names = (s: typeof a) => Object.keys(s.vmClasses).map((k) => classNameOf(s, k));
+    assert.deepEqual(names(a), ["spark-worker-16c-120g", "spark-small-8c-64g"]);
+    assert.deepEqual(names(b), ["spark-b-worker-16c-120g", "spark-b-small-8c-64g"]);
+    for (const n of names(a)) assert.ok(!names(b).includes(n), n);
   });
 
   it("the provider inputs are in MB and carry only the reservations set", () => {
-    assert.deepEqual(vmClassArgs("worker", { cpus: 16, memoryMiB: 122880 }), { name: "worker-16c-120g", cpus: 16, memory: 122880 });
-    assert.deepEqual(vmClassArgs("g", { cpus: 1, memoryMiB: 1024, memoryReservation: 100 }), { name: "g-1c-1g-r0-100", cpus: 1, memory: 1024, memoryReservation: 100 });
+    assert.deepEqual(vmClassArgs("spark", "worker", { cpus: 16, memoryMiB: 122880 }), { name: "spark-worker-16c-120g", cpus: 16, memory: 122880 });
+    assert.deepEqual(vmClassArgs("ns", "g", { cpus: 1, memoryMiB: 1024, memoryReservation: 100 }), { name: "ns-g-1c-1g-r0-100", cpus: 1, memory: 1024, memoryReservation: 100 });
   });
 });
 
@@ -65,13 +76,13 @@ describe("Tanzu: the rendered CAPI Cluster", () => {
       replicas: 16,
       variables: {
         overrides: [
-          { name: "vmClass", value: "worker-16c-120g" },
+          { name: "vmClass", value: "spark-worker-16c-120g" },
           { name: "volumes", value: [{ name: "containerd", mountPath: "/var/lib/containerd", storageClass: "vsan-default-storage-policy", capacity: "100Gi" }] },
         ],
       },
     });
     assert.deepEqual(m.spec.topology.variables.slice(0, 2), [
-      { name: "vmClass", value: "small-8c-64g" },
+      { name: "vmClass", value: "spark-small-8c-64g" },
       { name: "storageClass", value: "vsan-default-storage-policy" },
     ]);
   });
@@ -193,14 +204,14 @@ describe("Tanzu: the rendered TanzuKubernetesCluster v1alpha3", () => {
     });
     const m = renderTkc(s) as Record<string, any>;
     assert.deepEqual(tkcProblems(m), []);
-    assert.equal(m.spec.topology.controlPlane.vmClass, "small-8c-64g");
+    assert.equal(m.spec.topology.controlPlane.vmClass, "spark-small-8c-64g");
     assert.deepEqual(m.spec.topology.controlPlane.tkr, { reference: { name: "v1.31.4---vmware.1-fips-vkr.3" } });
-    assert.equal(m.spec.topology.nodePools[0].vmClass, "worker-16c-120g");
+    assert.equal(m.spec.topology.nodePools[0].vmClass, "spark-worker-16c-120g");
     assert.equal(m.spec.topology.nodePools[0].replicas, 16);
     assert.equal(m.spec.settings.network.cni.name, "antrea");
     assert.equal(Buffer.from(m.spec.settings.network.trust.additionalTrustedCAs[0].data, "base64").toString(), PEM);
     assert.deepEqual(renderWorkloadCluster(s), [m]);
-    assert.equal(classNameOf(s, "worker"), "worker-16c-120g");
+    assert.equal(classNameOf(s, "worker"), "spark-worker-16c-120g");
   });
 
   it("negative controls: a node pool without vmClass, a volume without capacity, v1alpha2's distribution", () => {

@@ -176,3 +176,26 @@ describe("Tanzu settings", () => {
     );
   });
 });
+
+describe("Tanzu settings: VM classes that cannot collide across stacks", () => {
+  it("an adopted class (existing) keeps its name; reservations are not ours to say", () => {
+    const raw = referenceRaw();
+    raw.vmClasses.small = { cpus: 8, memoryGiB: 64, existing: "best-effort-2xlarge" };
+    const { settings, errors } = resolveTanzuSettings(raw, P);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(settings.vmClasses.small, { cpus: 8, memoryMiB: 65536, existing: "best-effort-2xlarge" });
+    assert.deepEqual(
+      errorsOf((r) => (r.vmClasses.small = { cpus: 8, memoryGiB: 64, existing: "best-effort-2xlarge", memoryReservation: 100 })),
+      { [`${P}.vmClasses.small.memoryReservation`]: `cannot be set with existing (the class "best-effort-2xlarge" keeps its own reservations)` },
+    );
+    assert.deepEqual(errorsOf((r) => (r.vmClasses.small.existing = "Best Effort")), { [`${P}.vmClasses.small.existing`]: `"Best Effort" is not a VM class name` });
+  });
+
+  it("the namespace counts towards the 63 characters of a derived class name", () => {
+    const ns = "n".repeat(44); // 44 + "-worker-16c-120g" (16) = 60: fits; 48 does not
+    assert.deepEqual(errorsOf((r) => (r.namespace.name = ns)), {});
+    assert.deepEqual(errorsOf((r) => (r.namespace.name = "n".repeat(48))), {
+      [`${P}.vmClasses.worker`]: `the class name derived from namespace, key and size ("${"n".repeat(48)}-worker-16c-120g") is longer than 63 characters: shorten the key or namespace.name, or adopt a class with existing`,
+    });
+  });
+});

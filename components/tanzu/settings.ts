@@ -7,7 +7,7 @@
 import type { FieldError } from "../validation";
 import { describeValue, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueError } from "../validation";
 import { ConfigReader, type Obj } from "../config-reader";
-import { cidrsOverlap, isIPv4, parseCidr } from "../net";
+import { cidrContains, cidrsOverlap, isIPv4, parseCidr } from "../net";
 import { capacityErrors } from "./capacity";
 import { vmClassName } from "./vm-classes";
 
@@ -63,7 +63,7 @@ export function storageClassOfPolicy(policy: string): string {
 
 const KEYS = {
   top: ["supervisor", "namespace", "vmClasses", "cluster"],
-  supervisor: ["id", "address", "port", "access", "user", "caPem", "insecureSkipTlsVerify"],
+  supervisor: ["id", "address", "networks", "port", "access", "user", "caPem", "insecureSkipTlsVerify"],
   namespace: ["name", "storagePolicies", "contentLibraries", "limits"],
   limits: ["cpuMHz", "memoryGiB", "storageGiB", "vcpuMHz"],
   vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation", "existing"],
@@ -105,6 +105,7 @@ export function resolveTanzuSettings(
   const supervisor: TanzuSettings["supervisor"] = {
     id: r.requiredString(so, "id", sp, (v) => (v.trim() === v && v.length > 0 ? undefined : `must be the Supervisor's id, got "${v}"`)) ?? "",
     address: r.requiredString(so, "address", sp, (v) => (isDnsSubdomain(v) || isIPv4(v) ? undefined : `"${v}" is not a host name or IPv4 address`)) ?? "",
+    networks: r.stringList(so, "networks", sp, []),
     port: r.number(so, "port", sp, d.supervisorPort, { integer: true, min: 1, max: 65535 }),
     access,
     insecureSkipTlsVerify: r.boolean(so, "insecureSkipTlsVerify", sp, d.insecureSkipTlsVerify),
@@ -297,6 +298,24 @@ export function resolveTanzuSettings(
   if (pod && svc && cidrsOverlap(pod, svc)) r.err(`${kp}.serviceCidr`, `${serviceCidr} overlaps podCidr ${podCidr}`);
   if (pod && pod.prefixLength > 24) r.err(`${kp}.podCidr`, `${podCidr} is too small: each node takes a /24`);
   if (svc && (svc.prefixLength < 12 || svc.prefixLength > 24)) r.err(`${kp}.serviceCidr`, `prefix length must be between /12 and /24, got /${svc.prefixLength}`);
+  // The Supervisor's own addresses must stay reachable from the nodes: a pod or service network that
+  // holds one routes it into the cluster (one node's pod /24 would capture the Supervisor's VIP).
+  // VMware: "Cannot overlap with Supervisor Cluster" (TanzuKubernetesCluster network settings), and
+  // the vSphere Automation API's `NCPClusterNetworkEnableSpec.pod_cidrs` ("should not overlap with
+  // ... ingress_cidrs, egress_cidrs, or other services running in the datacenter").
+  supervisor.networks.forEach((n, i) => {
+    if (!parseCidr(n)) r.err(`${sp}.networks[${i}]`, `"${n}" is not an IPv4 CIDR with host bits clear, like "192.168.10.0/24"`);
+  });
+  for (const [key, net] of [["podCidr", pod], ["serviceCidr", svc]] as const) {
+    if (!net) continue;
+    const value = key === "podCidr" ? podCidr : serviceCidr;
+    if (isIPv4(supervisor.address) && cidrContains(net, supervisor.address))
+      r.err(`${kp}.${key}`, `${value} contains the Supervisor's address ${supervisor.address} (${sp}.address): the nodes would route it into the cluster; choose a range outside the Supervisor's networks`);
+    supervisor.networks.forEach((n, i) => {
+      const c = parseCidr(n);
+      if (c && cidrsOverlap(net, c)) r.err(`${kp}.${key}`, `${value} overlaps the Supervisor's network ${n} (${sp}.networks[${i}])`);
+    });
+  }
 
   const trustedCas: TrustedCa[] = [];
   if (ko?.trustedCas !== undefined) {
@@ -312,6 +331,7 @@ export function resolveTanzuSettings(
       if (name !== undefined && pem !== undefined) trustedCas.push({ name, pem });
     });
   }
+  const serviceDomain = r.string(ko, "serviceDomain", kp, d.serviceDomain, (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a DNS domain`));
   let proxy: ProxySettings | undefined;
   if (ko?.proxy !== undefined) {
     const pp = `${kp}.proxy`;
@@ -321,8 +341,8 @@ export function resolveTanzuSettings(
     const httpsProxy = r.requiredString(po, "httpsProxy", pp, url);
     const noProxy = r.stringList(po, "noProxy", pp, []);
     if (po && httpProxy !== undefined && httpsProxy !== undefined) {
-      // The cluster's own networks never go through the proxy.
-      const implicit = [podCidr, serviceCidr, `.${d.serviceDomain}`].filter((x) => !noProxy.includes(x));
+      // The cluster's own networks and its service domain (the one configured) never go through the proxy.
+      const implicit = [podCidr, serviceCidr, `.${serviceDomain}`].filter((x) => !noProxy.includes(x));
       proxy = { httpProxy, httpsProxy, noProxy: [...noProxy, ...implicit] };
     }
   }
@@ -347,7 +367,7 @@ export function resolveTanzuSettings(
       storageClass,
       podCidr,
       serviceCidr,
-      serviceDomain: r.string(ko, "serviceDomain", kp, d.serviceDomain, (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a DNS domain`)),
+      serviceDomain,
       cni: r.oneOf(ko, "cni", kp, d.cni, ["antrea", "calico"] as const),
       trustedCas,
       readyTimeoutMinutes: r.number(ko, "readyTimeoutMinutes", kp, d.readyTimeoutMinutes, { exclusiveMin: 0, max: 480 }),

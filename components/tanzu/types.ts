@@ -91,6 +91,11 @@ export interface TanzuSettings {
     id: string;
     /** Host name or address of the Supervisor's control-plane API (the load balancer's VIP). */
     address: string;
+    /**
+     * The Supervisor's networks the stack knows (management, workload, ingress/egress CIDRs): the
+     * workload cluster's pod and service networks must not overlap them, nor contain `address`.
+     */
+    networks: string[];
     /** Port of the Supervisor's Kubernetes API (6443). */
     port: number;
     /**

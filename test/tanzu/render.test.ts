@@ -133,7 +133,7 @@ describe("Tanzu: the rendered CAPI Cluster", () => {
     const os = m.spec.topology.variables.find((v: any) => v.name === "osConfiguration").value;
     assert.deepEqual(os.trust, { additionalTrustedCAs: [{ caCert: { content: PEM } }] });
     assert.equal(os.systemProxy.http, "http://proxy.lab.local:3128");
-    assert.deepEqual(os.systemProxy.noProxy, [".lab.local", "192.168.0.0/16", "10.96.0.0/12", ".cluster.local"]);
+    assert.deepEqual(os.systemProxy.noProxy, [".lab.local", "10.244.0.0/16", "10.96.0.0/12", ".cluster.local"]);
     assert.deepEqual(m.spec.topology.controlPlane.variables.overrides, [
       { name: "volumes", value: [{ name: "etcd", mountPath: "/var/lib/etcd", storageClass: "vsan-default-storage-policy", capacity: "4Gi" }] },
     ]);

@@ -30,7 +30,8 @@ describe("Tanzu settings", () => {
     assert.equal(settings.cluster.classNamespace, "vmware-system-vks-public");
     assert.equal(settings.cluster.storageClass, "vsan-default-storage-policy");
     assert.equal(settings.cluster.sparkPool, "workers");
-    assert.equal(settings.cluster.podCidr, DEFAULT_TANZU_SETTINGS.podCidr);
+    assert.equal(settings.cluster.podCidr, "10.244.0.0/16");
+    assert.equal(DEFAULT_TANZU_SETTINGS.podCidr, "192.168.0.0/16");
     assert.deepEqual(settings.vmClasses, { worker: { cpus: 16, memoryMiB: 122880 }, small: { cpus: 8, memoryMiB: 65536 } });
     assert.deepEqual(settings.cluster.controlPlane, { replicas: 3, vmClass: "small", volumes: [] });
   });
@@ -62,10 +63,10 @@ describe("Tanzu settings", () => {
       raw.cluster.release = "1.31.4";
       raw.cluster.controlPlane.replicas = 2;
       raw.cluster.nodePools[0].vmClass = "large";
-      raw.cluster.serviceCidr = "192.168.128.0/20";
+      raw.cluster.serviceCidr = "10.244.128.0/20";
     });
     assert.deepEqual(e, {
-      [`${P}.supervisor.adress`]: `unknown key "adress" (did you mean "address"?); known keys: id, address, port, access, user, caPem, insecureSkipTlsVerify`,
+      [`${P}.supervisor.adress`]: `unknown key "adress" (did you mean "address"?); known keys: id, address, networks, port, access, user, caPem, insecureSkipTlsVerify`,
       [`${P}.supervisor.address`]: "is required",
       [`${P}.supervisor.user`]: "is required",
       [`${P}.namespace.name`]: `"Spark_NS" is not a DNS label (lower case letters, digits, "-"; at most 63)`,
@@ -73,7 +74,7 @@ describe("Tanzu settings", () => {
       [`${P}.cluster.release`]: `"1.31.4" is not a Kubernetes release name like "v1.31.4---vmware.1-fips-vkr.3" (\`kubectl get kr\`; "+" is written "---")`,
       [`${P}.cluster.controlPlane.replicas`]: "must be 1 or 3 (etcd needs an odd quorum), got 2",
       [`${P}.cluster.nodePools[0].vmClass`]: `"large" is not one of vmClasses (worker, small)`,
-      [`${P}.cluster.serviceCidr`]: "192.168.128.0/20 overlaps podCidr 192.168.0.0/16",
+      [`${P}.cluster.serviceCidr`]: "10.244.128.0/20 overlaps podCidr 10.244.0.0/16",
     });
   });
 
@@ -198,4 +199,58 @@ describe("Tanzu settings: VM classes that cannot collide across stacks", () => {
       [`${P}.vmClasses.worker`]: `the class name derived from namespace, key and size ("${"n".repeat(48)}-worker-16c-120g") is longer than 63 characters: shorten the key or namespace.name, or adopt a class with existing`,
     });
   });
+});
+
+describe("Tanzu settings: the pod and service networks stay clear of the Supervisor", () => {
+  it("the reference stack's pod network does not hold the Supervisor (it used to: 192.168.0.0/16 ∋ 192.168.10.2)", () => {
+    const raw = referenceRaw();
+    assert.equal(raw.cluster.podCidr, "10.244.0.0/16");
+    assert.deepEqual(resolveTanzuSettings(raw, P).errors, []);
+  });
+
+  // [podCidr, serviceCidr, supervisor.address, supervisor.networks, errors by key]
+  const table: [string | undefined, string | undefined, string, string[], Record<string, string>][] = [
+    // The default pod network around the reference stack's Supervisor: the negative control of the fix above.
+    [undefined, undefined, "192.168.10.2", [], { podCidr: "192.168.0.0/16 contains the Supervisor's address 192.168.10.2 (vsphere-spark:tanzu.supervisor.address): the nodes would route it into the cluster; choose a range outside the Supervisor's networks" }],
+    ["10.244.0.0/16", undefined, "192.168.10.2", [], {}],
+    ["10.244.0.0/16", "10.96.0.0/12", "10.100.0.10", [], { serviceCidr: "10.96.0.0/12 contains the Supervisor's address 10.100.0.10 (vsphere-spark:tanzu.supervisor.address): the nodes would route it into the cluster; choose a range outside the Supervisor's networks" }],
+    ["10.244.0.0/16", undefined, "supervisor.lab.local", ["10.244.128.0/20", "192.168.10.0/24"], { podCidr: "10.244.0.0/16 overlaps the Supervisor's network 10.244.128.0/20 (vsphere-spark:tanzu.supervisor.networks[0])" }],
+    ["10.244.0.0/16", undefined, "192.168.10.2", ["10.96.0.0/23"], { serviceCidr: "10.96.0.0/12 overlaps the Supervisor's network 10.96.0.0/23 (vsphere-spark:tanzu.supervisor.networks[0])" }],
+    ["10.244.0.0/16", undefined, "192.168.10.2", ["192.168.10.0/24", "10.0.0.1/8"], { "..networks[1]": `"10.0.0.1/8" is not an IPv4 CIDR with host bits clear, like "192.168.10.0/24"` }],
+  ];
+  for (const [pod, svc, address, networks, want] of table)
+    it(`pods ${pod ?? "(default)"}, services ${svc ?? "(default)"}, Supervisor ${address} ${JSON.stringify(networks)}`, () => {
+      const e = errorsOf((raw) => {
+        if (pod === undefined) delete raw.cluster.podCidr;
+        else raw.cluster.podCidr = pod;
+        if (svc !== undefined) raw.cluster.serviceCidr = svc;
+        raw.supervisor.address = address;
+        raw.supervisor.networks = networks;
+      });
+      const expected = Object.fromEntries(
+        Object.entries(want).map(([k, v]) => [k.startsWith("..") ? `${P}.supervisor${k.slice(1)}` : `${P}.cluster.${k}`, v]),
+      );
+      assert.deepEqual(e, expected);
+    });
+});
+
+describe("Tanzu settings: noProxy holds the configured service domain", () => {
+  // [serviceDomain as written, noProxy as written, noProxy resolved]
+  const table: [string | undefined, string[], string[]][] = [
+    [undefined, [".lab.local"], [".lab.local", "10.244.0.0/16", "10.96.0.0/12", ".cluster.local"]],
+    ["spark.internal", [".lab.local"], [".lab.local", "10.244.0.0/16", "10.96.0.0/12", ".spark.internal"]],
+    // Already listed: not twice.
+    ["spark.internal", [".spark.internal", "10.244.0.0/16"], [".spark.internal", "10.244.0.0/16", "10.96.0.0/12"]],
+  ];
+  for (const [domain, noProxy, want] of table)
+    it(`serviceDomain ${domain ?? "(default)"}, noProxy ${JSON.stringify(noProxy)}`, () => {
+      const raw = referenceRaw();
+      if (domain !== undefined) raw.cluster.serviceDomain = domain;
+      raw.cluster.proxy = { httpProxy: "http://proxy.lab.local:3128", httpsProxy: "http://proxy.lab.local:3128", noProxy };
+      const { settings, errors } = resolveTanzuSettings(raw, P);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(settings.cluster.proxy?.noProxy, want);
+      // The negative control: the default domain is not added when another one is configured.
+      if (domain !== undefined) assert.ok(!settings.cluster.proxy?.noProxy.includes(".cluster.local"));
+    });
 });

@@ -45,6 +45,23 @@ export const DEFAULT_TANZU_SETTINGS = {
 export const RELEASE_NAME = /^v1\.(\d+)\.(\d+)---vmware\.\d+(-[a-z0-9]+(\.[a-z0-9]+)*)*$/;
 
 /**
+ * The oldest Kubernetes minor accepted on Tanzu: 1.25, the first without PodSecurityPolicy (removed
+ * upstream in 1.25, kubernetes/kubernetes CHANGELOG-1.25). TKG clusters up to v1.24 enforce PSP and
+ * admit pods only through a RoleBinding to VMware's `psp:vmware-system-privileged` (or `-restricted`)
+ * ClusterRole (vSphere with Tanzu docs, "Using Pod Security Policies with Tanzu Kubernetes
+ * Clusters"); from v1.25 they use Pod Security Admission, which the Spark layer's namespace labels
+ * configure. Refusing the old releases is simpler and safer than binding a privileged policy to
+ * every service account.
+ */
+export const MIN_TANZU_MINOR = 25;
+
+/** The Kubernetes minor of a release name (`v1.31.4---vmware.1-fips-vkr.3` → 31). */
+export function releaseMinor(release: string): number | undefined {
+  const m = RELEASE_NAME.exec(release);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
  * The variables generation a ClusterClass uses, when its name tells: `tanzukubernetescluster` and
  * `builtin-generic-vX.Y.Z` before 3.2.0 are flat, 3.2.0 and later nested; others unknown.
  */
@@ -348,7 +365,12 @@ export function resolveTanzuSettings(
   }
 
   const release = r.requiredString(ko, "release", kp, (v) =>
-    RELEASE_NAME.test(v) ? undefined : `"${v}" is not a Kubernetes release name like "v1.31.4---vmware.1-fips-vkr.3" (\`kubectl get kr\`; "+" is written "---")`,
+    !RELEASE_NAME.test(v)
+      ? `"${v}" is not a Kubernetes release name like "v1.31.4---vmware.1-fips-vkr.3" (\`kubectl get kr\`; "+" is written "---")`
+      : releaseMinor(v)! < MIN_TANZU_MINOR
+        ? `${v} is Kubernetes 1.${releaseMinor(v)}, which enforces PodSecurityPolicy: TKG clusters up to v1.24 admit a pod only through a binding to a PSP ` +
+          `(VMware's psp:vmware-system-privileged / -restricted), which the Spark layer does not create, so its pods would be rejected. Use a release of v1.${MIN_TANZU_MINOR} or later (Pod Security Admission)`
+        : undefined,
   );
 
   const settings: TanzuSettings = {

@@ -254,3 +254,24 @@ describe("Tanzu settings: noProxy holds the configured service domain", () => {
       if (domain !== undefined) assert.ok(!settings.cluster.proxy?.noProxy.includes(".cluster.local"));
     });
 });
+
+describe("Tanzu settings: releases that enforce PodSecurityPolicy are refused", () => {
+  // [release, accepted]: PSP was removed in Kubernetes 1.25; TKG releases up to v1.24 enforce it.
+  const table: [string, boolean][] = [
+    ["v1.21.6---vmware.1-tkg.1", false],
+    ["v1.23.8---vmware.3-tkg.1", false],
+    ["v1.24.11---vmware.1-fips.1-tkg.1", false],
+    ["v1.25.7---vmware.3-fips.1-tkg.1", true],
+    ["v1.26.5---vmware.2-fips.1-tkg.1", true],
+    ["v1.31.4---vmware.1-fips-vkr.3", true],
+  ];
+  for (const [release, ok] of table)
+    it(`${release}: ${ok ? "accepted" : "refused"}`, () => {
+      const e = errorsOf((raw) => (raw.cluster.release = release));
+      if (ok) assert.deepEqual(e, {});
+      else {
+        assert.deepEqual(Object.keys(e), [`${P}.cluster.release`]);
+        assert.match(e[`${P}.cluster.release`], /enforces PodSecurityPolicy.*Use a release of v1\.25 or later/);
+      }
+    });
+});

@@ -18,7 +18,7 @@ import { managedClasses, vmClassArgs } from "./vm-classes";
 import { tanzuWorkerPool } from "./plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
 import { kubeconfigEndpoint, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
-import { NamespaceLimitsResource } from "./namespace-limits";
+import { NamespaceAccessResource, NamespaceLimitsResource } from "./vcenter-namespace";
 
 export interface TanzuClusterArgs {
   /** `vsphere-spark:tanzu` as written in the stack file (resolved and validated here)... */
@@ -82,8 +82,8 @@ export function validateTanzuArgs(name: string, args: TanzuClusterArgs): TanzuSe
     more.push({ path: "args.supervisorKubeconfig", message: `is required when supervisor.access is "kubeconfig"` });
   if (settings.supervisor.access === "sso" && args.password === undefined)
     more.push({ path: "args.password", message: `is required when supervisor.access is "sso" (the vCenter SSO password)` });
-  if (settings.namespace.limits && (args.password === undefined || args.vcenter === undefined))
-    more.push({ path: "args.vcenter", message: "vcenter and password are required when namespace.limits is set (limits are set through vCenter REST)" });
+  if ((settings.namespace.limits || settings.namespace.access.length > 0) && (args.password === undefined || args.vcenter === undefined))
+    more.push({ path: "args.vcenter", message: "vcenter and password are required when namespace.limits or namespace.access is set (they are set through vCenter REST)" });
   if (errors.length + more.length > 0) throw new ValidationError([...errors, ...more], `TanzuCluster ${name}: invalid arguments`);
   return settings;
 }
@@ -124,14 +124,14 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
     vopts({ replaceOnChanges: ["name"], deleteBeforeReplace: true }),
   );
   const ready: pulumi.Resource[] = [namespace, ...Object.values(vmClasses)];
-  if (settings.namespace.limits && args.vcenter && args.password !== undefined) {
-    ready.push(
-      new NamespaceLimitsResource(
-        `${name}-namespace-limits`,
-        { server: args.vcenter.server, insecureSkipTlsVerify: args.vcenter.insecureSkipTlsVerify ?? false, user: args.vcenter.user, password: pulumi.secret(args.password), namespace: namespace.name as pulumi.Output<string>, limits: settings.namespace.limits },
-        { parent, dependsOn: [namespace] },
-      ),
-    );
+  if (args.vcenter && args.password !== undefined) {
+    const conn = { server: args.vcenter.server, insecureSkipTlsVerify: args.vcenter.insecureSkipTlsVerify ?? false, user: args.vcenter.user, password: pulumi.secret(args.password), namespace: namespace.name as pulumi.Output<string> };
+    // Limits: a limit removed from the stack is unset in vCenter; the whole section removed deletes
+    // this resource, which unsets them all (vcenter-namespace.ts).
+    if (settings.namespace.limits) ready.push(new NamespaceLimitsResource(`${name}-namespace-limits`, { ...conn, limits: settings.namespace.limits }, { parent, dependsOn: [namespace] }));
+    // One resource per subject, named after it: a changed role is an update, a removed subject a revoke.
+    for (const g of settings.namespace.access)
+      ready.push(new NamespaceAccessResource(`${name}-access-${g.type.toLowerCase()}-${g.subject}@${g.domain}`, { ...conn, grant: g }, { parent, dependsOn: [namespace] }));
   }
 
   // The Supervisor's Kubernetes API: the user's kubeconfig, or a session token fetched on every run.

@@ -6,6 +6,6 @@ export * from "./capacity";
 export * from "./rollout";
 export * from "./plan";
 export * from "./supervisor";
-export * from "./namespace-limits";
+export * from "./vcenter-namespace";
 export * from "./cluster";
 export * from "./backend";

@@ -59,6 +59,7 @@ export function planTanzu(
     ...(capacity.limits
       ? [`  limits: cpu ${capacity.limits.cpuMHz ?? "unlimited"} MHz, memory ${capacity.limits.memoryMiB === undefined ? "unlimited" : gib(capacity.limits.memoryMiB)}, storage ${capacity.limits.storageMiB === undefined ? "unlimited" : gib(capacity.limits.storageMiB)}`]
       : []),
+    `  access: ${ns.access.length === 0 ? "SSO administrators only (namespace.access grants none)" : ns.access.map((g) => `${g.type.toLowerCase()} ${g.subject}@${g.domain} ${g.role}`).join(", ")}`,
     `  VM classes: ${classes.map((k) => `${k.name} (${k.cpus} vCPU, ${gib(k.memory)}${k.existing ? ", existing: adopted, never created or deleted here" : ""})`).join(", ")}`,
     `  cluster ${c.name}: ${request}, release ${c.release}`,
     ...capacity.rows.map((r) => `    ${r.pool}: ${r.replicas} × ${r.vmClass}${r.volumeGiB ? ` + ${r.volumeGiB} GiB volumes` : ""}`),

@@ -19,6 +19,7 @@ export function namespaceSpec(settings: TanzuSettings): {
   storagePolicies: string[];
   contentLibraries: string[];
   vmClasses: string[];
+  access: TanzuSettings["namespace"]["access"];
 } {
   return {
     name: settings.namespace.name,
@@ -26,6 +27,7 @@ export function namespaceSpec(settings: TanzuSettings): {
     storagePolicies: [...settings.namespace.storagePolicies],
     contentLibraries: [...settings.namespace.contentLibraries],
     vmClasses: Object.entries(settings.vmClasses).map(([k, v]) => vmClassName(settings.namespace.name, k, v)),
+    access: settings.namespace.access.map((g) => ({ ...g })),
   };
 }
 

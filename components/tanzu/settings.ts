@@ -12,7 +12,7 @@ import { capacityErrors } from "./capacity";
 import { vmClassName } from "./vm-classes";
 
 export * from "./types";
-import type { NamespaceLimits, NodePoolSettings, NodeVolume, ProxySettings, SupervisorAccess, TanzuClusterApi, TanzuContext, TanzuSettings, Taint, TrustedCa, VariablesGeneration, VmClassSpec } from "./types";
+import type { NamespaceGrant, NamespaceLimits, NodePoolSettings, NodeVolume, ProxySettings, SupervisorAccess, TanzuClusterApi, TanzuContext, TanzuSettings, Taint, TrustedCa, VariablesGeneration, VmClassSpec } from "./types";
 
 /** The ClusterClass of VKS 3.4 (vSphere 8.0U3+), and the namespace it lives in. */
 export const DEFAULT_CLUSTER_CLASS = "builtin-generic-v3.4.0";
@@ -81,7 +81,8 @@ export function storageClassOfPolicy(policy: string): string {
 const KEYS = {
   top: ["supervisor", "namespace", "vmClasses", "cluster"],
   supervisor: ["id", "address", "networks", "port", "access", "user", "caPem", "insecureSkipTlsVerify"],
-  namespace: ["name", "storagePolicies", "contentLibraries", "limits"],
+  namespace: ["name", "storagePolicies", "contentLibraries", "limits", "access"],
+  access: ["subject", "type", "role"],
   limits: ["cpuMHz", "memoryGiB", "storageGiB", "vcpuMHz"],
   vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation", "existing"],
   cluster: [
@@ -144,7 +145,26 @@ export function resolveTanzuSettings(
     name: r.requiredString(no, "name", np, (v) => (isDnsLabel(v) ? undefined : `"${v}" is not a DNS label (lower case letters, digits, "-"; at most 63)`)) ?? "",
     storagePolicies: r.stringList(no, "storagePolicies", np, []),
     contentLibraries: r.stringList(no, "contentLibraries", np, []),
+    access: [],
   };
+  if (no?.access !== undefined) {
+    const seen = new Set<string>();
+    (r.list(no.access, `${np}.access`) ?? []).forEach((item, i) => {
+      const ip = `${np}.access[${i}]`;
+      const ao = r.object(item, ip, KEYS.access);
+      if (!ao) return;
+      const subject = r.requiredString(ao, "subject", ip, (v) => (/^[^@\s/]+@[^@\s/]+$/.test(v) ? undefined : `must be an SSO user or group with its domain, like "spark-devs@vsphere.local", got "${v}"`));
+      const type = r.oneOf(ao, "type", ip, "user", ["user", "group"] as const);
+      const role = r.oneOf(ao, "role", ip, "edit", ["edit", "owner", "view"] as const);
+      if (subject === undefined) return;
+      const at = subject.lastIndexOf("@");
+      const grant: NamespaceGrant = { subject: subject.slice(0, at), domain: subject.slice(at + 1), type: type === "group" ? "GROUP" : "USER", role: role.toUpperCase() as NamespaceGrant["role"] };
+      const key = `${grant.type} ${subject.toLowerCase()}`;
+      if (seen.has(key)) r.err(`${ip}.subject`, `${type} "${subject}" is listed twice (one role per subject)`);
+      else namespace.access.push(grant);
+      seen.add(key);
+    });
+  }
   if (no && namespace.storagePolicies.length === 0 && no.storagePolicies === undefined) r.err(`${np}.storagePolicies`, "is required: at least one storage policy for the node disks");
   else if (no && Array.isArray(no.storagePolicies) && no.storagePolicies.length === 0) r.err(`${np}.storagePolicies`, "must list at least one storage policy");
   if (no?.limits !== undefined) {

@@ -72,6 +72,16 @@ export interface NamespaceLimits {
   vcpuMHz: number;
 }
 
+/** One subject's role on the namespace (vSphere Automation API `Namespaces.Access`). */
+export interface NamespaceGrant {
+  /** SSO domain, e.g. `vsphere.local`. */
+  domain: string;
+  /** User or group name within the domain. */
+  subject: string;
+  type: "USER" | "GROUP";
+  role: "OWNER" | "EDIT" | "VIEW";
+}
+
 export interface TrustedCa {
   /** Name of the certificate (a DNS label). */
   name: string;
@@ -118,6 +128,12 @@ export interface TanzuSettings {
     /** Content library names with the Kubernetes release images (looked up to their ids). */
     contentLibraries: string[];
     limits?: NamespaceLimits;
+    /**
+     * Who may use the namespace besides SSO administrators, granted through vCenter's namespace
+     * access API (vcenter-namespace.ts): a developer needs EDIT (or OWNER) to create the cluster and
+     * read its kubeconfig Secret.
+     */
+    access: NamespaceGrant[];
   };
   /** VM classes by key; the names created in vCenter are derived from key and size. */
   vmClasses: Record<string, VmClassSpec>;

@@ -89,9 +89,9 @@ function decideTanzu(values: StackValues, kubernetes: ReturnType<typeof resolveK
     errors.push({ path: kubeconfigKey, message: `is set but ${projectKey("tanzu")}.supervisor.access is "${t.settings.supervisor.access}"` });
   }
   const password = runtime?.secret("vsphere:password");
-  const needsPassword = t.settings.supervisor.access === "sso" || t.settings.namespace.limits !== undefined;
+  const needsPassword = t.settings.supervisor.access === "sso" || t.settings.namespace.limits !== undefined || t.settings.namespace.access.length > 0;
   if (runtime && t.errors.length === 0 && needsPassword && password === undefined) {
-    errors.push({ path: "vsphere:password", message: "is required with the tanzu back end when supervisor.access is \"sso\" or namespace.limits is set (the Supervisor login and vCenter REST use it): run `pulumi config set --secret vsphere:password`" });
+    errors.push({ path: "vsphere:password", message: "is required with the tanzu back end when supervisor.access is \"sso\" or namespace.limits or namespace.access is set (the Supervisor login and vCenter REST use it): run `pulumi config set --secret vsphere:password`" });
   }
   if (errors.length > 0 || kubernetes.errors.length > 0) return { errors };
   const server = values.provider.vsphereServer ?? values.provider.vcenterServer;

@@ -54,6 +54,7 @@ async function run(args: Partial<TanzuClusterArgs> & { tanzu: unknown }) {
       });
       const c = new TanzuCluster("spark", {
         password: "s3cret-sso",
+        vcenter: { server: "vcenter.lab.local", user: "administrator@vsphere.local" },
         login: async (req) => {
           logins.push({ ...req, password: req.password === "s3cret-sso" ? "<ok>" : "<wrong>" });
           return "session-token-123";
@@ -77,6 +78,7 @@ describe("TanzuCluster under the mock runtime", function () {
     assert.deepEqual(types, [
       "kubernetes:cluster.x-k8s.io/v1beta1:Cluster spark-cluster",
       "kubernetes:core/v1:Secret spark-kubeconfig",
+      "pulumi-nodejs:dynamic/NamespaceAccess:Resource spark-access-group-spark-devs@vsphere.local",
       "pulumi:providers:kubernetes spark-k8s",
       "pulumi:providers:kubernetes spark-supervisor",
       "vsphere-spark:tanzu:TanzuCluster spark",
@@ -155,6 +157,7 @@ describe("TanzuCluster under the mock runtime", function () {
     delete raw.supervisor.user;
     raw.cluster.api = "tkc";
     delete raw.cluster.clusterClass;
+    delete raw.namespace.access; // the grants need the vCenter password
     const { r, logins } = await run({ tanzu: raw, supervisorKubeconfig: "apiVersion: v1\nkind: Config\n", password: undefined });
     assert.deepEqual(logins, []);
     assert.ok(r.resources.some((x) => x.type === "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"));
@@ -179,6 +182,21 @@ describe("TanzuCluster under the mock runtime", function () {
     assert.equal(inputs.server, "vcenter.lab.local");
     assert.equal(inputs.user, "administrator@vsphere.local");
     assert.equal(typeof inputs.__provider, "string");
+  });
+
+  it("namespace access: one vCenter REST resource per subject, after the namespace and before the cluster", async () => {
+    const raw = referenceRaw();
+    raw.namespace.access = [{ subject: "spark-devs@vsphere.local", type: "group" }, { subject: "ana@corp.example", role: "owner" }];
+    const { r, options } = await run({ tanzu: raw });
+    const grants = r.resources.filter((x) => x.type === "pulumi-nodejs:dynamic/NamespaceAccess:Resource");
+    assert.deepEqual(grants.map((g) => g.name), ["spark-access-group-spark-devs@vsphere.local", "spark-access-user-ana@corp.example"]);
+    assert.ok(isSecretMarker(grants[0].inputs.password));
+    assert.deepEqual((unwrapSecrets(grants[1].inputs) as Record<string, any>).grant, { subject: "ana", domain: "corp.example", type: "USER", role: "OWNER" });
+    const deps = (name: string) => ((options[name]?.dependsOn ?? []) as pulumi.Resource[]).map((d) => (d as any).__name ?? "");
+    assert.ok(deps("spark-cluster").includes("spark-access-user-ana@corp.example"), deps("spark-cluster").join(", "));
+    assert.deepEqual(deps("spark-access-user-ana@corp.example"), ["spark-namespace"]);
+    // Without vCenter and the password nothing can grant them: refused before anything is registered.
+    await assert.rejects(run({ tanzu: raw, vcenter: undefined }), /args\.vcenter: vcenter and password are required when namespace\.limits or namespace\.access is set/);
   });
 
   it("refuses a release and replica change against the previous state, before the cluster is registered", async () => {

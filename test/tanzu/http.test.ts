@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { applyNamespaceLimits, kubeconfigEndpoint, namespaceLimitsBody, namespaceLimitsProvider, tokenKubeconfig, wcpLogin } from "../../components/tanzu";
+import { applyNamespaceLimits, kubeconfigEndpoint, namespaceAccessPath, namespaceAccessProvider, namespaceLimitsBody, namespaceLimitsProvider, tokenKubeconfig, wcpLogin } from "../../components/tanzu";
 import { requireTool, tmpDir } from "../cluster/helpers";
 
 interface Seen {
@@ -90,10 +90,13 @@ describe("Tanzu HTTP calls against a local HTTPS server", function () {
       return { status: 404, body: "not found" };
     };
 
-    it("the body carries only the limits set, in vCenter's units", () => {
-      assert.deepEqual(namespaceLimitsBody(limits), { resource_spec: { cpu_limit: 700000, memory_limit: 2252800, storage_request_limit: 2048000 } });
-      assert.deepEqual(namespaceLimitsBody({ vcpuMHz: 2400, memoryMiB: 1024 }), { resource_spec: { memory_limit: 1024 } });
-    });
+    // ResourceQuotaOptionsV1Update: a value sets a limit, `<field>_unset: true` removes it, a field left out is unchanged.
+    const bodies: [string, Parameters<typeof namespaceLimitsBody>[0], Record<string, number | boolean>][] = [
+      ["all three set", limits, { cpu_limit: 700000, memory_limit: 2252800, storage_request_limit: 2048000 }],
+      ["memory only: the others removed", { vcpuMHz: 2400, memoryMiB: 1024 }, { cpu_limit_unset: true, memory_limit: 1024, storage_request_limit_unset: true }],
+      ["none (the resource deleted): all removed", undefined, { cpu_limit_unset: true, memory_limit_unset: true, storage_request_limit_unset: true }],
+    ];
+    for (const [what, l, spec] of bodies) it(`the body, ${what}, in vCenter's units`, () => assert.deepEqual(namespaceLimitsBody(l), { resource_spec: spec }));
 
     it("logs in, then PATCHes the namespace with the session id", async () => {
       handler = vcenter;
@@ -121,6 +124,60 @@ describe("Tanzu HTTP calls against a local HTTPS server", function () {
       assert.deepEqual(await p.diff!("spark", inputs, { ...inputs, namespace: "x" }), { changes: true, replaces: ["namespace"] });
       await p.update!("spark", inputs, { ...inputs, limits: { ...limits, memoryMiB: 1024 } });
       assert.deepEqual(JSON.parse(seen[seen.length - 1].body), { resource_spec: { cpu_limit: 700000, memory_limit: 1024, storage_request_limit: 2048000 } });
+      // A limit removed from the stack is removed in vCenter, not left behind.
+      await p.update!("spark", inputs, { ...inputs, limits: { vcpuMHz: 2400, cpuMHz: 700000 } });
+      assert.deepEqual(JSON.parse(seen[seen.length - 1].body), { resource_spec: { cpu_limit: 700000, memory_limit_unset: true, storage_request_limit_unset: true } });
+      // delete() removes them all; a namespace already gone (404) is fine.
+      seen = [];
+      await p.delete!("spark", inputs);
+      assert.deepEqual(seen.map((x) => `${x.method} ${x.url}`), ["POST /api/session", "PATCH /api/vcenter/namespaces/instances/spark"]);
+      assert.deepEqual(JSON.parse(seen[1].body), { resource_spec: { cpu_limit_unset: true, memory_limit_unset: true, storage_request_limit_unset: true } });
+      await p.delete!("other", { ...inputs, namespace: "other" });
+      await assert.rejects(p.update!("other", inputs, { ...inputs, namespace: "other" }), /HTTP 404/);
+    });
+  });
+
+  describe("namespace access through vCenter REST", () => {
+    const grants = new Map<string, string>();
+    const vcenter: Handler = (s) => {
+      if (s.method === "POST" && s.url === "/api/session") return { status: 201, body: "\"sess-1\"" };
+      if (s.headers["vmware-api-session-id"] !== "sess-1") return { status: 401 };
+      const m = /^\/api\/vcenter\/namespaces\/instances\/spark\/access\/([^/]+)\/([^/?]+)\?type=(USER|GROUP)$/.exec(s.url);
+      if (!m) return { status: 404 };
+      const key = `${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}/${m[3]}`;
+      if (s.method === "POST") return grants.has(key) ? { status: 400, body: "already exists" } : (grants.set(key, JSON.parse(s.body).role), { status: 204 });
+      if (s.method === "PUT") return grants.has(key) ? (grants.set(key, JSON.parse(s.body).role), { status: 204 }) : { status: 404 };
+      if (s.method === "DELETE") return grants.delete(key) ? { status: 204 } : { status: 404 };
+      return { status: 405 };
+    };
+    const grant = { subject: "spark devs", domain: "vsphere.local", type: "GROUP" as const, role: "EDIT" as const };
+    const inputs = () => ({ server: base, user: "administrator@vsphere.local", password: "pw", namespace: "spark", grant, insecureSkipTlsVerify: true });
+
+    it("the path names domain, subject (escaped) and the subject type", () => {
+      assert.equal(namespaceAccessPath("spark", grant), "/api/vcenter/namespaces/instances/spark/access/vsphere.local/spark%20devs?type=GROUP");
+    });
+
+    it("create grants (POST {role}), a changed role is an update (PUT), delete revokes; another subject replaces", async () => {
+      handler = vcenter;
+      grants.clear();
+      const p = namespaceAccessProvider;
+      const created = await p.create(inputs());
+      assert.equal(created.id, "spark/vsphere.local/spark devs/GROUP");
+      assert.deepEqual([...grants], [["vsphere.local/spark devs/GROUP", "EDIT"]]);
+      assert.deepEqual(JSON.parse(seen[seen.length - 1].body), { role: "EDIT" });
+      const owner = { ...inputs(), grant: { ...grant, role: "OWNER" as const } };
+      assert.deepEqual(await p.diff!(created.id, inputs(), owner), { changes: true, replaces: [], deleteBeforeReplace: false });
+      await p.update!(created.id, inputs(), owner);
+      assert.equal(seen[seen.length - 1].method, "PUT");
+      assert.deepEqual([...grants], [["vsphere.local/spark devs/GROUP", "OWNER"]]);
+      assert.deepEqual((await p.diff!(created.id, inputs(), { ...inputs(), grant: { ...grant, type: "USER" } })).replaces, ["grant"]);
+      assert.deepEqual(await p.diff!(created.id, inputs(), inputs()), { changes: false, replaces: [], deleteBeforeReplace: false });
+      await p.delete!(created.id, owner);
+      assert.deepEqual([...grants], []);
+      // Revoked already: fine. Granting twice: vCenter's error, named.
+      await p.delete!(created.id, owner);
+      await p.create(inputs());
+      await assert.rejects(p.create(inputs()), /vCenter POST \/api\/vcenter\/namespaces\/instances\/spark\/access\/vsphere.local\/spark%20devs\?type=GROUP failed: HTTP 400 already exists/);
     });
   });
 

@@ -64,7 +64,9 @@ describe("Tanzu plan and worker pool", () => {
       storagePolicies: ["vSAN Default Storage Policy"],
       contentLibraries: ["Kubernetes Service Content Library"],
       vmClasses: ["spark-worker-16c-120g", "spark-small-8c-64g"],
+      access: [{ subject: "spark-devs", domain: "vsphere.local", type: "GROUP", role: "EDIT" }],
     });
+    assert.ok(p.text.includes("  access: group spark-devs@vsphere.local EDIT"), p.text.join("\n"));
     assert.deepEqual(t.capacity.total, { vms: 19, cpus: 280, memoryMiB: 2162688, volumeGiB: 1600 });
     assert.deepEqual(t.capacity.hosts, { count: 4, cpuThreads: 384, memoryMiB: 3145728 });
     assert.deepEqual(t.rollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });

@@ -19,6 +19,10 @@ import { tanzuWorkerPool } from "./plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
 import { kubeconfigEndpoint, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
 import { NamespaceAccessResource, NamespaceLimitsResource } from "./vcenter-namespace";
+import { waitForNodePools } from "./node-pools-ready";
+
+/** How often the node pools' MachineDeployments are read while waiting. */
+const NODE_POOL_POLL_MS = 15_000;
 
 export interface TanzuClusterArgs {
   /** `vsphere-spark:tanzu` as written in the stack file (resolved and validated here)... */
@@ -42,6 +46,8 @@ export interface TanzuClusterArgs {
    * can diff against the live cluster). An offline run without network passes `offlineLogin`.
    */
   readonly login?: (req: WcpLoginRequest) => Promise<string>;
+  /** Do not wait for the node pools' MachineDeployments (offline runs and unit tests without a Supervisor). */
+  readonly skipNodePoolWait?: boolean;
 }
 
 export class TanzuCluster extends pulumi.ComponentResource implements ClusterHandle {
@@ -177,7 +183,16 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   // Cluster API writes the admin kubeconfig to `<cluster>-kubeconfig` (key `value`) in the namespace.
   // The id depends on the cluster's id, which a preview of its creation does not know: the Secret
   // is then not read (it does not exist yet); in `pulumi up` it is read once the cluster is Ready.
-  const secretId = pulumi.all([cluster.id, cluster.metadata.namespace, cluster.metadata.name]).apply(([, ns, n]) => `${ns}/${n}-kubeconfig`);
+  // Then the node pools: the Cluster's Ready does not cover the workers (node-pools-ready.ts). On
+  // every `pulumi up` (not in a preview) this waits until each pool's MachineDeployment is rolled
+  // out, so what comes after (the kubeconfig, Spark, and the deletion of replaced VM classes at the
+  // end of the update) finds the workers there.
+  const poolsReady = pulumi.all([cluster.id, supervisorKubeconfig]).apply(async ([id, kc]) => {
+    if (!pulumi.runtime.isDryRun() && !args.skipNodePoolWait)
+      await waitForNodePools({ kubeconfig: kc, namespace: settings.namespace.name, cluster: settings.cluster.name, expected: state.pools, timeoutMs: settings.cluster.readyTimeoutMinutes * 60_000, intervalMs: NODE_POOL_POLL_MS });
+    return id;
+  });
+  const secretId = pulumi.all([poolsReady, cluster.metadata.namespace, cluster.metadata.name]).apply(([, ns, n]) => `${ns}/${n}-kubeconfig`);
   const kubeconfigSecret = k8s.core.v1.Secret.get(`${name}-kubeconfig`, secretId, { parent, provider: supervisor, dependsOn: [cluster] });
   const kubeconfig = pulumi.secret(
     kubeconfigSecret.data.apply((d) => {

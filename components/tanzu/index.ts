@@ -4,6 +4,7 @@ export * from "./vm-classes";
 export * from "./render";
 export * from "./capacity";
 export * from "./rollout";
+export * from "./node-pools-ready";
 export * from "./plan";
 export * from "./supervisor";
 export * from "./vcenter-namespace";

@@ -1,0 +1,175 @@
+/**
+ * The Tanzu half of the real-systems lab (lab/README.md), fast. No Supervisor here: what runs is
+ * - real: a kube-apiserver (with etcd) serving Cluster API's MachineDeployment CRD (v1.10.10,
+ *   vendored in schemas/tanzu/), and the back end's readiness wait (`waitForNodePools`) reading it
+ *   through the v1beta1 API with a kubeconfig;
+ * - STAND-IN for Cluster API's MachineDeployment controller: this spec writes the `status` a rolling
+ *   update goes through (surge to replicas+1, new machines ready one by one, the old one deleted);
+ * - STAND-IN for vCenter's namespace REST API (test/lab/vcenter-namespace-standin.ts; vcsim v0.46.3
+ *   has no `/access` calls and ignores `resource_spec`): the limits and access resources' providers
+ *   create, update and delete against it.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { readSchemaFile } from "../../src/codegen/schemas";
+import { namespaceAccessProvider, namespaceLimitsProvider, waitForNodePools, CLUSTER_NAME_LABEL, DEPLOYMENT_NAME_LABEL } from "../../components/tanzu";
+import { ApiError, ControlPlane, kubeconfig, waitFor } from "./control-plane";
+import { Parts, Tool, pick, resolveTools } from "./tools";
+import { startVcenterStandin, type VcenterStandin } from "./vcenter-namespace-standin";
+
+const log = (s: string) => console.log(`      ${s}`);
+const NS = "spark";
+const CLUSTER = "spark";
+
+/** A MachineDeployment as Cluster API's topology controller makes one for a node pool (the fields the CRD requires). */
+function machineDeployment(pool: string, replicas: number): Record<string, unknown> {
+  return {
+    apiVersion: "cluster.x-k8s.io/v1beta1",
+    kind: "MachineDeployment",
+    metadata: { name: `${CLUSTER}-${pool}-x7k2p`, namespace: NS, labels: { [CLUSTER_NAME_LABEL]: CLUSTER, [DEPLOYMENT_NAME_LABEL]: pool } },
+    spec: {
+      clusterName: CLUSTER,
+      replicas,
+      selector: { matchLabels: { [DEPLOYMENT_NAME_LABEL]: pool } },
+      template: {
+        metadata: { labels: { [DEPLOYMENT_NAME_LABEL]: pool } },
+        spec: {
+          clusterName: CLUSTER,
+          version: "v1.31.4+vmware.1-fips",
+          bootstrap: { configRef: { apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfigTemplate", name: `${CLUSTER}-${pool}` } },
+          infrastructureRef: { apiVersion: "vmware.infrastructure.cluster.x-k8s.io/v1beta1", kind: "VSphereMachineTemplate", name: `${CLUSTER}-${pool}` },
+        },
+      },
+    },
+  };
+}
+
+describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-apiserver with the CAPI CRD; stand-ins for CAPI's controller and vCenter's namespace API)", function () {
+  this.timeout(0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-lab-tanzu-"));
+  const deadline = process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined;
+  let tools: Record<string, Tool> = {};
+  let cp: ControlPlane | undefined;
+  let vc: VcenterStandin | undefined;
+  const parts = new Parts(() => tools, log);
+  const CP_TOOLS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+
+  before(async function () {
+    tools = resolveTools(["etcd", "kubernetes", "kwok"], deadline);
+    for (const t of Object.values(tools)) log(`tool ${t.name}: ${t.source}${t.path ? ` ${t.path}` : ""}${t.source === "built" ? ` (${t.seconds} s)` : ""}`);
+    vc = await startVcenterStandin("administrator@vsphere.local", "lab-pw", [NS]);
+    const { paths, missing } = pick(tools, CP_TOOLS);
+    if (missing.length) return;
+    const t0 = Date.now();
+    cp = await ControlPlane.start(path.join(dir, "cluster"), paths as any, log);
+    const crd = parse(readSchemaFile("tanzu/cluster.x-k8s.io_machinedeployments.capi-v1.10.10.yaml"));
+    await cp.admin.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+    await waitFor("the MachineDeployment CRD Established", async () => {
+      const c = await cp!.admin.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
+      return (c.status?.conditions ?? []).some((x: any) => x.type === "Established" && x.status === "True") ? true : undefined;
+    });
+    await cp.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    log(`lab: kube-apiserver serving Cluster API's MachineDeployment CRD (v1.10.10), ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
+  });
+
+  after(function () {
+    cp?.stop();
+    vc?.close();
+    parts.summary("Tanzu lab");
+    log(`Tanzu lab: logs in ${dir}`);
+  });
+
+  const mdPath = (pool: string) => `/apis/cluster.x-k8s.io/v1beta1/namespaces/${NS}/machinedeployments/${CLUSTER}-${pool}-x7k2p`;
+  /** STAND-IN for CAPI's MachineDeployment controller: writes one status through the status subresource. */
+  async function setStatus(pool: string, status: Record<string, number>): Promise<void> {
+    const md = await cp!.admin.get(mdPath(pool));
+    md.status = { observedGeneration: md.metadata.generation, ...status };
+    await cp!.admin.request("PUT", `${mdPath(pool)}/status`, md);
+  }
+
+  it("the readiness wait returns only when every pool's MachineDeployment is rolled out (a rolling update with surge, through the real API)", async function () {
+    parts.need(this, "node pool readiness wait", CP_TOOLS, { up: cp !== undefined, name: "the control plane" });
+    const api = cp!.admin;
+    // The real API server refuses what the CRD does not allow: a MachineDeployment without clusterName.
+    const bad = machineDeployment("bad", 1) as any;
+    delete bad.spec.clusterName;
+    await assert.rejects(api.post(`/apis/cluster.x-k8s.io/v1beta1/namespaces/${NS}/machinedeployments`, bad), (e: ApiError) => e.status === 422 && /clusterName/.test(e.body));
+
+    for (const [pool, n] of [["workers", 4], ["gpu", 1]] as const) await api.post(`/apis/cluster.x-k8s.io/v1beta1/namespaces/${NS}/machinedeployments`, machineDeployment(pool, n));
+    await setStatus("gpu", { replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 });
+    // workers mid-rollout: maxSurge 1 → 5 machines, the new template on 1 of them.
+    const steps: Record<string, number>[] = [
+      { replicas: 5, updatedReplicas: 1, readyReplicas: 4, availableReplicas: 4 },
+      { replicas: 5, updatedReplicas: 2, readyReplicas: 5, availableReplicas: 4 },
+      { replicas: 5, updatedReplicas: 3, readyReplicas: 5, availableReplicas: 4 },
+      { replicas: 5, updatedReplicas: 4, readyReplicas: 5, availableReplicas: 4 },
+      { replicas: 4, updatedReplicas: 4, readyReplicas: 4, availableReplicas: 4 },
+    ];
+    await setStatus("workers", steps[0]);
+    const kc = kubeconfig(cp!.server, { ca: cp!.ca, cert: (api as any).creds.cert, key: (api as any).creds.key });
+    const t0 = Date.now();
+    let finished = 0;
+    const waiting = waitForNodePools({ kubeconfig: kc, namespace: NS, cluster: CLUSTER, expected: { workers: 4, gpu: 1 }, timeoutMs: 60_000, intervalMs: 200 }).then(() => (finished = Date.now()));
+    let last = 0;
+    for (const s of steps.slice(1)) {
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(finished, 0, `returned before the rollout finished (at ${JSON.stringify(steps[last])})`);
+      await setStatus("workers", s);
+      last++;
+    }
+    const doneAt = Date.now();
+    await waiting;
+    assert.ok(finished >= doneAt, "returned only after the last machine was replaced");
+    log(`node pools: the wait returned ${finished - doneAt} ms after the stand-in controller reported the rollout done (${((finished - t0) / 1000).toFixed(1)} s in all)`);
+  });
+
+  it("a pool that does not become ready: the timeout names the pool and what it lacks", async function () {
+    parts.need(this, "node pool readiness timeout", CP_TOOLS, { up: cp !== undefined, name: "the control plane" });
+    await setStatus("workers", { replicas: 4, updatedReplicas: 4, readyReplicas: 3, availableReplicas: 3 });
+    const kc = kubeconfig(cp!.server, { ca: cp!.ca, cert: (cp!.admin as any).creds.cert, key: (cp!.admin as any).creds.key });
+    const t0 = Date.now();
+    await assert.rejects(
+      waitForNodePools({ kubeconfig: kc, namespace: NS, cluster: CLUSTER, expected: { workers: 4, gpu: 1, extra: 2 }, timeoutMs: 2_000, intervalMs: 200 }),
+      (e: Error) => {
+        log(`timeout after ${Date.now() - t0} ms: ${e.message.slice(0, 300)}`);
+        return /workers \(spark-workers-x7k2p\): 3 of 4 ready, 3 of 4 available; extra: no MachineDeployment yet/.test(e.message) && !/gpu/.test(e.message);
+      },
+    );
+  });
+
+  it("namespace limits: set, one removed (*_unset), all removed on delete, against the stand-in vCenter namespace API", async function () {
+    parts.need(this, "namespace limits (stand-in vCenter)", []);
+    const ns = () => vc!.namespaces.get(NS)!.resource_spec;
+    const inputs = { server: vc!.url, user: "administrator@vsphere.local", password: "lab-pw", namespace: NS, insecureSkipTlsVerify: true, limits: { vcpuMHz: 2400, cpuMHz: 700000, memoryMiB: 2252800, storageMiB: 2048000 } };
+    await namespaceLimitsProvider.create(inputs);
+    assert.deepEqual(ns(), { cpu_limit: 700000, memory_limit: 2252800, storage_request_limit: 2048000 });
+    await namespaceLimitsProvider.update!(NS, inputs, { ...inputs, limits: { vcpuMHz: 2400, cpuMHz: 700000 } });
+    assert.deepEqual(ns(), { cpu_limit: 700000 }, "the limits removed from the stack are gone from vCenter");
+    await namespaceLimitsProvider.delete!(NS, inputs);
+    assert.deepEqual(ns(), {}, "deleting the resource removes every limit");
+    await assert.rejects(namespaceLimitsProvider.create({ ...inputs, password: "wrong" }), /vCenter login as administrator@vsphere.local failed: HTTP 401/);
+  });
+
+  it("namespace access: grant, change the role, revoke, against the stand-in vCenter namespace API", async function () {
+    parts.need(this, "namespace access (stand-in vCenter)", []);
+    const list = () => vc!.namespaces.get(NS)!.access_list;
+    const base = { server: vc!.url, user: "administrator@vsphere.local", password: "lab-pw", namespace: NS, insecureSkipTlsVerify: true };
+    const devs = { ...base, grant: { subject: "spark-devs", domain: "vsphere.local", type: "GROUP" as const, role: "EDIT" as const } };
+    const ana = { ...base, grant: { subject: "ana", domain: "corp.example", type: "USER" as const, role: "VIEW" as const } };
+    const a = await namespaceAccessProvider.create(devs);
+    const b = await namespaceAccessProvider.create(ana);
+    assert.deepEqual(list(), [
+      { domain: "vsphere.local", subject: "spark-devs", subject_type: "GROUP", role: "EDIT" },
+      { domain: "corp.example", subject: "ana", subject_type: "USER", role: "VIEW" },
+    ]);
+    await namespaceAccessProvider.update!(b.id, ana, { ...ana, grant: { ...ana.grant, role: "OWNER" } });
+    assert.equal(list()[1].role, "OWNER");
+    await namespaceAccessProvider.delete!(a.id, devs);
+    assert.deepEqual(list().map((x) => x.subject), ["ana"]);
+    await assert.rejects(namespaceAccessProvider.create(ana), /HTTP 400/);
+    log(`stand-in vCenter: ${vc!.calls.length} calls, e.g. ${vc!.calls.filter((c) => c.includes("/access/")).slice(0, 2).join("; ")}`);
+  });
+});

@@ -65,6 +65,7 @@ export function planTanzu(
     ...capacity.rows.map((r) => `    ${r.pool}: ${r.replicas} × ${r.vmClass}${r.volumeGiB ? ` + ${r.volumeGiB} GiB volumes` : ""}`),
     `  total: ${capacity.total.vms} VMs, ${capacity.total.cpus} vCPU, ${gib(capacity.total.memoryMiB)}` +
       (capacity.hosts ? ` of ${capacity.hosts.cpuThreads} threads, ${gib(capacity.hosts.memoryMiB)} on ${capacity.hosts.count} hosts` : ""),
+    `  rolling update peak (maxSurge 1 per pool and control plane, what limits and hosts are held to): ${capacity.peak.vms} VMs, ${capacity.peak.cpus} vCPU, ${gib(capacity.peak.memoryMiB)}, ${capacity.peak.volumeGiB} GiB node volumes`,
     `  Spark runs on pool ${c.sparkPool}: ${workerPool.count} × allocatable ${workerPool.allocatable.cpu} CPU, ${workerPool.allocatable.memoryMiB} MiB`,
   ];
   return {

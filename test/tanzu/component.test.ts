@@ -170,14 +170,14 @@ describe("TanzuCluster under the mock runtime", function () {
 
   it("namespace limits: our vCenter REST resource, after the namespace, with the password secret", async () => {
     const raw = referenceRaw();
-    raw.namespace.limits = { cpuMHz: 700000, memoryGiB: 2200 };
+    raw.namespace.limits = { cpuMHz: 730000, memoryGiB: 2300 };
     const { r } = await run({ tanzu: raw, vcenter: { server: "vcenter.lab.local", user: "administrator@vsphere.local", insecureSkipTlsVerify: true } });
     const limits = r.resources.find((x) => x.name === "spark-namespace-limits")!;
     assert.equal(limits.type, "pulumi-nodejs:dynamic/NamespaceLimits:Resource");
     assert.equal(limits.parent, "spark");
     assert.ok(isSecretMarker(limits.inputs.password));
     const inputs = unwrapSecrets(limits.inputs) as Record<string, any>;
-    assert.deepEqual(inputs.limits, { vcpuMHz: 2400, cpuMHz: 700000, memoryMiB: 2252800 });
+    assert.deepEqual(inputs.limits, { vcpuMHz: 2400, cpuMHz: 730000, memoryMiB: 2355200 });
     assert.equal(inputs.namespace, "spark");
     assert.equal(inputs.server, "vcenter.lab.local");
     assert.equal(inputs.user, "administrator@vsphere.local");

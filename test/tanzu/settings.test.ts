@@ -1,6 +1,6 @@
 /** `vsphere-spark:tanzu`: defaults, the reference stack, and bad input with the exact set of errors. */
 import * as assert from "node:assert/strict";
-import { DEFAULT_TANZU_SETTINGS, generationOfClass, resolveTanzuSettings, storageClassOfPolicy } from "../../components/tanzu";
+import { DEFAULT_TANZU_SETTINGS, generationOfClass, resolveTanzuSettings, storageClassOfPolicy, tanzuCapacity } from "../../components/tanzu";
 import { referenceRaw } from "./helpers";
 import { PEM } from "./helpers";
 
@@ -146,12 +146,14 @@ describe("Tanzu settings", () => {
       },
       { hosts: HOSTS.slice(0, 2) },
     );
+    const surge = "the 19 VMs and the 2 a rolling update adds (maxSurge 1 per node pool and control plane)";
     assert.deepEqual(e, [
-      [`${P}.namespace.limits.memoryGiB`, "1024 GiB is less than the 19 VMs' memory (2112 GiB): the nodes would be ballooned and swapped"],
-      [`${P}.namespace.limits.cpuMHz`, "100000 MHz is less than 280 vCPUs × 2400 MHz = 672000 MHz: the nodes would be throttled"],
-      [`${P}.namespace.limits.storageGiB`, "1000 GiB is less than the node volumes (1600 GiB), before any persistent volume"],
-      [`${P}.cluster.nodePools`, "the 19 VMs need 2112 GiB of memory, the 2 hosts have 1536 GiB"],
-      [`${P}.cluster.nodePools`, "the 19 VMs need 280 vCPUs, the 2 hosts have 192 threads"],
+      [`${P}.namespace.limits.memoryGiB`, `1024 GiB is less than the memory of ${surge}, 2296 GiB: the nodes would be ballooned and swapped`],
+      [`${P}.namespace.limits.cpuMHz`, `100000 MHz is less than the 304 vCPUs of ${surge} × 2400 MHz = 729600 MHz: the nodes would be throttled`],
+      [`${P}.namespace.limits.storageGiB`, `1000 GiB is less than the node volumes of ${surge}, 1700 GiB (PersistentVolumeClaims in the namespace), before any persistent volume`],
+      // Keyed to the replicas of the pool with the largest share, every group's share listed.
+      [`${P}.cluster.nodePools[0].replicas`, `${surge} need 2296 GiB of memory, the 2 hosts have 1536 GiB (control plane 3+1 × 64 GiB, pool workers 16+1 × 120 GiB)`],
+      [`${P}.cluster.nodePools[0].replicas`, `${surge} need 304 vCPUs, the 2 hosts have 192 threads (control plane 3+1 × 8 vCPU, pool workers 16+1 × 16 vCPU)`],
     ]);
     const big = errorsOf((raw) => {
       raw.vmClasses.worker = { cpus: 128, memoryGiB: 1024 };
@@ -161,8 +163,14 @@ describe("Tanzu settings", () => {
       [`${P}.vmClasses.worker.cpus`]: "128 vCPUs exceed the largest host's 96 threads",
       [`${P}.vmClasses.worker.memoryGiB`]: "1024 GiB exceeds the largest host's 768 GiB",
     });
-    // Enough: no error.
-    assert.deepEqual(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 672000, memoryGiB: 2112, storageGiB: 1600 }), { hosts: HOSTS }), {});
+    // Limits equal to the running cluster block the first rollout (one more worker and control plane VM): refused.
+    assert.deepEqual(Object.keys(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 672000, memoryGiB: 2112, storageGiB: 1600 }), { hosts: HOSTS })), [
+      `${P}.namespace.limits.memoryGiB`,
+      `${P}.namespace.limits.cpuMHz`,
+      `${P}.namespace.limits.storageGiB`,
+    ]);
+    // Enough for the peak of a rolling update: no error.
+    assert.deepEqual(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 729600, memoryGiB: 2296, storageGiB: 1700 }), { hosts: HOSTS }), {});
   });
 
   it("wrong types everywhere are reported, never thrown", () => {
@@ -273,5 +281,27 @@ describe("Tanzu settings: releases that enforce PodSecurityPolicy are refused", 
         assert.deepEqual(Object.keys(e), [`${P}.cluster.release`]);
         assert.match(e[`${P}.cluster.release`], /enforces PodSecurityPolicy.*Use a release of v1\.25 or later/);
       }
+    });
+});
+
+describe("Tanzu capacity: the peak of a rolling update", () => {
+  // [pools as (replicas, class, volume GiB)], control plane replicas → surge VMs, peak vCPUs, peak volume GiB
+  const table: [[number, string, number][], number, [number, number, number]][] = [
+    [[[16, "worker", 100]], 3, [2, 304, 1700]],
+    [[[16, "worker", 100], [0, "small", 50]], 3, [2, 304, 1700]], // an empty pool does not surge
+    [[[16, "worker", 100], [2, "small", 50]], 1, [3, 312, 1850]], // (1+1)×8 + 17×16 + 3×8
+  ];
+  for (const [pools, cp, [surgeVms, cpus, vol]] of table)
+    it(`${JSON.stringify(pools)}, control plane ${cp}`, () => {
+      const raw = referenceRaw();
+      raw.cluster.controlPlane.replicas = cp;
+      raw.cluster.nodePools = pools.map(([replicas, vmClass, gib], i) => ({ name: `p${i}`, replicas, vmClass, volumes: [{ name: "v", mountPath: "/v", capacityGiB: gib }] }));
+      raw.cluster.sparkPool = "p0";
+      const { settings, errors } = resolveTanzuSettings(raw, P);
+      assert.deepEqual(errors, []);
+      const c = tanzuCapacity(settings);
+      assert.equal(c.surge.vms, surgeVms);
+      assert.deepEqual([c.peak.cpus, c.peak.volumeGiB], [cpus, vol]);
+      assert.equal(c.peak.vms, c.total.vms + surgeVms);
     });
 });

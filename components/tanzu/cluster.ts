@@ -17,7 +17,7 @@ import { renderWorkloadCluster } from "./render";
 import { managedClasses, vmClassArgs } from "./vm-classes";
 import { tanzuWorkerPool } from "./plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
-import { kubeconfigEndpoint, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
+import { kubeconfigEndpoint, storedKubeconfigMessage, storedKubeconfigTokenState, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
 import { NamespaceAccessResource, NamespaceLimitsResource } from "./vcenter-namespace";
 import { waitForNodePools } from "./node-pools-ready";
 
@@ -145,7 +145,13 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   const login = args.login ?? wcpLogin;
   const supervisorKubeconfig = pulumi.secret(
     s.access === "kubeconfig"
-      ? pulumi.output(args.supervisorKubeconfig!)
+      ? pulumi.output(args.supervisorKubeconfig!).apply((kc) => {
+          // A stored kubeconfig from `kubectl vsphere login` expires after about ten hours (supervisor.ts).
+          const t = storedKubeconfigTokenState(kc, Date.now());
+          if (t?.expired) throw new ValidationError([{ path: "args.supervisorKubeconfig", message: storedKubeconfigMessage(t, "vsphere-spark:tanzuSupervisorKubeconfig") }], `TanzuCluster ${name}: invalid arguments`);
+          if (t) pulumi.log.warn(storedKubeconfigMessage(t, "vsphere-spark:tanzuSupervisorKubeconfig"), parent);
+          return kc;
+        })
       : pulumi.output(args.password!).apply(async (password) => {
           const token = await login({ url: `https://${s.address}`, user: s.user ?? "", password, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });
           return tokenKubeconfig({ name: `${name}-supervisor`, server: `https://${s.address}:${s.port}`, token, namespace: settings.namespace.name, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });

@@ -95,3 +95,33 @@ export function kubeconfigEndpoint(kubeconfig: string): string {
   // URL keeps the brackets of an IPv6 host name.
   return `${u.hostname}:${u.port || (u.protocol === "https:" ? "443" : "80")}`;
 }
+
+/**
+ * What is wrong with a stored Supervisor kubeconfig (`access: kubeconfig`), or when its token stops
+ * working. `kubectl vsphere login` writes a kubeconfig whose bearer token is the vCenter SSO session
+ * (a JWT) and lasts about ten hours (VMware vSphere with Tanzu docs, "Connect to the Supervisor as a
+ * vCenter Single Sign-On User": the token expires after 10 hours; log in again). Stored once as a
+ * config secret, it makes every `preview`/`up` after that fail with 401. Pure: `now` in ms.
+ */
+export function storedKubeconfigTokenState(kubeconfig: string, now: number): { expired: boolean; expiresAt?: Date } | undefined {
+  const m = /^\s*token:\s*["']?([A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*)["']?\s*$/m.exec(kubeconfig);
+  if (!m) return undefined;
+  let exp: unknown;
+  try {
+    exp = (JSON.parse(Buffer.from(m[2], "base64url").toString("utf8")) as { exp?: unknown }).exp;
+  } catch {
+    return undefined;
+  }
+  if (typeof exp !== "number") return undefined;
+  const expiresAt = new Date(exp * 1000);
+  return { expired: expiresAt.getTime() <= now, expiresAt };
+}
+
+/** The message for a stored kubeconfig whose token has expired (or the warning for one that will). */
+export function storedKubeconfigMessage(state: { expired: boolean; expiresAt?: Date }, key: string): string {
+  const when = state.expiresAt?.toISOString() ?? "(unknown)";
+  return state.expired
+    ? `the Supervisor kubeconfig in ${key} carries a session token that expired at ${when} (tokens from \`kubectl vsphere login\` last about 10 hours). ` +
+        `Use supervisor.access: sso (the stack logs in on every run), or log in again and \`pulumi config set --secret ${key} < supervisor.kubeconfig\``
+    : `the Supervisor kubeconfig in ${key} carries a session token that expires at ${when}; after that every preview and up fails with 401 until it is replaced. supervisor.access: sso logs in on every run instead`;
+}

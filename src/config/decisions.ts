@@ -83,7 +83,12 @@ function decideTanzu(values: StackValues, kubernetes: ReturnType<typeof resolveK
   const kubeconfigKey = projectKey("tanzuSupervisorKubeconfig");
   const wantsKubeconfig = t.settings.supervisor.access === "kubeconfig";
   if (t.errors.length === 0 && wantsKubeconfig && !values.secretsSet.includes("tanzuSupervisorKubeconfig")) {
-    errors.push({ path: kubeconfigKey, message: `is required when ${projectKey("tanzu")}.supervisor.access is "kubeconfig": run \`pulumi config set --secret ${kubeconfigKey} < supervisor.kubeconfig\`` });
+    errors.push({
+      path: kubeconfigKey,
+      message:
+        `is required when ${projectKey("tanzu")}.supervisor.access is "kubeconfig": run \`pulumi config set --secret ${kubeconfigKey} < supervisor.kubeconfig\`. ` +
+        `A kubeconfig from \`kubectl vsphere login\` stops working after about 10 hours (its SSO session token expires); access "sso" (the default) logs in on every run`,
+    });
   }
   if (t.errors.length === 0 && !wantsKubeconfig && values.secretsSet.includes("tanzuSupervisorKubeconfig")) {
     errors.push({ path: kubeconfigKey, message: `is set but ${projectKey("tanzu")}.supervisor.access is "${t.settings.supervisor.access}"` });

@@ -151,6 +151,21 @@ describe("TanzuCluster under the mock runtime", function () {
     for (const s of ["s3cret-sso", "session-token-123", "Q0VSVA=="]) assert.ok(!clear.includes(s), s);
   });
 
+  it("kubeconfig access: a stored kubeconfig whose SSO token has expired is refused, naming the key and the way out", async () => {
+    const raw = referenceRaw();
+    raw.supervisor.access = "kubeconfig";
+    delete raw.supervisor.user;
+    delete raw.namespace.access;
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const expired = `${b64({ alg: "RS256" })}.${b64({ exp: Math.floor(Date.now() / 1000) - 3600 })}.sig`;
+    const stored = `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: ${expired}\n`;
+    await assert.rejects(run({ tanzu: raw, supervisorKubeconfig: stored, password: undefined }), /args\.supervisorKubeconfig: the Supervisor kubeconfig in vsphere-spark:tanzuSupervisorKubeconfig carries a session token that expired at .*Use supervisor\.access: sso/);
+    // Negative control: the same kubeconfig with a token valid for another hour is accepted.
+    const valid = stored.replace(expired, `${b64({ alg: "RS256" })}.${b64({ exp: Math.floor(Date.now() / 1000) + 3600 })}.sig`);
+    const { r } = await run({ tanzu: raw, supervisorKubeconfig: valid, password: undefined });
+    assert.ok(r.resources.some((x) => x.name === "spark-cluster"));
+  });
+
   it("kubeconfig access uses the given kubeconfig and never logs in; TKC and flat trust Secret variants register", async () => {
     const raw = referenceRaw();
     raw.supervisor.access = "kubeconfig";

@@ -5,7 +5,7 @@
  * problem at once with its exact key.
  */
 import type { FieldError } from "../validation";
-import { describeValue, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueError } from "../validation";
+import { describeValue, editDistance, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueError } from "../validation";
 import { ConfigReader, type Obj } from "../config-reader";
 import { cidrContains, cidrsOverlap, isIPv4, parseCidr } from "../net";
 import { capacityErrors } from "./capacity";
@@ -71,6 +71,33 @@ export function generationOfClass(clusterClass: string): VariablesGeneration | u
   if (!m) return undefined;
   const [major, minor] = [Number(m[1]), Number(m[2])];
   return major > 3 || (major === 3 && minor >= 2) ? "nested" : "flat";
+}
+
+/**
+ * Where the ClusterClass lives by default: VKS 3.4 moved the `builtin-generic-*` classes to the
+ * system namespace `vmware-system-vks-public` (class `builtin-generic-v3.4.0` and later); up to VKS
+ * 3.3 (`builtin-generic-v3.3.0` and before) and for `tanzukubernetescluster` they are in every
+ * vSphere Namespace, so the Cluster names no `classNamespace`. Sources: vsphere-tmm/vsphere-supervisor
+ * `cluster-clusterclass-examples.md` at 04ac4cab (the v3.4.0 example sets
+ * `classNamespace: vmware-system-vks-public`, the earlier ones none).
+ */
+export function defaultClassNamespace(clusterClass: string): string | undefined {
+  const m = /^builtin-generic-v(\d+)\.(\d+)\.(\d+)$/.exec(clusterClass);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 3 || (major === 3 && minor >= 4) ? VKS_PUBLIC_NAMESPACE : undefined;
+}
+
+/**
+ * The class VKS ships that a name not quite like one was meant to be (`builtin-generic-v3.4`,
+ * `builtin-generic-3.4.0`, `tanzukubernetesclusters`), or undefined for a name of its own.
+ */
+export function nearMissClusterClass(clusterClass: string): string | undefined {
+  if (generationOfClass(clusterClass)) return undefined;
+  const b = /^builtin[-_]?generic[-_]?v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$/i.exec(clusterClass);
+  if (b) return `builtin-generic-v${b[1]}.${b[2] ?? "0"}.${b[3] ?? "0"}`;
+  if (editDistance(clusterClass.toLowerCase(), "tanzukubernetescluster") <= 3) return "tanzukubernetescluster";
+  return undefined;
 }
 
 /** The StorageClass name vSphere derives from a storage policy name (lower case, blanks to `-`). */
@@ -236,13 +263,16 @@ export function resolveTanzuSettings(
   const variables = r.oneOf(ko, "variables", kp, known ?? "nested", ["flat", "nested"] as const);
   if (api === "cluster" && known && ko?.variables !== undefined && variables !== known)
     r.err(`${kp}.variables`, `ClusterClass ${clusterClass} uses the ${known} variables, not ${variables}`);
-  if (api === "cluster" && !known && ko?.variables === undefined && ko?.clusterClass !== undefined)
-    r.err(`${kp}.variables`, `is required for ClusterClass ${clusterClass}: say "flat" (up to builtin-generic-v3.1.0) or "nested" (from v3.2.0)`);
+  const nearMiss = api === "cluster" && ko?.clusterClass !== undefined ? nearMissClusterClass(clusterClass) : undefined;
+  if (nearMiss !== undefined)
+    r.err(`${kp}.clusterClass`, `"${clusterClass}" is not a ClusterClass VKS ships (did you mean "${nearMiss}"? \`kubectl get clusterclass -A\` on the Supervisor lists them)`);
+  else if (api === "cluster" && !known && ko?.variables === undefined && ko?.clusterClass !== undefined)
+    r.err(`${kp}.variables`, `is required for ClusterClass ${clusterClass}, a class of your own: say "flat" (like builtin-generic-v3.1.0 and before) or "nested" (like v3.2.0 and later)`);
   if (api === "tkc" && ko?.variables !== undefined) r.err(`${kp}.variables`, `only applies when api is "cluster"`);
   let classNamespace = r.optString(ko, "classNamespace", kp, (v) => (isDnsLabel(v) ? undefined : `"${v}" is not a namespace name`));
   if (classNamespace !== undefined && api === "tkc") r.err(`${kp}.classNamespace`, `only applies when api is "cluster"`);
-  // The builtin-generic classes live in a system namespace from VKS 3.4 on; tanzukubernetescluster in every vSphere Namespace.
-  if (classNamespace === undefined && api === "cluster" && clusterClass.startsWith("builtin-generic-")) classNamespace = VKS_PUBLIC_NAMESPACE;
+  // The builtin-generic classes live in a system namespace from VKS 3.4 on; before, and tanzukubernetescluster, in every vSphere Namespace.
+  if (classNamespace === undefined && api === "cluster") classNamespace = defaultClassNamespace(clusterClass);
 
   const volumes = (x: Obj | undefined, p: string): NodeVolume[] => {
     const v = x?.volumes;

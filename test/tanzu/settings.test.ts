@@ -1,6 +1,6 @@
 /** `vsphere-spark:tanzu`: defaults, the reference stack, and bad input with the exact set of errors. */
 import * as assert from "node:assert/strict";
-import { DEFAULT_TANZU_SETTINGS, generationOfClass, resolveTanzuSettings, storageClassOfPolicy, tanzuCapacity } from "../../components/tanzu";
+import { DEFAULT_TANZU_SETTINGS, defaultClassNamespace, nearMissClusterClass, generationOfClass, resolveTanzuSettings, storageClassOfPolicy, tanzuCapacity } from "../../components/tanzu";
 import { referenceRaw } from "./helpers";
 import { PEM } from "./helpers";
 
@@ -96,7 +96,7 @@ describe("Tanzu settings", () => {
       errorsOf((raw) => {
         raw.cluster.clusterClass = "team-class";
       }),
-      { [`${P}.cluster.variables`]: `is required for ClusterClass team-class: say "flat" (up to builtin-generic-v3.1.0) or "nested" (from v3.2.0)` },
+      { [`${P}.cluster.variables`]: `is required for ClusterClass team-class, a class of your own: say "flat" (like builtin-generic-v3.1.0 and before) or "nested" (like v3.2.0 and later)` },
     );
     assert.deepEqual(
       errorsOf((raw) => {
@@ -304,4 +304,48 @@ describe("Tanzu capacity: the peak of a rolling update", () => {
       assert.deepEqual([c.peak.cpus, c.peak.volumeGiB], [cpus, vol]);
       assert.equal(c.peak.vms, c.total.vms + surgeVms);
     });
+});
+
+describe("Tanzu settings: the ClusterClass's namespace by VKS version, and near-miss class names", () => {
+  // [clusterClass, classNamespace by default]: VKS 3.4 moved the builtin classes to vmware-system-vks-public.
+  const table: [string, string | undefined][] = [
+    ["tanzukubernetescluster", undefined],
+    ["builtin-generic-v3.1.0", undefined],
+    ["builtin-generic-v3.2.0", undefined],
+    ["builtin-generic-v3.3.0", undefined],
+    ["builtin-generic-v3.4.0", "vmware-system-vks-public"],
+    ["builtin-generic-v3.5.1", "vmware-system-vks-public"],
+    ["builtin-generic-v4.0.0", "vmware-system-vks-public"],
+  ];
+  for (const [cls, ns] of table)
+    it(`${cls} → ${ns ?? "(the vSphere Namespace)"}`, () => {
+      assert.equal(defaultClassNamespace(cls), ns);
+      const { settings, errors } = resolveTanzuSettings({ ...referenceRaw(), cluster: { ...referenceRaw().cluster, clusterClass: cls } }, P);
+      assert.deepEqual(errors, []);
+      assert.equal(settings.cluster.classNamespace, ns);
+    });
+
+  it("an explicit classNamespace wins", () => {
+    const raw = referenceRaw();
+    raw.cluster.clusterClass = "builtin-generic-v3.3.0";
+    raw.cluster.classNamespace = "vmware-system-vks-public";
+    assert.equal(resolveTanzuSettings(raw, P).settings.cluster.classNamespace, "vmware-system-vks-public");
+  });
+
+  // [written, meant]: refused at clusterClass with the class meant, not answered with "add variables".
+  const nearMisses: [string, string][] = [
+    ["builtin-generic-v3.4", "builtin-generic-v3.4.0"],
+    ["builtin-generic-3.4.0", "builtin-generic-v3.4.0"],
+    ["builtin-generic-v3", "builtin-generic-v3.0.0"],
+    ["tanzukubernetesclusters", "tanzukubernetescluster"],
+    ["tanzu-kubernetes-cluster", "tanzukubernetescluster"],
+  ];
+  for (const [written, meant] of nearMisses)
+    it(`"${written}" → did you mean "${meant}"`, () => {
+      assert.equal(nearMissClusterClass(written), meant);
+      assert.deepEqual(errorsOf((raw) => (raw.cluster.clusterClass = written)), {
+        [`${P}.cluster.clusterClass`]: `"${written}" is not a ClusterClass VKS ships (did you mean "${meant}"? \`kubectl get clusterclass -A\` on the Supervisor lists them)`,
+      });
+    });
+  it("a class of one's own is no near miss", () => assert.equal(nearMissClusterClass("team-spark-class"), undefined));
 });

@@ -27,6 +27,29 @@ export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesS
   return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB })), kubernetes);
 }
 
+/**
+ * How far the plan's allocatable per worker is VKS's own, by the API in use. Only the nested
+ * ClusterClass variables have a kubelet reservation (`resourceConfiguration.systemReserved`,
+ * schemas/tanzu/clusterclass-variables-nested.json, from VMware's published examples); the flat
+ * generation's variables and the TanzuKubernetesCluster have none (neither schema has a reserved or
+ * kubelet field), so their nodes keep the ClusterClass's own reservations. In no generation are
+ * VKS's eviction thresholds and system DaemonSets public: the DaemonSet and eviction share is the
+ * Kubernetes layer's model everywhere.
+ */
+export function allocatableBasis(settings: TanzuSettings): { reservationsApplied: boolean; note: string } {
+  const c = settings.cluster;
+  if (c.api === "cluster" && c.variables === "nested")
+    return {
+      reservationsApplied: true,
+      note: "the nodes reserve what the model subtracts (resourceConfiguration.systemReserved, automatic: false); VKS's eviction thresholds and DaemonSets are not public, so the rest is the model's: compare `kubectl describe node` on one worker",
+    };
+  const what = c.api === "tkc" ? "a TanzuKubernetesCluster" : "the flat ClusterClass variables";
+  return {
+    reservationsApplied: false,
+    note: `the allocatable is an ESTIMATE: ${what} cannot set the kubelet's reservations, so the nodes keep the ClusterClass's own; compare \`kubectl describe node\` on one worker and set spark.nodeAllocatable when they differ`,
+  };
+}
+
 /** The workload cluster's API: its address is assigned by the Supervisor's load balancer at creation. */
 export const TANZU_ENDPOINT: ApiEndpoint = { kind: "supervisor-lb", address: "(assigned by the Supervisor)", port: 6443 };
 
@@ -53,6 +76,7 @@ export function planTanzu(
   const pools = c.nodePools.map((p) => ({ ...p, vmClassName: classNameOf(settings, p.vmClass) }));
   const request = c.api === "tkc" ? "TanzuKubernetesCluster run.tanzu.vmware.com/v1alpha3" : `Cluster cluster.x-k8s.io/v1beta1, class ${c.clusterClass}${c.classNamespace ? ` (in ${c.classNamespace})` : ""}, ${c.variables} variables`;
   const gib = (mib: number) => `${+(mib / 1024).toFixed(1)} GiB`;
+  const basis = allocatableBasis(settings);
   const text = [
     `Tanzu: Supervisor ${settings.supervisor.id} at ${settings.supervisor.address}:${settings.supervisor.port} (${settings.supervisor.access} access)`,
     `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
@@ -67,6 +91,7 @@ export function planTanzu(
       (capacity.hosts ? ` of ${capacity.hosts.cpuThreads} threads, ${gib(capacity.hosts.memoryMiB)} on ${capacity.hosts.count} hosts` : ""),
     `  rolling update peak (maxSurge 1 per pool and control plane, what limits and hosts are held to): ${capacity.peak.vms} VMs, ${capacity.peak.cpus} vCPU, ${gib(capacity.peak.memoryMiB)}, ${capacity.peak.volumeGiB} GiB node volumes`,
     `  Spark runs on pool ${c.sparkPool}: ${workerPool.count} × allocatable ${workerPool.allocatable.cpu} CPU, ${workerPool.allocatable.memoryMiB} MiB`,
+    `    ${basis.note}`,
   ];
   return {
     backend: "tanzu",
@@ -84,6 +109,7 @@ export function planTanzu(
         controlPlane: c.controlPlane,
         nodePools: pools,
         sparkPool: c.sparkPool,
+        allocatable: basis,
         capacity,
         rollout: rolloutState(settings),
       },

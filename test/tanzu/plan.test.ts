@@ -10,7 +10,7 @@ import { decideStack } from "../../src/config/decisions";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
 import { planSpark, resolveSparkSettings } from "../../components/spark";
 import { resolveKubernetesSettings } from "../../components/cluster";
-import { checkRollout, parseRolloutState, planTanzu, rolloutState, tanzuWorkerPool } from "../../components/tanzu";
+import { allocatableBasis, checkRollout, parseRolloutState, planTanzu, renderWorkloadCluster, rolloutState, tanzuWorkerPool } from "../../components/tanzu";
 import { ValidationError } from "../../components/validation";
 import { ROOT, capiClusterProblems, reference, tkcProblems } from "./helpers";
 
@@ -117,4 +117,26 @@ describe("Tanzu: never change the release and replicas in one update", () => {
     assert.doesNotThrow(() => planTanzu(bad));
     for (const junk of [undefined, null, "x", { release: 1 }, { release: "v", controlPlaneReplicas: 3, pools: { a: "1" } }]) assert.equal(parseRolloutState(junk), undefined);
   });
+});
+
+describe("Tanzu plan: whether the allocatable is VKS's or an estimate", () => {
+  // [edit, reservations applied, note starts with]
+  const table: [string, (raw: Record<string, any>) => void, boolean, RegExp][] = [
+    ["nested (builtin-generic-v3.4.0)", () => {}, true, /^the nodes reserve what the model subtracts \(resourceConfiguration\.systemReserved/],
+    ["flat (builtin-generic-v3.1.0)", (raw) => (raw.cluster.clusterClass = "builtin-generic-v3.1.0"), false, /^the allocatable is an ESTIMATE: the flat ClusterClass variables cannot set/],
+    ["TanzuKubernetesCluster", (raw) => ((raw.cluster.api = "tkc"), delete raw.cluster.clusterClass), false, /^the allocatable is an ESTIMATE: a TanzuKubernetesCluster cannot set/],
+  ];
+  for (const [what, edit, applied, note] of table)
+    it(what, () => {
+      const s = reference(edit);
+      const b = allocatableBasis(s);
+      assert.equal(b.reservationsApplied, applied);
+      assert.match(b.note, note);
+      const p = planTanzu(s);
+      assert.ok(p.text.includes(`    ${b.note}`), p.text.join("\n"));
+      assert.deepEqual((p.sections.tanzu as any).allocatable, b);
+      // What the nested generation sends is exactly the reservation the estimate stands in for.
+      const vars = JSON.stringify(renderWorkloadCluster(s));
+      assert.equal(vars.includes("systemReserved"), applied);
+    });
 });

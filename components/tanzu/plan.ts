@@ -50,6 +50,15 @@ export function allocatableBasis(settings: TanzuSettings): { reservationsApplied
   };
 }
 
+/**
+ * vSphere 8.0 Update 2 before 8.0U2 MP1 (as the issue cites VMware's release notes): unlinking a
+ * local content library from a namespace, or deleting the namespace, deletes the library's
+ * templates. Here a namespace rename is a delete and a create, and a library removed from
+ * `contentLibraries` is unlinked.
+ */
+export const CONTENT_LIBRARY_8U2_WARNING =
+  "on vSphere 8.0 Update 2 before MP1, unlinking a local content library from the namespace or deleting the namespace (a namespace.name change here deletes and re-creates it) deletes the library's templates: use a subscribed library or upgrade first";
+
 /** The workload cluster's API: its address is assigned by the Supervisor's load balancer at creation. */
 export const TANZU_ENDPOINT: ApiEndpoint = { kind: "supervisor-lb", address: "(assigned by the Supervisor)", port: 6443 };
 
@@ -79,7 +88,9 @@ export function planTanzu(
   const basis = allocatableBasis(settings);
   const text = [
     `Tanzu: Supervisor ${settings.supervisor.id} at ${settings.supervisor.address}:${settings.supervisor.port} (${settings.supervisor.access} access)`,
-    `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
+    `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; VM Service content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
+    `  Kubernetes releases: ${settings.supervisor.releaseLibrary ? `library "${settings.supervisor.releaseLibrary}"` : "the library"} set in the Supervisor's TKG Service settings (not per namespace; \`kubectl get kr\` lists what it offers)`,
+    ...(ns.contentLibraries.length > 0 ? [`  WARNING: ${CONTENT_LIBRARY_8U2_WARNING}`] : []),
     ...(capacity.limits
       ? [`  limits: cpu ${capacity.limits.cpuMHz ?? "unlimited"} MHz, memory ${capacity.limits.memoryMiB === undefined ? "unlimited" : gib(capacity.limits.memoryMiB)}, storage ${capacity.limits.storageMiB === undefined ? "unlimited" : gib(capacity.limits.storageMiB)}`]
       : []),

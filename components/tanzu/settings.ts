@@ -107,7 +107,7 @@ export function storageClassOfPolicy(policy: string): string {
 
 const KEYS = {
   top: ["supervisor", "namespace", "vmClasses", "cluster"],
-  supervisor: ["id", "address", "networks", "port", "access", "user", "caPem", "insecureSkipTlsVerify"],
+  supervisor: ["id", "address", "networks", "releaseLibrary", "port", "access", "user", "caPem", "insecureSkipTlsVerify"],
   namespace: ["name", "storagePolicies", "contentLibraries", "limits", "access"],
   access: ["subject", "type", "role"],
   limits: ["cpuMHz", "memoryGiB", "storageGiB", "vcpuMHz"],
@@ -160,6 +160,8 @@ export function resolveTanzuSettings(
     if (access !== "sso") r.err(`${sp}.user`, `only applies when access is "sso"`);
     else supervisor.user = user;
   }
+  const releaseLibrary = r.optString(so, "releaseLibrary", sp);
+  if (releaseLibrary !== undefined) supervisor.releaseLibrary = releaseLibrary;
   const caPem = r.optString(so, "caPem", sp, (v) => (PEM_CERT.test(v) ? undefined : "must be a PEM certificate (-----BEGIN CERTIFICATE-----)"));
   if (caPem !== undefined) supervisor.caPem = caPem;
   if (caPem !== undefined && supervisor.insecureSkipTlsVerify) r.err(`${sp}.insecureSkipTlsVerify`, "cannot be true when caPem is set");
@@ -192,6 +194,15 @@ export function resolveTanzuSettings(
       seen.add(key);
     });
   }
+  // The Kubernetes release (TKR) library is the Supervisor's, set in the TKG Service settings;
+  // attached to a namespace as a VM Service library it makes no release available (VMware docs,
+  // "Administering Kubernetes Releases for TKG Service Clusters").
+  namespace.contentLibraries.forEach((l, i) => {
+    if (supervisor.releaseLibrary !== undefined && l === supervisor.releaseLibrary)
+      r.err(`${np}.contentLibraries[${i}]`, `"${l}" is the Kubernetes release library (supervisor.releaseLibrary): VMware manages it in the TKG Service settings, and attaching it as a VM Service library here does not make releases available; remove it from this list`);
+    else if (/kubernetes (service )?content library|\btkr\b|tanzu kubernetes release/i.test(l))
+      r.err(`${np}.contentLibraries[${i}]`, `"${l}" looks like the Kubernetes release library: that one is set in the TKG Service settings (say it as supervisor.releaseLibrary), not attached as a VM Service library; list only VM Service image libraries here`);
+  });
   if (no && namespace.storagePolicies.length === 0 && no.storagePolicies === undefined) r.err(`${np}.storagePolicies`, "is required: at least one storage policy for the node disks");
   else if (no && Array.isArray(no.storagePolicies) && no.storagePolicies.length === 0) r.err(`${np}.storagePolicies`, "must list at least one storage policy");
   if (no?.limits !== undefined) {

@@ -106,6 +106,11 @@ export interface TanzuSettings {
      * workload cluster's pod and service networks must not overlap them, nor contain `address`.
      */
     networks: string[];
+    /**
+     * The content library of Kubernetes releases, as the administrator configured it in the TKG
+     * Service settings (Supervisor-wide, not per namespace): shown in the plan, never attached here.
+     */
+    releaseLibrary?: string;
     /** Port of the Supervisor's Kubernetes API (6443). */
     port: number;
     /**
@@ -125,7 +130,10 @@ export interface TanzuSettings {
     name: string;
     /** Storage policy names (looked up to their ids); the first one backs `cluster.storageClass` by default. */
     storagePolicies: string[];
-    /** Content library names with the Kubernetes release images (looked up to their ids). */
+    /**
+     * VM Service content library names (VM images for VM Service VMs in the namespace; looked up to
+     * their ids). Not the Kubernetes release library: see `supervisor.releaseLibrary`.
+     */
     contentLibraries: string[];
     limits?: NamespaceLimits;
     /**

@@ -73,7 +73,9 @@ describe("TanzuCluster under the mock runtime", function () {
   this.timeout(120_000);
 
   it("registers classes, namespace, Supervisor provider, cluster, kubeconfig read and workload provider, all parented", async () => {
-    const { r, logins } = await run({ tanzu: referenceRaw() });
+    const raw = referenceRaw();
+    raw.namespace.contentLibraries = ["vm-images"]; // a VM Service library (the release library is not attached)
+    const { r, logins } = await run({ tanzu: raw });
     const types = r.resources.filter((x) => x.type !== "pulumi:pulumi:Stack").map((x) => `${x.type} ${x.name}`).sort();
     assert.deepEqual(types, [
       "kubernetes:cluster.x-k8s.io/v1beta1:Cluster spark-cluster",
@@ -96,11 +98,11 @@ describe("TanzuCluster under the mock runtime", function () {
       name: "spark",
       supervisor: "8b1e3c4d-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
       storagePolicies: ["policy-27"],
-      vmServices: [{ contentLibraries: ["lib-34"], vmClasses: ["spark-worker-16c-120g", "spark-small-8c-64g"] }],
+      vmServices: [{ contentLibraries: ["lib-9"], vmClasses: ["spark-worker-16c-120g", "spark-small-8c-64g"] }],
     });
     assert.deepEqual(r.invokes.map((i) => [i.token, i.args.name]), [
       ["vsphere:index/getPolicy:getPolicy", "vSAN Default Storage Policy"],
-      ["vsphere:index/getContentLibrary:getContentLibrary", "Kubernetes Service Content Library"],
+      ["vsphere:index/getContentLibrary:getContentLibrary", "vm-images"],
     ]);
     const cluster = inputsOf(r, "spark-cluster");
     assert.equal(cluster.kind, "Cluster");

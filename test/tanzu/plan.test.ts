@@ -10,7 +10,7 @@ import { decideStack } from "../../src/config/decisions";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
 import { planSpark, resolveSparkSettings } from "../../components/spark";
 import { resolveKubernetesSettings } from "../../components/cluster";
-import { allocatableBasis, checkRollout, parseRolloutState, planTanzu, renderWorkloadCluster, rolloutState, tanzuWorkerPool } from "../../components/tanzu";
+import { CONTENT_LIBRARY_8U2_WARNING, allocatableBasis, checkRollout, parseRolloutState, planTanzu, renderWorkloadCluster, rolloutState, tanzuWorkerPool } from "../../components/tanzu";
 import { ValidationError } from "../../components/validation";
 import { ROOT, capiClusterProblems, reference, tkcProblems } from "./helpers";
 
@@ -62,7 +62,7 @@ describe("Tanzu plan and worker pool", () => {
       name: "spark",
       supervisor: "8b1e3c4d-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
       storagePolicies: ["vSAN Default Storage Policy"],
-      contentLibraries: ["Kubernetes Service Content Library"],
+      contentLibraries: [],
       vmClasses: ["spark-worker-16c-120g", "spark-small-8c-64g"],
       access: [{ subject: "spark-devs", domain: "vsphere.local", type: "GROUP", role: "EDIT" }],
     });
@@ -139,4 +139,14 @@ describe("Tanzu plan: whether the allocatable is VKS's or an estimate", () => {
       const vars = JSON.stringify(renderWorkloadCluster(s));
       assert.equal(vars.includes("systemReserved"), applied);
     });
+});
+
+describe("Tanzu: the Kubernetes release library is the Supervisor's, not a VM Service library", () => {
+  it("the plan names the release library and warns about vSphere 8.0U2 only when VM Service libraries are attached", () => {
+    const p = planTanzu(reference());
+    assert.ok(p.text.includes(`  Kubernetes releases: library "Kubernetes Service Content Library" set in the Supervisor's TKG Service settings (not per namespace; \`kubectl get kr\` lists what it offers)`), p.text.join("\n"));
+    assert.ok(!p.text.some((l) => l.includes("WARNING")));
+    const withLib = planTanzu(reference((raw) => (raw.namespace.contentLibraries = ["vm-images"])));
+    assert.ok(withLib.text.includes(`  WARNING: ${CONTENT_LIBRARY_8U2_WARNING}`), withLib.text.join("\n"));
+  });
 });

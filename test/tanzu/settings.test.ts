@@ -66,7 +66,7 @@ describe("Tanzu settings", () => {
       raw.cluster.serviceCidr = "10.244.128.0/20";
     });
     assert.deepEqual(e, {
-      [`${P}.supervisor.adress`]: `unknown key "adress" (did you mean "address"?); known keys: id, address, networks, port, access, user, caPem, insecureSkipTlsVerify`,
+      [`${P}.supervisor.adress`]: `unknown key "adress" (did you mean "address"?); known keys: id, address, networks, releaseLibrary, port, access, user, caPem, insecureSkipTlsVerify`,
       [`${P}.supervisor.address`]: "is required",
       [`${P}.supervisor.user`]: "is required",
       [`${P}.namespace.name`]: `"Spark_NS" is not a DNS label (lower case letters, digits, "-"; at most 63)`,
@@ -348,4 +348,17 @@ describe("Tanzu settings: the ClusterClass's namespace by VKS version, and near-
       });
     });
   it("a class of one's own is no near miss", () => assert.equal(nearMissClusterClass("team-spark-class"), undefined));
+});
+
+describe("Tanzu settings: the release library is not attached as a VM Service library", () => {
+  const key = `${P}.namespace.contentLibraries[0]`;
+  const table: [string, (raw: Record<string, any>) => void, Record<string, string>][] = [
+    ["the reference stack: release library named at the Supervisor, none attached", () => {}, {}],
+    ["a VM Service image library is fine", (raw) => (raw.namespace.contentLibraries = ["vm-images"]), {}],
+    ["the release library attached by name", (raw) => (raw.namespace.contentLibraries = ["Kubernetes Service Content Library"]),
+      { [key]: `"Kubernetes Service Content Library" is the Kubernetes release library (supervisor.releaseLibrary): VMware manages it in the TKG Service settings, and attaching it as a VM Service library here does not make releases available; remove it from this list` }],
+    ["one that looks like it, with no releaseLibrary said", (raw) => ((raw.namespace.contentLibraries = ["TKR library"]), delete raw.supervisor.releaseLibrary),
+      { [key]: `"TKR library" looks like the Kubernetes release library: that one is set in the TKG Service settings (say it as supervisor.releaseLibrary), not attached as a VM Service library; list only VM Service image libraries here` }],
+  ];
+  for (const [what, edit, want] of table) it(what, () => assert.deepEqual(errorsOf(edit), want));
 });

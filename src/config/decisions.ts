@@ -16,7 +16,7 @@ import { resolveTanzuSettings } from "../../components/tanzu/settings";
 import { tanzuOnSupervisor } from "../../components/tanzu/backend";
 import { FieldError, ValidationError, describeValue } from "../../components/validation";
 import { readClusterName, readHosts, resolveVsphereSettings } from "../../components/vsphere/settings";
-import { BACKENDS, BACKEND_ONLY_KEYS, BackendName, StackValues, projectKey, splitStackConfig, vsphereValues } from "./stack-config";
+import { BACKENDS, BACKEND_ONLY_KEYS, BackendName, KUBEADM_ONLY_KUBERNETES_KEYS, StackValues, projectKey, splitStackConfig, vsphereValues } from "./stack-config";
 
 export interface StackDecisions {
   /** The stack's name for its components (`vsphere-spark:clusterName`). */
@@ -135,6 +135,19 @@ export function decideFromValues(values: StackValues, runtime?: StackRuntime): {
 
   const k = resolveKubernetesSettings(raw.kubernetes, projectKey("kubernetes"));
   errors.push(...k.errors);
+  // On a Tanzu stack the kubeadm keys of `kubernetes` would be ignored: name each, and its counterpart.
+  if (backend === "tanzu" && typeof raw.kubernetes === "object" && raw.kubernetes !== null && !Array.isArray(raw.kubernetes)) {
+    for (const key of Object.keys(raw.kubernetes)) {
+      if (!(key in KUBEADM_ONLY_KUBERNETES_KEYS)) continue;
+      const other = KUBEADM_ONLY_KUBERNETES_KEYS[key];
+      errors.push({
+        path: `${projectKey("kubernetes")}.${key}`,
+        message: other
+          ? `is the kubeadm back end's; this stack's back end is tanzu, where ${projectKey(other)} says it (this key would be ignored)`
+          : `is only used with ${projectKey("backend")}: kubeadm (this stack's back end is tanzu; it would be ignored)`,
+      });
+    }
+  }
   const decided = backend === "tanzu" ? decideTanzu(values, k, runtime) : decideKubeadm(values, k);
   errors.push(...decided.errors);
 

@@ -30,6 +30,27 @@ export const SECRET_PROJECT_KEYS: readonly ProjectKey[] = ["registryPassword", "
 export const BACKENDS = ["kubeadm", "tanzu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/**
+ * `vsphere-spark:kubernetes` keys the Tanzu back end does not read, with the Tanzu key that says the
+ * same thing (or null: a kubeadm matter with no counterpart). Tanzu reads the rest: the kubelet's
+ * reservations, eviction thresholds, DaemonSet requests and kernel share (the worker pool model).
+ */
+export const KUBEADM_ONLY_KUBERNETES_KEYS: Readonly<Record<string, string | null>> = {
+  version: "tanzu.cluster.release",
+  podCidr: "tanzu.cluster.podCidr",
+  serviceCidr: "tanzu.cluster.serviceCidr",
+  dnsDomain: "tanzu.cluster.serviceDomain",
+  cni: "tanzu.cluster.cni",
+  storageClass: "tanzu.cluster.storageClass",
+  readinessTimeoutMinutes: "tanzu.cluster.readyTimeoutMinutes",
+  installMode: null,
+  packageRevision: null,
+  bootstrapTokenTtl: null,
+  adminUser: null,
+  sshAuthorizedKeys: null,
+  kubeVipVersion: null,
+};
+
 /** Keys only one back end reads; setting them for the other is a mistake worth naming. */
 export const BACKEND_ONLY_KEYS: Readonly<Record<BackendName, readonly ProjectKey[]>> = {
   kubeadm: ["inventory", "vmProfiles", "workersPerHost", "controlPlane", "endpoint", "network", "drs", "overcommit"],

@@ -53,8 +53,9 @@ describe("stack configuration: the cluster back end", () => {
     c[K("backend")] = "tanzu";
     c[K("tanzu")] = tanzuConfig()[K("tanzu")];
     const paths = errorsOf(c).map((e) => e.path).sort();
-    assert.deepEqual(paths, ["controlPlane", "drs", "endpoint", "inventory", "network", "vmProfiles", "workersPerHost"].map(K).sort());
-    for (const e of errorsOf(c)) assert.match(e.message, /is only used with vsphere-spark:backend: kubeadm \(this stack's back end is tanzu\)/);
+    // The kubeadm keys of its kubernetes section too (Pulumi.dev.yaml sets version, installMode, cni).
+    assert.deepEqual(paths, ["controlPlane", "drs", "endpoint", "inventory", "network", "vmProfiles", "workersPerHost", "kubernetes.cni", "kubernetes.installMode", "kubernetes.version"].map(K).sort());
+    for (const e of errorsOf(c)) assert.match(e.message, /is only used with vsphere-spark:backend: kubeadm \(this stack's back end is tanzu|is the kubeadm back end's; this stack's back end is tanzu, where vsphere-spark:tanzu\.cluster\./);
   });
 
   it("the Tanzu keys on a kubeadm stack are named too", () => {
@@ -79,5 +80,37 @@ describe("stack configuration: the cluster back end", () => {
     const clear = tanzuConfig();
     clear[K("tanzuSupervisorKubeconfig")] = "apiVersion: v1";
     assert.deepEqual(errorsOf(clear).map((e) => e.path), [K("tanzuSupervisorKubeconfig")]);
+  });
+});
+
+describe("stack configuration: kubeadm's kubernetes keys on a Tanzu stack", () => {
+  // [kubernetes key as written, the Tanzu key that says it (or null: kubeadm only)]: each would be ignored.
+  const table: [string, unknown, string | null][] = [
+    ["podCidr", "10.200.0.0/16", "tanzu.cluster.podCidr"],
+    ["serviceCidr", "10.100.0.0/16", "tanzu.cluster.serviceCidr"],
+    ["dnsDomain", "spark.internal", "tanzu.cluster.serviceDomain"],
+    ["version", "1.31.4", "tanzu.cluster.release"],
+    ["cni", { kind: "calico" }, "tanzu.cluster.cni"],
+    ["readinessTimeoutMinutes", 20, "tanzu.cluster.readyTimeoutMinutes"],
+    ["sshAuthorizedKeys", ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl lab"], null],
+  ];
+  for (const [key, value, other] of table)
+    it(`kubernetes.${key} → ${other ?? "kubeadm only"}`, () => {
+      const c = tanzuConfig();
+      c[K("kubernetes")] = { [key]: value };
+      assert.deepEqual(errorsOf(c), [
+        {
+          path: `${K("kubernetes")}.${key}`,
+          message: other
+            ? `is the kubeadm back end's; this stack's back end is tanzu, where ${K(other)} says it (this key would be ignored)`
+            : "is only used with vsphere-spark:backend: kubeadm (this stack's back end is tanzu; it would be ignored)",
+        },
+      ]);
+    });
+
+  it("the keys Tanzu reads (the worker pool model) are no error", () => {
+    const c = tanzuConfig();
+    c[K("kubernetes")] = { kubeReserved: { cpu: "200m", memory: "1Gi" }, workerDaemonSetRequests: { cpu: "300m", memory: "512Mi" } };
+    assert.deepEqual(errorsOf(c), []);
   });
 });

@@ -15,7 +15,7 @@ import { ValidationError, type FieldError } from "../validation";
 import { resolveTanzuSettings, type TanzuSettings } from "./settings";
 import { renderWorkloadCluster } from "./render";
 import { managedClasses, vmClassArgs } from "./vm-classes";
-import { tanzuWorkerPool } from "./plan";
+import { TKC_DEPRECATION_WARNING, tanzuWorkerPool } from "./plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
 import { kubeconfigEndpoint, storedKubeconfigMessage, storedKubeconfigTokenState, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
 import { NamespaceAccessResource, NamespaceLimitsResource } from "./vcenter-namespace";
@@ -127,9 +127,12 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
       storagePolicies: policyIds,
       vmServices: [{ contentLibraries: libraryIds, vmClasses: [...Object.values(vmClasses).map((c) => c.name as pulumi.Output<string>), ...adopted] }],
     },
-    vopts({ replaceOnChanges: ["name"], deleteBeforeReplace: true }),
+    // The Supervisor too: the provider does not mark `supervisor` ForceNew either (same file), so a
+    // changed Supervisor id would be an update that does nothing.
+    vopts({ replaceOnChanges: ["name", "supervisor"], deleteBeforeReplace: true }),
   );
   const ready: pulumi.Resource[] = [namespace, ...Object.values(vmClasses)];
+  if (settings.cluster.api === "tkc") pulumi.log.warn(TKC_DEPRECATION_WARNING, parent);
   if (args.vcenter && args.password !== undefined) {
     const conn = { server: args.vcenter.server, insecureSkipTlsVerify: args.vcenter.insecureSkipTlsVerify ?? false, user: args.vcenter.user, password: pulumi.secret(args.password), namespace: namespace.name as pulumi.Output<string> };
     // Limits: a limit removed from the stack is unset in vCenter; the whole section removed deletes

@@ -59,6 +59,13 @@ export function allocatableBasis(settings: TanzuSettings): { reservationsApplied
 export const CONTENT_LIBRARY_8U2_WARNING =
   "on vSphere 8.0 Update 2 before MP1, unlinking a local content library from the namespace or deleting the namespace (a namespace.name change here deletes and re-creates it) deletes the library's templates: use a subscribed library or upgrade first";
 
+/**
+ * `api: tkc`: the TanzuKubernetesCluster API is deprecated since TKG Service 3.2 (VMware's TKG
+ * Service 3.2 release notes; the Cluster API `Cluster` on a ClusterClass is its successor).
+ */
+export const TKC_DEPRECATION_WARNING =
+  "api: tkc (TanzuKubernetesCluster) is deprecated since TKG Service 3.2: use api: cluster (a Cluster API Cluster on the builtin-generic ClusterClass)";
+
 /** The workload cluster's API: its address is assigned by the Supervisor's load balancer at creation. */
 export const TANZU_ENDPOINT: ApiEndpoint = { kind: "supervisor-lb", address: "(assigned by the Supervisor)", port: 6443 };
 
@@ -91,6 +98,7 @@ export function planTanzu(
     `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; VM Service content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
     `  Kubernetes releases: ${settings.supervisor.releaseLibrary ? `library "${settings.supervisor.releaseLibrary}"` : "the library"} set in the Supervisor's TKG Service settings (not per namespace; \`kubectl get kr\` lists what it offers)`,
     ...(ns.contentLibraries.length > 0 ? [`  WARNING: ${CONTENT_LIBRARY_8U2_WARNING}`] : []),
+    ...(c.api === "tkc" ? [`  WARNING: ${TKC_DEPRECATION_WARNING}`] : []),
     ...(capacity.limits
       ? [`  limits: cpu ${capacity.limits.cpuMHz ?? "unlimited"} MHz, memory ${capacity.limits.memoryMiB === undefined ? "unlimited" : gib(capacity.limits.memoryMiB)}, storage ${capacity.limits.storageMiB === undefined ? "unlimited" : gib(capacity.limits.storageMiB)}`]
       : []),

@@ -52,8 +52,35 @@ export function parseRolloutState(v: unknown): TanzuRolloutState | undefined {
  * Errors when `next` changes the release and any replica count (control plane, a pool's, or adds or
  * removes a pool) compared with `previous`. No previous state (first deployment): nothing to check.
  */
+/** `major.minor.patch` of a release name (`v1.31.4---vmware.1-fips-vkr.3` → [1, 31, 4]). */
+function releaseVersion(release: string): [number, number, number] | undefined {
+  const m = /^v(\d+)\.(\d+)\.(\d+)---/.exec(release);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/**
+ * Cluster API's own rule for a topology version change, checked offline: the version may not go
+ * down, nor up by two minors or more (cluster-api `internal/webhooks/cluster.go` v1.10.10,
+ * `validateTopologyVersion`: "version cannot be decreased", "A +2 minor version upgrade is not
+ * allowed"). Build metadata (the `---vmware…` part) only orders releases of one Kubernetes version,
+ * which this check leaves to the Supervisor.
+ */
+export function checkReleaseStep(previous: string, next: string, path = "vsphere-spark:tanzu"): FieldError[] {
+  const a = releaseVersion(previous);
+  const b = releaseVersion(next);
+  if (!a || !b || previous === next) return [];
+  const cmp = a[0] !== b[0] ? b[0] - a[0] : a[1] !== b[1] ? b[1] - a[1] : b[2] - a[2];
+  const at = `${path}.cluster.release`;
+  if (cmp < 0) return [{ path: at, message: `${next} is older than the running ${previous}: Cluster API refuses a version decrease` }];
+  if (b[0] === a[0] && b[1] >= a[1] + 2)
+    return [{ path: at, message: `${previous} → ${next} skips ${b[1] - a[1] - 1} minor version(s): Cluster API upgrades one minor at a time (first a v1.${a[1] + 1} release)` }];
+  return [];
+}
+
 export function checkRollout(previous: TanzuRolloutState | undefined, next: TanzuRolloutState, path = "vsphere-spark:tanzu"): FieldError[] {
   if (!previous || previous.release === next.release) return [];
+  const step = checkReleaseStep(previous.release, next.release, path);
+  if (step.length > 0) return step;
   const changes: string[] = [];
   if (previous.controlPlaneReplicas !== next.controlPlaneReplicas) changes.push(`control plane ${previous.controlPlaneReplicas} → ${next.controlPlaneReplicas}`);
   for (const name of new Set([...Object.keys(previous.pools), ...Object.keys(next.pools)])) {

@@ -119,7 +119,7 @@ describe("TanzuCluster under the mock runtime", function () {
   it("resource options: a class or namespace rename replaces; the cluster waits; the kubeconfig is read after it", async () => {
     const { options } = await run({ tanzu: referenceRaw() });
     assert.deepEqual(options["spark-class-worker"].replaceOnChanges, ["name"]);
-    assert.deepEqual(options["spark-namespace"].replaceOnChanges, ["name"]);
+    assert.deepEqual(options["spark-namespace"].replaceOnChanges, ["name", "supervisor"]);
     assert.equal(options["spark-namespace"].deleteBeforeReplace, true);
     assert.deepEqual(options["spark-cluster"].customTimeouts, { create: "60m", update: "60m" });
     const deps = options["spark-kubeconfig"].dependsOn as pulumi.Resource[];

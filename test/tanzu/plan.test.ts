@@ -10,7 +10,7 @@ import { decideStack } from "../../src/config/decisions";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
 import { planSpark, resolveSparkSettings } from "../../components/spark";
 import { resolveKubernetesSettings } from "../../components/cluster";
-import { CONTENT_LIBRARY_8U2_WARNING, allocatableBasis, checkRollout, parseRolloutState, planTanzu, renderWorkloadCluster, rolloutState, tanzuWorkerPool } from "../../components/tanzu";
+import { CONTENT_LIBRARY_8U2_WARNING, TKC_DEPRECATION_WARNING, allocatableBasis, checkRollout, parseRolloutState, planTanzu, renderWorkloadCluster, rolloutState, tanzuWorkerPool } from "../../components/tanzu";
 import { ValidationError } from "../../components/validation";
 import { ROOT, capiClusterProblems, reference, tkcProblems } from "./helpers";
 
@@ -148,5 +148,34 @@ describe("Tanzu: the Kubernetes release library is the Supervisor's, not a VM Se
     assert.ok(!p.text.some((l) => l.includes("WARNING")));
     const withLib = planTanzu(reference((raw) => (raw.namespace.contentLibraries = ["vm-images"])));
     assert.ok(withLib.text.includes(`  WARNING: ${CONTENT_LIBRARY_8U2_WARNING}`), withLib.text.join("\n"));
+  });
+});
+
+describe("Tanzu: a release change Cluster API would refuse, caught offline", () => {
+  // [previous, next, error or undefined] (cluster-api internal/webhooks/cluster.go validateTopologyVersion)
+  const table: [string, string, RegExp | undefined][] = [
+    ["v1.30.8---vmware.1-fips-vkr.1", "v1.31.4---vmware.1-fips-vkr.3", undefined],
+    ["v1.31.4---vmware.1-fips-vkr.3", "v1.31.7---vmware.1-fips-vkr.1", undefined],
+    ["v1.29.4---vmware.3-fips.1-tkg.1", "v1.31.4---vmware.1-fips-vkr.3", /skips 1 minor version\(s\): Cluster API upgrades one minor at a time \(first a v1\.30 release\)/],
+    ["v1.31.4---vmware.1-fips-vkr.3", "v1.30.8---vmware.1-fips-vkr.1", /is older than the running v1\.31\.4---vmware\.1-fips-vkr\.3: Cluster API refuses a version decrease/],
+  ];
+  const state = (release: string) => ({ release, controlPlaneReplicas: 3, pools: { workers: 16 } });
+  for (const [a, b, err] of table)
+    it(`${a} → ${b}: ${err ? "refused" : "allowed"}`, () => {
+      const errors = checkRollout(state(a), state(b));
+      if (!err) assert.deepEqual(errors, []);
+      else {
+        assert.equal(errors.length, 1);
+        assert.equal(errors[0].path, "vsphere-spark:tanzu.cluster.release");
+        assert.match(errors[0].message, err);
+      }
+    });
+});
+
+describe("Tanzu plan: api tkc is deprecated", () => {
+  it("the plan warns for a TKC and not for a Cluster", () => {
+    const tkc = planTanzu(reference((raw) => ((raw.cluster.api = "tkc"), delete raw.cluster.clusterClass)));
+    assert.ok(tkc.text.includes(`  WARNING: ${TKC_DEPRECATION_WARNING}`), tkc.text.join("\n"));
+    assert.ok(!planTanzu(reference()).text.some((l) => l.includes("deprecated")));
   });
 });

@@ -9,6 +9,7 @@ import { sparkArtifacts, sparkPlanSection } from "../components/spark";
 import { VsphereSpark } from "../components/stack/vsphere-spark";
 import { formatFieldErrors } from "../components/validation";
 import { lastAppliedRollout } from "../components/tanzu/rollout";
+import { lastAppliedClusterState } from "../components/cluster/lifecycle";
 import { StackDecisions, StackRuntime, decideStack } from "./config/decisions";
 import { PROJECT } from "./config/stack-config";
 import { renderSparkSection } from "./plan/spark-section";
@@ -16,6 +17,25 @@ import { renderSparkSection } from "./plan/spark-section";
 export interface DeployOptions {
   /** The offline plan: no Supervisor login and no reference to the stack's own outputs. */
   offline?: boolean;
+  /** Offline: the last applied cluster state to check against (`plan --previous`); online it is read from the stack. */
+  previousCluster?: unknown;
+}
+
+/**
+ * The change rules of the cluster back end against the last applied state, before anything is
+ * registered: refusals stop the program (a RunError naming each key and its steps), notes are warnings.
+ */
+export async function checkClusterChange(d: StackDecisions, opts: DeployOptions): Promise<{ previous?: unknown; now?: Date }> {
+  const lifecycle = d.cluster.lifecycle;
+  if (!lifecycle) return {};
+  const previous = opts.offline ? opts.previousCluster : await lastAppliedClusterState();
+  const now = opts.offline ? undefined : new Date();
+  const c = lifecycle.check(previous, now);
+  if (c.refusals.length > 0) {
+    throw new pulumi.RunError(`refused change to a running cluster (${c.refusals.length} change${c.refusals.length === 1 ? "" : "s"}); nothing was changed:\n${formatFieldErrors(c.refusals)}`);
+  }
+  for (const n of c.notes) pulumi.log.warn(n);
+  return { previous, now };
 }
 
 /** What only a running program has: secrets from the stack's configuration, its own last outputs. */
@@ -47,8 +67,9 @@ export function loadStackDecisions(opts: DeployOptions = {}): StackDecisions {
 
 export async function deployStack(opts: DeployOptions = {}): Promise<Record<string, unknown>> {
   const d = loadStackDecisions(opts);
+  const clusterContext = await checkClusterChange(d, opts);
   const registryPassword = d.registryPasswordSet ? new pulumi.Config(PROJECT).requireSecret("registryPassword") : undefined;
-  const stack = new VsphereSpark(d.name, { cluster: d.cluster, spark: d.spark, registryPassword });
+  const stack = new VsphereSpark(d.name, { cluster: d.cluster, spark: d.spark, registryPassword, clusterContext });
   return stack.outputs;
 }
 

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { KubeadmBootstrap } from "./bootstrap";
-import { waitForNodesReady, waitForReadyz } from "./readiness";
+import { keptNodeWarnings, readNodeReadiness, waitForNodesReady, waitForReadyz } from "./readiness";
 import { apiServerUrl, renderKubeconfig } from "./kubeconfig";
 import { cniRelease } from "./cni";
 import { bootstrapTokenSecret } from "./pki";
@@ -19,6 +19,12 @@ export interface KubeadmClusterAccessArgs {
   readonly dependsOn: pulumi.Resource[];
   /** Default: the settings' readinessTimeoutMinutes. */
   readonly readinessTimeoutMinutes?: number;
+  /**
+   * Which nodes the gate waits for (`readinessTargets` in lifecycle.ts): creating a cluster, all of
+   * them; updating one, the added ones, and the kept ones are only reported when NotReady.
+   * Default: wait for every control plane and worker.
+   */
+  readonly readiness?: { waitFor: string[]; reportOnly: string[] };
 }
 
 const READYZ_INTERVAL_MS = 10_000;
@@ -100,9 +106,17 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
 
   // Then every control plane and worker must be a Ready node: one control plane and no workers is not a cluster.
   const expected = b.spec.nodes.filter((n) => n.role !== "load-balancer").map((n) => n.name);
+  // On an update only the nodes it adds must become Ready; a kept node that is NotReady is reported.
+  const targets = args.readiness ?? { waitFor: expected, reportOnly: [] };
   const nodesReady = pulumi.all([cni.id, credentials]).apply(async ([, [caPem, certPem, keyPem]]) => {
-    if (!pulumi.runtime.isDryRun())
-      await waitForNodesReady({ apiUrl: url, caPem, clientCertPem: certPem, clientKeyPem: keyPem, nodes: expected, timeoutMs, intervalMs: NODES_INTERVAL_MS });
+    if (!pulumi.runtime.isDryRun()) {
+      const o = { apiUrl: url, caPem, clientCertPem: certPem, clientKeyPem: keyPem, timeoutMs, intervalMs: NODES_INTERVAL_MS };
+      if (targets.waitFor.length > 0) await waitForNodesReady({ ...o, nodes: targets.waitFor });
+      if (targets.reportOnly.length > 0) {
+        const seen = await readNodeReadiness(o, targets.reportOnly).catch((e: Error) => e.message);
+        for (const w of keptNodeWarnings(seen)) pulumi.log.warn(w, parent);
+      }
+    }
     return expected;
   });
   const kubeconfig = pulumi.secret(pulumi.all([nodesReady, credentials]).apply(([, cr]) => render(cr)));

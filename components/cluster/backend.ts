@@ -8,6 +8,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Artifact } from "../artifacts";
+import type { FieldError } from "../validation";
 
 /**
  * The worker nodes executors run on, as the cluster layer decides them (plain values: they are
@@ -83,6 +84,24 @@ export interface BackendPlan {
   text: string[];
 }
 
+/** What a back end that checks changes to a running cluster offers (kubeadm: components/cluster/lifecycle.ts). */
+export interface BackendLifecycle {
+  /** The stack output that carries the applied state (read back by the next run). */
+  readonly output: string;
+  /** The state this update applies, without its creation date (plain JSON). */
+  readonly state: unknown;
+  /** Refusals (config key + steps) and notes for going from `previous` (the output's last value) to this state. */
+  check(previous: unknown, now?: Date): { refusals: FieldError[]; notes: string[] };
+}
+
+/** What only a running program knows when it creates the cluster. */
+export interface CreateContext {
+  /** The last applied lifecycle state (the stack output `BackendLifecycle.output`), when the back end has one. */
+  previous?: unknown;
+  /** Now (absent in the offline plan). */
+  now?: Date;
+}
+
 /**
  * A back end with its spec decided: what the plan shows and what `pulumi up` creates, bound
  * together so that nothing above has to know which back end it is.
@@ -94,6 +113,8 @@ export interface DecidedCluster {
   readonly workerPool: WorkerPool;
   /** The back end's decisions as the offline plan shows them. */
   plan(): BackendPlan;
+  /** The change rules for a running cluster, when the back end has them. */
+  readonly lifecycle?: BackendLifecycle;
   /** Creates the cluster (a component named `name`) and hands out its seam. */
-  create(name: string, opts?: pulumi.ComponentResourceOptions): ClusterHandle;
+  create(name: string, opts?: pulumi.ComponentResourceOptions, context?: CreateContext): ClusterHandle;
 }

@@ -136,6 +136,25 @@ function getJson(url: string, o: WaitForNodesOptions, timeoutMs: number): Promis
   });
 }
 
+/** One look at the node list (no retry): which of `nodes` are Ready, NotReady or missing. */
+export async function readNodeReadiness(o: Omit<WaitForNodesOptions, "nodes">, nodes: readonly string[]): Promise<NodeReadiness> {
+  const perRequest = o.requestTimeoutMs ?? Math.min(10_000, o.timeoutMs);
+  return nodeReadiness(await getJson(`${o.apiUrl}/api/v1/nodes`, { ...o, nodes }, perRequest), nodes);
+}
+
+/**
+ * Warnings for the nodes an update keeps (it does not wait for them): each one NotReady or missing,
+ * or why the node list could not be read. Pure.
+ */
+export function keptNodeWarnings(seen: NodeReadiness | string): string[] {
+  const hint = "on the node: `systemctl status kubelet`, `journalctl -u kubelet`; the update goes on (only nodes it adds must become Ready)";
+  if (typeof seen === "string") return [`could not read the node list to check the running nodes (${seen}); the update goes on`];
+  return [
+    ...seen.notReady.map((n) => `running node ${n.name} is not Ready (${n.reason}): ${hint}`),
+    ...seen.missing.map((n) => `running node ${n} is not registered in the cluster: ${hint}`),
+  ];
+}
+
 /**
  * Resolves once every expected node is registered and Ready (through the admin credentials);
  * rejects after the timeout naming the nodes that are missing or not Ready.

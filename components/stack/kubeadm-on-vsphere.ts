@@ -6,7 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackendPlan, ClusterHandle, DecidedCluster, PlannedHost, WorkerPool } from "../cluster/backend";
+import type { BackendLifecycle, BackendPlan, ClusterHandle, CreateContext, DecidedCluster, PlannedHost, WorkerPool } from "../cluster/backend";
 import { KubeadmBootstrap } from "../cluster/bootstrap";
 import { KubeadmClusterAccess } from "../cluster/access";
 import { clusterArtifacts } from "../cluster/artifacts";
@@ -14,7 +14,18 @@ import type { KubernetesSettings } from "../cluster/settings";
 import { ClusterSpec, validateClusterSpec, workerNodes } from "../cluster/topology";
 import type { ClusterNode } from "../cluster/types";
 import { workerPool } from "../cluster/worker-pool";
-import { throwIfErrors } from "../validation";
+import { ValidationError, throwIfErrors } from "../validation";
+import {
+  ChangeCheck,
+  ClusterLifecycleState,
+  DEFAULT_LIFECYCLE_SETTINGS,
+  LIFECYCLE_OUTPUT,
+  LifecycleSettings,
+  checkClusterChange,
+  clusterLifecycleState,
+  parseClusterLifecycleState,
+  readinessTargets,
+} from "../cluster/lifecycle";
 import { hostAllocations } from "../vsphere/placement";
 import type { VsphereDecisions } from "../vsphere/settings";
 import { VsphereTopology, topologyArgs } from "../vsphere/topology";
@@ -22,6 +33,24 @@ import { VsphereTopology, topologyArgs } from "../vsphere/topology";
 export interface KubeadmOnVsphereSpec {
   readonly vsphere: VsphereDecisions;
   readonly kubernetes: KubernetesSettings;
+  /** The acknowledgements for changes to a running cluster (`vsphere-spark:lifecycle`); default none. */
+  readonly lifecycle?: LifecycleSettings;
+}
+
+/**
+ * The change rules against the last applied state (components/cluster/lifecycle.ts): a previous
+ * output this program does not understand is refused too, never taken for a new cluster.
+ */
+export function checkKubeadmChange(spec: KubeadmOnVsphereSpec, cluster: ClusterSpec, previous: unknown, now?: Date): ChangeCheck & { previous?: ClusterLifecycleState } {
+  const parsed = parseClusterLifecycleState(previous);
+  if (parsed.problem) {
+    return {
+      refusals: [{ path: `vsphere-spark:lifecycle`, message: `${parsed.problem}: compare it with docs/lifecycle.md, or run this program's version that wrote it` }],
+      notes: [],
+    };
+  }
+  const next = clusterLifecycleState(cluster, { template: spec.vsphere.inventory.template });
+  return { ...checkClusterChange(parsed.state, next, { lifecycle: spec.lifecycle ?? DEFAULT_LIFECYCLE_SETTINGS, now }), previous: parsed.state };
 }
 
 /** The cluster layer's view of the VMs: one node per VM, with its address and shape. */
@@ -72,10 +101,19 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
   throwIfErrors(validateClusterSpec(cluster, "cluster"), "kubeadm on vSphere: inconsistent cluster");
   const pool = workerPool(workerNodes(cluster), spec.kubernetes);
   const endpoint = { ...spec.vsphere.endpoint };
+  const lifecycle: BackendLifecycle = {
+    output: LIFECYCLE_OUTPUT,
+    state: clusterLifecycleState(cluster, { template: spec.vsphere.inventory.template }),
+    check: (previous, now) => {
+      const c = checkKubeadmChange(spec, cluster, previous, now);
+      return { refusals: c.refusals, notes: c.notes };
+    },
+  };
   return {
     backend: "kubeadm",
     endpoint,
     workerPool: pool,
+    lifecycle,
     plan: (): BackendPlan => ({
       backend: "kubeadm",
       endpoint,
@@ -85,7 +123,7 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
       sections: {},
       text: [],
     }),
-    create: (name, opts) => new KubeadmVsphereCluster(name, { spec, cluster, workerPool: pool }, opts),
+    create: (name, opts, context?: CreateContext) => new KubeadmVsphereCluster(name, { spec, cluster, workerPool: pool, previous: context?.previous, now: context?.now }, opts),
   };
 }
 
@@ -95,6 +133,13 @@ export interface KubeadmVsphereClusterArgs {
   readonly cluster: ClusterSpec;
   /** From `workerPool(...)`. */
   readonly workerPool: WorkerPool;
+  /**
+   * The state the last `pulumi up` applied: the stack output `clusterLifecycle`, already read (e.g.
+   * `await lastAppliedClusterState()`). Checked before anything is registered; absent: a new cluster.
+   */
+  readonly previous?: unknown;
+  /** Now: when the cluster is first created, its date goes into the applied state (certificate expiry). */
+  readonly now?: Date;
 }
 
 /** The kubeadm-on-vSphere cluster as a component: bootstrap material, the VMs, then access. */
@@ -109,8 +154,13 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
   readonly access: KubeadmClusterAccess;
 
   constructor(name: string, args: KubeadmVsphereClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The change rules run before anything is registered: a refused change touches nothing.
+    const check = checkKubeadmChange(args.spec, args.cluster, args.previous, args.now);
+    if (check.refusals.length > 0) throw new ValidationError(check.refusals, `KubeadmVsphereCluster ${name}: refused change to a running cluster`);
     super("vsphere-spark:stack:KubeadmVsphereCluster", name, {}, opts);
-    const out = createKubeadmVsphereCluster(this, name, args);
+    const createdAt = check.previous ? check.previous.createdAt : args.now?.toISOString();
+    const state = clusterLifecycleState(args.cluster, { template: args.spec.vsphere.inventory.template, createdAt });
+    const out = createKubeadmVsphereCluster(this, name, args, readinessTargets(check.previous, state));
     this.bootstrap = out.bootstrap;
     this.topology = out.topology;
     this.access = out.access;
@@ -127,18 +177,19 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
       caCertHash: out.bootstrap.caCertHash,
       bootstrapToken: out.bootstrap.token,
       nodeAllocatable: args.workerPool.allocatable,
+      [LIFECYCLE_OUTPUT]: state,
     };
     this.registerOutputs(this.outputs);
   }
 }
 
 /** Creates the children: PKI and guestinfo, the VMs (each with its guestinfo), then the access gate. */
-export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: string, args: KubeadmVsphereClusterArgs) {
+export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: string, args: KubeadmVsphereClusterArgs, readiness?: { waitFor: string[]; reportOnly: string[] }) {
   const v = args.spec.vsphere;
   const c = args.cluster;
   const child = { parent };
   const bootstrap = new KubeadmBootstrap(name, { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings }, child);
   const topology = new VsphereTopology(name, topologyArgs(v, bootstrap.guestinfo), child);
-  const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines) }, child);
+  const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines), readiness }, child);
   return { bootstrap, topology, access };
 }

@@ -4,7 +4,7 @@
  * whole stack with one `new VsphereSpark(...)`, or takes any layer alone.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterHandle, DecidedCluster } from "../cluster/backend";
+import type { ClusterHandle, CreateContext, DecidedCluster } from "../cluster/backend";
 import { SparkPlatform } from "../spark/platform";
 import type { SparkSettingsInput } from "../spark/settings";
 
@@ -15,6 +15,8 @@ export interface VsphereSparkArgs {
   readonly spark?: SparkSettingsInput;
   /** Password of `spark.registryCredentials`, when set. */
   readonly registryPassword?: pulumi.Input<string>;
+  /** What only a running program knows (the last applied lifecycle state, now), for the cluster back end. */
+  readonly clusterContext?: CreateContext;
 }
 
 export class VsphereSpark extends pulumi.ComponentResource {
@@ -34,7 +36,7 @@ export class VsphereSpark extends pulumi.ComponentResource {
 }
 
 export function createVsphereSpark(parent: pulumi.Resource, name: string, args: VsphereSparkArgs) {
-  const cluster = args.cluster.create(name, { parent });
+  const cluster = args.cluster.create(name, { parent }, args.clusterContext);
   const spark = new SparkPlatform(
     name,
     {

@@ -11,6 +11,7 @@ import { KubernetesSettings, resolveKubernetesSettings } from "../../components/
 import { ConfigReader } from "../../components/config-reader";
 import { SizingError, SparkSettings, planSpark, resolveSparkSettings } from "../../components/spark";
 import { kubeadmOnVsphere } from "../../components/stack/kubeadm-on-vsphere";
+import { resolveLifecycleSettings } from "../../components/cluster/lifecycle";
 import { offlineLogin } from "../../components/tanzu/supervisor";
 import { resolveTanzuSettings } from "../../components/tanzu/settings";
 import { tanzuOnSupervisor } from "../../components/tanzu/backend";
@@ -62,9 +63,10 @@ function decideKubeadm(values: StackValues, kubernetes: ReturnType<typeof resolv
     { name: "service network (serviceCidr)", cidr: kubernetes.settings.serviceCidr, path: kPath("serviceCidr") },
   ].filter((c) => !kubernetes.errors.some((e) => e.path === c.path));
   const v = resolveVsphereSettings(vsphereValues(values), projectKey, { clusterCidrs });
-  if (!v.decisions || kubernetes.errors.length > 0) return { errors: v.errors };
+  const lifecycle = resolveLifecycleSettings(values.project.lifecycle, projectKey("lifecycle"));
+  if (!v.decisions || kubernetes.errors.length > 0 || lifecycle.errors.length > 0) return { errors: [...v.errors, ...lifecycle.errors] };
   try {
-    return { errors: [], cluster: kubeadmOnVsphere({ vsphere: v.decisions, kubernetes: kubernetes.settings }) };
+    return { errors: [], cluster: kubeadmOnVsphere({ vsphere: v.decisions, kubernetes: kubernetes.settings, lifecycle: lifecycle.settings }) };
   } catch (e) {
     // The resolvers cover these rules; a failure here is a gap between the layers, shown as it is.
     if (!(e instanceof ValidationError)) throw e;

@@ -6,6 +6,8 @@
  *   --set KEY=VALUE       override one config value (VALUE parsed as YAML); repeatable
  *   --json                machine-readable output (shape documented in the README)
  *   --out DIR             write every rendered artifact under DIR
+ *   --previous FILE       the running cluster's last applied state (`pulumi stack output
+ *                         clusterLifecycle --json > FILE`): refused changes and notes (docs/lifecycle.md)
  *   --compare BASE        diff against BASE: a plan JSON written earlier (`--json > base.json`) or a
  *                         git revision of the stack file (planned in the same run; --set applies to
  *                         the head only)
@@ -32,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
         set: { type: "string", multiple: true, default: [] },
         json: { type: "boolean", default: false },
         out: { type: "string" },
+        previous: { type: "string" },
         compare: { type: "string" },
         format: { type: "string" },
         "fail-on-breach": { type: "boolean", default: false },
@@ -47,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   const o = args.values;
   if (o.help) {
     process.stdout.write(
-      "usage: npm run plan -- [--stack NAME] [--config-file FILE] [--set KEY=VALUE ...] [--json] [--out DIR]\n" +
+      "usage: npm run plan -- [--stack NAME] [--config-file FILE] [--set KEY=VALUE ...] [--json] [--out DIR] [--previous STATE.json]\n" +
         "       npm run plan -- --compare BASE [--format text|markdown|json] [--fail-on-breach] [--stack NAME] [--config-file FILE] [--set KEY=VALUE ...]\n" +
         "         BASE: a plan JSON file (plan --json > base.json) or a git revision of the stack file (e.g. origin/main)\n",
     );
@@ -82,7 +85,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(text);
     return o["fail-on-breach"] && (r.diff.breach.capacity || r.diff.breach.spark) ? 3 : 0;
   }
-  const result = await plan({ stack: o.stack!, configFile: o["config-file"], sets: o.set });
+  let previousCluster: unknown;
+  if (o.previous !== undefined) {
+    try {
+      previousCluster = JSON.parse(fs.readFileSync(o.previous, "utf8"));
+    } catch (e) {
+      process.stderr.write(`plan: --previous ${o.previous}: ${(e as Error).message} (expected the JSON of \`pulumi stack output clusterLifecycle --json\`)\n`);
+      return 2;
+    }
+  }
+  const result = await plan({ stack: o.stack!, configFile: o["config-file"], sets: o.set, previousCluster });
+  if (!result.ok && result.refused) {
+    process.stderr.write(`refused change to a running cluster (${result.errors.length} change${result.errors.length === 1 ? "" : "s"}); \`pulumi up\` would change nothing:\n${formatFieldErrors(result.errors)}\n`);
+    return 1;
+  }
   if (!result.ok) {
     process.stderr.write(`invalid stack configuration (${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}):\n${formatFieldErrors(result.errors)}\n`);
     return 1;

@@ -27,6 +27,11 @@ export interface PlanOptions {
   cwd?: string;
   /** Extra simulated outputs per resource type (tests use it to give tls/random realistic values). */
   simulate?: Record<string, OutputsHandler>;
+  /**
+   * The running cluster's last applied state (the stack output `clusterLifecycle`, e.g. from
+   * `pulumi stack output clusterLifecycle --json`): the plan then applies the change rules to it.
+   */
+  previousCluster?: unknown;
 }
 
 export type { PlannedHost, PlannedVm } from "../../components/cluster/backend";
@@ -58,7 +63,7 @@ export interface Plan {
 
 export type PlanResult =
   | { ok: true; plan: Plan; artifacts: Artifact[]; decisions: StackDecisions; recorded: RecordedResource[]; recordedInvokes: RecordedInvoke[]; sectionText: string[] }
-  | { ok: false; errors: FieldError[] };
+  | { ok: false; errors: FieldError[]; /** The configuration is valid but the change to the running cluster is refused. */ refused?: boolean };
 
 /** Reads the stack file and the overrides into Pulumi's flat form, or returns the problems. */
 export function loadFlatConfig(opts: PlanOptions): { flat?: FlatConfig; file: string; errors: FieldError[] } {
@@ -88,6 +93,9 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
   if (!decided.decisions) return { ok: false, errors: decided.errors };
   const decisions = decided.decisions;
   const backend = decisions.cluster.plan();
+  // The change rules against the running cluster's state, when given (the program applies them too).
+  const change = opts.previousCluster !== undefined && decisions.cluster.lifecycle ? decisions.cluster.lifecycle.check(opts.previousCluster) : undefined;
+  if (change && change.refusals.length > 0) return { ok: false, errors: change.refusals, refused: true };
 
   const run = await runUnderMocks(
     {
@@ -99,7 +107,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       outputs: { ...simulatedOutputs, ...opts.simulate },
       stackTraces: false,
     },
-    () => deployStack({ offline: true }),
+    () => deployStack({ offline: true, previousCluster: opts.previousCluster }),
   );
 
   const resources = run.resources
@@ -119,6 +127,10 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
 
   const artifacts = stackArtifacts(decisions);
   const sections = stackSections(decisions);
+  if (change) {
+    sections.json.changes = { notes: change.notes };
+    sections.text.push(["Changes to the running cluster (against the given previous state):", ...(change.notes.length > 0 ? change.notes.map((n) => `  - ${n}`) : ["  nothing to note"])].join("\n"));
+  }
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(run.outputs)) {
     outputs[k] = run.secretOutputs.includes(k) ? "[secret]" : run.unknownOutputs.includes(k) ? UNKNOWN_TEXT : v;

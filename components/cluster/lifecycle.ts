@@ -1,0 +1,491 @@
+/**
+ * The rules for changing a running kubeadm cluster (docs/lifecycle.md): given the state the last
+ * `pulumi up` applied and the state this one would apply, which changes are refused (each with the
+ * config key and the exact steps to do it by hand) and which are only noted (safe, or reaching new
+ * nodes only). Pure; `test/cluster/lifecycle.test.ts` holds the table.
+ *
+ * How it is used (the Tanzu back end's rollout rule, components/tanzu/rollout.ts, is the model):
+ * - `KubeadmVsphereCluster` exports the state it applied as the stack output `clusterLifecycle`
+ *   (`clusterLifecycleState`); the program reads the last deployed value back through a
+ *   StackReference to the stack itself (`lastAppliedClusterState`) *before* the cluster component is
+ *   created, and the component refuses to register anything when the check refuses.
+ * - The offline plan runs the same check given a previous state (`plan --previous FILE`, or the base
+ *   plan's `clusterLifecycle` output under `plan --compare`).
+ *
+ * Facts the rules rest on (cited where they are used):
+ * - Kubernetes version-skew policy (kubernetes/website content/en/releases/version-skew-policy.md,
+ *   release-1.35): "kubelet must not be newer than kube-apiserver"; HA kube-apiserver instances
+ *   within one minor version; kubeadm upgrades one minor version at a time
+ *   (content/en/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade.md: "skipping MINOR versions
+ *   when upgrading is unsupported").
+ * - hashicorp/terraform-provider-vsphere @ f9e95e27558fe265afd59ccfbbb35b623b5cdcd6,
+ *   vsphere/virtual_machine_config_structure.go, `expandCPUCountConfig` / `expandMemorySizeConfig`:
+ *   adding vCPUs without `cpu_hot_add_enabled` (its pre-update value), removing vCPUs without
+ *   `cpu_hot_remove_enabled`, adding memory without `memory_hot_add_enabled`, and removing memory
+ *   always set `reboot_required`: the provider powers the VM off and on. The VMs here set none of
+ *   the hot-add flags, so every vCPU or memory change of a running VM is a power cycle.
+ * - The same provider, vsphere/resource_vsphere_virtual_machine.go CustomizeDiff: every `clone.*`
+ *   change is ForceNew (src/plan/compare/replacement.ts holds it as a table).
+ * - kubernetes/kubernetes cmd/kubeadm/app/constants/constants.go: `CertificateValidityPeriod` is one
+ *   year (leaf certificates), `CACertificateValidityPeriod` ten years; `kubeadm upgrade apply/node`
+ *   renew the leaf certificates; `kubeadm init --upload-certs` stores the CA files in
+ *   kube-system/kubeadm-certs, deleted after two hours (`DefaultCertTokenDuration`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { FieldError } from "../validation";
+import { ConfigReader } from "../config-reader";
+import type { ClusterSpec } from "./topology";
+import { controlPlaneNodes } from "./topology";
+import { parseKubernetesVersion } from "./settings";
+import { KUBEADM_CONFIG_PATH } from "./kubeadm";
+
+/** The stack output that carries the applied state. */
+export const LIFECYCLE_OUTPUT = "clusterLifecycle";
+/** Version of the state's shape; a reader refuses a state of another format rather than guess. */
+export const LIFECYCLE_STATE_FORMAT = 1;
+
+export interface LifecycleNode {
+  name: string;
+  role: "control-plane" | "worker" | "load-balancer";
+  address: string;
+  macAddress: string;
+  cpus: number;
+  memoryMiB: number;
+}
+
+/** What the rules compare between two updates (plain JSON, stored as a stack output). */
+export interface ClusterLifecycleState {
+  format: number;
+  clusterName: string;
+  kubernetesVersion: string;
+  installMode: string;
+  /** The VM template every node was cloned from (`inventory.template`). */
+  template: string;
+  endpoint: { kind: string; address: string; port: number };
+  podCidr: string;
+  serviceCidr: string;
+  dnsDomain: string;
+  /** Every node; control planes in their order (the first one ran `kubeadm init`). */
+  nodes: LifecycleNode[];
+  /** Settings read at a node's first boot only, by the config key (leaf) they come from. */
+  firstBoot: Record<string, unknown>;
+  /** When the cluster was first created (ISO date; carried from update to update). */
+  createdAt?: string;
+}
+
+/** The acknowledgements a user gives after doing a refusal's steps (`vsphere-spark:lifecycle`). */
+export interface LifecycleSettings {
+  /** Nodes prepared by hand for this change, as the refusal's steps say. */
+  preparedNodes: string[];
+  /** Allows going from several control planes to one (no etcd quorum left to lose, no HA either). */
+  allowSingleControlPlane: boolean;
+  /** The Kubernetes version every node runs after a manual `kubeadm upgrade`. */
+  upgradedKubernetesVersion?: string;
+}
+
+export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = { preparedNodes: [], allowSingleControlPlane: false };
+const LIFECYCLE_KEYS = ["preparedNodes", "allowSingleControlPlane", "upgradedKubernetesVersion"] as const;
+
+/** `vsphere-spark:lifecycle` with its defaults, and every problem with it. */
+export function resolveLifecycleSettings(raw: unknown, path = "vsphere-spark:lifecycle"): { settings: LifecycleSettings; errors: FieldError[] } {
+  const r = new ConfigReader();
+  if (raw === undefined || raw === null) return { settings: { ...DEFAULT_LIFECYCLE_SETTINGS, preparedNodes: [] }, errors: [] };
+  const o = r.object(raw, path, LIFECYCLE_KEYS);
+  const preparedNodes = r.stringList(o, "preparedNodes", path, []);
+  const allowSingleControlPlane = r.boolean(o, "allowSingleControlPlane", path, false);
+  const upgradedKubernetesVersion = r.optString(o, "upgradedKubernetesVersion", path, (v) =>
+    parseKubernetesVersion(v) ? undefined : `"${v}" is not a pinned version like "1.32.0"`,
+  );
+  return { settings: { preparedNodes, allowSingleControlPlane, upgradedKubernetesVersion }, errors: r.errors };
+}
+
+/** The node-level inputs the state needs besides the cluster spec. */
+export interface LifecycleContext {
+  /** `inventory.template`. */
+  template: string;
+  /** The previous state's `createdAt`, or now for a new cluster (absent in the offline plan: no clock). */
+  createdAt?: string;
+}
+
+/** The state this update applies (deterministic: the same decisions give the same JSON). */
+export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext): ClusterLifecycleState {
+  const s = spec.settings;
+  const cps = controlPlaneNodes(spec);
+  // Control planes first, in their order; then the others in the spec's order.
+  const ordered = [...cps, ...spec.nodes.filter((n) => n.role !== "control-plane")];
+  return {
+    format: LIFECYCLE_STATE_FORMAT,
+    clusterName: spec.clusterName,
+    kubernetesVersion: s.version,
+    installMode: s.installMode,
+    template: ctx.template,
+    endpoint: { kind: spec.endpoint.kind, address: spec.endpoint.address, port: spec.endpoint.port },
+    podCidr: s.podCidr,
+    serviceCidr: s.serviceCidr,
+    dnsDomain: s.dnsDomain,
+    nodes: ordered.map((n) => ({ name: n.name, role: n.role, address: n.address, macAddress: n.macAddress, cpus: n.cpus, memoryMiB: n.memoryMiB })),
+    firstBoot: {
+      "network.dnsServers": [...spec.network.dnsServers],
+      "network.searchDomains": [...spec.network.searchDomains],
+      "kubernetes.bootstrapTokenTtl": s.bootstrapTokenTtl,
+      "kubernetes.adminUser": s.adminUser,
+      "kubernetes.sshAuthorizedKeys": [...s.sshAuthorizedKeys],
+      "kubernetes.kubeReserved": s.kubelet.kubeReserved,
+      "kubernetes.systemReserved": s.kubelet.systemReserved,
+      "kubernetes.evictionHard": s.kubelet.evictionHard,
+      "kubernetes.packageRevision": s.packageRevision,
+      "kubernetes.kubeVipVersion": s.kubeVipVersion,
+    },
+    ...(ctx.createdAt !== undefined ? { createdAt: ctx.createdAt } : {}),
+  };
+}
+
+const ROLES = ["control-plane", "worker", "load-balancer"];
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * A previous state read back from the stack output. `undefined` when there is none (a new stack);
+ * `problem` when there is one this program does not understand (refused rather than taken as new).
+ */
+export function parseClusterLifecycleState(v: unknown): { state?: ClusterLifecycleState; problem?: string } {
+  if (v === undefined || v === null) return {};
+  const bad = (why: string) => ({ problem: `the stack output ${LIFECYCLE_OUTPUT} is not a state this program understands (${why})` });
+  if (!isObj(v)) return bad("not an object");
+  if (v.format !== LIFECYCLE_STATE_FORMAT) return bad(`format ${JSON.stringify(v.format)}, expected ${LIFECYCLE_STATE_FORMAT}`);
+  for (const k of ["clusterName", "kubernetesVersion", "installMode", "template", "podCidr", "serviceCidr", "dnsDomain"]) {
+    if (typeof v[k] !== "string") return bad(`${k} is not a string`);
+  }
+  const e = v.endpoint;
+  if (!isObj(e) || typeof e.kind !== "string" || typeof e.address !== "string" || typeof e.port !== "number") return bad("endpoint");
+  if (!Array.isArray(v.nodes)) return bad("nodes is not a list");
+  for (const n of v.nodes) {
+    if (!isObj(n) || typeof n.name !== "string" || !ROLES.includes(n.role as string) || typeof n.address !== "string" || typeof n.macAddress !== "string" || typeof n.cpus !== "number" || typeof n.memoryMiB !== "number")
+      return bad(`node ${JSON.stringify(isObj(n) ? n.name : n)}`);
+  }
+  if (!isObj(v.firstBoot)) return bad("firstBoot");
+  if (v.createdAt !== undefined && typeof v.createdAt !== "string") return bad("createdAt");
+  return { state: v as unknown as ClusterLifecycleState };
+}
+
+export interface ChangeCheck {
+  /** Changes refused, each naming the config key and the steps. Any one refuses the whole update. */
+  refusals: FieldError[];
+  /** What the update does that a user should know (safe, or not reaching running nodes). */
+  notes: string[];
+}
+
+export interface CheckOptions {
+  /** The acknowledgements (`vsphere-spark:lifecycle`). */
+  lifecycle?: LifecycleSettings;
+  /** Config key of a leaf, e.g. `inventory.template` → `vsphere-spark:inventory.template`. */
+  key?: (leaf: string) => string;
+  /** Today, for the certificate expiry note (absent: no note). */
+  now?: Date;
+}
+
+/** kubeadm's leaf certificate validity (constants.go `CertificateValidityPeriod`). */
+export const LEAF_CERTIFICATE_DAYS = 365;
+
+const steps = (lines: string[]) => lines.map((l, i) => `\n      ${i + 1}. ${l}`).join("");
+const list = (names: string[]) => names.join(", ");
+
+const ETCDCTL =
+  "kubectl -n kube-system exec etcd-<a remaining control plane> -- etcdctl --endpoints=https://127.0.0.1:2379 " +
+  "--cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key";
+/** Drain through the eviction API: PodDisruptionBudgets are honoured, and the timeout fails naming the pods left. */
+const DRAIN = (n: string) => `\`kubectl drain ${n} --ignore-daemonsets --delete-emptydir-data --timeout=15m\``;
+
+/**
+ * The rules. No previous state (a new stack): nothing to check. The refusals are every refused
+ * change at once; the notes say what reaches running nodes and what does not.
+ */
+export function checkClusterChange(previous: ClusterLifecycleState | undefined, next: ClusterLifecycleState, opts: CheckOptions = {}): ChangeCheck {
+  const refusals: FieldError[] = [];
+  const notes: string[] = [];
+  if (!previous) return { refusals, notes };
+  const ack = opts.lifecycle ?? DEFAULT_LIFECYCLE_SETTINGS;
+  const key = opts.key ?? ((leaf: string) => `vsphere-spark:${leaf}`);
+  const refuse = (leaf: string, message: string) => refusals.push({ path: key(leaf), message });
+  const prepared = new Set(ack.preparedNodes);
+  const ackKey = key("lifecycle.preparedNodes");
+  const newStack = "build the changed cluster as a new stack (`pulumi stack init`), move the workloads, then `pulumi destroy` the old one";
+
+  // The cluster's identity: the VMs' MACs are derived from its name, the nodes' configuration names it.
+  if (previous.clusterName !== next.clusterName) {
+    refuse("clusterName", `renames the running cluster (${previous.clusterName} → ${next.clusterName}): every VM's MAC is derived from it and the nodes' kubeadm configuration names it. Steps:${steps([`set it back to "${previous.clusterName}"`, newStack])}`);
+  }
+
+  // The API endpoint.
+  const pe = previous.endpoint;
+  const ne = next.endpoint;
+  if (pe.kind !== ne.kind || pe.address !== ne.address || pe.port !== ne.port) {
+    refuse(
+      "endpoint",
+      `changes the API endpoint of a running cluster (${pe.kind} ${pe.address}:${pe.port} → ${ne.kind} ${ne.address}:${ne.port}): the API server certificates' SANs, ` +
+        "controlPlaneEndpoint in kube-system/kubeadm-config, kube-public/cluster-info, kube-proxy's kubeconfig and every node's kubelet.conf name the old one, " +
+        `and control-plane user-data (kube-vip) is read at first boot only, so the API would become unreachable. Steps:${steps([
+          `keep endpoint as it was (kind ${pe.kind}, address ${pe.address}, port ${pe.port})`,
+          newStack,
+        ])}`,
+    );
+  }
+
+  // Networks every Pod, Service and the CNI were set up with.
+  for (const [leaf, a, b, what] of [
+    ["kubernetes.podCidr", previous.podCidr, next.podCidr, "every Pod IP and the CNI's IP pool"],
+    ["kubernetes.serviceCidr", previous.serviceCidr, next.serviceCidr, "every Service ClusterIP, the API server certificate (its first address) and kube-dns's address"],
+    ["kubernetes.dnsDomain", previous.dnsDomain, next.dnsDomain, "every kubelet's clusterDomain and every Pod's DNS search path"],
+  ] as const) {
+    if (a !== b) refuse(leaf, `changes ${a} → ${b} on a running cluster: ${what} come from it, so the cluster would be split between old and new nodes. Steps:${steps([`set it back to ${a}`, newStack])}`);
+  }
+
+  // Nodes by name: kept, added, removed.
+  const prevBy = new Map(previous.nodes.map((n) => [n.name, n]));
+  const nextBy = new Map(next.nodes.map((n) => [n.name, n]));
+  const kept = next.nodes.filter((n) => prevBy.has(n.name));
+  const added = next.nodes.filter((n) => !prevBy.has(n.name));
+  const removed = previous.nodes.filter((n) => !nextBy.has(n.name));
+
+  // Template: clone.* is ForceNew, so every kept VM would be replaced at once.
+  if (previous.template !== next.template && kept.length > 0) {
+    refuse(
+      "inventory.template",
+      `changes the template (${previous.template} → ${next.template}) of ${kept.length} running VMs: a clone change replaces every one of them in one update ` +
+        "(terraform-provider-vsphere: clone.* is ForceNew), control planes and load balancer included, each created before the old one is deleted, with the same VM name " +
+        `(vSphere refuses a second VM of one name in a folder), the same MAC and the same address. Steps:${steps([
+          `keep inventory.template: ${previous.template} (new VMs clone it too)`,
+          `to patch the nodes' OS, one node at a time: ${DRAIN("<node>")}; on the node \`sudo apt-get update && sudo apt-get upgrade -y && sudo reboot\`; wait until it is Ready; \`kubectl uncordon <node>\` (control planes: wait for \`etcdctl endpoint health\` between nodes)`,
+          `or, for a new image: ${newStack}`,
+        ])}`,
+    );
+  }
+
+  // Kubernetes version (refused unless the nodes were upgraded by hand to exactly this version).
+  if (previous.kubernetesVersion !== next.kubernetesVersion) {
+    const from = parseKubernetesVersion(previous.kubernetesVersion);
+    const to = parseKubernetesVersion(next.kubernetesVersion);
+    const leaf = "kubernetes.version";
+    if (ack.upgradedKubernetesVersion === next.kubernetesVersion && next.installMode !== "preinstalled") {
+      notes.push(`${key(leaf)}: ${previous.kubernetesVersion} → ${next.kubernetesVersion}, acknowledged by ${key("lifecycle.upgradedKubernetesVersion")} (every node upgraded by hand): nodes created from now on install ${next.kubernetesVersion}`);
+    } else if (from && to && (to.major !== from.major || to.minor < from.minor || (to.minor === from.minor && to.patch < from.patch))) {
+      refuse(leaf, `downgrades Kubernetes (${previous.kubernetesVersion} → ${next.kubernetesVersion}): kubeadm does not downgrade a cluster. Steps:${steps([`set it back to ${previous.kubernetesVersion}`])}`);
+    } else if (next.installMode === "preinstalled") {
+      refuse(
+        leaf,
+        `changes the Kubernetes version (${previous.kubernetesVersion} → ${next.kubernetesVersion}) with installMode preinstalled: new nodes run the template's kubelet, and a template change is refused while VMs are kept. Steps:${steps([
+          `set it back to ${previous.kubernetesVersion}`,
+          `${newStack} (with a template carrying ${next.kubernetesVersion})`,
+        ])}`,
+      );
+    } else {
+      const skip = from && to && to.minor > from.minor + 1;
+      const target = skip ? `1.${from!.minor + 1}.<latest patch>` : next.kubernetesVersion;
+      const pkg = (...ps: string[]) =>
+        `\`sudo apt-mark unhold ${ps.join(" ")} && sudo apt-get update && sudo apt-get install -y ${ps.map((p) => `${p}='${target}-*'`).join(" ")} && sudo apt-mark hold ${ps.join(" ")}\``;
+      const repo = from && to && to.minor !== from.minor ? `; first point /etc/apt/sources.list.d/kubernetes.list at the new minor's repository (…/core:/stable:/v1.${from.minor + 1}/deb/)` : "";
+      const cps = previous.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
+      const workers = previous.nodes.filter((n) => n.role === "worker").map((n) => n.name);
+      refuse(
+        leaf,
+        `changes the Kubernetes version of a running cluster (${previous.kubernetesVersion} → ${next.kubernetesVersion}): nothing would upgrade the running nodes (user-data is first-boot only), ` +
+          "and workers added afterwards would run a kubelet newer than the API servers, which the version-skew policy forbids (a kubelet must not be newer than kube-apiserver)" +
+          (skip ? `; kubeadm upgrades one minor version at a time, so go through 1.${from!.minor + 1} first` : "") +
+          `. Steps (kubeadm upgrade, control planes first, one node at a time; drains honour PodDisruptionBudgets):${steps([
+            `keep ${key(leaf)}: ${previous.kubernetesVersion} until step 6`,
+            `on ${cps[0] ?? "the first control plane"}${repo}: ${pkg("kubeadm")}; \`sudo kubeadm upgrade plan\`; \`sudo kubeadm upgrade apply v${target}\``,
+            `on each other control plane in turn (${list(cps.slice(1)) || "none"}): ${pkg("kubeadm")}; \`sudo kubeadm upgrade node\``,
+            `each control plane in turn: ${DRAIN("<node>")}; ${pkg("kubelet", "kubectl")}; \`sudo systemctl daemon-reload && sudo systemctl restart kubelet\`; \`kubectl uncordon <node>\``,
+            `each worker in turn (${workers.length} of them): ${DRAIN("<node>")}; ${pkg("kubeadm")}; \`sudo kubeadm upgrade node\`; ${pkg("kubelet", "kubectl")}; \`sudo systemctl daemon-reload && sudo systemctl restart kubelet\`; \`kubectl uncordon <node>\``,
+            `set ${key(leaf)}: ${target} and ${key("lifecycle.upgradedKubernetesVersion")}: ${target}, then \`pulumi up\` (new nodes install ${target})`,
+          ])}`,
+      );
+    }
+  }
+
+  // Kept nodes: address and MAC are first-boot facts of the guest.
+  for (const n of kept) {
+    const p = prevBy.get(n.name)!;
+    if (p.address !== n.address)
+      refuse(`network.addresses.${n.name}`, `changes the address of running node ${n.name} (${p.address} → ${n.address}): the guest keeps its first-boot address, so the program would talk to and advertise the wrong one. Steps:${steps([`pin it: ${key(`network.addresses.${n.name}`)}: ${p.address}`])}`);
+    if (p.macAddress !== n.macAddress)
+      refuse(`network.macAddresses.${n.name}`, `changes the MAC of running node ${n.name} (${p.macAddress} → ${n.macAddress}): the NIC would change in place and no longer match the guest's network configuration (matched by MAC), cutting the node off. Steps:${steps([`pin it: ${key(`network.macAddresses.${n.name}`)}: "${p.macAddress}"`])}`);
+  }
+
+  // Control planes.
+  const prevCps = previous.nodes.filter((n) => n.role === "control-plane");
+  const nextCps = next.nodes.filter((n) => n.role === "control-plane");
+  if (prevCps.length > 0 && nextCps.length > 0 && prevCps[0].name !== nextCps[0].name) {
+    refuse(
+      "controlPlane",
+      `makes ${nextCps[0].name} the first control plane instead of ${prevCps[0].name}: the first control plane runs \`kubeadm init\`, so a new one would start a second cluster with the same CAs behind the same endpoint. Steps:${steps([
+        `keep ${prevCps[0].name}'s host first in ${key("controlPlane.hosts")} (and keep that host)`,
+      ])}`,
+    );
+  }
+  const removedCps = removed.filter((n) => n.role === "control-plane");
+  const addedCps = added.filter((n) => n.role === "control-plane");
+  if (nextCps.length === 1 && prevCps.length > 1 && !ack.allowSingleControlPlane) {
+    refuse(
+      "controlPlane.count",
+      `goes from ${prevCps.length} control planes to 1: the cluster loses its etcd quorum's redundancy and the API's high availability. Steps:${steps([
+        `keep ${prevCps.length}, or set ${key("lifecycle.allowSingleControlPlane")}: true as well as doing the steps for each removed control plane`,
+      ])}`,
+    );
+  }
+  const unpreparedCps = removedCps.filter((n) => !prepared.has(n.name));
+  if (unpreparedCps.length > 0) {
+    const names = unpreparedCps.map((n) => n.name);
+    refuse(
+      "controlPlane",
+      `removes control plane${names.length > 1 ? "s" : ""} ${list(names)} from a running cluster: deleting a VM does not remove its etcd member, ` +
+        `and ${removedCps.length > 1 ? "several members gone at once lose etcd's quorum" : "a dead member counts against etcd's quorum until it is removed"}. Steps, one control plane at a time:${steps([
+          DRAIN("<node>"),
+          "on the node: `sudo kubeadm reset -f` (its remove-etcd-member phase removes the node's etcd member; it only warns when that fails)",
+          `check on a remaining control plane that the member is gone: \`${ETCDCTL} member list\`; if not: \`${ETCDCTL} member remove <its id>\`; then \`${ETCDCTL} endpoint health --cluster\``,
+          "`kubectl delete node <node>`",
+          `list it in ${ackKey} and \`pulumi up\` (its VM is deleted)`,
+        ])}`,
+    );
+  }
+  const unpreparedAdds = addedCps.filter((n) => !prepared.has(n.name));
+  if (unpreparedAdds.length > 0) {
+    const names = unpreparedAdds.map((n) => n.name);
+    refuse(
+      "controlPlane",
+      `adds control plane${names.length > 1 ? "s" : ""} ${list(names)} to a running cluster: a control plane joins with the init token (expired ${previous.firstBoot["kubernetes.bootstrapTokenTtl"] ?? "24h"} after the init) ` +
+        `and downloads the CA files from kube-system/kubeadm-certs (deleted two hours after the init), so the join would fail. Steps, within two hours before \`pulumi up\`:${steps([
+          `on ${prevCps[0]?.name ?? "the first control plane"}: \`sudo kubeadm init phase upload-certs --upload-certs --config ${KUBEADM_CONFIG_PATH}\` (the same certificate key the new nodes carry)`,
+          `on it: \`sudo kubeadm token create "$(pulumi stack output bootstrapToken --show-secrets)" --ttl 2h\``,
+          `list ${list(names)} in ${ackKey}, then \`pulumi up\` (they join one after the other; kubeadm adds each etcd member as a learner and promotes it once in sync)`,
+        ])}`,
+    );
+  }
+
+  // Workers removed: drained and their Node deleted first.
+  const removedWorkers = removed.filter((n) => n.role === "worker");
+  const unpreparedWorkers = removedWorkers.filter((n) => !prepared.has(n.name));
+  if (unpreparedWorkers.length > 0) {
+    const names = unpreparedWorkers.map((n) => n.name);
+    refuse(
+      "workersPerHost",
+      `removes worker${names.length > 1 ? "s" : ""} ${list(names)} without draining: their pods die with the VMs and the Nodes stay behind NotReady. Steps, for each:${steps([
+        DRAIN("<node>"),
+        "`kubectl delete node <node>`",
+        `list it in ${ackKey}, then \`pulumi up\` (its VM is deleted)`,
+      ])}`,
+    );
+  }
+  if (removedWorkers.length > 0) notes.push(`${removedWorkers.length} worker(s) removed (${list(removedWorkers.map((n) => n.name))}): Spark's executor count and quota follow the new worker count`);
+  if (added.some((n) => n.role === "worker")) notes.push(`worker(s) added (${list(added.filter((n) => n.role === "worker").map((n) => n.name))}): they join with the workers' join token; the readiness gate waits for them`);
+  const lbGone = removed.find((n) => n.role === "load-balancer");
+  if (lbGone && pe.kind === "haproxy" && ne.kind === "haproxy" && pe.address === ne.address) {
+    refuse("endpoint.host", `moves the HAProxy VM (${lbGone.name} is deleted): the API endpoint would be down until the new VM boots. Steps:${steps([`keep the load balancer on its host (${lbGone.name})`, newStack])}`);
+  }
+
+  // vCPU and memory of kept VMs: a power cycle each (no hot-add), all in one update.
+  const resized = kept.filter((n) => {
+    const p = prevBy.get(n.name)!;
+    return p.cpus !== n.cpus || p.memoryMiB !== n.memoryMiB;
+  });
+  const shape = (n: LifecycleNode) => {
+    const p = prevBy.get(n.name)!;
+    return `${n.name} ${p.cpus} → ${n.cpus} vCPU, ${p.memoryMiB} → ${n.memoryMiB} MiB`;
+  };
+  for (const [role, leaf] of [
+    ["control-plane", "vmProfiles.small"],
+    ["worker", "vmProfiles.worker"],
+  ] as const) {
+    const hit = resized.filter((n) => n.role === role);
+    const unprepared = hit.filter((n) => !prepared.has(n.name));
+    if (unprepared.length > 1) {
+      refuse(
+        leaf,
+        `resizes ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${list(unprepared.map(shape))}): the VMs have no CPU/memory hot-add, so the vSphere provider powers each one off and on, all in the same update` +
+          `${role === "control-plane" ? ", which loses etcd's quorum" : ""}. Steps, one node at a time:${steps([
+            DRAIN("<node>"),
+            "shut the guest down, set the new vCPU and memory in vCenter, power it on, wait until the Node is Ready" + (role === "control-plane" ? " and `etcdctl endpoint health --cluster` passes" : ""),
+            "`kubectl uncordon <node>`",
+            `when all are done: list them in ${ackKey}, \`pulumi refresh\`, then \`pulumi up\``,
+          ])}`,
+      );
+    } else if (unprepared.length === 1) {
+      notes.push(`${unprepared[0].name} is resized (${shape(unprepared[0])}): the vSphere provider powers it off and on (no hot-add); ${role === "worker" ? "its executors are lost and rescheduled" : "etcd keeps its quorum with one member down"}`);
+    }
+  }
+  for (const n of resized.filter((x) => x.role === "load-balancer")) {
+    notes.push(`${n.name} is resized (${shape(n)}): the vSphere provider powers it off and on, and the API endpoint is down meanwhile`);
+  }
+
+  // First-boot settings: running nodes keep the old value.
+  for (const [leaf, before] of Object.entries(previous.firstBoot)) {
+    const after = next.firstBoot[leaf];
+    if (JSON.stringify(before) === JSON.stringify(after)) continue;
+    const how =
+      leaf === "kubernetes.sshAuthorizedKeys"
+        ? ` (by hand: edit ~${String(next.firstBoot["kubernetes.adminUser"] ?? "<adminUser>")}/.ssh/authorized_keys on each node)`
+        : leaf.startsWith("network.")
+          ? " (by hand: edit /etc/netplan/ on each node and `sudo netplan apply`)"
+          : leaf === "kubernetes.bootstrapTokenTtl"
+            ? " (the workers' join token is renewed with the new TTL from this update on)"
+            : "";
+    notes.push(`${key(leaf)} changed: running nodes keep the old value (first-boot user-data); nodes created from now on get the new one${how}`);
+  }
+  if (ne.kind === "haproxy") {
+    const a = prevCps.map((n) => n.address).join(",");
+    const b = nextCps.map((n) => n.address).join(",");
+    if (a !== b)
+      notes.push(
+        `the control planes change (${a} → ${b}) but HAProxy's backends are written at the load balancer's first boot: ` +
+          "edit /etc/haproxy/haproxy.cfg on it (`server` lines) and `sudo systemctl reload haproxy`",
+      );
+  }
+
+  // Acknowledgements that no longer name anything.
+  for (const n of ack.preparedNodes) {
+    if (!prevBy.has(n) && !nextBy.has(n)) notes.push(`${ackKey} lists ${n}, which is in neither the running nor the new cluster: drop it`);
+  }
+
+  // Credentials over time.
+  if (opts.now && previous.createdAt) {
+    const created = new Date(previous.createdAt);
+    if (!Number.isNaN(created.getTime())) {
+      const expires = new Date(created.getTime() + LEAF_CERTIFICATE_DAYS * 86_400_000);
+      const days = Math.floor((expires.getTime() - opts.now.getTime()) / 86_400_000);
+      notes.push(
+        `kubeadm's leaf certificates (API server, etcd, kubelet client, admin.conf) issued at the init on ${previous.createdAt.slice(0, 10)} expire around ${expires.toISOString().slice(0, 10)} ` +
+          `(${days >= 0 ? `in ${days} days` : `${-days} days ago`}) unless a \`kubeadm upgrade\` renewed them: check with \`sudo kubeadm certs check-expiration\`; ` +
+          "renew on each control plane with `sudo kubeadm certs renew all`, then restart its static pods (move the manifests out of /etc/kubernetes/manifests and back) and copy the new admin.conf",
+      );
+    }
+  }
+  return { refusals, notes };
+}
+
+/**
+ * What the readiness gate waits for. Creating a cluster: every control plane and worker. Updating
+ * one: the nodes this update adds; the kept ones are reported when NotReady, never fatal (one broken
+ * node must not fail every later `pulumi up`).
+ */
+export function readinessTargets(previous: ClusterLifecycleState | undefined, next: ClusterLifecycleState): { waitFor: string[]; reportOnly: string[] } {
+  const k8sNodes = next.nodes.filter((n) => n.role !== "load-balancer").map((n) => n.name);
+  if (!previous) return { waitFor: k8sNodes, reportOnly: [] };
+  const before = new Set(previous.nodes.map((n) => n.name));
+  return { waitFor: k8sNodes.filter((n) => !before.has(n)), reportOnly: k8sNodes.filter((n) => before.has(n)) };
+}
+
+/**
+ * The state the last `pulumi up` of this very stack exported (`undefined` before the first one), read
+ * through a StackReference to the stack itself and awaited, so the check can run before the cluster
+ * component registers anything. Pass it as `KubeadmVsphereCluster`'s `previous`.
+ */
+export async function lastAppliedClusterState(opts?: pulumi.CustomResourceOptions): Promise<unknown> {
+  let org: string;
+  try {
+    org = pulumi.getOrganization();
+  } catch {
+    org = "organization"; // what the DIY backends (pulumi login --local, S3...) call the only organization
+  }
+  const self = new pulumi.StackReference(`${org}/${pulumi.getProject()}/${pulumi.getStack()}`, undefined, opts);
+  const d = await self.getOutputDetails(LIFECYCLE_OUTPUT);
+  return d.value ?? d.secretValue;
+}

@@ -186,6 +186,11 @@ export interface CheckOptions {
 /** kubeadm's leaf certificate validity (constants.go `CertificateValidityPeriod`). */
 export const LEAF_CERTIFICATE_DAYS = 365;
 
+/** JSON with object keys sorted: a state read back from a stack output need not keep key order. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
+
 const steps = (lines: string[]) => lines.map((l, i) => `\n      ${i + 1}. ${l}`).join("");
 const list = (names: string[]) => names.join(", ");
 
@@ -419,7 +424,7 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   // First-boot settings: running nodes keep the old value.
   for (const [leaf, before] of Object.entries(previous.firstBoot)) {
     const after = next.firstBoot[leaf];
-    if (JSON.stringify(before) === JSON.stringify(after)) continue;
+    if (canonical(before) === canonical(after)) continue;
     const how =
       leaf === "kubernetes.sshAuthorizedKeys"
         ? ` (by hand: edit ~${String(next.firstBoot["kubernetes.adminUser"] ?? "<adminUser>")}/.ssh/authorized_keys on each node)`

@@ -1,0 +1,285 @@
+/**
+ * The change rules for a running kubeadm cluster (components/cluster/lifecycle.ts, docs/lifecycle.md),
+ * on states made from the reference stack's real decisions: each refused change is refused with its
+ * config key (negative controls: the same change acknowledged, or no change, passes).
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import {
+  ClusterLifecycleState,
+  LifecycleSettings,
+  checkClusterChange,
+  parseClusterLifecycleState,
+  readinessTargets,
+  resolveLifecycleSettings,
+} from "../../components/cluster/lifecycle";
+import { keptNodeWarnings } from "../../components/cluster/readiness";
+import { decideStack } from "../../src/config/decisions";
+import { flatten, readStackFile } from "../../src/plan/stack-file";
+
+const ROOT = path.resolve(__dirname, "../../..");
+type Cfg = Record<string, any>;
+
+/** The applied state the reference stack (Pulumi.dev.yaml), edited, would export. */
+function stateOf(edit: (c: Cfg) => void = () => {}): ClusterLifecycleState {
+  const cfg = readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg;
+  edit(cfg);
+  const d = decideStack(flatten(cfg).values);
+  assert.ok(d.decisions, JSON.stringify(d.errors));
+  return structuredClone(d.decisions.cluster.lifecycle!.state) as ClusterLifecycleState;
+}
+
+const K = "vsphere-spark:kubernetes";
+const ack = (a: Partial<LifecycleSettings>): LifecycleSettings => ({ preparedNodes: [], allowSingleControlPlane: false, ...a });
+const paths = (c: { refusals: { path: string }[] }) => c.refusals.map((r) => r.path);
+/** Five hosts, so five control planes fit (the reference stack has four). */
+const fiveHosts = (c: Cfg) => {
+  c["vsphere-spark:hosts"].push({ name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 });
+};
+
+describe("changes to a running cluster", () => {
+  const base = stateOf();
+
+  it("a new stack (no previous state) and an unchanged one: nothing refused, nothing to note", () => {
+    assert.deepEqual(checkClusterChange(undefined, base), { refusals: [], notes: [] });
+    assert.deepEqual(checkClusterChange(base, stateOf()), { refusals: [], notes: [] });
+  });
+
+  it("the state is plain JSON with every node, control planes first in their order", () => {
+    assert.equal(base.nodes.length, 20);
+    assert.deepEqual(base.nodes.slice(0, 3).map((n) => n.name), ["esxi-01-control-plane", "esxi-02-control-plane", "esxi-03-control-plane"]);
+    assert.deepEqual(JSON.parse(JSON.stringify(base)), base);
+    assert.deepEqual(parseClusterLifecycleState(JSON.parse(JSON.stringify(base))).state, base);
+  });
+
+  it("template change with running VMs: refused (every VM would be replaced at once)", () => {
+    const c = checkClusterChange(base, stateOf((x) => (x["vsphere-spark:inventory"].template = "ubuntu-2404-kube-template-v2")));
+    assert.deepEqual(paths(c), ["vsphere-spark:inventory.template"]);
+    assert.match(c.refusals[0].message, /20 running VMs.*clone\.\* is ForceNew.*same VM name/s);
+    assert.match(c.refusals[0].message, /keep inventory.template: ubuntu-2404-kube-template/);
+  });
+
+  describe("Kubernetes version", () => {
+    const v = (version: string, installMode = "packages") => stateOf((x) => Object.assign(x[K], { version, installMode }));
+    it("a patch or minor upgrade is refused with the kubeadm upgrade steps (control planes first, first control plane `upgrade apply`)", () => {
+      for (const to of ["1.31.5", "1.32.0"]) {
+        const c = checkClusterChange(base, v(to));
+        assert.deepEqual(paths(c), [`${K}.version`], to);
+        const m = c.refusals[0].message;
+        assert.match(m, /kubelet must not be newer than kube-apiserver/);
+        assert.match(m, new RegExp(`on esxi-01-control-plane.*kubeadm upgrade apply v${to.replace(/\./g, "\\.")}`));
+        assert.match(m, /each other control plane in turn \(esxi-02-control-plane, esxi-03-control-plane\).*kubeadm upgrade node/);
+        assert.ok(m.indexOf("each control plane in turn") < m.indexOf("each worker in turn"), "control planes before workers");
+      }
+      assert.match(checkClusterChange(base, v("1.32.0")).refusals[0].message, /core:\/stable:\/v1\.32\/deb/);
+      assert.doesNotMatch(checkClusterChange(base, v("1.31.5")).refusals[0].message, /sources\.list/);
+    });
+    it("skipping a minor version: the steps go through the next minor first", () => {
+      const m = checkClusterChange(base, v("1.33.1")).refusals[0].message;
+      assert.match(m, /one minor version at a time, so go through 1\.32 first/);
+      assert.match(m, /kubeadm upgrade apply v1\.32\.<latest patch>/);
+    });
+    it("a downgrade is refused (kubeadm does not downgrade)", () => {
+      assert.match(checkClusterChange(base, v("1.31.3")).refusals[0].message, /downgrades Kubernetes/);
+      assert.match(checkClusterChange(base, v("1.30.9")).refusals[0].message, /downgrades Kubernetes/);
+    });
+    it("acknowledged by upgradedKubernetesVersion (nodes upgraded by hand): a note; another version is still refused", () => {
+      const c = checkClusterChange(base, v("1.32.0"), { lifecycle: ack({ upgradedKubernetesVersion: "1.32.0" }) });
+      assert.deepEqual(c.refusals, []);
+      assert.match(c.notes.join("\n"), /nodes created from now on install 1\.32\.0/);
+      assert.deepEqual(paths(checkClusterChange(base, v("1.32.1"), { lifecycle: ack({ upgradedKubernetesVersion: "1.32.0" }) })), [`${K}.version`]);
+    });
+    it("with installMode preinstalled: refused even when acknowledged (new nodes run the template's kubelet)", () => {
+      const prev = v("1.31.4", "preinstalled");
+      const c = checkClusterChange(prev, v("1.32.0", "preinstalled"), { lifecycle: ack({ upgradedKubernetesVersion: "1.32.0" }) });
+      assert.match(c.refusals[0].message, /installMode preinstalled/);
+    });
+  });
+
+  describe("workers", () => {
+    const perHost = (n: number) => stateOf((x) => (x["vsphere-spark:workersPerHost"] = n));
+    it("scale-in removes the highest slots first and is refused until each removed worker is drained (preparedNodes)", () => {
+      const c = checkClusterChange(base, perHost(3));
+      assert.deepEqual(paths(c), ["vsphere-spark:workersPerHost"]);
+      assert.match(c.refusals[0].message, /removes workers esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4 without draining/);
+      assert.match(c.refusals[0].message, /kubectl drain <node> --ignore-daemonsets.*kubectl delete node <node>/s);
+      // Three of four prepared: the fourth is still refused, by name.
+      const three = checkClusterChange(base, perHost(3), { lifecycle: ack({ preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4"] }) });
+      assert.match(three.refusals[0].message, /removes worker esxi-04-worker-4 without/);
+      const all = checkClusterChange(base, perHost(3), { lifecycle: ack({ preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"] }) });
+      assert.deepEqual(all.refusals, []);
+      assert.match(all.notes.join("\n"), /4 worker\(s\) removed.*executor count/);
+    });
+    it("scale-out is automated: no refusal, a note", () => {
+      const c = checkClusterChange(perHost(3), base);
+      assert.deepEqual(c.refusals, []);
+      assert.match(c.notes.join("\n"), /worker\(s\) added \(esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4\)/);
+    });
+  });
+
+  describe("control planes", () => {
+    const five = stateOf((x) => {
+      fiveHosts(x);
+      x["vsphere-spark:controlPlane"] = { hosts: ["esxi-01", "esxi-02", "esxi-03", "esxi-05", "esxi-04"].slice(0, 5) };
+      x["vsphere-spark:endpoint"].host = "esxi-04";
+    });
+    const three = stateOf((x) => {
+      fiveHosts(x);
+      x["vsphere-spark:controlPlane"] = { hosts: ["esxi-01", "esxi-02", "esxi-03"] };
+      x["vsphere-spark:endpoint"].host = "esxi-04";
+    });
+    // The load balancer stays on esxi-04 (by default it would move to the first host without a control plane).
+    const one = stateOf((x) => {
+      x["vsphere-spark:controlPlane"] = { count: 1 };
+      x["vsphere-spark:endpoint"].host = "esxi-04";
+    });
+
+    it("3 → 1 is refused: etcd members are not removed by deleting VMs, and going to one needs allowSingleControlPlane", () => {
+      const c = checkClusterChange(base, one);
+      assert.deepEqual(paths(c).sort(), ["vsphere-spark:controlPlane", "vsphere-spark:controlPlane.count"]);
+      assert.match(c.refusals.find((r) => r.path === "vsphere-spark:controlPlane")!.message, /removes control planes esxi-02-control-plane, esxi-03-control-plane.*etcdctl.*member list/s);
+      const prepared = ack({ preparedNodes: ["esxi-02-control-plane", "esxi-03-control-plane"] });
+      assert.deepEqual(paths(checkClusterChange(base, one, { lifecycle: prepared })), ["vsphere-spark:controlPlane.count"]);
+      assert.deepEqual(checkClusterChange(base, one, { lifecycle: { ...prepared, allowSingleControlPlane: true } }).refusals, []);
+    });
+
+    it("3 → 5: refused until the joins are prepared (init token and kubeadm-certs expired); then HAProxy's backends are noted", () => {
+      const c = checkClusterChange(three, five);
+      assert.deepEqual(paths(c), ["vsphere-spark:controlPlane"]);
+      assert.match(c.refusals[0].message, /adds control planes esxi-04-control-plane, esxi-05-control-plane/);
+      assert.match(c.refusals[0].message, /kubeadm init phase upload-certs --upload-certs --config \/etc\/kubernetes\/vsphere-spark\/kubeadm\.yaml/);
+      assert.match(c.refusals[0].message, /kubeadm token create/);
+      const ok = checkClusterChange(three, five, { lifecycle: ack({ preparedNodes: ["esxi-04-control-plane", "esxi-05-control-plane"] }) });
+      assert.deepEqual(ok.refusals, []);
+      assert.match(ok.notes.join("\n"), /HAProxy's backends are written at the load balancer's first boot/);
+    });
+
+    it("5 → 3: allowed once the two leaving members are removed from etcd (preparedNodes)", () => {
+      assert.deepEqual(paths(checkClusterChange(five, three)), ["vsphere-spark:controlPlane"]);
+      assert.deepEqual(checkClusterChange(five, three, { lifecycle: ack({ preparedNodes: ["esxi-04-control-plane", "esxi-05-control-plane"] }) }).refusals, []);
+    });
+
+    it("a different first control plane is refused even when prepared (it would run kubeadm init: a second cluster)", () => {
+      const moved = stateOf((x) => {
+        fiveHosts(x);
+        x["vsphere-spark:controlPlane"] = { hosts: ["esxi-02", "esxi-03", "esxi-05"] };
+        x["vsphere-spark:endpoint"].host = "esxi-04";
+      });
+      const c = checkClusterChange(three, moved, { lifecycle: ack({ preparedNodes: ["esxi-01-control-plane", "esxi-05-control-plane"] }) });
+      assert.deepEqual(paths(c), ["vsphere-spark:controlPlane"]);
+      assert.match(c.refusals[0].message, /makes esxi-02-control-plane the first control plane instead of esxi-01-control-plane.*second cluster/);
+    });
+  });
+
+  it("endpoint changes (haproxy → kube-vip) are refused on a running cluster", () => {
+    const vip = stateOf((x) => {
+      x["vsphere-spark:endpoint"] = { kind: "kube-vip", address: "192.168.1.5" };
+      delete x["vsphere-spark:network"].addresses;
+    });
+    const c = checkClusterChange(base, vip);
+    assert.ok(paths(c).includes("vsphere-spark:endpoint"), JSON.stringify(paths(c)));
+    assert.match(c.refusals.find((r) => r.path === "vsphere-spark:endpoint")!.message, /haproxy 192\.168\.1\.2:6443 → kube-vip 192\.168\.1\.5:6443.*first boot only/);
+  });
+
+  it("pod and service network changes are refused", () => {
+    const c = checkClusterChange(base, stateOf((x) => Object.assign(x[K], { podCidr: "10.200.0.0/16", serviceCidr: "10.97.0.0/16" })));
+    assert.deepEqual(paths(c), [`${K}.podCidr`, `${K}.serviceCidr`]);
+  });
+
+  it("a running node's address or MAC change is refused with the pin to set", () => {
+    const moved = stateOf((x) => (x["vsphere-spark:network"].addresses["esxi-01-worker-1"] = "192.168.1.99"));
+    const c = checkClusterChange(base, moved);
+    assert.deepEqual(paths(c), ["vsphere-spark:network.addresses.esxi-01-worker-1"]);
+    assert.match(c.refusals[0].message, /pin it: vsphere-spark:network\.addresses\.esxi-01-worker-1: 192\.168\.1\.12/);
+    const mac = stateOf((x) => (x["vsphere-spark:network"].macAddresses = { "esxi-01-worker-1": "00:50:56:00:00:01" }));
+    assert.deepEqual(paths(checkClusterChange(base, mac)), ["vsphere-spark:network.macAddresses.esxi-01-worker-1"]);
+  });
+
+  describe("vCPU and memory (a power cycle each: no hot-add)", () => {
+    const bigger = stateOf((x) => (x["vsphere-spark:vmProfiles"].worker.memoryGiB = 128));
+    it("all workers at once: refused; prepared (resized by hand): allowed", () => {
+      const c = checkClusterChange(base, bigger);
+      assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.worker"]);
+      assert.match(c.refusals[0].message, /resizes 16 running workers at once.*powers each one off and on/);
+      const all = base.nodes.filter((n) => n.role === "worker").map((n) => n.name);
+      assert.deepEqual(checkClusterChange(base, bigger, { lifecycle: ack({ preparedNodes: all }) }).refusals, []);
+    });
+    it("all control planes at once: refused (quorum); one control plane or one worker: a note", () => {
+      const c = checkClusterChange(base, stateOf((x) => (x["vsphere-spark:vmProfiles"].small.cpus = 4)));
+      assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.small"]);
+      assert.match(c.refusals[0].message, /loses etcd's quorum/);
+      assert.match(c.notes.join("\n"), /esxi-04-load-balancer is resized.*API endpoint is down/);
+      const next = structuredClone(base);
+      next.nodes[0].cpus = 4;
+      next.nodes.find((n) => n.name === "esxi-02-worker-3")!.memoryMiB = 131072;
+      const one = checkClusterChange(base, next);
+      assert.deepEqual(one.refusals, []);
+      assert.match(one.notes.join("\n"), /esxi-01-control-plane is resized \(esxi-01-control-plane 8 → 4 vCPU/);
+      assert.match(one.notes.join("\n"), /esxi-02-worker-3 is resized/);
+    });
+  });
+
+  it("key order of a state read back does not count as a change", () => {
+    const prev = structuredClone(base);
+    prev.firstBoot["kubernetes.evictionHard"] = Object.fromEntries(Object.entries(prev.firstBoot["kubernetes.evictionHard"] as object).reverse());
+    assert.deepEqual(checkClusterChange(prev, base), { refusals: [], notes: [] });
+  });
+
+  it("first-boot settings are notes: running nodes keep the old value", () => {
+    const c = checkClusterChange(
+      base,
+      stateOf((x) => {
+        x["vsphere-spark:network"].dnsServers = ["192.168.1.253"];
+        x[K].bootstrapTokenTtl = "12h";
+        x[K].sshAuthorizedKeys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBJr5oB3c2TfKfYZMfvDtvqgg0vdH5O0n4ZbXJ0x1Y5w ops"];
+      }),
+    );
+    assert.deepEqual(c.refusals, []);
+    const notes = c.notes.join("\n");
+    for (const k of ["network.dnsServers", "kubernetes.bootstrapTokenTtl", "kubernetes.sshAuthorizedKeys"])
+      assert.match(notes, new RegExp(`vsphere-spark:${k.replace(".", "\\.")} changed: running nodes keep the old value`));
+  });
+
+  it("a cluster rename is refused (the MACs derive from it)", () => {
+    const c = checkClusterChange(base, stateOf((x) => (x["vsphere-spark:clusterName"] = "spark2")));
+    assert.equal(paths(c)[0], "vsphere-spark:clusterName");
+    assert.ok(paths(c).some((p) => p.startsWith("vsphere-spark:network.macAddresses.")));
+  });
+
+  it("leaf certificates: the plan says when they expire (one year after the init)", () => {
+    const prev = { ...base, createdAt: "2026-01-10T08:00:00.000Z" };
+    const c = checkClusterChange(prev, stateOf(), { now: new Date("2026-12-04T00:00:00Z") });
+    assert.match(c.notes.join("\n"), /issued at the init on 2026-01-10 expire around 2027-01-10 \(in 37 days\).*kubeadm certs renew all/);
+    assert.deepEqual(checkClusterChange(prev, stateOf()).notes, [], "no clock, no note");
+  });
+
+  it("a previous output this program does not understand is a problem, not a new cluster", () => {
+    assert.deepEqual(parseClusterLifecycleState(undefined), {});
+    for (const bad of [{ ...base, format: 2 }, { ...base, nodes: [{ name: "x" }] }, "text", { ...base, endpoint: null }]) assert.ok(parseClusterLifecycleState(bad).problem, JSON.stringify(bad).slice(0, 60));
+  });
+
+  it("readiness gate: creating waits for every Kubernetes node; updating only for the added ones", () => {
+    const created = readinessTargets(undefined, base);
+    assert.equal(created.waitFor.length, 19);
+    assert.deepEqual(created.reportOnly, []);
+    const grown = readinessTargets(stateOf((x) => (x["vsphere-spark:workersPerHost"] = 3)), base);
+    assert.deepEqual(grown.waitFor, ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"]);
+    assert.equal(grown.reportOnly.length, 15);
+    assert.deepEqual(readinessTargets(base, base).waitFor, []);
+    const w = keptNodeWarnings({ ready: ["a"], notReady: [{ name: "b", reason: "Ready=False (KubeletNotReady)" }], missing: ["c"] });
+    assert.equal(w.length, 2);
+    assert.match(w[0], /running node b is not Ready \(Ready=False \(KubeletNotReady\)\).*the update goes on/);
+    assert.match(keptNodeWarnings("HTTP 503")[0], /could not read the node list/);
+  });
+
+  it("vsphere-spark:lifecycle: defaults, and every problem with its key", () => {
+    assert.deepEqual(resolveLifecycleSettings(undefined).settings, { preparedNodes: [], allowSingleControlPlane: false });
+    const r = resolveLifecycleSettings({ preparedNodes: "x", allowSingleControlPlane: "yes", upgradedKubernetesVersion: "v1.32", extra: 1 });
+    assert.deepEqual(r.errors.map((e) => e.path).sort(), [
+      "vsphere-spark:lifecycle.allowSingleControlPlane",
+      "vsphere-spark:lifecycle.extra",
+      "vsphere-spark:lifecycle.preparedNodes",
+      "vsphere-spark:lifecycle.upgradedKubernetesVersion",
+    ]);
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * The change rules in the program (under the SDK's mock runtime): the last applied state is read
+ * through a StackReference to the stack itself before anything else registers; a refused change
+ * registers nothing; an accepted one exports the new state and carries the creation date.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { deployStack } from "../../src/stack";
+import { runUnderMocks } from "../../src/plan/mock-runtime";
+import { simulatedInventory, simulatedOutputs } from "../../src/plan/simulated-inventory";
+import { flatten, readStackFile } from "../../src/plan/stack-file";
+import { decideStack } from "../../src/config/decisions";
+import { KubeadmVsphereCluster, kubeadmClusterSpec } from "../../components/stack/kubeadm-on-vsphere";
+import { workerPool } from "../../components/cluster/worker-pool";
+import { workerNodes } from "../../components/cluster/topology";
+import { ValidationError } from "../../components/validation";
+import type { ClusterLifecycleState } from "../../components/cluster/lifecycle";
+import { resolveVsphereSettings } from "../../components/vsphere/settings";
+import { resolveKubernetesSettings } from "../../components/cluster/settings";
+
+const ROOT = path.resolve(__dirname, "../../..");
+type Cfg = Record<string, any>;
+
+function config(edit: (c: Cfg) => void = () => {}): Record<string, string> {
+  const cfg = readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg;
+  edit(cfg);
+  return flatten(cfg).values;
+}
+
+/** The state the reference stack exports (as `pulumi up` would have stored it). */
+function appliedState(edit: (c: Cfg) => void = () => {}, createdAt = "2026-03-01T10:00:00.000Z"): ClusterLifecycleState {
+  const d = decideStack(config(edit));
+  return { ...(structuredClone(d.decisions!.cluster.lifecycle!.state) as ClusterLifecycleState), createdAt };
+}
+
+/** Runs the stack program as `pulumi up` would, with `previous` as the stack's own last outputs. */
+async function up(cfg: Record<string, string>, previousOutputs: Record<string, unknown>) {
+  let registered: { type: string; name: string }[] = [];
+  const run = runUnderMocks(
+    {
+      project: "vsphere-spark",
+      stack: "dev",
+      config: cfg,
+      invokes: simulatedInventory,
+      outputs: { ...simulatedOutputs, "pulumi:pulumi:StackReference": () => ({ outputs: previousOutputs }) },
+      stackTraces: false,
+    },
+    () => deployStack(),
+  ).catch((e) => {
+    registered = e.recordedResources ?? [];
+    throw e;
+  });
+  return { run, registered: () => registered.filter((r) => r.type !== "pulumi:pulumi:Stack") };
+}
+
+describe("the change rules in the stack program", () => {
+  it("a refused change (scale-in without drain) registers nothing but the self StackReference", async () => {
+    const r = await up(config((c) => (c["vsphere-spark:workersPerHost"] = 3)), { clusterLifecycle: appliedState() });
+    await assert.rejects(r.run, (e: Error) => {
+      assert.ok(e instanceof pulumi.RunError, "a RunError prints without a stack trace");
+      assert.match(e.message, /refused change to a running cluster \(1 change\); nothing was changed/);
+      assert.match(e.message, /vsphere-spark:workersPerHost: removes workers esxi-01-worker-4/);
+      return true;
+    });
+    assert.deepEqual(
+      r.registered().map((x) => `${x.type}::${x.name}`),
+      ["pulumi:pulumi:StackReference::organization/vsphere-spark/dev"],
+    );
+  });
+
+  it("negative control: the same scale-in, drained and acknowledged, deploys; the new state keeps the creation date", async () => {
+    const cfg = config((c) => {
+      c["vsphere-spark:workersPerHost"] = 3;
+      c["vsphere-spark:lifecycle"] = { preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"] };
+    });
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    (pulumi.log as { warn: (m: string) => void }).warn = (m: string) => void warnings.push(m);
+    const out = await (await up(cfg, { clusterLifecycle: appliedState() })).run.finally(() => ((pulumi.log as { warn: typeof warn }).warn = warn));
+    // Only what changed is noted (a state read back through the engine is compared by value).
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.match(warnings[0], /4 worker\(s\) removed/);
+    assert.match(warnings[1], /leaf certificates .* issued at the init on 2026-03-01/);
+    const vms = out.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine");
+    assert.equal(vms.length, 16);
+    const state = out.outputs.clusterLifecycle as ClusterLifecycleState;
+    assert.equal(state.createdAt, "2026-03-01T10:00:00.000Z");
+    assert.equal(state.nodes.filter((n) => n.role === "worker").length, 12);
+  });
+
+  it("a new stack (no previous output): everything is created and the state records when", async () => {
+    const before = Date.now();
+    const out = await (await up(config(), {})).run;
+    assert.equal(out.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine").length, 20);
+    const created = Date.parse((out.outputs.clusterLifecycle as ClusterLifecycleState).createdAt!);
+    assert.ok(created >= before - 1000 && created <= Date.now() + 1000, String(created));
+  });
+
+  it("a previous output this program does not understand is refused, not taken for a new cluster", async () => {
+    const r = await up(config(), { clusterLifecycle: { format: 99 } });
+    await assert.rejects(r.run, /vsphere-spark:lifecycle: the stack output clusterLifecycle is not a state this program understands \(format 99/);
+    assert.equal(r.registered().filter((x) => x.type !== "pulumi:pulumi:StackReference").length, 0);
+  });
+
+  it("the component alone refuses before registering anything (library use)", async () => {
+    const d = decideStack(config((c) => (c["vsphere-spark:inventory"].template = "ubuntu-2604-kube-template")));
+    assert.ok(d.decisions);
+    // Rebuild the component's arguments from the same spec the back end decided.
+    const cfg = readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg;
+    const k = resolveKubernetesSettings(cfg["vsphere-spark:kubernetes"]).settings;
+    const raw = Object.fromEntries(Object.entries(cfg).filter(([key]) => key.startsWith("vsphere-spark:")).map(([key, v]) => [key.slice("vsphere-spark:".length), v]));
+    raw.inventory = { ...raw.inventory, template: "ubuntu-2604-kube-template" };
+    const v = resolveVsphereSettings(raw, (x: string) => `vsphere-spark:${x}`).decisions!;
+    const spec = { vsphere: v, kubernetes: k };
+    const cluster = kubeadmClusterSpec(spec);
+    let registered: { type: string }[] = [];
+    await assert.rejects(
+      runUnderMocks({ project: "vsphere-spark", stack: "dev", config: {}, invokes: simulatedInventory }, async () => {
+        new KubeadmVsphereCluster("spark", { spec, cluster, workerPool: workerPool(workerNodes(cluster), k), previous: appliedState() });
+        return {};
+      }).catch((e) => {
+        registered = e.recordedResources ?? [];
+        throw e;
+      }),
+      (e: Error) => e instanceof ValidationError && /refused change to a running cluster/.test(e.message) && /vsphere-spark:inventory\.template/.test(e.message),
+    );
+    assert.deepEqual(registered.filter((x) => x.type !== "pulumi:pulumi:Stack"), []);
+    // Negative control: the same component with the template unchanged registers its VMs.
+    const same = { vsphere: resolveVsphereSettings({ ...raw, inventory: cfg["vsphere-spark:inventory"] }, (x: string) => `vsphere-spark:${x}`).decisions!, kubernetes: k };
+    const sameCluster = kubeadmClusterSpec(same);
+    const ok = await runUnderMocks({ project: "vsphere-spark", stack: "dev", config: {}, invokes: simulatedInventory, outputs: simulatedOutputs }, async () => {
+      new KubeadmVsphereCluster("spark", { spec: same, cluster: sameCluster, workerPool: workerPool(workerNodes(sameCluster), k), previous: appliedState() });
+      return {};
+    });
+    assert.equal(ok.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine").length, 20);
+  });
+});

@@ -16,6 +16,7 @@ import {
 import { keptNodeWarnings } from "../../components/cluster/readiness";
 import { decideStack } from "../../src/config/decisions";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
+import { planChanges, renderPlanChanges } from "../../src/plan/lifecycle";
 
 const ROOT = path.resolve(__dirname, "../../..");
 type Cfg = Record<string, any>;
@@ -281,5 +282,19 @@ describe("changes to a running cluster", () => {
       "vsphere-spark:lifecycle.preparedNodes",
       "vsphere-spark:lifecycle.upgradedKubernetesVersion",
     ]);
+  });
+});
+
+describe("plan --compare: the rules on a (base plan, head) pair", () => {
+  it("the base plan's clusterLifecycle output is the previous state; a plan without it has nothing to check", () => {
+    const cfg = readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg;
+    const base = { outputs: { clusterLifecycle: stateOf() } };
+    cfg["vsphere-spark:workersPerHost"] = 3;
+    const head = decideStack(flatten(cfg).values).decisions!;
+    const c = planChanges(base, head)!;
+    assert.deepEqual(c.refusals.map((r) => r.path), ["vsphere-spark:workersPerHost"]);
+    assert.match(renderPlanChanges(c), /^Refused on a running cluster \(1\)/);
+    assert.equal(planChanges({ outputs: {} }, head), undefined);
+    assert.deepEqual(planChanges({ outputs: { clusterLifecycle: stateOf() } }, decideStack(flatten(readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg).values).decisions!), { refusals: [], notes: [] });
   });
 });

@@ -226,6 +226,25 @@ describe("plan command line", function () {
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   });
 
+  it("--previous: the change rules against the running cluster's state (refused: exit 1 with the key and steps; else the notes)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-previous-"));
+    const state = JSON.parse(execFileSync(node, [CLI, "--json"], { cwd: ROOT, encoding: "utf8" })).outputs.clusterLifecycle;
+    const file = path.join(dir, "state.json");
+    fs.writeFileSync(file, JSON.stringify(state));
+    const refused = spawnSync(node, [CLI, "--previous", file, "--set", "vsphere-spark:workersPerHost=3"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(refused.status, 1);
+    assert.equal(refused.stdout, "");
+    assert.match(refused.stderr, /^refused change to a running cluster \(1 change\); `pulumi up` would change nothing:\n  - vsphere-spark:workersPerHost: removes workers/);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /, "no stack trace");
+    // Negative control: scale-out is automated: the plan succeeds and notes it.
+    const grown = spawnSync(node, [CLI, "--previous", file, "--set", "vsphere-spark:workersPerHost=4"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(grown.status, 0, grown.stderr);
+    assert.match(grown.stdout, /Changes to the running cluster \(against the given previous state\):\n  nothing to note/);
+    fs.writeFileSync(file, "not json");
+    assert.equal(spawnSync(node, [CLI, "--previous", file], { cwd: ROOT, encoding: "utf8" }).status, 2);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it("a missing stack file is an error, not a crash", () => {
     const r = spawnSync(node, [CLI, "--stack", "nope"], { cwd: ROOT, encoding: "utf8" });
     assert.equal(r.status, 1);

@@ -27,6 +27,12 @@ export interface KubeadmBootstrapArgs {
   readonly network: NodeNetwork;
   readonly endpoint: EndpointSpec;
   readonly settings: KubernetesSettings;
+  /**
+   * The workers' join token's generation (`joinTokenGeneration` in lifecycle.ts): a new value
+   * replaces the token (random `keepers`), so it rotates once per `bootstrapTokenTtl` window.
+   * Absent: the token never rotates by itself.
+   */
+  readonly joinTokenGeneration?: string;
 }
 
 /** CA validity: 10 years, like kubeadm's own CAs. Replacing a CA means rebuilding the cluster. */
@@ -59,7 +65,7 @@ export function bootstrapSpec(name: string, args: KubeadmBootstrapArgs): Cluster
 }
 
 /** Creates the PKI, the admin credentials, the token and every node's guestinfo under `parent` (children named `<name>-…`). */
-export function createBootstrap(parent: pulumi.Resource, name: string, spec: ClusterSpec): BootstrapChildren {
+export function createBootstrap(parent: pulumi.Resource, name: string, spec: ClusterSpec, joinTokenGeneration?: string): BootstrapChildren {
   const child = { parent };
   const ca = selfSignedCa(`${name}-ca`, "kubernetes", child);
   const frontProxy = selfSignedCa(`${name}-front-proxy-ca`, "front-proxy-ca", child);
@@ -91,8 +97,11 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
   const tokenSecret = tokenPart("secret", TOKEN_SECRET_LENGTH);
   // Workers join with their own token, which the cluster access renews on every `pulumi up`
   // (a Secret through the cluster's provider), so workers added after the init token expired join.
+  // A new generation replaces both parts (random's keepers RequiresReplace), so the token rotates;
+  // running workers keep working (they joined already), workers created afterwards get the new one.
+  const keepers = joinTokenGeneration === undefined ? {} : { keepers: { generation: joinTokenGeneration } };
   const joinPart = (suffix: string, length: number) =>
-    new random.RandomString(`${name}-join-token-${suffix}`, { length, upper: false, lower: true, numeric: true, special: false }, child);
+    new random.RandomString(`${name}-join-token-${suffix}`, { length, upper: false, lower: true, numeric: true, special: false, ...keepers }, child);
   const joinToken = pulumi.secret(pulumi.interpolate`${joinPart("id", TOKEN_ID_LENGTH).result}.${joinPart("secret", TOKEN_SECRET_LENGTH).result}`);
 
   // kubeadm's certificate key: `kubeadm init --upload-certs` encrypts the shared CA files with it into
@@ -169,7 +178,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = bootstrapSpec(name, args);
     super("vsphere-spark:cluster:KubeadmBootstrap", name, {}, opts);
-    const out = createBootstrap(this, name, spec);
+    const out = createBootstrap(this, name, spec, args.joinTokenGeneration);
     this.clusterName = args.clusterName;
     this.spec = spec;
     this.endpoint = args.endpoint;

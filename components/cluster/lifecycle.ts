@@ -466,6 +466,26 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   return { refusals, notes };
 }
 
+/** A Go duration as kubeadm's `ttl` takes it (`24h`, `1h30m`, `0s`), in milliseconds; undefined when not one. */
+export function durationMs(d: string): number | undefined {
+  if (!/^(0|(\d+(\.\d+)?(h|m|s|ms))+)$/.test(d)) return undefined;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) ms += Number(m[1]) * unit[m[2]];
+  return ms;
+}
+
+/**
+ * The workers' join token's generation: the number of the `bootstrapTokenTtl` window `now` falls in
+ * (since the epoch). Each update in a new window rotates the token. Undefined without a clock (the
+ * offline plan) or with a TTL of `0s` (a token that never expires is never rotated either).
+ */
+export function joinTokenGeneration(now: Date | undefined, ttl: string): string | undefined {
+  const ms = durationMs(ttl);
+  if (!now || !ms) return undefined;
+  return String(Math.floor(now.getTime() / ms));
+}
+
 /**
  * What the readiness gate waits for. Creating a cluster: every control plane and worker. Updating
  * one: the nodes this update adds; the kept ones are reported when NotReady, never fatal (one broken

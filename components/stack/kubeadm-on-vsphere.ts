@@ -23,6 +23,7 @@ import {
   LifecycleSettings,
   checkClusterChange,
   clusterLifecycleState,
+  joinTokenGeneration,
   parseClusterLifecycleState,
   readinessTargets,
 } from "../cluster/lifecycle";
@@ -188,7 +189,11 @@ export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: strin
   const v = args.spec.vsphere;
   const c = args.cluster;
   const child = { parent };
-  const bootstrap = new KubeadmBootstrap(name, { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings }, child);
+  const bootstrap = new KubeadmBootstrap(
+    name,
+    { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings, joinTokenGeneration: joinTokenGeneration(args.now, c.settings.bootstrapTokenTtl) },
+    child,
+  );
   const topology = new VsphereTopology(name, topologyArgs(v, bootstrap.guestinfo), child);
   const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines), readiness }, child);
   return { bootstrap, topology, access };

@@ -9,6 +9,8 @@ import {
   ClusterLifecycleState,
   LifecycleSettings,
   checkClusterChange,
+  durationMs,
+  joinTokenGeneration,
   parseClusterLifecycleState,
   readinessTargets,
   resolveLifecycleSettings,
@@ -271,6 +273,16 @@ describe("changes to a running cluster", () => {
     assert.equal(w.length, 2);
     assert.match(w[0], /running node b is not Ready \(Ready=False \(KubeletNotReady\)\).*the update goes on/);
     assert.match(keptNodeWarnings("HTTP 503")[0], /could not read the node list/);
+  });
+
+  it("the workers' join token rotates once per bootstrapTokenTtl window; never without a clock or with 0s", () => {
+    const day = (iso: string) => joinTokenGeneration(new Date(iso), "24h");
+    assert.equal(day("2026-12-04T00:00:00Z"), day("2026-12-04T23:59:59Z"));
+    assert.equal(Number(day("2026-12-05T00:00:00Z")), Number(day("2026-12-04T12:00:00Z")) + 1);
+    assert.equal(joinTokenGeneration(new Date("2026-12-04T01:00:00Z"), "1h30m"), String(Math.floor(Date.parse("2026-12-04T01:00:00Z") / 5_400_000)));
+    assert.equal(joinTokenGeneration(new Date(), "0s"), undefined);
+    assert.equal(joinTokenGeneration(undefined, "24h"), undefined);
+    assert.deepEqual(["24h", "1h30m", "90m", "0s", "2d", ""].map(durationMs), [86_400_000, 5_400_000, 5_400_000, 0, undefined, undefined]);
   });
 
   it("vsphere-spark:lifecycle: defaults, and every problem with its key", () => {

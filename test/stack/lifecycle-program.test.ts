@@ -95,6 +95,15 @@ describe("the change rules in the stack program", () => {
     assert.equal(out.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine").length, 20);
     const created = Date.parse((out.outputs.clusterLifecycle as ClusterLifecycleState).createdAt!);
     assert.ok(created >= before - 1000 && created <= Date.now() + 1000, String(created));
+    // The join token's parts carry this TTL window's generation (they rotate with it); the init token's do not.
+    const randoms = out.resources.filter((x) => x.type === "random:index/randomString:RandomString");
+    const generation = String(Math.floor(before / 86_400_000));
+    for (const r of randoms) {
+      const keepers = (r.inputs as { keepers?: Record<string, string> }).keepers;
+      if (r.name.includes("-join-token-")) assert.ok(keepers?.generation === generation || keepers?.generation === String(Number(generation) + 1), `${r.name}: ${JSON.stringify(keepers)}`);
+      else assert.equal(keepers, undefined, r.name);
+    }
+    assert.equal(randoms.filter((x) => x.name.includes("-join-token-")).length, 2);
   });
 
   it("a previous output this program does not understand is refused, not taken for a new cluster", async () => {

@@ -133,6 +133,7 @@ export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext):
       "kubernetes.kubeReserved": s.kubelet.kubeReserved,
       "kubernetes.systemReserved": s.kubelet.systemReserved,
       "kubernetes.evictionHard": s.kubelet.evictionHard,
+      "kubernetes.installMode": s.installMode,
       "kubernetes.packageRevision": s.packageRevision,
       "kubernetes.kubeVipVersion": s.kubeVipVersion,
     },
@@ -402,11 +403,16 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   ] as const) {
     const hit = resized.filter((n) => n.role === role);
     const unprepared = hit.filter((n) => !prepared.has(n.name));
-    if (unprepared.length > 1) {
+    // One control plane of three or more keeps etcd's quorum while it is powered off; the only one does not.
+    const alone = role === "control-plane" && unprepared.length === 1 && nextCps.length < 3;
+    if (unprepared.length > 1 || alone) {
       refuse(
         leaf,
-        `resizes ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${list(unprepared.map(shape))}): the VMs have no CPU/memory hot-add, so the vSphere provider powers each one off and on, all in the same update` +
-          `${role === "control-plane" ? ", which loses etcd's quorum" : ""}. Steps, one node at a time:${steps([
+        (alone
+          ? `resizes the only control plane (${shape(unprepared[0])}): the VM has no CPU/memory hot-add, so the vSphere provider powers it off and on, and the API and etcd are down meanwhile`
+          : `resizes ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${list(unprepared.map(shape))}): the VMs have no CPU/memory hot-add, so the vSphere provider powers each one off and on, all in the same update` +
+            `${role === "control-plane" ? ", which loses etcd's quorum" : ""}`) +
+          `. Steps, one node at a time:${steps([
             DRAIN("<node>"),
             "shut the guest down, set the new vCPU and memory in vCenter, power it on, wait until the Node is Ready" + (role === "control-plane" ? " and `etcdctl endpoint health --cluster` passes" : ""),
             "`kubectl uncordon <node>`",

@@ -219,6 +219,14 @@ describe("changes to a running cluster", () => {
       assert.deepEqual(one.refusals, []);
       assert.match(one.notes.join("\n"), /esxi-01-control-plane is resized \(esxi-01-control-plane 8 → 4 vCPU/);
       assert.match(one.notes.join("\n"), /esxi-02-worker-3 is resized/);
+      // The only control plane: refused (no quorum to keep).
+      const single = stateOf((x) => {
+        x["vsphere-spark:controlPlane"] = { count: 1 };
+        x["vsphere-spark:endpoint"].host = "esxi-04";
+      });
+      const smaller = structuredClone(single);
+      smaller.nodes[0].memoryMiB = 32768;
+      assert.match(checkClusterChange(single, smaller).refusals[0]?.message ?? "", /resizes the only control plane/);
     });
   });
 

@@ -25,7 +25,7 @@ export interface DeployOptions {
  * The change rules of the cluster back end against the last applied state, before anything is
  * registered: refusals stop the program (a RunError naming each key and its steps), notes are warnings.
  */
-export async function checkClusterChange(d: StackDecisions, opts: DeployOptions): Promise<{ previous?: unknown; now?: Date }> {
+export async function checkRunningClusterChange(d: StackDecisions, opts: DeployOptions): Promise<{ previous?: unknown; now?: Date }> {
   const lifecycle = d.cluster.lifecycle;
   if (!lifecycle) return {};
   const previous = opts.offline ? opts.previousCluster : await lastAppliedClusterState();
@@ -67,7 +67,7 @@ export function loadStackDecisions(opts: DeployOptions = {}): StackDecisions {
 
 export async function deployStack(opts: DeployOptions = {}): Promise<Record<string, unknown>> {
   const d = loadStackDecisions(opts);
-  const clusterContext = await checkClusterChange(d, opts);
+  const clusterContext = await checkRunningClusterChange(d, opts);
   const registryPassword = d.registryPasswordSet ? new pulumi.Config(PROJECT).requireSecret("registryPassword") : undefined;
   const stack = new VsphereSpark(d.name, { cluster: d.cluster, spark: d.spark, registryPassword, clusterContext });
   return stack.outputs;

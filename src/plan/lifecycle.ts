@@ -1,13 +1,17 @@
 /**
  * The program's change rules on a (previous, next) pair of plans, for `plan --compare`: the base
- * plan's `clusterLifecycle` output is the state a `pulumi up` of the base would have applied, and the
- * head's decisions are checked against it exactly as the program would check them
- * (components/cluster/lifecycle.ts). No such output in the base (a new stack, another back end, or a
- * plan JSON written before the output existed): nothing to check.
+ * plan's `clusterLifecycle` output is the state a `pulumi up` of the base applied, the head's is the
+ * state this change would apply, and the head's `vsphere-spark:lifecycle` holds the acknowledgements;
+ * the check is the very function `pulumi up` runs before registering anything
+ * (components/cluster/lifecycle.ts, checkClusterChange). No such output on either side (a new stack,
+ * the Tanzu back end, or a plan JSON written before the output existed): nothing to check. Pure.
+ *
+ * `kubeadmLifecycleRule` has the shape of `plan --compare`'s program rules (a rule per
+ * `(base, head) → refusals`, each naming the config key and the rule); it belongs in that list.
  */
 import type { FieldError } from "../../components/validation";
-import { LIFECYCLE_OUTPUT } from "../../components/cluster/lifecycle";
-import type { StackDecisions } from "../config/decisions";
+import { LIFECYCLE_OUTPUT, checkClusterChange, parseClusterLifecycleState, resolveLifecycleSettings } from "../../components/cluster/lifecycle";
+import { parseConfigValue, projectKey } from "../config/stack-config";
 import type { Plan } from "./plan";
 
 export interface PlanChanges {
@@ -17,11 +21,23 @@ export interface PlanChanges {
   notes: string[];
 }
 
-export function planChanges(base: Pick<Plan, "outputs">, head: StackDecisions): PlanChanges | undefined {
-  const previous = base.outputs?.[LIFECYCLE_OUTPUT];
-  const lifecycle = head.cluster.lifecycle;
-  if (previous === undefined || previous === null || typeof previous !== "object" || !lifecycle) return undefined;
-  return lifecycle.check(previous);
+type PlanSide = Pick<Plan, "outputs" | "config">;
+
+export function planChanges(base: PlanSide, head: PlanSide): PlanChanges | undefined {
+  const prev = parseClusterLifecycleState(base.outputs?.[LIFECYCLE_OUTPUT]);
+  const next = parseClusterLifecycleState(head.outputs?.[LIFECYCLE_OUTPUT]).state;
+  if (!next) return undefined;
+  if (prev.problem) return { refusals: [{ path: projectKey("lifecycle"), message: `base plan: ${prev.problem}` }], notes: [] };
+  if (!prev.state) return undefined;
+  const raw = head.config?.[projectKey("lifecycle")];
+  const ack = resolveLifecycleSettings(raw === undefined ? undefined : parseConfigValue(raw), projectKey("lifecycle"));
+  if (ack.errors.length > 0) return { refusals: ack.errors, notes: [] };
+  return checkClusterChange(prev.state, next, { lifecycle: ack.settings, key: projectKey });
+}
+
+/** `plan --compare`'s program-rule shape: the refusals, each with where the rule lives. */
+export function kubeadmLifecycleRule(base: PlanSide, head: PlanSide): (FieldError & { rule: string; enforcedByProgram: boolean })[] {
+  return (planChanges(base, head)?.refusals ?? []).map((e) => ({ ...e, rule: "components/cluster/lifecycle.ts (checkClusterChange)", enforcedByProgram: true }));
 }
 
 /** The text form (also fine as Markdown): refusals first, each with its steps, then the notes. */

@@ -18,7 +18,7 @@ import {
 import { keptNodeWarnings } from "../../components/cluster/readiness";
 import { decideStack } from "../../src/config/decisions";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
-import { planChanges, renderPlanChanges } from "../../src/plan/lifecycle";
+import { kubeadmLifecycleRule, planChanges, renderPlanChanges } from "../../src/plan/lifecycle";
 
 const ROOT = path.resolve(__dirname, "../../..");
 type Cfg = Record<string, any>;
@@ -305,16 +305,28 @@ describe("changes to a running cluster", () => {
   });
 });
 
-describe("plan --compare: the rules on a (base plan, head) pair", () => {
-  it("the base plan's clusterLifecycle output is the previous state; a plan without it has nothing to check", () => {
+describe("plan --compare: the rules on a (base plan, head plan) pair", () => {
+  const side = (edit: (c: Cfg) => void = () => {}) => {
     const cfg = readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg;
-    const base = { outputs: { clusterLifecycle: stateOf() } };
-    cfg["vsphere-spark:workersPerHost"] = 3;
-    const head = decideStack(flatten(cfg).values).decisions!;
-    const c = planChanges(base, head)!;
+    edit(cfg);
+    return { outputs: { clusterLifecycle: stateOf(edit) }, config: flatten(cfg).values };
+  };
+  it("the base's clusterLifecycle output is the previous state, the head's is the next; the head's lifecycle key acknowledges", () => {
+    const scaleIn = (c: Cfg) => (c["vsphere-spark:workersPerHost"] = 3);
+    const c = planChanges(side(), side(scaleIn))!;
     assert.deepEqual(c.refusals.map((r) => r.path), ["vsphere-spark:workersPerHost"]);
     assert.match(renderPlanChanges(c), /^Refused on a running cluster \(1\)/);
-    assert.equal(planChanges({ outputs: {} }, head), undefined);
-    assert.deepEqual(planChanges({ outputs: { clusterLifecycle: stateOf() } }, decideStack(flatten(readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg).values).decisions!), { refusals: [], notes: [] });
+    assert.deepEqual(kubeadmLifecycleRule(side(), side(scaleIn)).map((r) => [r.path, r.enforcedByProgram]), [["vsphere-spark:workersPerHost", true]]);
+    const acked = side((x) => {
+      scaleIn(x);
+      x["vsphere-spark:lifecycle"] = { preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"] };
+    });
+    assert.deepEqual(planChanges(side(), acked)!.refusals, []);
+    assert.deepEqual(planChanges(side(), side()), { refusals: [], notes: [] });
+  });
+  it("nothing to check without the output on both sides (a new stack, Tanzu, an older plan JSON)", () => {
+    assert.equal(planChanges({ outputs: {} }, side()), undefined);
+    assert.equal(planChanges(side(), { outputs: {} }), undefined);
+    assert.match(planChanges({ outputs: { clusterLifecycle: { format: 7 } } }, side())!.refusals[0].message, /base plan: the stack output clusterLifecycle is not a state/);
   });
 });

@@ -26,10 +26,12 @@
  *   the hot-add flags, so every vCPU or memory change of a running VM is a power cycle.
  * - The same provider, vsphere/resource_vsphere_virtual_machine.go CustomizeDiff: every `clone.*`
  *   change is ForceNew (src/plan/compare/replacement.ts holds it as a table).
- * - kubernetes/kubernetes cmd/kubeadm/app/constants/constants.go: `CertificateValidityPeriod` is one
- *   year (leaf certificates), `CACertificateValidityPeriod` ten years; `kubeadm upgrade apply/node`
- *   renew the leaf certificates; `kubeadm init --upload-certs` stores the CA files in
- *   kube-system/kubeadm-certs, deleted after two hours (`DefaultCertTokenDuration`).
+ * - kubernetes/kubernetes @ 00886ac01fec1c8432967e8bb597828f46a9ba8b, cmd/kubeadm/app/constants/
+ *   constants.go: `CertificateValidityPeriod = time.Hour * 24 * 365` (every signed leaf certificate),
+ *   `CACertificateValidityPeriod` ten years, `DefaultCertTokenDuration = 2 * time.Hour` (the upload-certs
+ *   token: kube-system/kubeadm-certs is gone two hours after `kubeadm init --upload-certs`).
+ *   kubernetes/website content/en/docs/tasks/administer-cluster/kubeadm/kubeadm-certs.md: a control
+ *   plane upgrade renews the leaf certificates; `kubeadm certs renew` renews them by hand.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { FieldError } from "../validation";

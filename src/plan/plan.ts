@@ -93,8 +93,9 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
   if (!decided.decisions) return { ok: false, errors: decided.errors };
   const decisions = decided.decisions;
   const backend = decisions.cluster.plan();
-  // The change rules against the running cluster's state, when given (the program applies them too).
-  const change = opts.previousCluster !== undefined && decisions.cluster.lifecycle ? decisions.cluster.lifecycle.check(opts.previousCluster) : undefined;
+  // The change rules against the running cluster's state, when given (the program applies them too;
+  // today's date only dates the certificate-expiry note).
+  const change = opts.previousCluster !== undefined && decisions.cluster.lifecycle ? decisions.cluster.lifecycle.check(opts.previousCluster, new Date()) : undefined;
   if (change && change.refusals.length > 0) return { ok: false, errors: change.refusals, refused: true };
 
   const run = await runUnderMocks(

@@ -230,7 +230,7 @@ describe("plan command line", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-previous-"));
     const state = JSON.parse(execFileSync(node, [CLI, "--json"], { cwd: ROOT, encoding: "utf8" })).outputs.clusterLifecycle;
     const file = path.join(dir, "state.json");
-    fs.writeFileSync(file, JSON.stringify(state));
+    fs.writeFileSync(file, JSON.stringify({ ...state, createdAt: "2026-01-10T08:00:00.000Z" }));
     const refused = spawnSync(node, [CLI, "--previous", file, "--set", "vsphere-spark:workersPerHost=3"], { cwd: ROOT, encoding: "utf8" });
     assert.equal(refused.status, 1);
     assert.equal(refused.stdout, "");
@@ -239,7 +239,7 @@ describe("plan command line", function () {
     // Negative control: scale-out is automated: the plan succeeds and notes it.
     const grown = spawnSync(node, [CLI, "--previous", file, "--set", "vsphere-spark:workersPerHost=4"], { cwd: ROOT, encoding: "utf8" });
     assert.equal(grown.status, 0, grown.stderr);
-    assert.match(grown.stdout, /Changes to the running cluster \(against the given previous state\):\n  nothing to note/);
+    assert.match(grown.stdout, /Changes to the running cluster \(against the given previous state\):\n  - kubeadm's leaf certificates .* issued at the init on 2026-01-10 expire around 2027-01-10/);
     fs.writeFileSync(file, "not json");
     assert.equal(spawnSync(node, [CLI, "--previous", file], { cwd: ROOT, encoding: "utf8" }).status, 2);
     fs.rmSync(dir, { recursive: true });

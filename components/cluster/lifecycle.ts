@@ -73,6 +73,8 @@ export interface ClusterLifecycleState {
   firstBoot: Record<string, unknown>;
   /** When the cluster was first created (ISO date; carried from update to update). */
   createdAt?: string;
+  /** Rebuilt from an older stack's `vms` output (`stateFromVmsOutput`): only the nodes are known. */
+  legacy?: boolean;
 }
 
 /** The acknowledgements a user gives after doing a refusal's steps (`vsphere-spark:lifecycle`). */
@@ -170,6 +172,27 @@ export function parseClusterLifecycleState(v: unknown): { state?: ClusterLifecyc
   return { state: v as unknown as ClusterLifecycleState };
 }
 
+/**
+ * A stack deployed before the `clusterLifecycle` output existed still has its `vms` output (name,
+ * role, CPU, memory, address, MAC of every VM): the nodes are checked against it; the rest (version,
+ * template, endpoint, networks, first-boot settings) is taken as unchanged, and a note says so.
+ * `undefined` when `vms` is not such a map.
+ */
+export function stateFromVmsOutput(vms: unknown, next: ClusterLifecycleState): ClusterLifecycleState | undefined {
+  if (!isObj(vms) || Object.keys(vms).length === 0) return undefined;
+  const nodes: LifecycleNode[] = [];
+  for (const [name, v] of Object.entries(vms)) {
+    if (!isObj(v) || !ROLES.includes(v.role as string) || typeof v.cpus !== "number" || typeof v.memoryMiB !== "number" || typeof v.ipAddress !== "string" || typeof v.macAddress !== "string") return undefined;
+    nodes.push({ name, role: v.role as LifecycleNode["role"], address: v.ipAddress, macAddress: v.macAddress, cpus: v.cpus, memoryMiB: v.memoryMiB });
+  }
+  // Control planes first, in name order (the slot order: host order, as controlPlaneNodes gives them).
+  const order = (n: LifecycleNode) => (n.role === "control-plane" ? 0 : 1);
+  const ranked = new Map(next.nodes.map((n, i) => [n.name, i]));
+  nodes.sort((a, b) => order(a) - order(b) || (ranked.get(a.name) ?? 1e9) - (ranked.get(b.name) ?? 1e9) || (a.name < b.name ? -1 : 1));
+  const { createdAt: _unknown, ...rest } = next;
+  return { ...rest, nodes, firstBoot: { ...next.firstBoot }, legacy: true } as ClusterLifecycleState;
+}
+
 export interface ChangeCheck {
   /** Changes refused, each naming the config key and the steps. Any one refuses the whole update. */
   refusals: FieldError[];
@@ -211,6 +234,11 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   const refusals: FieldError[] = [];
   const notes: string[] = [];
   if (!previous) return { refusals, notes };
+  if (previous.legacy)
+    notes.push(
+      `the stack has no ${LIFECYCLE_OUTPUT} output yet (deployed by an earlier version): its nodes are checked against the \`vms\` output; ` +
+        "Kubernetes version, template, endpoint, networks and first-boot settings are not checked in this update (this update records them)",
+    );
   const ack = opts.lifecycle ?? DEFAULT_LIFECYCLE_SETTINGS;
   const key = opts.key ?? ((leaf: string) => `vsphere-spark:${leaf}`);
   const refuse = (leaf: string, message: string) => refusals.push({ path: key(leaf), message });
@@ -331,6 +359,15 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     );
   }
   const removedCps = removed.filter((n) => n.role === "control-plane");
+  if (previous.legacy && removedCps.length > 0) {
+    refuse(
+      "controlPlane",
+      `removes control plane(s) ${list(removedCps.map((n) => n.name))} of a stack deployed before the ${LIFECYCLE_OUTPUT} output existed: which control plane ran \`kubeadm init\` is not recorded. Steps:${steps([
+        "keep the control planes as they are and `pulumi up` once (it records the state)",
+        "then change them (the refusal will then say what to prepare)",
+      ])}`,
+    );
+  }
   const addedCps = added.filter((n) => n.role === "control-plane");
   if (nextCps.length === 1 && prevCps.length > 1 && !ack.allowSingleControlPlane) {
     refuse(
@@ -520,5 +557,13 @@ export async function lastAppliedClusterState(opts?: pulumi.CustomResourceOption
   }
   const self = new pulumi.StackReference(`${org}/${pulumi.getProject()}/${pulumi.getStack()}`, undefined, opts);
   const d = await self.getOutputDetails(LIFECYCLE_OUTPUT);
-  return d.value ?? d.secretValue;
+  const state = d.value ?? d.secretValue;
+  if (state !== undefined) return state;
+  // An older stack: its VMs (see stateFromVmsOutput).
+  const vms = await self.getOutputDetails("vms");
+  const v = vms.value ?? vms.secretValue;
+  return v === undefined ? undefined : { [LEGACY_VMS]: v };
 }
+
+/** The key `lastAppliedClusterState` wraps an older stack's `vms` output in. */
+export const LEGACY_VMS = "legacyVmsOutput";

@@ -19,6 +19,7 @@ import {
   ChangeCheck,
   ClusterLifecycleState,
   DEFAULT_LIFECYCLE_SETTINGS,
+  LEGACY_VMS,
   LIFECYCLE_OUTPUT,
   LifecycleSettings,
   checkClusterChange,
@@ -26,6 +27,7 @@ import {
   joinTokenGeneration,
   parseClusterLifecycleState,
   readinessTargets,
+  stateFromVmsOutput,
 } from "../cluster/lifecycle";
 import { hostAllocations } from "../vsphere/placement";
 import type { VsphereDecisions } from "../vsphere/settings";
@@ -43,14 +45,18 @@ export interface KubeadmOnVsphereSpec {
  * output this program does not understand is refused too, never taken for a new cluster.
  */
 export function checkKubeadmChange(spec: KubeadmOnVsphereSpec, cluster: ClusterSpec, previous: unknown, now?: Date): ChangeCheck & { previous?: ClusterLifecycleState } {
-  const parsed = parseClusterLifecycleState(previous);
+  const next = clusterLifecycleState(cluster, { template: spec.vsphere.inventory.template });
+  const legacy = typeof previous === "object" && previous !== null && LEGACY_VMS in previous ? (previous as Record<string, unknown>)[LEGACY_VMS] : undefined;
+  const parsed = legacy !== undefined ? { state: stateFromVmsOutput(legacy, next), problem: undefined } : parseClusterLifecycleState(previous);
+  if (legacy !== undefined && !parsed.state) {
+    return { refusals: [{ path: "vsphere-spark:lifecycle", message: "the stack's `vms` output is not what this program wrote, and it has no clusterLifecycle output: compare it with docs/lifecycle.md" }], notes: [] };
+  }
   if (parsed.problem) {
     return {
       refusals: [{ path: `vsphere-spark:lifecycle`, message: `${parsed.problem}: compare it with docs/lifecycle.md, or run this program's version that wrote it` }],
       notes: [],
     };
   }
-  const next = clusterLifecycleState(cluster, { template: spec.vsphere.inventory.template });
   return { ...checkClusterChange(parsed.state, next, { lifecycle: spec.lifecycle ?? DEFAULT_LIFECYCLE_SETTINGS, now }), previous: parsed.state };
 }
 

@@ -14,6 +14,7 @@ import {
   parseClusterLifecycleState,
   readinessTargets,
   resolveLifecycleSettings,
+  stateFromVmsOutput,
 } from "../../components/cluster/lifecycle";
 import { keptNodeWarnings } from "../../components/cluster/readiness";
 import { decideStack } from "../../src/config/decisions";
@@ -267,6 +268,28 @@ describe("changes to a running cluster", () => {
   it("a previous output this program does not understand is a problem, not a new cluster", () => {
     assert.deepEqual(parseClusterLifecycleState(undefined), {});
     for (const bad of [{ ...base, format: 2 }, { ...base, nodes: [{ name: "x" }] }, "text", { ...base, endpoint: null }]) assert.ok(parseClusterLifecycleState(bad).problem, JSON.stringify(bad).slice(0, 60));
+  });
+
+  it("a stack deployed before the output existed: its nodes are checked against the vms output; the rest is noted as unchecked", () => {
+    const vms = Object.fromEntries(
+      base.nodes.map((n) => [n.name, { name: n.name, role: n.role, host: "h", cpus: n.cpus, memoryMiB: n.memoryMiB, ipAddress: n.address, macAddress: n.macAddress }]),
+    );
+    const next = stateOf((x) => (x["vsphere-spark:workersPerHost"] = 3));
+    const prev = stateFromVmsOutput(vms, next)!;
+    assert.equal(prev.legacy, true);
+    assert.equal(prev.nodes.length, 20);
+    const c = checkClusterChange(prev, next);
+    assert.deepEqual(paths(c), ["vsphere-spark:workersPerHost"]);
+    assert.match(c.notes[0], /no clusterLifecycle output yet.*not checked in this update/);
+    // Control planes removed: refused whatever is prepared (the init node is not recorded).
+    const one = stateOf((x) => {
+      x["vsphere-spark:controlPlane"] = { count: 1 };
+      x["vsphere-spark:endpoint"].host = "esxi-04";
+    });
+    const r = checkClusterChange(stateFromVmsOutput(vms, one)!, one, { lifecycle: ack({ preparedNodes: ["esxi-02-control-plane", "esxi-03-control-plane"], allowSingleControlPlane: true }) });
+    assert.match(r.refusals.map((x) => x.message).join("\n"), /deployed before the clusterLifecycle output existed: which control plane ran `kubeadm init` is not recorded/);
+    assert.equal(stateFromVmsOutput({ a: { role: "worker" } }, next), undefined);
+    assert.equal(stateFromVmsOutput({}, next), undefined);
   });
 
   it("readiness gate: creating waits for every Kubernetes node; updating only for the added ones", () => {

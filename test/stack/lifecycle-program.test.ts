@@ -106,6 +106,18 @@ describe("the change rules in the stack program", () => {
     assert.equal(randoms.filter((x) => x.name.includes("-join-token-")).length, 2);
   });
 
+  it("an older stack (a vms output, no clusterLifecycle): its nodes are checked; a scale-in without drain registers nothing", async () => {
+    const prev = appliedState();
+    const vms = Object.fromEntries(prev.nodes.map((n) => [n.name, { name: n.name, role: n.role, host: "esxi", cpus: n.cpus, memoryMiB: n.memoryMiB, ipAddress: n.address, macAddress: n.macAddress }]));
+    const r = await up(config((c) => (c["vsphere-spark:workersPerHost"] = 3)), { vms });
+    await assert.rejects(r.run, /vsphere-spark:workersPerHost: removes workers esxi-01-worker-4/);
+    assert.deepEqual(r.registered().map((x) => x.type), ["pulumi:pulumi:StackReference"]);
+    // Negative control: unchanged, it deploys, and its state has no creation date (unknown).
+    const ok = await (await up(config(), { vms })).run;
+    assert.equal((ok.outputs.clusterLifecycle as ClusterLifecycleState).createdAt, undefined);
+    assert.equal(ok.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine").length, 20);
+  });
+
   it("a previous output this program does not understand is refused, not taken for a new cluster", async () => {
     const r = await up(config(), { clusterLifecycle: { format: 99 } });
     await assert.rejects(r.run, /vsphere-spark:lifecycle: the stack output clusterLifecycle is not a state this program understands \(format 99/);

@@ -2,7 +2,8 @@
  * vsphere-spark: Apache Spark on Kubernetes on VMware vSphere, as Pulumi components and the pure
  * functions that decide them. Each layer is usable alone:
  *  - vSphere: `resolveVsphereSettings`, `planSlots`, `assignAddresses`, `VsphereTopology`;
- *  - cluster: `resolveKubernetesSettings`, `workerPool`, `KubeadmBootstrap`, `KubeadmClusterAccess`;
+ *  - cluster: `resolveKubernetesSettings`, `workerPool`, `KubeadmBootstrap`, `KubeadmClusterAccess`,
+ *    `checkClusterChange` and `lastAppliedClusterState` (the change rules for a running cluster);
  *  - Spark (on any cluster): `resolveSparkSettings`, `planSpark`, `sizeExecutors`, `SparkPlatform`;
  *  - vSphere with Tanzu: `resolveTanzuSettings`, `planTanzu`, `TanzuCluster`, `tanzuOnSupervisor`;
  *  - the whole environment: a decided back end (`kubeadmOnVsphere`, `tanzuOnSupervisor`) and `VsphereSpark`;

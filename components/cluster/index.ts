@@ -17,3 +17,4 @@ export * from "./access";
 export * from "./backend";
 export * from "./worker-pool";
 export * from "./node-capacity";
+export * from "./lifecycle";

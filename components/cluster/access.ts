@@ -47,6 +47,15 @@ export function accessTimeoutMinutes(name: string, args: KubeadmClusterAccessArg
   return minutes;
 }
 
+/**
+ * The Kubernetes provider's clusterIdentifier: the cluster name and the kubeadm CA pin
+ * (`sha256:<hex>` of the CA certificate, not a secret). It changes exactly when the cluster CA is
+ * replaced, i.e. when the cluster is a new one.
+ */
+export function clusterIdentifier(clusterName: string, caCertHash: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`kubeadm/${clusterName}/${caCertHash}`;
+}
+
 /** Creates the provider and the CNI under `parent`, and the two readiness gates (children named `<name>-…`). */
 export function createClusterAccess(parent: pulumi.Resource, name: string, args: KubeadmClusterAccessArgs, minutes: number): ClusterAccessChildren {
   const b = args.bootstrap;
@@ -64,7 +73,15 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
 
   // The provider needs the API only (the CNI it installs is what makes nodes Ready).
   const apiKubeconfig = pulumi.secret(pulumi.all([ready, credentials]).apply(([, c]) => render(c)));
-  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: apiKubeconfig }, { parent });
+  // A stable clusterIdentifier: the cluster is its CA. pulumi-kubernetes' DiffConfig
+  // (provider/pkg/provider/provider.go @ 94977969) replaces the provider, and with it every
+  // Kubernetes resource it manages (the engine's providerChanged), whenever the kubeconfig's active
+  // cluster changes (server or CA) or the kubeconfig is unknown in a preview; an unchanged identifier
+  // drops those replacements, a changed one forces one. Without it, moving the API endpoint (a new
+  // load-balancer address) or adding a VM (the kubeconfig waits for every VM: unknown in a preview)
+  // would delete and re-create the Spark namespace and everything in it, on the same cluster. With
+  // it, only a new CA (a new cluster) replaces them. See clusterIdentifier().
+  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: apiKubeconfig, clusterIdentifier: clusterIdentifier(b.clusterName, b.caCertHash) }, { parent });
 
   const c = cniRelease(b.settings);
   const cni = new k8s.helm.v3.Release(

@@ -37,6 +37,7 @@ export const VSPHERE_SETTING_KEYS = [
   "network",
   "drs",
   "overcommit",
+  "ha",
 ] as const;
 export type VsphereSettingKey = (typeof VSPHERE_SETTING_KEYS)[number];
 
@@ -55,6 +56,7 @@ export const VSPHERE_DEFAULTS = {
   addressing: { firstOffset: 10, blockSize: 20 },
   drs: DEFAULT_DRS,
   overcommit: { cpu: 1, memory: 1 },
+  ha: { hostFailuresToTolerate: 0 },
 } as const;
 
 export interface NetworkSettings {
@@ -72,6 +74,12 @@ export interface VsphereDecisions {
   inventory: VsphereInventory;
   topology: TopologySpec;
   overcommit: Overcommit;
+  /**
+   * The availability the stack declares (`vsphere-spark:ha`): `hostFailuresToTolerate: 1` says the
+   * VMs of any one failed host must restart on the others (vSphere HA's admission-control question).
+   * The program does not configure HA; `plan --compare --fail-on-breach` fails when it is not met.
+   */
+  ha: { hostFailuresToTolerate: 0 | 1 };
   drs: DrsSettings;
   network: NetworkSettings;
   /** The MAC of each VM's NIC (derived from its name, or pinned in `network.macAddresses`). */
@@ -311,6 +319,12 @@ export function resolveVsphereSettings(
     }
   }
 
+  let ha: VsphereDecisions["ha"] = { ...D.ha };
+  {
+    const o = raw.ha === undefined ? {} : r.object(raw.ha, key("ha"), ["hostFailuresToTolerate"]);
+    if (o) ha = { hostFailuresToTolerate: r.number(o, "hostFailuresToTolerate", key("ha"), D.ha.hostFailuresToTolerate, { integer: true, min: 0, max: 1 }) as 0 | 1 };
+  }
+
   // Network.
   const netPath = key("network");
   let network: NetworkSettings | undefined;
@@ -430,5 +444,5 @@ export function resolveVsphereSettings(
     if (r.errors.length === 0) r.err(key("hosts"), "the topology could not be decided");
     return { errors: r.errors };
   }
-  return { errors: [], decisions: { clusterName, inventory, topology, overcommit, drs, network, macAddresses, endpoint, slots, addresses } };
+  return { errors: [], decisions: { clusterName, inventory, topology, overcommit, ha, drs, network, macAddresses, endpoint, slots, addresses } };
 }

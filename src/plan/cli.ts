@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const text = format === "json" ? renderDiffJson(r.diff) : format === "markdown" ? renderDiffMarkdown(r.diff).markdown : renderDiffText(r.diff);
     process.stdout.write(text);
-    return o["fail-on-breach"] && (r.diff.breach.capacity || r.diff.breach.spark) ? 3 : 0;
+    return o["fail-on-breach"] && r.diff.breach.reasons.length > 0 ? 3 : 0;
   }
   let previousCluster: unknown;
   if (o.previous !== undefined) {

@@ -29,6 +29,8 @@ export interface RecordedResource {
   ignoreChanges?: string[];
   /** The `replaceOnChanges` resource option. */
   replaceOnChanges?: string[];
+  /** Name of the explicit `provider` resource option's provider (e.g. `spark-k8s`). */
+  provider?: string;
 }
 
 export interface RecordedInvoke {
@@ -131,7 +133,7 @@ async function runOnce<T extends Record<string, unknown>>(
 ): Promise<MockRunResult<T>> {
   const resources: RecordedResource[] = [];
   const invokes: RecordedInvoke[] = [];
-  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[]; replaceOnChanges?: string[] }>();
+  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string }>();
   let failure: Error | undefined;
 
   const mocks: pulumi.runtime.Mocks = {
@@ -146,6 +148,7 @@ async function runOnce<T extends Record<string, unknown>>(
         version: m.version,
         ignoreChanges: m.ignoreChanges,
         replaceOnChanges: m.replaceOnChanges,
+        ...(m.provider ? { provider: m.provider } : {}),
       });
       const extra = options.outputs?.[args.type]?.(args.name, args.inputs) ?? {};
       return { id: args.type === "pulumi:pulumi:Stack" ? "" : `${args.name}-id`, state: { ...args.inputs, ...extra } };
@@ -176,6 +179,7 @@ async function runOnce<T extends Record<string, unknown>>(
           version: (a.opts as pulumi.CustomResourceOptions).version,
           ignoreChanges: a.opts.ignoreChanges,
           replaceOnChanges: a.opts.replaceOnChanges,
+          provider: ((a.opts as pulumi.CustomResourceOptions).provider as (pulumi.ProviderResource & { __name?: string }) | undefined)?.__name,
         });
         return undefined;
       });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * The offline plan: evaluates the stack program under the SDK's mock runtime, with simulated
  * vCenter lookups, and reports what `pulumi up` would create, where every VM goes, and the
@@ -51,9 +52,10 @@ export interface Plan {
   endpoint: { kind: string; address: string; port: number };
   counts: Record<string, number>;
   /** `ignoreChanges` and `replaceOnChanges` appear only on resources that set them. */
-  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[]; replaceOnChanges?: string[] }[];
+  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string }[];
   hosts: PlannedHost[];
-  artifacts: { path: string; kind: string }[];
+  /** `sha256` of the content (plans written before it have none). */
+  artifacts: { path: string; kind: string; sha256?: string }[];
   outputs: Record<string, unknown>;
   /** The stack configuration as the program saw it (flat `namespace:key` → text; secure values "[secret]"). */
   config?: Record<string, string>;
@@ -120,6 +122,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       inputs: redactSecrets(r.inputs),
       ...(r.ignoreChanges && r.ignoreChanges.length > 0 ? { ignoreChanges: [...r.ignoreChanges] } : {}),
       ...(r.replaceOnChanges && r.replaceOnChanges.length > 0 ? { replaceOnChanges: [...r.replaceOnChanges] } : {}),
+      ...(r.provider ? { provider: r.provider } : {}),
     }));
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
@@ -153,7 +156,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       counts,
       resources,
       hosts,
-      artifacts: artifacts.map((a) => ({ path: a.path, kind: a.kind })),
+      artifacts: artifacts.map((a) => ({ path: a.path, kind: a.kind, sha256: createHash("sha256").update(a.content).digest("hex") })),
       outputs,
       config: redactedConfig(flat),
       ...sections.json,

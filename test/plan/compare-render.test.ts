@@ -51,7 +51,7 @@ describe("compare: Markdown within GitHub's comment limit, rendered as GFM", fun
     assert.ok(markdown.length <= MARKDOWN_BUDGET && MARKDOWN_BUDGET < GITHUB_COMMENT_LIMIT, `${markdown.length}`);
     assert.ok(level >= 1, `level ${level}`);
     const html = gfm().render(markdown);
-    assert.match(html, /<strong>\d+ warnings; 0 to create, 0 to update, 320 to replace, 0 to delete\.<\/strong>/);
+    assert.match(html, /<strong>BREACH \(etcd quorum at risk\); \d+ warnings; 0 to create, 0 to update, 320 to replace, 0 to delete\.<\/strong>/);
     assert.match(html, /320 VMs replaced \(destroyed and re-cloned; data on them is lost\), because of clone\.templateUuid/);
     const t = tables(html);
     const hostTable = t.find((x) => x.includes("<th>host</th>"))!;
@@ -76,9 +76,12 @@ describe("compare: Markdown within GitHub's comment limit, rendered as GFM", fun
     assert.match(l2, /```mermaid/);
     assert.doesNotMatch(l3, /```mermaid/);
     assert.ok(l0.length > l1.length && l1.length > l2.length && l2.length > l3.length);
-    // Whatever the budget, the always-kept parts are there.
-    const tiny = renderDiffMarkdown(big, 1000).markdown;
-    for (const must of ["**", "[!WARNING]", "#### Hosts", "| esxi-64 |", "#### Spark"]) assert.ok(tiny.includes(must), must);
+    // Whatever the budget, the always-kept parts are there, and the rest is left out whole, named.
+    const tiny = renderDiffMarkdown(big, 3000);
+    for (const must of ["**BREACH", "[!WARNING]", "#### Replacements and deletions", "| create | update | reboot |"]) assert.ok(tiny.markdown.includes(must), must);
+    assert.ok(tiny.omitted.includes("hosts") && tiny.omitted.includes("spark"), tiny.omitted.join(", "));
+    assert.match(tiny.markdown, /_Left out to fit the comment limit: .*hosts.*spark/);
+    assert.ok(!tiny.markdown.includes("#### Hosts"), "a left-out section is left out whole");
   });
 
   it("the reference template change fits in full and renders every table", async () => {
@@ -88,6 +91,7 @@ describe("compare: Markdown within GitHub's comment limit, rendered as GFM", fun
     assert.equal(level, 0);
     const html = gfm().render(markdown);
     assert.equal(tables(html).length, 4, "counts, hosts, Spark, VMs");
+    assert.ok(html.indexOf("Replacements and deletions") < html.indexOf("<th>create</th>"), "replacements before the counts");
     assert.match(html, /<pre><code class="language-mermaid">flowchart LR/);
     assert.ok(markdown.startsWith("<!-- vsphere-spark-plan-diff:dev -->\n"));
   });
@@ -168,7 +172,8 @@ describe("compare: the Mermaid diagram renders in headless Chromium with the rea
       for (const h of d.hosts) assert.ok(r.text!.includes(`${h.id}:`), `${label}: host ${h.id} missing`);
       for (const v of d.vms) assert.ok(r.text!.includes(v.name), `${label}: VM ${v.name} missing`);
       const styled = d.vms.filter((v) => v.status !== "unchanged");
-      assert.equal(r.classes!.filter((c) => /\b(added|removed|changed|replaced)\b/.test(c)).length, styled.length, label);
+      const legend = new Set(styled.map((v) => v.status)).size; // one legend node per status shown
+      assert.equal(r.classes!.filter((c) => /\b(added|removed|changed|replaced|rebooted)\b/.test(c)).length, styled.length + legend, label);
     }
   });
 

@@ -33,7 +33,7 @@ describe("plan --compare: pairs of stacks", function () {
     const d = diffPlans(ref, again);
     assert.equal(d.noChanges, true, renderDiffText(d));
     assert.deepEqual(d.warnings, []);
-    assert.deepEqual({ ...d.counts, unchanged: 0 }, { create: 0, update: 0, replace: 0, delete: 0, unchanged: 0 });
+    assert.deepEqual({ ...d.counts, unchanged: 0 }, { create: 0, update: 0, replace: 0, delete: 0, unchanged: 0, reboot: 0 });
     assert.equal(d.counts.unchanged, ref.resources.length);
     assert.match(d.verdict, /^No changes/);
     assert.ok(d.config && d.config.length === 0);
@@ -48,7 +48,7 @@ describe("plan --compare: pairs of stacks", function () {
     assert.deepEqual(names(byAction(d, "create").filter((r) => r.type === VM)), ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"]);
     // Nothing is lost, but the fifth VM per host uses the memory a failed host's VMs restart into.
     assert.deepEqual(d.warnings, [
-      "N+1 lost: if any of esxi-01, esxi-02, esxi-03, esxi-04 fails, esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4 cannot restart on the other hosts within their memory",
+      "N+1 lost: if any of esxi-01, esxi-02, esxi-03, esxi-04 fails, up to 1 of its 5 VMs cannot restart (esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4)",
     ]);
     assert.deepEqual([d.survivability.before.nPlusOne, d.survivability.after.nPlusOne, d.breach.capacity], [true, false, true]);
     assert.deepEqual(d.spark!.rows.find((r) => r.name === "executors"), { name: "executors", before: "12", after: "16", changed: true });
@@ -75,8 +75,9 @@ describe("plan --compare: pairs of stacks", function () {
     assert.equal(replaced.length, 20);
     for (const r of replaced) assert.deepEqual(r.replaceBecause, ["clone.templateUuid"]);
     assert.equal(d.counts.update + d.counts.create + d.counts.delete, 0);
-    assert.match(d.warnings[0], /^20 VMs replaced .*data on them is lost.*clone\.templateUuid/);
-    assert.ok(d.warnings.some((w) => /^control plane replaced: .*3 of 3 etcd members/.test(w)), d.warnings.join("\n"));
+    assert.ok(d.warnings.some((w) => /^20 VMs replaced .*data on them is lost.*clone\.templateUuid/.test(w)), d.warnings.join("\n"));
+    // All three members re-cloned at once: none keeps its data, quorum is gone for good.
+    assert.match(d.warnings[0], /^control plane: .*3-control-plane replaced .*quorum lost for good: 0 of 3 registered members keep their data, quorum needs 2/);
     assert.ok(d.warnings.some((w) => /^load-balancer VM replaced/.test(w)));
     assert.ok(d.vms.every((v) => v.status === "replaced"));
     assert.ok(d.config!.some((c) => c.path === "vsphere-spark:inventory.template" && c.after === "ubuntu-2604-kube-template"));
@@ -95,11 +96,17 @@ describe("plan --compare: pairs of stacks", function () {
     const cores = d.spark!.rows.find((r) => r.name === "executor cores")!;
     assert.ok(cores.changed && cores.before === "15" && Number(cores.after) < 15, JSON.stringify(cores));
     assert.ok(d.spark!.rows.find((r) => r.name === "executor heap")!.changed);
-    assert.equal(d.vms.filter((v) => v.status === "changed").length, 16);
+    // Shrinking memory always reboots (terraform-provider-vsphere expandMemorySizeConfig): 16 reboots.
+    assert.equal(d.vms.filter((v) => v.status === "rebooted").length, 16);
+    assert.equal(d.counts.reboot, 16);
 
     const shrink = variant((c) => (c["vsphere-spark:vmProfiles"].worker.diskGiB = 80));
     const s = diffPlans(ref, await planOf([], shrink));
-    assert.ok(s.warnings.some((w) => /esxi-01-worker-1: the provider refuses this change \(disks\[0\]\.size: virtual disks cannot be shrunk\)/.test(w)), s.warnings.join("\n"));
+    assert.ok(
+      s.warnings.some((w) => /^refused: the provider refuses this change on 16 resources \(disks\[\*\]\.size: virtual disks cannot be shrunk\); pulumi up would fail: esxi-01-worker-1/.test(w)),
+      s.warnings.join("\n"),
+    );
+    assert.ok(s.breach.reasons.includes("refused change"));
   });
 
   it("endpoint kind haproxy → kube-vip: the load-balancer VM is deleted and the endpoint change flagged", async () => {
@@ -134,7 +141,7 @@ describe("plan --compare: pairs of stacks", function () {
     assert.deepEqual(d.hosts.map((h) => h.id), ["esxi-01", "esxi-05", "esxi-02", "esxi-03", "esxi-04"]);
     assert.equal(d.hosts[1].before, undefined);
     // The control plane moves from esxi-03 to the new host 2: a member is deleted.
-    assert.ok(d.warnings.some((x) => /^control plane reduced: esxi-03-control-plane/.test(x)), d.warnings.join("\n"));
+    assert.ok(d.warnings.some((x) => /^control plane: esxi-03-control-plane deleted .*2 of 3 members stay up \(quorum 2 holds\)/.test(x)), d.warnings.join("\n"));
   });
 
   it("a Spark-only change: no VM or vSphere resource changes, the Spark rows and spark-submit say what", async () => {
@@ -214,7 +221,7 @@ describe("plan --compare: secrets and unknown sections", function () {
     assert.deepEqual([resized.counts.update, resized.counts.replace, resized.warnings], [1, 0, []]);
     const renamed = diffPlans(mk("best-effort-large", 16), mk("best-effort-xlarge", 16));
     assert.equal(renamed.counts.replace, 1);
-    assert.ok(renamed.warnings.some((w) => /^VirtualMachineClass spark-worker-class replaced: .*because of metadata\.name/.test(w)), renamed.warnings.join("\n"));
+    assert.ok(renamed.warnings.some((w) => /^VM class spark-worker-class replaced by a new class \(its name carries the size: metadata\.name\): the nodes using it are rolled/.test(w)), renamed.warnings.join("\n"));
     assert.deepEqual(renamed.sections.find((x) => x.section === "tanzu")!.changes, [{ path: "vmClass", before: "best-effort-large", after: "best-effort-xlarge" }]);
     assert.equal(renamed.survivability.after.nPlusOne, true, "no hosts: nothing to restart");
   });

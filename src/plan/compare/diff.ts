@@ -9,6 +9,10 @@
  */
 import { Plan } from "../plan";
 import { ChangedPath, Classification, classify } from "./replacement";
+import { REBOOT_SOURCE, rebootReasons } from "./reboot";
+import { PROVIDER_SOURCE, ProviderChange, diffProviders } from "./provider";
+import { Refusal, runProgramRules } from "./program-rules";
+import { Contents, FirstBootChange, diffFirstBoot } from "./first-boot";
 
 export const SECRET = "[secret]";
 
@@ -38,6 +42,18 @@ export interface ResourceChange {
   ignored: string[];
   refused: string[];
   source?: string;
+  /** An in-place VM update that powers the VM off and on, and why (terraform-provider-vsphere's rules: reboot.ts). */
+  reboot?: string[];
+  /** Listed only because its provider is replaced (its own inputs did not change). */
+  viaProvider?: boolean;
+}
+
+/** A VM that an in-place update powers off and on. */
+export interface VmReboot {
+  vm: string;
+  role?: string;
+  host?: string;
+  because: string[];
 }
 
 export interface VmState {
@@ -50,7 +66,7 @@ export interface VmState {
   address: string;
 }
 
-export type VmStatus = "added" | "removed" | "replaced" | "changed" | "unchanged";
+export type VmStatus = "added" | "removed" | "replaced" | "rebooted" | "changed" | "unchanged";
 
 export interface VmChange {
   name: string;
@@ -79,8 +95,10 @@ export interface HostChange {
 export interface HostFailure {
   host: string;
   vms: string[];
-  /** VMs that would not fit on the surviving hosts (first-fit, largest memory first). */
+  /** VMs that would not fit on the surviving hosts (first-fit, largest memory first), or that a must-rule keeps off them. */
   unplaced: string[];
+  /** Of `unplaced`, the VMs a required (mandatory) DRS rule keeps from every surviving host. */
+  heldByRule?: string[];
   /** The restarted VMs need more vCPU than the surviving hosts' logical cores (they run, over-committed). */
   cpuOvercommitted: boolean;
   /** Control-plane members left running while the failed host's VMs restart, of the total. */
@@ -115,8 +133,19 @@ export interface PlanDiff {
   head: { stack: string; configFile: string; formatVersion: number };
   verdict: string;
   noChanges: boolean;
-  counts: Record<ResourceAction, number> & { unchanged: number };
+  /** `reboot` counts the updates (already in `update`) that power a VM off and on. */
+  counts: Record<ResourceAction, number> & { unchanged: number; reboot: number };
   warnings: string[];
+  /** VMs an in-place update powers off and on (pulumi preview shows them as plain updates). */
+  reboots: VmReboot[];
+  /** Kubernetes providers whose configuration change replaces (or, in a preview, seems to replace) what they manage. */
+  providers: ProviderChange[];
+  /** What the program's own rules refuse on this pair (program-rules.ts). */
+  refusals: Refusal[];
+  /** Settings carried only in the VMs' first-boot user-data that changed, and which running VMs never see them. */
+  firstBoot: FirstBootChange[];
+  /** etcd quorum through the change (kubeadm back end). */
+  quorum?: QuorumCheck;
   resources: ResourceChange[];
   endpoint: { before: Plan["endpoint"]; after: Plan["endpoint"]; changed: boolean };
   hosts: HostChange[];
@@ -127,8 +156,8 @@ export interface PlanDiff {
   config?: PropertyChange[];
   /** Other sections (a back end's own, outputs, artifacts): changed leaf paths. */
   sections: { section: string; changes: PropertyChange[] }[];
-  /** Whether the head breaches capacity or loses a placeable executor (what the CI check may fail on). */
-  breach: { capacity: boolean; spark: boolean };
+  /** What the CI check fails on (BREACH_POLICY): `reasons` lists the ones that hold. */
+  breach: { capacity: boolean; spark: boolean; quorum: boolean; refused: boolean; reasons: string[]; policy: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,16 +232,19 @@ function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unc
       changes.push({ type: h.type, name: h.name, ...vmField(h), action: "update", changes: raw.map(toPropertyChange), replaceBecause: [], ignored: c.ignored, refused: [], source: c.source });
       continue;
     }
+    const action = replaceBecause.length > 0 ? "replace" : "update";
+    const reboot = action === "update" && isVmType(h.type) ? rebootReasons(b.inputs, h.inputs, h.ignoreChanges ?? []) : [];
     changes.push({
       type: h.type,
       name: h.name,
       ...vmField(h),
-      action: replaceBecause.length > 0 ? "replace" : "update",
+      action,
       changes: raw.map(toPropertyChange),
       replaceBecause,
       ignored: c.ignored,
       refused: c.refused,
-      source: c.source,
+      source: reboot.length > 0 ? `${c.source}; ${REBOOT_SOURCE}` : c.source,
+      ...(reboot.length > 0 ? { reboot } : {}),
     });
   }
   for (const [k, b] of before) if (!after.has(k)) changes.push({ type: b.type, name: b.name, ...vmField(b), action: "delete", changes: [], replaceBecause: [], ignored: [], refused: [] });
@@ -237,39 +269,119 @@ function hostSide(h: Plan["hosts"][number]): HostSide {
   return { cpuThreads: h.cpuThreads, memoryMiB: h.memoryMiB, cpus: h.allocated.cpus, allocatedMiB: h.allocated.memoryMiB, vms: h.vms.length };
 }
 
+/** The stack's overcommit ratios (`vsphere-spark:overcommit`), 1 when absent (plans of other back ends). */
+export function overcommitOf(p: Plan): { cpu: number; memory: number } {
+  const raw = p.config?.["vsphere-spark:overcommit"];
+  let o: Record<string, unknown> = {};
+  try {
+    o = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+  } catch {
+    o = {};
+  }
+  const n = (x: unknown) => (typeof x === "number" && x >= 1 ? x : 1);
+  return { cpu: n(o.cpu), memory: n(o.memory) };
+}
+
+/** `vsphere-spark:ha.hostFailuresToTolerate` (0 when absent): 1 declares that the stack must survive one host failure. */
+export function declaredHostFailures(p: Plan): number {
+  const raw = p.config?.["vsphere-spark:ha"];
+  try {
+    const o = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    return typeof o.hostFailuresToTolerate === "number" ? o.hostFailuresToTolerate : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The DRS "must" rules of a plan, as placement constraints: the hosts each VM may run on (VM-host
+ * rules with `mandatory: true`) and the sets of VMs that must stay apart (anti-affinity rules with
+ * `mandatory: true`). vSphere HA honours required rules: it does not fail a VM over in violation of
+ * one (VMware vSphere Availability, "Using vSphere HA and DRS Together" / "VM-Host Affinity Rules":
+ * a required rule is not violated by HA failover; a "should" rule may be). Groups and rules are
+ * matched by their vCenter names as the vSphere layer writes them (components/vsphere/drs.ts), VMs
+ * by the ids the offline plan gives them (`<resource name>-id`).
+ */
+export function mustRules(p: Plan): { pinned: Map<string, Set<string>>; apart: string[][] } {
+  const pinned = new Map<string, Set<string>>();
+  const apart: string[][] = [];
+  const inputs = (r: PlanResource) => (isObj(r.inputs) ? r.inputs : {});
+  const vmById = new Map<string, string>();
+  const hostByMoid = new Map<string, string>();
+  const placed = new Map<string, string>();
+  for (const h of p.hosts) for (const v of h.vms) placed.set(v.name, h.id);
+  for (const r of p.resources.filter((x) => isVmType(x.type))) {
+    vmById.set(`${r.name}-id`, vmName(r));
+    const hid = inputs(r).hostSystemId;
+    const host = placed.get(vmName(r));
+    if (typeof hid === "string" && host) hostByMoid.set(hid, host);
+  }
+  const byName = (suffix: string) => new Map(p.resources.filter((r) => r.type.endsWith(suffix)).map((r) => [String(inputs(r).name), inputs(r)]));
+  const vmGroups = byName(":ComputeClusterVmGroup");
+  const hostGroups = byName(":ComputeClusterHostGroup");
+  const ids = (x: unknown) => (Array.isArray(x) ? x.map(String) : []);
+  for (const r of p.resources) {
+    const i = inputs(r);
+    if (i.mandatory !== true) continue;
+    if (r.type.endsWith(":ComputeClusterVmHostRule")) {
+      const vms = ids(vmGroups.get(String(i.vmGroupName))?.virtualMachineIds).map((id) => vmById.get(id) ?? id);
+      const hosts = ids(hostGroups.get(String(i.affinityHostGroupName))?.hostSystemIds).map((m) => hostByMoid.get(m) ?? m);
+      for (const v of vms) pinned.set(v, new Set(hosts));
+    } else if (r.type.endsWith(":ComputeClusterVmAntiAffinityRule")) {
+      apart.push(ids(i.virtualMachineIds).map((id) => vmById.get(id) ?? id));
+    }
+  }
+  return { pinned, apart };
+}
+
 /**
  * The question vSphere HA admission control asks (host failures to tolerate = 1): can the VMs of
  * any one failed host restart on the surviving hosts within their capacity? Packs each failed
- * host's VMs, largest memory first, onto the surviving hosts' free vCPU (logical cores) and memory.
+ * host's VMs, largest memory first, onto the surviving hosts' free vCPU and memory (logical cores
+ * and memory times the stack's overcommit ratios), honouring the DRS must-rules (see mustRules).
  */
 export function survivability(p: Plan): Survivability {
   const notes: string[] = [];
   const failures: HostFailure[] = [];
+  const oc = overcommitOf(p);
+  const must = mustRules(p);
   const cps = p.hosts.flatMap((h) => h.vms.filter((v) => v.role === "control-plane").map((v) => ({ v, host: h.id })));
   const lbs = p.hosts.flatMap((h) => h.vms.filter((v) => v.role === "load-balancer").map((v) => ({ v, host: h.id })));
   for (const failed of p.hosts) {
     if (failed.vms.length === 0) continue;
     const free = p.hosts
       .filter((h) => h.id !== failed.id)
-      .map((h) => ({ id: h.id, cpu: h.cpuThreads - h.allocated.cpus, mem: h.memoryMiB - h.allocated.memoryMiB }));
+      .map((h) => ({ id: h.id, cpu: h.cpuThreads * oc.cpu - h.allocated.cpus, mem: h.memoryMiB * oc.memory - h.allocated.memoryMiB, vms: new Set(h.vms.map((v) => v.name)) }));
     const unplaced: string[] = [];
+    const heldByRule: string[] = [];
     for (const v of [...failed.vms].sort((a, b) => b.memoryMiB - a.memoryMiB || b.cpus - a.cpus)) {
-      // Memory decides (it is not over-committed); vCPU beyond the logical cores is reported.
-      const target = free.find((f) => f.mem >= v.memoryMiB && f.cpu >= v.cpus) ?? free.find((f) => f.mem >= v.memoryMiB);
+      const allowedHosts = must.pinned.get(v.name);
+      const apartFrom = must.apart.filter((g) => g.includes(v.name)).flat();
+      const allowed = free.filter((f) => (!allowedHosts || allowedHosts.has(f.id)) && !apartFrom.some((o) => o !== v.name && f.vms.has(o)));
+      if (allowed.length === 0) {
+        unplaced.push(v.name);
+        heldByRule.push(v.name);
+        continue;
+      }
+      // Memory decides; vCPU beyond the (overcommitted) logical cores is reported.
+      const target = allowed.find((f) => f.mem >= v.memoryMiB && f.cpu >= v.cpus) ?? allowed.find((f) => f.mem >= v.memoryMiB);
       if (!target) {
         unplaced.push(v.name);
         continue;
       }
       target.cpu -= v.cpus;
       target.mem -= v.memoryMiB;
+      target.vms.add(v.name);
     }
     const cpHere = cps.filter((c) => c.host === failed.id).length;
     const f: HostFailure = {
       host: failed.id,
       vms: failed.vms.map((v) => v.name),
       unplaced,
+      ...(heldByRule.length > 0 ? { heldByRule } : {}),
       cpuOvercommitted: free.some((x) => x.cpu < 0),
-      loadBalancerDown: lbs.length === 1 && lbs[0].host === failed.id };
+      loadBalancerDown: lbs.length === 1 && lbs[0].host === failed.id,
+    };
     if (cps.length > 0 && cpHere > 0) {
       const running = cps.length - cpHere;
       f.controlPlaneLeft = { running, total: cps.length, quorum: running >= Math.floor(cps.length / 2) + 1 };
@@ -284,6 +396,8 @@ export function survivability(p: Plan): Survivability {
   if (lbs.length === 1 && p.endpoint.kind === "haproxy") {
     notes.push(`the single load-balancer VM ${lbs[0].v.name} (${lbs[0].host}) is the API endpoint: the API is unreachable while HA restarts it`);
   }
+  if (must.pinned.size > 0) notes.push(`${must.pinned.size} VMs are held to their hosts by required (mandatory) DRS rules: vSphere HA does not restart them elsewhere`);
+  if (oc.cpu > 1 || oc.memory > 1) notes.push(`capacity counted with the stack's overcommit (vCPU × ${oc.cpu}, memory × ${oc.memory})`);
   return { nPlusOne: failures.every((x) => x.unplaced.length === 0), failures, notes };
 }
 
@@ -416,10 +530,92 @@ function diffSections(base: Plan, head: Plan): PlanDiff["sections"] {
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
 const list = (xs: string[], max = 6) => (xs.length <= max ? xs.join(", ") : `${xs.slice(0, max).join(", ")} and ${xs.length - max} more`);
 
-export function diffPlans(base: Plan, head: Plan): PlanDiff {
+/** The cluster name the program prefixes resources with (the VsphereSpark component's name). */
+function clusterNameOf(p: Plan): string {
+  const c = p.config?.["vsphere-spark:clusterName"];
+  return c ?? p.resources.find((r) => r.type === "vsphere-spark:stack:VsphereSpark")?.name ?? "spark";
+}
+
+/** etcd quorum of `members` voting members: a majority (etcd docs, "fault tolerance table"). */
+export const quorumOf = (members: number) => Math.floor(members / 2) + 1;
+
+export interface QuorumCheck {
+  /** Voting etcd members registered before the change (the base's control-plane VMs). */
+  members: number;
+  deleted: string[];
+  replaced: string[];
+  rebooted: string[];
+  /** Members running while the change is applied (all of it at once: Pulumi runs independent steps in parallel). */
+  runningDuring: number;
+  /** Members still registered that will never come back (deleted VMs; `pulumi up` does not run `etcdctl member remove`). */
+  lostForGood: number;
+  quorumDuring: boolean;
+  quorumAfter: boolean;
+}
+
+/**
+ * Quorum of the stacked etcd through a change. A deleted control-plane VM stays a registered voting
+ * member (nothing removes it: no `kubeadm reset` or `etcdctl member remove` runs on deletion), so the
+ * quorum after the change is counted against the base's member count; a replaced member is down
+ * while its replacement boots and joins as a new member; a rebooted one is down while it reboots.
+ * Source: etcd docs (v3.5 op-guide/runtime-configuration and faq: a cluster of N members tolerates
+ * (N-1)/2 failures; a removed machine must be removed from membership with `member remove`).
+ */
+export function quorumCheck(members: number, deleted: string[], replaced: string[], rebooted: string[]): QuorumCheck {
+  const q = quorumOf(members);
+  const withData = members - deleted.length - replaced.length;
+  const runningDuring = withData - rebooted.length;
+  return {
+    members,
+    deleted,
+    replaced,
+    rebooted,
+    runningDuring,
+    lostForGood: deleted.length + replaced.length,
+    quorumDuring: runningDuring >= q,
+    // The members that keep their data must stay a majority of the registered membership: new or
+    // re-cloned members can only join (etcd member add) a cluster that has quorum.
+    quorumAfter: withData >= q,
+  };
+}
+
+/** The breach gate's policy, stated in the report (`--fail-on-breach` exits 3 when any reason holds). */
+export const BREACH_POLICY =
+  "--fail-on-breach fails when: a host goes over its capacity (with the stack's overcommit); N+1 is lost, or not met on a stack that declares " +
+  "vsphere-spark:ha.hostFailuresToTolerate: 1; etcd quorum is at risk (during or after the change); a change is refused (by the provider or the program's own rules); " +
+  "an executor no longer fits a worker";
+
+export interface DiffOptions {
+  /** Artifact contents (path → text) of plans computed in this run: the user-data lines are diffed with them. */
+  contents?: { base?: Contents; head?: Contents };
+}
+
+export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanDiff {
+  const clusterName = clusterNameOf(head);
   const { changes, unchanged } = diffResources(base, head);
+
+  // A provider whose configuration change replaces it replaces every resource it manages.
+  const providers = diffProviders(base, head, changes, clusterName);
+  for (const pc of providers.filter((x) => x.action === "replace")) {
+    const managed = new Set(pc.manages);
+    const why = `provider ${pc.name} replaced (${pc.because.join("; ")})`;
+    for (const c of changes) {
+      if (managed.has(c.name) && c.type.startsWith("kubernetes:") && (c.action === "update" || c.action === "replace")) {
+        c.action = "replace";
+        if (!c.replaceBecause.includes(why)) c.replaceBecause.push(why);
+        c.source = `${c.source ?? ""}${c.source ? "; " : ""}${PROVIDER_SOURCE}`;
+      }
+    }
+    const listed = new Set(changes.map((c) => `${c.type}::${c.name}`));
+    for (const r of head.resources) {
+      if (!managed.has(r.name) || !r.type.startsWith("kubernetes:") || listed.has(`${r.type}::${r.name}`)) continue;
+      if (!base.resources.some((b) => b.type === r.type && b.name === r.name)) continue;
+      changes.push({ type: r.type, name: r.name, action: "replace", changes: [], replaceBecause: [why], ignored: [], refused: [], source: PROVIDER_SOURCE, viaProvider: true });
+    }
+  }
+  const viaProvider = changes.filter((c) => c.viaProvider).length;
   const effective = changes.filter((c) => !isNoop(c));
-  const counts = { create: 0, update: 0, replace: 0, delete: 0, unchanged: unchanged + (changes.length - effective.length) };
+  const counts = { create: 0, update: 0, replace: 0, delete: 0, unchanged: unchanged - viaProvider + (changes.length - effective.length), reboot: 0 };
   for (const c of effective) counts[c.action]++;
 
   // VMs
@@ -440,9 +636,28 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
       if (before.role !== after.role) differences.push(`role ${before.role} → ${after.role}`);
     }
     const r = vmResource.get(name);
-    const status: VmStatus = !before ? "added" : !after ? "removed" : r?.action === "replace" ? "replaced" : differences.length > 0 || (r && !isNoop(r)) ? "changed" : "unchanged";
+    const status: VmStatus = !before
+      ? "added"
+      : !after
+        ? "removed"
+        : r?.action === "replace"
+          ? "replaced"
+          : r?.reboot
+            ? "rebooted"
+            : differences.length > 0 || (r && !isNoop(r))
+              ? "changed"
+              : "unchanged";
     vms.push({ name, status, before, after, differences });
   }
+
+  // Reboots: in-place VM updates that power the VM off and on.
+  const reboots: VmReboot[] = effective
+    .filter((c) => c.reboot && c.reboot.length > 0)
+    .map((c) => {
+      const s = va.get(c.vm ?? c.name) ?? vb.get(c.vm ?? c.name);
+      return { vm: c.vm ?? c.name, ...(s ? { role: s.role, host: s.host } : {}), because: c.reboot! };
+    });
+  counts.reboot = reboots.length;
 
   // Hosts
   const hb = new Map(base.hosts.map((h) => [h.id, h]));
@@ -460,78 +675,203 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
   const config = diffConfig(base, head);
   const sections = diffSections(base, head);
   const endpoint = { before: base.endpoint, after: head.endpoint, changed: JSON.stringify(base.endpoint) !== JSON.stringify(head.endpoint) };
+  const oc = overcommitOf(head);
 
-  // Warnings, most consequential first.
+  // Program rules on the pair (one place: program-rules.ts).
+  const newVms = effective
+    .filter((c) => isVmType(c.type) && (c.action === "create" || c.action === "replace"))
+    .map((c) => ({ name: c.vm ?? c.name, role: (va.get(c.vm ?? c.name) ?? vb.get(c.vm ?? c.name))?.role ?? "worker" }));
+  const refusals = runProgramRules(base, head, { newVms });
+  const firstBoot = diffFirstBoot(base, head, effective, opts.contents);
+
+  // Warnings, most consequential first. Each kind is one warning (lists capped), so their number is bounded.
   const warnings: string[] = [];
-  const replacedVms = effective.filter((c) => isVmType(c.type) && c.action === "replace");
-  const deletedVms = effective.filter((c) => isVmType(c.type) && c.action === "delete");
   const vmOf = (c: ResourceChange) => c.vm ?? c.name;
   const roleOf = (c: ResourceChange) => (vb.get(vmOf(c)) ?? va.get(vmOf(c)))?.role;
+  for (const r of refusals) warnings.push(`refused: \`${r.path}\` ${r.message} (${r.rule}${r.enforcedByProgram ? "; pulumi up refuses it" : ""})`);
+  // Provider refusals, one warning per reason (a disk shrink on 1600 VMs is one line).
+  const refusedBy = new Map<string, string[]>();
+  for (const c of effective) for (const r of c.refused) refusedBy.set(r.replace(/\[\d+\]/g, "[*]"), [...(refusedBy.get(r.replace(/\[\d+\]/g, "[*]")) ?? []), vmOf(c)]);
+  for (const [r, who] of refusedBy) warnings.push(`refused: the provider refuses this change on ${plural(who.length, "resource")} (${r}); pulumi up would fail: ${list(who)}`);
+
+  const replacedVms = effective.filter((c) => isVmType(c.type) && c.action === "replace");
+  const deletedVms = effective.filter((c) => isVmType(c.type) && c.action === "delete");
+  const baseCps = [...vb.values()].filter((v) => v.role === "control-plane").map((v) => v.name);
+  const cpOf = (xs: { vm: string }[]) => xs.map((x) => x.vm).filter((n) => baseCps.includes(n));
+  const q =
+    baseCps.length > 0
+      ? quorumCheck(
+          baseCps.length,
+          cpOf(deletedVms.map((c) => ({ vm: vmOf(c) }))),
+          cpOf(replacedVms.map((c) => ({ vm: vmOf(c) }))),
+          cpOf(reboots),
+        )
+      : undefined;
+  const quorumAtRisk = q !== undefined && (!q.quorumDuring || !q.quorumAfter);
+  if (q && q.deleted.length + q.replaced.length + q.rebooted.length > 0) {
+    const parts: string[] = [];
+    if (q.deleted.length) parts.push(`${list(q.deleted)} deleted (still registered etcd members: pulumi up runs no \`etcdctl member remove\`)`);
+    if (q.replaced.length) parts.push(`${list(q.replaced)} replaced (destroyed, re-cloned, rejoin as new members)`);
+    if (q.rebooted.length) parts.push(`${list(q.rebooted)} rebooted together`);
+    const need = quorumOf(q.members);
+    const verdict = !q.quorumAfter
+      ? `quorum lost for good: ${q.members - q.lostForGood} of ${q.members} registered members keep their data, quorum needs ${need}; etcd and the API stop, and new members cannot join (restore from a snapshot)`
+      : !q.quorumDuring
+        ? `quorum lost while the change runs: ${Math.max(0, q.runningDuring)} of ${q.members} members up, quorum needs ${need}; the API stops until they are back`
+        : `${q.runningDuring} of ${q.members} members stay up (quorum ${need} holds)`;
+    warnings.push(`control plane: ${parts.join("; ")}: ${verdict}`);
+  }
   if (replacedVms.length > 0) {
     const why = [...new Set(replacedVms.flatMap((c) => c.replaceBecause))];
     warnings.push(`${plural(replacedVms.length, "VM")} replaced (destroyed and re-cloned; data on them is lost), because of ${list(why)}: ${list(replacedVms.map(vmOf))}`);
   }
   if (deletedVms.length > 0) warnings.push(`${plural(deletedVms.length, "VM")} deleted (data on them is lost): ${list(deletedVms.map(vmOf))}`);
-  const cpGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c) === "control-plane");
-  if (cpGone.length > 0) {
-    const total = [...vb.values()].filter((v) => v.role === "control-plane").length;
-    warnings.push(
-      `control plane ${cpGone.some((c) => c.action === "replace") ? "replaced" : "reduced"}: ${list(cpGone.map(vmOf))} (${cpGone.length} of ${total} etcd members); ` +
-        "etcd keeps quorum only if they go one at a time, and a replaced member must rejoin the cluster",
-    );
-  }
   const lbGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c) === "load-balancer");
   if (lbGone.length > 0) warnings.push(`load-balancer VM ${lbGone[0].action === "replace" ? "replaced" : "deleted"} (${lbGone.map(vmOf).join(", ")}): the API endpoint is down meanwhile`);
-  const tanzu = effective.filter((c) => (c.action === "replace" || c.action === "delete") && /(:Namespace|VirtualMachineClass|:Supervisor)$/.test(c.type));
-  for (const c of tanzu) {
-    warnings.push(`${c.type.split(":").pop()} ${c.name} ${c.action === "replace" ? "replaced" : "deleted"}: everything in it is deleted with it${c.replaceBecause.length ? ` (because of ${list(c.replaceBecause)})` : ""}`);
+
+  for (const pc of providers) {
+    const what = pc.manages.length;
+    if (pc.action === "replace") {
+      warnings.push(
+        `Kubernetes provider ${pc.name} replaced (${pc.because.join("; ")}): the engine replaces all ${plural(what, "resource")} it manages ` +
+          `(${list(pc.manages, 5)}): each is deleted and created again (a Namespace deleted takes everything in it)`,
+      );
+    } else if (pc.action === "preview-replace") {
+      warnings.push(`Kubernetes provider ${pc.name}: ${pc.because.join("; ")} (${plural(what, "resource")})`);
+    }
   }
-  for (const h of hosts) {
-    const a = h.after;
-    if (!a) continue;
-    const over: string[] = [];
-    if (a.cpus > a.cpuThreads) over.push(`vCPU ${a.cpus} of ${a.cpuThreads} logical cores (${Math.round((100 * a.cpus) / a.cpuThreads)}%)`);
-    if (a.allocatedMiB > a.memoryMiB) over.push(`memory ${Math.round(a.allocatedMiB / 1024)} of ${Math.round(a.memoryMiB / 1024)} GiB (${Math.round((100 * a.allocatedMiB) / a.memoryMiB)}%)`);
-    if (over.length > 0) warnings.push(`host ${h.id} over capacity: ${over.join(", ")}`);
+
+  if (reboots.length > 0) {
+    const cps = reboots.filter((r) => r.role === "control-plane");
+    const lbs = reboots.filter((r) => r.role === "load-balancer");
+    const workers = reboots.filter((r) => r.role === "worker");
+    const why = [...new Set(reboots.flatMap((r) => r.because.map((b) => b.replace(/ \d+ → \d+( MiB)?/, ""))))];
+    warnings.push(`${plural(reboots.length, "VM")} powered off and on by the provider (${list(why, 3)}; ${REBOOT_SOURCE.split(":")[0]}): ${list(reboots.map((r) => r.vm))}`);
+    if (lbs.length > 0) warnings.push(`load balancer rebooted (${lbs.map((r) => r.vm).join(", ")}): the API endpoint is down while it reboots`);
+    const hostsWithWorkers = new Set([...va.values()].filter((v) => v.role === "worker").map((v) => v.host)).size;
+    const allWorkers = [...va.values()].filter((v) => v.role === "worker").length;
+    const share = hostsWithWorkers > 0 ? Math.ceil(allWorkers / hostsWithWorkers) : 0;
+    if (workers.length > share) {
+      warnings.push(`${workers.length} of ${allWorkers} workers reboot together, more than one host's share (${share}): running Spark executors on them are lost and capacity drops by ${Math.round((100 * workers.length) / allWorkers)}% at once`);
+    }
+    if (cps.length > 1 && !(q && q.deleted.length + q.replaced.length > 0)) {
+      // Already worded in the quorum line above; repeated here only as the reboot-specific consequence.
+    }
   }
-  // A new stack (no hosts in the base) that cannot survive a host failure is worth saying too.
-  const newStack = base.hosts.length === 0;
-  if (!survAfter.nPlusOne && (survBefore.nPlusOne || newStack)) {
-    const bad = survAfter.failures.filter((f) => f.unplaced.length > 0);
-    const which = bad.length === 1 ? bad[0].host : `any of ${list(bad.map((f) => f.host))}`;
-    warnings.push(`N+1 ${newStack ? "not met" : "lost"}: if ${which} fails, ${list(bad.flatMap((f) => f.unplaced))} cannot restart on the other hosts within their memory`);
+
+  // Tanzu: workload cluster replacement, node rolls, VM classes (Cluster API ClusterClass: a topology
+  // change of version, class or machine-template variables rolls the machines; replicas only scale).
+  for (const c of effective.filter((x) => /cluster\.x-k8s\.io\/[^:]+:Cluster$/.test(x.type))) {
+    if (c.action === "replace") {
+      warnings.push(`workload cluster ${c.name} replaced (because of ${list(c.replaceBecause)}): the whole Tanzu Kubernetes cluster is destroyed and created again, every node and everything running on it`);
+    } else if (c.action === "delete") {
+      warnings.push(`workload cluster ${c.name} deleted: every node and everything running on it`);
+    } else if (c.action === "update") {
+      const rolls = c.changes.map((p) => p.path).filter((p) => p.startsWith("spec.topology.") && !/\.replicas$/.test(p));
+      if (rolls.length > 0) {
+        const what = rolls.some((p) => p === "spec.topology.version" || p === "spec.topology.class" || p.startsWith("spec.topology.variables"))
+          ? "the control plane and then every node pool"
+          : "the node pools whose template changes";
+        warnings.push(`workload cluster ${c.name}: ${list(rolls, 4)} changed: Cluster API rolls ${what} (each node replaced by a new VM, one at a time: drained, pods rescheduled)`);
+      }
+    }
   }
-  if (spark && spark.fitsBefore && !spark.fitsAfter) warnings.push("Spark: the executor no longer fits on a worker node (or the driver cannot be placed)");
-  for (const c of effective) for (const r of c.refused) warnings.push(`${vmOf(c)}: the provider refuses this change (${r}); pulumi up would fail`);
-  const moved = vms.filter((v) => v.before && v.after && v.before.address !== v.after.address && v.status !== "replaced");
-  if (moved.length > 0) {
-    const firstBootOnly = new Set(head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0).map(vmName));
-    const ignoredUserData = moved.some((v) => firstBootOnly.has(v.name));
+  for (const c of effective.filter((x) => (x.action === "replace" || x.action === "delete") && /:VirtualMachineClass$/.test(x.type))) {
     warnings.push(
-      `${plural(moved.length, "existing VM")} change static address (addresses follow the host order): ${list(moved.map((v) => `${v.name} ${v.before!.address} → ${v.after!.address}`), 4)}` +
-        (ignoredUserData ? "; their cloud-init user-data is first-boot only (ignoreChanges), so a running VM keeps its old address while the rest of the cluster expects the new one" : ""),
+      c.action === "replace"
+        ? `VM class ${c.name} replaced by a new class (its name carries the size: ${list(c.replaceBecause)}): the nodes using it are rolled onto the new class (each replaced by a new VM); the class itself holds no data`
+        : `VM class ${c.name} deleted: nodes that still use it can no longer be re-created`,
     );
   }
+  for (const c of effective.filter((x) => (x.action === "replace" || x.action === "delete") && /(:Namespace|:Supervisor)$/.test(x.type))) {
+    warnings.push(`${c.type.split(":").pop()} ${c.name} ${c.action === "replace" ? "replaced" : "deleted"}: everything in it is deleted with it${c.replaceBecause.length ? ` (because of ${list(c.replaceBecause)})` : ""}`);
+  }
+
+  // Capacity and N+1.
+  const newStack = base.hosts.length === 0;
+  const mustN1 = declaredHostFailures(head) >= 1;
+  // N+1: a warning when the change loses it or makes it worse, and always on a stack that declares it;
+  // otherwise (not met before either, no worse) the N+1 section and the verdict say it.
+  const unplacedCount = (s: Survivability) => Math.max(0, ...s.failures.map((f) => f.unplaced.length));
+  if (!survAfter.nPlusOne && (newStack || survBefore.nPlusOne || mustN1 || unplacedCount(survAfter) > unplacedCount(survBefore))) {
+    const bad = survAfter.failures.filter((f) => f.unplaced.length > 0);
+    const which = bad.length === 1 ? bad[0].host : `any of ${list(bad.map((f) => f.host))}`;
+    const worst = bad.reduce((m, f) => (f.unplaced.length > m.unplaced.length ? f : m), bad[0]);
+    const held = bad.some((f) => (f.heldByRule ?? []).length > 0) ? "; required (mandatory) DRS rules keep VMs from restarting elsewhere (vSphere HA does not violate them)" : "";
+    const state = newStack ? "not met" : survBefore.nPlusOne ? "lost" : unplacedCount(survAfter) > unplacedCount(survBefore) ? "worse (not met before either)" : "not met (as in the base)";
+    warnings.push(
+      `N+1 ${state}${mustN1 ? " on a stack that declares vsphere-spark:ha.hostFailuresToTolerate: 1" : ""}: if ${which} fails, up to ${worst.unplaced.length} of its ${worst.vms.length} VMs cannot restart ` +
+        `(${list(bad.flatMap((f) => f.unplaced), 4)})${held}`,
+    );
+  }
+  const overHosts = hosts.filter((h) => h.after && (h.after.cpus > h.after.cpuThreads * oc.cpu || h.after.allocatedMiB > h.after.memoryMiB * oc.memory));
+  if (overHosts.length > 0) {
+    const h0 = overHosts[0].after!;
+    const what: string[] = [];
+    if (h0.cpus > h0.cpuThreads * oc.cpu) what.push(`vCPU ${h0.cpus} of ${h0.cpuThreads * oc.cpu}${oc.cpu > 1 ? ` (${h0.cpuThreads} logical cores × overcommit ${oc.cpu})` : " logical cores"}`);
+    if (h0.allocatedMiB > h0.memoryMiB * oc.memory) what.push(`memory ${Math.round(h0.allocatedMiB / 1024)} of ${Math.round((h0.memoryMiB * oc.memory) / 1024)} GiB`);
+    warnings.push(`${plural(overHosts.length, "host")} over capacity (${list(overHosts.map((h) => h.id))}); ${overHosts[0].id}: ${what.join(", ")}`);
+  }
+  if (spark && spark.fitsBefore && !spark.fitsAfter) warnings.push("Spark: the executor no longer fits on a worker node (or the driver cannot be placed)");
+
+  // Moves and rules.
+  const storageMoves = effective.filter((c) => isVmType(c.type) && c.action === "update" && c.changes.some((p) => p.path === "datastoreId"));
+  if (storageMoves.length > 0) warnings.push(`${plural(storageMoves.length, "VM")} move to another datastore (Storage vMotion of every disk, no reboot; heavy I/O while it copies): ${list(storageMoves.map(vmOf))}`);
   const hostMoves = vms.filter((v) => v.before && v.after && v.before.host !== v.after.host);
   if (hostMoves.length > 0) warnings.push(`${plural(hostMoves.length, "VM")} move to another host (vMotion): ${list(hostMoves.map((v) => `${v.name} ${v.before!.host} → ${v.after!.host}`), 4)}`);
+  const rulesGone = effective.filter((c) => c.action === "delete" && /:ComputeClusterVm(AntiAffinity|Host)Rule$/.test(c.type));
+  if (rulesGone.length > 0) {
+    const anti = rulesGone.filter((c) => c.type.endsWith("AntiAffinityRule"));
+    warnings.push(
+      `${plural(rulesGone.length, "DRS rule")} deleted${anti.length ? ` (including ${anti.map((c) => c.name).join(", ")}: control planes may then share a host, and one host failure can take etcd below quorum)` : ""}: ${list(rulesGone.map((c) => c.name), 4)}`,
+    );
+  }
+  const moved = vms.filter((v) => v.before && v.after && v.before.address !== v.after.address && v.status !== "replaced");
+  if (moved.length > 0) {
+    const fb = new Set(head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0).map(vmName));
+    warnings.push(
+      `${plural(moved.length, "existing VM")} change static address (addresses follow the host order): ${list(moved.map((v) => `${v.name} ${v.before!.address} → ${v.after!.address}`), 4)}` +
+        (moved.some((v) => fb.has(v.name)) ? "; their cloud-init user-data is first-boot only (ignoreChanges), so a running VM keeps its old address while the rest of the cluster expects the new one" : ""),
+    );
+  }
   if (endpoint.changed && base.resources.length > 0) {
     const e = (x: Plan["endpoint"]) => `${x.kind} ${x.address}:${x.port}`;
-    const firstBoot = head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0 && vb.get(vmName(r))?.role === "control-plane" && va.has(vmName(r)));
+    const fbCps = head.resources.filter((r) => isVmType(r.type) && (r.ignoreChanges ?? []).length > 0 && vb.get(vmName(r))?.role === "control-plane" && va.has(vmName(r)));
     warnings.push(
       `API endpoint changes: ${e(endpoint.before)} → ${e(endpoint.after)}; every kubeconfig and the API server certificate's names follow it` +
-        (firstBoot.length > 0
-          ? `; the ${plural(firstBoot.length, "existing control-plane VM")} keep their first-boot configuration (${firstBoot[0].ignoreChanges!.join(", ")} is ignoreChanges), so the change is not applied to them`
+        (fbCps.length > 0
+          ? `; the ${plural(fbCps.length, "existing control-plane VM")} keep their first-boot configuration (${fbCps[0].ignoreChanges!.join(", ")} is ignoreChanges), so the change is not applied to them`
           : ""),
     );
   }
+  if (firstBoot.length > 0) {
+    const reach = firstBoot.filter((f) => f.existing.length > 0);
+    if (reach.length > 0) {
+      warnings.push(
+        `first-boot only: ${list(reach.map((f) => f.key), 4)} changed in the user-data of ${plural(new Set(reach.flatMap((f) => f.existing)).size, "running VM")}, ` +
+          "which never see it (user-data is read at first boot; extraConfig is ignoreChanges); only VMs created from now on get it",
+      );
+    }
+  }
+
+  // The breach gate.
+  const reasons: string[] = [];
+  if (overHosts.length > 0) reasons.push("host over capacity");
+  if (survBefore.nPlusOne && !survAfter.nPlusOne && !newStack) reasons.push("N+1 lost");
+  else if (!survAfter.nPlusOne && mustN1) reasons.push("N+1 not met on a stack that declares it (vsphere-spark:ha.hostFailuresToTolerate)");
+  if (quorumAtRisk) reasons.push("etcd quorum at risk");
+  if (refusals.length > 0 || effective.some((c) => c.refused.length > 0)) reasons.push("refused change");
+  if (spark !== undefined && !spark.fitsAfter) reasons.push("executor does not fit");
 
   const total = counts.create + counts.update + counts.replace + counts.delete;
   const noChanges =
     total === 0 && !endpoint.changed && !(spark?.rows.some((r) => r.changed) ?? false) && (config?.length ?? 0) === 0 && sections.length === 0 && vms.every((v) => v.status === "unchanged");
-  const countText = `${counts.create} to create, ${counts.update} to update, ${counts.replace} to replace, ${counts.delete} to delete`;
+  const countText =
+    `${counts.create} to create, ${counts.update} to update${counts.reboot > 0 ? ` (${counts.reboot} of them reboot a VM)` : ""}, ${counts.replace} to replace, ${counts.delete} to delete`;
   const verdict = noChanges
     ? "No changes: the head plans the same resources, placement and Spark sizing as the base."
-    : `${warnings.length > 0 ? `${plural(warnings.length, "warning")}; ` : "No warnings; "}${countText}${total === 0 ? " (only plan details changed)" : ""}.`;
+    : `${reasons.length > 0 ? `BREACH (${reasons.join(", ")}); ` : ""}${warnings.length > 0 ? `${plural(warnings.length, "warning")}; ` : "No warnings; "}${countText}${total === 0 ? " (only plan details changed)" : ""}` +
+      `${head.hosts.length > 0 && !survAfter.nPlusOne ? "; N+1 not met" : ""}.`;
 
   return {
     base: { stack: base.stack, configFile: base.configFile, formatVersion: base.formatVersion ?? 0 },
@@ -540,6 +880,11 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
     noChanges,
     counts,
     warnings,
+    reboots,
+    providers,
+    refusals,
+    firstBoot,
+    quorum: q,
     resources: changes,
     endpoint,
     hosts,
@@ -549,8 +894,12 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
     config,
     sections,
     breach: {
-      capacity: hosts.some((h) => h.after && (h.after.cpus > h.after.cpuThreads || h.after.allocatedMiB > h.after.memoryMiB)) || (survBefore.nPlusOne && !survAfter.nPlusOne && !newStack),
+      capacity: overHosts.length > 0 || (survBefore.nPlusOne && !survAfter.nPlusOne && !newStack) || (!survAfter.nPlusOne && mustN1),
       spark: spark !== undefined && !spark.fitsAfter,
+      quorum: quorumAtRisk,
+      refused: reasons.includes("refused change"),
+      reasons,
+      policy: BREACH_POLICY,
     },
   };
 }

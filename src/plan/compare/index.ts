@@ -55,6 +55,7 @@ export async function compare(opts: PlanOptions & { base: string }): Promise<Com
   const head = await plan(opts);
   if (!head.ok) return { ok: false, side: "head", errors: head.errors };
   let base: Plan;
+  let baseContents: Map<string, string> | undefined;
   try {
     if (baseIsFile) {
       const read = readPlanFile(opts.base);
@@ -74,6 +75,7 @@ export async function compare(opts: PlanOptions & { base: string }): Promise<Com
           const b = await plan({ ...opts, configFile: tmp, sets: [] });
           if (!b.ok) return { ok: false, side: "base", errors: b.errors };
           base = { ...b.plan, configFile: shown };
+          baseContents = new Map(b.artifacts.map((a) => [a.path, a.content]));
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -85,5 +87,6 @@ export async function compare(opts: PlanOptions & { base: string }): Promise<Com
   }
   // Shown relative to where the command runs (a CI runner's absolute paths say nothing to a reviewer).
   const shownHead = { ...head.plan, configFile: path.relative(opts.cwd ?? process.cwd(), head.plan.configFile) || head.plan.configFile };
-  return { ok: true, diff: diffPlans(base, shownHead), base, head: head.plan };
+  const contents = { base: baseContents, head: new Map(head.artifacts.map((a) => [a.path, a.content])) };
+  return { ok: true, diff: diffPlans(base, shownHead, { contents }), base, head: head.plan };
 }

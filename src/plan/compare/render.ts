@@ -1,7 +1,8 @@
 /**
  * The plan diff as text (terminal), Markdown (a pull-request comment or job summary) and JSON.
  * The Markdown fits GitHub's comment limit with margin: detail is shed in a fixed order until it
- * fits; the verdict, warnings, host and Spark tables always stay.
+ * fits, then whole sections from the end; the verdict, warnings, reboots, replacements and counts
+ * come first and always stay.
  */
 import { HostChange, PlanDiff, PropertyChange, ResourceChange, Survivability, isNoop } from "./diff";
 import { renderMermaid } from "./mermaid";
@@ -87,7 +88,21 @@ export function renderDiffText(d: PlanDiff): string {
     L.push("", "Warnings:");
     for (const w of d.warnings) L.push(`  ! ${w}`);
   }
-  L.push("", `Resources: ${d.counts.create} create, ${d.counts.update} update, ${d.counts.replace} replace, ${d.counts.delete} delete, ${d.counts.unchanged} unchanged`);
+  if (d.breach.reasons.length > 0) L.push("", `Breach: ${d.breach.reasons.join(", ")} (${d.breach.policy})`);
+  if (d.reboots.length > 0) {
+    L.push("", `Reboots (in-place updates that power the VM off and on; pulumi preview shows them as updates):`);
+    for (const r of d.reboots) L.push(`  ${r.vm}${r.role ? ` (${r.role}${r.host ? `, ${r.host}` : ""})` : ""}: ${r.because.join("; ")}`);
+  }
+  for (const p of d.providers) L.push("", `Provider ${p.name}: ${p.action}${p.manages.length ? ` (${p.manages.length} resources)` : ""}: ${p.because.join("; ")}`);
+  if (d.firstBoot.length > 0) {
+    L.push("", "First-boot only (user-data of running VMs; they never see it):");
+    for (const f of d.firstBoot) {
+      L.push(`  ${f.key}: ${f.existing.length} running VM(s)${f.fresh.length ? `, ${f.fresh.length} new` : ""}`);
+      for (const x of f.removed.slice(0, 5)) L.push(`    - ${x}`);
+      for (const x of f.added.slice(0, 5)) L.push(`    + ${x}`);
+    }
+  }
+  L.push("", `Resources: ${d.counts.create} create, ${d.counts.update} update (${d.counts.reboot} reboot), ${d.counts.replace} replace, ${d.counts.delete} delete, ${d.counts.unchanged} unchanged`);
   for (const c of d.resources) L.push(`  ${resourceLine(c, true)}`);
   if (d.hosts.length === 0) {
     L.push("", NO_HOSTS);
@@ -140,9 +155,10 @@ function mdTable(header: string[], rows: string[][]): string[] {
 
 /**
  * How much detail the Markdown keeps: 0 everything; 1 no property names; 2 per-resource lists as
- * counts by type; 3 no diagram; 4 long lists (VMs, configuration keys, sections) cut to their first lines.
+ * counts by type; 3 no diagram; 4 long lists (VMs, configuration keys, sections, reboots) cut to
+ * their first lines; 5 the host table lists only the hosts that change (large stacks).
  */
-export type DetailLevel = 0 | 1 | 2 | 3 | 4;
+export type DetailLevel = 0 | 1 | 2 | 3 | 4 | 5;
 
 function details(summary: string, body: string[]): string[] {
   return ["<details>", `<summary>${summary}</summary>`, "", ...body, "", "</details>", ""];
@@ -152,72 +168,141 @@ function capped<T>(xs: T[], level: DetailLevel, n: number): { shown: T[]; cut: n
   return level >= 4 && xs.length > n ? { shown: xs.slice(0, n), cut: xs.length - n } : { shown: xs, cut: 0 };
 }
 
-export function renderDiffMarkdownAt(d: PlanDiff, level: DetailLevel): string {
-  const L: string[] = [commentMarker(d.head.stack), `### Plan diff: stack \`${d.head.stack}\``, ""];
-  L.push(`**${d.verdict}**`, "");
-  L.push(`<sub>${code(d.base.configFile)} → ${code(d.head.configFile)}; computed offline (simulated vCenter answers, no credentials).</sub>`, "");
-  if (d.warnings.length > 0) {
-    L.push("> [!WARNING]");
-    for (const w of d.warnings) L.push(`> - ${w}`);
-    L.push("");
-  }
-  L.push(...mdTable(["create", "update", "replace", "delete", "unchanged"], [[d.counts.create, d.counts.update, d.counts.replace, d.counts.delete, d.counts.unchanged].map(String)]), "");
+/** A warning line of at most `max` characters (a long list inside is cut at a word). */
+const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, s.lastIndexOf(" ", max - 2) > 0 ? s.lastIndexOf(" ", max - 2) : max - 2)} …`);
 
-  L.push("#### Hosts", "");
-  if (d.hosts.length === 0) {
-    L.push(NO_HOSTS, "");
-  } else {
-    L.push(...mdTable(["host", "VMs", "vCPU (of logical cores)", "memory (of capacity)"], d.hosts.map(hostCells)), "");
-    const s = d.survivability;
-    L.push(`**One host failure (N+1):** ${s.after.nPlusOne ? "yes" : "**no**"} (base: ${s.before.nPlusOne ? "yes" : "no"})`, "");
-    for (const x of survivalLines(s.after)) L.push(`- ${x}`);
-    L.push("");
+/** The Markdown as named sections, in the order they are shown; the first ones are never left out. */
+export function markdownSections(d: PlanDiff, level: DetailLevel): { name: string; lines: string[]; keep: boolean }[] {
+  const out: { name: string; lines: string[]; keep: boolean }[] = [];
+  const add = (name: string, lines: string[], keep = false) => lines.length > 0 && out.push({ name, lines, keep });
+
+  const head = [commentMarker(d.head.stack), `### Plan diff: stack \`${d.head.stack}\``, "", `**${d.verdict}**`, ""];
+  head.push(`<sub>${code(d.base.configFile)} → ${code(d.head.configFile)}; computed offline (simulated vCenter answers, no credentials).</sub>`, "");
+  if (d.breach.reasons.length > 0) head.push(`<sub>Breach gate: ${d.breach.policy}.</sub>`, "");
+  add("verdict", head, true);
+
+  if (d.warnings.length > 0) {
+    const max = level >= 4 ? 400 : 1200;
+    add("warnings", ["> [!WARNING]", ...d.warnings.map((w) => `> - ${clip(w, max)}`), ""], true);
   }
+  if (d.reboots.length > 0) {
+    const { shown, cut } = capped(d.reboots, level, 12);
+    add(
+      "reboots",
+      [
+        `#### Reboots (${d.reboots.length})`,
+        "",
+        "_In-place updates the vSphere provider applies by powering the VM off and on (decided at apply time: `pulumi preview` shows them as updates)._",
+        "",
+        ...mdTable(["VM", "role", "host", "why"], shown.map((r) => [r.vm, r.role ?? "", r.host ?? "", r.because.join("; ")])),
+        ...(cut ? ["", `… and ${cut} more VMs reboot`] : []),
+        "",
+      ],
+      true,
+    );
+  }
+  const replaced = d.resources.filter((r) => r.action === "replace" || r.action === "delete");
+  if (replaced.length > 0 || d.providers.length > 0) {
+    const byType = new Map<string, number>();
+    for (const r of replaced) byType.set(`${r.action} ${shortType(r.type)}`, (byType.get(`${r.action} ${shortType(r.type)}`) ?? 0) + 1);
+    const lines = [`#### Replacements and deletions (${replaced.length})`, ""];
+    for (const p of d.providers) lines.push(`- provider \`${p.name}\`: **${p.action}** (${p.because.join("; ")})${p.manages.length ? `; manages ${p.manages.length} resources` : ""}`);
+    for (const [k, n] of byType) lines.push(`- ${n} × ${k}`);
+    add("replacements", [...lines, ""], true);
+  }
+  if (d.refusals.length > 0) {
+    add("refusals", ["#### Refused", "", ...d.refusals.map((r) => `- ${code(r.path)}: ${r.message} (${r.rule})`), ""], true);
+  }
+  add("counts", [...mdTable(["create", "update", "reboot", "replace", "delete", "unchanged"], [[d.counts.create, d.counts.update, d.counts.reboot, d.counts.replace, d.counts.delete, d.counts.unchanged].map(String)]), ""], true);
+
+  const hosts = ["#### Hosts", ""];
+  if (d.hosts.length === 0) {
+    hosts.push(NO_HOSTS, "");
+  } else {
+    const changed = (h: HostChange) => JSON.stringify(h.before) !== JSON.stringify(h.after) || d.vms.some((v) => v.status !== "unchanged" && (v.after ?? v.before)!.host === h.id);
+    const shown = level >= 5 ? d.hosts.filter(changed) : d.hosts;
+    hosts.push(...mdTable(["host", "VMs", "vCPU (of logical cores)", "memory (of capacity)"], shown.map(hostCells)), "");
+    if (shown.length < d.hosts.length) hosts.push(`_${d.hosts.length - shown.length} hosts whose allocation and VMs do not change are not listed._`, "");
+    const s = d.survivability;
+    hosts.push(`**One host failure (N+1):** ${s.after.nPlusOne ? "yes" : "**no**"} (base: ${s.before.nPlusOne ? "yes" : "no"})`, "");
+    const lines = survivalLines(s.after);
+    const { shown: ls, cut } = capped(lines, level, 12);
+    for (const x of ls) hosts.push(`- ${x}`);
+    if (cut) hosts.push(`- … and ${cut} more`);
+    hosts.push("");
+  }
+  add("hosts", hosts);
 
   if (d.spark) {
-    L.push("#### Spark", "");
-    L.push(...mdTable(["", "base", "head"], d.spark.rows.map((r) => [r.changed ? `**${r.name}**` : r.name, r.before, r.after])), "");
-    for (const x of d.spark.submit) {
-      L.push(`${code(x.output)}:`, "", "```diff", ...x.removed.map((l) => `- ${l}`), ...x.added.map((l) => `+ ${l}`), "```", "");
+    const sp = ["#### Spark", "", ...mdTable(["", "base", "head"], d.spark.rows.map((r) => [r.changed ? `**${r.name}**` : r.name, r.before, r.after])), ""];
+    for (const x of d.spark.submit) sp.push(`${code(x.output)}:`, "", "```diff", ...x.removed.map((l) => `- ${l}`), ...x.added.map((l) => `+ ${l}`), "```", "");
+    add("spark", sp);
+  }
+
+  if (d.firstBoot.length > 0) {
+    const body: string[] = ["_cloud-init reads user-data at first boot only, and `extraConfig` is `ignoreChanges`: running VMs never see these lines; VMs created from now on do._", ""];
+    for (const f of d.firstBoot) {
+      body.push(`- ${code(f.key)}: ${f.existing.length} running VM(s) keep the old text${f.fresh.length ? `, ${f.fresh.length} new VM(s) get it` : ""}`);
+      if (f.removed.length + f.added.length > 0) body.push("", "```diff", ...f.removed.slice(0, 8).map((l) => `- ${l}`), ...f.added.slice(0, 8).map((l) => `+ ${l}`), "```", "");
     }
+    add("first-boot", details(`First-boot only changes (${d.firstBoot.length})`, body));
   }
 
   if (level < 3 && d.hosts.length > 0) {
-    L.push(...details("Placement diagram", ["```mermaid", renderMermaid(d), "```"]));
+    add("diagram", details("Placement diagram", ["```mermaid", renderMermaid(d), "```"]));
   }
 
   const changedVms = d.vms.filter((v) => v.status !== "unchanged");
   if (changedVms.length > 0) {
     const { shown, cut } = capped(changedVms, level, 20);
-    L.push(...details(`VMs (${changedVms.length} changed)`, [...mdTable(["VM", "what happens", "details"], shown.map((v) => [v.name, v.status, v.differences.join(", ")])), ...(cut ? ["", `… and ${cut} more`] : [])]));
+    add("vms", details(`VMs (${changedVms.length} changed)`, [...mdTable(["VM", "what happens", "details"], shown.map((v) => [v.name, v.status, v.differences.join(", ")])), ...(cut ? ["", `… and ${cut} more`] : [])]));
   }
 
   const rs = d.resources;
   if (rs.length > 0) {
     const body = level >= 2 ? countsByType(rs).map((x) => `- ${x}`) : rs.map((c) => `- ${resourceLine(c, level === 0)}`);
     if (level >= 1) body.push("", "_Changed property names left out to fit the comment limit; run the command locally for them._");
-    L.push(...details(`Resources (${rs.length} changing)`, body));
+    add("resources", details(`Resources (${rs.length} changing)`, body));
   }
 
   if (d.config && d.config.length > 0) {
     const { shown, cut } = capped(d.config, level, 30);
-    L.push(...details(`Configuration keys changed (${d.config.length})`, [...shown.map((c) => `- ${code(describeChange(c))}`), ...(cut ? [`- … and ${cut} more`] : [])]));
+    add("config", details(`Configuration keys changed (${d.config.length})`, [...shown.map((c) => `- ${code(describeChange(c))}`), ...(cut ? [`- … and ${cut} more`] : [])]));
   }
   for (const sec of d.sections) {
     const { shown, cut } = capped(sec.changes, level, 15);
-    L.push(...details(`Section ${code(sec.section)} (${sec.changes.length} changed)`, [...shown.map((c) => `- ${code(describeChange(c))}`), ...(cut ? [`- … and ${cut} more`] : [])]));
+    add(`section ${sec.section}`, details(`Section ${code(sec.section)} (${sec.changes.length} changed)`, [...shown.map((c) => `- ${code(describeChange(c))}`), ...(cut ? [`- … and ${cut} more`] : [])]));
   }
-  return `${L.join("\n").trimEnd()}\n`;
+  return out;
 }
 
-/** The fullest Markdown within `budget` characters (the last level is returned even if longer). */
-export function renderDiffMarkdown(d: PlanDiff, budget = MARKDOWN_BUDGET): { markdown: string; level: DetailLevel } {
-  let out = "";
-  for (const level of [0, 1, 2, 3, 4] as DetailLevel[]) {
-    out = renderDiffMarkdownAt(d, level);
-    if (out.length <= budget) return { markdown: out, level };
+export function renderDiffMarkdownAt(d: PlanDiff, level: DetailLevel): string {
+  return `${markdownSections(d, level).flatMap((s) => s.lines).join("\n").trimEnd()}\n`;
+}
+
+/**
+ * The fullest Markdown within `budget` characters. Detail is shed level by level; if the most
+ * compact level is still too long, whole sections are left out from the end (never cut in the
+ * middle) and named in a closing note; the verdict, warnings, reboots, replacements, refusals and
+ * counts come first and are kept.
+ */
+export function renderDiffMarkdown(d: PlanDiff, budget = MARKDOWN_BUDGET): { markdown: string; level: DetailLevel; omitted: string[] } {
+  for (const level of [0, 1, 2, 3, 4, 5] as DetailLevel[]) {
+    const out = renderDiffMarkdownAt(d, level);
+    if (out.length <= budget) return { markdown: out, level, omitted: [] };
   }
-  return { markdown: out, level: 4 };
+  const sections = markdownSections(d, 5);
+  const omitted: string[] = [];
+  const text = (xs: typeof sections) => `${xs.flatMap((s) => s.lines).join("\n").trimEnd()}\n`;
+  const note = () => `\n_Left out to fit the comment limit: ${omitted.join(", ")}; run \`npm run plan -- --compare\` locally for them._\n`;
+  let kept = [...sections];
+  while (text(kept).length + (omitted.length ? note().length : 0) > budget) {
+    const i = kept.map((s) => s.keep).lastIndexOf(false);
+    if (i < 0) break;
+    omitted.unshift(kept[i].name);
+    kept = kept.filter((_, j) => j !== i);
+  }
+  return { markdown: text(kept) + (omitted.length ? note() : ""), level: 5, omitted };
 }
 
 export function renderDiffJson(d: PlanDiff): string {

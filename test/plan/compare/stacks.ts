@@ -20,15 +20,25 @@ export function variant(mutate: (config: Config) => void, stack = "dev"): string
   return file;
 }
 
-const cache = new Map<string, Plan>();
+const cache = new Map<string, { plan: Plan; contents: Map<string, string> }>();
 
-/** The plan of the reference stack with `--set` overrides, or of a variant file. Cached per input. */
-export async function planOf(sets: string[] = [], configFile?: string, stack = "dev"): Promise<Plan> {
+async function planned(sets: string[], configFile: string | undefined, stack: string) {
   const k = JSON.stringify([sets, configFile, stack]);
   const hit = cache.get(k);
   if (hit) return hit;
   const r = await plan({ stack, cwd: ROOT, sets, configFile });
   if (!r.ok) assert.fail(`plan failed:\n${JSON.stringify(r.errors, null, 2)}`);
-  cache.set(k, r.plan);
-  return r.plan;
+  const v = { plan: r.plan, contents: new Map(r.artifacts.map((a) => [a.path, a.content])) };
+  cache.set(k, v);
+  return v;
+}
+
+/** The plan of the reference stack with `--set` overrides, or of a variant file. Cached per input. */
+export async function planOf(sets: string[] = [], configFile?: string, stack = "dev"): Promise<Plan> {
+  return (await planned(sets, configFile, stack)).plan;
+}
+
+/** The rendered artifacts (path → text, secrets as placeholders) of the same plan. */
+export async function contentsOf(sets: string[] = [], configFile?: string, stack = "dev"): Promise<Map<string, string>> {
+  return (await planned(sets, configFile, stack)).contents;
 }

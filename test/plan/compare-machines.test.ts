@@ -1,0 +1,276 @@
+/**
+ * Issue 18's table: what `plan --compare` says a change does to running machines, one row per edit
+ * of Pulumi.dev.yaml / Pulumi.tanzu.yaml, each with the truthful report and the source it rests on
+ * (cited in src/plan/compare/reboot.ts, provider.ts, diff.ts, program-rules.ts, first-boot.ts).
+ */
+import * as assert from "node:assert/strict";
+import { PlanDiff, diffPlans, quorumCheck } from "../../src/plan/compare/diff";
+import { renderDiffMarkdown, renderDiffText } from "../../src/plan/compare/render";
+import { Plan } from "../../src/plan/plan";
+import { contentsOf, planOf, variant } from "./compare/stacks";
+
+const VM = "vsphere:index/virtualMachine:VirtualMachine";
+const show = (d: PlanDiff) => `${d.verdict}\n${d.warnings.join("\n")}`;
+const has = (d: PlanDiff, re: RegExp) => assert.ok(d.warnings.some((w) => re.test(w)), `${re}\n---\n${show(d)}`);
+const hasNot = (d: PlanDiff, re: RegExp) => assert.ok(!d.warnings.some((w) => re.test(w)), `${re}\n---\n${show(d)}`);
+const clone = (p: Plan): Plan => JSON.parse(JSON.stringify(p)) as Plan;
+
+describe("plan --compare: what a change does to running machines (issue 18's table)", function () {
+  this.timeout(300000);
+  let ref: Plan;
+  before(async () => {
+    ref = await planOf();
+  });
+
+  it("worker vCPU 16 → 20: every worker powered off and on (no CPU hot-add), all at once: counted and warned", async () => {
+    const d = diffPlans(ref, await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].worker.cpus = 20))));
+    assert.equal(d.counts.reboot, 16);
+    assert.equal(d.counts.update >= 16, true);
+    assert.deepEqual(d.reboots[0].because, ["vCPU 16 → 20 without CPU hot-add"]);
+    assert.match(d.verdict, /16 of them reboot a VM/);
+    has(d, /^16 VMs powered off and on by the provider/);
+    has(d, /^16 of 16 workers reboot together, more than one host's share \(4\)/);
+    assert.doesNotMatch(d.verdict, /No warnings/);
+    assert.ok(d.vms.filter((v) => v.status === "rebooted").length === 16);
+    assert.match(renderDiffText(d), /Reboots \(in-place updates that power the VM off and on/);
+  });
+
+  it("worker memory 120 → 128 GiB: reboots too (no memory hot-add)", async () => {
+    const d = diffPlans(ref, await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].worker.memoryGiB = 128))));
+    assert.equal(d.counts.reboot, 16);
+    assert.deepEqual(d.reboots[0].because, ["memory 122880 → 131072 MiB without memory hot-add"]);
+  });
+
+  it("small-profile memory 64 → 48 GiB: all three control planes and the load balancer reboot (shrinking memory always does): quorum lost while they do", async () => {
+    const d = diffPlans(ref, await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].small.memoryGiB = 48))));
+    assert.deepEqual(d.reboots.map((r) => r.role).sort(), ["control-plane", "control-plane", "control-plane", "load-balancer"]);
+    assert.match(d.reboots[0].because[0], /removing memory always reboots/);
+    has(d, /^control plane: .* rebooted together: quorum lost while the change runs: 0 of 3 members up, quorum needs 2/);
+    has(d, /^load balancer rebooted \(esxi-04-load-balancer\): the API endpoint is down/);
+    assert.ok(d.breach.reasons.includes("etcd quorum at risk"));
+    assert.equal(d.quorum!.quorumAfter, true, "reboots do not lose data");
+  });
+
+  it("load-balancer address .2 → .3: the kubeconfig's server changes; the stable clusterIdentifier keeps the provider (an update), nothing Kubernetes is replaced", async () => {
+    const head = await planOf([], variant((c) => (c["vsphere-spark:network"].addresses["esxi-04-load-balancer"] = "192.168.1.3")));
+    const d = diffPlans(ref, head);
+    const p = d.providers.find((x) => x.name === "spark-k8s")!;
+    assert.equal(p.action, "update");
+    assert.deepEqual(p.server, { before: "192.168.1.2:6443", after: "192.168.1.3:6443" });
+    assert.equal(p.identifier, "unchanged");
+    assert.ok(p.because.some((b) => /clusterIdentifier unchanged: DiffConfig drops the replacement/.test(b)));
+    assert.equal(d.resources.filter((r) => r.type.startsWith("kubernetes:") && r.action === "replace").length, 0);
+    // The provider resource records the identifier input (its value waits for the CA).
+    assert.ok((ref.resources.find((r) => r.name === "spark-k8s")!.inputs as Record<string, unknown>).clusterIdentifier !== undefined);
+  });
+
+  it("negative control: without a clusterIdentifier the same edit replaces the provider and every Kubernetes resource it manages", async () => {
+    const strip = (p: Plan) => {
+      const q = clone(p);
+      delete (q.resources.find((r) => r.name === "spark-k8s")!.inputs as Record<string, unknown>).clusterIdentifier;
+      return q;
+    };
+    const head = await planOf([], variant((c) => (c["vsphere-spark:network"].addresses["esxi-04-load-balancer"] = "192.168.1.3")));
+    const d = diffPlans(strip(ref), strip(head));
+    const p = d.providers.find((x) => x.name === "spark-k8s")!;
+    assert.equal(p.action, "replace");
+    assert.deepEqual(p.because, ["API server 192.168.1.2:6443 → 192.168.1.3:6443"]);
+    const k8s = ref.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.equal(p.manages.length, k8s.length);
+    for (const r of k8s) assert.equal(d.resources.find((x) => x.name === r.name && x.type === r.type)?.action, "replace", r.name);
+    assert.ok(d.resources.find((x) => x.name === "spark-join-token")!.replaceBecause.some((b) => /^provider spark-k8s replaced/.test(b)));
+    has(d, /^Kubernetes provider spark-k8s replaced \(API server 192\.168\.1\.2:6443 → 192\.168\.1\.3:6443\): the engine replaces all \d+ resources/);
+  });
+
+  it("a new CA (a new cluster) changes the identifier: provider and Kubernetes resources replaced", async () => {
+    const head = await planOf([], variant((c) => (c["vsphere-spark:clusterName"] = "spark2")));
+    const base = clone(ref);
+    // Same resource names on both sides, only the CA replaced: the identifier follows the CA.
+    const d = diffPlans(base, head);
+    // clusterName renames every resource; the identifier-driven case is asserted on the pure model:
+    assert.ok(d.counts.create > 0);
+    const ca = clone(ref);
+    const headCa = clone(ref);
+    const cert = headCa.resources.find((r) => r.name === "spark-ca")!;
+    (cert.inputs as Record<string, unknown>).validityPeriodHours = 1;
+    const e = diffPlans(ca, headCa);
+    assert.equal(e.resources.find((r) => r.name === "spark-ca")!.action, "replace");
+    const p = e.providers.find((x) => x.name === "spark-k8s")!;
+    assert.equal(p.identifier, "changed");
+    assert.equal(p.action, "replace");
+  });
+
+  it("scale-out: the kubeconfig waits for the new VMs (unknown in a preview), but the unchanged identifier means no replacement", async () => {
+    const d = diffPlans(await planOf(["vsphere-spark:workersPerHost=3"]), ref);
+    assert.deepEqual(d.providers, []);
+    hasNot(d, /Kubernetes provider/);
+  });
+
+  it("control planes 3 → 1: two voting etcd members deleted without removal: quorum lost for good, a breach", async () => {
+    const d = diffPlans(
+      ref,
+      await planOf([], variant((c) => {
+        c["vsphere-spark:controlPlane"].count = 1;
+        c["vsphere-spark:network"].addresses = { "esxi-02-load-balancer": "192.168.1.2" }; // the load balancer follows the control plane
+      })),
+    );
+    assert.deepEqual(d.quorum!.deleted.sort(), ["esxi-02-control-plane", "esxi-03-control-plane"]);
+    has(d, /^control plane: esxi-02-control-plane, esxi-03-control-plane deleted \(still registered etcd members.*quorum lost for good: 1 of 3 registered members keep their data, quorum needs 2/);
+    assert.ok(d.breach.quorum && d.breach.reasons.includes("etcd quorum at risk"));
+    assert.match(d.verdict, /^BREACH \(.*etcd quorum at risk/);
+  });
+
+  it("quorum table (etcd: a cluster of N tolerates (N-1)/2 failures), with its negative controls", () => {
+    const n = (xs: number) => Array.from({ length: xs }, (_, i) => `cp${i}`);
+    const rows: [members: number, deleted: number, replaced: number, rebooted: number, during: boolean, after: boolean][] = [
+      [3, 0, 0, 1, true, true],
+      [3, 0, 0, 2, false, true],
+      [3, 1, 0, 0, true, true],
+      [3, 2, 0, 0, false, false],
+      [3, 0, 3, 0, false, false],
+      [5, 2, 0, 0, true, true],
+      [5, 3, 0, 0, false, false],
+      [1, 0, 0, 1, false, true],
+    ];
+    for (const [m, del, rep, reb, during, after] of rows) {
+      const q = quorumCheck(m, n(del), n(rep), n(reb));
+      assert.deepEqual([q.quorumDuring, q.quorumAfter], [during, after], JSON.stringify([m, del, rep, reb]));
+    }
+  });
+
+  it("DRS rules mandatory: true: vSphere HA does not restart VMs in violation of required rules, so N+1 is not met", async () => {
+    const must = await planOf(["vsphere-spark:drs={enabled: true, mandatory: true}"]);
+    const d = diffPlans(ref, must);
+    assert.equal(d.survivability.after.nPlusOne, false);
+    const f = d.survivability.after.failures.find((x) => x.host === "esxi-01")!;
+    assert.deepEqual(f.unplaced.sort(), f.vms.sort(), "every VM of the failed host is pinned to it");
+    assert.deepEqual(f.heldByRule!.sort(), f.vms.sort());
+    has(d, /required \(mandatory\) DRS rules keep VMs from restarting elsewhere/);
+    // Negative control: "should" rules (the reference) let HA restart them: only the memory shortfall remains.
+    const should = d.survivability.before.failures.find((x) => x.host === "esxi-01")!;
+    assert.equal(should.heldByRule, undefined);
+    assert.ok(should.unplaced.length < should.vms.length);
+  });
+
+  it("overcommit.cpu: 2 with 24-vCPU workers: no false capacity breach; negative control without overcommit", async () => {
+    const cpu24 = "vsphere-spark:vmProfiles={worker: {cpus: 24, memoryGiB: 120, diskGiB: 100}, small: {cpus: 8, memoryGiB: 64, diskGiB: 60}}";
+    const d = diffPlans(ref, await planOf([cpu24, "vsphere-spark:overcommit={cpu: 2}"]));
+    hasNot(d, /over capacity/);
+    assert.equal(d.breach.reasons.includes("host over capacity"), false);
+    // Without the overcommit the program itself refuses the stack (placement checks capacity), so
+    // the negative control is the pure check on the same head plan read without its overcommit key.
+    const head = clone(await planOf([cpu24, "vsphere-spark:overcommit={cpu: 2}"]));
+    delete head.config!["vsphere-spark:overcommit"];
+    const e = diffPlans(ref, head);
+    has(e, /^4 hosts over capacity .*vCPU 10\d of 96 logical cores/);
+    assert.ok(e.breach.reasons.includes("host over capacity"));
+  });
+
+  it("5 workers per host: 5 of 6 VMs per host cannot restart, said in the N+1 section; the gate fails when the stack declares N+1", async () => {
+    const five = await planOf(["vsphere-spark:workersPerHost=5"]);
+    const fiveSpark = await planOf(["vsphere-spark:workersPerHost=5", "vsphere-spark:spark={deployMode: client, executor: {heapGranularityGiB: 10}, namespace: spark-jobs}"]);
+    const d = diffPlans(five, fiveSpark);
+    const f = d.survivability.after.failures.find((x) => x.host === "esxi-01")!;
+    assert.deepEqual([f.unplaced.length, f.vms.length], [5, 6]);
+    assert.match(renderDiffText(d), /esxi-01 fails: 5 of its 6 VMs cannot restart/);
+    assert.match(d.verdict, /N\+1 not met/);
+    assert.equal(d.breach.reasons.length, 0, "not declared: reported, not a breach");
+    const declared = diffPlans(
+      await planOf(["vsphere-spark:workersPerHost=5", "vsphere-spark:ha={hostFailuresToTolerate: 1}"]),
+      await planOf(["vsphere-spark:workersPerHost=5", "vsphere-spark:ha={hostFailuresToTolerate: 1}", "vsphere-spark:spark={deployMode: client, executor: {heapGranularityGiB: 10}, namespace: spark-jobs}"]),
+    );
+    assert.ok(declared.breach.reasons.some((r) => /N\+1 not met on a stack that declares it/.test(r)), declared.breach.reasons.join());
+    has(declared, /^N\+1 not met \(as in the base\) on a stack that declares vsphere-spark:ha\.hostFailuresToTolerate: 1: .*up to 5 of its 6 VMs cannot restart/);
+  });
+
+  it("Kubernetes 1.31 → 1.32 together with a new host: the new nodes' kubelet would be newer than the API servers (refused)", async () => {
+    const head = await planOf(
+      ["vsphere-spark:kubernetes={version: 1.32.0, installMode: packages, cni: {kind: antrea, version: 2.2.0}}"],
+      variant((c) => c["vsphere-spark:hosts"].push({ name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 })),
+    );
+    const d = diffPlans(ref, head);
+    assert.deepEqual(d.refusals.map((r) => [r.path, r.rule]), [["vsphere-spark:kubernetes.version", "Kubernetes version-skew policy"]]);
+    has(d, /^refused: `vsphere-spark:kubernetes\.version` changes the version 1\.31\.4 → 1\.32\.0 in the same update that adds 4 node\(s\)/);
+    assert.ok(d.breach.reasons.includes("refused change"));
+    // Negative control: the version change alone adds no node: no skew refusal (first-boot only instead).
+    const alone = diffPlans(ref, await planOf(["vsphere-spark:kubernetes={version: 1.32.0, installMode: packages, cni: {kind: antrea, version: 2.2.0}}"]));
+    assert.deepEqual(alone.refusals, []);
+  });
+
+  it("first-boot only: a version change reaches no running node, and the report shows the user-data lines", async () => {
+    const sets = ["vsphere-spark:kubernetes={version: 1.31.5, installMode: packages, cni: {kind: antrea, version: 2.2.0}}"];
+    const d = diffPlans(ref, await planOf(sets), { contents: { base: await contentsOf(), head: await contentsOf(sets) } });
+    assert.ok(d.firstBoot.length > 0);
+    const all = new Set(d.firstBoot.flatMap((f) => f.existing));
+    assert.equal(all.size, 19, "every Kubernetes node's user-data carries it (not the load balancer's); none sees it");
+    assert.ok(d.firstBoot.some((f) => f.added.some((l) => l.includes("1.31.5")) && f.removed.some((l) => l.includes("1.31.4"))), JSON.stringify(d.firstBoot, null, 1));
+    has(d, /^first-boot only: .* changed in the user-data of 19 running VMs, which never see it/);
+    assert.match(renderDiffMarkdown(d).markdown, /First-boot only changes/);
+    // Negative control: nothing first-boot changes in a Spark-only edit.
+    const spark = ["vsphere-spark:spark={deployMode: client, executor: {heapGranularityGiB: 10}, namespace: spark-jobs}"];
+    assert.deepEqual(diffPlans(ref, await planOf(spark), { contents: { base: await contentsOf(), head: await contentsOf(spark) } }).firstBoot, []);
+  });
+
+  it("a datastore change: Storage vMotion of every VM, said; DRS rules disabled: anti-affinity gone, said", async () => {
+    const ds = diffPlans(ref, await planOf([], variant((c) => (c["vsphere-spark:inventory"].datastore = "ssdDatastore"))));
+    has(ds, /^20 VMs move to another datastore \(Storage vMotion/);
+    assert.equal(ds.counts.reboot, 0, "a datastore move is no reboot");
+    const off = diffPlans(ref, await planOf(["vsphere-spark:drs={enabled: false}"]));
+    has(off, /DRS rules deleted \(including spark-control-plane-apart: control planes may then share a host/);
+  });
+
+  describe("Tanzu", function () {
+    let tz: Plan;
+    before(async () => {
+      tz = await planOf([], undefined, "tanzu");
+    });
+
+    it("cluster rename: the whole workload cluster destroyed and re-created, and the Spark layer's provider with it", async () => {
+      const d = diffPlans(tz, await planOf([], variant((c) => (c["vsphere-spark:tanzu"].cluster.name = "spark2"), "tanzu"), "tanzu"));
+      has(d, /^workload cluster spark-cluster replaced \(because of metadata\.name\): the whole Tanzu Kubernetes cluster is destroyed/);
+      const p = d.providers.find((x) => x.name === "spark-k8s")!;
+      assert.equal(p.action, "replace");
+      assert.doesNotMatch(d.verdict, /No warnings/);
+    });
+
+    it("release and pool replicas in one change: refused, as pulumi up refuses it (components/tanzu/rollout.ts)", async () => {
+      const d = diffPlans(
+        tz,
+        await planOf(
+          [],
+          variant((c) => {
+            c["vsphere-spark:tanzu"].cluster.release = "v1.32.0---vmware.1-fips-vkr.1";
+            c["vsphere-spark:tanzu"].cluster.nodePools[0].replicas = 12;
+          }, "tanzu"),
+          "tanzu",
+        ),
+      );
+      assert.deepEqual(d.refusals.map((r) => [r.path, r.enforcedByProgram]), [["vsphere-spark:tanzu.cluster.release", true]]);
+      has(d, /^refused: `vsphere-spark:tanzu\.cluster\.release` changes the release .* pulumi up refuses it/);
+    });
+
+    it("release alone: every node rolls (control plane, then pools); VM class resize: a new class and a roll, worded as such", async () => {
+      const rel = diffPlans(tz, await planOf([], variant((c) => (c["vsphere-spark:tanzu"].cluster.release = "v1.32.0---vmware.1-fips-vkr.1"), "tanzu"), "tanzu"));
+      assert.deepEqual(rel.refusals, []);
+      has(rel, /^workload cluster spark-cluster: spec\.topology\.version changed: Cluster API rolls the control plane and then every node pool/);
+      const cls = diffPlans(tz, await planOf([], variant((c) => (c["vsphere-spark:tanzu"].vmClasses.worker.memoryGiB = 128), "tanzu"), "tanzu"));
+      has(cls, /^VM class spark-class-worker replaced by a new class \(its name carries the size: name\): the nodes using it are rolled/);
+      has(cls, /^workload cluster spark-cluster: .*machineDeployments.* changed: Cluster API rolls/);
+      // Negative control: replicas only scale, no roll.
+      const rep = diffPlans(tz, await planOf([], variant((c) => (c["vsphere-spark:tanzu"].cluster.nodePools[0].replicas = 12), "tanzu"), "tanzu"));
+      hasNot(rep, /Cluster API rolls/);
+    });
+  });
+
+  it("a VM with CPU hot-add already on grows without a reboot (the pre-update flag decides): the rule's negative control", () => {
+    const base = clone(ref);
+    const head = clone(ref);
+    const b = base.resources.find((r) => r.type === VM && r.name === "spark-esxi-01-worker-1")!.inputs as Record<string, unknown>;
+    const h = head.resources.find((r) => r.type === VM && r.name === "spark-esxi-01-worker-1")!.inputs as Record<string, unknown>;
+    Object.assign(b, { cpuHotAddEnabled: true, memoryHotAddEnabled: true });
+    Object.assign(h, { cpuHotAddEnabled: true, memoryHotAddEnabled: true, numCpus: 20, memory: 131072 });
+    assert.equal(diffPlans(base, head).counts.reboot, 0);
+    h.memory = 65536;
+    assert.equal(diffPlans(base, head).counts.reboot, 1, "shrinking memory reboots even with hot-add");
+  });
+});

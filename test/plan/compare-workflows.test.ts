@@ -87,7 +87,8 @@ describe("compare: the comment workflow's script, executed", function () {
     .script as string;
   const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
 
-  function fakeGithub(headSha: string, existing: { id: number; body: string; user: { type: string } }[]) {
+  type Existing = { id: number; body: string; user: { type: string; login?: string } };
+  function fakeGithub(headSha: string, existing: Existing[]) {
     const calls: { op: string; args: any }[] = [];
     const rest = {
       pulls: { get: async (args: any) => (calls.push({ op: "pulls.get", args }), { data: { head: { sha: headSha } } }) },
@@ -100,7 +101,7 @@ describe("compare: the comment workflow's script, executed", function () {
     return { calls, github: { rest, paginate: async (fn: () => Promise<{ data: unknown[] }>) => (await fn()).data } };
   }
 
-  async function runScript(files: Record<string, string>, headSha: string, existing: { id: number; body: string; user: { type: string } }[] = []) {
+  async function runScript(files: Record<string, string>, headSha: string, existing: Existing[] = []) {
     const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "comment-script-"));
     fs.mkdirSync(path.join(dir, "plan-diff"));
     for (const [f, t] of Object.entries(files)) fs.writeFileSync(path.join(dir, "plan-diff", f), t);
@@ -125,8 +126,9 @@ describe("compare: the comment workflow's script, executed", function () {
     const first = await runScript({ "pr-number": "7\n", "dev.md": md("dev"), "prod.md": md("prod") }, "abc");
     assert.deepEqual(first.calls.map((c) => [c.op, c.args.issue_number ?? c.args.pull_number]), [["pulls.get", 7], ["create", 7], ["create", 7]]);
     const existing = [
-      { id: 11, body: md("dev"), user: { type: "Bot" } },
-      { id: 12, body: md("prod"), user: { type: "User" } }, // a person quoting the marker is not ours
+      { id: 10, body: md("dev"), user: { type: "Bot", login: "some-other-app[bot]" } }, // another bot quoting the marker is not ours
+      { id: 11, body: md("dev"), user: { type: "Bot", login: "github-actions[bot]" } },
+      { id: 12, body: md("prod"), user: { type: "User", login: "someone" } }, // a person quoting the marker is not ours
     ];
     const second = await runScript({ "pr-number": "7", "dev.md": md("dev"), "prod.md": md("prod") }, "abc", existing);
     assert.deepEqual(second.calls.slice(1).map((c) => [c.op, c.args.comment_id ?? c.args.issue_number]), [["update", 11], ["create", 7]]);
@@ -141,6 +143,58 @@ describe("compare: the comment workflow's script, executed", function () {
     assert.deepEqual(odd.calls.map((c) => c.op), ["pulls.get", "create"]);
     assert.ok(odd.calls[1].args.body.startsWith("<!-- vsphere-spark-plan-diff:dev -->\n"), "the marker is added when missing");
     assert.match(odd.notes.join("\n"), /skipping a b\.md: not a stack name/);
+  });
+
+  it("posts only the expected files, each under the size cap, with @-mentions neutralised", async () => {
+    const r = await runScript(
+      {
+        "pr-number": "7",
+        "dev.err": "stderr of the plan",
+        "dev.md": `${md("dev")}\nvCenter user administrator@vsphere.local; cc @octocat\n`,
+        "notes.txt": "not ours",
+        "big.md": md("big") + "x".repeat(300 * 1024),
+      },
+      "abc",
+    );
+    assert.deepEqual(r.calls.map((c) => c.op), ["pulls.get", "create"]);
+    const body = r.calls[1].args.body as string;
+    assert.ok(body.includes("administrator@\u200bvsphere.local") && body.includes("cc @\u200boctocat"), body);
+    assert.ok(!/@[A-Za-z0-9_-]/.test(body), "no live mention left");
+    assert.match(r.notes.join("\n"), /skipping big\.md: not a regular file of at most 262144 bytes/);
+    assert.match(r.notes.join("\n"), /skipping notes\.txt: not a file the plan diff writes/);
+  });
+
+  it("a stack with no changes: no new comment, but its earlier comment is updated (no stale verdict left)", async () => {
+    const none = `${md("dev")}\n**No changes: the head plans the same resources, placement and Spark sizing as the base.**\n`;
+    const fresh = await runScript({ "pr-number": "7", "dev.md": none }, "abc");
+    assert.deepEqual(fresh.calls.map((c) => c.op), ["pulls.get"]);
+    assert.match(fresh.notes.join("\n"), /stack dev: no changes; no comment/);
+    const again = await runScript({ "pr-number": "7", "dev.md": none }, "abc", [{ id: 11, body: md("dev"), user: { type: "Bot", login: "github-actions[bot]" } }]);
+    assert.deepEqual(again.calls.slice(1).map((c) => [c.op, c.args.comment_id]), [["update", 11]]);
+  });
+
+  it("a body over the limit is cut before a whole section, never inside one", async () => {
+    const section = (i: number) => `<details>\n<summary>s${i}</summary>\n\n${"y".repeat(4000)}\n\n</details>\n`;
+    const long = md("dev") + Array.from({ length: 40 }, (_, i) => section(i)).join("");
+    const r = await runScript({ "pr-number": "7", "dev.md": long }, "abc");
+    const body = r.calls[1].args.body as string;
+    assert.ok(body.length <= 65536, String(body.length));
+    assert.equal((body.match(/<details>/g) ?? []).length, (body.match(/<\/details>/g) ?? []).length, "no section cut in the middle");
+    assert.match(body, /_Cut to fit the comment limit; the full diff is in the run's artifact\._/);
+  });
+});
+
+describe("compare: the workflows pin every action by commit", function () {
+  it("every `uses:` is owner/repo@<40 hex> with the tag in a comment", () => {
+    for (const f of [PLAN, COMMENT]) {
+      const uses = fs.readFileSync(f, "utf8").split("\n").filter((l) => /^\s*-?\s*uses:/.test(l));
+      assert.ok(uses.length > 0);
+      for (const l of uses) assert.match(l, /uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${path.basename(f)}: ${l}`);
+    }
+  });
+
+  it("negative control: a tag reference fails the check", () => {
+    assert.doesNotMatch("      - uses: actions/checkout@v4", /uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
   });
 });
 
@@ -159,7 +213,9 @@ describe("compare: the pull_request workflow's step, executed", function () {
     try {
       // The repository's files as they are now (what actions/checkout gives the runner), without
       // node_modules (linked) and ignored files.
-      const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" }).split("\0").filter(Boolean);
+      const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" })
+        .split("\0")
+        .filter((f) => f && f !== "node_modules"); // a worktree's node_modules link is not a file to copy
       for (const f of files) {
         const from = path.join(ROOT, f);
         if (!fs.existsSync(from)) continue;
@@ -176,9 +232,11 @@ describe("compare: the pull_request workflow's step, executed", function () {
       git("add", "-A");
       git("commit", "-qm", "base");
       const base = execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, encoding: "utf8" }).trim();
+      assert.ok(fs.existsSync(path.join(dir, "Pulumi.tanzu.yaml")));
       fs.writeFileSync(stackFile, text);
-      // A stack added by the pull request: its base is the empty plan.
+      // A stack added by the pull request: its base is the empty plan. One it deletes: reported.
       fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), text);
+      git("rm", "-q", "Pulumi.tanzu.yaml");
       git("add", "-A");
       git("commit", "-qm", "head: scale out, add a stack");
       const summary = path.join(dir, "summary.md");
@@ -196,9 +254,12 @@ describe("compare: the pull_request workflow's step, executed", function () {
       assert.match(md, /`[0-9a-f]{40}:Pulumi\.dev\.yaml` → `Pulumi\.dev\.yaml`/);
       const added = fs.readFileSync(path.join(dir, "plan-diff/staging.md"), "utf8");
       assert.match(added, /^<!-- vsphere-spark-plan-diff:staging -->\n/);
-      assert.match(added, /\*\*1 warning; \d+ to create, 0 to update, 0 to replace, 0 to delete\.\*\*/);
+      assert.match(added, /\*\*BREACH \(N\+1 not met on a stack that declares it .*\)|\*\*\d+ warnings?; \d+ to create, 0 to update, 0 to replace, 0 to delete; N\+1 not met\.\*\*/);
       assert.match(added, /> - N\+1 not met: if any of esxi-01/);
       assert.match(added, /`[0-9a-f]{40}:Pulumi\.staging\.yaml \(absent\)` → `Pulumi\.staging\.yaml`/);
+      const deleted = fs.readFileSync(path.join(dir, "plan-diff/tanzu.md"), "utf8");
+      assert.match(deleted, /^<!-- vsphere-spark-plan-diff:tanzu -->\n/);
+      assert.match(deleted, /\*\*Stack file deleted: `Pulumi\.tanzu\.yaml`\.\*\* Nothing is planned for it\. Deleting the file destroys nothing/);
       const summaryText = fs.readFileSync(summary, "utf8");
       assert.ok(summaryText.includes(md) && summaryText.includes(added));
       // Scaling out loses N+1 here: with the option on, the step reports a breach for the last step to fail on.

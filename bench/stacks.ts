@@ -37,8 +37,8 @@ export function hostName(i: number): string {
 
 /** The YAML text of a generated `hosts`-host stack, derived from the reference file's text. */
 export function generatedStackText(referenceText: string, hosts: number): string {
-  if (!Number.isInteger(hosts) || hosts < INFRA_HOSTS || hosts > 99) {
-    throw new Error(`a generated stack needs ${INFRA_HOSTS}..99 hosts, got ${hosts}`);
+  if (!Number.isInteger(hosts) || hosts < INFRA_HOSTS || hosts > 999) {
+    throw new Error(`a generated stack needs ${INFRA_HOSTS}..999 hosts, got ${hosts}`);
   }
   const doc = YAML.parseDocument(referenceText);
   if (doc.errors.length > 0) throw new Error(`reference stack is not valid YAML: ${doc.errors[0].message}`);

@@ -12,6 +12,9 @@ export const GITHUB_COMMENT_LIMIT = 65536;
 /** What the Markdown aims for: the limit less room for a header the workflow adds. */
 export const MARKDOWN_BUDGET = 60000;
 
+/** Hosts up to which the placement diagram is drawn (beyond, the host table). */
+export const MERMAID_MAX_HOSTS = 12;
+
 /** The hidden marker that finds a stack's previous comment. */
 export const commentMarker = (stack: string) => `<!-- vsphere-spark-plan-diff:${stack} -->`;
 
@@ -248,7 +251,8 @@ export function markdownSections(d: PlanDiff, level: DetailLevel): { name: strin
     add("first-boot", details(`First-boot only changes (${d.firstBoot.length})`, body));
   }
 
-  if (level < 3 && d.hosts.length > 0) {
+  // The diagram earns its place on small stacks only: past a dozen hosts the host table says it better.
+  if (level < 3 && d.hosts.length > 0 && d.hosts.length <= MERMAID_MAX_HOSTS) {
     add("diagram", details("Placement diagram", ["```mermaid", renderMermaid(d), "```"]));
   }
 

@@ -135,3 +135,43 @@ describe("compare: replace-vs-update table (cited provider facts)", function () 
     assert.equal(classify(VM, [{ path: "clone.templateUuid", before: "a", after: "b" }]).action, "replace");
   });
 });
+
+/**
+ * The reboot table (src/plan/compare/reboot.ts), from terraform-provider-vsphere @ b45b5b41:
+ * expandCPUCountConfig / expandMemorySizeConfig (the pre-update hot-add flags decide; removing
+ * memory always reboots), getWithRestart / getBoolWithRestart fields, extra_config, the SCSI bus
+ * (NormalizeBus) and a disk's unit_number; and what does not reboot (vMotion, Storage vMotion, disk growth).
+ */
+describe("plan --compare: which in-place VM updates reboot (terraform-provider-vsphere reboot_required)", () => {
+  const { rebootReasons } = require("../../src/plan/compare/reboot") as typeof import("../../src/plan/compare/reboot");
+  const vm = { numCpus: 16, memory: 122880, firmware: "efi", guestId: "ubuntu64Guest", scsiType: "pvscsi", enableDiskUuid: true, datastoreId: "ds-1", hostSystemId: "host-1", disks: [{ size: 100, unitNumber: 0 }], networkInterfaces: [{ networkId: "n-1" }] };
+  type Row = [what: string, before: Record<string, unknown>, after: Record<string, unknown>, reboots: boolean, ignore?: string[]];
+  const ROWS: Row[] = [
+    ["vCPU added, no hot-add", {}, { numCpus: 20 }, true],
+    ["vCPU added, hot-add on before", { cpuHotAddEnabled: true }, { cpuHotAddEnabled: true, numCpus: 20 }, false],
+    ["vCPU added, hot-add turned on in the same change (the pre-update value counts; the flag change itself reboots)", {}, { cpuHotAddEnabled: true, numCpus: 20 }, true],
+    ["vCPU removed, no hot-remove", {}, { numCpus: 12 }, true],
+    ["vCPU removed, hot-remove on", { cpuHotRemoveEnabled: true }, { cpuHotRemoveEnabled: true, numCpus: 12 }, false],
+    ["memory added, no hot-add", {}, { memory: 131072 }, true],
+    ["memory added, hot-add on", { memoryHotAddEnabled: true }, { memoryHotAddEnabled: true, memory: 131072 }, false],
+    ["memory removed, hot-add on: always", { memoryHotAddEnabled: true }, { memoryHotAddEnabled: true, memory: 65536 }, true],
+    ["firmware", {}, { firmware: "bios" }, true],
+    ["guest id", {}, { guestId: "ubuntu64Guest2" }, true],
+    ["SCSI type (NormalizeBus)", {}, { scsiType: "lsilogic" }, true],
+    ["enable_disk_uuid", {}, { enableDiskUuid: false }, true],
+    ["extra_config (default extra_config_reboot_required)", { extraConfig: { a: "1" } }, { extraConfig: { a: "2" } }, true],
+    ["extra_config under ignoreChanges: never sent", { extraConfig: { a: "1" } }, { extraConfig: { a: "2" } }, false, ["extraConfig"]],
+    ["extra_config with extra_config_reboot_required: false", { extraConfig: { a: "1" }, extraConfigRebootRequired: false }, { extraConfig: { a: "2" }, extraConfigRebootRequired: false }, false],
+    ["disk unit number", {}, { disks: [{ size: 100, unitNumber: 1 }] }, true],
+    ["disk growth", {}, { disks: [{ size: 120, unitNumber: 0 }] }, false],
+    ["datastore (Storage vMotion)", {}, { datastoreId: "ds-2" }, false],
+    ["host (vMotion)", {}, { hostSystemId: "host-2" }, false],
+    ["network", {}, { networkInterfaces: [{ networkId: "n-2" }] }, false],
+  ];
+  for (const [what, b, a, reboots, ignore] of ROWS) {
+    it(`${what}: ${reboots ? "reboots" : "no reboot"}`, () => {
+      const r = rebootReasons({ ...vm, ...b }, { ...vm, ...b, ...a }, ignore);
+      assert.equal(r.length > 0, reboots, r.join("; "));
+    });
+  }
+});

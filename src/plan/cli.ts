@@ -12,8 +12,9 @@
  *                         git revision of the stack file (planned in the same run; --set applies to
  *                         the head only)
  *   --format FMT          output of --compare: text (default), markdown or json
- *   --fail-on-breach      with --compare: exit 3 (after the output) when the head breaches host
- *                         capacity, loses N+1, or an executor no longer fits
+ *   --fail-on-breach      with --compare: exit 3 (after the output) on a breach (BREACH_POLICY in
+ *                         compare/diff.ts: host over capacity, N+1 lost or not met where declared,
+ *                         etcd quorum at risk, a refused change, an executor that no longer fits)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

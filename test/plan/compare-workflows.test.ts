@@ -88,11 +88,13 @@ describe("compare: the comment workflow's script, executed", function () {
   const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
 
   type Existing = { id: number; body: string; user: { type: string; login?: string } };
-  function fakeGithub(headSha: string, existing: Existing[]) {
+  function fakeGithub(headSha: string, existing: Existing[], labels: string[] = []) {
     const calls: { op: string; args: any }[] = [];
     const rest = {
-      pulls: { get: async (args: any) => (calls.push({ op: "pulls.get", args }), { data: { head: { sha: headSha } } }) },
+      pulls: { get: async (args: any) => (calls.push({ op: "pulls.get", args }), { data: { head: { sha: headSha }, labels: labels.map((name) => ({ name })) } }) },
       issues: {
+        addLabels: async (args: any) => void calls.push({ op: "addLabels", args }),
+        removeLabel: async (args: any) => void calls.push({ op: "removeLabel", args }),
         listComments: async () => ({ data: existing }),
         updateComment: async (args: any) => void calls.push({ op: "update", args }),
         createComment: async (args: any) => void calls.push({ op: "create", args }),
@@ -101,11 +103,11 @@ describe("compare: the comment workflow's script, executed", function () {
     return { calls, github: { rest, paginate: async (fn: () => Promise<{ data: unknown[] }>) => (await fn()).data } };
   }
 
-  async function runScript(files: Record<string, string>, headSha: string, existing: Existing[] = []) {
+  async function runScript(files: Record<string, string>, headSha: string, existing: Existing[] = [], labels: string[] = []) {
     const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "comment-script-"));
     fs.mkdirSync(path.join(dir, "plan-diff"));
     for (const [f, t] of Object.entries(files)) fs.writeFileSync(path.join(dir, "plan-diff", f), t);
-    const { calls, github } = fakeGithub(headSha, existing);
+    const { calls, github } = fakeGithub(headSha, existing, labels);
     const notes: string[] = [];
     const core = { notice: (m: string) => notes.push(`notice: ${m}`), warning: (m: string) => notes.push(`warning: ${m}`) };
     const context = { repo: { owner: "o", repo: "r" }, payload: { workflow_run: { head_sha: "abc" } } };
@@ -171,6 +173,22 @@ describe("compare: the comment workflow's script, executed", function () {
     assert.match(fresh.notes.join("\n"), /stack dev: no changes; no comment/);
     const again = await runScript({ "pr-number": "7", "dev.md": none }, "abc", [{ id: 11, body: md("dev"), user: { type: "Bot", login: "github-actions[bot]" } }]);
     assert.deepEqual(again.calls.slice(1).map((c) => [c.op, c.args.comment_id]), [["update", 11]]);
+  });
+
+  it("labels the pull request as tfcmt does (breach, reboot, replace) from the real renderer's output, and removes the ones no longer true", async () => {
+    const { diffPlans } = require("../../src/plan/compare/diff") as typeof import("../../src/plan/compare/diff");
+    const { renderDiffMarkdown } = require("../../src/plan/compare/render") as typeof import("../../src/plan/compare/render");
+    const { planOf } = require("./compare/stacks") as typeof import("./compare/stacks");
+    const ref = await planOf();
+    const shrink = await planOf(["vsphere-spark:vmProfiles={worker: {cpus: 16, memoryGiB: 120, diskGiB: 100}, small: {cpus: 8, memoryGiB: 48, diskGiB: 60}}"]);
+    const body = renderDiffMarkdown(diffPlans(ref, shrink)).markdown;
+    const r = await runScript({ "pr-number": "7", "dev.md": body }, "abc", [], ["plan: replace", "unrelated"]);
+    const add = r.calls.find((c) => c.op === "addLabels")!;
+    assert.deepEqual(add.args.labels, ["plan: breach", "plan: reboot"]);
+    assert.deepEqual(r.calls.filter((c) => c.op === "removeLabel").map((c) => c.args.name), ["plan: replace"], "a label we do not own is left alone");
+    // Negative control: a diff with nothing of the kind adds none.
+    const quiet = await runScript({ "pr-number": "7", "dev.md": md("dev") }, "abc");
+    assert.ok(!quiet.calls.some((c) => c.op === "addLabels"));
   });
 
   it("a body over the limit is cut before a whole section, never inside one", async () => {

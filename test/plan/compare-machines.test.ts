@@ -106,6 +106,22 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     hasNot(d, /Kubernetes provider/);
   });
 
+  it("negative control: a stack deployed before the identifier existed sees the scale-out as a replacement in pulumi preview (kubeconfig unknown), and is told so", async () => {
+    const strip = (p: Plan) => {
+      const q = clone(p);
+      delete (q.resources.find((r) => r.name === "spark-k8s")!.inputs as Record<string, unknown>).clusterIdentifier;
+      return q;
+    };
+    const d = diffPlans(strip(await planOf(["vsphere-spark:workersPerHost=3"])), strip(ref));
+    const p = d.providers.find((x) => x.name === "spark-k8s")!;
+    assert.equal(p.action, "preview-replace");
+    assert.equal(p.unknownInPreview, true);
+    has(d, /^Kubernetes provider spark-k8s: kubeconfig unknown until the new VMs exist: pulumi preview shows every Kubernetes resource replaced; pulumi up replaces nothing if the server and CA stay the same/);
+    // Adding the identifier to such a stack (no scale-out) is an update of the provider, not a replacement (DiffConfig: added, not changed).
+    const adopt = diffPlans(strip(ref), ref);
+    assert.deepEqual(adopt.providers.map((x) => [x.action, x.identifier]), [["update", "added"]]);
+  });
+
   it("control planes 3 → 1: two voting etcd members deleted without removal: quorum lost for good, a breach", async () => {
     const d = diffPlans(
       ref,

@@ -7,7 +7,8 @@
  * the Tanzu back end, or a plan JSON written before the output existed): nothing to check. Pure.
  *
  * `kubeadmLifecycleRule` has the shape of `plan --compare`'s program rules (a rule per
- * `(base, head) → refusals`, each naming the config key and the rule); it belongs in that list.
+ * `(base, head) → refusals`, each naming the config key and the rule), listed in
+ * src/plan/compare/program-rules.ts.
  */
 import type { FieldError } from "../../components/validation";
 import { LIFECYCLE_OUTPUT, checkClusterChange, parseClusterLifecycleState, resolveLifecycleSettings } from "../../components/cluster/lifecycle";

@@ -8,6 +8,7 @@ import { PlanDiff, diffPlans, quorumCheck } from "../../src/plan/compare/diff";
 import { renderDiffMarkdown, renderDiffText } from "../../src/plan/compare/render";
 import { Plan } from "../../src/plan/plan";
 import { contentsOf, planOf, variant } from "./compare/stacks";
+import { runProgramRules, versionSkewRule } from "../../src/plan/compare/program-rules";
 
 const VM = "vsphere:index/virtualMachine:VirtualMachine";
 const show = (d: PlanDiff) => `${d.verdict}\n${d.warnings.join("\n")}`;
@@ -199,18 +200,46 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     has(declared, /^N\+1 not met \(as in the base\) on a stack that declares vsphere-spark:ha\.hostFailuresToTolerate: 1: .*up to 5 of its 6 VMs cannot restart/);
   });
 
-  it("Kubernetes 1.31 → 1.32 together with a new host: the new nodes' kubelet would be newer than the API servers (refused)", async () => {
+  it("Kubernetes 1.31 → 1.32 together with a new host: refused as pulumi up refuses it; the skew rule alone says why the new nodes would break the policy", async () => {
     const head = await planOf(
       ["vsphere-spark:kubernetes={version: 1.32.0, installMode: packages, cni: {kind: antrea, version: 2.2.0}}"],
       variant((c) => c["vsphere-spark:hosts"].push({ name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 })),
     );
     const d = diffPlans(ref, head);
-    assert.deepEqual(d.refusals.map((r) => [r.path, r.rule]), [["vsphere-spark:kubernetes.version", "Kubernetes version-skew policy"]]);
-    has(d, /^refused: `vsphere-spark:kubernetes\.version` changes the version 1\.31\.4 → 1\.32\.0 in the same update that adds 4 node\(s\)/);
+    // The program's own check (components/cluster/lifecycle.ts) refuses the version change on a running
+    // cluster; the version-skew fact about the same key is then left out (one refusal per key).
+    assert.deepEqual(d.refusals.map((r) => [r.path, r.rule, r.enforcedByProgram]), [["vsphere-spark:kubernetes.version", "components/cluster/lifecycle.ts (checkClusterChange)", true]]);
+    has(d, /^refused: `vsphere-spark:kubernetes\.version` changes the Kubernetes version of a running cluster[\s\S]*kubeadm upgrade[\s\S]*pulumi up refuses it\)$/);
     assert.ok(d.breach.reasons.includes("refused change"));
-    // Negative control: the version change alone adds no node: no skew refusal (first-boot only instead).
-    const alone = diffPlans(ref, await planOf(["vsphere-spark:kubernetes={version: 1.32.0, installMode: packages, cni: {kind: antrea, version: 2.2.0}}"]));
-    assert.deepEqual(alone.refusals, []);
+    // The skew rule on its own: the new nodes would install 1.32 beside API servers at 1.31.
+    const newVms = d.resources.filter((c) => c.type === VM && c.action === "create").map((c) => ({ name: c.vm ?? c.name, role: "worker" }));
+    assert.equal(newVms.length, 4);
+    const skew = runProgramRules(ref, head, { newVms }, [versionSkewRule]);
+    assert.deepEqual(skew.map((r) => [r.path, r.rule]), [["vsphere-spark:kubernetes.version", "Kubernetes version-skew policy"]]);
+    assert.match(skew[0].message, /changes the version 1\.31\.4 → 1\.32\.0 in the same update that adds 4 node\(s\)/);
+    // Negative control: the version change alone adds no node: no skew refusal (the program still refuses the upgrade itself).
+    const aloneHead = await planOf(["vsphere-spark:kubernetes={version: 1.32.0, installMode: packages, cni: {kind: antrea, version: 2.2.0}}"]);
+    assert.deepEqual(runProgramRules(ref, aloneHead, { newVms: [] }, [versionSkewRule]), []);
+    assert.deepEqual(diffPlans(ref, aloneHead).refusals.map((r) => r.rule), ["components/cluster/lifecycle.ts (checkClusterChange)"]);
+    // And once the nodes were upgraded by hand (acknowledged), pulumi up accepts the version: no refusal.
+    const acked = await planOf([
+      "vsphere-spark:kubernetes={version: 1.32.0, installMode: packages, cni: {kind: antrea, version: 2.2.0}}",
+      "vsphere-spark:lifecycle={upgradedKubernetesVersion: 1.32.0}",
+    ]);
+    assert.deepEqual(diffPlans(ref, acked).refusals, []);
+  });
+
+  it("workers per host 4 → 3: the kubeadm change rules run on the pair; refused until the removed workers are drained and acknowledged", async () => {
+    const d = diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3"]));
+    const refusal = d.refusals.find((r) => r.rule === "components/cluster/lifecycle.ts (checkClusterChange)");
+    assert.ok(refusal, show(d));
+    assert.equal(refusal.enforcedByProgram, true);
+    assert.match(refusal.message, /worker-4/);
+    assert.ok(d.breach.reasons.includes("refused change"));
+    // Negative control: the four removed workers named as prepared (drained, Node deleted): no refusal.
+    const removed = ["esxi-01", "esxi-02", "esxi-03", "esxi-04"].map((h) => `${h}-worker-4`);
+    const acked = diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3", `vsphere-spark:lifecycle={preparedNodes: [${removed.join(", ")}]}`]));
+    assert.deepEqual(acked.refusals.filter((r) => r.rule.startsWith("components/cluster/lifecycle.ts")), []);
   });
 
   it("first-boot only: a version change reaches no running node, and the report shows the user-data lines", async () => {

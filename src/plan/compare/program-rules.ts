@@ -14,11 +14,14 @@
  *   version. Kubernetes version-skew policy (kubernetes/website content/en/releases/
  *   version-skew-policy.md): "kubelet must not be newer than kube-apiserver", and HA kube-apiserver
  *   instances may differ by at most one minor version.
- * - The kubeadm lifecycle check (components/cluster/lifecycle.ts, its `clusterLifecycle` output) is
- *   to be added to PROGRAM_RULES when it lands: `(previous applied state, next decisions) → refusals`.
+ * - The kubeadm lifecycle check (components/cluster/lifecycle.ts, checkClusterChange on the
+ *   `clusterLifecycle` outputs, through src/plan/lifecycle.ts): the function `pulumi up` runs before
+ *   registering anything. Where it refuses a key, a fact-of-the-system refusal of the same key (the
+ *   version-skew rule) adds nothing and is left out.
  */
 import { Plan } from "../plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState } from "../../../components/tanzu/rollout";
+import { kubeadmLifecycleRule } from "../lifecycle";
 
 export interface Refusal {
   /** The config key to change (leaf), e.g. `vsphere-spark:tanzu.cluster.release`. */
@@ -91,9 +94,14 @@ export const versionSkewRule: ProgramRule = (base, head, ctx) => {
   return out;
 };
 
-/** Every rule, in order. The kubeadm lifecycle check (components/cluster/lifecycle.ts) belongs here. */
-export const PROGRAM_RULES: ProgramRule[] = [tanzuRolloutRule, versionSkewRule];
+/** The kubeadm back end's change rules, as `pulumi up` runs them (components/cluster/lifecycle.ts). */
+export const kubeadmChangeRule: ProgramRule = (base, head) => kubeadmLifecycleRule(base, head);
+
+/** Every rule, in order. */
+export const PROGRAM_RULES: ProgramRule[] = [tanzuRolloutRule, kubeadmChangeRule, versionSkewRule];
 
 export function runProgramRules(base: Plan, head: Plan, ctx: RuleContext, rules: ProgramRule[] = PROGRAM_RULES): Refusal[] {
-  return rules.flatMap((r) => r(base, head, ctx));
+  const all = rules.flatMap((r) => r(base, head, ctx));
+  const enforced = new Set(all.filter((r) => r.enforcedByProgram).map((r) => r.path));
+  return all.filter((r) => r.enforcedByProgram || !enforced.has(r.path));
 }

@@ -64,7 +64,9 @@ describe("plan --compare: pairs of stacks", function () {
     const d = diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3"]));
     assert.deepEqual(names(byAction(d, "delete").filter((r) => r.type === VM)), ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"]);
     assert.equal(d.counts.create, 0);
-    assert.match(d.warnings[0], /^4 VMs deleted \(data on them is lost\)/);
+    // pulumi up refuses it (components/cluster/lifecycle.ts: not drained), so the refusal leads.
+    assert.match(d.warnings[0], /^refused: `vsphere-spark:workersPerHost` removes workers esxi-01-worker-4, .*without draining/);
+    assert.match(d.warnings[1], /^4 VMs deleted \(data on them is lost\)/);
     assert.equal(d.vms.filter((v) => v.status === "removed").length, 4);
   });
 
@@ -77,7 +79,10 @@ describe("plan --compare: pairs of stacks", function () {
     assert.equal(d.counts.update + d.counts.create + d.counts.delete, 0);
     assert.ok(d.warnings.some((w) => /^20 VMs replaced .*data on them is lost.*clone\.templateUuid/.test(w)), d.warnings.join("\n"));
     // All three members re-cloned at once: none keeps its data, quorum is gone for good.
-    assert.match(d.warnings[0], /^control plane: .*3-control-plane replaced .*quorum lost for good: 0 of 3 registered members keep their data, quorum needs 2/);
+    // pulumi up refuses the template change on a running cluster (components/cluster/lifecycle.ts); the
+    // preview says so first, then what the change would do if applied.
+    assert.match(d.warnings[0], /^refused: `vsphere-spark:inventory\.template` changes the template .* of 20 running VMs/);
+    assert.match(d.warnings[1], /^control plane: .*3-control-plane replaced .*quorum lost for good: 0 of 3 registered members keep their data, quorum needs 2/);
     assert.ok(d.warnings.some((w) => /^load-balancer VM replaced/.test(w)));
     assert.ok(d.vms.every((v) => v.status === "replaced"));
     assert.ok(d.config!.some((c) => c.path === "vsphere-spark:inventory.template" && c.after === "ubuntu-2604-kube-template"));

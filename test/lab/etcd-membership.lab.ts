@@ -1,0 +1,345 @@
+/**
+ * The control-plane join's etcd membership logic against a real etcd cluster (part of `npm run lab`).
+ *
+ * Three real etcd members on loopback, each on its own address with kubeadm's ports and TLS as
+ * kubeadm sets it up (https peer URL `https://<address>:2380`, client URL `:2379`, client
+ * certificates required), and the bootstrap's membership script (components/cluster/etcd-member.ts)
+ * written out and run verbatim with python3, as the control planes run it. While the scenarios run,
+ * a sampler reads `/health` (a linearizable read: quorum) from the members that stay up, every
+ * 100 ms: quorum must never be lost.
+ *
+ * Scenarios (what a control-plane join does to etcd, kubeadm's phases/etcd/local.go):
+ * - a join that announced its member (as a voter, and as a learner) then failed: the retry path
+ *   (`leave`, then the reset empties the data directory, then the member is announced again) ends
+ *   with one member per peer URL, all healthy, and the cluster still survives one member's loss;
+ * - negative control: a blind reset (data emptied, member left in place) and the same rejoin: the
+ *   cluster is not whole (a member that never comes back healthy, or a second member for the
+ *   peer URL), and losing one more member loses quorum;
+ * - refusals: `leave` with no other member answering says "unknown" (3) and with a cluster
+ *   without quorum refuses (4); the bootstrap resets in neither case.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ETCD_MEMBER_EXIT, ETCD_MEMBER_SCRIPT, etcdClientUrl, etcdPeerUrl } from "../../components/cluster/etcd-member";
+import { Parts, Tool, resolveTools } from "./tools";
+import { waitFor } from "./control-plane";
+
+const log = (s: string) => console.log(`      ${s}`);
+
+interface Member {
+  ID: string;
+  name?: string;
+  peerURLs?: string[];
+  clientURLs?: string[];
+  isLearner?: boolean;
+}
+
+/** Loopback addresses of this run (the whole of 127/8 is local): kubeadm's ports on each. */
+function addresses(): string[] {
+  const b = (process.pid % 200) + 20;
+  return [11, 12, 13].map((d) => `127.${b}.7.${d}`);
+}
+
+function openssl(dir: string, ...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** The etcd CA, a server+peer certificate per member, and a client certificate (kubeadm's healthcheck-client). */
+function makeEtcdPki(dir: string, addrs: string[]): void {
+  openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=etcd-ca");
+  const sign = (name: string, subj: string, ext: string) => {
+    openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj);
+    fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
+    openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
+  };
+  for (const a of addrs) sign(`member-${a}`, `/CN=${a}`, `subjectAltName=IP:${a},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  sign("client", "/O=system:masters/CN=kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\n");
+}
+
+class EtcdLab {
+  readonly procs = new Map<string, ChildProcess>();
+  readonly tls: { ca: Buffer; cert: Buffer; key: Buffer };
+  constructor(
+    readonly dir: string,
+    readonly etcd: string,
+    readonly addrs: string[],
+  ) {
+    const p = (f: string) => fs.readFileSync(path.join(dir, "pki", f));
+    this.tls = { ca: p("ca.crt"), cert: p("client.crt"), key: p("client.key") };
+  }
+
+  name(a: string): string {
+    return `cp-${this.addrs.indexOf(a)}`;
+  }
+  dataDir(a: string): string {
+    return path.join(this.dir, `data-${a}`);
+  }
+
+  /** Starts the member at `a` (kubeadm's stacked etcd flags, TLS everywhere). */
+  start(a: string, state: "new" | "existing", initialCluster: string[]): void {
+    const pki = (f: string) => path.join(this.dir, "pki", f);
+    const args = [
+      `--name=${this.name(a)}`,
+      `--data-dir=${this.dataDir(a)}`,
+      `--listen-client-urls=${etcdClientUrl(a)}`,
+      `--advertise-client-urls=${etcdClientUrl(a)}`,
+      `--listen-peer-urls=${etcdPeerUrl(a)}`,
+      `--initial-advertise-peer-urls=${etcdPeerUrl(a)}`,
+      `--initial-cluster=${initialCluster.map((m) => `${this.name(m)}=${etcdPeerUrl(m)}`).join(",")}`,
+      `--initial-cluster-state=${state}`,
+      `--cert-file=${pki(`member-${a}.crt`)}`,
+      `--key-file=${pki(`member-${a}.key`)}`,
+      `--trusted-ca-file=${pki("ca.crt")}`,
+      "--client-cert-auth=true",
+      `--peer-cert-file=${pki(`member-${a}.crt`)}`,
+      `--peer-key-file=${pki(`member-${a}.key`)}`,
+      `--peer-trusted-ca-file=${pki("ca.crt")}`,
+      "--peer-client-cert-auth=true",
+      "--snapshot-count=10000",
+      "--heartbeat-interval=100",
+      "--election-timeout=1000",
+      "--log-level=error",
+    ];
+    const logFile = fs.openSync(path.join(this.dir, `etcd-${a}.log`), "a");
+    const proc = spawn(this.etcd, args, { stdio: ["ignore", logFile, logFile] });
+    this.procs.set(a, proc);
+  }
+
+  async stop(a: string): Promise<void> {
+    const p = this.procs.get(a);
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((r) => {
+      p.once("exit", () => r());
+      p.kill("SIGKILL");
+    });
+    this.procs.delete(a);
+  }
+
+  /** `reset`: what `kubeadm reset` does to etcd's data directory. */
+  wipe(a: string): void {
+    fs.rmSync(this.dataDir(a), { recursive: true, force: true });
+  }
+
+  call(a: string, p: string, body?: unknown, timeoutMs = 3000): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        `${etcdClientUrl(a)}${p}`,
+        { method: body === undefined ? "GET" : "POST", ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, timeout: timeoutMs, headers: { "content-type": "application/json" } },
+        (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => {
+            if ((res.statusCode ?? 500) >= 400) reject(new Error(`${a}${p}: ${res.statusCode} ${text}`));
+            else resolve(text ? JSON.parse(text) : {});
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`${a}${p}: timeout`)));
+      req.on("error", reject);
+      if (body !== undefined) req.write(JSON.stringify(body));
+      req.end();
+    });
+  }
+
+  async healthy(a: string): Promise<boolean> {
+    try {
+      return (await this.call(a, "/health", undefined, 1500)).health === "true";
+    } catch {
+      return false;
+    }
+  }
+
+  async members(via: string): Promise<Member[]> {
+    return (await this.call(via, "/v3/cluster/member/list", {})).members ?? [];
+  }
+
+  /** What kubeadm's join does first in its control-plane-join phase: announce the member. */
+  async add(via: string, a: string, learner: boolean): Promise<Member> {
+    // etcd refuses ("unhealthy cluster") until every member has been connected for 5 s
+    // (server/etcdserver mayAddMember); kubeadm's AddMember retries with a backoff, so does this.
+    const r = await waitFor(`member add ${a}`, () => this.call(via, "/v3/cluster/member/add", { peerURLs: [etcdPeerUrl(a)], isLearner: learner }), 60_000, 500);
+    return r.member;
+  }
+
+  /** Runs the bootstrap's script, verbatim, as the control plane at `self` would. */
+  script(command: string, self: string, endpoints: string[]): { status: number; stderr: string; stdout: string } {
+    const pki = (f: string) => path.join(this.dir, "pki", f);
+    const r = spawnSync(
+      "python3",
+      [path.join(this.dir, "vsphere-spark-etcd-member"), command, "--self-peer-url", etcdPeerUrl(self), "--endpoints", endpoints.map(etcdClientUrl).join(","),
+        "--cacert", pki("ca.crt"), "--cert", pki("client.crt"), "--key", pki("client.key"), "--timeout", "3"],
+      { encoding: "utf8" },
+    );
+    return { status: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
+  }
+
+  /** One member per peer URL, every listed member started, each one's /health true. */
+  async whole(via: string): Promise<{ ok: boolean; why: string }> {
+    const ms = await this.members(via);
+    const urls = ms.map((m) => (m.peerURLs ?? [])[0]);
+    if (new Set(urls).size !== urls.length) return { ok: false, why: `two members for one peer URL: ${urls.join(", ")}` };
+    for (const m of ms) {
+      const a = /https:\/\/([\d.]+):2380/.exec((m.peerURLs ?? [])[0] ?? "")?.[1];
+      if (!m.name) return { ok: false, why: `member ${m.ID} (${urls.join(",")}) never started` };
+      if (!a || !(await this.healthy(a))) return { ok: false, why: `member ${m.name} is not healthy` };
+    }
+    return { ok: true, why: `${ms.length} members, all healthy` };
+  }
+
+  down(): void {
+    for (const p of this.procs.values()) p.kill("SIGKILL");
+    this.procs.clear();
+  }
+}
+
+/** Samples `/health` of `targets()` every 100 ms until stopped: the moments quorum was lost. */
+function sampler(lab: EtcdLab, targets: () => string[]) {
+  const lost: string[] = [];
+  let samples = 0;
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      const t = targets();
+      const ok = await Promise.all(t.map((a) => lab.healthy(a)));
+      samples++;
+      if (!ok.some(Boolean)) lost.push(`${new Date().toISOString()} none of ${t.join(", ")} healthy`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    lost,
+    get samples() {
+      return samples;
+    },
+    stop: async () => {
+      on = false;
+      await loop;
+    },
+  };
+}
+
+describe("real-systems lab: the control-plane join's etcd membership, on a real 3-member etcd", function () {
+  this.timeout(0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-etcd-lab-"));
+  let tools: Record<string, Tool> = {};
+  const parts = new Parts(() => tools, log);
+  const [a0, a1, a2] = addresses();
+  let lab: EtcdLab | undefined;
+  const t0 = Date.now();
+
+  before(function () {
+    tools = resolveTools(["etcd"]);
+  });
+  after(() => {
+    lab?.down();
+    parts.summary("etcd membership lab");
+    log(`etcd membership lab: ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${dir}`);
+  });
+
+  /** A fresh cluster of cp-0 and cp-1 (healthy), and cp-2 about to join. */
+  async function twoMembers(): Promise<EtcdLab> {
+    lab?.down();
+    const l = new EtcdLab(dir, tools.etcd.path!, [a0, a1, a2]);
+    for (const a of [a0, a1, a2]) l.wipe(a);
+    l.start(a0, "new", [a0, a1]);
+    l.start(a1, "new", [a0, a1]);
+    await waitFor("cp-0 and cp-1 healthy", async () => ((await l.healthy(a0)) && (await l.healthy(a1)) ? true : undefined), 60_000, 200);
+    lab = l;
+    return l;
+  }
+
+  /** cp-2 joins as kubeadm's control-plane-join phase does: announce, then start with state `existing`. */
+  async function join(l: EtcdLab, learner: boolean): Promise<void> {
+    await l.add(a0, a2, learner);
+    l.start(a2, "existing", [a0, a1, a2]);
+    await waitFor("cp-2 healthy", async () => ((await l.healthy(a2)) ? true : undefined), 60_000, 200);
+    if (learner) {
+      const id = (await l.members(a0)).find((m) => m.peerURLs?.includes(etcdPeerUrl(a2)))!.ID;
+      // A learner is promoted once it caught up (etcd refuses before); kubeadm retries the same way.
+      await waitFor("cp-2 promoted", async () => (await l.call(a0, "/v3/cluster/member/promote", { ID: id }).then(() => true, () => undefined)), 60_000, 300);
+    }
+  }
+
+  before(function () {
+    fs.mkdirSync(path.join(dir, "pki"), { recursive: true });
+    makeEtcdPki(path.join(dir, "pki"), [a0, a1, a2]);
+    fs.writeFileSync(path.join(dir, "vsphere-spark-etcd-member"), ETCD_MEMBER_SCRIPT, { mode: 0o755 });
+  });
+
+  for (const learner of [false, true]) {
+    it(`a join that announced its member (${learner ? "learner" : "voter"}) and failed: leave, reset, rejoin; quorum never lost, the cluster whole and fault tolerant`, async function () {
+      parts.need(this, `failed join as a ${learner ? "learner" : "voter"}, retried`, ["etcd"]);
+      const l = await twoMembers();
+      const s = sampler(l, () => [a0, a1]);
+      // The failed attempt: the member is announced and its etcd started (it synced), then the
+      // join fails and the node loses power (its etcd stops).
+      await l.add(a0, a2, learner);
+      l.start(a2, "existing", [a0, a1, a2]);
+      await waitFor("cp-2 serving", async () => ((await l.healthy(a2)) ? true : undefined), 60_000, 200);
+      await l.stop(a2);
+      const before = await l.members(a0);
+      assert.equal(before.length, 3, JSON.stringify(before));
+      // The retry path: the script removes this node's member through the others, then the reset.
+      const leave = l.script("leave", a2, [a0, a1]);
+      log(`leave: exit ${leave.status}; ${leave.stderr.trim().split("\n").join(" | ")}`);
+      assert.equal(leave.status, ETCD_MEMBER_EXIT.ok, leave.stderr);
+      assert.deepEqual((await l.members(a0)).map((m) => m.name).sort(), ["cp-0", "cp-1"], "only cp-2's member was removed");
+      assert.equal(l.script("leave", a2, [a0, a1]).status, ETCD_MEMBER_EXIT.ok, "a second leave finds nothing to remove");
+      l.wipe(a2);
+      await join(l, learner);
+      await s.stop();
+      log(`sampler: ${s.samples} samples, quorum lost ${s.lost.length} times`);
+      assert.deepEqual(s.lost, [], "quorum was never lost");
+      const w = await l.whole(a0);
+      assert.ok(w.ok, w.why);
+      assert.equal((await l.members(a0)).length, 3);
+      // Whole means fault tolerant again: one member may go.
+      await l.stop(a1);
+      await waitFor("quorum with cp-1 down", async () => ((await l.healthy(a0)) ? true : undefined), 15_000, 200);
+    });
+  }
+
+  it("negative control: a blind reset after the member joined (data emptied, member left) breaks the cluster", async function () {
+    parts.need(this, "blind reset (negative control)", ["etcd"]);
+    const l = await twoMembers();
+    await join(l, false);
+    assert.ok((await l.whole(a0)).ok);
+    // The old bootstrap: the join "fails", `kubeadm reset -f` cannot remove the member (it warns)
+    // and empties /var/lib/etcd; the retried join's etcd starts again on an empty data directory.
+    await l.stop(a2);
+    l.wipe(a2);
+    l.start(a2, "existing", [a0, a1, a2]);
+    await new Promise((r) => setTimeout(r, 8000));
+    const w = await l.whole(a0);
+    log(`after the blind reset: ${w.why}; cp-2 process ${l.procs.get(a2)?.exitCode === null ? "running" : `exited ${l.procs.get(a2)?.exitCode}`}`);
+    assert.equal(w.ok, false, "the check catches the blind reset");
+    // And the cluster no longer survives a member's loss.
+    await l.stop(a1);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(await l.healthy(a0), false, "quorum lost with one more member down");
+  });
+
+  it("refusals: no other member answering is 'unknown'; a cluster without quorum refuses the removal; neither resets", async function () {
+    parts.need(this, "refusals", ["etcd"]);
+    const l = await twoMembers();
+    await l.add(a0, a2, false);
+    // Nothing answers where the others should be.
+    const unknown = l.script("leave", a2, [a2]);
+    assert.equal(unknown.status, ETCD_MEMBER_EXIT.unknown, unknown.stderr);
+    // cp-2 announced as a voter and never started, and cp-1 gone: 1 of 3 started, no quorum.
+    await l.stop(a1);
+    await waitFor("cp-0 without quorum", async () => ((await l.healthy(a0)) ? undefined : true), 15_000, 200);
+    const refused = l.script("leave", a2, [a0, a1]);
+    log(`leave without quorum: exit ${refused.status}; ${refused.stderr.trim().split("\n").join(" | ")}`);
+    assert.equal(refused.status, ETCD_MEMBER_EXIT.refused, refused.stderr);
+    l.start(a1, "existing", [a0, a1, a2]);
+    await waitFor("quorum back", async () => ((await l.healthy(a0)) ? true : undefined), 30_000, 200);
+    assert.ok((await l.members(a0)).some((m) => m.peerURLs?.includes(etcdPeerUrl(a2))), "cp-2's member is still there (nothing was removed blindly)");
+    // `others` (what the first control plane asks before it resets a partial init).
+    assert.equal(l.script("others", a0, [a0]).status, 0);
+  });
+});

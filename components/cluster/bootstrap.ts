@@ -33,6 +33,11 @@ export interface KubeadmBootstrapArgs {
    * Absent: the token never rotates by itself.
    */
   readonly joinTokenGeneration?: string;
+  /**
+   * The cluster exists (a previous `pulumi up` applied it: the `clusterLifecycle` output was read
+   * back): the first control plane is rendered as a join, so a replaced one never runs `kubeadm init`.
+   */
+  readonly clusterExists?: boolean;
 }
 
 /** CA validity: 10 years, like kubeadm's own CAs. Replacing a CA means rebuilding the cluster. */
@@ -65,7 +70,7 @@ export function bootstrapSpec(name: string, args: KubeadmBootstrapArgs): Cluster
 }
 
 /** Creates the PKI, the admin credentials, the token and every node's guestinfo under `parent` (children named `<name>-…`). */
-export function createBootstrap(parent: pulumi.Resource, name: string, spec: ClusterSpec, joinTokenGeneration?: string): BootstrapChildren {
+export function createBootstrap(parent: pulumi.Resource, name: string, spec: ClusterSpec, joinTokenGeneration?: string, clusterExists = false): BootstrapChildren {
   const child = { parent };
   const ca = selfSignedCa(`${name}-ca`, "kubernetes", child);
   const frontProxy = selfSignedCa(`${name}-front-proxy-ca`, "front-proxy-ca", child);
@@ -135,7 +140,7 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
     } else if (node.role === "control-plane") {
       guestinfoByVm[node.name] = pulumi.secret(
         pulumi.all([token, hash, pki, certificateKey]).apply(([t, h, p, k]) => {
-          const r = renderControlPlaneNode(spec, node, { token: t, caCertHash: h, pki: p, certificateKey: k });
+          const r = renderControlPlaneNode(spec, node, { token: t, caCertHash: h, pki: p, certificateKey: k }, { clusterExists });
           return guestinfo(r.userData, r.metaData);
         }),
       );
@@ -178,7 +183,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = bootstrapSpec(name, args);
     super("vsphere-spark:cluster:KubeadmBootstrap", name, {}, opts);
-    const out = createBootstrap(this, name, spec, args.joinTokenGeneration);
+    const out = createBootstrap(this, name, spec, args.joinTokenGeneration, args.clusterExists ?? false);
     this.clusterName = args.clusterName;
     this.spec = spec;
     this.endpoint = args.endpoint;

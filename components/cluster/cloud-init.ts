@@ -13,11 +13,18 @@ import { KUBEADM_CONFIG_PATH, endpointHostPort } from "./kubeadm";
 import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH, renderKubeVipManifest } from "./kube-vip";
 import type { SharedPki } from "./pki";
 import { SHARED_PKI_FILES } from "./pki";
+import { ETCD_MEMBER_EXIT, ETCD_MEMBER_SCRIPT, ETCD_MEMBER_SCRIPT_PATH, etcdClientUrl, etcdPeerUrl } from "./etcd-member";
 
 /** What a node does at first boot, with the material it needs (plain strings). */
 export type NodeBootstrap =
-  | { kind: "init"; kubeadmConfig: string; pki: SharedPki }
-  | { kind: "join-control-plane"; kubeadmConfig: string; previousControlPlane: string }
+  /** `otherControlPlanes`: the other control planes' addresses (an init never runs where one of them serves). */
+  | { kind: "init"; kubeadmConfig: string; pki: SharedPki; otherControlPlanes: string[] }
+  /**
+   * `previousControlPlane`: the one to wait for (joins go one at a time); none for a replaced first
+   * control plane joining a running cluster. `otherControlPlanes`: whose etcd members decide this
+   * node's membership before a retry.
+   */
+  | { kind: "join-control-plane"; kubeadmConfig: string; previousControlPlane?: string; otherControlPlanes: string[] }
   | { kind: "join-worker"; kubeadmConfig: string }
   | { kind: "load-balancer"; haproxyConfig: string };
 
@@ -94,10 +101,48 @@ const SYSCTL = [
   "",
 ].join("\n");
 
-/** The bootstrap's state: `bootstrap.done` once it succeeded, `bootstrap.failed` after a failed attempt. */
+/**
+ * The bootstrap's state: `bootstrap.done` once it succeeded, `bootstrap.failed` after a failed
+ * attempt, `bootstrap.gave-up` once it stopped retrying (with the reason and what to do),
+ * `kubeadm.done` once `kubeadm init`/`join` exited 0 (after its last phase), `kubeadm.attempts`
+ * the number of kubeadm runs so far.
+ */
 export const BOOTSTRAP_STATE_DIR = "/var/lib/vsphere-spark";
 export const BOOTSTRAP_DONE_PATH = `${BOOTSTRAP_STATE_DIR}/bootstrap.done`;
 export const BOOTSTRAP_FAILED_PATH = `${BOOTSTRAP_STATE_DIR}/bootstrap.failed`;
+export const BOOTSTRAP_GAVE_UP_PATH = `${BOOTSTRAP_STATE_DIR}/bootstrap.gave-up`;
+export const KUBEADM_DONE_PATH = `${BOOTSTRAP_STATE_DIR}/kubeadm.done`;
+export const KUBEADM_ATTEMPTS_PATH = `${BOOTSTRAP_STATE_DIR}/kubeadm.attempts`;
+/** kubeadm runs (init or join, over all boots and retries) before the node gives up and says so. */
+export const MAX_KUBEADM_ATTEMPTS = 8;
+/** The bootstrap's exit status once it gave up: the unit does not restart on it. */
+export const GAVE_UP_EXIT = 75;
+/** Guest-set guestinfo key with the bootstrap's state, readable in vCenter (`govc vm.info -e`). */
+export const STATUS_GUESTINFO_KEY = "guestinfo.vsphere-spark.bootstrap";
+/**
+ * What a kubeadm run leaves behind before its last phase (kubernetes/kubernetes cmd/kubeadm/app/cmd/
+ * init.go, join.go; phases under cmd/phases/init, cmd/phases/join). init: preflight, certs,
+ * kubeconfig (kubelet.conf, admin.conf, super-admin.conf), etcd and control-plane (static pod
+ * manifests, /var/lib/etcd), kubelet-start (/var/lib/kubelet/config.yaml; before etcd in older
+ * releases), wait-control-plane, upload-config, upload-certs, mark-control-plane, bootstrap-token,
+ * kubelet-finalize, addon, show-join-command. join: preflight, control-plane-prepare (download-certs,
+ * certs, kubeconfig, control-plane manifests), check-etcd, kubelet-start (TLS bootstrap:
+ * bootstrap-kubelet.conf, then kubelet.conf), control-plane-join (etcd member announced, etcd
+ * manifest; mark-control-plane). So kubelet.conf proves nothing: a power cut or a failure after the
+ * kubeconfig (init) or kubelet-start (join) phase leaves it behind with the node unfinished.
+ */
+export const KUBEADM_LEFTOVERS = [
+  "/etc/kubernetes/kubelet.conf",
+  "/etc/kubernetes/bootstrap-kubelet.conf",
+  "/etc/kubernetes/admin.conf",
+  "/etc/kubernetes/super-admin.conf",
+  "/etc/kubernetes/manifests/etcd.yaml",
+  "/etc/kubernetes/manifests/kube-apiserver.yaml",
+  "/var/lib/kubelet/config.yaml",
+  "/var/lib/etcd/member",
+];
+/** kubeadm's etcd client credentials on a control plane (what its own etcd client uses). */
+const ETCD_TLS = "--cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key";
 export const BOOTSTRAP_UNIT = "vsphere-spark-bootstrap.service";
 export const BOOTSTRAP_UNIT_PATH = `/etc/systemd/system/${BOOTSTRAP_UNIT}`;
 /**
@@ -143,12 +188,24 @@ export function renderBootstrapScript(input: UserDataInput): string {
     "exec 9>/run/vsphere-spark-bootstrap.lock",
     "flock 9",
     `if [ -f ${BOOTSTRAP_DONE_PATH} ]; then log "bootstrap already done: $(cat ${BOOTSTRAP_DONE_PATH})"; exit 0; fi`,
+    `if [ -f ${BOOTSTRAP_GAVE_UP_PATH} ]; then log "gave up earlier: $(cat ${BOOTSTRAP_GAVE_UP_PATH})"; exit ${GAVE_UP_EXIT}; fi`,
+    "# report_status TEXT: the bootstrap's state in the VM's guestinfo (vCenter shows it), when the tools are there.",
+    `report_status() { vmware-rpctool "info-set ${STATUS_GUESTINFO_KEY} $*" >/dev/null 2>&1 || true; }`,
+    "# give_up REASON: no more attempts (the unit does not restart on this exit status); says why and what to do",
+    `# in ${BOOTSTRAP_GAVE_UP_PATH}, the journal, cloud-init's output and guestinfo ${STATUS_GUESTINFO_KEY}.`,
+    "give_up() {",
+    `  echo "$(date -Is) $*" >${BOOTSTRAP_GAVE_UP_PATH}`,
+    '  log "GAVE UP: $*"',
+    '  report_status "gave up: $*"',
+    `  exit ${GAVE_UP_EXIT}`,
+    "}",
     'STEP="starting"',
     'step() { STEP=$*; log "$*"; }',
     "# A failed attempt leaves its reason where operators look (the hook prints it to cloud-init on every boot).",
     "on_exit() {",
     "  local rc=$?",
     `  if [ "$rc" -ne 0 ]; then echo "$(date -Is) attempt failed (exit $rc) during: $STEP" >${BOOTSTRAP_FAILED_PATH}; log "attempt failed (exit $rc) during: $STEP"; fi`,
+    `  if [ "$rc" -ne 0 ] && [ "$rc" -ne ${GAVE_UP_EXIT} ]; then report_status "attempt failed (exit $rc) during: $STEP"; fi`,
     "}",
     "trap on_exit EXIT",
     `DEADLINE=$(( $(date +%s) + ${timeoutSeconds} ))`,
@@ -191,7 +248,7 @@ export function renderBootstrapScript(input: UserDataInput): string {
     `retry 3 apt_install ${basePackages(bootstrap.kind, settings.installMode).join(" ")}`,
   ];
   const finish = (what: string) => {
-    lines.push(`echo "$(date -Is) ${what}" >${BOOTSTRAP_DONE_PATH}`, `rm -f ${BOOTSTRAP_FAILED_PATH}`, `log ${shq(what)}`, "");
+    lines.push(`echo "$(date -Is) ${what}" >${BOOTSTRAP_DONE_PATH}`, `rm -f ${BOOTSTRAP_FAILED_PATH}`, `log ${shq(what)}`, `report_status ${shq(`done: ${what}`)}`, "");
     return lines.join("\n");
   };
 
@@ -246,63 +303,127 @@ export function renderBootstrapScript(input: UserDataInput): string {
 
   const ep = endpointHostPort(endpoint);
   const kubeVip = endpoint.kind === "kube-vip";
+  const others = bootstrap.kind === "join-worker" ? [] : bootstrap.otherControlPlanes;
+  const selfPeer = etcdPeerUrl(node.address);
+  const retryHint = `rm -f ${BOOTSTRAP_GAVE_UP_PATH} ${KUBEADM_ATTEMPTS_PATH}; systemctl start ${BOOTSTRAP_UNIT}`;
+  lines.push(
+    `# Whether kubeadm finished is ${KUBEADM_DONE_PATH}, written once kubeadm exited 0 (after its last`,
+    "# phase), never kubelet.conf: kubeadm writes that early (init: kubeconfig phase; join: kubelet-start).",
+    "# leftovers: an earlier kubeadm run on this node got somewhere but did not finish.",
+    `leftovers() { local f; for f in ${KUBEADM_LEFTOVERS.join(" ")}; do [ -e "$f" ] && return 0; done; return 1; }`,
+    "# count_attempt OP: one more kubeadm run (over all boots), or give up once the budget is spent.",
+    "count_attempt() {",
+    `  local n; n=$(( $(cat ${KUBEADM_ATTEMPTS_PATH} 2>/dev/null || echo 0) + 1 ))`,
+    `  if (( n > ${MAX_KUBEADM_ATTEMPTS} )); then give_up "kubeadm $1 did not succeed in ${MAX_KUBEADM_ATTEMPTS} attempts (journalctl -u cloud-final -u ${BOOTSTRAP_UNIT}); to try again: ${retryHint}"; fi`,
+    `  echo "$n" >${KUBEADM_ATTEMPTS_PATH}`,
+    `  log "kubeadm $1: attempt $n of ${MAX_KUBEADM_ATTEMPTS}"`,
+    "}",
+    `kubeadm_done() { echo "$(date -Is) kubeadm $1 finished" >${KUBEADM_DONE_PATH}; rm -f ${KUBEADM_ATTEMPTS_PATH}; }`,
+  );
+  if (bootstrap.kind !== "join-worker") {
+    const endpoints = (list: string[]) => list.map(etcdClientUrl).join(",");
+    lines.push(
+      `etcd_member() { ${ETCD_MEMBER_SCRIPT_PATH} "$1" --self-peer-url ${selfPeer} --endpoints "$2" ${ETCD_TLS}; }`,
+      bootstrap.kind === "init" ? `LOCAL_ETCD=${shq(endpoints(["127.0.0.1", ...others]))}` : `OTHER_ETCD=${shq(endpoints(others))}`,
+    );
+  }
+
   if (bootstrap.kind === "init") {
+    const staging = `sed 's#path: /etc/kubernetes/admin.conf#path: /etc/kubernetes/super-admin.conf#' ${KUBE_VIP_STAGING_PATH} > ${KUBE_VIP_MANIFEST_PATH}`;
     // `kubeadm reset` empties /etc/kubernetes/pki: keep the shared CA files to restore before a retry,
     // otherwise a retried init would mint a new CA and every rendered caCertHash would be wrong.
-    // (A joining control plane has none: kubeadm downloads them again on each attempt.)
     lines.push(
       `PKI_BACKUP=${PKI_BACKUP_PATH}`,
       '[ -d "$PKI_BACKUP" ] || cp -a /etc/kubernetes/pki "$PKI_BACKUP"',
       'reset_node() { kubeadm reset -f || true; rm -rf /etc/kubernetes/pki; cp -a "$PKI_BACKUP" /etc/kubernetes/pki; }',
-    );
-  } else {
-    lines.push("reset_node() { kubeadm reset -f || true; }");
-  }
-  // kubelet.conf is what a finished init/join leaves: a resumed attempt skips straight to the rest.
-  lines.push("if [ -f /etc/kubernetes/kubelet.conf ]; then", '  log "kubeadm already done on this node"', "else");
-  const body: string[] = [];
-  if (bootstrap.kind === "init") {
-    const staging = `sed 's#path: /etc/kubernetes/admin.conf#path: /etc/kubernetes/super-admin.conf#' ${KUBE_VIP_STAGING_PATH} > ${KUBE_VIP_MANIFEST_PATH}`;
-    if (kubeVip) {
-      body.push(
-        "# kube-vip holds the VIP; until init is done only super-admin.conf may use the API.",
-        "mkdir -p /etc/kubernetes/manifests",
-        staging,
-      );
-    } else {
-      body.push(`wait_for "load balancer ${ep} accepting connections" tcp_open ${endpoint.address} ${endpoint.port}`);
-    }
-    body.push(
+      "# Before every init: never where another control plane serves (a second cluster), and after an",
+      "# unfinished one, reset only when etcd has no member besides this node (nobody joined it yet).",
+      "# api_answers HOST:PORT: anything answers TLS there (any HTTP status).",
+      "api_answers() { [ \"$(curl -ks --max-time 5 -o /dev/null -w '%{http_code}' \"https://$1/readyz\" 2>/dev/null)\" != \"000\" ]; }",
+      `other_api() { local cp; for cp in ${others.join(" ")}; do if api_answers "$cp:${APISERVER_PORT}"; then echo "$cp"; return 0; fi; done; return 1; }`,
+      "prepare_init() {",
+      "  local who rc=0",
+      `  if who=$(other_api); then give_up "control plane $who already serves the Kubernetes API: this node is rendered as the first control plane (kubeadm init), and an init would start a second cluster; nothing was changed. If this VM replaced the first control plane, run pulumi up again (once the cluster exists the first control plane is rendered as a join), then replace this VM again"; fi`,
+      "  leftovers || return 0",
+      '  log "an earlier kubeadm init did not finish: asking etcd before resetting"',
+      "  if [ -f /etc/kubernetes/pki/etcd/healthcheck-client.crt ]; then",
+      '    etcd_member others "$LOCAL_ETCD" || rc=$?',
+      `    if [ "$rc" -eq ${ETCD_MEMBER_EXIT.ok} ]; then give_up "etcd on this node has members besides this one: the cluster grew before this node's kubeadm init finished, and a reset would split it. Finish it by hand, each with --config ${KUBEADM_CONFIG_PATH}: kubeadm init phase upload-config all; kubeadm init phase upload-certs --upload-certs; kubeadm init phase mark-control-plane; kubeadm init phase bootstrap-token; kubeadm init phase kubelet-finalize all; kubeadm init phase addon all; then: echo done >${KUBEADM_DONE_PATH}; ${retryHint}"; fi`,
+      "  fi",
+      '  log "no other etcd member: resetting, then kubeadm init again with the same CA"',
+      "  reset_node",
+      "}",
       // --upload-certs: the shared CA files go, encrypted with the config's certificateKey, into
       // kube-system/kubeadm-certs for the joining control planes (kubeadm deletes it after 2 h).
-      `kubeadm_init() { kubeadm init --config ${KUBEADM_CONFIG_PATH} --upload-certs || { reset_node; ${kubeVip ? `${staging}; ` : ""}return 1; }; }`,
-      'step "kubeadm init"',
-      "retry 3 kubeadm_init",
+      "kubeadm_init() {",
+      "  count_attempt init",
+      "  prepare_init",
+      ...(kubeVip ? ["  # kube-vip holds the VIP; until init is done only super-admin.conf may use the API.", "  mkdir -p /etc/kubernetes/manifests", `  ${staging}`] : []),
+      `  kubeadm init --config ${KUBEADM_CONFIG_PATH} --upload-certs || return 1`,
+      "  kubeadm_done init",
+      "}",
+      `if [ -f ${KUBEADM_DONE_PATH} ]; then`,
+      `  log "kubeadm init finished earlier: $(cat ${KUBEADM_DONE_PATH})"`,
+      "else",
+      ...(kubeVip ? [] : [`  wait_for "load balancer ${ep} accepting connections" tcp_open ${endpoint.address} ${endpoint.port}`]),
+      '  step "kubeadm init"',
+      "  retry 3 kubeadm_init",
+      "fi",
     );
-  } else {
-    if (bootstrap.kind === "join-control-plane") {
-      // One control plane joins etcd at a time: wait until the previous one serves /readyz.
-      body.push(
-        `wait_for "previous control plane ${bootstrap.previousControlPlane}" https_ready ${bootstrap.previousControlPlane}:${APISERVER_PORT}`,
-      );
-    }
-    // A joining control plane's kubeadm downloads the shared CA files from kube-system/kubeadm-certs
-    // (decrypted with the config's certificateKey); the init uploads them, kubeadm deletes them 2 h later.
-    const cp = bootstrap.kind === "join-control-plane";
-    body.push(
-      `wait_for "API server through ${ep}" https_ready ${ep}`,
-      `kubeadm_join() { kubeadm join --config ${KUBEADM_CONFIG_PATH} || { reset_node; ${cp ? `log ${shq(CERTS_EXPIRED_HINT)}; ` : ""}return 1; }; }`,
-      cp ? 'step "kubeadm join (control plane; the shared CA files come from kube-system/kubeadm-certs)"' : 'step "kubeadm join"',
-      "retry 3 kubeadm_join",
-    );
-  }
-  lines.push(...body.map((l) => `  ${l}`), "fi");
-  if (bootstrap.kind === "init") {
     if (kubeVip) lines.push(`cp ${KUBE_VIP_STAGING_PATH} ${KUBE_VIP_MANIFEST_PATH}`);
     lines.push(`wait_for "API server through ${ep}" https_ready ${ep}`);
     return finish("control plane initialised");
   }
-  if (bootstrap.kind === "join-control-plane" && kubeVip) lines.push(`cp ${KUBE_VIP_STAGING_PATH} ${KUBE_VIP_MANIFEST_PATH}`);
+
+  const cp = bootstrap.kind === "join-control-plane";
+  lines.push("# Before every join after an unfinished one: a worker resets; a control plane first removes the");
+  lines.push("# etcd member its join may have announced, through the other members, or resets nothing.");
+  lines.push("prepare_join() {");
+  lines.push("  leftovers || return 0");
+  if (!cp) {
+    lines.push('  log "an earlier kubeadm join did not finish: kubeadm reset"', "  kubeadm reset -f || true");
+  } else {
+    lines.push(
+      "  local rc=0",
+      '  log "an earlier kubeadm join did not finish: removing this node\'s etcd member (if any) through the other control planes before resetting"',
+      "  if [ ! -f /etc/kubernetes/pki/etcd/healthcheck-client.crt ]; then",
+      '    log "no etcd client certificate: kubeadm never got as far as announcing an etcd member"',
+      "    kubeadm reset -f || true",
+      "    return 0",
+      "  fi",
+      '  etcd_member leave "$OTHER_ETCD" || rc=$?',
+      '  case "$rc" in',
+      `    ${ETCD_MEMBER_EXIT.ok}) kubeadm reset -f || true ;;`,
+      `    ${ETCD_MEMBER_EXIT.unknown}) log "no other control plane's etcd answered: whether this node is an etcd member is unknown, so nothing is reset (the next attempt asks again)"; return 1 ;;`,
+      `    *) give_up "could not remove this node's etcd member (${selfPeer}) through the other control planes (see the journal); nothing was reset, so no healthy member is lost and no second member is announced. Check etcd (etcdctl member list on a healthy control plane), remove this node's member by hand if it is listed, then: ${retryHint}" ;;`,
+      "  esac",
+    );
+  }
+  lines.push("}");
+  lines.push(
+    "kubeadm_join() {",
+    "  count_attempt join",
+    "  prepare_join || return 1",
+    `  kubeadm join --config ${KUBEADM_CONFIG_PATH} || { ${cp ? `log ${shq(CERTS_EXPIRED_HINT)}; ` : ""}return 1; }`,
+    "  kubeadm_done join",
+    "}",
+    `if [ -f ${KUBEADM_DONE_PATH} ]; then`,
+    `  log "kubeadm join finished earlier: $(cat ${KUBEADM_DONE_PATH})"`,
+    "else",
+  );
+  if (cp && bootstrap.previousControlPlane) {
+    // One control plane joins etcd at a time: wait until the previous one serves /readyz.
+    lines.push(`  wait_for "previous control plane ${bootstrap.previousControlPlane}" https_ready ${bootstrap.previousControlPlane}:${APISERVER_PORT}`);
+  }
+  // A joining control plane's kubeadm downloads the shared CA files from kube-system/kubeadm-certs
+  // (decrypted with the config's certificateKey); the init uploads them, kubeadm deletes them 2 h later.
+  lines.push(
+    `  wait_for "API server through ${ep}" https_ready ${ep}`,
+    cp ? '  step "kubeadm join (control plane; the shared CA files come from kube-system/kubeadm-certs)"' : '  step "kubeadm join"',
+    "  retry 3 kubeadm_join",
+    "fi",
+  );
+  if (cp && kubeVip) lines.push(`cp ${KUBE_VIP_STAGING_PATH} ${KUBE_VIP_MANIFEST_PATH}`);
   return finish("joined the cluster");
 }
 
@@ -319,6 +440,7 @@ export function renderBootstrapUnit(): string {
     "Wants=network-online.target",
     "After=network-online.target cloud-final.service",
     `ConditionPathExists=!${BOOTSTRAP_DONE_PATH}`,
+    `ConditionPathExists=!${BOOTSTRAP_GAVE_UP_PATH}`,
     "StartLimitIntervalSec=0",
     "",
     "[Service]",
@@ -326,18 +448,23 @@ export function renderBootstrapUnit(): string {
     `ExecStart=${BOOTSTRAP_SCRIPT_PATH}`,
     "Restart=on-failure",
     `RestartSec=${BOOTSTRAP_RETRY_SECONDS}`,
+    "# The bootstrap gave up (it says why in bootstrap.gave-up): no more attempts.",
+    `RestartPreventExitStatus=${GAVE_UP_EXIT}`,
     "TimeoutStartSec=infinity",
     "",
   ].join("\n");
 }
 
-/** The per-boot hook: one attempt in cloud-final (so `cloud-init status` tells), then the unit retries. */
+/** The per-boot hook: one attempt in cloud-final (so `cloud-init status` tells), then the unit retries, unless the bootstrap gave up. */
 export function renderBootstrapHook(): string {
   return [
     "#!/bin/bash",
     "# Generated by vsphere-spark: cloud-init runs this on every boot (scripts_per_boot).",
     `[ -f ${BOOTSTRAP_DONE_PATH} ] && exit 0`,
+    `gave_up() { [ -f ${BOOTSTRAP_GAVE_UP_PATH} ] && echo "vsphere-spark: node bootstrap GAVE UP: $(cat ${BOOTSTRAP_GAVE_UP_PATH})" >&2; }`,
+    "gave_up && exit 1",
     `${BOOTSTRAP_SCRIPT_PATH} && exit 0`,
+    "gave_up && exit 1",
     `echo "vsphere-spark: node bootstrap not done: $(cat ${BOOTSTRAP_FAILED_PATH} 2>/dev/null). ${BOOTSTRAP_UNIT} retries it every ${BOOTSTRAP_RETRY_SECONDS}s; see: systemctl status ${BOOTSTRAP_UNIT}; journalctl -u cloud-final -u ${BOOTSTRAP_UNIT}" >&2`,
     `systemctl start --no-block ${BOOTSTRAP_UNIT}`,
     "exit 1",
@@ -388,6 +515,7 @@ export function renderUserData(input: UserDataInput): string {
       for (const f of SHARED_PKI_FILES) files.push(file(f.path, ensureNewline(bootstrap.pki[f.field]), f.secret ? "0600" : "0644"));
     }
     if (bootstrap.kind === "init" || bootstrap.kind === "join-control-plane") {
+      files.push(file(ETCD_MEMBER_SCRIPT_PATH, ETCD_MEMBER_SCRIPT, "0755"));
       if (endpoint.kind === "kube-vip") {
         const manifest = renderKubeVipManifest({
           vip: endpoint.address,

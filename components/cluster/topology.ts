@@ -172,22 +172,37 @@ export interface ControlPlaneSecrets extends JoinSecrets {
   certificateKey: string;
 }
 
+export interface ControlPlaneRenderOptions {
+  /**
+   * The cluster exists (an earlier `pulumi up` applied it: its `clusterLifecycle` output was read
+   * back, components/cluster/lifecycle.ts): nothing runs `kubeadm init` again, a (replaced) first
+   * control plane joins like the others.
+   */
+  clusterExists?: boolean;
+}
+
 /**
  * The first control plane writes the shared CA files and runs `kubeadm init --upload-certs`; the
- * others join one after the other and download those files with the certificate key.
+ * others join one after the other and download those files with the certificate key. Once the
+ * cluster exists, the first control plane is rendered as a join too: a running VM keeps the
+ * documents it booted with (`extraConfig` is ignoreChanges), so only a replaced one gets them, and
+ * it joins the running cluster instead of starting a second one with the same CA. (Its bootstrap
+ * also refuses an init where another control plane already serves the API: see cloud-init.ts.)
  */
-export function renderControlPlaneNode(spec: ClusterSpec, node: ClusterNode, secrets: ControlPlaneSecrets): RenderedNode {
+export function renderControlPlaneNode(spec: ClusterSpec, node: ClusterNode, secrets: ControlPlaneSecrets, opts: ControlPlaneRenderOptions = {}): RenderedNode {
   const cps = controlPlaneNodes(spec);
   const i = cps.findIndex((n) => n.name === node.name);
   if (i < 0) throw new Error(`${node.name} is not a control-plane node`);
   const base = { settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.token, certificateKey: secrets.certificateKey };
-  if (i === 0) {
-    return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki });
+  const otherControlPlanes = cps.filter((n) => n.name !== node.name).map((n) => n.address);
+  if (i === 0 && !opts.clusterExists) {
+    return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki, otherControlPlanes });
   }
   return finish(spec, node, {
     kind: "join-control-plane",
     kubeadmConfig: renderControlPlaneJoinConfig({ ...base, caCertHash: secrets.caCertHash }),
-    previousControlPlane: cps[i - 1].address,
+    ...(i > 0 ? { previousControlPlane: cps[i - 1].address } : {}),
+    otherControlPlanes,
   });
 }
 
@@ -198,12 +213,12 @@ export function renderWorkerNode(spec: Omit<ClusterSpec, "nodes">, node: Cluster
   return { userData, metaData: renderMetaData(node, spec.network), kubeadmConfig };
 }
 
-export function renderNode(spec: ClusterSpec, node: ClusterNode, secrets: ControlPlaneSecrets): RenderedNode {
+export function renderNode(spec: ClusterSpec, node: ClusterNode, secrets: ControlPlaneSecrets, opts: ControlPlaneRenderOptions = {}): RenderedNode {
   switch (node.role) {
     case "load-balancer":
       return renderLoadBalancerNode(spec, node);
     case "control-plane":
-      return renderControlPlaneNode(spec, node, secrets);
+      return renderControlPlaneNode(spec, node, secrets, opts);
     case "worker":
       return renderWorkerNode(spec, node, { token: secrets.token, caCertHash: secrets.caCertHash });
   }

@@ -167,7 +167,8 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
     super("vsphere-spark:stack:KubeadmVsphereCluster", name, {}, opts);
     const createdAt = check.previous ? check.previous.createdAt : args.now?.toISOString();
     const state = clusterLifecycleState(args.cluster, { template: args.spec.vsphere.inventory.template, createdAt });
-    const out = createKubeadmVsphereCluster(this, name, args, readinessTargets(check.previous, state));
+    // A previous applied state: the cluster exists, so a replaced first control plane joins it.
+    const out = createKubeadmVsphereCluster(this, name, args, readinessTargets(check.previous, state), check.previous !== undefined);
     this.bootstrap = out.bootstrap;
     this.topology = out.topology;
     this.access = out.access;
@@ -191,13 +192,13 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
 }
 
 /** Creates the children: PKI and guestinfo, the VMs (each with its guestinfo), then the access gate. */
-export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: string, args: KubeadmVsphereClusterArgs, readiness?: { waitFor: string[]; reportOnly: string[] }) {
+export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: string, args: KubeadmVsphereClusterArgs, readiness?: { waitFor: string[]; reportOnly: string[] }, clusterExists = false) {
   const v = args.spec.vsphere;
   const c = args.cluster;
   const child = { parent };
   const bootstrap = new KubeadmBootstrap(
     name,
-    { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings, joinTokenGeneration: joinTokenGeneration(args.now, c.settings.bootstrapTokenTtl) },
+    { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings, joinTokenGeneration: joinTokenGeneration(args.now, c.settings.bootstrapTokenTtl), clusterExists },
     child,
   );
   const topology = new VsphereTopology(name, topologyArgs(v, bootstrap.guestinfo), child);

@@ -132,7 +132,11 @@ def main():
     p.add_argument("--timeout", type=float, default=5.0)
     a = p.parse_args()
     endpoints = [e for e in a.endpoints.split(",") if e]
-    etcd = Etcd(a)
+    try:
+        etcd = Etcd(a)
+    except Exception as e:  # noqa: BLE001 - without a usable client certificate nobody can be asked
+        log("cannot load the etcd client credentials (%s): membership unknown" % e)
+        return 3
     seen = survey(etcd, endpoints)
     if not seen:
         log("no etcd endpoint answered (%s): membership unknown" % ",".join(endpoints))

@@ -3,11 +3,11 @@ import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { runUnderMocks, redactSecrets, unwrapSecrets, isSecretMarker, type OutputsHandler, type RecordedResource } from "../../src/plan/mock-runtime";
-import { KubeadmBootstrap, lastAppliedKubeadmCluster } from "../../components/cluster/bootstrap";
+import { KubeadmBootstrap } from "../../components/cluster/bootstrap";
 import { KubeadmClusterAccess } from "../../components/cluster/access";
 import { ValidationError } from "../../components/validation";
 import { caCertHash, isBootstrapToken } from "../../components/cluster/pki";
-import { type ClusterSpec, KUBEADM_CLUSTER_OUTPUT, appliedCluster, workerNodes } from "../../components/cluster/topology";
+import { type ClusterSpec, workerNodes } from "../../components/cluster/topology";
 import { workerPool } from "../../components/cluster/worker-pool";
 import { ajvErrors, cloudConfigSchema, realisticOutputs, referenceSpec, requireTool } from "./helpers";
 
@@ -168,22 +168,16 @@ describe("cluster components under the mock runtime", function () {
     assert.deepEqual(r.resources.map((x) => x.type), ["pulumi:pulumi:Stack"]);
   });
 
-  it("reads the stack's own last kubeadmCluster output through a StackReference: once the cluster exists the first control plane joins", async () => {
+  it("once the cluster exists (clusterExists), the first control plane's guestinfo is a control-plane join without CA keys", async () => {
     const spec = referenceSpec("haproxy", "packages", 1);
     const first = spec.nodes.find((n) => n.role === "control-plane")!;
-    const runWith = (previous: unknown) =>
-      runUnderMocks(
-        { project: "vsphere-spark", stack: "dev", config: {}, invokes: {}, outputs: { ...outputs, "pulumi:pulumi:StackReference": () => ({ outputs: previous === undefined ? {} : { [KUBEADM_CLUSTER_OUTPUT]: previous } }) } },
-        async () => {
-          const b = new KubeadmBootstrap(spec.clusterName, { ...spec, previous: lastAppliedKubeadmCluster() });
-          return { first: b.guestinfo[first.name] };
-        },
-      );
-    const fresh = await runWith(undefined);
-    assert.equal(fresh.resources.find((x) => x.type === "pulumi:pulumi:StackReference")!.name, "organization/vsphere-spark/dev");
-    assert.match(userDataOf(fresh.outputs.first), /kind: InitConfiguration/);
-    const existing = await runWith(appliedCluster(spec));
-    const ud = userDataOf(existing.outputs.first);
+    const runWith = (clusterExists: boolean) =>
+      runUnderMocks({ project: "vsphere-spark", stack: "dev", config: {}, invokes: {}, outputs }, async () => {
+        const b = new KubeadmBootstrap(spec.clusterName, { ...spec, clusterExists });
+        return { first: b.guestinfo[first.name] };
+      });
+    assert.match(userDataOf((await runWith(false)).outputs.first), /kind: InitConfiguration/);
+    const ud = userDataOf((await runWith(true)).outputs.first);
     assert.match(ud, /kind: JoinConfiguration/);
     assert.doesNotMatch(ud, /PRIVATE KEY/);
   });

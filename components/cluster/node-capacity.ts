@@ -37,11 +37,24 @@ export function nodeMemoryCapacityMiB(vmMemoryMiB: number, model: KernelReservat
   return vmMemoryMiB - kernelReservedMiB(vmMemoryMiB, model);
 }
 
+/**
+ * The most MiB a kernel keeps whatever the RAM: the measured fixed part is 151 MiB (the kernel image,
+ * firmware ranges, the 64 MiB SWIOTLB buffer); 4 GiB is far above any of it, and far below the
+ * 151 × 1024 = 154624 a value copied from /proc/meminfo (which counts kB) would give.
+ */
+export const MAX_KERNEL_FIXED_MIB = 4096;
+
 /** Problems with a model (for settings validators): field → message. */
 export function kernelReservationErrors(m: Partial<KernelReservationModel> | undefined): { field: keyof KernelReservationModel; message: string }[] {
   const out: { field: keyof KernelReservationModel; message: string }[] = [];
   const f = m?.fixedMiB;
   if (typeof f !== "number" || !Number.isFinite(f) || f < 0) out.push({ field: "fixedMiB", message: `must be a number of MiB ≥ 0, got ${String(f)}` });
+  else if (f > MAX_KERNEL_FIXED_MIB) {
+    out.push({
+      field: "fixedMiB",
+      message: `is ${f} MiB, more than any kernel keeps (at most ${MAX_KERNEL_FIXED_MIB} MiB; Debian 12's keeps about ${DEFAULT_KERNEL_RESERVATION.fixedMiB}). The unit is MiB: /proc/meminfo counts kB, so ${f} kB would be ${Math.round(f / 1024)} MiB`,
+    });
+  }
   const r = m?.fraction;
   if (typeof r !== "number" || !Number.isFinite(r) || r < 0 || r >= 0.5) out.push({ field: "fraction", message: `must be a share of the RAM in [0, 0.5), got ${String(r)}` });
   return out;

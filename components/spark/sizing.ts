@@ -9,7 +9,8 @@
  *   nodeRoom      per node: allocatable − DaemonSet requests; per executor slot: that / E
  *   executorCores floor((vm.cpus − coresLeftForSystem) / E)                   → spark.executor.cores
  *   cpuRequest    min(cores, cpuSlot); below `cores` it becomes spark.kubernetes.executor.request.cores
- *                 (e.g. "14500m") while spark.executor.cores keeps the task slots; < 1 CPU: error
+ *                 (e.g. "14500m", or "500m" under one CPU) while spark.executor.cores keeps the whole
+ *                 task slots; a slot under one millicore: error
  *   executorHeap  the largest multiple of heapStep (default 1 GiB) whose pod fits the memory slot,
  *                 pod = heap + max(trunc(factor × heap), minOverhead) + offHeap + pysparkMemory,
  *                 and the largest heap in whole MiB that would fit (shown beside the chosen one)
@@ -136,8 +137,13 @@ export class SizingError extends Error {
   }
 }
 
-/** An executor slot smaller than this many millicores counts as "nothing fits". */
-export const MIN_EXECUTOR_CPU_MILLI = 1000;
+/**
+ * An executor slot smaller than this many millicores counts as "nothing fits". Spark takes any
+ * quantity for spark.kubernetes.executor.request.cores (Config.scala: a string conf without a
+ * check; BasicExecutorFeatureStep puts it into requests.cpu as is, SIZING.md), so anything down to
+ * the API's smallest CPU quantity, 1m, is a valid request; spark.executor.cores stays a whole number.
+ */
+export const MIN_EXECUTOR_CPU_MILLI = 1;
 
 /** Spark's overhead rule: max(trunc(factor × heap), minimum), as ResourceProfile computes it. */
 export function memoryOverheadMiB(heapMiB: number, factor: number, minMiB: number): number {
@@ -249,7 +255,7 @@ export function executorCores(vmCpus: number, p: { executorsPerNode: number; cor
 export function executorCpuRequest(execCores: number, room: Pick<NodeRoom, "slotCpuMilli" | "cpuWhere">): { cpuRequestMilli: number; fractional: boolean } {
   if (room.slotCpuMilli < MIN_EXECUTOR_CPU_MILLI) {
     throw new SizingError(
-      `executor CPU does not fit: ${room.cpuWhere}; an executor needs at least ${cores(MIN_EXECUTOR_CPU_MILLI)} CPU`,
+      `executor CPU does not fit: ${room.cpuWhere}; an executor needs at least ${MIN_EXECUTOR_CPU_MILLI}m CPU`,
       "executor.executorsPerNode",
     );
   }

@@ -55,9 +55,14 @@ describe("spark sizing steps: executorCpuRequest", () => {
     ["limit: the slot is exactly the cores", 15, 15000, { cpuRequestMilli: 15000, fractional: false }],
     ["rounded: 15 cores in a 14.9 CPU slot request 14900m", 15, 14900, { cpuRequestMilli: 14900, fractional: true }],
     ["limit: exactly one CPU", 4, 1000, { cpuRequestMilli: 1000, fractional: true }],
+    // Spark takes any request.cores quantity (SIZING.md): under one CPU the request is fractional
+    // and spark.executor.cores keeps its whole task slot.
+    ["under one CPU: 1 core in a 999m slot requests 999m", 1, 999, { cpuRequestMilli: 999, fractional: true }],
+    ["under one CPU: 2 cores in a 500m slot request 500m", 2, 500, { cpuRequestMilli: 500, fractional: true }],
+    ["limit: the smallest quantity, 1m", 1, 1, { cpuRequestMilli: 1, fractional: true }],
   ];
   for (const [name, c, slot, want] of table) it(name, () => assert.deepEqual(executorCpuRequest(c, { slotCpuMilli: slot, cpuWhere: "" }), want));
-  it("limit: under one CPU names executor.executorsPerNode", () => throwsField(() => executorCpuRequest(1, { slotCpuMilli: 999, cpuWhere: "w" }), "executor.executorsPerNode", /needs at least 1 CPU/));
+  it("limit: a slot of 0m names executor.executorsPerNode", () => throwsField(() => executorCpuRequest(1, { slotCpuMilli: 0, cpuWhere: "w" }), "executor.executorsPerNode", /needs at least 1m CPU/));
 });
 
 describe("spark sizing steps: executorHeap", () => {

@@ -131,6 +131,12 @@ describe("spark sizing: table", () => {
       cores: "15", memory: "100g", request: "14900m", pod: 112640, verdict: "fits-with-fractional-cpu-request",
     },
     {
+      name: "under one CPU: 0.9 allocatable CPU per node → request 900m, 1 task slot (Spark takes any request.cores)",
+      workers: { count: 4, allocatable: { cpu: 0.9, memoryMiB: 118176 }, vm: { cpus: 2, memoryMiB: 122880 }, daemonSetRequests: { cpu: 0, memoryMiB: 0 } },
+      raw: { ...PAPER, deployMode: "client", executor: { heapGranularityGiB: 10 } },
+      cores: "1", memory: "100g", request: "900m", pod: 112640, verdict: "fits-with-fractional-cpu-request",
+    },
+    {
       name: "two executors per node on the reference VMs: 7 cores, 50g at the 10 GiB step",
       workers: referenceWorkers(8),
       raw: { ...PAPER, deployMode: "client", executor: { executorsPerNode: 2, heapGranularityGiB: 10 } },
@@ -172,10 +178,10 @@ describe("spark sizing: table", () => {
       message: /smallest heap, 10g, needs a 11264 MiB pod.*allocatable memory 10000 MiB − DaemonSets 0 MiB = 10000 MiB per node/,
     },
     {
-      name: "CPU: 0.9 allocatable CPU per node",
-      workers: { count: 4, allocatable: { cpu: 0.9, memoryMiB: 118176 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: noDs },
+      name: "CPU: the DaemonSets take all 0.9 allocatable CPU of a node",
+      workers: { count: 4, allocatable: { cpu: 0.9, memoryMiB: 118176 }, vm: { cpus: 16, memoryMiB: 122880 }, daemonSetRequests: { cpu: 0.9, memoryMiB: 0 } },
       field: "executor.executorsPerNode",
-      message: /executor CPU does not fit: allocatable cpu 0\.9 − DaemonSets 0 = 0\.9 per node; an executor needs at least 1 CPU/,
+      message: /executor CPU does not fit: allocatable cpu 0\.9 − DaemonSets 0\.9 = 0 per node; an executor needs at least 1m CPU/,
     },
     {
       name: "CPU: no core left after coresLeftForSystem",

@@ -23,6 +23,12 @@ export interface WorkerPool {
   allocatable: { cpu: number; memoryMiB: number };
   /** CPU and memory requested on each worker by DaemonSets (CNI, kube-proxy, CSI, agents). */
   daemonSetRequests: { cpu: number; memoryMiB: number };
+  /**
+   * CPU and memory of the cluster add-ons' other pods (CoreDNS, the CNI's controller: Deployments
+   * whose replicas may be scheduled on any worker), summed: what one worker may have to hold
+   * besides the DaemonSets. Absent: none.
+   */
+  addOnPods?: { cpu: number; memoryMiB: number };
 }
 
 /** The API endpoint users and nodes talk to. */

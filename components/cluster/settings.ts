@@ -8,6 +8,7 @@ import { ConfigReader } from "../config-reader";
 import { cidrsOverlap, parseCidr } from "../net";
 import { parseQuantity, parseThreshold } from "../quantity";
 import { DEFAULT_KERNEL_RESERVATION, KernelReservationModel, kernelReservationErrors } from "./node-capacity";
+import { clusterAddOns, coveredVersions } from "./add-ons";
 
 export type InstallMode = "preinstalled" | "packages";
 export type CniKind = "antrea" | "calico";
@@ -91,8 +92,10 @@ export interface KubernetesSettings {
   /** kube-vip image tag (used only when the endpoint kind is `kube-vip`). */
   kubeVipVersion: string;
   /**
-   * What the DaemonSets on each worker request (CNI agent, kube-proxy, CSI node plugin, log and
-   * metrics agents): the Spark executor sizing subtracts it from the node allocatable.
+   * What the DaemonSets on each worker request (CNI agent, kube-proxy, and any CSI node plugin, log
+   * or metrics agent added later): the Spark executor sizing subtracts it from the node allocatable.
+   * Default: what the stack's own DaemonSets request, from the CNI chart of the pinned version
+   * (components/cluster/add-ons.ts); a value below that is refused.
    */
   workerDaemonSetRequests: { cpu: string; memory: string };
   /**
@@ -141,11 +144,17 @@ export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = {
   adminUser: "kadmin",
   sshAuthorizedKeys: [],
   kubeVipVersion: "v0.8.7",
-  // Antrea's agent requests 200m; kube-proxy nothing; 100m and 512Mi leave room for a CSI node
-  // plugin and a log agent. Raise it when more DaemonSets run on the workers.
-  workerDaemonSetRequests: { cpu: "300m", memory: "512Mi" },
+  // The DaemonSets the stack installs: Antrea 2.2.0's agent requests 400m (antrea-agent 200m +
+  // antrea-ovs 200m; its install-cni init container 100m), kube-proxy nothing (add-ons.ts).
+  workerDaemonSetRequests: daemonSetDefault("antrea", DEFAULT_CNI_VERSIONS.antrea)!,
   kernelReservation: { ...DEFAULT_KERNEL_RESERVATION },
 };
+
+/** What the stack's own DaemonSets request with this CNI, as quantities; undefined when the version is not in the table. */
+export function daemonSetDefault(kind: CniKind, version: string): { cpu: string; memory: string } | undefined {
+  const a = clusterAddOns(kind, version);
+  return a.cniKnown ? { cpu: `${a.daemonSets.cpuMilli}m`, memory: `${a.daemonSets.memoryMiB}Mi` } : undefined;
+}
 
 /** The oldest Kubernetes minor this library renders for (pkgs.k8s.io repositories, v1beta3). */
 export const MIN_KUBERNETES_MINOR = 28;
@@ -275,10 +284,28 @@ export function resolveKubernetesSettings(
     s.kubelet[key] = merged;
   }
 
-  const ds = o.workerDaemonSetRequests === undefined ? undefined : r.object(o.workerDaemonSetRequests, `${path}.workerDaemonSetRequests`, ["cpu", "memory"]);
+  // DaemonSets: the stack's own (the CNI chart of the pinned version, kube-proxy) at least.
+  const dsPath = `${path}.workerDaemonSetRequests`;
+  const own = clusterAddOns(s.cni.kind, s.cni.version);
+  s.workerDaemonSetRequests = daemonSetDefault(s.cni.kind, s.cni.version) ?? { cpu: "0", memory: "0" };
+  const ds = o.workerDaemonSetRequests === undefined ? undefined : r.object(o.workerDaemonSetRequests, dsPath, ["cpu", "memory"]);
+  if (!own.cniKnown && (ds?.cpu === undefined || ds?.memory === undefined)) {
+    err(
+      dsPath,
+      `is required (cpu and memory): the requests of ${s.cni.kind} ${s.cni.version}'s DaemonSets are not in this library's table (${s.cni.kind} ${coveredVersions(s.cni.kind)}, components/cluster/add-ons.ts); give what its agent pods request on each worker, read from that chart`,
+    );
+  }
   for (const res of ["cpu", "memory"] as const) {
     if (ds?.[res] === undefined) continue;
-    s.workerDaemonSetRequests[res] = quantity(ds, res, `${path}.workerDaemonSetRequests`, `"300m" or "512Mi"`) ?? s.workerDaemonSetRequests[res];
+    const text = quantity(ds, res, dsPath, `"400m" or "512Mi"`);
+    if (text === undefined) continue;
+    const floor = res === "cpu" ? own.daemonSets.cpuMilli / 1000 : own.daemonSets.memoryMiB * 2 ** 20;
+    if (own.cniKnown && (parseQuantity(text) ?? 0) < floor) {
+      const what = own.pods.filter((p) => p.kind === "DaemonSet").map((p) => `${p.name}: ${p.containers.map((c) => `${c.name} ${res === "cpu" ? `${c.cpuMilli}m` : `${c.memoryMiB}Mi`}`).join(" + ")}`).join("; ");
+      err(`${dsPath}.${res}`, `is ${text}, less than the stack's own DaemonSets request on each worker with ${s.cni.kind} ${s.cni.version}: ${res === "cpu" ? `${own.daemonSets.cpuMilli}m` : `${own.daemonSets.memoryMiB}Mi`} (${what})`);
+      continue;
+    }
+    s.workerDaemonSetRequests[res] = text;
   }
 
   const krPath = `${path}.kernelReservation`;

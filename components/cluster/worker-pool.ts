@@ -9,6 +9,7 @@ import { quantityMiB, parseQuantity } from "../quantity";
 import type { WorkerPool } from "./backend";
 import { NodeShape, nodeAllocatable } from "./allocatable";
 import { nodeMemoryCapacityMiB } from "./node-capacity";
+import { clusterAddOns } from "./add-ons";
 import type { KubernetesSettings } from "./settings";
 
 /**
@@ -17,8 +18,9 @@ import type { KubernetesSettings } from "./settings";
  */
 export function workerPool(
   workers: readonly NodeShape[],
-  settings: Pick<KubernetesSettings, "kubelet" | "workerDaemonSetRequests" | "kernelReservation">,
+  settings: Pick<KubernetesSettings, "kubelet" | "workerDaemonSetRequests" | "kernelReservation" | "cni">,
 ): WorkerPool {
+  const addOns = clusterAddOns(settings.cni.kind, settings.cni.version).deployments;
   if (workers.length === 0) throw new Error("workerPool: a cluster without workers has no worker pool");
   const vm = { cpus: Math.min(...workers.map((w) => w.cpus)), memoryMiB: Math.min(...workers.map((w) => w.memoryMiB)) };
   return {
@@ -30,5 +32,6 @@ export function workerPool(
       cpu: parseQuantity(settings.workerDaemonSetRequests.cpu) ?? 0,
       memoryMiB: quantityMiB(settings.workerDaemonSetRequests.memory) ?? 0,
     },
+    addOnPods: { cpu: addOns.cpuMilli / 1000, memoryMiB: addOns.memoryMiB },
   };
 }

@@ -4,7 +4,9 @@
  */
 import { SparkNames, sparkConf, sparkNames } from "./conf";
 import type { SparkSettings } from "./settings";
-import { ExecutorSizing, SizingPolicy, WorkerShape, sizeExecutors } from "./sizing";
+import { ExecutorSizing, PlatformPod, SizingError, SizingPolicy, WorkerShape, sizeExecutors } from "./sizing";
+import { HISTORY_SERVER_RESOURCES } from "./manifests";
+import { parseCpuMilli } from "../quantity";
 
 export interface SparkPlan {
   settings: SparkSettings;
@@ -21,13 +23,38 @@ export function effectiveWorkers(workers: WorkerShape, settings: SparkSettings):
   return settings.nodeAllocatable ? { ...workers, allocatable: { ...settings.nodeAllocatable } } : workers;
 }
 
-export function sizingPolicy(s: SparkSettings): SizingPolicy {
-  return { appType: s.appType, deployMode: s.deployMode, executor: s.executor, driver: s.driver, dynamicAllocation: s.dynamicAllocation };
+/**
+ * The Spark layer's own pods that stay on a worker beside the executors: the History Server (its
+ * Deployment carries the same node selector and tolerations as the executors, manifests.ts). The
+ * smoke-test Job is not one: it runs once during `pulumi up`, before any application, and its pods
+ * end. A cluster-mode driver is counted by the driver step instead (it is one pod on one worker).
+ */
+export function platformPods(s: SparkSettings): PlatformPod[] {
+  if (!s.historyServer.enabled) return [];
+  return [{ name: "History Server", cpuMilli: parseCpuMilli(HISTORY_SERVER_RESOURCES.cpu) ?? 0, memoryMiB: HISTORY_SERVER_RESOURCES.memoryMiB }];
 }
 
-/** Throws a SizingError (with the numbers) when no executor fits the workers. */
+export function sizingPolicy(s: SparkSettings): SizingPolicy {
+  return { appType: s.appType, deployMode: s.deployMode, executor: s.executor, driver: s.driver, dynamicAllocation: s.dynamicAllocation, platformPods: platformPods(s) };
+}
+
+/**
+ * Throws a SizingError (with the numbers) when no executor fits the workers, or when the
+ * SparkApplication (always cluster mode) has a driver no worker can take.
+ */
 export function planSpark(settings: SparkSettings, workers: WorkerShape): SparkPlan {
   const w = effectiveWorkers(workers, settings);
   const sizing = sizeExecutors(w, sizingPolicy(settings));
+  const app = sizing.fit.clusterMode;
+  if (settings.sparkApplication.enabled && settings.deployMode === "client") {
+    if (!app.placeable) {
+      throw new SizingError(`sparkApplication: the Spark Operator always submits in cluster mode: ${app.note}`, "driver.memory");
+    }
+    if (app.startableExecutors < sizing.executor.instances) {
+      sizing.fit.notes.push(
+        `sparkApplication: the Spark Operator runs it in cluster mode: ${app.note}; it asks for ${app.startableExecutors} executors, not ${sizing.executor.instances}`,
+      );
+    }
+  }
   return { settings, workers: w, names: sparkNames(settings), sizing, conf: sparkConf(settings, sizing) };
 }

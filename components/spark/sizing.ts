@@ -6,7 +6,9 @@
  * The sizing is a chain of named steps, each exported and table-tested on its own
  * (test/spark/sizing-steps.test.ts):
  *
- *   nodeRoom      per node: allocatable − DaemonSet requests; per executor slot: that / E
+ *   nodeRoom      per node: allocatable − DaemonSet requests − the other pods the stack places on
+ *                 workers (the add-ons' Deployments, the History Server: each may land on any
+ *                 worker, so every worker keeps room for all of them); per executor slot: that / E
  *   executorCores floor((vm.cpus − coresLeftForSystem) / E)                   → spark.executor.cores
  *   cpuRequest    min(cores, cpuSlot); below `cores` it becomes spark.kubernetes.executor.request.cores
  *                 (e.g. "14500m", or "500m" under one CPU) while spark.executor.cores keeps the whole
@@ -16,7 +18,9 @@
  *                 and the largest heap in whole MiB that would fit (shown beside the chosen one)
  *   executorCount workers × E, or the user's instances / dynamic-allocation bounds
  *   driverFit     cluster mode: the driver pod is created before any executor; it must fit a
- *                 worker, and the executors that no longer fit beside it are counted
+ *                 worker, and the executors that no longer fit beside it are counted. Computed for
+ *                 cluster mode whatever the deploy mode (`fit.clusterMode`): the Spark Operator's
+ *                 SparkApplication always runs in cluster mode
  *   sizingConf    the Spark properties
  *   utilization   requested vs allocatable vs VM
  *
@@ -35,7 +39,16 @@ import { parseSparkTimeMs } from "./units";
  */
 export type WorkerShape = WorkerPool;
 
+/** A pod the stack itself places on a worker, outside the executors (e.g. the History Server). */
+export interface PlatformPod {
+  name: string;
+  cpuMilli: number;
+  memoryMiB: number;
+}
+
 export interface SizingPolicy {
+  /** Pods of the Spark layer that run beside the executors on some worker (default none). */
+  platformPods?: PlatformPod[];
   appType: SparkAppType;
   deployMode: DeployMode;
   executor: ExecutorPolicy;
@@ -73,6 +86,17 @@ export interface DriverFit {
   startableExecutors: number;
 }
 
+/** The same fit in cluster mode, whatever the deploy mode (what a SparkApplication gets). */
+export interface ClusterModeFit {
+  /** Whether some worker can take the driver pod. */
+  placeable: boolean;
+  executorsBesideDriver: number;
+  /** Executors that can run beside the driver pod: min(the planned executors, what fits). */
+  startableExecutors: number;
+  /** Why not, with the numbers (when the driver fits no worker or executors are left out). */
+  note?: string;
+}
+
 export interface Fit {
   /** `fits`, or `fits-with-fractional-cpu-request` when request.cores had to go below spark.executor.cores. */
   verdict: "fits" | "fits-with-fractional-cpu-request";
@@ -86,6 +110,7 @@ export interface Fit {
     memorySpareMiB: number;
   };
   driver: DriverFit;
+  clusterMode: ClusterModeFit;
   notes: string[];
 }
 
@@ -198,7 +223,7 @@ export function workerShapeErrors(w: WorkerShape): { field: string; message: str
 // Step 1: the room on a node and in one executor slot.
 
 export interface NodeRoom {
-  /** Allocatable − DaemonSet requests on one node. */
+  /** Allocatable − DaemonSet requests − the other pods the stack places on workers, on one node. */
   nodeCpuMilli: number;
   nodeMemMiB: number;
   /** One executor slot (node room / executors per node), rounded down. */
@@ -209,23 +234,39 @@ export interface NodeRoom {
   memWhere: string;
 }
 
-export function nodeRoom(workers: WorkerShape, executorsPerNode: number): NodeRoom {
+/**
+ * The pods besides executors and DaemonSets that may be scheduled on any worker: the cluster's
+ * add-on pods (from the worker pool) and the Spark layer's own (`platformPods`). The scheduler may
+ * put all of them on the same worker, so each worker keeps room for their sum.
+ */
+export function sharedPods(workers: WorkerShape, platformPods: readonly PlatformPod[] = []): { cpuMilli: number; memoryMiB: number; names: string[] } {
+  const addOn = workers.addOnPods;
+  const list = [
+    ...(addOn && (addOn.cpu > 0 || addOn.memoryMiB > 0) ? [{ name: "add-on pods", cpuMilli: toMilli(addOn.cpu), memoryMiB: addOn.memoryMiB }] : []),
+    ...platformPods,
+  ];
+  return { cpuMilli: list.reduce((s, p) => s + p.cpuMilli, 0), memoryMiB: list.reduce((s, p) => s + p.memoryMiB, 0), names: list.map((p) => p.name) };
+}
+
+export function nodeRoom(workers: WorkerShape, executorsPerNode: number, platformPods: readonly PlatformPod[] = []): NodeRoom {
   const E = executorsPerNode;
   const ds = workers.daemonSetRequests;
-  const nodeCpuMilli = toMilli(workers.allocatable.cpu) - toMilli(ds.cpu);
-  const nodeMemMiB = workers.allocatable.memoryMiB - ds.memoryMiB;
+  const shared = sharedPods(workers, platformPods);
+  const nodeCpuMilli = toMilli(workers.allocatable.cpu) - toMilli(ds.cpu) - shared.cpuMilli;
+  const nodeMemMiB = workers.allocatable.memoryMiB - ds.memoryMiB - shared.memoryMiB;
   const slotCpuMilli = Math.floor(nodeCpuMilli / E);
   const slotMemMiB = Math.floor(nodeMemMiB / E);
+  const what = shared.names.join(" and ");
   return {
     nodeCpuMilli,
     nodeMemMiB,
     slotCpuMilli,
     slotMemMiB,
     cpuWhere:
-      `allocatable cpu ${workers.allocatable.cpu} − DaemonSets ${ds.cpu} = ${cores(nodeCpuMilli)} per node` +
+      `allocatable cpu ${workers.allocatable.cpu} − DaemonSets ${ds.cpu}${shared.names.length ? ` − ${what} ${cores(shared.cpuMilli)}` : ""} = ${cores(nodeCpuMilli)} per node` +
       (E > 1 ? `, ${cores(slotCpuMilli)} per executor for ${E} executors per node` : ""),
     memWhere:
-      `allocatable memory ${workers.allocatable.memoryMiB} MiB − DaemonSets ${ds.memoryMiB} MiB = ${nodeMemMiB} MiB per node` +
+      `allocatable memory ${workers.allocatable.memoryMiB} MiB − DaemonSets ${ds.memoryMiB} MiB${shared.names.length ? ` − ${what} ${shared.memoryMiB} MiB` : ""} = ${nodeMemMiB} MiB per node` +
       (E > 1 ? `, ${slotMemMiB} MiB per executor for ${E} executors per node` : ""),
   };
 }
@@ -427,6 +468,22 @@ export function driverFit(d: DriverInputs, room: Pick<NodeRoom, "nodeCpuMilli" |
   return { fit, notes };
 }
 
+/**
+ * The driver step in cluster mode whatever the deploy mode, never throwing: a SparkApplication
+ * (the Spark Operator submits in cluster mode only) asks for the executors that fit beside its
+ * driver pod, and a driver that fits no worker is reported, not hidden.
+ */
+export function clusterModeFit(d: Omit<DriverInputs, "mode" | "dynamic">, room: Pick<NodeRoom, "nodeCpuMilli" | "nodeMemMiB">): ClusterModeFit {
+  try {
+    const { fit, notes } = driverFit({ ...d, mode: "cluster", dynamic: true }, room);
+    const startable = Math.min(d.instances, fit.startableExecutors);
+    return { placeable: true, executorsBesideDriver: fit.executorsBesideDriver, startableExecutors: startable, ...(notes.length ? { note: notes[0].replace(/; dynamic allocation keeps the rest Pending$/, "") } : {}) };
+  } catch (e) {
+    if (!(e instanceof SizingError)) throw e;
+    return { placeable: false, executorsBesideDriver: 0, startableExecutors: 0, note: e.message };
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Step 7: the Spark properties.
 
@@ -519,7 +576,7 @@ export function sizeExecutors(workers: WorkerShape, policy: SizingPolicy): Execu
   }
   const ex = policy.executor;
   const E = ex.executorsPerNode;
-  const room = nodeRoom(workers, E);
+  const room = nodeRoom(workers, E, policy.platformPods ?? []);
   const execCores = executorCores(workers.vm.cpus, ex);
   const { cpuRequestMilli, fractional } = executorCpuRequest(execCores, room);
 
@@ -560,6 +617,10 @@ export function sizeExecutors(workers: WorkerShape, policy: SizingPolicy): Execu
     room,
   );
   notes.push(...driver.notes);
+  const clusterMode = clusterModeFit(
+    { driverPodMiB, driverCpuMilli, workers: workers.count, executorsPerNode: E, instances: count.instances, executorPodMiB: heap.podMiB, executorCpuMilli: cpuRequestMilli },
+    room,
+  );
   if (fractional) {
     notes.push(
       `spark.executor.cores ${execCores} does not fit the CPU a worker offers (${room.cpuWhere}): the pod requests ${formatCpuMilli(cpuRequestMilli)} (spark.kubernetes.executor.request.cores) and keeps ${execCores} task slots`,
@@ -605,6 +666,7 @@ export function sizeExecutors(workers: WorkerShape, policy: SizingPolicy): Execu
         memorySpareMiB: room.nodeMemMiB - E * heap.podMiB,
       },
       driver: driver.fit,
+      clusterMode,
       notes,
     },
     executor: {

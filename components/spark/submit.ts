@@ -245,7 +245,8 @@ export function sparkApplication(plan: SparkPlan): Record<string, unknown> {
   };
   if (fractional) executor.coreRequest = z.executorPod.cpuRequest;
   const da = z.executor.dynamicAllocation;
-  if (!da) executor.instances = z.executor.instances;
+  // Always cluster mode: the driver pod takes room on a worker first (sizing.ts, clusterModeFit).
+  if (!da) executor.instances = Math.min(z.executor.instances, z.fit.clusterMode.startableExecutors);
   const spec: Record<string, unknown> = {
     type: s.appType === "python" ? "Python" : "Scala",
     mode: "cluster",

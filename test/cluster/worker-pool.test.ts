@@ -19,7 +19,10 @@ describe("cluster layer: worker pool", () => {
       const pool = workerPool(t.workers, k);
       assert.equal(pool.count, t.workers.length);
       assert.deepEqual(pool.allocatable, { cpu: t.cpu, memoryMiB: t.memoryMiB });
-      assert.deepEqual(pool.daemonSetRequests, { cpu: 0.3, memoryMiB: 512 });
+      // Antrea 2.2.0's agent (200m + 200m; install-cni 100m is an init container), kube-proxy nothing.
+      assert.deepEqual(pool.daemonSetRequests, { cpu: 0.4, memoryMiB: 0 });
+      // CoreDNS 2 × 100m / 70Mi and antrea-controller 200m / 100Mi, which may land on any worker.
+      assert.deepEqual(pool.addOnPods, { cpu: 0.4, memoryMiB: 240 });
     });
   }
 

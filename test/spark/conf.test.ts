@@ -146,11 +146,16 @@ describe("spark SparkApplication template (sparkoperator.k8s.io/v1beta2 CRD)", (
   }
 
   it("carries the same sizing as spark-submit", () => {
-    const plan = planSpark(stackSettings({ nodeAllocatable: { cpu: 14.5, memoryMiB: 122780 } }), referenceWorkers(16));
+    const plan = planSpark(stackSettings({ nodeAllocatable: { cpu: 14.5, memoryMiB: 122780 }, sparkApplication: { enabled: true } }), referenceWorkers(16));
     const app = sparkApplication(plan) as { spec: Record<string, Record<string, unknown>> };
-    assert.equal(app.spec.executor.instances, 16);
+    // The platform is sized for client mode (16 executors); the operator always runs cluster mode,
+    // where the 45056 MiB driver pod takes the room of one executor: the application asks for 15.
+    assert.equal(plan.conf["spark.executor.instances"], "16");
+    assert.equal(app.spec.executor.instances, 15);
+    assert.equal(plan.sizing.fit.clusterMode.startableExecutors, 15);
+    assert.match(plan.sizing.fit.notes.join("\n"), /sparkApplication: the Spark Operator runs it in cluster mode: .*driver pod \(45056 MiB, 1 CPU\).* it asks for 15 executors, not 16/);
     assert.equal(app.spec.executor.cores, 15);
-    assert.equal(app.spec.executor.coreRequest, "14200m", "14.5 allocatable − 0.3 DaemonSets");
+    assert.equal(app.spec.executor.coreRequest, "13700m", "14.5 allocatable − 0.4 DaemonSets − 0.4 add-on pods");
     assert.equal(app.spec.executor.memory, "100g");
     assert.equal(app.spec.driver.memory, "40g");
     assert.equal(app.spec.driver.serviceAccount, "spark");
@@ -202,7 +207,7 @@ describe("spark artifacts and plan section", () => {
   it("the plan section has conf, pods, utilization and fit, and is plain JSON", () => {
     const sec = sparkPlanSection(stackSettings(), referenceWorkers(16));
     assert.deepEqual(Object.keys(sec), ["conf", "executorPod", "driverPod", "heap", "utilization", "fit"]);
-    assert.deepEqual(sec.heap, { chosen: "100g", chosenMiB: 102400, stepGiB: 10, largestFitMiB: 106968 });
+    assert.deepEqual(sec.heap, { chosen: "100g", chosenMiB: 102400, stepGiB: 10, largestFitMiB: 107215 });
     assert.deepEqual(JSON.parse(JSON.stringify(sec)), sec);
     assert.deepEqual(sec.executorPod, { cpuRequest: "15", memoryMiB: 112640 });
     assert.equal(sec.conf["spark.kubernetes.namespace"], "spark");

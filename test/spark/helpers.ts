@@ -11,14 +11,16 @@ import { kernelReservedMiB } from "../../components/cluster/node-capacity";
 /**
  * A worker pool as the kubeadm back end reports it with its default kubelet settings, from honest
  * node capacity: allocatable = (VM RAM − the kernel's share) − kubeReserved 1Gi − systemReserved 1Gi
- * − eviction 500Mi; CPU 16 − 100m − 100m; DaemonSets 300m / 512Mi (components/cluster/settings.ts).
+ * − eviction 500Mi; CPU 16 − 100m − 100m; DaemonSets 400m / 0 (Antrea 2.2.0's agent, kube-proxy) and
+ * add-on pods 400m / 240 MiB (CoreDNS × 2, antrea-controller) (components/cluster/add-ons.ts).
  */
 export function kubeadmWorkers(count: number, cpus: number, memoryMiB: number): WorkerShape {
   return {
     count,
     vm: { cpus, memoryMiB },
     allocatable: { cpu: (cpus * 1000 - 200) / 1000, memoryMiB: memoryMiB - kernelReservedMiB(memoryMiB) - 2048 - 500 },
-    daemonSetRequests: { cpu: 0.3, memoryMiB: 512 },
+    daemonSetRequests: { cpu: 0.4, memoryMiB: 0 },
+    addOnPods: { cpu: 0.4, memoryMiB: 240 },
   };
 }
 

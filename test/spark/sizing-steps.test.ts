@@ -22,10 +22,15 @@ const throwsField = (f: () => unknown, field: string, message: RegExp) =>
 
 describe("spark sizing steps: nodeRoom", () => {
   const table: [string, Parameters<typeof nodeRoom>, { nodeCpuMilli: number; nodeMemMiB: number; slotCpuMilli: number; slotMemMiB: number }][] = [
-    ["exact: reference worker, one executor", [referenceWorkers(16), 1], { nodeCpuMilli: 15500, nodeMemMiB: 117664, slotCpuMilli: 15500, slotMemMiB: 117664 }],
-    ["rounded down: two executors, odd MiB", [{ ...referenceWorkers(1), allocatable: { cpu: 15.8, memoryMiB: 118177 } }, 2], { nodeCpuMilli: 15500, nodeMemMiB: 117665, slotCpuMilli: 7750, slotMemMiB: 58832 }],
-    ["rounded: binary fractions of CPU do not shave a millicore", [{ ...referenceWorkers(1), allocatable: { cpu: 0.3, memoryMiB: 1000 }, daemonSetRequests: { cpu: 0.1, memoryMiB: 0 } }, 1], { nodeCpuMilli: 200, nodeMemMiB: 1000, slotCpuMilli: 200, slotMemMiB: 1000 }],
-    ["limit: DaemonSets take everything", [{ ...referenceWorkers(1), daemonSetRequests: { cpu: 15.8, memoryMiB: 118176 } }, 3], { nodeCpuMilli: 0, nodeMemMiB: 0, slotCpuMilli: 0, slotMemMiB: 0 }],
+    // 15.8 − DaemonSets 0.4 (Antrea's agent) − add-on pods 0.4 (CoreDNS × 2, antrea-controller) = 15;
+    // 118176 MiB − 0 − 240 = 117936.
+    ["exact: reference worker, one executor", [referenceWorkers(16), 1], { nodeCpuMilli: 15000, nodeMemMiB: 117936, slotCpuMilli: 15000, slotMemMiB: 117936 }],
+    ["rounded down: two executors, odd MiB", [{ ...referenceWorkers(1), allocatable: { cpu: 15.8, memoryMiB: 118177 } }, 2], { nodeCpuMilli: 15000, nodeMemMiB: 117937, slotCpuMilli: 7500, slotMemMiB: 58968 }],
+    ["rounded: binary fractions of CPU do not shave a millicore", [{ ...referenceWorkers(1), allocatable: { cpu: 0.3, memoryMiB: 1000 }, daemonSetRequests: { cpu: 0.1, memoryMiB: 0 }, addOnPods: { cpu: 0, memoryMiB: 0 } }, 1], { nodeCpuMilli: 200, nodeMemMiB: 1000, slotCpuMilli: 200, slotMemMiB: 1000 }],
+    ["limit: DaemonSets take everything", [{ ...referenceWorkers(1), daemonSetRequests: { cpu: 15.8, memoryMiB: 118176 }, addOnPods: undefined }, 3], { nodeCpuMilli: 0, nodeMemMiB: 0, slotCpuMilli: 0, slotMemMiB: 0 }],
+    // The History Server (250m / 1536 MiB) may land on any worker: every worker keeps its room.
+    ["the History Server is counted on every worker", [referenceWorkers(16), 1, [{ name: "History Server", cpuMilli: 250, memoryMiB: 1536 }]], { nodeCpuMilli: 14750, nodeMemMiB: 116400, slotCpuMilli: 14750, slotMemMiB: 116400 }],
+    ["no add-on pods reported (a cluster that is not ours): DaemonSets only", [{ ...referenceWorkers(1), addOnPods: undefined }, 1], { nodeCpuMilli: 15400, nodeMemMiB: 118176, slotCpuMilli: 15400, slotMemMiB: 118176 }],
   ];
   for (const [name, args, want] of table) {
     it(name, () => {

@@ -45,9 +45,9 @@ describe("spark sizing: table", () => {
       assert.deepEqual(z.driverPod, { cpuRequest: "1", memoryMiB: 45056 });
       assert.equal(z.fit.verdict, "fits");
       // The margin against honest capacity: 122880 − 2156 (kernel) − 2548 (kubelet) − 512 (DaemonSets) − 112640.
-      assert.equal(z.fit.perNode.memoryAvailableMiB, 117664);
-      assert.equal(z.fit.perNode.memorySpareMiB, 117664 - 112640);
-      assert.equal(z.executor.largestHeapMiB, 106968, "the largest heap that fits, shown beside the chosen 100g");
+      assert.equal(z.fit.perNode.memoryAvailableMiB, 117936);
+      assert.equal(z.fit.perNode.memorySpareMiB, 117936 - 112640);
+      assert.equal(z.executor.largestHeapMiB, 107215, "the largest heap that fits, shown beside the chosen 100g");
       assert.equal(z.utilization.taskSlots, 15 * n);
       assert.equal(z.utilization.cpu.ofAllocatable, Math.round((15 / 15.8) * 10000) / 10000);
       assert.equal(z.utilization.memory.requestedMiB, 112640 * n);
@@ -59,9 +59,9 @@ describe("spark sizing: table", () => {
     const z = size(referenceWorkers(16), { deployMode: "client" });
     assert.equal(z.conf["spark.executor.memory"], "104g");
     assert.equal(z.executorPod.memoryMiB, 106496 + 10649);
-    assert.ok(z.executorPod.memoryMiB <= 117664);
+    assert.ok(z.executorPod.memoryMiB <= 117936);
     const next = 105 * 1024;
-    assert.ok(next + Math.trunc(0.1 * next) > 117664, "105g would not fit");
+    assert.ok(next + Math.trunc(0.1 * next) > 117936, "105g would not fit");
   });
 
   it("the reference stack in cluster mode says that its 16th executor cannot start (the 40g driver takes a worker's room)", () => {
@@ -88,7 +88,7 @@ describe("spark sizing: table", () => {
   it("a cluster-mode driver larger than any worker is an error naming driver.memory", () => {
     assert.throws(
       () => size(referenceWorkers(4), { driver: { memory: "120g" } }),
-      (e: unknown) => e instanceof SizingError && e.field === "driver.memory" && /can never be scheduled: it needs 135168 MiB but a worker offers 117664 MiB/.test(e.message),
+      (e: unknown) => e instanceof SizingError && e.field === "driver.memory" && /can never be scheduled: it needs 135168 MiB but a worker offers 117936 MiB/.test(e.message),
     );
     assert.doesNotThrow(() => size(referenceWorkers(4), { deployMode: "client", driver: { memory: "120g" } }), "client mode: the driver is not a pod");
   });
@@ -107,7 +107,7 @@ describe("spark sizing: table", () => {
     assert.equal(size(denseWorkers(8), { ...dense, executor: { ...dense.executor, heapGranularityGiB: 10 } }).conf["spark.executor.memory"], "80g");
     assert.throws(
       () => size(denseWorkers(8), { ...dense, executor: { ...dense.executor, memory: "90g" } }),
-      (e: unknown) => e instanceof SizingError && e.field === "executor.memory" && /its pod needs 129024 MiB .* 127328 MiB per executor for 2 executors per node/.test(e.message),
+      (e: unknown) => e instanceof SizingError && e.field === "executor.memory" && /its pod needs 129024 MiB .* 127464 MiB per executor for 2 executors per node/.test(e.message),
     );
   });
 
@@ -125,10 +125,10 @@ describe("spark sizing: table", () => {
 
   const cases: { name: string; workers: WorkerShape; raw?: unknown; cores: string; memory: string; request?: string; pod: number; verdict: string }[] = [
     {
-      name: "fractional request: allocatable 15.2 CPU − 300m DaemonSets leaves 14.9 → request 14900m, 15 task slots",
+      name: "fractional request: allocatable 15.2 CPU − 400m DaemonSets − 400m add-on pods leaves 14.4 → request 14400m, 15 task slots",
       workers: { ...referenceWorkers(16), allocatable: { cpu: 15.2, memoryMiB: 118176 } },
       raw: { ...PAPER, deployMode: "client" },
-      cores: "15", memory: "100g", request: "14900m", pod: 112640, verdict: "fits-with-fractional-cpu-request",
+      cores: "15", memory: "100g", request: "14400m", pod: 112640, verdict: "fits-with-fractional-cpu-request",
     },
     {
       name: "under one CPU: 0.9 allocatable CPU per node → request 900m, 1 task slot (Spark takes any request.cores)",
@@ -191,11 +191,11 @@ describe("spark sizing: table", () => {
       message: /no executor core left: \(vm\.cpus 2 − coresLeftForSystem 2\) \/ executorsPerNode 1 = 0, less than 1/,
     },
     {
-      name: "explicit 110g heap: its 123904 MiB pod exceeds the 117664 MiB a node offers",
+      name: "explicit 110g heap: its 123904 MiB pod exceeds the 117936 MiB a node offers",
       workers: referenceWorkers(16),
       raw: { deployMode: "client", executor: { memory: "110g" } },
       field: "executor.memory",
-      message: /executor memory 110g does not fit: its pod needs 123904 MiB .* = 117664 MiB per node; the largest heap that fits is 106968 MiB/,
+      message: /executor memory 110g does not fit: its pod needs 123904 MiB .* = 117936 MiB per node; the largest heap that fits is 107215 MiB/,
     },
     {
       name: "more instances than executor slots",
@@ -237,7 +237,7 @@ describe("spark sizing: table", () => {
   it("nodeAllocatable overrides what the cluster layer reported", () => {
     const s = settingsOf({ deployMode: "client", nodeAllocatable: { cpu: 14.5, memoryMiB: 119308 } });
     const plan = planSpark(s, referenceWorkers(16));
-    assert.equal(plan.conf["spark.kubernetes.executor.request.cores"], "14200m");
+    assert.equal(plan.conf["spark.kubernetes.executor.request.cores"], "13700m", "14.5 − 0.4 DaemonSets − 0.4 add-on pods");
     assert.equal(plan.workers.allocatable.memoryMiB, 119308);
   });
 });
@@ -329,6 +329,43 @@ describe("spark sizing: properties", () => {
         assert.deepEqual(b.executorPod, a.executorPod);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("spark sizing: the SparkApplication is cluster mode whatever the platform's mode", () => {
+  it("reference stack (client mode): the 45056 MiB driver pod leaves room for 0 of 1 executor on its worker, so the application asks for 15", () => {
+    const plan = planSpark(settingsOf({ ...PAPER, deployMode: "client", sparkApplication: { enabled: true } }), referenceWorkers(16));
+    assert.equal(plan.sizing.driverPod.memoryMiB, 45056);
+    assert.deepEqual(plan.sizing.fit.clusterMode, {
+      placeable: true,
+      executorsBesideDriver: 0,
+      startableExecutors: 15,
+      note: "cluster mode: the driver pod (45056 MiB, 1 CPU) is scheduled first and leaves room for 0 of 1 executor(s) on its worker, so only 15 of 16 executors can start",
+    });
+    assert.match(plan.sizing.fit.notes.join("\n"), /sparkApplication: .* it asks for 15 executors, not 16/);
+    // The client-mode platform itself still runs 16.
+    assert.equal(plan.sizing.fit.driver.startableExecutors, 16);
+  });
+
+  it("negative control: a driver small enough to share a worker keeps all 16 and adds no note", () => {
+    // 1g driver: 1408 MiB pod, 1 CPU; beside a 15-core / 112640 MiB executor there are 5296 MiB but 0 CPU left.
+    const cpuBound = planSpark(settingsOf({ ...PAPER, deployMode: "client", driver: { memory: "1g" }, sparkApplication: { enabled: true } }), referenceWorkers(16));
+    assert.equal(cpuBound.sizing.fit.clusterMode.startableExecutors, 15, "the driver's 1 CPU still displaces a 15-core executor");
+    const fits = planSpark(
+      settingsOf({ ...PAPER, deployMode: "client", driver: { memory: "1g" }, executor: { ...PAPER.executor, coresLeftForSystem: 2 }, sparkApplication: { enabled: true } }),
+      referenceWorkers(16),
+    );
+    assert.equal(fits.sizing.fit.clusterMode.startableExecutors, 16);
+    assert.doesNotMatch(fits.sizing.fit.notes.join("\n"), /sparkApplication/);
+  });
+
+  it("a driver no worker can take is refused when the SparkApplication is enabled, naming driver.memory", () => {
+    const raw = { ...PAPER, deployMode: "client", driver: { memory: "120g" } };
+    assert.equal(planSpark(settingsOf(raw), referenceWorkers(16)).sizing.fit.clusterMode.placeable, false, "client mode alone plans it");
+    assert.throws(
+      () => planSpark(settingsOf({ ...raw, sparkApplication: { enabled: true } }), referenceWorkers(16)),
+      (e: unknown) => e instanceof SizingError && e.field === "driver.memory" && /sparkApplication: the Spark Operator always submits in cluster mode: .*can never be scheduled/.test(e.message),
     );
   });
 });

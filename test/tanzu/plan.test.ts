@@ -26,7 +26,7 @@ describe("Tanzu plan and worker pool", () => {
     assert.deepEqual(spark.errors, []);
     const pool = tanzuWorkerPool(reference());
     assert.deepEqual(pool, kubeadm.decisions.cluster.workerPool);
-    assert.deepEqual(pool, { count: 16, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 118176 }, daemonSetRequests: { cpu: 0.3, memoryMiB: 512 } });
+    assert.deepEqual(pool, { count: 16, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 118176 }, daemonSetRequests: { cpu: 0.4, memoryMiB: 0 }, addOnPods: { cpu: 0.4, memoryMiB: 240 } });
     const onTanzu = planSpark(spark.settings, pool);
     const onKubeadm = planSpark(kubeadm.decisions.spark, kubeadm.decisions.cluster.workerPool);
     assert.deepEqual(onTanzu.sizing, onKubeadm.sizing);

@@ -8,6 +8,7 @@ import { kubeletConfiguration } from "../../components/cluster/kubeadm";
 import { nodeMemoryCapacityMiB } from "../../components/cluster/node-capacity";
 import type { KubernetesSettings } from "../../components/cluster/settings";
 import { parseThreshold, requireQuantity } from "../../components/quantity";
+import { ContainerRequests, clusterAddOns } from "../../components/cluster/add-ons";
 
 export interface LabVm {
   name: string;
@@ -105,4 +106,42 @@ export function daemonSets(settings: KubernetesSettings): Doc[] {
     ds("kube-proxy", undefined, "as kubeadm deploys it: no requests; its pods run under kwok"),
     ds("lab-daemonset-budget", { ...settings.workerDaemonSetRequests }, "stand-in for the CNI's and the agents' pods: requests the stack's kubernetes.workerDaemonSetRequests"),
   ];
+}
+
+/**
+ * The add-ons the stack installs, as workloads with their real per-container requests (the table
+ * read from the charts, components/cluster/add-ons.ts): the CNI's DaemonSet (init containers
+ * included: the scheduler takes max(init, sum of containers)), kube-proxy, and the Deployments
+ * (CoreDNS, the CNI's controller) with the control-plane toleration their manifests carry, so the
+ * real scheduler places them on workers or control planes as it would.
+ */
+export function addOnWorkloads(settings: KubernetesSettings): Doc[] {
+  const res = (c: ContainerRequests) => {
+    const requests: Record<string, string> = {};
+    if (c.cpuMilli > 0) requests.cpu = `${c.cpuMilli}m`;
+    if (c.memoryMiB > 0) requests.memory = `${c.memoryMiB}Mi`;
+    return { name: c.name, image: `lab.invalid/${c.name}:stand-in`, ...(Object.keys(requests).length ? { resources: { requests } } : {}) };
+  };
+  return clusterAddOns(settings.cni.kind, settings.cni.version).pods.map((p) => {
+    const labels = { app: p.name };
+    const daemon = p.kind === "DaemonSet";
+    return {
+      apiVersion: "apps/v1",
+      kind: p.kind,
+      metadata: { name: p.name, namespace: "kube-system", annotations: { "vsphere-spark.lab/source": p.source } },
+      spec: {
+        ...(daemon ? {} : { replicas: p.replicas }),
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            tolerations: daemon ? [{ operator: "Exists" }] : [{ key: "CriticalAddonsOnly", operator: "Exists" }, { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
+            priorityClassName: daemon ? "system-node-critical" : "system-cluster-critical",
+            ...(p.initContainers.length ? { initContainers: p.initContainers.map(res) } : {}),
+            containers: p.containers.map(res),
+          },
+        },
+      },
+    };
+  });
 }

@@ -29,6 +29,12 @@ export interface WorkerPool {
    * besides the DaemonSets. Absent: none.
    */
   addOnPods?: { cpu: number; memoryMiB: number };
+  /**
+   * A disk of each worker mounted at the kubelet's root directory (/var/lib/kubelet), where emptyDir
+   * volumes live: the executors' scratch space. `allocatableMiB` is the node's ephemeral-storage
+   * allocatable on it (components/cluster/scratch.ts). Absent: emptyDirs are on the boot disk.
+   */
+  scratchDisk?: { capacityGiB: number; allocatableMiB: number };
 }
 
 /** The API endpoint users and nodes talk to. */

@@ -10,6 +10,7 @@ import type { WorkerPool } from "./backend";
 import { NodeShape, nodeAllocatable } from "./allocatable";
 import { nodeMemoryCapacityMiB } from "./node-capacity";
 import { clusterAddOns } from "./add-ons";
+import { ephemeralAllocatableMiB } from "./scratch";
 import type { KubernetesSettings } from "./settings";
 
 /**
@@ -19,6 +20,8 @@ import type { KubernetesSettings } from "./settings";
 export function workerPool(
   workers: readonly NodeShape[],
   settings: Pick<KubernetesSettings, "kubelet" | "workerDaemonSetRequests" | "kernelReservation" | "cni">,
+  /** GiB of each worker's disk mounted at /var/lib/kubelet (none: emptyDirs on the boot disk). */
+  scratchDiskGiB?: number,
 ): WorkerPool {
   const addOns = clusterAddOns(settings.cni.kind, settings.cni.version).deployments;
   if (workers.length === 0) throw new Error("workerPool: a cluster without workers has no worker pool");
@@ -33,5 +36,6 @@ export function workerPool(
       memoryMiB: quantityMiB(settings.workerDaemonSetRequests.memory) ?? 0,
     },
     addOnPods: { cpu: addOns.cpuMilli / 1000, memoryMiB: addOns.memoryMiB },
+    ...(scratchDiskGiB ? { scratchDisk: { capacityGiB: scratchDiskGiB, allocatableMiB: ephemeralAllocatableMiB(scratchDiskGiB, settings.kubelet) } } : {}),
   };
 }

@@ -66,8 +66,33 @@ export function executorAffinity(plan: SparkPlan): k8s.types.input.core.v1.Affin
   }
 }
 
+/** The executors' scratch volume: Spark uses mounts named `spark-local-dir-*` as its local dirs. */
+export const SCRATCH_VOLUME = "spark-local-dir-1";
+export const SCRATCH_MOUNT = "/var/data/spark-local-dir-1";
+
+/**
+ * The executor's scratch space on the workers' scratch disk, when there is one: an emptyDir named
+ * `spark-local-dir-1` with a sizeLimit (the kubelet evicts a pod whose emptyDir outgrows it) and the
+ * matching ephemeral-storage request (the scheduler places executors by it). Spark 4's
+ * LocalDirsFeatureStep (resource-managers/kubernetes/core/src/main/scala/org/apache/spark/deploy/
+ * k8s/features/LocalDirsFeatureStep.scala) takes the container's volume mounts whose names start
+ * with `spark-local-dir-` as SPARK_LOCAL_DIRS and then adds no emptyDir of its own;
+ * BasicExecutorFeatureStep adds its cpu and memory to the template container's requests, keeping
+ * this one. The emptyDir lives under /var/lib/kubelet, where the scratch disk is mounted.
+ */
+export function executorScratch(plan: SparkPlan): { volume: k8s.types.input.core.v1.Volume; mount: k8s.types.input.core.v1.VolumeMount; requests: Record<string, string> } | undefined {
+  const mib = plan.sizing.executorPod.ephemeralStorageMiB;
+  if (mib === undefined) return undefined;
+  return {
+    volume: { name: SCRATCH_VOLUME, emptyDir: { sizeLimit: `${mib}Mi` } },
+    mount: { name: SCRATCH_VOLUME, mountPath: SCRATCH_MOUNT },
+    requests: { "ephemeral-storage": `${mib}Mi` },
+  };
+}
+
 export function podTemplate(plan: SparkPlan, role: "driver" | "executor"): Pod {
   const affinity = role === "executor" ? executorAffinity(plan) : undefined;
+  const scratch = role === "executor" ? executorScratch(plan) : undefined;
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -83,7 +108,14 @@ export function podTemplate(plan: SparkPlan, role: "driver" | "executor"): Pod {
       ...schedulingFields(plan),
       ...(affinity ? { affinity } : {}),
       securityContext: podSecurityContext(plan),
-      containers: [{ name: role === "driver" ? DRIVER_CONTAINER : EXECUTOR_CONTAINER, securityContext: containerSecurityContext() }],
+      containers: [
+        {
+          name: role === "driver" ? DRIVER_CONTAINER : EXECUTOR_CONTAINER,
+          securityContext: containerSecurityContext(),
+          ...(scratch ? { resources: { requests: scratch.requests }, volumeMounts: [scratch.mount] } : {}),
+        },
+      ],
+      ...(scratch ? { volumes: [scratch.volume] } : {}),
     },
   };
 }

@@ -258,6 +258,14 @@ export function podSizeKeyInstead(key: string): string | undefined {
   return POD_SIZE_KEYS.find((k) => k.pattern.test(key))?.instead;
 }
 
+/**
+ * Spark's hostPath volume keys (Config.scala, KUBERNETES_VOLUMES_HOSTPATH_TYPE:
+ * `spark.kubernetes.{driver,executor}.volumes.hostPath.<name>.{mount.path,options.path,…}`); the
+ * Pod Security Standards forbid hostPath volumes at baseline and restricted (kubernetes
+ * staging/src/k8s.io/pod-security-admission/policy/check_hostPathVolumes.go).
+ */
+export const HOST_PATH_VOLUME_KEY = /^spark\.kubernetes\.(driver|executor)\.volumes\.hostPath\./;
+
 /** Spark keys the sizing and the platform own: `extraConf` may not set them. */
 export const MANAGED_KEY_PATTERN =
   /^spark\.(executor\.(instances|cores|memory|memoryOverheadFactor)|driver\.(memory|cores|memoryOverheadFactor)|cores\.max|kubernetes\.(namespace|container\.image|authenticate\.driver\.serviceAccountName|executor\.request\.cores|(driver|executor)\.podTemplateFile)|dynamicAllocation\.|decommission\.enabled$|storage\.decommission\.(enabled|shuffleBlocks\.enabled|rddBlocks\.enabled)$)/;
@@ -574,6 +582,12 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
   const extraConf = r.stringMap(root, "extraConf", path, (k, _v, p) => {
     const instead = podSizeKeyInstead(k);
     if (!/^spark\.[A-Za-z0-9_.-]+$/.test(k)) r.err(p, `"${k}" is not a Spark property name (spark.…)`);
+    else if (HOST_PATH_VOLUME_KEY.test(k) && podSecurity.enforce !== "privileged") {
+      r.err(
+        p,
+        `"${k}" mounts a hostPath volume, which the namespace's Pod Security level "${podSecurity.enforce}" forbids (baseline and restricted allow no hostPath volumes): the API server would reject every pod Spark creates. For executor scratch space give the workers a disk mounted at /var/lib/kubelet (the layer then sizes a spark-local-dir-1 emptyDir on it), or set podSecurity.enforce to "privileged"`,
+      );
+    }
     else if (instead) r.err(p, `"${k}" changes the pod size, which the sizing must know; use ${instead}`);
     else if (MANAGED_KEY_PATTERN.test(k)) r.err(p, `"${k}" is decided by this layer's sizing and settings; set it through them instead`);
   });

@@ -21,6 +21,10 @@
  *                 worker, and the executors that no longer fit beside it are counted. Computed for
  *                 cluster mode whatever the deploy mode (`fit.clusterMode`): the Spark Operator's
  *                 SparkApplication always runs in cluster mode
+ *   scratch       with a worker disk at /var/lib/kubelet: its ephemeral-storage allocatable / E per
+ *                 executor, the sizeLimit of the `spark-local-dir-1` emptyDir the executor template
+ *                 defines and the pod's ephemeral-storage request; without one: none (a note: shuffle
+ *                 and spill go to the boot disk)
  *   sizingConf    the Spark properties
  *   utilization   requested vs allocatable vs VM
  *
@@ -61,6 +65,8 @@ export interface PodRequest {
   cpuRequest: string;
   /** requests.memory = limits.memory, in MiB. */
   memoryMiB: number;
+  /** requests.ephemeral-storage in MiB = the scratch emptyDir's sizeLimit (executors on a scratch disk only). */
+  ephemeralStorageMiB?: number;
 }
 
 export interface Utilization {
@@ -484,6 +490,24 @@ export function clusterModeFit(d: Omit<DriverInputs, "mode" | "dynamic">, room: 
   }
 }
 
+/**
+ * Each executor's scratch space (MiB) on the workers' scratch disk: its ephemeral-storage
+ * allocatable shared by the executors of a node (no other pod of the stack requests
+ * ephemeral-storage). Undefined without a scratch disk. Below 1 GiB per executor is an error.
+ */
+export function executorScratchMiB(workers: Pick<WorkerShape, "scratchDisk">, executorsPerNode: number): number | undefined {
+  const d = workers.scratchDisk;
+  if (!d) return undefined;
+  const mib = Math.floor(d.allocatableMiB / executorsPerNode);
+  if (mib < 1024) {
+    throw new SizingError(
+      `the workers' scratch disk (${d.capacityGiB} GiB at /var/lib/kubelet, ${d.allocatableMiB} MiB allocatable ephemeral-storage) leaves ${mib} MiB per executor for ${executorsPerNode} executors per node, less than 1 GiB`,
+      "executor.executorsPerNode",
+    );
+  }
+  return mib;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Step 7: the Spark properties.
 
@@ -617,6 +641,12 @@ export function sizeExecutors(workers: WorkerShape, policy: SizingPolicy): Execu
     room,
   );
   notes.push(...driver.notes);
+  const scratchMiB = executorScratchMiB(workers, E);
+  if (scratchMiB === undefined) {
+    notes.push(
+      "executor scratch space (shuffle, spill) is Spark's emptyDir on the workers' boot disk (/var/lib/kubelet): give the workers a disk mounted at /var/lib/kubelet (Tanzu: a node-pool volume with that mountPath) to have it sized and requested",
+    );
+  }
   const clusterMode = clusterModeFit(
     { driverPodMiB, driverCpuMilli, workers: workers.count, executorsPerNode: E, instances: count.instances, executorPodMiB: heap.podMiB, executorCpuMilli: cpuRequestMilli },
     room,
@@ -651,7 +681,7 @@ export function sizeExecutors(workers: WorkerShape, policy: SizingPolicy): Execu
 
   return {
     conf,
-    executorPod: { cpuRequest: formatCpuMilli(cpuRequestMilli), memoryMiB: heap.podMiB },
+    executorPod: { cpuRequest: formatCpuMilli(cpuRequestMilli), memoryMiB: heap.podMiB, ...(scratchMiB !== undefined ? { ephemeralStorageMiB: scratchMiB } : {}) },
     driverPod: { cpuRequest: formatCpuMilli(driverCpuMilli), memoryMiB: driverPodMiB },
     utilization: utilization(workers, count.instances, execCores, cpuRequestMilli, heap.podMiB),
     fit: {

@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import type { ApiEndpoint, BackendPlan, WorkerPool } from "../cluster/backend";
 import { workerPool } from "../cluster/worker-pool";
+import { KUBELET_ROOT } from "../cluster/scratch";
 import { DEFAULT_KUBERNETES_SETTINGS, type KubernetesSettings } from "../cluster/settings";
 import { throwIfErrors } from "../validation";
 import type { TanzuContext, TanzuSettings } from "./types";
@@ -24,7 +25,9 @@ export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesS
   if (!pool) throw new Error(`no node pool "${settings.cluster.sparkPool}"`);
   const spec = settings.vmClasses[pool.vmClass];
   if (!spec) throw new Error(`no VM class "${pool.vmClass}"`);
-  return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB })), kubernetes);
+  // A node-pool volume at /var/lib/kubelet holds the emptyDirs: the executors' scratch space.
+  const kubeletVolume = pool.volumes.find((v) => v.mountPath === KUBELET_ROOT);
+  return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB })), kubernetes, kubeletVolume?.capacityGiB);
 }
 
 /**

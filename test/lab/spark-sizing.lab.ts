@@ -54,7 +54,8 @@ function executorPod(plan: SparkPlan, app: string, i: number): Pod {
     spec: {
       ...t.spec,
       restartPolicy: "Never",
-      containers: [{ ...t.spec.containers[0], image: "lab.invalid/spark:stand-in", resources: { requests: { cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi` } } }],
+      // BasicExecutorFeatureStep adds cpu and memory to the template container's requests (keeping the rest).
+      containers: [{ ...t.spec.containers[0], image: "lab.invalid/spark:stand-in", resources: { requests: { ...t.spec.containers[0].resources?.requests, cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi` } } }],
     },
   };
 }

@@ -24,13 +24,20 @@ describe("Tanzu plan and worker pool", () => {
     assert.deepEqual(tanzuStack["vsphere-spark:spark"], readStackFile(path.join(ROOT, "Pulumi.dev.yaml"))["vsphere-spark:spark"]);
     const spark = resolveSparkSettings(tanzuStack["vsphere-spark:spark"]);
     assert.deepEqual(spark.errors, []);
-    const pool = tanzuWorkerPool(reference());
+    const { scratchDisk, ...pool } = tanzuWorkerPool(reference());
+    // The Tanzu stack's workers have a 400 GiB volume at /var/lib/kubelet for the executors' scratch
+    // space: 400 GiB ext4 (402176 MiB) − kube/system reserved 2 GiB − nodefs.available 10% = 359910 MiB.
+    assert.deepEqual(scratchDisk, { capacityGiB: 400, allocatableMiB: 359910 });
     assert.deepEqual(pool, kubeadm.decisions.cluster.workerPool);
     assert.deepEqual(pool, { count: 16, vm: { cpus: 16, memoryMiB: 122880 }, allocatable: { cpu: 15.8, memoryMiB: 118176 }, daemonSetRequests: { cpu: 0.4, memoryMiB: 0 }, addOnPods: { cpu: 0.4, memoryMiB: 240 } });
     const onTanzu = planSpark(spark.settings, pool);
     const onKubeadm = planSpark(kubeadm.decisions.spark, kubeadm.decisions.cluster.workerPool);
     assert.deepEqual(onTanzu.sizing, onKubeadm.sizing);
     assert.deepEqual(onTanzu.conf, onKubeadm.conf);
+    // With the scratch disk: the same CPU and memory, plus a sized spark-local-dir-1 on it.
+    const withScratch = planSpark(spark.settings, tanzuWorkerPool(reference()));
+    assert.deepEqual({ ...withScratch.sizing.executorPod, ephemeralStorageMiB: undefined }, { ...onKubeadm.sizing.executorPod, ephemeralStorageMiB: undefined });
+    assert.equal(withScratch.sizing.executorPod.ephemeralStorageMiB, 359910);
     assert.equal(onTanzu.conf["spark.executor.instances"], "16");
     assert.equal(onTanzu.conf["spark.executor.cores"], "15");
     assert.equal(onTanzu.conf["spark.executor.memory"], "100g");
@@ -67,10 +74,10 @@ describe("Tanzu plan and worker pool", () => {
       access: [{ subject: "spark-devs", domain: "vsphere.local", type: "GROUP", role: "EDIT" }],
     });
     assert.ok(p.text.includes("  access: group spark-devs@vsphere.local EDIT"), p.text.join("\n"));
-    assert.deepEqual(t.capacity.total, { vms: 19, cpus: 280, memoryMiB: 2162688, volumeGiB: 1600 });
+    assert.deepEqual(t.capacity.total, { vms: 19, cpus: 280, memoryMiB: 2162688, volumeGiB: 8000 }); // 16 × (100 containerd + 400 kubelet)
     assert.deepEqual(t.capacity.hosts, { count: 4, cpuThreads: 384, memoryMiB: 3145728 });
     assert.deepEqual(t.rollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
-    assert.ok(p.text.includes("    workers: 16 × spark-worker-16c-120g + 100 GiB volumes"), p.text.join("\n"));
+    assert.ok(p.text.includes("    workers: 16 × spark-worker-16c-120g + 500 GiB volumes"), p.text.join("\n"));
     assert.ok(p.text.includes("  total: 19 VMs, 280 vCPU, 2112 GiB of 384 threads, 3072 GiB on 4 hosts"), p.text.join("\n"));
   });
 

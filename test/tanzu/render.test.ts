@@ -77,7 +77,13 @@ describe("Tanzu: the rendered CAPI Cluster", () => {
       variables: {
         overrides: [
           { name: "vmClass", value: "spark-worker-16c-120g" },
-          { name: "volumes", value: [{ name: "containerd", mountPath: "/var/lib/containerd", storageClass: "vsan-default-storage-policy", capacity: "100Gi" }] },
+          {
+            name: "volumes",
+            value: [
+              { name: "containerd", mountPath: "/var/lib/containerd", storageClass: "vsan-default-storage-policy", capacity: "100Gi" },
+              { name: "kubelet", mountPath: "/var/lib/kubelet", storageClass: "vsan-default-storage-policy", capacity: "400Gi" },
+            ],
+          },
         ],
       },
     });

@@ -150,7 +150,7 @@ describe("Tanzu settings", () => {
     assert.deepEqual(e, [
       [`${P}.namespace.limits.memoryGiB`, `1024 GiB is less than the memory of ${surge}, 2296 GiB: the nodes would be ballooned and swapped`],
       [`${P}.namespace.limits.cpuMHz`, `100000 MHz is less than the 304 vCPUs of ${surge} × 2400 MHz = 729600 MHz: the nodes would be throttled`],
-      [`${P}.namespace.limits.storageGiB`, `1000 GiB is less than the node volumes of ${surge}, 1700 GiB (PersistentVolumeClaims in the namespace), before any persistent volume`],
+      [`${P}.namespace.limits.storageGiB`, `1000 GiB is less than the node volumes of ${surge}, 8500 GiB (PersistentVolumeClaims in the namespace), before any persistent volume`],
       // Keyed to the replicas of the pool with the largest share, every group's share listed.
       [`${P}.cluster.nodePools[0].replicas`, `${surge} need 2296 GiB of memory, the 2 hosts have 1536 GiB (control plane 3+1 × 64 GiB, pool workers 16+1 × 120 GiB)`],
       [`${P}.cluster.nodePools[0].replicas`, `${surge} need 304 vCPUs, the 2 hosts have 192 threads (control plane 3+1 × 8 vCPU, pool workers 16+1 × 16 vCPU)`],
@@ -164,13 +164,13 @@ describe("Tanzu settings", () => {
       [`${P}.vmClasses.worker.memoryGiB`]: "1024 GiB exceeds the largest host's 768 GiB",
     });
     // Limits equal to the running cluster block the first rollout (one more worker and control plane VM): refused.
-    assert.deepEqual(Object.keys(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 672000, memoryGiB: 2112, storageGiB: 1600 }), { hosts: HOSTS })), [
+    assert.deepEqual(Object.keys(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 672000, memoryGiB: 2112, storageGiB: 8000 }), { hosts: HOSTS })), [
       `${P}.namespace.limits.memoryGiB`,
       `${P}.namespace.limits.cpuMHz`,
       `${P}.namespace.limits.storageGiB`,
     ]);
     // Enough for the peak of a rolling update: no error.
-    assert.deepEqual(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 729600, memoryGiB: 2296, storageGiB: 1700 }), { hosts: HOSTS }), {});
+    assert.deepEqual(errorsOf((raw) => (raw.namespace.limits = { cpuMHz: 729600, memoryGiB: 2296, storageGiB: 8500 }), { hosts: HOSTS }), {});
   });
 
   it("wrong types everywhere are reported, never thrown", () => {

@@ -11,6 +11,8 @@ const MiB = 2 ** 20;
 export interface NodeShape {
   cpus: number;
   memoryMiB: number;
+  /** GiB of the node's disk mounted at /var/lib/kubelet (absent or 0: none). */
+  scratchDiskGiB?: number;
 }
 
 export interface Allocatable {

@@ -69,6 +69,8 @@ export interface PlannedVm {
   cpus: number;
   memoryMiB: number;
   diskGiB: number;
+  /** The second disk mounted at /var/lib/kubelet (absent: none). */
+  scratchDiskGiB?: number;
   address: string;
 }
 export interface PlannedHost {

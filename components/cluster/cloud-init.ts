@@ -171,6 +171,33 @@ export function basePackages(kind: NodeBootstrap["kind"], installMode: Kubernete
  * resumable: one attempt per boot from cloud-init (BOOTSTRAP_HOOK_PATH), then the systemd unit
  * retries every BOOTSTRAP_RETRY_SECONDS until an attempt succeeds; after that it does nothing.
  */
+/** The label of the scratch disk's filesystem (how the guest finds it again on later boots). */
+export const SCRATCH_LABEL = "vsphere-spark-kubelet";
+
+/**
+ * Formats the VM's scratch disk (the unused whole disk of exactly `gib` GiB; vsphere settings keep it
+ * a different size from the boot disk) as ext4 and mounts it at /var/lib/kubelet before the kubelet
+ * is installed, so emptyDir volumes (the executors' spark-local-dir-1) live on it. Idempotent: a
+ * labelled filesystem is reused, never formatted again.
+ */
+export function scratchDiskLines(gib: number): string[] {
+  const bytes = gib * 2 ** 30;
+  return [
+    `step "mounting the ${gib} GiB scratch disk at /var/lib/kubelet"`,
+    "if ! mountpoint -q /var/lib/kubelet; then",
+    `  if ! blkid -L ${SCRATCH_LABEL} >/dev/null 2>&1; then`,
+    `    dev=$(lsblk -dnbo NAME,SIZE,TYPE | awk '$2 == ${bytes} && $3 == "disk" {print "/dev/" $1}' | while read -r d; do if [ "$(lsblk -nro NAME "$d" | wc -l)" -eq 1 ] && ! findmnt -S "$d" >/dev/null; then echo "$d"; break; fi; done)`,
+    `    if [ -z "$dev" ]; then log "no unused ${gib} GiB disk for /var/lib/kubelet"; exit 1; fi`,
+    `    mkfs.ext4 -q -L ${SCRATCH_LABEL} "$dev"`,
+    "  fi",
+    "  install -d -m 0700 /var/lib/kubelet",
+    `  grep -q '^LABEL=${SCRATCH_LABEL} ' /etc/fstab || echo 'LABEL=${SCRATCH_LABEL} /var/lib/kubelet ext4 defaults,nofail 0 2' >>/etc/fstab`,
+    "  mount /var/lib/kubelet",
+    "fi",
+    "",
+  ];
+}
+
 export function renderBootstrapScript(input: UserDataInput): string {
   const { node, endpoint, settings, bootstrap } = input;
   const timeoutSeconds = Math.round(settings.readinessTimeoutMinutes * 60);
@@ -271,6 +298,7 @@ export function renderBootstrapScript(input: UserDataInput): string {
     "sed -ri '/\\sswap\\s/ s/^#*/#/' /etc/fstab",
     "",
   );
+  if (node.scratchDiskGiB) lines.push(...scratchDiskLines(node.scratchDiskGiB));
   if (settings.installMode === "packages") {
     const repo = `https://pkgs.k8s.io/core:/stable:/${minorOf(settings.version)}/deb/Release.key`;
     lines.push(

@@ -18,6 +18,8 @@ export interface ClusterNode {
   macAddress: string;
   cpus: number;
   memoryMiB: number;
+  /** GiB of a second disk the node formats and mounts at /var/lib/kubelet (emptyDirs: executor scratch space); absent: none. */
+  scratchDiskGiB?: number;
 }
 
 export interface NodeNetwork {

@@ -20,9 +20,9 @@ import type { KubernetesSettings } from "./settings";
 export function workerPool(
   workers: readonly NodeShape[],
   settings: Pick<KubernetesSettings, "kubelet" | "workerDaemonSetRequests" | "kernelReservation" | "cni">,
-  /** GiB of each worker's disk mounted at /var/lib/kubelet (none: emptyDirs on the boot disk). */
-  scratchDiskGiB?: number,
 ): WorkerPool {
+  // Scratch space only when every worker has its disk at /var/lib/kubelet (the smallest decides).
+  const scratchDiskGiB = workers.every((w) => (w.scratchDiskGiB ?? 0) > 0) ? Math.min(...workers.map((w) => w.scratchDiskGiB!)) : undefined;
   const addOns = clusterAddOns(settings.cni.kind, settings.cni.version).deployments;
   if (workers.length === 0) throw new Error("workerPool: a cluster without workers has no worker pool");
   const vm = { cpus: Math.min(...workers.map((w) => w.cpus)), memoryMiB: Math.min(...workers.map((w) => w.memoryMiB)) };

@@ -71,6 +71,7 @@ export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
     macAddress: v.macAddresses[s.name],
     cpus: s.cpus,
     memoryMiB: s.memoryMiB,
+    ...(s.scratchDiskGiB ? { scratchDiskGiB: s.scratchDiskGiB } : {}),
   }));
   return {
     clusterName: v.clusterName,
@@ -94,7 +95,7 @@ export function plannedHosts(v: VsphereDecisions): PlannedHost[] {
     cpuThreads: a.host.cpuThreads,
     memoryMiB: a.host.memoryMiB,
     allocated: { cpus: a.cpus, memoryMiB: a.memoryMiB },
-    vms: a.vms.map((s) => ({ name: s.name, role: s.role, cpus: s.cpus, memoryMiB: s.memoryMiB, diskGiB: s.diskGiB, address: v.addresses[s.name] })),
+    vms: a.vms.map((s) => ({ name: s.name, role: s.role, cpus: s.cpus, memoryMiB: s.memoryMiB, diskGiB: s.diskGiB, ...(s.scratchDiskGiB ? { scratchDiskGiB: s.scratchDiskGiB } : {}), address: v.addresses[s.name] })),
   }));
 }
 

@@ -27,7 +27,7 @@ export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesS
   if (!spec) throw new Error(`no VM class "${pool.vmClass}"`);
   // A node-pool volume at /var/lib/kubelet holds the emptyDirs: the executors' scratch space.
   const kubeletVolume = pool.volumes.find((v) => v.mountPath === KUBELET_ROOT);
-  return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB })), kubernetes, kubeletVolume?.capacityGiB);
+  return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB, scratchDiskGiB: kubeletVolume?.capacityGiB })), kubernetes);
 }
 
 /**

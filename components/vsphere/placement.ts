@@ -12,6 +12,8 @@ export interface VmShape {
   cpus: number;
   memoryMiB: number;
   diskGiB: number;
+  /** A second disk, mounted by the guest at /var/lib/kubelet (executor scratch space); 0 or absent: none. */
+  scratchDiskGiB?: number;
 }
 
 export interface HostSpec {
@@ -47,6 +49,7 @@ export interface VmSlot {
   cpus: number;
   memoryMiB: number;
   diskGiB: number;
+  scratchDiskGiB?: number;
 }
 
 export interface HostAllocation {
@@ -87,6 +90,7 @@ export function planSlots(spec: TopologySpec): VmSlot[] {
         cpus: shape.cpus,
         memoryMiB: shape.memoryMiB,
         diskGiB: shape.diskGiB,
+        ...(shape.scratchDiskGiB ? { scratchDiskGiB: shape.scratchDiskGiB } : {}),
       });
     };
     if (cp.has(host.id)) add("control-plane", "small", 1);

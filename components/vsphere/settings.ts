@@ -227,7 +227,7 @@ export function resolveVsphereSettings(
     const o = raw.vmProfiles === undefined ? {} : r.object(raw.vmProfiles, path, ["worker", "small"]);
     for (const p of ["worker", "small"] as const) {
       const d = D.profiles[p];
-      const po = o?.[p] === undefined ? {} : r.object(o[p], `${path}.${p}`, ["cpus", "memoryGiB", "diskGiB"]);
+      const po = o?.[p] === undefined ? {} : r.object(o[p], `${path}.${p}`, ["cpus", "memoryGiB", "diskGiB", "scratchDiskGiB"]);
       if (!po) continue;
       const before = r.errors.length;
       const cpus = r.number(po, "cpus", `${path}.${p}`, d.cpus, { integer: true, min: 1, max: 768 });
@@ -236,7 +236,10 @@ export function resolveVsphereSettings(
       if (r.errors.length === before && !Number.isInteger(mem * 4)) {
         r.err(`${path}.${p}.memoryGiB`, `vSphere sizes memory in MiB multiples of 4; ${mem} GiB is not a multiple of 0.25 GiB`);
       }
-      if (r.errors.length === before) profiles[p] = { cpus, memoryMiB: Math.round(mem * 1024), diskGiB: disk };
+      // The guest finds the scratch disk by its size, so it must differ from the boot disk's.
+      const scratch = r.number(po, "scratchDiskGiB", `${path}.${p}`, 0, { integer: true, min: 0, max: 62 * 1024 });
+      if (scratch > 0 && scratch === disk) r.err(`${path}.${p}.scratchDiskGiB`, `must differ from diskGiB (${disk}): the guest tells the scratch disk from the boot disk by its size`);
+      if (r.errors.length === before) profiles[p] = { cpus, memoryMiB: Math.round(mem * 1024), diskGiB: disk, ...(scratch > 0 ? { scratchDiskGiB: scratch } : {}) };
     }
   }
 

@@ -168,6 +168,9 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
             thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
             eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
           },
+          // The scratch disk: the guest formats it and mounts it at /var/lib/kubelet (cloud-init.ts),
+          // where emptyDirs live. Unit 1 on the template's controller (VirtualMachineDisk.unitNumber).
+          ...(slot.scratchDiskGiB ? [{ label: "disk1", size: slot.scratchDiskGiB, unitNumber: 1, thinProvisioned: true }] : []),
         ],
         clone: { templateUuid: template.id },
         extraConfig: args.guestinfo?.[slot.name],

@@ -9,12 +9,33 @@ import { nodeMemoryCapacityMiB } from "../../components/cluster/node-capacity";
 import type { KubernetesSettings } from "../../components/cluster/settings";
 import { parseThreshold, requireQuantity } from "../../components/quantity";
 import { ContainerRequests, clusterAddOns } from "../../components/cluster/add-ons";
+import { ext4CapacityMiB } from "../../components/cluster/scratch";
+
+/**
+ * The kubelet's ephemeral-storage allocatable on its nodefs: capacity − kubeReserved − systemReserved
+ * − the nodefs.available hard eviction threshold (node_container_manager_linux.go,
+ * hardEvictionReservation: SignalNodeFsAvailable → ResourceEphemeralStorage), from the rendered
+ * KubeletConfiguration. `capacityBytes`: the filesystem's size (statfs), here ext4's on the disk.
+ */
+export function kubeletEphemeralAllocatable(capacityBytes: number, kubeletConfig: Record<string, any>): number {
+  const q = (v: unknown, what: string) => (v === undefined ? 0 : requireQuantity(String(v), what));
+  let reserved = q(kubeletConfig.kubeReserved?.["ephemeral-storage"], "kubeReserved.ephemeral-storage") + q(kubeletConfig.systemReserved?.["ephemeral-storage"], "systemReserved.ephemeral-storage");
+  const hard = kubeletConfig.evictionHard?.["nodefs.available"];
+  if (hard !== undefined) {
+    const t = parseThreshold(String(hard));
+    if (!t) throw new Error(`evictionHard nodefs.available ${hard}`);
+    reserved += t.kind === "percent" ? Math.trunc((capacityBytes * t.value) / 100) : t.value;
+  }
+  return Math.max(0, capacityBytes - reserved);
+}
 
 export interface LabVm {
   name: string;
   role: "worker" | "control-plane";
   cpus: number;
   memoryMiB: number;
+  /** A disk at /var/lib/kubelet: the kubelet's nodefs, so the node's ephemeral-storage. */
+  scratchDiskGiB?: number;
 }
 
 type Doc = Record<string, any>;
@@ -52,6 +73,9 @@ export function nodeObject(vm: LabVm, settings: KubernetesSettings, opts: { allo
   const capacity = { cpuMilli: vm.cpus * 1000, memoryBytes };
   const alloc = kubeletAllocatable(capacity, kubeletConfiguration(settings));
   const allocMem = alloc.memoryBytes + (opts.allocatableMemoryDeltaBytes ?? 0);
+  // nodefs: the scratch disk when /var/lib/kubelet is on it, else a 100 GiB boot disk.
+  const fsBytes = (vm.scratchDiskGiB ? ext4CapacityMiB(vm.scratchDiskGiB) : 100 * 1024) * 2 ** 20;
+  const ephemeral = { capacity: `${Math.floor(fsBytes / 1024)}Ki`, allocatable: `${Math.floor(kubeletEphemeralAllocatable(fsBytes, kubeletConfiguration(settings)) / 1024)}Ki` };
   const labels: Record<string, string> = {
     "kubernetes.io/hostname": vm.name,
     "kubernetes.io/os": "linux",
@@ -72,8 +96,8 @@ export function nodeObject(vm: LabVm, settings: KubernetesSettings, opts: { allo
     metadata: { name: vm.name, labels, annotations: { "vsphere-spark.lab/stand-in": "kwok plays this node's kubelet and containers" } },
     spec: { taints },
     status: {
-      capacity: { cpu: `${capacity.cpuMilli}m`, memory: `${memoryBytes / 1024}Ki`, pods: "110", "ephemeral-storage": "100Gi" },
-      allocatable: { cpu: `${alloc.cpuMilli}m`, memory: `${Math.floor(allocMem / 1024)}Ki`, pods: "110", "ephemeral-storage": "90Gi" },
+      capacity: { cpu: `${capacity.cpuMilli}m`, memory: `${memoryBytes / 1024}Ki`, pods: "110", "ephemeral-storage": ephemeral.capacity },
+      allocatable: { cpu: `${alloc.cpuMilli}m`, memory: `${Math.floor(allocMem / 1024)}Ki`, pods: "110", "ephemeral-storage": ephemeral.allocatable },
       nodeInfo: { kubeletVersion: "v1.34.4 (kwok stand-in)", architecture: "amd64", operatingSystem: "linux" },
     },
   };

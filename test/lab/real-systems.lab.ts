@@ -46,7 +46,7 @@ function labVms(d: StackDecisions): LabVm[] {
     .plan()
     .hosts.flatMap((h) => h.vms)
     .filter((v) => v.role === "worker" || v.role === "control-plane")
-    .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB }));
+    .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }));
 }
 
 describe("real-systems lab", function () {

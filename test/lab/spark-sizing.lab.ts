@@ -156,7 +156,7 @@ describe("real-systems lab: Spark sizing against the real scheduler", function (
       .plan()
       .hosts.flatMap((h) => h.vms)
       .filter((v) => v.role === "worker" || v.role === "control-plane")
-      .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB }));
+      .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }));
     const { paths, missing } = pick(tools, CONTROL_PLANE);
     if (missing.length) return;
     const t0 = Date.now();

@@ -108,7 +108,8 @@ describe("offline plan: Spark", function () {
       assert.equal(spark.conf["spark.driver.memory"], "40g");
       assert.equal(spark.conf["spark.kubernetes.namespace"], "spark");
       assert.equal(spark.conf["spark.kubernetes.authenticate.driver.serviceAccountName"], "spark");
-      assert.deepEqual(spark.executorPod, { cpuRequest: "15", memoryMiB: 112640 });
+      // ephemeral-storage: the 400 GiB scratch disk at /var/lib/kubelet (ext4 402176 MiB − 2 GiB − 10%).
+      assert.deepEqual(spark.executorPod, { cpuRequest: "15", memoryMiB: 112640, ephemeralStorageMiB: 359910 });
       assert.equal(spark.driverPod.memoryMiB, 45056);
       assert.equal(spark.fit.verdict, "fits");
       // Against the allocatable the cluster layer computes from the kubelet reservations.

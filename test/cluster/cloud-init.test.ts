@@ -214,6 +214,27 @@ describe("cluster meta-data and guestinfo", () => {
     }
   });
 
+  it("bootstrap with a scratch disk: mounts it at /var/lib/kubelet before the kubelet is installed; valid bash; none without one", async function () {
+    requireTool(this, "shellcheck", "shellcheck");
+    const spec = referenceSpec("haproxy", "packages", 1);
+    const pki = samplePki();
+    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY };
+    const worker = spec.nodes.find((n) => n.role === "worker")!;
+    const script = (node: typeof worker) =>
+      String((writeFileYaml(parse(renderNode(spec, node, secrets).userData, { version: "1.1" }) as Record<string, unknown>, BOOTSTRAP_SCRIPT_PATH) as Record<string, unknown>).content);
+    const withDisk = script({ ...worker, scratchDiskGiB: 400 });
+    const f = path.join(tmpDir("scratch"), "s.sh");
+    fs.writeFileSync(f, withDisk);
+    await run("bash", ["-n", f]);
+    await run("shellcheck", ["-S", "warning", f]).catch((e) => assert.fail(e.stdout));
+    // The disk of exactly 400 GiB (429496729600 bytes), formatted once (labelled), mounted by label.
+    assert.match(withDisk, /\$2 == 429496729600 && \$3 == "disk"/);
+    assert.match(withDisk, /mkfs\.ext4 -q -L vsphere-spark-kubelet "\$dev"/);
+    assert.match(withDisk, /LABEL=vsphere-spark-kubelet \/var\/lib\/kubelet ext4 defaults,nofail 0 2/);
+    assert.ok(withDisk.indexOf("mount /var/lib/kubelet") < withDisk.indexOf("apt_install kubelet="), "mounted before the kubelet is installed");
+    assert.doesNotMatch(script(worker), /var\/lib\/kubelet/, "negative control: no scratch disk, no mount");
+  });
+
   it("bootstrap: valid bash, resumable, and its unit and per-boot hook are what the lab boots", async function () {
     requireTool(this, "shellcheck", "shellcheck");
     const { stdout: bad } = await run("sh", ["-c", "printf '#!/bin/bash\\nf() { local x=$(false); }\\n' > /tmp/vss-sc-neg.sh; shellcheck -S warning /tmp/vss-sc-neg.sh || true"]);

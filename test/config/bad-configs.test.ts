@@ -303,6 +303,11 @@ export const BAD_CONFIGS: Case[] = [
     expect: [{ path: `${K("spark")}.executor.executorPerNode`, message: /unknown key "executorPerNode" \(did you mean "executorsPerNode"\?\)/ }],
   },
   {
+    name: "a scratch disk the size of the boot disk (the guest tells them apart by size)",
+    change: (c) => (c[K("vmProfiles")].worker.scratchDiskGiB = 100),
+    expect: [{ path: `${K("vmProfiles")}.worker.scratchDiskGiB`, message: /must differ from diskGiB \(100\)/ }],
+  },
+  {
     // /proc/meminfo counts kB: 151 MiB copied from there is 154624. Once produced 19 errors naming
     // vsphere-spark:kubernetes and internal paths (cluster.nodes[0].memoryMiB); now one, at the key.
     name: "a kernel reservation written in kB, the unit /proc/meminfo uses",

@@ -120,6 +120,22 @@ describe("VsphereTopology under the mock runtime", function () {
     ]);
   });
 
+  it("a worker profile with scratchDiskGiB gives each worker VM a second disk (unit 1) the provider schema accepts; other VMs keep one", async () => {
+    const slots = planSlots({
+      hosts: HOSTS,
+      profiles: { worker: { cpus: 16, memoryMiB: 122880, diskGiB: 100, scratchDiskGiB: 400 }, small: { cpus: 8, memoryMiB: 65536, diskGiB: 60 } },
+      controlPlaneHosts: ["esxi-01", "esxi-02", "esxi-03"],
+      loadBalancerHost: "esxi-03",
+    });
+    const r = await run([["spark", args({ slots })]]);
+    const vm = (n: string) => r.resources.find((x) => x.name === `spark-${n}`)!.inputs as Record<string, any>;
+    assert.deepEqual(vm("esxi-01-worker-2").disks[1], { label: "disk1", size: 400, unitNumber: 1, thinProvisioned: true });
+    assert.equal(vm("esxi-01-control-plane").disks.length, 1);
+    assert.deepEqual(checkResourceInputs(VM, vm("esxi-01-worker-2")), []);
+    // Negative control: the schema check sees a misspelled disk field.
+    assert.notDeepEqual(checkResourceInputs(VM, { ...vm("esxi-01-worker-2"), disks: [vm("esxi-01-worker-2").disks[0], { label: "disk1", size: 400, unit: 1 }] }), []);
+  });
+
   it("two instances in one program do not collide, even with the same arguments", async () => {
     const r = await run([["blue", args()], ["green", args()]]);
     assert.deepEqual(duplicates(r.resources), []);

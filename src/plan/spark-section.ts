@@ -10,13 +10,15 @@ export function renderSparkSection(s: SparkPlanSection, w: WorkerShape): string 
   const lines = [
     "Spark:",
     `  worker nodes: ${w.count} × ${w.vm.cpus} vCPU / ${w.vm.memoryMiB} MiB; allocatable ${w.allocatable.cpu} CPU / ${w.allocatable.memoryMiB} MiB` +
-      (w.daemonSetRequests ? `; DaemonSets ${w.daemonSetRequests.cpu} CPU / ${w.daemonSetRequests.memoryMiB} MiB` : ""),
+      (w.daemonSetRequests ? `; DaemonSets ${w.daemonSetRequests.cpu} CPU / ${w.daemonSetRequests.memoryMiB} MiB` : "") +
+      (w.addOnPods ? `; add-on pods (any worker) ${w.addOnPods.cpu} CPU / ${w.addOnPods.memoryMiB} MiB` : "") +
+      (w.scratchDisk ? `; scratch disk ${w.scratchDisk.capacityGiB} GiB at /var/lib/kubelet (${w.scratchDisk.allocatableMiB} MiB allocatable)` : ""),
     `  spark.executor.instances=${c["spark.executor.instances"] ?? "(dynamic)"}  spark.executor.cores=${c["spark.executor.cores"]}  spark.executor.memory=${c["spark.executor.memory"]}  spark.driver.memory=${c["spark.driver.memory"]}` +
       (c["spark.kubernetes.executor.request.cores"] ? `  spark.kubernetes.executor.request.cores=${c["spark.kubernetes.executor.request.cores"]}` : ""),
     `  executor heap: ${s.heap.chosen} (${s.heap.chosenMiB} MiB, a multiple of ${s.heap.stepGiB} GiB); the largest that fits is ${s.heap.largestFitMiB} MiB`,
-    `  executor pod: cpu ${s.executorPod.cpuRequest}, memory ${s.executorPod.memoryMiB} MiB; driver pod (cluster mode): cpu ${s.driverPod.cpuRequest}, memory ${s.driverPod.memoryMiB} MiB`,
+    `  executor pod: cpu ${s.executorPod.cpuRequest}, memory ${s.executorPod.memoryMiB} MiB${s.executorPod.ephemeralStorageMiB !== undefined ? `, ephemeral-storage ${s.executorPod.ephemeralStorageMiB} MiB (spark-local-dir-1)` : ""}; driver pod (cluster mode): cpu ${s.driverPod.cpuRequest}, memory ${s.driverPod.memoryMiB} MiB`,
     `  driver (${f.driver.mode} mode): ${f.driver.mode === "cluster" ? `${f.driver.startableExecutors} of ${u.executors} executors can start beside the driver pod` : "runs on the submit host; every executor can start"}`,
-    `  fit: ${f.verdict}; per node ${f.perNode.cpuRequestedMilli}m of ${f.perNode.cpuAvailableMilli}m CPU and ${f.perNode.memoryRequestedMiB} of ${f.perNode.memoryAvailableMiB} MiB (after DaemonSets)`,
+    `  fit: ${f.verdict}; per node ${f.perNode.cpuRequestedMilli}m of ${f.perNode.cpuAvailableMilli}m CPU and ${f.perNode.memoryRequestedMiB} of ${f.perNode.memoryAvailableMiB} MiB (after DaemonSets and the pods that may share a worker)`,
     `  utilization: CPU ${pct(u.cpu.ofAllocatable)} of allocatable, ${pct(u.cpu.ofVm)} of the VMs; memory ${pct(u.memory.ofAllocatable)} of allocatable, ${pct(u.memory.ofVm)} of the VMs`,
     ...f.notes.map((n) => `  note: ${n}`),
   ];

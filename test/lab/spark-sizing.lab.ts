@@ -253,6 +253,37 @@ describe("real-systems lab: Spark sizing against the real scheduler", function (
     });
   });
 
+  describe("executor scratch space on the workers' disk at /var/lib/kubelet", () => {
+    it("each executor requests the scratch disk's ephemeral-storage and all 16 are bound; a worker whose kubelet is on its 100 GiB boot disk leaves its executor Pending", async function () {
+      need(this, "scratch disk in the node fit");
+      const plan = planSpark(d.spark, d.cluster.workerPool);
+      const mib = plan.sizing.executorPod.ephemeralStorageMiB;
+      assert.equal(mib, 359910, "the dev stack's 400 GiB scratch disk");
+      const pods = await schedule(cp!.admin, plan, "scratch", 16);
+      for (const p of pods) {
+        assert.equal(p.spec.containers[0].resources.requests["ephemeral-storage"], `${mib}Mi`, p.metadata.name);
+        assert.deepEqual(p.spec.volumes.find((v: any) => v.name === "spark-local-dir-1"), { name: "spark-local-dir-1", emptyDir: { sizeLimit: `${mib}Mi` } });
+      }
+      log(`scratch: ${assertExecutorsBound(pods, 16, plan.sizing.executorPod)}, each with a ${mib} MiB spark-local-dir-1 and its ephemeral-storage request`);
+      await clear(cp!.admin, "spark-role=executor");
+      // Negative control: one worker without the disk (nodefs = the 100 GiB boot disk).
+      const worker = vms.find((v) => v.role === "worker")!;
+      const node = await cp!.admin.get(`/api/v1/nodes/${worker.name}`);
+      const saved = node.status.allocatable;
+      const bootOnly = nodeObject({ ...worker, scratchDiskGiB: undefined }, d.kubernetes).status.allocatable["ephemeral-storage"];
+      await cp!.admin.request("PATCH", `/api/v1/nodes/${worker.name}/status`, { status: { allocatable: { ...saved, "ephemeral-storage": bootOnly } } }, "application/merge-patch+json");
+      try {
+        const short = await schedule(cp!.admin, plan, "scratch-short", 16);
+        const t = tally(short);
+        log(`one worker on its boot disk (ephemeral-storage ${bootOnly}): ${t.bound} bound, ${t.pending} Pending`);
+        assert.deepEqual(t, { bound: 15, pending: 1 });
+      } finally {
+        await cp!.admin.request("PATCH", `/api/v1/nodes/${worker.name}/status`, { status: { allocatable: saved } }, "application/merge-patch+json");
+        await clear(cp!.admin, "spark-role=executor");
+      }
+    });
+  });
+
   describe("the SparkApplication (always cluster mode) on the client-mode reference stack", () => {
     const settings = () => ({ ...d.spark, sparkApplication: { ...d.spark.sparkApplication, enabled: true } }) as SparkSettings;
 

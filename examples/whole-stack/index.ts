@@ -29,6 +29,8 @@ const vsphere = resolveVsphereSettings({
     resourcePool: "spark-on-k8s",
   },
   hosts: [host(1), host(2), host(3), host(4)],
+  // A 400 GiB disk per worker at /var/lib/kubelet: the executors' shuffle and spill off the boot disk.
+  vmProfiles: { worker: { scratchDiskGiB: 400 } },
   network: { cidr: "192.168.1.0/24", gateway: "192.168.1.254", dnsServers: ["192.168.1.254"], addresses: { "esxi-04-load-balancer": "192.168.1.2" } },
 });
 // Layer 2: Kubernetes settings, defaults applied (kubelet reservations, the kernel's share of RAM).

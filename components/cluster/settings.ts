@@ -196,6 +196,12 @@ const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 export function resolveKubernetesSettings(
   raw: unknown,
   path = "vsphere-spark:kubernetes",
+  /**
+   * Whether the stack installs the CNI of `cni` (kubeadm: yes; Tanzu: the release brings its own).
+   * Only then is `workerDaemonSetRequests` held at or above the chart's requests; otherwise the
+   * chart's numbers are the default (an estimate) and a given value is taken as it is.
+   */
+  options: { cniInstalledByStack?: boolean } = {},
 ): { settings: KubernetesSettings; errors: FieldError[] } {
   const r = new ConfigReader();
   const errors = r.errors;
@@ -289,7 +295,8 @@ export function resolveKubernetesSettings(
   const own = clusterAddOns(s.cni.kind, s.cni.version);
   s.workerDaemonSetRequests = daemonSetDefault(s.cni.kind, s.cni.version) ?? { cpu: "0", memory: "0" };
   const ds = o.workerDaemonSetRequests === undefined ? undefined : r.object(o.workerDaemonSetRequests, dsPath, ["cpu", "memory"]);
-  if (!own.cniKnown && (ds?.cpu === undefined || ds?.memory === undefined)) {
+  const installed = options.cniInstalledByStack ?? true;
+  if (installed && !own.cniKnown && (ds?.cpu === undefined || ds?.memory === undefined)) {
     err(
       dsPath,
       `is required (cpu and memory): the requests of ${s.cni.kind} ${s.cni.version}'s DaemonSets are not in this library's table (${s.cni.kind} ${coveredVersions(s.cni.kind)}, components/cluster/add-ons.ts); give what its agent pods request on each worker, read from that chart`,
@@ -300,7 +307,7 @@ export function resolveKubernetesSettings(
     const text = quantity(ds, res, dsPath, `"400m" or "512Mi"`);
     if (text === undefined) continue;
     const floor = res === "cpu" ? own.daemonSets.cpuMilli / 1000 : own.daemonSets.memoryMiB * 2 ** 20;
-    if (own.cniKnown && (parseQuantity(text) ?? 0) < floor) {
+    if (installed && own.cniKnown && (parseQuantity(text) ?? 0) < floor) {
       const what = own.pods.filter((p) => p.kind === "DaemonSet").map((p) => `${p.name}: ${p.containers.map((c) => `${c.name} ${res === "cpu" ? `${c.cpuMilli}m` : `${c.memoryMiB}Mi`}`).join(" + ")}`).join("; ");
       err(`${dsPath}.${res}`, `is ${text}, less than the stack's own DaemonSets request on each worker with ${s.cni.kind} ${s.cni.version}: ${res === "cpu" ? `${own.daemonSets.cpuMilli}m` : `${own.daemonSets.memoryMiB}Mi`} (${what})`);
       continue;

@@ -135,7 +135,7 @@ export function decideFromValues(values: StackValues, runtime?: StackRuntime): {
     }
   }
 
-  const k = resolveKubernetesSettings(raw.kubernetes, projectKey("kubernetes"));
+  const k = resolveKubernetesSettings(raw.kubernetes, projectKey("kubernetes"), { cniInstalledByStack: backend !== "tanzu" });
   errors.push(...k.errors);
   // On a Tanzu stack the kubeadm keys of `kubernetes` would be ignored: name each, and its counterpart.
   if (backend === "tanzu" && typeof raw.kubernetes === "object" && raw.kubernetes !== null && !Array.isArray(raw.kubernetes)) {

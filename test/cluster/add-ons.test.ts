@@ -63,6 +63,13 @@ describe("cluster layer: the add-ons' requests on workers", () => {
     assert.match(r.errors[0].message, /is 300m, less than the stack's own DaemonSets request on each worker with antrea 2\.2\.0: 400m \(kube-proxy: kube-proxy 0m; antrea-agent: antrea-agent 200m \+ antrea-ovs 200m\)/);
   });
 
+  it("on Tanzu (the release brings its own CNI) a given value is taken as it is; the chart's numbers stay the default estimate", () => {
+    const r = resolveKubernetesSettings({ workerDaemonSetRequests: { cpu: "300m", memory: "512Mi" } }, "vsphere-spark:kubernetes", { cniInstalledByStack: false });
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.settings.workerDaemonSetRequests, { cpu: "300m", memory: "512Mi" });
+    assert.deepEqual(resolveKubernetesSettings({}, "vsphere-spark:kubernetes", { cniInstalledByStack: false }).settings.workerDaemonSetRequests, { cpu: "400m", memory: "0Mi" });
+  });
+
   it("a CNI version outside the table needs the requests given, naming the key", () => {
     const r = resolveKubernetesSettings({ cni: { kind: "antrea", version: "1.15.0" } }, "vsphere-spark:kubernetes");
     assert.deepEqual(r.errors.map((e) => e.path), ["vsphere-spark:kubernetes.workerDaemonSetRequests"]);

@@ -87,6 +87,9 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
     const workerOpts = (net: LabNetwork, more: Partial<BootOptions>): BootOptions => ({
       extraConfig: w.extraConfig,
       mac: w.macAddress!,
+      // The worker's scratch disk (vmProfiles.worker.scratchDiskGiB): the bootstrap formats and mounts it
+      // at /var/lib/kubelet before anything else, and stops when it is missing, so reaching done proves it.
+      dataDisksGiB: w.dataDisksGiB,
       nicSlot: "default",
       memoryMiB: 4096,
       standin: ["version v1.31.4", "poweroff kubeadm join 1", "fail kubeadm join 4 kubelet-start"],
@@ -103,7 +106,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
     /** One boot of `v` until its bootstrap is done, on a network whose tap holds `addresses`. */
     const untilDone = (label: string, v: ProgramVm, addresses: string[], o: Pick<BootOptions, "standin" | "files">) =>
       chain(addresses, (net) =>
-        timed(label, net, { extraConfig: v.extraConfig, mac: v.macAddress!, memoryMiB: 2048, until: `test -f ${DONE}`, timeoutSeconds: 1500, ...o }),
+        timed(label, net, { extraConfig: v.extraConfig, mac: v.macAddress!, dataDisksGiB: v.dataDisksGiB, memoryMiB: 2048, until: `test -f ${DONE}`, timeoutSeconds: 1500, ...o }),
       );
     initBoot = untilDone("control plane init (haproxy; first init fails)", initNode(vms), [ENDPOINT], {
       // Fails where a real init most often does, after kubelet.conf, the manifests and etcd's data.
@@ -130,6 +133,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
         timed("load-balancer (installs haproxy from the mirror)", net, {
           extraConfig: lb.extraConfig,
           mac: lb.macAddress!,
+          dataDisksGiB: lb.dataDisksGiB,
           nicSlot: "ens192",
           memoryMiB: 2048,
           files: ["/etc/haproxy/haproxy.cfg", BOOTSTRAP, UNIT, HOOK],
@@ -144,6 +148,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
       timed("worker, packages (unreachable repository)", net, {
         extraConfig: pw.extraConfig,
         mac: pw.macAddress!,
+        dataDisksGiB: pw.dataDisksGiB,
         memoryMiB: 2048,
         files: ["/etc/kubernetes/vsphere-spark/kubernetes.list", CONTAINERD],
         // The unit has retried at least once after the boot's attempt.

@@ -45,6 +45,8 @@ export interface ProgramVm {
   macAddress?: string;
   userData: string;
   metaData: string;
+  /** Sizes of the VM's disks after the boot disk (unit 1, 2, …), e.g. a worker's scratch disk. */
+  dataDisksGiB: number[];
 }
 
 /** Runs the real program (the dev stack plus `sets`) under the mock runtime and returns its VMs. */
@@ -63,6 +65,10 @@ export async function programVms(sets: string[]): Promise<Record<string, Program
       macAddress: nic.useStaticMac ? nic.macAddress : undefined,
       userData: gunzipSync(Buffer.from(ec["guestinfo.userdata"], "base64")).toString(),
       metaData: Buffer.from(ec["guestinfo.metadata"], "base64").toString(),
+      dataDisksGiB: ((inputs.disks ?? []) as { unitNumber?: number; size: number }[])
+        .filter((d) => (d.unitNumber ?? 0) > 0)
+        .sort((a, b) => (a.unitNumber ?? 0) - (b.unitNumber ?? 0))
+        .map((d) => Number(d.size)),
     };
   }
   return out;
@@ -86,6 +92,12 @@ export interface BootOptions {
   kernelArgs?: string;
   /** Keep using this disk (a reboot): pass the `disk` of an earlier result. */
   disk?: string;
+  /**
+   * Further virtio disks of these sizes (the VM's data disks, e.g. a worker's scratch disk): sparse
+   * qcow2 files beside the boot disk, kept across its reboots. Discards and zero writes are unmapped, so
+   * mkfs.ext4 of a 400 GiB disk writes almost nothing.
+   */
+  dataDisksGiB?: number[];
 }
 
 export interface BootResult {
@@ -216,6 +228,11 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
   const work = tmpDir("boot");
   const disk = o.disk ?? path.join(work, "disk.qcow2");
   if (!o.disk) execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.disk, disk]);
+  const dataDrives = (o.dataDisksGiB ?? []).flatMap((gib, i) => {
+    const f = `${disk}.data${i + 1}.qcow2`;
+    if (!fs.existsSync(f)) execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", f, `${gib}G`]);
+    return ["-drive", `file=${f},if=virtio,format=qcow2,discard=unmap,detect-zeroes=unmap`];
+  });
   const fwcfg: string[] = [];
   const put = (name: string, content: string) => {
     const f = path.join(work, name.replace(/\//g, "_"));
@@ -245,6 +262,7 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
     "-kernel", image.kernel, "-initrd", image.initrd,
     "-append", `root=/dev/vda rw console=ttyS0 systemd.show_status=1${o.kernelArgs ? ` ${o.kernelArgs}` : ""}`,
     "-drive", `file=${disk},if=virtio,format=qcow2`,
+    ...dataDrives,
     "-netdev", `tap,id=n0,ifname=${net.tap},script=no,downscript=no`,
     ...nic,
     "-serial", `file:${consoleLog}`,

@@ -34,6 +34,7 @@
  *   plane upgrade renews the leaf certificates; `kubeadm certs renew` renews them by hand.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { selfStackReference } from "../self-reference";
 import type { FieldError } from "../validation";
 import { ConfigReader } from "../config-reader";
 import type { ClusterSpec } from "./topology";
@@ -549,13 +550,7 @@ export function readinessTargets(previous: ClusterLifecycleState | undefined, ne
  * component registers anything. Pass it as `KubeadmVsphereCluster`'s `previous`.
  */
 export async function lastAppliedClusterState(opts?: pulumi.CustomResourceOptions): Promise<unknown> {
-  let org: string;
-  try {
-    org = pulumi.getOrganization();
-  } catch {
-    org = "organization"; // what the DIY backends (pulumi login --local, S3...) call the only organization
-  }
-  const self = new pulumi.StackReference(`${org}/${pulumi.getProject()}/${pulumi.getStack()}`, undefined, opts);
+  const self = selfStackReference(opts);
   const d = await self.getOutputDetails(LIFECYCLE_OUTPUT);
   const state = d.value ?? d.secretValue;
   if (state !== undefined) return state;

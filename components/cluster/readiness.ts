@@ -1,5 +1,6 @@
 /** Waits for a Kubernetes API endpoint to report ready (`GET /readyz` → 200 `ok`), verifying with the cluster CA. */
 import * as https from "node:https";
+import { getJson } from "../https-json";
 
 export interface WaitForReadyzOptions {
   /** e.g. `https://192.168.1.2:6443/readyz` */
@@ -111,35 +112,10 @@ export interface WaitForNodesOptions {
   requestTimeoutMs?: number;
 }
 
-function getJson(url: string, o: WaitForNodesOptions, timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      url,
-      { ca: o.caPem, cert: o.clientCertPem, key: o.clientKeyPem, timeout: timeoutMs, agent: false, headers: { accept: "application/json" } },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => {
-          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
-          try {
-            resolve(JSON.parse(body));
-          } catch {
-            reject(new Error("the node list is not JSON"));
-          }
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-  });
-}
-
 /** One look at the node list (no retry): which of `nodes` are Ready, NotReady or missing. */
 export async function readNodeReadiness(o: Omit<WaitForNodesOptions, "nodes">, nodes: readonly string[]): Promise<NodeReadiness> {
   const perRequest = o.requestTimeoutMs ?? Math.min(10_000, o.timeoutMs);
-  return nodeReadiness(await getJson(`${o.apiUrl}/api/v1/nodes`, { ...o, nodes }, perRequest), nodes);
+  return nodeReadiness(await getJson(`${o.apiUrl}/api/v1/nodes`, o, perRequest, "the node list"), nodes);
 }
 
 /**
@@ -167,7 +143,7 @@ export async function waitForNodesReady(o: WaitForNodesOptions): Promise<void> {
   let failure = "";
   for (;;) {
     try {
-      const r = nodeReadiness(await getJson(`${o.apiUrl}/api/v1/nodes`, o, Math.min(perRequest, Math.max(1, deadline - Date.now()))), o.nodes);
+      const r = nodeReadiness(await getJson(`${o.apiUrl}/api/v1/nodes`, o, Math.min(perRequest, Math.max(1, deadline - Date.now())), "the node list"), o.nodes);
       if (r.missing.length === 0 && r.notReady.length === 0) return;
       const parts: string[] = [];
       if (r.missing.length > 0) parts.push(`not registered: ${r.missing.join(", ")}`);

@@ -17,6 +17,7 @@
  * The control plane's rollout is not read here (its KubeadmControlPlane is behind the ClusterClass).
  */
 import { parse } from "yaml";
+import { getJson } from "../https-json";
 
 export const CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name";
 export const DEPLOYMENT_NAME_LABEL = "topology.cluster.x-k8s.io/deployment-name";
@@ -114,30 +115,6 @@ export interface WaitForNodePoolsOptions {
   intervalMs: number;
 }
 
-function getJson(url: string, a: KubeconfigAccess, timeoutMs: number): Promise<unknown> {
-  const https: typeof import("node:https") = require("node:https");
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (a.token) headers.authorization = `Bearer ${a.token}`;
-    const req = https.get(url, { ca: a.caPem, cert: a.clientCertPem, key: a.clientKeyPem, rejectUnauthorized: !a.insecureSkipTlsVerify, timeout: timeoutMs, agent: false, headers }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => {
-        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
-        try {
-          resolve(JSON.parse(body));
-        } catch {
-          reject(new Error("the MachineDeployment list is not JSON"));
-        }
-      });
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-  });
-}
-
 /** The list request for one cluster's MachineDeployments (the v1beta1 API every Supervisor serves). */
 export function machineDeploymentsPath(namespace: string, cluster: string): string {
   return `/apis/cluster.x-k8s.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/machinedeployments?labelSelector=${encodeURIComponent(`${CLUSTER_NAME_LABEL}=${cluster}`)}`;
@@ -155,7 +132,7 @@ export async function waitForNodePools(o: WaitForNodePoolsOptions): Promise<void
   let failure = "";
   for (;;) {
     try {
-      const missing = nodePoolsNotReady(await getJson(url, access, Math.min(10_000, Math.max(1, deadline - Date.now()))), o.cluster, o.expected);
+      const missing = nodePoolsNotReady(await getJson(url, access, Math.min(10_000, Math.max(1, deadline - Date.now())), "the MachineDeployment list"), o.cluster, o.expected);
       if (missing.length === 0) return;
       state = missing.join("; ");
       failure = "";

@@ -15,6 +15,7 @@
  *   example the JSON the last `pulumi stack output tanzuRollout --json` printed) and shows the error.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { selfStackReference } from "../self-reference";
 import type { FieldError } from "../validation";
 import type { TanzuSettings } from "./types";
 
@@ -108,12 +109,6 @@ export const ROLLOUT_OUTPUT = "tanzuRollout";
  * one), read through a StackReference to the stack itself: pass it as `TanzuCluster`'s `previous`.
  */
 export function lastAppliedRollout(opts?: pulumi.CustomResourceOptions): pulumi.Output<unknown> {
-  let org: string;
-  try {
-    org = pulumi.getOrganization();
-  } catch {
-    org = "organization"; // what the DIY backends (pulumi login --local, S3...) call the only organization
-  }
-  const self = new pulumi.StackReference(`${org}/${pulumi.getProject()}/${pulumi.getStack()}`, undefined, opts);
+  const self = selfStackReference(opts);
   return self.getOutput(ROLLOUT_OUTPUT);
 }

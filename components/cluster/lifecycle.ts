@@ -54,6 +54,11 @@ export interface LifecycleNode {
   macAddress: string;
   cpus: number;
   memoryMiB: number;
+  /**
+   * The scratch disk at /var/lib/kubelet (`vmProfiles.<p>.scratchDiskGiB`; 0: none). Absent in a state
+   * written before it was recorded (or rebuilt from `vms`): unknown, and then not compared.
+   */
+  scratchDiskGiB?: number;
 }
 
 /** What the rules compare between two updates (plain JSON, stored as a stack output). */
@@ -128,7 +133,7 @@ export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext):
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     dnsDomain: s.dnsDomain,
-    nodes: ordered.map((n) => ({ name: n.name, role: n.role, address: n.address, macAddress: n.macAddress, cpus: n.cpus, memoryMiB: n.memoryMiB })),
+    nodes: ordered.map((n) => ({ name: n.name, role: n.role, address: n.address, macAddress: n.macAddress, cpus: n.cpus, memoryMiB: n.memoryMiB, scratchDiskGiB: n.scratchDiskGiB ?? 0 })),
     firstBoot: {
       "network.dnsServers": [...spec.network.dnsServers],
       "network.searchDomains": [...spec.network.searchDomains],
@@ -165,7 +170,7 @@ export function parseClusterLifecycleState(v: unknown): { state?: ClusterLifecyc
   if (!isObj(e) || typeof e.kind !== "string" || typeof e.address !== "string" || typeof e.port !== "number") return bad("endpoint");
   if (!Array.isArray(v.nodes)) return bad("nodes is not a list");
   for (const n of v.nodes) {
-    if (!isObj(n) || typeof n.name !== "string" || !ROLES.includes(n.role as string) || typeof n.address !== "string" || typeof n.macAddress !== "string" || typeof n.cpus !== "number" || typeof n.memoryMiB !== "number")
+    if (!isObj(n) || typeof n.name !== "string" || !ROLES.includes(n.role as string) || typeof n.address !== "string" || typeof n.macAddress !== "string" || typeof n.cpus !== "number" || typeof n.memoryMiB !== "number" || (n.scratchDiskGiB !== undefined && typeof n.scratchDiskGiB !== "number"))
       return bad(`node ${JSON.stringify(isObj(n) ? n.name : n)}`);
   }
   if (!isObj(v.firstBoot)) return bad("firstBoot");
@@ -465,6 +470,33 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   }
   for (const n of resized.filter((x) => x.role === "load-balancer")) {
     notes.push(`${n.name} is resized (${shape(n)}): the vSphere provider powers it off and on, and the API endpoint is down meanwhile`);
+  }
+
+  // The scratch disk of kept VMs. The bootstrap formats and mounts it at /var/lib/kubelet at the
+  // node's first boot only (components/cluster/cloud-init.ts, scratchDiskLines), so a disk added to a
+  // running VM stays unused while the Spark plan sizes executors' scratch (their ephemeral-storage
+  // requests) from it, and they stay Pending; a disk removed or resized goes from under a mounted
+  // /var/lib/kubelet. Unknown (older state): not compared.
+  for (const [role, leaf] of [
+    ["control-plane", "vmProfiles.small.scratchDiskGiB"],
+    ["worker", "vmProfiles.worker.scratchDiskGiB"],
+  ] as const) {
+    const changed = kept.filter((n) => {
+      const p = prevBy.get(n.name)!;
+      return n.role === role && p.scratchDiskGiB !== undefined && p.scratchDiskGiB !== (n.scratchDiskGiB ?? 0);
+    });
+    if (changed.length === 0) continue;
+    const was = prevBy.get(changed[0].name)!.scratchDiskGiB!;
+    const now = changed[0].scratchDiskGiB ?? 0;
+    refuse(
+      leaf,
+      `changes the scratch disk of ${changed.length} running ${role === "worker" ? "worker(s)" : "node(s)"} (${list(changed.map((n) => n.name))}: ${was} → ${now} GiB): ` +
+        "a node formats and mounts its scratch disk at /var/lib/kubelet at its first boot only, so " +
+        (was === 0
+          ? "the new disk would stay unused while Spark sizes the executors' scratch space from it (their ephemeral-storage requests would fit no node, and they stay Pending)"
+          : "the disk under a mounted /var/lib/kubelet would be removed or resized on a running node") +
+        `. Steps:${steps([`keep ${leaf}: ${was} (nodes added later get the same disk)`, newStack])}`,
+    );
   }
 
   // First-boot settings: running nodes keep the old value.

@@ -56,6 +56,22 @@ describe("changes to a running cluster", () => {
     assert.deepEqual(parseClusterLifecycleState(JSON.parse(JSON.stringify(base))).state, base);
   });
 
+  it("scratch disk added to running workers: refused (mounted at first boot only; Spark would size executors from a disk that is not there); new workers alone, or an older state, pass", () => {
+    assert.ok(base.nodes.filter((n) => n.role === "worker").every((n) => n.scratchDiskGiB === 400), "the reference workers carry the 400 GiB scratch disk");
+    const none = stateOf((x) => (x["vsphere-spark:vmProfiles"].worker.scratchDiskGiB = 0));
+    const add = checkClusterChange(none, base);
+    assert.deepEqual(paths(add), ["vsphere-spark:vmProfiles.worker.scratchDiskGiB"]);
+    assert.match(add.refusals[0].message, /changes the scratch disk of 16 running worker\(s\) .*0 → 400 GiB.*stay Pending/s);
+    const remove = checkClusterChange(base, none);
+    assert.deepEqual(paths(remove), ["vsphere-spark:vmProfiles.worker.scratchDiskGiB"]);
+    assert.match(remove.refusals[0].message, /400 → 0 GiB.*mounted \/var\/lib\/kubelet/s);
+    // Negative controls: unchanged passes; a state that does not record the disk (older) is not compared.
+    assert.deepEqual(paths(checkClusterChange(base, stateOf())), []);
+    const older = structuredClone(none);
+    for (const n of older.nodes) delete n.scratchDiskGiB;
+    assert.deepEqual(paths(checkClusterChange(older, base)), []);
+  });
+
   it("template change with running VMs: refused (every VM would be replaced at once)", () => {
     const c = checkClusterChange(base, stateOf((x) => (x["vsphere-spark:inventory"].template = "ubuntu-2404-kube-template-v2")));
     assert.deepEqual(paths(c), ["vsphere-spark:inventory.template"]);

@@ -119,14 +119,18 @@ export const namespaceLimitsProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export interface NamespaceLimitsArgs {
+/** How both namespace resources reach vCenter, and which namespace they act on. */
+export interface VcenterNamespaceConnection {
   server: pulumi.Input<string>;
   user: pulumi.Input<string>;
   /** Secret. */
   password: pulumi.Input<string>;
   namespace: pulumi.Input<string>;
-  limits: NamespaceLimits;
   insecureSkipTlsVerify: boolean;
+}
+
+export interface NamespaceLimitsArgs extends VcenterNamespaceConnection {
+  limits: NamespaceLimits;
 }
 
 /** Sets a vSphere Namespace's limits through vCenter REST (a Pulumi dynamic resource). */
@@ -183,14 +187,8 @@ export const namespaceAccessProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-export interface NamespaceAccessArgs {
-  server: pulumi.Input<string>;
-  user: pulumi.Input<string>;
-  /** Secret. */
-  password: pulumi.Input<string>;
-  namespace: pulumi.Input<string>;
+export interface NamespaceAccessArgs extends VcenterNamespaceConnection {
   grant: NamespaceGrant;
-  insecureSkipTlsVerify: boolean;
 }
 
 /** Grants one subject a role on a vSphere Namespace through vCenter REST (a Pulumi dynamic resource). */

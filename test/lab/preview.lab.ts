@@ -112,7 +112,6 @@ const EDITS: [label: string, base: Partial<Side>, head: Partial<Side>][] = [
 describe("plan --compare against the real preview (lab)", function () {
   this.timeout(0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-preview-lab-"));
-  const deadline = process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined;
   let tools: Record<string, Tool> = {};
   let cp: ControlPlane | undefined;
   let engine: Engine | undefined;
@@ -120,7 +119,7 @@ describe("plan --compare against the real preview (lab)", function () {
   const parts = new Parts(() => tools, log);
 
   before(async function () {
-    tools = resolveTools([], deadline);
+    tools = resolveTools([]);
     const { paths, missing } = pick(tools, ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
     if (missing.length || !tools.pulumi?.path || !tools["pulumi-resource-kubernetes"]?.path) return;
     cp = await ControlPlane.start(path.join(dir, "cluster"), paths as any, log);

@@ -52,7 +52,6 @@ function labVms(d: StackDecisions): LabVm[] {
 describe("real-systems lab", function () {
   this.timeout(0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-lab-"));
-  const deadline = process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined;
   let tools: Record<string, Tool> = {};
   let cp: ControlPlane | undefined;
   let d: StackDecisions;
@@ -64,7 +63,7 @@ describe("real-systems lab", function () {
     parts.need(ctx, part, names, needsCluster ? { up: cp !== undefined, name: "the control plane" } : undefined);
 
   before(async function () {
-    tools = resolveTools([], deadline);
+    tools = resolveTools([]);
     for (const t of Object.values(tools)) log(`tool ${t.name}: ${t.source}${t.path ? ` ${t.path}` : ""}${t.source === "built" ? ` (${t.seconds} s)` : ""}`);
     ({ d, sparkConfig } = devDecisions());
     vms = labVms(d);

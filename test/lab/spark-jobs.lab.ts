@@ -137,7 +137,7 @@ describe("spark jobs lab: event logs, the History Server and the stock jars, wit
   let claimDir = "";
 
   before(async function () {
-    tools = resolveTools(["pyspark"], process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined);
+    tools = resolveTools(["pyspark"]);
     if (tools["spark-home"]?.path) sparkHome = fs.realpathSync(tools["spark-home"].path);
     historyPort = await freePort();
     // Cluster mode with the History Server's claim and the smoke test (the issue's case); the

@@ -141,7 +141,6 @@ const tally = (pods: Pod[]) => ({ bound: pods.filter((p) => p.spec.nodeName).len
 describe("real-systems lab: Spark sizing against the real scheduler", function () {
   this.timeout(0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-sizing-lab-"));
-  const deadline = process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined;
   let tools: Record<string, Tool> = {};
   let cp: ControlPlane | undefined;
   let d: StackDecisions;
@@ -150,7 +149,7 @@ describe("real-systems lab: Spark sizing against the real scheduler", function (
   const need = (ctx: Mocha.Context, part: string) => parts.need(ctx, part, CONTROL_PLANE, { up: cp !== undefined, name: "the control plane" });
 
   before(async function () {
-    tools = resolveTools(["kubernetes", "etcd", "kwok"], deadline);
+    tools = resolveTools(["kubernetes", "etcd", "kwok"]);
     d = devDecisions();
     vms = d.cluster
       .plan()

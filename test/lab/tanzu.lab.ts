@@ -50,7 +50,6 @@ function machineDeployment(pool: string, replicas: number): Record<string, unkno
 describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-apiserver with the CAPI CRD; stand-ins for CAPI's controller and vCenter's namespace API)", function () {
   this.timeout(0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-lab-tanzu-"));
-  const deadline = process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined;
   let tools: Record<string, Tool> = {};
   let cp: ControlPlane | undefined;
   let vc: VcenterStandin | undefined;
@@ -58,7 +57,7 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
   const CP_TOOLS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
 
   before(async function () {
-    tools = resolveTools(["etcd", "kubernetes", "kwok"], deadline);
+    tools = resolveTools(["etcd", "kubernetes", "kwok"]);
     for (const t of Object.values(tools)) log(`tool ${t.name}: ${t.source}${t.path ? ` ${t.path}` : ""}${t.source === "built" ? ` (${t.seconds} s)` : ""}`);
     vc = await startVcenterStandin("administrator@vsphere.local", "lab-pw", [NS]);
     const { paths, missing } = pick(tools, CP_TOOLS);

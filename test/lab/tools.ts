@@ -15,8 +15,12 @@ export interface Tool {
   seconds: number;
 }
 
-/** Every binary of `tools` (all by default); builds what is missing unless the deadline forbids it. */
-export function resolveTools(tools: string[] = [], deadline?: number): Record<string, Tool> {
+/**
+ * Every binary of `tools` (all by default); builds what is missing unless the deadline forbids it:
+ * `VSPHERE_SPARK_LAB_DEADLINE` (epoch seconds, set by CI), read here for every spec.
+ */
+export function resolveTools(tools: string[] = []): Record<string, Tool> {
+  const deadline = process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined;
   const args = [path.join(ROOT, "lab/build-tools.sh"), ...(deadline ? ["--deadline", String(deadline)] : []), ...tools];
   const r = spawnSync("bash", args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`lab/build-tools.sh exited ${r.status}`);

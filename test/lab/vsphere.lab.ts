@@ -72,7 +72,6 @@ async function startVcsim(bin: string, dir: string, v: VsphereDecisions): Promis
 describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter and ESXi)", function () {
   this.timeout(0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-lab-vsphere-"));
-  const deadline = process.env.VSPHERE_SPARK_LAB_DEADLINE ? Number(process.env.VSPHERE_SPARK_LAB_DEADLINE) : undefined;
   let tools: Record<string, Tool> = {};
   let v: VsphereDecisions;
   let planned: ReturnType<typeof devVsphere>["planned"];
@@ -97,7 +96,7 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
   }
 
   before(async function () {
-    tools = resolveTools(["vcsim", "pulumi"], deadline);
+    tools = resolveTools(["vcsim", "pulumi"]);
     for (const t of Object.values(tools)) log(`tool ${t.name}: ${t.source}${t.path ? ` ${t.path}` : ""}${t.source === "built" ? ` (${t.seconds} s)` : ""}`);
     ({ v, planned } = devVsphere());
     if (!tools.vcsim?.path) return;

@@ -222,6 +222,10 @@ export function workerShapeErrors(w: WorkerShape): { field: string; message: str
   }
   num("daemonSetRequests.cpu", w?.daemonSetRequests?.cpu, { zero: true });
   num("daemonSetRequests.memoryMiB", w?.daemonSetRequests?.memoryMiB, { zero: true });
+  if (w?.addOnPods !== undefined) {
+    num("addOnPods.cpu", w.addOnPods?.cpu, { zero: true });
+    num("addOnPods.memoryMiB", w.addOnPods?.memoryMiB, { zero: true });
+  }
   return out;
 }
 

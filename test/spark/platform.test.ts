@@ -195,6 +195,18 @@ describe("spark SparkPlatform component (mock runtime)", () => {
     assert.deepEqual(r.resources.map((x) => x.type).sort(), ["pulumi:providers:kubernetes", "pulumi:pulumi:Stack"]);
   });
 
+  it("add-on pod requests are checked like DaemonSet requests (a string or a negative number is named, not taken as NaN)", () => {
+    const base = referenceWorkers(16);
+    const paths = (addOnPods: unknown) =>
+      validateSparkPlatformArgs({ provider: {} as k8s.Provider, apiEndpoint: "192.168.1.2:6443", workers: { ...base, addOnPods } as never, settings: { deployMode: "client" } })
+        .map((e) => e.path)
+        .filter((p) => p !== "provider") // a stand-in object, not a registered provider
+        .sort();
+    assert.deepEqual(paths({ cpu: "0.4", memoryMiB: -1 }), ["workers.addOnPods.cpu", "workers.addOnPods.memoryMiB"]);
+    assert.deepEqual(paths({ cpu: 0.4, memoryMiB: 240 }), []);
+    assert.deepEqual(paths(undefined), []);
+  });
+
   it("a sizing error names the leaf setting (settings.executor.memory) with the numbers; a missing password is named", () => {
     const errors = validateSparkPlatformArgs({
       provider: undefined as unknown as k8s.Provider,

@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, ProjectSettings, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 
 export interface Engine {
   /** The directory holding the state, PULUMI_HOME and the work directories. */
@@ -53,10 +53,31 @@ export async function makeEngine(dir: string, pulumiBin: string, plugins: Record
   return { dir, env, command: await PulumiCommand.get({ root, skipVersionCheck: true }) };
 }
 
-/** A stack of an inline program on the engine. */
-export async function inlineStack(engine: Engine, projectName: string, stackName: string, program: PulumiFn): Promise<Stack> {
+/**
+ * The engine's provider for Pulumi dynamic resources (`pulumi-nodejs`): a bundled plugin the engine
+ * looks for next to the `pulumi` binary (sdk/go/common/workspace/plugins.go v3.276.0,
+ * `IsPluginBundled`), which the lab's CLI build does not ship. It is given to the engine as a project
+ * plugin (Pulumi.yaml `plugins.providers[].path`, which the same `getPluginInfoAndPath` looks up
+ * first): a directory with `pulumi-resource-pulumi-nodejs` doing what the SDK's own script of that
+ * name does (run `@pulumi/pulumi/cmd/dynamic-provider` with node), with the lab's Node.js and this
+ * clone's SDK named explicitly instead of found through PATH and the working directory.
+ */
+export function dynamicProviderPlugin(engine: Engine): string {
+  const dir = path.join(engine.dir, "pulumi-nodejs");
+  fs.mkdirSync(dir, { recursive: true });
+  const script = path.join(dir, "pulumi-resource-pulumi-nodejs");
+  const entry = path.join(ROOT_DIR, "node_modules/@pulumi/pulumi/cmd/dynamic-provider");
+  fs.writeFileSync(script, `#!/bin/sh\nexec '${process.execPath}' '${entry}' "$@"\n`, { mode: 0o755 });
+  return dir;
+}
+
+const ROOT_DIR = path.resolve(__dirname, "../../..");
+
+/** A stack of an inline program on the engine; `dynamicProviders` lets it use Pulumi dynamic resources. */
+export async function inlineStack(engine: Engine, projectName: string, stackName: string, program: PulumiFn, options: { dynamicProviders?: boolean } = {}): Promise<Stack> {
   const workDir = path.join(engine.dir, "work", projectName);
   fs.mkdirSync(workDir, { recursive: true });
+  const plugins = options.dynamicProviders ? { plugins: { providers: [{ name: "pulumi-nodejs", path: dynamicProviderPlugin(engine) }] } } : {};
   return LocalWorkspace.createOrSelectStack(
     { projectName, stackName, program },
     {
@@ -64,7 +85,8 @@ export async function inlineStack(engine: Engine, projectName: string, stackName
       envVars: engine.env,
       pulumiHome: engine.env.PULUMI_HOME,
       pulumiCommand: engine.command,
-      projectSettings: { name: projectName, runtime: "nodejs", backend: { url: engine.env.PULUMI_BACKEND_URL } },
+      // `plugins` is a Pulumi.yaml key the SDK's ProjectSettings type does not list; it is written as given.
+      projectSettings: { name: projectName, runtime: "nodejs", backend: { url: engine.env.PULUMI_BACKEND_URL }, ...plugins } as ProjectSettings,
     },
   );
 }

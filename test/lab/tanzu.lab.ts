@@ -7,21 +7,38 @@
  *   update goes through (surge to replicas+1, new machines ready one by one, the old one deleted);
  * - STAND-IN for vCenter's namespace REST API (test/lab/vcenter-namespace-standin.ts; vcsim v0.46.3
  *   has no `/access` calls and ignores `resource_spec`): the limits and access resources' providers
- *   create, update and delete against it.
+ *   create, update and delete against it, called directly and as Pulumi dynamic resources under the
+ *   real Pulumi engine (the lab's CLI build through the Automation API, a file backend, the engine's
+ *   `pulumi-nodejs` provider running the serialized providers in a process of its own).
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { readSchemaFile } from "../../src/codegen/schemas";
-import { namespaceAccessProvider, namespaceLimitsProvider, waitForNodePools, CLUSTER_NAME_LABEL, DEPLOYMENT_NAME_LABEL } from "../../components/tanzu";
+import {
+  namespaceAccessProvider,
+  namespaceLimitsProvider,
+  vcenterSession,
+  waitForNodePools,
+  CLUSTER_NAME_LABEL,
+  DEPLOYMENT_NAME_LABEL,
+  NamespaceAccessResource,
+  NamespaceLimitsResource,
+  type NamespaceGrant,
+  type NamespaceLimits,
+} from "../../components/tanzu";
+import { inlineStack, makeEngine } from "./engine";
 import { ApiError, ControlPlane, kubeconfig, waitFor } from "./control-plane";
 import { Parts, Tool, pick, resolveTools } from "./tools";
 import { startVcenterStandin, type VcenterStandin } from "./vcenter-namespace-standin";
 
 const log = (s: string) => console.log(`      ${s}`);
 const NS = "spark";
+/** The stand-in's namespace the engine's stack acts on. */
+const ENGINE_NS = "spark-engine";
 const CLUSTER = "spark";
 
 /** A MachineDeployment as Cluster API's topology controller makes one for a node pool (the fields the CRD requires). */
@@ -57,9 +74,9 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
   const CP_TOOLS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
 
   before(async function () {
-    tools = resolveTools(["etcd", "kubernetes", "kwok"]);
+    tools = resolveTools(["etcd", "kubernetes", "kwok", "pulumi"]);
     for (const t of Object.values(tools)) log(`tool ${t.name}: ${t.source}${t.path ? ` ${t.path}` : ""}${t.source === "built" ? ` (${t.seconds} s)` : ""}`);
-    vc = await startVcenterStandin("administrator@vsphere.local", "lab-pw", [NS]);
+    vc = await startVcenterStandin("administrator@vsphere.local", "lab-pw", [NS, ENGINE_NS]);
     const { paths, missing } = pick(tools, CP_TOOLS);
     if (missing.length) return;
     const t0 = Date.now();
@@ -170,5 +187,81 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
     assert.deepEqual(list().map((x) => x.subject), ["ana"]);
     await assert.rejects(namespaceAccessProvider.create(ana), /HTTP 400/);
     log(`stand-in vCenter: ${vc!.calls.length} calls, e.g. ${vc!.calls.filter((c) => c.includes("/access/")).slice(0, 2).join("; ")}`);
+  });
+
+  it("namespace limits and access as dynamic resources under the real Pulumi engine: up, a limit removed and a role changed, the limits removed, destroy (stand-in vCenter namespace API)", async function () {
+    const { pulumi: pulumiBin } = parts.need(this, "namespace limits and access under the real engine (stand-in vCenter)", ["pulumi"]);
+    const engine = await makeEngine(path.join(dir, "engine"), pulumiBin);
+    const spec = () => vc!.namespaces.get(ENGINE_NS)!.resource_spec;
+    const access = () => vc!.namespaces.get(ENGINE_NS)!.access_list;
+    const patchesSoFar = () => vc!.patches.filter((p) => p.namespace === ENGINE_NS).length;
+    /** What components/tanzu/cluster.ts registers for the namespace: the limits (when any) and one grant per subject. */
+    const program = (limits: NamespaceLimits | undefined, role: NamespaceGrant["role"], password = "lab-pw") => async () => {
+      const conn = { server: vc!.url, user: "administrator@vsphere.local", password: pulumi.secret(password), namespace: ENGINE_NS, insecureSkipTlsVerify: true };
+      if (limits) new NamespaceLimitsResource("spark-namespace-limits", { ...conn, limits });
+      new NamespaceAccessResource("spark-access-group-spark-devs@vsphere.local", { ...conn, grant: { subject: "spark-devs", domain: "vsphere.local", type: "GROUP", role } });
+      return {};
+    };
+    const out: string[] = [];
+    const run = async (label: string, limits: NamespaceLimits | undefined, role: NamespaceGrant["role"]) => {
+      const stack = await inlineStack(engine, "tanzu-namespace-lab", "lab", program(limits, role), { dynamicProviders: true });
+      const t0 = Date.now();
+      const r = await stack.up({ onOutput: (s) => out.push(s) });
+      log(`engine: ${label}: ${r.summary.result}, ${JSON.stringify(r.summary.resourceChanges)}, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      assert.equal(r.summary.result, "succeeded");
+      return { stack, changes: r.summary.resourceChanges ?? {} };
+    };
+    const full: NamespaceLimits = { vcpuMHz: 2400, cpuMHz: 700000, memoryMiB: 2252800, storageMiB: 2048000 };
+    try {
+      let { stack, changes } = await run("create", full, "EDIT");
+      assert.equal(changes.create, 3, "the stack, the limits and the grant created");
+      assert.deepEqual(spec(), { cpu_limit: 700000, memory_limit: 2252800, storage_request_limit: 2048000 });
+      assert.deepEqual(access(), [{ domain: "vsphere.local", subject: "spark-devs", subject_type: "GROUP", role: "EDIT" }]);
+      // The providers' diff is stable: the same program is no change for the engine.
+      await stack.preview({ expectNoChanges: true, onOutput: (s) => out.push(s) });
+
+      // The password is a secret in the state file, inputs and outputs (the Automation API's export
+      // decrypts secrets, so the backend's file is read). Control: the grant's subject, not secret, is there.
+      const file = fs.readFileSync(path.join(engine.dir, "state/.pulumi/stacks/tanzu-namespace-lab/lab.json"), "utf8");
+      assert.ok(file.includes("spark-devs") && !file.includes("lab-pw"), "the vCenter password is not in the state in clear text");
+      const secretSig = "4dabf18193072939515e22adb298388d";
+      for (const r of JSON.parse(file).checkpoint.latest.resources.filter((x: any) => x.type.startsWith("pulumi-nodejs:dynamic")))
+        for (const k of ["inputs", "outputs"]) assert.equal(r[k].password?.[secretSig], "1b47061264138c4ac30d75fd1eb44270", `${r.urn} ${k}.password is a secret`);
+
+      const before = patchesSoFar();
+      ({ changes } = await run("memory and storage limits removed, role EDIT → OWNER", { vcpuMHz: 2400, cpuMHz: 700000 }, "OWNER"));
+      assert.equal(changes.update, 2);
+      const patch = vc!.patches.filter((p) => p.namespace === ENGINE_NS).slice(before);
+      assert.deepEqual(patch.map((p) => p.body), [{ resource_spec: { cpu_limit: 700000, memory_limit_unset: true, storage_request_limit_unset: true } }]);
+      assert.deepEqual(spec(), { cpu_limit: 700000 }, "vCenter no longer holds the limits removed from the stack");
+      assert.equal(access()[0].role, "OWNER");
+
+      ({ changes } = await run("the limits section removed", undefined, "OWNER"));
+      assert.equal(changes.delete, 1);
+      assert.deepEqual(spec(), {}, "deleting the limits resource unsets every limit");
+
+      const down = await stack.destroy({ onOutput: (s) => out.push(s) });
+      assert.equal(down.summary.result, "succeeded");
+      assert.deepEqual(access(), [], "destroy revoked the grant");
+
+      // Negative control for the `*_unset` check: a PATCH that only leaves the field out (what the
+      // resource sent before) keeps the old limit, so the assertion above would fail on it.
+      const call = await vcenterSession({ server: vc!.url, user: "administrator@vsphere.local", password: "lab-pw", insecureSkipTlsVerify: true });
+      await call("PATCH", `/api/vcenter/namespaces/instances/${ENGINE_NS}`, { resource_spec: { cpu_limit: 1, memory_limit: 2 } });
+      await call("PATCH", `/api/vcenter/namespaces/instances/${ENGINE_NS}`, { resource_spec: { cpu_limit: 1 } });
+      assert.deepEqual(spec(), { cpu_limit: 1, memory_limit: 2 });
+      await call("PATCH", `/api/vcenter/namespaces/instances/${ENGINE_NS}`, { resource_spec: { cpu_limit_unset: true, memory_limit_unset: true } });
+
+      // Negative control: a wrong password fails `pulumi up` with the provider's error, through the engine.
+      const bad = await inlineStack(engine, "tanzu-namespace-lab", "bad", program(full, "EDIT", "wrong"), { dynamicProviders: true });
+      const failed: string[] = [];
+      await assert.rejects(bad.up({ onOutput: (s) => failed.push(s) }));
+      assert.match(failed.join(""), /vCenter login as administrator@vsphere\.local failed: HTTP 401/);
+      assert.deepEqual(spec(), {}, "nothing was set with the wrong password");
+      await bad.destroy({ onOutput: () => {} });
+    } catch (e) {
+      log(`engine output (tail): ${out.join("").slice(-3000)}`);
+      throw e;
+    }
   });
 });

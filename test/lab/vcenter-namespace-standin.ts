@@ -28,6 +28,8 @@ export interface VcenterStandin {
   url: string;
   namespaces: Map<string, StandinNamespace>;
   calls: string[];
+  /** Every PATCH body of a namespace, as sent (what the limits resource asked for). */
+  patches: { namespace: string; body: unknown }[];
   close(): void;
 }
 
@@ -42,6 +44,7 @@ export async function startVcenterStandin(user: string, password: string, namesp
   const state = new Map<string, StandinNamespace>(namespaces.map((n) => [n, { resource_spec: {}, access_list: [] }]));
   const sessions = new Set<string>();
   const calls: string[] = [];
+  const patches: VcenterStandin["patches"] = [];
   const server = https.createServer({ cert, key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -66,7 +69,9 @@ export async function startVcenterStandin(user: string, password: string, namesp
       if (!m[2]) {
         if (req.method === "GET") return send(200, ns);
         if (req.method !== "PATCH") return send(405);
-        const spec = (JSON.parse(text) as { resource_spec?: Record<string, unknown> }).resource_spec ?? {};
+        const parsed = JSON.parse(text) as { resource_spec?: Record<string, unknown> };
+        patches.push({ namespace: decodeURIComponent(m[1]), body: parsed });
+        const spec = parsed.resource_spec ?? {};
         const next = { ...ns.resource_spec };
         for (const f of LIMIT_FIELDS) {
           if (spec[f] !== undefined && spec[`${f}_unset`] === true) return send(400, { error_type: "INVALID_ARGUMENT", messages: [`${f} and ${f}_unset`] });
@@ -99,5 +104,5 @@ export async function startVcenterStandin(user: string, password: string, namesp
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, namespaces: state, calls, close: () => server.close() };
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, namespaces: state, calls, patches, close: () => server.close() };
 }

@@ -12,7 +12,8 @@
  * pool at once, so the peak is one more VM of each group that has any. Node volumes are
  * PersistentVolumeClaims in the Supervisor namespace (VKS provisions them there), so they count
  * against its storage limit, the surge VM's too; boot disks come from the release's image, are not
- * known offline and are not counted.
+ * known offline and are not counted. A node pool the Cluster Autoscaler sizes counts at its
+ * maximum (`maxReplicas`).
  */
 import type { FieldError } from "../validation";
 import type { TanzuContext, TanzuSettings } from "./types";
@@ -52,7 +53,8 @@ export function tanzuCapacity(settings: TanzuSettings, context: TanzuContext = {
     rows.push({ pool, vmClass: vmClassName(settings.namespace.name, key, spec), replicas, cpus: spec.cpus, memoryMiB: spec.memoryMiB, volumeGiB: volumes.reduce((s, v) => s + v.capacityGiB, 0) });
   };
   add("control-plane", c.controlPlane.vmClass, c.controlPlane.replicas, c.controlPlane.volumes);
-  for (const p of c.nodePools) add(p.name, p.vmClass, p.replicas, p.volumes);
+  // An autoscaled pool counts at its maximum: what the autoscaler may grow it to must fit too.
+  for (const p of c.nodePools) add(p.name, p.vmClass, p.autoscale?.max ?? p.replicas, p.volumes);
   const sum = (count: (r: CapacityRow) => number): Totals =>
     rows.reduce(
       (t, r) => ({ vms: t.vms + count(r), cpus: t.cpus + count(r) * r.cpus, memoryMiB: t.memoryMiB + count(r) * r.memoryMiB, volumeGiB: t.volumeGiB + count(r) * r.volumeGiB }),

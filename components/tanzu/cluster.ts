@@ -198,7 +198,7 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   // end of the update) finds the workers there.
   const poolsReady = pulumi.all([cluster.id, supervisorKubeconfig]).apply(async ([id, kc]) => {
     if (!pulumi.runtime.isDryRun() && !args.skipNodePoolWait)
-      await waitForNodePools({ kubeconfig: kc, namespace: settings.namespace.name, cluster: settings.cluster.name, expected: state.pools, timeoutMs: settings.cluster.readyTimeoutMinutes * 60_000, intervalMs: NODE_POOL_POLL_MS });
+      await waitForNodePools({ kubeconfig: kc, namespace: settings.namespace.name, cluster: settings.cluster.name, expected: Object.fromEntries(settings.cluster.nodePools.map((p) => [p.name, p.autoscale ?? p.replicas])), timeoutMs: settings.cluster.readyTimeoutMinutes * 60_000, intervalMs: NODE_POOL_POLL_MS });
     return id;
   });
   const secretId = pulumi.all([poolsReady, cluster.metadata.namespace, cluster.metadata.name]).apply(([, ns, n]) => `${ns}/${n}-kubeconfig`);

@@ -19,6 +19,9 @@
 import { parse } from "yaml";
 import { getJson } from "../https-json";
 
+/** A pool's replicas, or for an autoscaled pool the autoscaler's bounds (any count within them is rolled out). */
+export type ExpectedReplicas = number | { min: number; max: number };
+
 export const CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name";
 export const DEPLOYMENT_NAME_LABEL = "topology.cluster.x-k8s.io/deployment-name";
 
@@ -36,10 +39,10 @@ interface MachineDeployment {
 }
 
 /** What each node pool still lacks (pure): an empty list when every pool is rolled out. */
-export function nodePoolsNotReady(list: unknown, cluster: string, expected: Record<string, number>): string[] {
+export function nodePoolsNotReady(list: unknown, cluster: string, expected: Record<string, ExpectedReplicas>): string[] {
   const items = ((list as { items?: MachineDeployment[] })?.items ?? []).filter((m) => m?.metadata?.labels?.[CLUSTER_NAME_LABEL] === cluster);
   const out: string[] = [];
-  for (const [pool, want] of Object.entries(expected)) {
+  for (const [pool, wantOrBounds] of Object.entries(expected)) {
     const mds = items.filter((m) => m.metadata?.labels?.[DEPLOYMENT_NAME_LABEL] === pool);
     if (mds.length === 0) {
       out.push(`${pool}: no MachineDeployment yet`);
@@ -52,8 +55,13 @@ export function nodePoolsNotReady(list: unknown, cluster: string, expected: Reco
     const md = mds[0];
     const s = md.status ?? {};
     const why: string[] = [];
+    // An autoscaled pool: whatever the autoscaler set within the bounds is what must be rolled out.
+    const bounds = typeof wantOrBounds === "number" ? undefined : wantOrBounds;
+    const specReplicas = md.spec?.replicas ?? 1;
+    const want = bounds ? Math.min(Math.max(specReplicas, bounds.min), bounds.max) : (wantOrBounds as number);
+    if (bounds && (specReplicas < bounds.min || specReplicas > bounds.max)) why.push(`spec.replicas ${specReplicas}, outside the autoscaler's bounds ${bounds.min}..${bounds.max}`);
     if ((s.observedGeneration ?? 0) < (md.metadata?.generation ?? 0)) why.push(`generation ${md.metadata?.generation} not yet observed (at ${s.observedGeneration ?? 0})`);
-    if ((md.spec?.replicas ?? 1) !== want) why.push(`spec.replicas ${md.spec?.replicas ?? 1}, not yet ${want}`);
+    if (!bounds && specReplicas !== want) why.push(`spec.replicas ${specReplicas}, not yet ${want}`);
     const count = (what: string, n: number | undefined) => {
       if ((n ?? 0) !== want) why.push(`${n ?? 0} of ${want} ${what}`);
     };
@@ -109,8 +117,8 @@ export interface WaitForNodePoolsOptions {
   kubeconfig: string;
   namespace: string;
   cluster: string;
-  /** Node pool name → replicas. */
-  expected: Record<string, number>;
+  /** Node pool name → replicas, or the autoscaler's bounds of an autoscaled pool. */
+  expected: Record<string, ExpectedReplicas>;
   timeoutMs: number;
   intervalMs: number;
 }

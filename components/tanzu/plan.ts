@@ -16,7 +16,8 @@ import { tanzuCapacity } from "./capacity";
 import { checkRollout, rolloutState, type TanzuRolloutState } from "./rollout";
 
 /**
- * The workers executors run on: the Spark pool's replicas and VM class, through the cluster layer's
+ * The workers executors run on: the Spark pool's replicas (an autoscaled pool's minimum, what always
+ * exists) and VM class, through the cluster layer's
  * `workerPool` (the same allocatable model and DaemonSet requests as the kubeadm back end), so the
  * same worker shape gives the same sizing.
  */
@@ -96,6 +97,7 @@ export function planTanzu(
   const request = c.api === "tkc" ? "TanzuKubernetesCluster run.tanzu.vmware.com/v1alpha3" : `Cluster cluster.x-k8s.io/v1beta1, class ${c.clusterClass}${c.classNamespace ? ` (in ${c.classNamespace})` : ""}, ${c.variables} variables`;
   const gib = (mib: number) => `${+(mib / 1024).toFixed(1)} GiB`;
   const basis = allocatableBasis(settings);
+  const sparkAuto = c.nodePools.find((p) => p.name === c.sparkPool)?.autoscale;
   const text = [
     `Tanzu: Supervisor ${settings.supervisor.id} at ${settings.supervisor.address}:${settings.supervisor.port} (${settings.supervisor.access} access)`,
     `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; VM Service content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
@@ -108,11 +110,16 @@ export function planTanzu(
     `  access: ${ns.access.length === 0 ? "SSO administrators only (namespace.access grants none)" : ns.access.map((g) => `${g.type.toLowerCase()} ${g.subject}@${g.domain} ${g.role}`).join(", ")}`,
     `  VM classes: ${classes.map((k) => `${k.name} (${k.cpus} vCPU, ${gib(k.memory)}${k.existing ? ", existing: adopted, never created or deleted here" : ""})`).join(", ")}`,
     `  cluster ${c.name}: ${request}, release ${c.release}`,
-    ...capacity.rows.map((r) => `    ${r.pool}: ${r.replicas} × ${r.vmClass}${r.volumeGiB ? ` + ${r.volumeGiB} GiB volumes` : ""}`),
+    ...capacity.rows.map((r) => {
+      const auto = c.nodePools.find((p) => p.name === r.pool)?.autoscale;
+      return `    ${r.pool}: ${auto ? `${auto.min}..${auto.max} (Cluster Autoscaler; capacity counts ${auto.max})` : r.replicas} × ${r.vmClass}${r.volumeGiB ? ` + ${r.volumeGiB} GiB volumes` : ""}`;
+    }),
+    ...(c.ntpServers.length > 0 || c.os ? [`  nodes: ${[c.os ? `OS ${c.os.name}${c.os.version ? ` ${c.os.version}` : ""}` : "", c.ntpServers.length > 0 ? `NTP ${c.ntpServers.join(", ")}` : ""].filter(Boolean).join("; ")}`] : []),
     `  total: ${capacity.total.vms} VMs, ${capacity.total.cpus} vCPU, ${gib(capacity.total.memoryMiB)}` +
       (capacity.hosts ? ` of ${capacity.hosts.cpuThreads} threads, ${gib(capacity.hosts.memoryMiB)} on ${capacity.hosts.count} hosts` : ""),
     `  rolling update peak (maxSurge 1 per pool and control plane, what limits and hosts are held to): ${capacity.peak.vms} VMs, ${capacity.peak.cpus} vCPU, ${gib(capacity.peak.memoryMiB)}, ${capacity.peak.volumeGiB} GiB node volumes`,
-    `  Spark runs on pool ${c.sparkPool}: ${workerPool.count} × allocatable ${workerPool.allocatable.cpu} CPU, ${workerPool.allocatable.memoryMiB} MiB`,
+    `  Spark runs on pool ${c.sparkPool}: ${workerPool.count} × allocatable ${workerPool.allocatable.cpu} CPU, ${workerPool.allocatable.memoryMiB} MiB` +
+      (sparkAuto ? ` (the autoscaler's minimum, what executors can count on; it may add up to ${sparkAuto.max - sparkAuto.min} more)` : ""),
     `    ${basis.note}`,
   ];
   return {

@@ -93,6 +93,8 @@ export function clusterVariables(settings: TanzuSettings, kubelet: KubeletSettin
     if (c.controlPlane.volumes.length > 0) cluster.push({ name: "controlPlaneVolumes", value: flatVolumes(c.controlPlane.volumes, c.storageClass) });
     if (c.proxy) cluster.push({ name: "proxy", value: { httpProxy: c.proxy.httpProxy, httpsProxy: c.proxy.httpsProxy, noProxy: c.proxy.noProxy } });
     if (c.trustedCas.length > 0) cluster.push({ name: "trust", value: { additionalTrustedCAs: c.trustedCas.map((t) => ({ name: t.name })) } });
+    // One server: the flat `ntp` variable is a string (the resolver refuses more than one).
+    if (c.ntpServers.length > 0) cluster.push({ name: "ntp", value: c.ntpServers[0] });
     for (const p of c.nodePools) {
       const o: Variable[] = [];
       const cls = classNameOf(settings, p.vmClass);
@@ -107,6 +109,7 @@ export function clusterVariables(settings: TanzuSettings, kubelet: KubeletSettin
     const os: Record<string, unknown> = {};
     if (c.proxy) os.systemProxy = { http: c.proxy.httpProxy, https: c.proxy.httpsProxy, noProxy: c.proxy.noProxy };
     if (c.trustedCas.length > 0) os.trust = { additionalTrustedCAs: c.trustedCas.map((t) => ({ caCert: { content: t.pem } })) };
+    if (c.ntpServers.length > 0) os.ntp = { servers: [...c.ntpServers] };
     if (Object.keys(os).length > 0) cluster.push({ name: "osConfiguration", value: os });
     cluster.push({ name: "vsphereOptions", value: { persistentVolumes: { defaultStorageClass: c.storageClass } } });
     cluster.push({ name: "resourceConfiguration", value: { systemReserved: systemReserved(kubelet) } });
@@ -127,6 +130,33 @@ export function clusterVariables(settings: TanzuSettings, kubelet: KubeletSettin
   return { cluster, controlPlane, pools };
 }
 
+/**
+ * The Cluster Autoscaler's bounds of a node group, on a MachineDeployment (or, in a managed
+ * topology, on `workers.machineDeployments[].metadata.annotations`, which the topology controller
+ * copies onto it). Sources: kubernetes/autoscaler `cluster-autoscaler/cloudprovider/clusterapi/README.md`
+ * ("Enabling Autoscaling"; "Autoscaling with ClusterClass and Managed Topologies": the topology's
+ * `replicas` must be left unset, or "replicas become unpredictable"), reproduced in Cluster API's book
+ * `docs/book/src/tasks/automated-machine-management/autoscaling.md`; Cluster API
+ * `internal/webhooks/machinedeployment.go` (`calculateMachineDeploymentReplicas`: a new
+ * MachineDeployment without replicas and with both annotations starts at the min size).
+ */
+export const AUTOSCALER_MIN_ANNOTATION = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size";
+export const AUTOSCALER_MAX_ANNOTATION = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size";
+
+/**
+ * The node OS choice of TKG Service: `run.tanzu.vmware.com/resolve-os-image: os-name=ubuntu` (or
+ * `photon`; `os-name=ubuntu,os-version=24.04` for a version), on a TanzuKubernetesCluster's metadata,
+ * and in a Cluster topology on `controlPlane.metadata.annotations` and each
+ * `workers.machineDeployments[].metadata.annotations` (vsphere-tmm/vsphere-supervisor
+ * cluster-clusterclass-examples.md at 04ac4cab, Section 1; schemas/tanzu/README.md for the TKC).
+ */
+export const RESOLVE_OS_IMAGE_ANNOTATION = "run.tanzu.vmware.com/resolve-os-image";
+
+/** The annotation's value for an OS choice. */
+export function resolveOsImage(os: NonNullable<TanzuSettings["cluster"]["os"]>): string {
+  return os.version === undefined ? `os-name=${os.name}` : `os-name=${os.name},os-version=${os.version}`;
+}
+
 /** Which Cluster API annotation asks pulumi-kubernetes to wait for a condition (v4.18+). */
 export const WAIT_FOR_ANNOTATION = "pulumi.com/waitFor";
 
@@ -138,7 +168,9 @@ export const WAIT_FOR_ANNOTATION = "pulumi.com/waitFor";
 export function renderCapiCluster(settings: TanzuSettings, kubelet: KubeletSettings = DEFAULT_KUBERNETES_SETTINGS.kubelet): Manifest {
   const c = settings.cluster;
   const vars = clusterVariables(settings, kubelet);
+  const osAnnotations = c.os ? { [RESOLVE_OS_IMAGE_ANNOTATION]: resolveOsImage(c.os) } : undefined;
   const controlPlane: Record<string, unknown> = { replicas: c.controlPlane.replicas };
+  if (osAnnotations) controlPlane.metadata = { annotations: { ...osAnnotations } };
   if (vars.controlPlane.length > 0) controlPlane.variables = { overrides: vars.controlPlane };
   const topology: Record<string, unknown> = { class: c.clusterClass };
   if (c.classNamespace !== undefined) topology.classNamespace = c.classNamespace;
@@ -147,7 +179,12 @@ export function renderCapiCluster(settings: TanzuSettings, kubelet: KubeletSetti
     controlPlane,
     workers: {
       machineDeployments: c.nodePools.map((p) => {
-        const md: Record<string, unknown> = { class: "node-pool", name: p.name, replicas: p.replicas };
+        const md: Record<string, unknown> = { class: "node-pool", name: p.name };
+        const annotations: Record<string, string> = { ...osAnnotations };
+        // An autoscaled pool: its bounds, and no replicas (the autoscaler owns them).
+        if (p.autoscale) Object.assign(annotations, { [AUTOSCALER_MIN_ANNOTATION]: String(p.autoscale.min), [AUTOSCALER_MAX_ANNOTATION]: String(p.autoscale.max) });
+        else md.replicas = p.replicas;
+        if (Object.keys(annotations).length > 0) md.metadata = { annotations };
         if (vars.pools[p.name].length > 0) md.variables = { overrides: vars.pools[p.name] };
         return md;
       }),
@@ -213,7 +250,7 @@ export function renderTkc(settings: TanzuSettings): Manifest {
   return {
     apiVersion: "run.tanzu.vmware.com/v1alpha3",
     kind: "TanzuKubernetesCluster",
-    metadata: { name: c.name, namespace: settings.namespace.name, annotations: { [WAIT_FOR_ANNOTATION]: "condition=Ready" } },
+    metadata: { name: c.name, namespace: settings.namespace.name, annotations: { [WAIT_FOR_ANNOTATION]: "condition=Ready", ...(c.os ? { [RESOLVE_OS_IMAGE_ANNOTATION]: resolveOsImage(c.os) } : {}) } },
     spec: {
       topology: {
         controlPlane,

@@ -12,7 +12,7 @@ import { capacityErrors } from "./capacity";
 import { vmClassName } from "./vm-classes";
 
 export * from "./types";
-import type { NamespaceGrant, NamespaceLimits, NodePoolSettings, NodeVolume, ProxySettings, SupervisorAccess, TanzuClusterApi, TanzuContext, TanzuSettings, Taint, TrustedCa, VariablesGeneration, VmClassSpec } from "./types";
+import type { AutoscaleBounds, NodeOs, NamespaceGrant, NamespaceLimits, NodePoolSettings, NodeVolume, ProxySettings, SupervisorAccess, TanzuClusterApi, TanzuContext, TanzuSettings, Taint, TrustedCa, VariablesGeneration, VmClassSpec } from "./types";
 
 /** The ClusterClass of VKS 3.4 (vSphere 8.0U3+), and the namespace it lives in. */
 export const DEFAULT_CLUSTER_CLASS = "builtin-generic-v3.4.0";
@@ -111,13 +111,15 @@ const KEYS = {
   namespace: ["name", "storagePolicies", "contentLibraries", "limits", "access"],
   access: ["subject", "type", "role"],
   limits: ["cpuMHz", "memoryGiB", "storageGiB", "vcpuMHz"],
-  vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation", "existing"],
+  vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation", "guaranteed", "existing"],
   cluster: [
     "name", "api", "clusterClass", "classNamespace", "variables", "release", "controlPlane", "nodePools", "sparkPool",
     "storageClass", "podCidr", "serviceCidr", "serviceDomain", "cni", "trustedCas", "proxy", "readyTimeoutMinutes",
+    "ntpServers", "os",
   ],
+  os: ["name", "version"],
   controlPlane: ["replicas", "vmClass", "volumes"],
-  nodePool: ["name", "replicas", "vmClass", "volumes", "labels", "taints"],
+  nodePool: ["name", "replicas", "minReplicas", "maxReplicas", "vmClass", "volumes", "labels", "taints"],
   volume: ["name", "mountPath", "capacityGiB", "storageClass"],
   taint: ["key", "value", "effect"],
   trustedCa: ["name", "pem"],
@@ -240,15 +242,22 @@ export function resolveTanzuSettings(
         const cpuRes = r.optNumber(x, "cpuReservation", p, { integer: true, min: 0, max: 100 });
         const memRes = r.optNumber(x, "memoryReservation", p, { integer: true, min: 0, max: 100 });
         const existing = r.optString(x, "existing", p, (v) => (isDnsSubdomain(v) ? undefined : `"${v}" is not a VM class name`));
+        // `guaranteed: true`: VMware's "guaranteed" class shape, the whole CPU and memory reserved
+        // (cpuReservation = memoryReservation = 100, vm-classes.ts), for JVM-heavy executors.
+        const guaranteed = r.boolean(x, "guaranteed", p, false);
+        if (guaranteed)
+          for (const k of ["cpuReservation", "memoryReservation"] as const)
+            if (x[k] !== undefined) r.err(`${p}.${k}`, `cannot be set with guaranteed: true (which reserves 100 percent)`);
         if (memGiB !== undefined && !Number.isInteger(memGiB * 1024)) r.err(`${p}.memoryGiB`, `must be a whole number of MiB, got ${memGiB} GiB`);
         if (cpus === undefined || memGiB === undefined || !Number.isInteger(memGiB * 1024) || !isDnsLabel(key)) continue;
         const spec: VmClassSpec = { cpus, memoryMiB: memGiB * 1024 };
         if (cpuRes !== undefined) spec.cpuReservation = cpuRes;
         if (memRes !== undefined) spec.memoryReservation = memRes;
+        if (guaranteed) Object.assign(spec, { cpuReservation: 100, memoryReservation: 100 });
         if (existing !== undefined) {
           // An adopted class is vCenter's as it is: its reservations are not ours to say.
-          for (const k of ["cpuReservation", "memoryReservation"] as const)
-            if (spec[k] !== undefined) r.err(`${p}.${k}`, `cannot be set with existing (the class "${existing}" keeps its own reservations)`);
+          for (const k of ["cpuReservation", "memoryReservation", "guaranteed"] as const)
+            if (x[k] !== undefined) r.err(`${p}.${k}`, `cannot be set with existing (the class "${existing}" keeps its own reservations)`);
           spec.existing = existing;
           vmClasses[key] = spec;
           continue;
@@ -332,7 +341,24 @@ export function resolveTanzuSettings(
       const name = r.requiredString(po, "name", ip, (s) => (isDnsLabel(s) ? undefined : `"${s}" is not a DNS label`));
       if (name !== undefined && seen.has(name)) r.err(`${ip}.name`, `duplicate node pool name "${name}"`);
       if (name !== undefined) seen.add(name);
-      const replicas = r.requiredNumber(po, "replicas", ip, { integer: true, min: 0, max: 1000 });
+      let replicas: number | undefined;
+      let autoscale: AutoscaleBounds | undefined;
+      if (po.minReplicas === undefined && po.maxReplicas === undefined) replicas = r.requiredNumber(po, "replicas", ip, { integer: true, min: 0, max: 1000 });
+      else {
+        // Cluster API's autoscaler: bounds as MachineDeployment annotations, replicas left unset in
+        // the topology (see AUTOSCALER_MIN_ANNOTATION in render.ts).
+        const min = r.requiredNumber(po, "minReplicas", ip, { integer: true, min: 0, max: 1000 });
+        const max = r.requiredNumber(po, "maxReplicas", ip, { integer: true, min: 1, max: 1000 });
+        if (po.replicas !== undefined)
+          r.err(`${ip}.replicas`, "cannot be set with minReplicas/maxReplicas: the Cluster Autoscaler owns the replicas, and Cluster API's autoscaler docs require them unset in the Cluster topology (set, the topology controller and the autoscaler fight over them)");
+        if (api === "tkc") r.err(`${ip}.${po.minReplicas !== undefined ? "minReplicas" : "maxReplicas"}`, `only applies when api is "cluster": a TanzuKubernetesCluster node pool has no annotations for the autoscaler's bounds`);
+        if (min === 0) r.err(`${ip}.minReplicas`, "must be at least 1: scaling a pool from zero needs the autoscaler's capacity annotations, which this stack does not write");
+        if (min !== undefined && max !== undefined && max < min) r.err(`${ip}.maxReplicas`, `${max} is less than minReplicas ${min}`);
+        if (min !== undefined && max !== undefined && min >= 1 && max >= min && po.replicas === undefined && api === "cluster") {
+          replicas = min;
+          autoscale = { min, max };
+        }
+      }
       const vmClass = r.requiredString(po, "vmClass", ip, classRef);
       const labels = r.stringMap(po, "labels", ip, (k, v, p) => {
         if (labelKeyError(k)) r.err(p, `"${k}" is not a Kubernetes label key`);
@@ -352,7 +378,7 @@ export function resolveTanzuSettings(
       }
       const vols = volumes(po, ip);
       if (name !== undefined && replicas !== undefined && vmClass !== undefined) {
-        nodePools.push({ name, replicas, vmClass, volumes: vols, labels, taints });
+        nodePools.push(autoscale ? { name, replicas, autoscale, vmClass, volumes: vols, labels, taints } : { name, replicas, vmClass, volumes: vols, labels, taints });
         if (!poolIndex.has(name)) poolIndex.set(name, i);
       }
     });
@@ -425,6 +451,32 @@ export function resolveTanzuSettings(
     }
   }
 
+  // NTP: the nested generation's `osConfiguration.ntp.servers` (a list), the flat generation's `ntp`
+  // (one string); a TanzuKubernetesCluster has no NTP field (v1alpha2 CRD, schemas/tanzu; VMware's
+  // v1alpha3 settings list none). Source: vsphere-tmm/vsphere-supervisor cluster-clusterclass-examples.md at 04ac4cab.
+  const ntpServers = r.stringList(ko, "ntpServers", kp, [], (v) => (isDnsSubdomain(v) || isIPv4(v) ? undefined : `"${v}" is not a host name or IPv4 address`));
+  // Duplicates, at their index as written (the list above leaves bad items out).
+  if (Array.isArray(ko?.ntpServers))
+    (ko!.ntpServers as unknown[]).forEach((v, i, all) => {
+      if (typeof v === "string" && all.indexOf(v) !== i) r.err(`${kp}.ntpServers[${i}]`, `"${v}" is listed twice`);
+    });
+  if (ko?.ntpServers !== undefined && Array.isArray(ko.ntpServers) && ko.ntpServers.length === 0) r.err(`${kp}.ntpServers`, "must list at least one server (leave the key out for the ClusterClass's default)");
+  if (ko?.ntpServers !== undefined && api === "tkc") r.err(`${kp}.ntpServers`, `only applies when api is "cluster": a TanzuKubernetesCluster has no NTP setting`);
+  else if (api === "cluster" && variables === "flat" && ntpServers.length > 1)
+    r.err(`${kp}.ntpServers`, `the flat ClusterClass variables (${clusterClass}) take one NTP server (the \`ntp\` variable is a string), got ${ntpServers.length}`);
+  // The node OS: annotation `run.tanzu.vmware.com/resolve-os-image: os-name=<name>[,os-version=<v>]`.
+  let os: NodeOs | undefined;
+  if (ko?.os !== undefined) {
+    const op = `${kp}.os`;
+    const oo = r.object(ko.os, op, KEYS.os);
+    if (oo) {
+      r.has(oo, "name", op);
+      const name = oo.name === undefined ? undefined : r.oneOf(oo, "name", op, "ubuntu", ["ubuntu", "photon"] as const);
+      const version = r.optString(oo, "version", op, (v) => (/^\d+(\.\d+)*$/.test(v) ? undefined : `"${v}" is not an OS version like "24.04"`));
+      if (name !== undefined && (oo.name === "ubuntu" || oo.name === "photon")) os = version === undefined ? { name } : { name, version };
+    }
+  }
+
   const release = r.requiredString(ko, "release", kp, (v) =>
     !RELEASE_NAME.test(v)
       ? `"${v}" is not a Kubernetes release name like "v1.31.4---vmware.1-fips-vkr.3" (\`kubectl get kr\`; "+" is written "---")`
@@ -453,11 +505,13 @@ export function resolveTanzuSettings(
       serviceDomain,
       cni: r.oneOf(ko, "cni", kp, d.cni, ["antrea", "calico"] as const),
       trustedCas,
+      ntpServers,
       readyTimeoutMinutes: r.number(ko, "readyTimeoutMinutes", kp, d.readyTimeoutMinutes, { exclusiveMin: 0, max: 480 }),
     },
   };
   if (classNamespace !== undefined && api === "cluster") settings.cluster.classNamespace = classNamespace;
   if (proxy) settings.cluster.proxy = proxy;
+  if (os) settings.cluster.os = os;
   if (api === "cluster" && ko?.cni !== undefined) r.err(`${kp}.cni`, `only applies when api is "tkc" (the ClusterClass installs Antrea)`);
   // Capacity whenever the pieces it adds up resolved cleanly (else its totals would be wrong).
   const sizing = [`${path}.vmClasses`, `${kp}.controlPlane`, `${kp}.nodePools`, `${np}.limits`];

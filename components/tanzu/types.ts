@@ -36,6 +36,13 @@ export interface VmClassSpec {
   memoryReservation?: number;
 }
 
+/** The node OS image, chosen by the `run.tanzu.vmware.com/resolve-os-image` annotation. */
+export interface NodeOs {
+  name: "ubuntu" | "photon";
+  /** e.g. `24.04`; unset = the release's default version of that OS. */
+  version?: string;
+}
+
 export interface NodeVolume {
   name: string;
   mountPath: string;
@@ -50,9 +57,22 @@ export interface Taint {
   effect: TaintEffect;
 }
 
+/** A node pool the Cluster Autoscaler sizes: its bounds (Cluster API's autoscaler annotations). */
+export interface AutoscaleBounds {
+  min: number;
+  max: number;
+}
+
 export interface NodePoolSettings {
   name: string;
+  /**
+   * The replicas the pool is given; for an autoscaled pool the minimum, which is what Cluster API
+   * creates it with (the MachineDeployment webhook defaults unset replicas to the min-size
+   * annotation) and so what the Spark sizing can count on.
+   */
   replicas: number;
+  /** Set: the Cluster Autoscaler owns the replicas between these bounds (`api: cluster` only). */
+  autoscale?: AutoscaleBounds;
   /** A key of `vmClasses`. */
   vmClass: string;
   volumes: NodeVolume[];
@@ -168,6 +188,10 @@ export interface TanzuSettings {
     cni: "antrea" | "calico";
     trustedCas: TrustedCa[];
     proxy?: ProxySettings;
+    /** NTP servers of the nodes (host names or addresses); empty = the ClusterClass's default. */
+    ntpServers: string[];
+    /** The nodes' OS image; unset = the release's default OS. */
+    os?: NodeOs;
     /** How long `pulumi up` waits for the cluster to become Ready. */
     readyTimeoutMinutes: number;
   };

@@ -118,7 +118,9 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   // look the new name up (terraform-provider-vsphere `vsphere/resource_vsphere_namespace.go` at
   // 21aa606e, `resourceVSphereNamespaceUpdate` uses `d.Get("name")`), and the Supervisor cannot
   // rename a namespace. Delete before replace: the cluster inside is replaced with it, and creating
-  // the new namespace and cluster first would need the cluster's capacity twice.
+  // the new namespace and cluster first would need the cluster's capacity twice. A create that
+  // outlasts the provider's 2-minute wait for RUNNING (`waitForNamespaceCreation`, same file) fails
+  // having recorded nothing, and the resource has no importer: README "Troubleshooting (Tanzu)".
   const namespace = new vsphere.Namespace(
     `${name}-namespace`,
     {

@@ -156,6 +156,24 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
     );
   });
 
+  it("an autoscaled pool: the wait accepts the count the autoscaler set within the bounds, once rolled out (through the real API)", async function () {
+    parts.need(this, "node pool readiness wait, autoscaled pool", CP_TOOLS, { up: cp !== undefined, name: "the control plane" });
+    const api = cp!.admin;
+    // STAND-IN for the Cluster Autoscaler: it scales the MachineDeployment's spec.replicas (4 → 6, within 2..8).
+    const md = await api.get(mdPath("workers"));
+    md.spec.replicas = 6;
+    await api.request("PUT", mdPath("workers"), md);
+    await setStatus("workers", { replicas: 6, updatedReplicas: 6, readyReplicas: 5, availableReplicas: 5 });
+    const kc = kubeconfig(cp!.server, { ca: cp!.ca, cert: (api as any).creds.cert, key: (api as any).creds.key });
+    const expected = { workers: { min: 2, max: 8 }, gpu: 1 };
+    await assert.rejects(waitForNodePools({ kubeconfig: kc, namespace: NS, cluster: CLUSTER, expected, timeoutMs: 1_500, intervalMs: 200 }), /workers \(spark-workers-x7k2p\): 5 of 6 ready, 5 of 6 available/);
+    await setStatus("workers", { replicas: 6, updatedReplicas: 6, readyReplicas: 6, availableReplicas: 6 });
+    await waitForNodePools({ kubeconfig: kc, namespace: NS, cluster: CLUSTER, expected, timeoutMs: 5_000, intervalMs: 200 });
+    // Negative control: the same MachineDeployments against the fixed count of 4 are not rolled out.
+    await assert.rejects(waitForNodePools({ kubeconfig: kc, namespace: NS, cluster: CLUSTER, expected: { workers: 4, gpu: 1 }, timeoutMs: 1_000, intervalMs: 200 }), /spec\.replicas 6, not yet 4/);
+    log("autoscaled pool: 5 of 6 ready kept the wait; 6 of 6 (within 2..8) ended it; the fixed count 4 did not");
+  });
+
   it("namespace limits: set, one removed (*_unset), all removed on delete, against the stand-in vCenter namespace API", async function () {
     parts.need(this, "namespace limits (stand-in vCenter)", []);
     const ns = () => vc!.namespaces.get(NS)!.resource_spec;

@@ -5,7 +5,7 @@
 #   lab/build-tools.sh --prune [TOOL ...]
 #   lab/build-tools.sh --key [TOOL ...]      # prints <tool>-<key>: the cache entry this checkout uses
 #
-# TOOLs (default: all): kubernetes etcd kwok pulumi pulumi-kubernetes pyspark node vcsim
+# TOOLs (default: all): kubernetes etcd etcdutl kwok pulumi pulumi-kubernetes pyspark node vcsim
 #
 # For each tool, in order:
 #   1. a binary named by an environment variable (VSPHERE_SPARK_LAB_<TOOL>, e.g.
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     *) tools+=("$1"); shift ;;
   esac
 done
-[ "${#tools[@]}" -gt 0 ] || tools=(kubernetes etcd kwok pulumi pulumi-kubernetes pyspark node vcsim)
+[ "${#tools[@]}" -gt 0 ] || tools=(kubernetes etcd etcdutl kwok pulumi pulumi-kubernetes pyspark node vcsim)
 
 # Versions (the wrapper modules pin the Go ones; these stamp the binaries as their releases do).
 KUBERNETES_VERSION=v1.34.4
@@ -57,6 +57,7 @@ binaries() {
   case "$1" in
     kubernetes) echo "kube-apiserver kube-controller-manager kube-scheduler kubectl" ;;
     etcd) echo "etcd" ;;
+    etcdutl) echo "etcdutl" ;;
     kwok) echo "kwok" ;;
     pulumi) echo "pulumi" ;;
     pulumi-kubernetes) echo "pulumi-resource-kubernetes" ;;
@@ -69,7 +70,7 @@ binaries() {
 estimate() {
   case "$1" in
     kubernetes) echo 1500 ;; pulumi) echo 900 ;; pulumi-kubernetes) echo 900 ;;
-    etcd) echo 240 ;; kwok) echo 300 ;; pyspark) echo 120 ;; node) echo 60 ;; vcsim) echo 300 ;;
+    etcd) echo 240 ;; etcdutl) echo 240 ;; kwok) echo 300 ;; pyspark) echo 120 ;; node) echo 60 ;; vcsim) echo 300 ;;
   esac
 }
 envname() { echo "VSPHERE_SPARK_LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')"; }
@@ -92,6 +93,11 @@ recipe_kubernetes() {
 recipe_etcd() {
   local out=$1 src=$2
   (cd "$src" && CGO_ENABLED=0 go build "${goflags[@]}" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+}
+
+recipe_etcdutl() {
+  local out=$1 src=$2
+  (cd "$src" && CGO_ENABLED=0 go build "${goflags[@]}" -o "$out/etcdutl" go.etcd.io/etcd/etcdutl/v3)
 }
 
 recipe_kwok() {

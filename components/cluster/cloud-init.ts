@@ -14,17 +14,23 @@ import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH, renderKubeVipManifest } 
 import type { SharedPki } from "./pki";
 import { SHARED_PKI_FILES } from "./pki";
 import { ETCD_MEMBER_EXIT, ETCD_MEMBER_SCRIPT, ETCD_MEMBER_SCRIPT_PATH, etcdClientUrl, etcdPeerUrl } from "./etcd-member";
+import { CERT_RENEWAL_SCRIPT, CERT_RENEWAL_SCRIPT_PATH, CERT_RENEWAL_TIMER, renderCertRenewalTimer, renderCertRenewalUnit } from "./cert-renewal";
+import {
+  ETCD_BACKUP_NFS_MOUNT_UNIT, ETCD_SNAPSHOT_SCRIPT, ETCD_SNAPSHOT_SCRIPT_PATH, ETCD_SNAPSHOT_TIMER,
+  renderEtcdBackupMountUnit, renderEtcdSnapshotTimer, renderEtcdSnapshotUnit,
+} from "./etcd-backup";
 
 /** What a node does at first boot, with the material it needs (plain strings). */
 export type NodeBootstrap =
   /** `otherControlPlanes`: the other control planes' addresses (an init never runs where one of them serves). */
-  | { kind: "init"; kubeadmConfig: string; pki: SharedPki; otherControlPlanes: string[] }
+  /** `controlPlaneIndex`: the node's place among the control planes (0 = first; staggers the certificate renewal). */
+  | { kind: "init"; kubeadmConfig: string; pki: SharedPki; otherControlPlanes: string[]; controlPlaneIndex?: number }
   /**
    * `previousControlPlane`: the one to wait for (joins go one at a time); none for a replaced first
    * control plane joining a running cluster. `otherControlPlanes`: whose etcd members decide this
    * node's membership before a retry.
    */
-  | { kind: "join-control-plane"; kubeadmConfig: string; previousControlPlane?: string; otherControlPlanes: string[] }
+  | { kind: "join-control-plane"; kubeadmConfig: string; previousControlPlane?: string; otherControlPlanes: string[]; controlPlaneIndex?: number }
   | { kind: "join-worker"; kubeadmConfig: string }
   | { kind: "load-balancer"; haproxyConfig: string };
 
@@ -160,10 +166,49 @@ export const CERTS_EXPIRED_HINT =
   "if kubeadm could not download the certificates (kube-system/kubeadm-certs lives 2 h after the init), " +
   `upload them again on the first control plane: kubeadm init phase upload-certs --upload-certs --config ${KUBEADM_CONFIG_PATH}`;
 
-/** Packages each role needs besides Kubernetes' own (installed by the bootstrap when missing). */
-export function basePackages(kind: NodeBootstrap["kind"], installMode: KubernetesSettings["installMode"]): string[] {
+/**
+ * Packages each role needs besides Kubernetes' own (installed by the bootstrap when missing).
+ * Control planes: openssl (the certificate renewal reads expiry dates with it), and nfs-common when
+ * etcd snapshots go to NFS (mount.nfs).
+ */
+export function basePackages(kind: NodeBootstrap["kind"], installMode: KubernetesSettings["installMode"], settings?: Pick<KubernetesSettings, "etcdBackup" | "certificateRenewal">): string[] {
   if (kind === "load-balancer") return ["haproxy"];
-  return installMode === "packages" ? ["containerd", "curl", "gnupg", "ca-certificates"] : ["containerd", "curl", "ca-certificates"];
+  const base = installMode === "packages" ? ["containerd", "curl", "gnupg", "ca-certificates"] : ["containerd", "curl", "ca-certificates"];
+  if (kind === "join-worker" || !settings) return base;
+  const extra: string[] = [];
+  if (settings.certificateRenewal.enabled) extra.push("openssl");
+  if (settings.etcdBackup.enabled && settings.etcdBackup.nfs) extra.push("nfs-common");
+  return [...base, ...extra];
+}
+
+/** Control-plane units under /etc/systemd/system, with the timers the bootstrap enables once the node is done. */
+export function controlPlaneMaintenanceFiles(input: UserDataInput): { files: Array<{ path: string; content: string; permissions: string }>; timers: string[] } {
+  const { node, settings, bootstrap } = input;
+  if (bootstrap.kind !== "init" && bootstrap.kind !== "join-control-plane") return { files: [], timers: [] };
+  const unit = (name: string) => `/etc/systemd/system/${name}`;
+  const files: Array<{ path: string; content: string; permissions: string }> = [];
+  const timers: string[] = [];
+  const cr = settings.certificateRenewal;
+  if (cr.enabled) {
+    const others = bootstrap.otherControlPlanes;
+    files.push(
+      { path: CERT_RENEWAL_SCRIPT_PATH, content: CERT_RENEWAL_SCRIPT, permissions: "0700" },
+      { path: unit(CERT_RENEWAL_TIMER.replace(/\.timer$/, ".service")), content: renderCertRenewalUnit(cr, others), permissions: "0644" },
+      { path: unit(CERT_RENEWAL_TIMER), content: renderCertRenewalTimer(cr, bootstrap.controlPlaneIndex ?? 0), permissions: "0644" },
+    );
+    timers.push(CERT_RENEWAL_TIMER);
+  }
+  const eb = settings.etcdBackup;
+  if (eb.enabled) {
+    files.push(
+      { path: ETCD_SNAPSHOT_SCRIPT_PATH, content: ETCD_SNAPSHOT_SCRIPT, permissions: "0700" },
+      { path: unit(ETCD_SNAPSHOT_TIMER.replace(/\.timer$/, ".service")), content: renderEtcdSnapshotUnit(node.name, eb), permissions: "0644" },
+      { path: unit(ETCD_SNAPSHOT_TIMER), content: renderEtcdSnapshotTimer(eb), permissions: "0644" },
+    );
+    if (eb.nfs) files.push({ path: unit(ETCD_BACKUP_NFS_MOUNT_UNIT), content: renderEtcdBackupMountUnit(eb.nfs), permissions: "0644" });
+    timers.push(ETCD_SNAPSHOT_TIMER);
+  }
+  return { files, timers };
 }
 
 /**
@@ -272,9 +317,12 @@ export function renderBootstrapScript(input: UserDataInput): string {
     'https_ready() { curl -ksf --max-time 5 "https://$1/readyz" >/dev/null 2>&1; }',
     "tcp_open() { timeout 3 bash -c \"exec 3<>/dev/tcp/$1/$2\" 2>/dev/null; }",
     "",
-    `retry 3 apt_install ${basePackages(bootstrap.kind, settings.installMode).join(" ")}`,
+    `retry 3 apt_install ${basePackages(bootstrap.kind, settings.installMode, settings).join(" ")}`,
   ];
   const finish = (what: string) => {
+    const timers = controlPlaneMaintenanceFiles(input).timers;
+    // The maintenance timers run once the node is a control plane (their units also wait for bootstrap.done).
+    if (timers.length > 0) lines.push(`systemctl daemon-reload`, `systemctl enable --now ${timers.join(" ")}`);
     lines.push(`echo "$(date -Is) ${what}" >${BOOTSTRAP_DONE_PATH}`, `rm -f ${BOOTSTRAP_FAILED_PATH}`, `log ${shq(what)}`, `report_status ${shq(`done: ${what}`)}`, "");
     return lines.join("\n");
   };
@@ -555,6 +603,7 @@ export function renderUserData(input: UserDataInput): string {
       }
     }
   }
+  for (const f of controlPlaneMaintenanceFiles(input).files) files.push(file(f.path, f.content, f.permissions));
   files.push(file(BOOTSTRAP_SCRIPT_PATH, renderBootstrapScript(input), "0700"));
   files.push(file(BOOTSTRAP_UNIT_PATH, renderBootstrapUnit(), "0644"));
   files.push(file(BOOTSTRAP_HOOK_PATH, renderBootstrapHook(), "0700"));

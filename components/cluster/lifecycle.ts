@@ -146,6 +146,8 @@ export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext):
       "kubernetes.installMode": s.installMode,
       "kubernetes.packageRevision": s.packageRevision,
       "kubernetes.kubeVipVersion": s.kubeVipVersion,
+      "kubernetes.certificateRenewal": s.certificateRenewal,
+      "kubernetes.etcdBackup": s.etcdBackup,
     },
     ...(ctx.createdAt !== undefined ? { createdAt: ctx.createdAt } : {}),
   };

@@ -9,6 +9,10 @@ import { cidrsOverlap, parseCidr } from "../net";
 import { parseQuantity, parseThreshold } from "../quantity";
 import { DEFAULT_KERNEL_RESERVATION, KernelReservationModel, kernelReservationErrors } from "./node-capacity";
 import { clusterAddOns, coveredVersions } from "./add-ons";
+import type { CertificateRenewalSettings } from "./cert-renewal";
+import { DEFAULT_CERTIFICATE_RENEWAL, resolveCertificateRenewal } from "./cert-renewal";
+import type { EtcdBackupSettings } from "./etcd-backup";
+import { DEFAULT_ETCD_BACKUP, resolveEtcdBackup } from "./etcd-backup";
 
 export type InstallMode = "preinstalled" | "packages";
 export type CniKind = "antrea" | "calico";
@@ -104,6 +108,10 @@ export interface KubernetesSettings {
    * cloud kernel measured under QEMU (components/cluster/node-capacity.ts).
    */
   kernelReservation: KernelReservationModel;
+  /** kubeadm's leaf certificates renewed on each control plane before they expire (components/cluster/cert-renewal.ts). */
+  certificateRenewal: CertificateRenewalSettings;
+  /** etcd snapshots on a schedule, on each control plane (components/cluster/etcd-backup.ts). */
+  etcdBackup: EtcdBackupSettings;
 }
 
 export const DEFAULT_CNI_VERSIONS: Record<CniKind, string> = { antrea: "2.2.0", calico: "v3.29.1" };
@@ -148,6 +156,8 @@ export const DEFAULT_KUBERNETES_SETTINGS: KubernetesSettings = {
   // antrea-ovs 200m; its install-cni init container 100m), kube-proxy nothing (add-ons.ts).
   workerDaemonSetRequests: daemonSetDefault("antrea", DEFAULT_CNI_VERSIONS.antrea)!,
   kernelReservation: { ...DEFAULT_KERNEL_RESERVATION },
+  certificateRenewal: { ...DEFAULT_CERTIFICATE_RENEWAL },
+  etcdBackup: { ...DEFAULT_ETCD_BACKUP },
 };
 
 /** What the stack's own DaemonSets request with this CNI, as quantities; undefined when the version is not in the table. */
@@ -183,6 +193,8 @@ const TOP_KEYS = [
   "kubeVipVersion",
   "workerDaemonSetRequests",
   "kernelReservation",
+  "certificateRenewal",
+  "etcdBackup",
 ] as const;
 
 const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
@@ -338,6 +350,9 @@ export function resolveKubernetesSettings(
   s.sshAuthorizedKeys = r.stringList(o, "sshAuthorizedKeys", path, d.sshAuthorizedKeys, (k) =>
     SSH_KEY.test(k) ? undefined : `is not an OpenSSH public key line ("ssh-ed25519 AAAA... comment")`,
   );
+
+  s.certificateRenewal = resolveCertificateRenewal(r, o.certificateRenewal, `${path}.certificateRenewal`);
+  s.etcdBackup = resolveEtcdBackup(r, o.etcdBackup, `${path}.etcdBackup`);
 
   const sc = o.storageClass === undefined ? undefined : r.object(o.storageClass, `${path}.storageClass`, ["kind", "name", "storagePolicyName"]);
   if (sc) {

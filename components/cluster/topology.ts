@@ -196,13 +196,14 @@ export function renderControlPlaneNode(spec: ClusterSpec, node: ClusterNode, sec
   const base = { settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.token, certificateKey: secrets.certificateKey };
   const otherControlPlanes = cps.filter((n) => n.name !== node.name).map((n) => n.address);
   if (i === 0 && !opts.clusterExists) {
-    return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki, otherControlPlanes });
+    return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki, otherControlPlanes, controlPlaneIndex: i });
   }
   return finish(spec, node, {
     kind: "join-control-plane",
     kubeadmConfig: renderControlPlaneJoinConfig({ ...base, caCertHash: secrets.caCertHash }),
     ...(i > 0 ? { previousControlPlane: cps[i - 1].address } : {}),
     otherControlPlanes,
+    controlPlaneIndex: i,
   });
 }
 

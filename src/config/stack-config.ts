@@ -50,6 +50,8 @@ export const KUBEADM_ONLY_KUBERNETES_KEYS: Readonly<Record<string, string | null
   adminUser: null,
   sshAuthorizedKeys: null,
   kubeVipVersion: null,
+  certificateRenewal: null,
+  etcdBackup: null,
 };
 
 /** Keys only one back end reads; setting them for the other is a mistake worth naming. */

@@ -19,7 +19,7 @@
  * - Verified before it counts (and `verify FILE` for any file): etcd-io/etcd etcdutl/snapshot/
  *   v3_snapshot.go `hasChecksum` (size % 512 == 32: "has appended sha256 hash digest") and the
  *   restore's check that those last 32 bytes are the SHA-256 of the rest; plus bbolt's first meta
- *   page (go.etcd.io/bbolt: page header 16 bytes, flags 0x04 at offset 10, magic 0xED0CDAED at 16).
+ *   page (go.etcd.io/bbolt: page header of 16 bytes (id 8, flags 2 at offset 8: 0x04 for a meta page, count 2, overflow 4), then the meta with magic 0xED0CDAED).
  *   Written as `.part`, fsynced, then renamed: a file with the final name is always whole.
  * - Pruned: of this node's files (`etcd-<node>-<UTC time>-rev<revision>.db`), the newest `retain`
  *   stay in each place; stale `.part` files go too.
@@ -231,7 +231,7 @@ def verify(path):
     left = size - SHA
     with open(path, "rb") as f:
         head = f.read(32)
-        flags = struct.unpack_from("<H", head, 10)[0]
+        flags = struct.unpack_from("<H", head, 8)[0]
         magic = struct.unpack_from("<I", head, 16)[0]
         if flags != BOLT_META_FLAG or magic != BOLT_MAGIC:
             raise Invalid("%s: no bbolt meta page at the start (flags %#x, magic %#x)" % (path, flags, magic))

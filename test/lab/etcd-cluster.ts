@@ -1,0 +1,178 @@
+/**
+ * A real etcd cluster on loopback for the lab specs (etcd-membership.lab.ts, etcd-snapshot.lab.ts):
+ * kubeadm's ports and TLS (https peer URL `https://<address>:2380`, client URL `:2379`, client
+ * certificates required), each member on its own 127/8 address.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as path from "node:path";
+import { etcdClientUrl, etcdPeerUrl } from "../../components/cluster/etcd-member";
+import { waitFor } from "./control-plane";
+
+export interface Member {
+  ID: string;
+  name?: string;
+  peerURLs?: string[];
+  clientURLs?: string[];
+  isLearner?: boolean;
+}
+
+/** Loopback addresses of this run (the whole of 127/8 is local): kubeadm's ports on each. */
+export function addresses(octet = 7): string[] {
+  const b = (process.pid % 200) + 20;
+  return [11, 12, 13].map((d) => `127.${b}.${octet}.${d}`);
+}
+
+function openssl(dir: string, ...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** The etcd CA, a server+peer certificate per member, and a client certificate (kubeadm's healthcheck-client). */
+export function makeEtcdPki(dir: string, addrs: string[]): void {
+  openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=etcd-ca");
+  const sign = (name: string, subj: string, ext: string) => {
+    openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj);
+    fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
+    openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
+  };
+  for (const a of addrs) sign(`member-${a}`, `/CN=${a}`, `subjectAltName=IP:${a},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  sign("client", "/O=system:masters/CN=kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\n");
+}
+
+export class EtcdLab {
+  readonly procs = new Map<string, ChildProcess>();
+  readonly tls: { ca: Buffer; cert: Buffer; key: Buffer };
+  constructor(
+    readonly dir: string,
+    readonly etcd: string,
+    readonly addrs: string[],
+  ) {
+    const p = (f: string) => fs.readFileSync(path.join(dir, "pki", f));
+    this.tls = { ca: p("ca.crt"), cert: p("client.crt"), key: p("client.key") };
+  }
+
+  name(a: string): string {
+    return `cp-${this.addrs.indexOf(a)}`;
+  }
+  dataDir(a: string): string {
+    return path.join(this.dir, `data-${a}`);
+  }
+
+  /** Starts the member at `a` (kubeadm's stacked etcd flags, TLS everywhere). */
+  start(a: string, state: "new" | "existing", initialCluster: string[]): void {
+    const pki = (f: string) => path.join(this.dir, "pki", f);
+    const args = [
+      `--name=${this.name(a)}`,
+      `--data-dir=${this.dataDir(a)}`,
+      `--listen-client-urls=${etcdClientUrl(a)}`,
+      `--advertise-client-urls=${etcdClientUrl(a)}`,
+      `--listen-peer-urls=${etcdPeerUrl(a)}`,
+      `--initial-advertise-peer-urls=${etcdPeerUrl(a)}`,
+      `--initial-cluster=${initialCluster.map((m) => `${this.name(m)}=${etcdPeerUrl(m)}`).join(",")}`,
+      `--initial-cluster-state=${state}`,
+      `--cert-file=${pki(`member-${a}.crt`)}`,
+      `--key-file=${pki(`member-${a}.key`)}`,
+      `--trusted-ca-file=${pki("ca.crt")}`,
+      "--client-cert-auth=true",
+      `--peer-cert-file=${pki(`member-${a}.crt`)}`,
+      `--peer-key-file=${pki(`member-${a}.key`)}`,
+      `--peer-trusted-ca-file=${pki("ca.crt")}`,
+      "--peer-client-cert-auth=true",
+      "--snapshot-count=10000",
+      "--heartbeat-interval=100",
+      "--election-timeout=1000",
+      "--log-level=error",
+    ];
+    const logFile = fs.openSync(path.join(this.dir, `etcd-${a}.log`), "a");
+    const proc = spawn(this.etcd, args, { stdio: ["ignore", logFile, logFile] });
+    this.procs.set(a, proc);
+  }
+
+  async stop(a: string): Promise<void> {
+    const p = this.procs.get(a);
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((r) => {
+      p.once("exit", () => r());
+      p.kill("SIGKILL");
+    });
+    this.procs.delete(a);
+  }
+
+  /** `reset`: what `kubeadm reset` does to etcd's data directory. */
+  wipe(a: string): void {
+    fs.rmSync(this.dataDir(a), { recursive: true, force: true });
+  }
+
+  call(a: string, p: string, body?: unknown, timeoutMs = 3000): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        `${etcdClientUrl(a)}${p}`,
+        { method: body === undefined ? "GET" : "POST", ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, timeout: timeoutMs, headers: { "content-type": "application/json" } },
+        (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => {
+            if ((res.statusCode ?? 500) >= 400) reject(new Error(`${a}${p}: ${res.statusCode} ${text}`));
+            else resolve(text ? JSON.parse(text) : {});
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`${a}${p}: timeout`)));
+      req.on("error", reject);
+      if (body !== undefined) req.write(JSON.stringify(body));
+      req.end();
+    });
+  }
+
+  async healthy(a: string): Promise<boolean> {
+    try {
+      return (await this.call(a, "/health", undefined, 1500)).health === "true";
+    } catch {
+      return false;
+    }
+  }
+
+  async members(via: string): Promise<Member[]> {
+    return (await this.call(via, "/v3/cluster/member/list", {})).members ?? [];
+  }
+
+  /** What kubeadm's join does first in its control-plane-join phase: announce the member. */
+  async add(via: string, a: string, learner: boolean): Promise<Member> {
+    // etcd refuses ("unhealthy cluster") until every member has been connected for 5 s
+    // (server/etcdserver mayAddMember); kubeadm's AddMember retries with a backoff, so does this.
+    const r = await waitFor(`member add ${a}`, () => this.call(via, "/v3/cluster/member/add", { peerURLs: [etcdPeerUrl(a)], isLearner: learner }), 60_000, 500);
+    return r.member;
+  }
+
+  /** Runs the bootstrap's script, verbatim, as the control plane at `self` would. */
+  script(command: string, self: string, endpoints: string[]): { status: number; stderr: string; stdout: string } {
+    const pki = (f: string) => path.join(this.dir, "pki", f);
+    const r = spawnSync(
+      "python3",
+      [path.join(this.dir, "vsphere-spark-etcd-member"), command, "--self-peer-url", etcdPeerUrl(self), "--endpoints", endpoints.map(etcdClientUrl).join(","),
+        "--cacert", pki("ca.crt"), "--cert", pki("client.crt"), "--key", pki("client.key"), "--timeout", "3"],
+      { encoding: "utf8" },
+    );
+    return { status: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
+  }
+
+  /** One member per peer URL, every listed member started, each one's /health true. */
+  async whole(via: string): Promise<{ ok: boolean; why: string }> {
+    const ms = await this.members(via);
+    const urls = ms.map((m) => (m.peerURLs ?? [])[0]);
+    if (new Set(urls).size !== urls.length) return { ok: false, why: `two members for one peer URL: ${urls.join(", ")}` };
+    for (const m of ms) {
+      const a = /https:\/\/([\d.]+):2380/.exec((m.peerURLs ?? [])[0] ?? "")?.[1];
+      if (!m.name) return { ok: false, why: `member ${m.ID} (${urls.join(",")}) never started` };
+      if (!a || !(await this.healthy(a))) return { ok: false, why: `member ${m.name} is not healthy` };
+    }
+    return { ok: true, why: `${ms.length} members, all healthy` };
+  }
+
+  down(): void {
+    for (const p of this.procs.values()) p.kill("SIGKILL");
+    this.procs.clear();
+  }
+}
+

@@ -79,6 +79,8 @@ export function calendarSpecProblem(spec: string, opts: { minIntervalMinutes?: n
   if (s in CALENDAR_SHORTHANDS) return undefined;
   if (s === "minutely") return `"minutely" fires every minute; at least ${min} minutes apart, e.g. ${example}`;
   const words = s.split(" ");
+  if (words.length === 1 && /^[A-Za-z]+$/.test(s)) return `"${spec}" is not a systemd calendar shorthand (${Object.keys(CALENDAR_SHORTHANDS).join(", ")}) nor an event like ${example}`;
+  if (words.length > 1 && /[A-Za-z]/.test(words[words.length - 1])) return `"${spec}": time zones ("${words[words.length - 1]}") are not accepted: the guests' clock is UTC; write the time in UTC`;
   if (words.length > 3) return `"${spec}" is not a systemd calendar event like ${example} (time zones are not accepted)`;
   let i = 0;
   if (/^[A-Za-z]/.test(words[0])) {

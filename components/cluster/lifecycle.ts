@@ -539,7 +539,8 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
       notes.push(
         `kubeadm's leaf certificates (API server, etcd, kubelet client, admin.conf) issued at the init on ${previous.createdAt.slice(0, 10)} expire around ${expires.toISOString().slice(0, 10)} ` +
           `(${days >= 0 ? `in ${days} days` : `${-days} days ago`}) unless a \`kubeadm upgrade\` renewed them: check with \`sudo kubeadm certs check-expiration\`; ` +
-          "renew on each control plane with `sudo kubeadm certs renew all`, then restart its static pods (move the manifests out of /etc/kubernetes/manifests and back) and copy the new admin.conf",
+          "control planes created with kubernetes.certificateRenewal renew them themselves (`systemctl list-timers vsphere-spark-cert-renewal.timer`, `journalctl -u vsphere-spark-cert-renewal`); " +
+          "on others, renew on each control plane with `sudo kubeadm certs renew all`, then restart its static pods (move the manifests out of /etc/kubernetes/manifests and back) and copy the new admin.conf",
       );
     }
   }

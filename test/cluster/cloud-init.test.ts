@@ -137,7 +137,9 @@ describe("cluster cloud-init user-data", function () {
     assert.ok(writeFileYaml(cp1, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"));
     assert.equal(writeFileYaml(w, "/etc/kubernetes/pki/ca.key"), undefined);
     assert.equal(writeFileYaml(w, "/etc/kubernetes/vsphere-spark/kube-vip.yaml"), undefined);
-    assert.match(script(cp1), /^retry 3 apt_install containerd curl gnupg ca-certificates$/m);
+    // Control planes also need openssl (the certificate renewal reads expiry dates with it); workers do not.
+    assert.match(script(cp1), /^retry 3 apt_install containerd curl gnupg ca-certificates openssl$/m);
+    assert.match(script(w), /^retry 3 apt_install containerd curl gnupg ca-certificates$/m);
     assert.match(script(cp1), /kubeadm=1\.31\.4-1\.1/);
     assert.match(String((writeFileYaml(cp1, KUBERNETES_SOURCE_STAGING_PATH) as Record<string, unknown>).content), /pkgs\.k8s\.io\/core:\/stable:\/v1\.31\/deb/);
     assert.equal(writeFileYaml(cp1, "/etc/apt/sources.list.d/kubernetes.list"), undefined, "moved into place only once the key is there");
@@ -164,7 +166,7 @@ describe("cluster cloud-init user-data", function () {
     assert.match(script(pre), /v1\.31\.4 expected \(installMode: preinstalled\)/);
     // preinstalled: containerd's config is ours too (a template's SystemdCgroup=false breaks the kubelet), curl is ensured.
     assert.match(String((writeFileYaml(pre, "/etc/containerd/config.toml") as Record<string, unknown>).content), /SystemdCgroup = true/);
-    assert.match(script(pre), /^retry 3 apt_install containerd curl ca-certificates$/m);
+    assert.match(script(pre), /^retry 3 apt_install containerd curl ca-certificates openssl$/m);
   });
 
   it("renders a worker from endpoint, token and CA hash only", () => {

@@ -17,9 +17,11 @@
  *   certificates embedded in admin.conf, controller-manager.conf, scheduler.conf (super-admin.conf from
  *   1.29); kubelet.conf is excluded: the kubelet rotates its own client certificate.
  * - constants.go: those certificates live one year (`CertificateValidityPeriod`), the CAs ten.
- * - kubernetes/website content/en/docs/tasks/administer-cluster/kubeadm/kubeadm-certs.md: static Pods
- *   are restarted by moving the manifest out of /etc/kubernetes/manifests/, waiting for the kubelet to
- *   stop the Pod (fileCheckFrequency, 20 s), and moving it back.
+ * - kubernetes/website content/en/docs/tasks/administer-cluster/kubeadm/kubeadm-certs.md (Manual
+ *   certificate renewal): "To restart a static Pod you can temporarily remove its manifest file from
+ *   /etc/kubernetes/manifests/ and wait for 20 seconds (see the fileCheckFrequency value in
+ *   KubeletConfiguration struct) ... You can then move the file back"; the script waits for the
+ *   container to be gone (crictl) and the component healthy instead of fixed sleeps.
  *
  * One control plane at a time: each one's check runs at `time` plus 30 minutes per control plane
  * before it (renewalCheckTime), and a node restarts its static Pods only while every other control

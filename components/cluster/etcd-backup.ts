@@ -24,7 +24,6 @@
  * - Pruned: of this node's files (`etcd-<node>-<UTC time>-rev<revision>.db`), the newest `retain`
  *   stay in each place; stale `.part` files go too.
  */
-import type { FieldError } from "../validation";
 import { ConfigReader } from "../config-reader";
 import { ETCD_CLIENT_PY } from "./etcd-member";
 import { BOOTSTRAP_DONE_PATH } from "./cloud-init";
@@ -113,13 +112,6 @@ export function resolveEtcdBackup(r: ConfigReader, raw: unknown, path: string): 
     }
   }
   return s;
-}
-
-/** Problems of a resolved value (for callers that build settings in code, not from config). */
-export function etcdBackupErrors(s: EtcdBackupSettings, path: string): FieldError[] {
-  const r = new ConfigReader();
-  resolveEtcdBackup(r, { ...s, nfs: s.nfs }, path);
-  return r.errors;
 }
 
 /** The snapshot service: one run, only once the node's bootstrap is done. */

@@ -72,6 +72,7 @@ export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
     cpus: s.cpus,
     memoryMiB: s.memoryMiB,
     ...(s.scratchDiskGiB ? { scratchDiskGiB: s.scratchDiskGiB } : {}),
+    ...(s.gpus ? { gpus: s.gpus.count } : {}),
   }));
   return {
     clusterName: v.clusterName,
@@ -107,7 +108,8 @@ export function plannedHosts(v: VsphereDecisions): PlannedHost[] {
 export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
   const cluster = kubeadmClusterSpec(spec);
   throwIfErrors(validateClusterSpec(cluster, "cluster"), "kubeadm on vSphere: inconsistent cluster");
-  const pool = workerPool(workerNodes(cluster), spec.kubernetes);
+  // GPU workers are tainted (components/cluster/gpu.ts): CPU executors size on the other workers only.
+  const pool = workerPool(workerNodes(cluster).filter((n) => !n.gpus), spec.kubernetes);
   const endpoint = { ...spec.vsphere.endpoint };
   const lifecycle: BackendLifecycle = {
     output: LIFECYCLE_OUTPUT,

@@ -15,7 +15,11 @@
  *   `nfd` only with gfd. Its pod is tabled like the CNI's (components/cluster/add-ons.ts) so the room
  *   on a GPU node counts it.
  */
-import type { AddOnPod } from "./add-ons";
+import { AddOnPod, podRequests } from "./add-ons";
+import type { WorkerPool } from "./backend";
+import type { KubernetesSettings } from "./settings";
+import type { ClusterNode } from "./types";
+import { workerPool } from "./worker-pool";
 
 export const GPU_RESOURCE = "nvidia.com/gpu";
 export const GPU_NODE_LABEL = { key: "nvidia.com/gpu.present", value: "true" } as const;
@@ -53,4 +57,22 @@ export function gpuNodeRegistration(kubeadmApi: string): Record<string, unknown>
 /** Helm values for the chart: the default affinity and tolerations are what the GPU nodes carry; nothing else changes. */
 export function devicePluginValues(): Record<string, unknown> {
   return {};
+}
+
+/**
+ * The GPU workers' pool: their shape as workerPool decides it (the smallest decides), the device
+ * plugin's DaemonSet pod added to the DaemonSets' requests, and the GPUs each node advertises (the
+ * fewest of any GPU node).
+ */
+export function gpuWorkerPool(
+  nodes: readonly ClusterNode[],
+  settings: Pick<KubernetesSettings, "kubelet" | "workerDaemonSetRequests" | "kernelReservation" | "cni">,
+): Omit<WorkerPool, "gpuWorkers"> & { gpusPerNode: number } {
+  const pool = workerPool(nodes, settings);
+  const plugin = podRequests(DEVICE_PLUGIN_POD);
+  return {
+    ...pool,
+    daemonSetRequests: { cpu: pool.daemonSetRequests.cpu + plugin.cpuMilli / 1000, memoryMiB: pool.daemonSetRequests.memoryMiB + plugin.memoryMiB },
+    gpusPerNode: Math.min(...nodes.map((n) => n.gpus ?? 0)),
+  };
 }

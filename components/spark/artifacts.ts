@@ -7,7 +7,7 @@ import type { Artifact } from "../artifacts";
 import { inClusterSubmitJob, manifestList, sparkManifests, toYaml } from "./manifests";
 import { SparkPlan, planSpark } from "./plan";
 import { podTemplate } from "./podtemplates";
-import { gpuExecutorPodTemplate } from "./gpu";
+import { gpuExecutorPodTemplate, renderGpuConf } from "./gpu";
 import { sortKeys } from "./conf";
 import type { SparkSettings } from "./settings";
 import type { ExecutorSizing, PodRequest, WorkerShape } from "./sizing";
@@ -98,7 +98,7 @@ export function sparkArtifacts(settings: SparkSettings, workers: WorkerShape, ap
     { path: "spark/pod-templates/executor.yaml", kind: "manifest", content: toYaml(podTemplate(plan, "executor")) },
   ];
   if (plan.gpu) {
-    out.push({ path: "spark/spark-gpu.conf", kind: "spark-defaults", content: Object.entries(sortKeys(plan.gpu.conf)).map(([k, v]) => `${k} ${v}`).join("\n") + "\n" });
+    out.push({ path: "spark/spark-gpu.conf", kind: "spark-defaults", content: renderGpuConf(plan) });
     out.push({ path: "spark/pod-templates/executor-gpu.yaml", kind: "manifest", content: toYaml(gpuExecutorPodTemplate(podTemplate(plan, "executor") as Record<string, any>)) });
   }
   if (settings.sparkApplication.enabled) {

@@ -210,3 +210,9 @@ export function gpuExecutorPodTemplate(base: Record<string, any>): Record<string
     },
   };
 }
+
+/** `spark-gpu.conf`: the GPU application's properties, one `key value` per line, sorted (as spark-defaults.conf). */
+export function renderGpuConf(plan: { gpu?: GpuSizing }): string {
+  if (!plan.gpu) return "";
+  return Object.keys(plan.gpu.conf).sort().map((k) => `${k} ${plan.gpu!.conf[k]}`).join("\n") + "\n";
+}

@@ -59,6 +59,14 @@ describe("the GPU example stack (Pulumi.gpu.yaml)", function () {
     assert.deepEqual(spark.gpu.executorPod.limits, { "nvidia.com/gpu": "1" });
     assert.deepEqual({ requested: spark.gpu.utilization.gpusRequested, total: spark.gpu.utilization.gpusTotal }, { requested: 4, total: 4 });
     assert.match(r.sectionText.join("\n"), /GPU utilization: 4 of 4 GPUs/);
+    // The namespace's quota holds one GPU application beside the CPU one, GPUs included; the pod
+    // templates ConfigMap carries the GPU executor template.
+    const byKind = (k: string) => r.recorded.filter((x) => x.type === k).map((x) => x.inputs as any);
+    const quota = byKind("kubernetes:core/v1:ResourceQuota")[0];
+    assert.equal(quota.spec.hard["requests.nvidia.com/gpu"], "4");
+    const cms = byKind("kubernetes:core/v1:ConfigMap");
+    assert.ok(cms.some((c) => c.data?.["executor-gpu.yaml"]?.includes("nvidia.com/gpu.present")));
+    assert.ok(cms.some((c) => c.data?.["spark-gpu.conf"]?.includes("spark.executor.resource.gpu.vendor nvidia.com")));
   });
 
   it("the reference stack has no GPU VM and no device plugin (installed only when a GPU pool exists)", async () => {

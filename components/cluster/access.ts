@@ -10,6 +10,7 @@ import type { KubeadmBootstrap } from "./bootstrap";
 import { keptNodeWarnings, readNodeReadiness, waitForNodesReady, waitForReadyz } from "./readiness";
 import { apiServerUrl, renderKubeconfig } from "./kubeconfig";
 import { cniRelease } from "./cni";
+import { DEVICE_PLUGIN_CHART, devicePluginValues } from "./gpu";
 import { bootstrapTokenSecret } from "./pki";
 import { ValidationError } from "../validation";
 
@@ -37,6 +38,8 @@ export interface ClusterAccessChildren {
   provider: k8s.Provider;
   cni: k8s.helm.v3.Release;
   joinToken: k8s.core.v1.Secret;
+  /** The NVIDIA device plugin (only when some node has GPUs; components/cluster/gpu.ts). */
+  devicePlugin?: k8s.helm.v3.Release;
 }
 
 /** The timeout in minutes, or a ValidationError naming the argument. */
@@ -99,6 +102,24 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
     { parent, provider },
   );
 
+  // GPU workers advertise nvidia.com/gpu only once the device plugin runs on them: installed only when there are some.
+  const devicePlugin = b.spec.nodes.some((n) => n.gpus)
+    ? new k8s.helm.v3.Release(
+        `${name}-nvidia-device-plugin`,
+        {
+          name: "nvidia-device-plugin",
+          chart: DEVICE_PLUGIN_CHART.chart,
+          version: DEVICE_PLUGIN_CHART.version,
+          namespace: DEVICE_PLUGIN_CHART.namespace,
+          createNamespace: true,
+          repositoryOpts: { repo: DEVICE_PLUGIN_CHART.repo },
+          values: devicePluginValues(),
+          timeout: 600,
+        },
+        { parent, provider, dependsOn: [cni] },
+      )
+    : undefined;
+
   // The workers' join token, valid for the TTL from this update on: workers added later join with it.
   // Only `token-secret` is a Pulumi secret; the id, usages, groups and expiration are not.
   const now = new Date();
@@ -137,7 +158,7 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
     return expected;
   });
   const kubeconfig = pulumi.secret(pulumi.all([nodesReady, credentials]).apply(([, cr]) => render(cr)));
-  return { ready, nodesReady, kubeconfig, provider, cni, joinToken };
+  return { ready, nodesReady, kubeconfig, provider, cni, joinToken, ...(devicePlugin ? { devicePlugin } : {}) };
 }
 
 export class KubeadmClusterAccess extends pulumi.ComponentResource {

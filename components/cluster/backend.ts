@@ -35,6 +35,11 @@ export interface WorkerPool {
    * allocatable on it (components/cluster/scratch.ts). Absent: emptyDirs are on the boot disk.
    */
   scratchDisk?: { capacityGiB: number; allocatableMiB: number };
+  /**
+   * The GPU workers (tainted: only GPU executors run there), with the GPUs each advertises as
+   * `nvidia.com/gpu` (components/cluster/gpu.ts, components/spark/gpu.ts). Absent: none.
+   */
+  gpuWorkers?: Omit<WorkerPool, "gpuWorkers"> & { gpusPerNode: number };
 }
 
 /** The API endpoint users and nodes talk to. */

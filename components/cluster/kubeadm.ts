@@ -7,6 +7,7 @@ import type { ClusterNode, EndpointSpec } from "./types";
 import { APISERVER_PORT } from "./types";
 import type { KubernetesSettings } from "./settings";
 import { kubeadmApiVersion } from "./settings";
+import { gpuNodeRegistration } from "./gpu";
 
 export const KUBELET_CONFIG_API = "kubelet.config.k8s.io/v1beta1";
 export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
@@ -48,10 +49,11 @@ export interface ControlPlaneJoinConfigInput extends JoinConfigInput {
 
 type Doc = Record<string, unknown>;
 
-function nodeRegistration(node: ClusterNode): Doc {
+function nodeRegistration(node: ClusterNode, api: string): Doc {
   // taints left unset: kubeadm puts node-role.kubernetes.io/control-plane:NoSchedule on control
-  // planes, and nothing on workers, so Spark executors land on workers only.
-  return { name: node.name, criSocket: CRI_SOCKET, imagePullPolicy: "IfNotPresent" };
+  // planes, and nothing on workers, so Spark executors land on workers only. GPU workers carry
+  // the GPU taint and label from registration on (components/cluster/gpu.ts).
+  return { name: node.name, criSocket: CRI_SOCKET, imagePullPolicy: "IfNotPresent", ...(node.gpus ? gpuNodeRegistration(api) : {}) };
 }
 
 /** The KubeletConfiguration shared by every node (kubeadm stores it in the kubelet-config ConfigMap). */
@@ -84,7 +86,7 @@ export function initConfigDocuments(input: InitConfigInput): Doc[] {
       },
     ],
     localAPIEndpoint: { advertiseAddress: node.address, bindPort: APISERVER_PORT },
-    nodeRegistration: nodeRegistration(node),
+    nodeRegistration: nodeRegistration(node, api),
     certificateKey: input.certificateKey,
   };
   const sans = [endpoint.address, node.address].filter((v, i, a) => a.indexOf(v) === i);
@@ -115,7 +117,7 @@ function joinDocument(input: JoinConfigInput, controlPlane?: { certificateKey: s
         caCertHashes: [input.caCertHash],
       },
     },
-    nodeRegistration: nodeRegistration(input.node),
+    nodeRegistration: nodeRegistration(input.node, kubeadmApiVersion(input.settings.version)),
   };
   if (controlPlane) {
     doc.controlPlane = {

@@ -20,6 +20,8 @@ export interface ClusterNode {
   memoryMiB: number;
   /** GiB of a second disk the node formats and mounts at /var/lib/kubelet (emptyDirs: executor scratch space); absent: none. */
   scratchDiskGiB?: number;
+  /** GPUs the node advertises as `nvidia.com/gpu` (a GPU worker: labelled and tainted, components/cluster/gpu.ts); absent: none. */
+  gpus?: number;
 }
 
 export interface NodeNetwork {

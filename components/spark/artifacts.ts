@@ -7,6 +7,8 @@ import type { Artifact } from "../artifacts";
 import { inClusterSubmitJob, manifestList, sparkManifests, toYaml } from "./manifests";
 import { SparkPlan, planSpark } from "./plan";
 import { podTemplate } from "./podtemplates";
+import { gpuExecutorPodTemplate, renderGpuConf } from "./gpu";
+import { sortKeys } from "./conf";
 import type { SparkSettings } from "./settings";
 import type { ExecutorSizing, PodRequest, WorkerShape } from "./sizing";
 import { otherModeWarning, renderSparkDefaults, renderSubmitScript, sparkApplication } from "./submit";
@@ -20,6 +22,16 @@ export interface SparkPlanSection {
   heap: { chosen: string; chosenMiB: number; stepGiB: number; largestFitMiB: number };
   utilization: ExecutorSizing["utilization"];
   fit: ExecutorSizing["fit"];
+  /** GPU executors (spark.gpu): their Spark properties, pod, per-GPU share and GPU utilization. */
+  gpu?: {
+    conf: Record<string, string>;
+    executorPod: PodRequest & { limits: Record<string, string> };
+    executorsPerNode: number;
+    tasksPerExecutor: { tasks: number; limitedBy: "cpus" | "gpu" };
+    perGpu: { cores: number; memoryMiB: number };
+    utilization: { gpusRequested: number; gpusTotal: number; ofGpus: number } & Pick<ExecutorSizing["utilization"], "cpu" | "memory">;
+    notes: string[];
+  };
 }
 
 /** The plan section of an already computed plan. */
@@ -31,7 +43,21 @@ export function planSection(plan: SparkPlan): SparkPlanSection {
     stepGiB: z.executor.heapStepMiB / 1024,
     largestFitMiB: z.executor.largestHeapMiB,
   };
-  return { conf: { ...plan.conf }, executorPod: { ...z.executorPod }, driverPod: { ...z.driverPod }, heap, utilization: z.utilization, fit: z.fit };
+  const g = plan.gpu;
+  const gpu = g
+    ? {
+        gpu: {
+          conf: sortKeys(g.conf),
+          executorPod: { ...g.sizing.executorPod, limits: { ...g.executorLimits } },
+          executorsPerNode: g.executorsPerNode,
+          tasksPerExecutor: g.tasksPerExecutor,
+          perGpu: g.perGpu,
+          utilization: { ...g.utilization, cpu: g.sizing.utilization.cpu, memory: g.sizing.utilization.memory },
+          notes: g.notes,
+        },
+      }
+    : {};
+  return { conf: { ...plan.conf }, executorPod: { ...z.executorPod }, driverPod: { ...z.driverPod }, heap, utilization: z.utilization, fit: z.fit, ...gpu };
 }
 
 /** What the offline plan prints under `spark`. Throws a SizingError when nothing fits. */
@@ -71,6 +97,10 @@ export function sparkArtifacts(settings: SparkSettings, workers: WorkerShape, ap
     { path: "spark/pod-templates/driver.yaml", kind: "manifest", content: toYaml(podTemplate(plan, "driver")) },
     { path: "spark/pod-templates/executor.yaml", kind: "manifest", content: toYaml(podTemplate(plan, "executor")) },
   ];
+  if (plan.gpu) {
+    out.push({ path: "spark/spark-gpu.conf", kind: "spark-defaults", content: renderGpuConf(plan) });
+    out.push({ path: "spark/pod-templates/executor-gpu.yaml", kind: "manifest", content: toYaml(gpuExecutorPodTemplate(podTemplate(plan, "executor") as Record<string, any>)) });
+  }
   if (settings.sparkApplication.enabled) {
     out.push({ path: "spark/sparkapplication.yaml", kind: "manifest", content: toYaml(sparkApplication(plan)) });
   }

@@ -2,6 +2,7 @@
  * The Spark layer's Kubernetes objects as plain, pure values (typed with the SDK's input types so
  * the component can hand them to typed resources unchanged). Names come from `sparkNames`.
  */
+import { SPARK_GPU_RESOURCE, gpuExecutorPodTemplate, renderGpuConf } from "./gpu";
 import type * as k8s from "@pulumi/kubernetes";
 import { SECRET_PLACEHOLDER } from "../artifacts";
 import { EVENT_LOG_MOUNT, HISTORY_SERVER_PORT, POD_TEMPLATE_DIR, SPARK_CONF_DIR } from "./conf";
@@ -89,7 +90,7 @@ function meta(plan: SparkPlan, name: string, component: string, namespaced = tru
 const mi = (n: number) => `${n}Mi`;
 
 /** What the ResourceQuota admits: `quota.applications` full-size applications plus the layer's own pods. */
-export function quotaTotals(plan: SparkPlan): { cpuMilli: number; memoryMiB: number; pods: number } {
+export function quotaTotals(plan: SparkPlan): { cpuMilli: number; memoryMiB: number; pods: number; gpus?: number } {
   const z = plan.sizing;
   const s = plan.settings;
   const apps = s.quota.applications;
@@ -115,7 +116,16 @@ export function quotaTotals(plan: SparkPlan): { cpuMilli: number; memoryMiB: num
     memoryMiB += HISTORY_SERVER_RESOURCES.memoryMiB;
     pods += 1;
   }
-  return { cpuMilli, memoryMiB, pods };
+  // One GPU application beside them (spark.gpu): its executors on the GPU workers and its driver.
+  let gpus: number | undefined;
+  if (plan.gpu) {
+    const g = plan.gpu.sizing;
+    cpuMilli += g.executor.instances * g.executor.cpuRequestMilli + z.driver.cores * 1000;
+    memoryMiB += g.executor.instances * g.executorPod.memoryMiB + z.driverPod.memoryMiB;
+    pods += g.executor.instances + 1;
+    gpus = g.executor.instances * plan.gpu.gpusPerExecutor;
+  }
+  return { cpuMilli, memoryMiB, pods, ...(gpus !== undefined ? { gpus } : {}) };
 }
 
 const EVENT_LOG_VOLUME = "spark-events";
@@ -170,13 +180,17 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: meta(plan, n.sparkDefaults, "config"),
-      data: { "spark-defaults.conf": renderSparkDefaults(plan) },
+      data: { "spark-defaults.conf": renderSparkDefaults(plan), ...(plan.gpu ? { "spark-gpu.conf": renderGpuConf(plan) } : {}) },
     },
     podTemplates: {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: meta(plan, n.podTemplates, "config"),
-      data: { "driver.yaml": toYaml(podTemplate(plan, "driver")), "executor.yaml": toYaml(podTemplate(plan, "executor")) },
+      data: {
+        "driver.yaml": toYaml(podTemplate(plan, "driver")),
+        "executor.yaml": toYaml(podTemplate(plan, "executor")),
+        ...(plan.gpu ? { "executor-gpu.yaml": toYaml(gpuExecutorPodTemplate(podTemplate(plan, "executor") as Record<string, any>)) } : {}),
+      },
     },
   };
 
@@ -192,10 +206,12 @@ export function sparkManifests(plan: SparkPlan, opts: { registryPassword?: strin
           "requests.memory": mi(q.memoryMiB),
           "limits.memory": mi(q.memoryMiB),
           pods: String(q.pods),
+          // Extended resources are quota'd by their requests (Kubernetes: requests.<resource>).
+          ...(q.gpus !== undefined ? { [`requests.${SPARK_GPU_RESOURCE}`]: String(q.gpus) } : {}),
         },
       },
     };
-    const largest = Math.max(plan.sizing.executorPod.memoryMiB, plan.sizing.driverPod.memoryMiB, HISTORY_SERVER_RESOURCES.memoryMiB, smokeTestDriverMiB(plan));
+    const largest = Math.max(plan.sizing.executorPod.memoryMiB, plan.sizing.driverPod.memoryMiB, HISTORY_SERVER_RESOURCES.memoryMiB, smokeTestDriverMiB(plan), plan.gpu?.sizing.executorPod.memoryMiB ?? 0);
     m.limitRange = {
       apiVersion: "v1",
       kind: "LimitRange",

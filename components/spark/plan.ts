@@ -7,6 +7,7 @@ import type { SparkSettings } from "./settings";
 import { ExecutorSizing, PlatformPod, SizingError, SizingPolicy, WorkerShape, sizeExecutors } from "./sizing";
 import { HISTORY_SERVER_RESOURCES } from "./manifests";
 import { parseCpuMilli } from "../quantity";
+import { GpuSizing, sizeGpuExecutors } from "./gpu";
 
 export interface SparkPlan {
   settings: SparkSettings;
@@ -16,6 +17,8 @@ export interface SparkPlan {
   sizing: ExecutorSizing;
   /** Every Spark property of the platform (sorted). */
   conf: Record<string, string>;
+  /** GPU executors on the GPU workers (`spark.gpu`, components/spark/gpu.ts); absent: none asked for. */
+  gpu?: GpuSizing;
 }
 
 /** `settings.nodeAllocatable` replaces what the cluster layer reported, for clusters that are not ours. */
@@ -56,5 +59,12 @@ export function planSpark(settings: SparkSettings, workers: WorkerShape): SparkP
       );
     }
   }
-  return { settings, workers: w, names: sparkNames(settings), sizing, conf: sparkConf(settings, sizing) };
+  // GPU executors: on the GPU workers only (they tolerate the GPU taint; the History Server and the
+  // driver do not, so nothing of the platform's own shares their room).
+  let gpu: GpuSizing | undefined;
+  if (settings.gpu) {
+    if (!workers.gpuWorkers) throw new SizingError("GPU executors are asked for (spark.gpu) but the cluster has no GPU workers (vsphere-spark:hosts[i].gpuWorkers)", "gpu");
+    gpu = sizeGpuExecutors(workers.gpuWorkers, { ...sizingPolicy(settings), platformPods: [] }, settings.gpu);
+  }
+  return { settings, workers: w, names: sparkNames(settings), sizing, conf: sparkConf(settings, sizing), ...(gpu ? { gpu } : {}) };
 }

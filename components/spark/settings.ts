@@ -5,6 +5,7 @@
  */
 import { FieldError, describeValue, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueError } from "../validation";
 import { ConfigReader as Reader } from "../config-reader";
+import { SparkGpuSettings, readSparkGpuSettings } from "./gpu";
 import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image";
 import { parseQuantity, parseSparkMemoryMiB } from "../quantity";
 import { parseSparkTimeMs } from "./units";
@@ -217,6 +218,8 @@ export interface SparkSettings {
   nodeAllocatable?: { cpu: number; memoryMiB: number };
   /** Further Spark properties (`spark.*`) added to spark-defaults; may not override sizing keys. */
   extraConf: Record<string, string>;
+  /** GPU executors on the cluster's GPU workers (`spark.gpu`, components/spark/gpu.ts); absent: none. */
+  gpu?: SparkGpuSettings;
 }
 
 /** Every field optional, all the way down (what a user may pass before defaults apply). */
@@ -289,7 +292,7 @@ const KEYS = {
   root: [
     "namespace", "serviceAccount", "image", "imagePullPolicy", "sparkVersion", "appType", "deployMode", "executor",
     "driver", "dynamicAllocation", "decommission", "priorityClass", "placement", "podSecurity", "quota", "registryCredentials",
-    "clusterRoleBindingEdit", "smokeTest", "historyServer", "sparkApplication", "nodeAllocatable", "extraConf",
+    "clusterRoleBindingEdit", "smokeTest", "historyServer", "sparkApplication", "nodeAllocatable", "extraConf", "gpu",
   ],
   image: ["registry", "repository", "tag", "digest"],
   executor: [
@@ -620,5 +623,7 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
   };
   if (registryCredentials) settings.registryCredentials = registryCredentials;
   if (nodeAllocatable) settings.nodeAllocatable = nodeAllocatable;
+  const gpu = readSparkGpuSettings(r, root?.gpu, `${path}.gpu`);
+  if (gpu) settings.gpu = gpu;
   return { settings, errors: r.errors };
 }

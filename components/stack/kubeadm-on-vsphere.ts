@@ -14,6 +14,7 @@ import type { KubernetesSettings } from "../cluster/settings";
 import { ClusterSpec, validateClusterSpec, workerNodes } from "../cluster/topology";
 import type { ClusterNode } from "../cluster/types";
 import { workerPool } from "../cluster/worker-pool";
+import { gpuWorkerPool } from "../cluster/gpu";
 import { ValidationError, throwIfErrors } from "../validation";
 import {
   ChangeCheck,
@@ -72,6 +73,7 @@ export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
     cpus: s.cpus,
     memoryMiB: s.memoryMiB,
     ...(s.scratchDiskGiB ? { scratchDiskGiB: s.scratchDiskGiB } : {}),
+    ...(s.gpus ? { gpus: s.gpus.count } : {}),
   }));
   return {
     clusterName: v.clusterName,
@@ -107,7 +109,12 @@ export function plannedHosts(v: VsphereDecisions): PlannedHost[] {
 export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
   const cluster = kubeadmClusterSpec(spec);
   throwIfErrors(validateClusterSpec(cluster, "cluster"), "kubeadm on vSphere: inconsistent cluster");
-  const pool = workerPool(workerNodes(cluster), spec.kubernetes);
+  // GPU workers are tainted (components/cluster/gpu.ts): CPU executors size on the other workers only.
+  const gpuNodes = workerNodes(cluster).filter((n) => n.gpus);
+  const pool: WorkerPool = {
+    ...workerPool(workerNodes(cluster).filter((n) => !n.gpus), spec.kubernetes),
+    ...(gpuNodes.length > 0 ? { gpuWorkers: gpuWorkerPool(gpuNodes, spec.kubernetes) } : {}),
+  };
   const endpoint = { ...spec.vsphere.endpoint };
   const lifecycle: BackendLifecycle = {
     output: LIFECYCLE_OUTPUT,

@@ -4,6 +4,7 @@
  * (applied here and nowhere else, in `DEFAULT_TANZU_SETTINGS`), and one resolver that reports every
  * problem at once with its exact key.
  */
+import { gpuNodePool, readVmClassGpu } from "./gpu";
 import type { FieldError } from "../validation";
 import { describeValue, editDistance, isDnsLabel, isDnsSubdomain, labelKeyError, labelValueError } from "../validation";
 import { ConfigReader, type Obj } from "../config-reader";
@@ -111,7 +112,7 @@ const KEYS = {
   namespace: ["name", "storagePolicies", "contentLibraries", "limits", "access"],
   access: ["subject", "type", "role"],
   limits: ["cpuMHz", "memoryGiB", "storageGiB", "vcpuMHz"],
-  vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation", "guaranteed", "existing"],
+  vmClass: ["cpus", "memoryGiB", "cpuReservation", "memoryReservation", "guaranteed", "existing", "vgpuDevices"],
   cluster: [
     "name", "api", "clusterClass", "classNamespace", "variables", "release", "controlPlane", "nodePools", "sparkPool",
     "storageClass", "podCidr", "serviceCidr", "serviceDomain", "cni", "trustedCas", "proxy", "readyTimeoutMinutes",
@@ -254,6 +255,7 @@ export function resolveTanzuSettings(
         if (cpuRes !== undefined) spec.cpuReservation = cpuRes;
         if (memRes !== undefined) spec.memoryReservation = memRes;
         if (guaranteed) Object.assign(spec, { cpuReservation: 100, memoryReservation: 100 });
+        readVmClassGpu(r, x, p, spec);
         if (existing !== undefined) {
           // An adopted class is vCenter's as it is: its reservations are not ours to say.
           for (const k of ["cpuReservation", "memoryReservation", "guaranteed"] as const)
@@ -378,7 +380,7 @@ export function resolveTanzuSettings(
       }
       const vols = volumes(po, ip);
       if (name !== undefined && replicas !== undefined && vmClass !== undefined) {
-        nodePools.push(autoscale ? { name, replicas, autoscale, vmClass, volumes: vols, labels, taints } : { name, replicas, vmClass, volumes: vols, labels, taints });
+        nodePools.push(gpuNodePool(autoscale ? { name, replicas, autoscale, vmClass, volumes: vols, labels, taints } : { name, replicas, vmClass, volumes: vols, labels, taints }, vmClasses));
         if (!poolIndex.has(name)) poolIndex.set(name, i);
       }
     });
@@ -386,6 +388,10 @@ export function resolveTanzuSettings(
   const poolNames = nodePools.map((p) => p.name);
   const sparkPool = r.optString(ko, "sparkPool", kp, (v) => (poolNames.length === 0 || poolNames.includes(v) ? undefined : `"${v}" is not one of nodePools (${poolNames.join(", ")})`));
   const spark = nodePools.find((p) => p.name === (sparkPool ?? poolNames[0]));
+  // The CPU executors' pool cannot be a vGPU pool: its nodes carry the GPU taint (tanzu/gpu.ts).
+  if (spark && vmClasses[spark.vmClass]?.vgpuDevices?.length) {
+    r.err(ko?.sparkPool !== undefined ? `${kp}.sparkPool` : `${kp}.nodePools[${poolIndex.get(spark.name)}].vmClass`, `node pool "${spark.name}" is a vGPU pool (class "${spark.vmClass}" has vgpuDevices): its nodes are tainted ${"nvidia.com/gpu"}; run the executors on a pool without GPUs (sparkPool)`);
+  }
   if (spark && spark.replicas === 0)
     r.err(`${kp}.nodePools[${poolIndex.get(spark.name)}].replicas`, `must be at least 1: executors run on pool "${spark.name}"`);
   if (sparkPool === undefined && ko?.sparkPool === undefined && nodePools.length > 1)

@@ -34,6 +34,8 @@ export interface VmClassSpec {
   cpuReservation?: number;
   /** Percent of the memory reserved (0-100). */
   memoryReservation?: number;
+  /** NVIDIA vGPU profiles of each VM of the class (`vgpuDevices`; components/tanzu/gpu.ts). */
+  vgpuDevices?: string[];
 }
 
 /** The node OS image, chosen by the `run.tanzu.vmware.com/resolve-os-image` annotation. */

@@ -8,6 +8,7 @@
  * `/api/vcenter/namespaces/instances/{namespace}`), and each stack creates its own namespace.
  */
 import type { TanzuSettings, VmClassSpec } from "./types";
+import { vgpuNameSuffix } from "./gpu";
 
 /**
  * The vCenter name of a VM class: the namespace, the key and the size, e.g. `spark-worker-16c-120g`
@@ -24,7 +25,7 @@ export function vmClassName(namespace: string, key: string, spec: VmClassSpec): 
   const mem = spec.memoryMiB % 1024 === 0 ? `${spec.memoryMiB / 1024}g` : `${spec.memoryMiB}m`;
   const reserved =
     spec.cpuReservation !== undefined || spec.memoryReservation !== undefined ? `-r${spec.cpuReservation ?? 0}-${spec.memoryReservation ?? 0}` : "";
-  return `${namespace}-${key}-${spec.cpus}c-${mem}${reserved}`;
+  return `${namespace}-${key}-${spec.cpus}c-${mem}${reserved}${vgpuNameSuffix(spec)}`;
 }
 
 /** The `vsphere:index/virtualMachineClass:VirtualMachineClass` inputs of one class (memory in MB). */
@@ -34,10 +35,12 @@ export function vmClassArgs(namespace: string, key: string, spec: VmClassSpec): 
   memory: number;
   cpuReservation?: number;
   memoryReservation?: number;
+  vgpuDevices?: string[];
 } {
   const args: ReturnType<typeof vmClassArgs> = { name: vmClassName(namespace, key, spec), cpus: spec.cpus, memory: spec.memoryMiB };
   if (spec.cpuReservation !== undefined) args.cpuReservation = spec.cpuReservation;
   if (spec.memoryReservation !== undefined) args.memoryReservation = spec.memoryReservation;
+  if (spec.vgpuDevices?.length) args.vgpuDevices = [...spec.vgpuDevices];
   return args;
 }
 

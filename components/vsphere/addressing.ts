@@ -23,7 +23,8 @@ const SLOT_OFFSET: Record<string, number> = { "control-plane": 0, "load-balancer
 
 /** The derived address of a slot: its host's block, then its role and index inside the block. */
 export function derivedAddress(spec: AddressingSpec, hostPosition: number, slot: VmSlot): number {
-  const inBlock = slot.role === "worker" ? 1 + slot.index : SLOT_OFFSET[slot.role];
+  // GPU workers count down from the block's last address, so adding either kind of worker moves no address.
+  const inBlock = slot.gpus ? spec.blockSize - slot.index : slot.role === "worker" ? 1 + slot.index : SLOT_OFFSET[slot.role];
   return spec.cidr.network + spec.firstOffset + hostPosition * spec.blockSize + inBlock;
 }
 
@@ -56,7 +57,9 @@ export function checkAddresses(
 ): FieldError[] {
   const errors: FieldError[] = [];
   const maxWorkers = spec.blockSize - 2;
-  const overflow = slots.find((s) => s.role === "worker" && s.index > maxWorkers && spec.overrides[s.name] === undefined);
+  const gpuWorkers = (h: string) => slots.filter((x) => x.hostId === h && x.gpus).length;
+  const overflow = slots.find((s) => s.role === "worker" && !s.gpus && s.index + gpuWorkers(s.hostId) > maxWorkers && spec.overrides[s.name] === undefined)
+    ?? slots.find((s) => s.gpus && s.index > maxWorkers && spec.overrides[s.name] === undefined);
   if (overflow) {
     errors.push({
       path: `${paths.network}.addressing.blockSize`,

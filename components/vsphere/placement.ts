@@ -4,6 +4,7 @@
  */
 import { FieldError, isDnsLabel } from "../validation";
 import { quorumProblem } from "../control-plane";
+import type { HostGpuInventory, SlotGpus } from "./gpu";
 
 export type VmRole = "worker" | "control-plane" | "load-balancer";
 export type VmProfileName = "worker" | "small";
@@ -26,6 +27,10 @@ export interface HostSpec {
   memoryMiB: number;
   /** Worker VMs on this host. */
   workers: number;
+  /** GPU worker VMs on this host (`hosts[i].gpuWorkers`, components/vsphere/gpu.ts); absent: none. */
+  gpuWorkers?: number;
+  /** The host's GPUs (`hosts[i].gpus`, `hosts[i].vgpuProfiles`); absent: none. */
+  gpus?: HostGpuInventory;
 }
 
 export interface TopologySpec {
@@ -35,13 +40,17 @@ export interface TopologySpec {
   controlPlaneHosts: string[];
   /** Host id of the load-balancer VM; absent when the endpoint needs no VM. */
   loadBalancerHost?: string;
+  /** The GPU worker profile (`vmProfiles.gpu`), when some host carries GPU workers. */
+  gpuProfile?: VmShape;
+  /** Host id → the GPU part of each of its GPU workers, in order (`placeGpuWorkers`). */
+  gpuPlacement?: Record<string, SlotGpus[]>;
 }
 
 export interface VmSlot {
   /** Resource name, VM name in vCenter and guest host name: `<host id>-<role>[-<n>]`. */
   name: string;
   role: VmRole;
-  profile: VmProfileName;
+  profile: VmProfileName | "gpu";
   hostId: string;
   hostName: string;
   /** 1-based position among the host's VMs of the same role. */
@@ -50,6 +59,8 @@ export interface VmSlot {
   memoryMiB: number;
   diskGiB: number;
   scratchDiskGiB?: number;
+  /** A GPU worker's devices (named `<host id>-gpu-worker-<n>`; `index` counts GPU workers only). */
+  gpus?: SlotGpus;
 }
 
 export interface HostAllocation {
@@ -65,7 +76,8 @@ export const ROLE_SUFFIX: Record<VmRole, string> = {
   worker: "worker",
 };
 
-export function slotName(hostId: string, role: VmRole, index: number): string {
+export function slotName(hostId: string, role: VmRole, index: number, gpu = false): string {
+  if (gpu) return `${hostId}-gpu-${ROLE_SUFFIX[role]}-${index}`;
   return role === "worker" ? `${hostId}-${ROLE_SUFFIX[role]}-${index}` : `${hostId}-${ROLE_SUFFIX[role]}`;
 }
 
@@ -96,6 +108,26 @@ export function planSlots(spec: TopologySpec): VmSlot[] {
     if (cp.has(host.id)) add("control-plane", "small", 1);
     if (spec.loadBalancerHost === host.id) add("load-balancer", "small", 1);
     for (let i = 1; i <= host.workers; i++) add("worker", "worker", i);
+    // GPU workers after the others: adding either kind only adds VMs.
+    const gpus = spec.gpuPlacement?.[host.id] ?? [];
+    const g = spec.gpuProfile;
+    if (g) {
+      gpus.forEach((gp, k) => {
+        slots.push({
+          name: slotName(host.id, "worker", k + 1, true),
+          role: "worker",
+          profile: "gpu",
+          hostId: host.id,
+          hostName: host.name,
+          index: k + 1,
+          cpus: g.cpus,
+          memoryMiB: g.memoryMiB,
+          diskGiB: g.diskGiB,
+          ...(g.scratchDiskGiB ? { scratchDiskGiB: g.scratchDiskGiB } : {}),
+          gpus: gp,
+        });
+      });
+    }
   }
   return slots;
 }

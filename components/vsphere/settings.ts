@@ -11,6 +11,7 @@ import { FieldError, didYouMean, isDnsLabel } from "../validation";
 import { AddressingSpec, assignAddresses, checkAddresses, hostAddressBlock } from "./addressing";
 import { DEFAULT_DRS, DrsSettings } from "./drs";
 import { assignMacAddresses } from "./mac";
+import { GPU_PROFILE_KEYS, GpuProfileSettings, HOST_GPU_KEYS, placeGpuWorkers, readGpuProfile, readHostGpus } from "./gpu";
 import {
   HostSpec,
   Overcommit,
@@ -161,7 +162,7 @@ export function readHosts(r: ConfigReader, raw: unknown, hostsPath: string, work
   const names = new Map<string, number>();
   list.forEach((h, i) => {
     const p = `${hostsPath}[${i}]`;
-    const o = r.object(h, p, ["name", "id", "cpuThreads", "memoryGiB", "workers"]);
+    const o = r.object(h, p, ["name", "id", "cpuThreads", "memoryGiB", "workers", ...HOST_GPU_KEYS]);
     if (!o) return void (hostsOk = false);
     const before = r.errors.length;
     const name = r.requiredString(o, "name", p, hostnameProblem);
@@ -175,6 +176,7 @@ export function readHosts(r: ConfigReader, raw: unknown, hostsPath: string, work
     const cpuThreads = r.requiredNumber(o, "cpuThreads", p, { integer: true, min: 1, max: 4096 });
     const memoryGiB = r.requiredNumber(o, "memoryGiB", p, { min: 1, max: 65536 });
     const workers = r.optNumber(o, "workers", p, { integer: true, min: 0, max: 64 });
+    const gpu = readHostGpus(r, o, p);
     if (id !== undefined) {
       if (ids.has(id)) r.err(`${p}.id`, `host id "${id}" is also used by ${hostsPath}[${ids.get(id)}]; ids name resources and must be unique`);
       ids.set(id, i);
@@ -184,7 +186,15 @@ export function readHosts(r: ConfigReader, raw: unknown, hostsPath: string, work
       names.set(name, i);
     }
     if (r.errors.length > before || !name || !id || !cpuThreads || !memoryGiB) return void (hostsOk = false);
-    hosts.push({ id, name, cpuThreads, memoryMiB: Math.round(memoryGiB * 1024), workers: workers ?? workersPerHost });
+    hosts.push({
+      id,
+      name,
+      cpuThreads,
+      memoryMiB: Math.round(memoryGiB * 1024),
+      workers: workers ?? workersPerHost,
+      ...(gpu.gpuWorkers > 0 ? { gpuWorkers: gpu.gpuWorkers } : {}),
+      ...(gpu.inventory.devices.length > 0 || Object.keys(gpu.inventory.vgpuProfiles).length > 0 ? { gpus: gpu.inventory } : {}),
+    });
   });
   return { hosts, ok: hostsOk };
 }
@@ -221,14 +231,18 @@ export function resolveVsphereSettings(
   // The scaling knob and the VM profiles.
   const workersPerHost =
     raw.workersPerHost === undefined ? D.workersPerHost : r.checkNumber(raw.workersPerHost, key("workersPerHost"), { integer: true, min: 0, max: 64 });
-  const profiles: Partial<Record<VmProfileName, VmShape>> = {};
+  const profiles: Partial<Record<VmProfileName | "gpu", VmShape>> = {};
+  let gpuProfile: GpuProfileSettings | undefined;
   {
     const path = key("vmProfiles");
-    const o = raw.vmProfiles === undefined ? {} : r.object(raw.vmProfiles, path, ["worker", "small"]);
-    for (const p of ["worker", "small"] as const) {
-      const d = D.profiles[p];
-      const po = o?.[p] === undefined ? {} : r.object(o[p], `${path}.${p}`, ["cpus", "memoryGiB", "diskGiB", "scratchDiskGiB"]);
+    const o = raw.vmProfiles === undefined ? {} : r.object(raw.vmProfiles, path, ["worker", "small", "gpu"]);
+    for (const p of ["worker", "small", "gpu"] as const) {
+      // The GPU profile exists only when given; it starts from the worker's defaults.
+      if (p === "gpu" && o?.gpu === undefined) continue;
+      const d = D.profiles[p === "gpu" ? "worker" : p];
+      const po = o?.[p] === undefined ? {} : r.object(o[p], `${path}.${p}`, p === "gpu" ? GPU_PROFILE_KEYS : ["cpus", "memoryGiB", "diskGiB", "scratchDiskGiB"]);
       if (!po) continue;
+      if (p === "gpu") gpuProfile = readGpuProfile(r, po, `${path}.${p}`);
       const before = r.errors.length;
       const cpus = r.number(po, "cpus", `${path}.${p}`, d.cpus, { integer: true, min: 1, max: 768 });
       const mem = r.number(po, "memoryGiB", `${path}.${p}`, d.memoryGiB, { min: 1, max: 24576 });
@@ -382,12 +396,24 @@ export function resolveVsphereSettings(
   // The topology, once its parts are well-formed.
   let topology: TopologySpec | undefined;
   let slots: VmSlot[] | undefined;
-  if (hostsOk && profiles.worker && profiles.small && controlPlaneHosts && endpointRaw && workersPerHost !== undefined) {
+  // GPU workers: on hosts that have the devices, no more than they hold (components/vsphere/gpu.ts).
+  let gpuPlacement: Record<string, import("./gpu").SlotGpus[]> | undefined;
+  if (hostsOk) {
+    const g = placeGpuWorkers(
+      hosts.map((h) => ({ id: h.id, inventory: h.gpus ?? { devices: [], vgpuProfiles: {} }, gpuWorkers: h.gpuWorkers ?? 0 })),
+      gpuProfile,
+      { hosts: hostsPath, profile: `${key("vmProfiles")}.gpu` },
+    );
+    r.errors.push(...g.errors);
+    if (g.errors.length === 0) gpuPlacement = g.placed;
+  }
+  if (hostsOk && gpuPlacement && profiles.worker && profiles.small && controlPlaneHosts && endpointRaw && workersPerHost !== undefined) {
     topology = {
       hosts,
       profiles: { worker: profiles.worker, small: profiles.small },
       controlPlaneHosts,
       loadBalancerHost: endpointRaw.kind === "haproxy" ? endpointRaw.host : undefined,
+      ...(profiles.gpu && Object.keys(gpuPlacement).length > 0 ? { gpuProfile: profiles.gpu, gpuPlacement } : {}),
     };
     const topoErrors = checkTopology(topology, overcommit, {
       hosts: hostsPath,

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as vsphere from "./binding";
 import { DEFAULT_DRS, DrsSettings, planDrsRules } from "./drs";
 import { assignMacAddresses } from "./mac";
+import { gpuVmInputs } from "./gpu";
 import { VmRole, VmSlot } from "./placement";
 import { FieldError, ValidationError, isDnsLabel } from "../validation";
 import type { VsphereDecisions } from "./settings";
@@ -135,6 +136,10 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
   const machines: Record<string, vsphere.VirtualMachine> = {};
   const vms: Record<string, VmInfo> = {};
   for (const slot of args.slots) {
+    // A GPU worker: its host's devices by passthrough, all memory reserved, EFI, the 64-bit MMIO window (gpu.ts).
+    const gpu = slot.gpus ? gpuVmInputs(slot.memoryMiB, slot.gpus) : undefined;
+    const guestinfo = args.guestinfo?.[slot.name];
+    const extraConfig = gpu ? (guestinfo ? pulumi.output(guestinfo).apply((g) => ({ ...g, ...gpu.extraConfig })) : gpu.extraConfig) : guestinfo;
     const vm = new vsphere.VirtualMachine(
       `${name}-${slot.name}`,
       {
@@ -146,7 +151,8 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
         numCpus: slot.cpus,
         memory: slot.memoryMiB,
         guestId: template.guestId,
-        firmware: template.apply((t) => t.firmware ?? "efi"),
+        firmware: gpu ? gpu.firmware : template.apply((t) => t.firmware ?? "efi"),
+        ...(gpu ? { pciDeviceIds: gpu.pciDeviceIds, memoryReservation: gpu.memoryReservation, memoryReservationLockedToMax: gpu.memoryReservationLockedToMax } : {}),
         scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
         // Kubernetes CSI drivers need stable disk UUIDs.
         enableDiskUuid: true,
@@ -173,7 +179,7 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
           ...(slot.scratchDiskGiB ? [{ label: "disk1", size: slot.scratchDiskGiB, unitNumber: 1, thinProvisioned: true }] : []),
         ],
         clone: { templateUuid: template.id },
-        extraConfig: args.guestinfo?.[slot.name],
+        extraConfig,
       },
       {
         ...opts,

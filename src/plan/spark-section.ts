@@ -22,5 +22,17 @@ export function renderSparkSection(s: SparkPlanSection, w: WorkerShape): string 
     `  utilization: CPU ${pct(u.cpu.ofAllocatable)} of allocatable, ${pct(u.cpu.ofVm)} of the VMs; memory ${pct(u.memory.ofAllocatable)} of allocatable, ${pct(u.memory.ofVm)} of the VMs`,
     ...f.notes.map((n) => `  note: ${n}`),
   ];
+  const g = s.gpu;
+  const gw = w.gpuWorkers;
+  if (g && gw) {
+    const gc = g.conf;
+    lines.push(
+      `  GPU workers: ${gw.count} × ${gw.vm.cpus} vCPU / ${gw.vm.memoryMiB} MiB / ${gw.gpusPerNode} × nvidia.com/gpu; allocatable ${gw.allocatable.cpu} CPU / ${gw.allocatable.memoryMiB} MiB`,
+      `  GPU executors: spark.executor.instances=${gc["spark.executor.instances"]}  spark.executor.cores=${gc["spark.executor.cores"]}  spark.executor.memory=${gc["spark.executor.memory"]}  spark.executor.resource.gpu.amount=${gc["spark.executor.resource.gpu.amount"]}  spark.task.resource.gpu.amount=${gc["spark.task.resource.gpu.amount"]}`,
+      `  GPU executor pod: cpu ${g.executorPod.cpuRequest}, memory ${g.executorPod.memoryMiB} MiB, limits ${Object.entries(g.executorPod.limits).map(([k, v]) => `${k}=${v}`).join(", ")}; ${g.executorsPerNode} per GPU worker; per GPU ${g.perGpu.cores} cores / ${g.perGpu.memoryMiB} MiB; ${g.tasksPerExecutor.tasks} tasks at once (limited by ${g.tasksPerExecutor.limitedBy})`,
+      `  GPU utilization: ${g.utilization.gpusRequested} of ${g.utilization.gpusTotal} GPUs (${pct(g.utilization.ofGpus)}); CPU ${pct(g.utilization.cpu.ofAllocatable)} and memory ${pct(g.utilization.memory.ofAllocatable)} of the GPU workers' allocatable`,
+      ...g.notes.map((n) => `  note: ${n}`),
+    );
+  }
   return lines.join("\n");
 }

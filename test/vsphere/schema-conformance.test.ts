@@ -21,6 +21,7 @@ const VARIANTS: Record<string, string[] | { stack: string; sets: string[] }> = {
     "vsphere-spark:network={cidr: 192.168.1.0/24, gateway: 192.168.1.254, dnsServers: [192.168.1.254]}",
   ],
   "one worker per host": ["vsphere-spark:workersPerHost=1"],
+  "GPU workers (Pulumi.gpu.yaml: pciDeviceIds, memory reservation, EFI, MMIO extraConfig)": { stack: "gpu", sets: [] },
 };
 
 describe("vSphere schema conformance of the program", () => {

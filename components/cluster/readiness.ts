@@ -40,13 +40,16 @@ export async function waitForReadyz(opts: WaitForReadyzOptions): Promise<void> {
   let attempts = 0;
   for (;;) {
     attempts++;
+    const budget = Math.min(perRequest, Math.max(1, deadline - Date.now()));
     try {
-      const remaining = Math.max(1, deadline - Date.now());
-      const r = await probe(opts.url, opts.caPem, Math.min(perRequest, remaining));
+      const r = await probe(opts.url, opts.caPem, budget);
       if (r.status === 200 && r.body.trim() === "ok") return;
       last = `HTTP ${r.status}: ${r.body.trim().slice(0, 200) || "(empty body)"}`;
     } catch (e) {
-      last = (e as Error).message;
+      // An attempt cut short by our own deadline says nothing about the endpoint: keep the answer
+      // before it (a 503's reason is what the operator needs), unless there was none.
+      const cutShort = budget < perRequest && (e as Error).message === `no answer within ${budget} ms`;
+      if (!cutShort || attempts === 1) last = (e as Error).message;
     }
     const now = Date.now();
     if (now + opts.intervalMs > deadline) {

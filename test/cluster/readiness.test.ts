@@ -4,11 +4,13 @@ import type { AddressInfo } from "node:net";
 import { nodeReadiness, waitForNodesReady, waitForReadyz } from "../../components/cluster/readiness";
 import { csrPem, localServerPki, requireTool, rsaKeyPair, selfSignedCaPem, signPem } from "./helpers";
 
-function serve(pki: { certPem: string; keyPem: string }, answer: (n: number) => [number, string]): Promise<{ server: https.Server; port: number; hits: () => number }> {
+function serve(pki: { certPem: string; keyPem: string }, answer: (n: number) => [number, string] | null): Promise<{ server: https.Server; port: number; hits: () => number }> {
   let n = 0;
   const server = https.createServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
     n++;
-    const [status, body] = req.url === "/readyz" ? answer(n) : [404, "not found"];
+    const a: [number, string] | null = req.url === "/readyz" ? answer(n) : [404, "not found"];
+    if (a === null) return; // this request is never answered
+    const [status, body] = a;
     res.writeHead(status, { "content-type": "text/plain" }).end(body);
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as AddressInfo).port, hits: () => n })));
@@ -47,6 +49,18 @@ describe("readiness gate (waitForReadyz)", function () {
       return true;
     });
     assert.ok(Date.now() - t0 < 4000);
+  });
+
+  it("an attempt cut short by the deadline does not hide the answer before it (the 503's reason is kept)", async () => {
+    // The first request gets a 503, the second is never answered: it is cut short by the overall
+    // deadline (its budget is what remains, less than a whole request's timeout). Before the fix
+    // the message said only "no answer within N ms", the fault of our own deadline.
+    const s = await serve(pki, (n) => (n === 1 ? [503, "[-]etcd failed: reason withheld"] : null));
+    servers.push(s.server);
+    await assert.rejects(
+      waitForReadyz({ url: `https://127.0.0.1:${s.port}/readyz`, caPem: pki.caPem, timeoutMs: 800, intervalMs: 100 }),
+      /\(2 attempts; last result: HTTP 503: \[-\]etcd failed: reason withheld\)/,
+    );
   });
 
   it("does not trust a server whose certificate is not from the cluster CA", async () => {

@@ -270,3 +270,19 @@ describe("failure domains: vsphere-spark:zones refused naming the leaf key, ever
     assert.ok(has(d.errors, `${K("spark")}.placement.zone`, /the cluster has no zones \(vsphere-spark:zones is not set\)/), JSON.stringify(d.errors));
   });
 });
+
+describe("failure domains: plan --compare", () => {
+  it("warns when a host changes zone, when zones are added or removed, and when a zone's failure loses quorum; nothing when zones stay (negative control)", async () => {
+    const { zoneWarnings } = await import("../../src/plan/compare/diff");
+    const host = (id: string, z?: string) => ({ id, name: id, cpuThreads: 96, memoryMiB: 1, allocated: { cpus: 1, memoryMiB: 1 }, vms: [{ name: `${id}-worker-1`, role: "worker", cpus: 1, memoryMiB: 1, diskGiB: 1, address: "x" }], ...(z ? { zone: z } : {}) });
+    const p = (hosts: ReturnType<typeof host>[], zones?: unknown) => ({ stack: "s", configFile: "f", simulated: "", endpoint: { kind: "haproxy", address: "", port: 6443 }, counts: {}, resources: [], hosts, artifacts: [], outputs: {}, ...(zones ? { zones } : {}) });
+    const base = p([host("a1", "a"), host("b1", "b")]);
+    assert.deepEqual(zoneWarnings(base, base), []);
+    const w = zoneWarnings(base, p([host("a1", "b"), host("b1", "b")]));
+    assert.match(w[0], /1 host change zone .*a1 a → b/);
+    assert.match(w[1], /zones removed: a/);
+    assert.match(zoneWarnings(p([host("a1"), host("b1")]), base)[0], /a1 no zone → a/);
+    const lost = p([host("a1", "a")], { failures: [{ zone: "a", text: "zone a fails: etcd quorum LOST", controlPlane: { running: 1, total: 3, quorum: false } }] });
+    assert.ok(zoneWarnings(base, lost).includes("zone a fails: etcd quorum LOST"));
+  });
+});

@@ -21,6 +21,7 @@ import {
 import { executorsPerZone, executorZoneFields } from "../../components/spark/zones";
 import { isKubeletSettableLabel } from "../../components/cluster/kubeadm";
 import type { VmSlot } from "../../components/vsphere/placement";
+import { zoneWarnings } from "../../src/plan/compare/diff";
 
 const ROOT = path.resolve(__dirname, "../../..");
 type Cfg = Record<string, any>;
@@ -272,8 +273,7 @@ describe("failure domains: vsphere-spark:zones refused naming the leaf key, ever
 });
 
 describe("failure domains: plan --compare", () => {
-  it("warns when a host changes zone, when zones are added or removed, and when a zone's failure loses quorum; nothing when zones stay (negative control)", async () => {
-    const { zoneWarnings } = await import("../../src/plan/compare/diff");
+  it("warns when a host changes zone, when zones are added or removed, and when a zone's failure loses quorum; nothing when zones stay (negative control)", () => {
     const host = (id: string, z?: string) => ({ id, name: id, cpuThreads: 96, memoryMiB: 1, allocated: { cpus: 1, memoryMiB: 1 }, vms: [{ name: `${id}-worker-1`, role: "worker", cpus: 1, memoryMiB: 1, diskGiB: 1, address: "x" }], ...(z ? { zone: z } : {}) });
     const p = (hosts: ReturnType<typeof host>[], zones?: unknown) => ({ stack: "s", configFile: "f", simulated: "", endpoint: { kind: "haproxy", address: "", port: 6443 }, counts: {}, resources: [], hosts, artifacts: [], outputs: {}, ...(zones ? { zones } : {}) });
     const base = p([host("a1", "a"), host("b1", "b")]);

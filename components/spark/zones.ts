@@ -43,8 +43,8 @@ export interface ZoneDistribution {
  * - spread required: one at a time into the zone with the fewest, as long as that keeps the skew
  *   against the global minimum (over all zones, full or not) at most 1;
  * - spread preferred: evenly while every zone has room, then wherever there is room;
- * - any: the scheduler's choice; shown as the even split the default spreading scores towards,
- *   filled up by room.
+ * - any: not placed by zone: the scheduler decides (the lab's negative control shows an uneven
+ *   split); the even split, filled up by room, is shown only as a reference, never as a prediction.
  */
 export function executorsPerZone(zones: readonly PoolZone[], perNode: number, instances: number, placement: Pick<PlacementSettings, "zone" | "zoneSpread">): ZoneDistribution {
   const room = new Map(zones.map((z) => [z.name, z.workers * perNode]));

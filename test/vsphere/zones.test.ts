@@ -264,6 +264,13 @@ describe("failure domains: vsphere-spark:zones refused naming the leaf key, ever
     assert.equal(d.decisions!.cluster.workerPool.zones, undefined);
   });
 
+  it("zones on the Tanzu back end: refused naming the key (the Supervisor has its own zones); the Tanzu stack without it decides (negative control)", () => {
+    const t = readStackFile(path.join(ROOT, "Pulumi.tanzu.yaml")) as Cfg;
+    assert.deepEqual(decideStack(flatten(t).values).errors, []);
+    t[K("zones")] = [{ name: "zone-a", computeCluster: "A", hosts: ["x"] }];
+    assert.ok(has(decideStack(flatten(t).values).errors, K("zones"), /is only used with vsphere-spark:backend: kubeadm/));
+  });
+
   it("executors pinned to a zone on a stack without zones: refused naming the key", () => {
     const ref = readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg;
     ref[K("spark")].placement = { zone: "zone-a" };

@@ -150,74 +150,7 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
   const resourcePool = new vsphere.ResourcePool(`${name}-pool`, { name: inv.resourcePool, parentResourcePoolId: cluster.resourcePoolId }, opts);
   const folder = new vsphere.Folder(`${name}-folder`, { path: inv.folder, type: "vm", datacenterId: dc.id }, opts);
 
-  const machines: Record<string, vsphere.VirtualMachine> = {};
-  const vms: Record<string, VmInfo> = {};
-  for (const slot of args.slots) {
-    // A GPU worker: its host's devices by passthrough, all memory reserved, EFI, the 64-bit MMIO window (gpu.ts).
-    const gpu = slot.gpus ? gpuVmInputs(slot.memoryMiB, slot.gpus) : undefined;
-    const guestinfo = args.guestinfo?.[slot.name];
-    const extraConfig = gpu ? (guestinfo ? pulumi.output(guestinfo).apply((g) => ({ ...g, ...gpu.extraConfig })) : gpu.extraConfig) : guestinfo;
-    const vm = new vsphere.VirtualMachine(
-      `${name}-${slot.name}`,
-      {
-        name: slot.name,
-        resourcePoolId: resourcePool.id,
-        folder: folder.path,
-        datastoreId: datastore.id,
-        hostSystemId: hosts.get(slot.hostId)!.id,
-        numCpus: slot.cpus,
-        memory: slot.memoryMiB,
-        guestId: template.guestId,
-        firmware: gpu ? gpu.firmware : template.apply((t) => t.firmware ?? "efi"),
-        ...(gpu ? { pciDeviceIds: gpu.pciDeviceIds, memoryReservation: gpu.memoryReservation, memoryReservationLockedToMax: gpu.memoryReservationLockedToMax } : {}),
-        scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
-        // Kubernetes CSI drivers need stable disk UUIDs.
-        enableDiskUuid: true,
-        networkInterfaces: [
-          {
-            networkId: network.id,
-            adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3"),
-            // A MAC known before the VM exists, so the guest's network configuration can match
-            // the NIC by it (see mac.ts).
-            useStaticMac: true,
-            macAddress: macs[slot.name],
-          },
-        ],
-        disks: [
-          {
-            label: "disk0",
-            // A clone's disk may grow but never shrink below the template's.
-            size: template.disks.apply((d) => Math.max(slot.diskGiB, d[0]?.size ?? 0)),
-            thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
-            eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
-          },
-          // The scratch disk: the guest formats it and mounts it at /var/lib/kubelet (cloud-init.ts),
-          // where emptyDirs live. Unit 1 on the template's controller (VirtualMachineDisk.unitNumber).
-          ...(slot.scratchDiskGiB ? [{ label: "disk1", size: slot.scratchDiskGiB, unitNumber: 1, thinProvisioned: true }] : []),
-        ],
-        clone: { templateUuid: template.id },
-        extraConfig,
-      },
-      {
-        ...opts,
-        // cloud-init reads its user-data at first boot only, and redacts it in vCenter afterwards:
-        // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
-        // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
-        ignoreChanges: ["extraConfig"],
-      },
-    );
-    machines[slot.name] = vm;
-    const staticIp = args.addresses?.[slot.name];
-    vms[slot.name] = {
-      name: slot.name,
-      role: slot.role,
-      host: slot.hostName,
-      cpus: slot.cpus,
-      memoryMiB: slot.memoryMiB,
-      ipAddress: staticIp !== undefined ? pulumi.output(staticIp) : vm.defaultIpAddress,
-      macAddress: macs[slot.name],
-    };
-  }
+  const { machines, vms } = createVms(name, args, macs, template, () => ({ resourcePoolId: resourcePool.id, folder: folder.path, datastoreId: datastore.id, networkId: network.id }), (slot) => hosts.get(slot.hostId)!.id, opts);
 
   const rules = planDrsRules(args.clusterName, args.hosts, args.slots, args.drs ?? DEFAULT_DRS);
   const hostGroups = new Map<string, vsphere.ComputeClusterHostGroup>();
@@ -265,6 +198,95 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
   keepApartRules(name, args, machines, () => cluster.id, opts);
 
   return { vms, machines, resourcePool, folder };
+}
+
+/** Where a VM goes in vCenter: its resource pool, folder, datastore and network. */
+interface VmPlacement {
+  resourcePoolId: pulumi.Input<string>;
+  folder: pulumi.Input<string>;
+  datastoreId: pulumi.Input<string>;
+  networkId: pulumi.Input<string>;
+}
+
+/** One VM per slot, cloned from the template, at `where(slot)` on its host (with and without zones alike). */
+function createVms(
+  name: string,
+  args: VsphereTopologyArgs,
+  macs: Record<string, string>,
+  template: ReturnType<typeof vsphere.getVirtualMachineOutput>,
+  where: (slot: VmSlot) => VmPlacement,
+  hostId: (slot: VmSlot) => pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): { machines: Record<string, vsphere.VirtualMachine>; vms: Record<string, VmInfo> } {
+  const machines: Record<string, vsphere.VirtualMachine> = {};
+  const vms: Record<string, VmInfo> = {};
+  for (const slot of args.slots) {
+    // A GPU worker: its host's devices by passthrough, all memory reserved, EFI, the 64-bit MMIO window (gpu.ts).
+    const gpu = slot.gpus ? gpuVmInputs(slot.memoryMiB, slot.gpus) : undefined;
+    const guestinfo = args.guestinfo?.[slot.name];
+    const extraConfig = gpu ? (guestinfo ? pulumi.output(guestinfo).apply((g) => ({ ...g, ...gpu.extraConfig })) : gpu.extraConfig) : guestinfo;
+    const vm = new vsphere.VirtualMachine(
+      `${name}-${slot.name}`,
+      {
+        name: slot.name,
+        resourcePoolId: where(slot).resourcePoolId,
+        folder: where(slot).folder,
+        datastoreId: where(slot).datastoreId,
+        hostSystemId: hostId(slot),
+        numCpus: slot.cpus,
+        memory: slot.memoryMiB,
+        guestId: template.guestId,
+        firmware: gpu ? gpu.firmware : template.apply((t) => t.firmware ?? "efi"),
+        ...(gpu ? { pciDeviceIds: gpu.pciDeviceIds, memoryReservation: gpu.memoryReservation, memoryReservationLockedToMax: gpu.memoryReservationLockedToMax } : {}),
+        scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
+        // Kubernetes CSI drivers need stable disk UUIDs.
+        enableDiskUuid: true,
+        networkInterfaces: [
+          {
+            networkId: where(slot).networkId,
+            adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3"),
+            // A MAC known before the VM exists, so the guest's network configuration can match
+            // the NIC by it (see mac.ts).
+            useStaticMac: true,
+            macAddress: macs[slot.name],
+          },
+        ],
+        disks: [
+          {
+            label: "disk0",
+            // A clone's disk may grow but never shrink below the template's.
+            size: template.disks.apply((d) => Math.max(slot.diskGiB, d[0]?.size ?? 0)),
+            thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
+            eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
+          },
+          // The scratch disk: the guest formats it and mounts it at /var/lib/kubelet (cloud-init.ts),
+          // where emptyDirs live. Unit 1 on the template's controller (VirtualMachineDisk.unitNumber).
+          ...(slot.scratchDiskGiB ? [{ label: "disk1", size: slot.scratchDiskGiB, unitNumber: 1, thinProvisioned: true }] : []),
+        ],
+        clone: { templateUuid: template.id },
+        extraConfig,
+      },
+      {
+        ...opts,
+        // cloud-init reads its user-data at first boot only, and redacts it in vCenter afterwards:
+        // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
+        // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
+        ignoreChanges: ["extraConfig"],
+      },
+    );
+    machines[slot.name] = vm;
+    const staticIp = args.addresses?.[slot.name];
+    vms[slot.name] = {
+      name: slot.name,
+      role: slot.role,
+      host: slot.hostName,
+      cpus: slot.cpus,
+      memoryMiB: slot.memoryMiB,
+      ipAddress: staticIp !== undefined ? pulumi.output(staticIp) : vm.defaultIpAddress,
+      macAddress: macs[slot.name],
+    };
+  }
+  return { machines, vms };
 }
 
 /** The user's anti-affinity rules (`drs.keepApart`), each in the compute cluster of its VMs. */
@@ -335,58 +357,18 @@ function createZonedTopology(parent: pulumi.Resource, name: string, args: Vspher
     folders.set(d, new vsphere.Folder(folderName, { path: inv.folder, type: "vm", datacenterId: dc(d).id }, opts));
   }
 
-  const machines: Record<string, vsphere.VirtualMachine> = {};
-  const vms: Record<string, VmInfo> = {};
-  for (const slot of args.slots) {
-    const z = zoneOf.get(slot.hostId)!;
-    const vm = new vsphere.VirtualMachine(
-      `${name}-${slot.name}`,
-      {
-        name: slot.name,
-        resourcePoolId: pools.get(z.name)!.id,
-        folder: folders.get(z.datacenter)!.path,
-        datastoreId: datastore(z).id,
-        hostSystemId: hosts.get(slot.hostId)!.id,
-        numCpus: slot.cpus,
-        memory: slot.memoryMiB,
-        guestId: template.guestId,
-        firmware: template.apply((t) => t.firmware ?? "efi"),
-        scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
-        enableDiskUuid: true,
-        networkInterfaces: [
-          {
-            networkId: network(z).id,
-            adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3"),
-            useStaticMac: true,
-            macAddress: macs[slot.name],
-          },
-        ],
-        disks: [
-          {
-            label: "disk0",
-            size: template.disks.apply((d) => Math.max(slot.diskGiB, d[0]?.size ?? 0)),
-            thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
-            eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
-          },
-          ...(slot.scratchDiskGiB ? [{ label: "disk1", size: slot.scratchDiskGiB, unitNumber: 1, thinProvisioned: true }] : []),
-        ],
-        clone: { templateUuid: template.id },
-        extraConfig: args.guestinfo?.[slot.name],
-      },
-      { ...opts, ignoreChanges: ["extraConfig"] },
-    );
-    machines[slot.name] = vm;
-    const staticIp = args.addresses?.[slot.name];
-    vms[slot.name] = {
-      name: slot.name,
-      role: slot.role,
-      host: slot.hostName,
-      cpus: slot.cpus,
-      memoryMiB: slot.memoryMiB,
-      ipAddress: staticIp !== undefined ? pulumi.output(staticIp) : vm.defaultIpAddress,
-      macAddress: macs[slot.name],
-    };
-  }
+  const { machines, vms } = createVms(
+    name,
+    args,
+    macs,
+    template,
+    (slot) => {
+      const z = zoneOf.get(slot.hostId)!;
+      return { resourcePoolId: pools.get(z.name)!.id, folder: folders.get(z.datacenter)!.path, datastoreId: datastore(z).id, networkId: network(z).id };
+    },
+    (slot) => hosts.get(slot.hostId)!.id,
+    opts,
+  );
 
   // DRS: per compute cluster (a group or rule lives in one).
   for (const c of planZonedDrsRules(args.clusterName, zones, args.slots, args.drs ?? DEFAULT_DRS)) {

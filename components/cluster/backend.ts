@@ -40,6 +40,11 @@ export interface WorkerPool {
    * `nvidia.com/gpu` (components/cluster/gpu.ts, components/spark/gpu.ts). Absent: none.
    */
   gpuWorkers?: Omit<WorkerPool, "gpuWorkers"> & { gpusPerNode: number };
+  /**
+   * The failure domains the workers are spread over: each zone's `topology.kubernetes.io/zone` value,
+   * its region and how many of the workers carry it. Absent: the cluster has no zones.
+   */
+  zones?: { name: string; region: string; workers: number }[];
 }
 
 /** The API endpoint users and nodes talk to. */
@@ -85,6 +90,9 @@ export interface PlannedHost {
   memoryMiB: number;
   allocated: { cpus: number; memoryMiB: number };
   vms: PlannedVm[];
+  /** The host's failure domain and compute cluster (vSphere HA restarts VMs inside one compute cluster); absent without zones. */
+  zone?: string;
+  computeCluster?: string;
 }
 
 /** A back end's decisions as the offline plan shows them (pure; no resource exists). */

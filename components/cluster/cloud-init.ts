@@ -628,9 +628,9 @@ export function networkConfig(node: ClusterNode, network: NodeNetwork): Record<s
   eth.dhcp6 = false;
   // dhcp6: false alone still takes a SLAAC address from router advertisements.
   eth["accept-ra"] = false;
-  eth.addresses = [`${node.address}/${network.prefixLength}`];
+  eth.addresses = [`${node.address}/${node.subnet?.prefixLength ?? network.prefixLength}`];
   // `0.0.0.0/0`, not `default`: cloud-init 22.4 (Debian 12) rejects "default" outside netplan.
-  eth.routes = [{ to: "0.0.0.0/0", via: network.gateway }];
+  eth.routes = [{ to: "0.0.0.0/0", via: node.subnet?.gateway ?? network.gateway }];
   const ns: Record<string, unknown> = { addresses: [...network.dnsServers] };
   if (network.searchDomains.length > 0) ns.search = [...network.searchDomains];
   eth.nameservers = ns;

@@ -49,11 +49,66 @@ export interface ControlPlaneJoinConfigInput extends JoinConfigInput {
 
 type Doc = Record<string, unknown>;
 
+/** The zone labels a node registers with (components/vsphere/zones.ts decides the values). */
+export const TOPOLOGY_ZONE_LABEL = "topology.kubernetes.io/zone";
+export const TOPOLOGY_REGION_LABEL = "topology.kubernetes.io/region";
+
+/**
+ * The labels a kubelet may set on its own Node, from k8s.io/kubelet @ v0.34.4 pkg/apis/
+ * well_known_labels.go (`kubeletLabels`, `kubeletLabelNamespaces`, `IsKubeletLabel`). The kubelet
+ * refuses to start with any other `kubernetes.io`/`k8s.io` label in `--node-labels`
+ * (kubernetes/kubernetes @ v1.34.4 cmd/kubelet/app/options/options.go, ValidateKubeletFlags:
+ * "unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels"), and the NodeRestriction
+ * admission plugin refuses them on the kubelet's own Node (plugin/pkg/admission/noderestriction/
+ * admission.go, `getForbiddenLabels`). The topology labels are in the set: a node can carry its zone
+ * from its first registration, before anything else could label it.
+ */
+export const KUBELET_SETTABLE_LABELS = [
+  "kubernetes.io/hostname",
+  "topology.kubernetes.io/zone",
+  "topology.kubernetes.io/region",
+  "failure-domain.beta.kubernetes.io/zone",
+  "failure-domain.beta.kubernetes.io/region",
+  "beta.kubernetes.io/instance-type",
+  "node.kubernetes.io/instance-type",
+  "kubernetes.io/os",
+  "kubernetes.io/arch",
+  "beta.kubernetes.io/os",
+  "beta.kubernetes.io/arch",
+] as const;
+export const KUBELET_SETTABLE_NAMESPACES = ["kubelet.kubernetes.io", "node.kubernetes.io"] as const;
+
+/** Whether a kubelet may set `key` on its own Node (IsKubeletLabel, and labels outside kubernetes.io / k8s.io). */
+export function isKubeletSettableLabel(key: string): boolean {
+  const ns = key.includes("/") ? key.split("/")[0] : "";
+  const kubernetesNs = ns === "kubernetes.io" || ns.endsWith(".kubernetes.io") || ns === "k8s.io" || ns.endsWith(".k8s.io");
+  if (!kubernetesNs) return true;
+  if ((KUBELET_SETTABLE_LABELS as readonly string[]).includes(key)) return true;
+  return KUBELET_SETTABLE_NAMESPACES.some((a) => ns === a || ns.endsWith(`.${a}`));
+}
+
+/** The labels a node registers with: its zone and region, when it has them. */
+export function nodeLabels(node: ClusterNode): Record<string, string> {
+  return node.topology ? { [TOPOLOGY_ZONE_LABEL]: node.topology.zone, [TOPOLOGY_REGION_LABEL]: node.topology.region } : {};
+}
+
 function nodeRegistration(node: ClusterNode, api: string): Doc {
   // taints left unset: kubeadm puts node-role.kubernetes.io/control-plane:NoSchedule on control
   // planes, and nothing on workers, so Spark executors land on workers only. GPU workers carry
   // the GPU taint and label from registration on (components/cluster/gpu.ts).
-  return { name: node.name, criSocket: CRI_SOCKET, imagePullPolicy: "IfNotPresent", ...(node.gpus ? gpuNodeRegistration(api) : {}) };
+  const reg: Doc = { name: node.name, criSocket: CRI_SOCKET, imagePullPolicy: "IfNotPresent", ...(node.gpus ? gpuNodeRegistration(api) : {}) };
+  const labels = nodeLabels(node);
+  if (Object.keys(labels).length > 0) {
+    for (const k of Object.keys(labels)) if (!isKubeletSettableLabel(k)) throw new Error(`a kubelet may not set the label ${k} on its own Node`);
+    // kubelet --node-labels: comma-separated key=value. kubeadm v1beta4 takes extra args as a list of
+    // {name, value} (cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go, `KubeletExtraArgs []Arg`), v1beta3 as a map.
+    // One node-labels flag: a GPU worker's label first, then the zone's.
+    const gpu = reg.kubeletExtraArgs as { name: string; value: string }[] | Record<string, string> | undefined;
+    const before = Array.isArray(gpu) ? gpu.find((x) => x.name === "node-labels")?.value : gpu?.["node-labels"];
+    const value = [before, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(",");
+    reg.kubeletExtraArgs = api.endsWith("v1beta4") ? [{ name: "node-labels", value }] : { "node-labels": value };
+  }
+  return reg;
 }
 
 /** The KubeletConfiguration shared by every node (kubeadm stores it in the kubelet-config ConfigMap). */

@@ -59,6 +59,11 @@ export interface LifecycleNode {
    * written before it was recorded (or rebuilt from `vms`): unknown, and then not compared.
    */
   scratchDiskGiB?: number;
+  /**
+   * The node's failure domain (`vsphere-spark:zones`; its `topology.kubernetes.io/zone` label, set at
+   * first boot). Absent: the node has no zone (a stack without zones, or a state written before zones).
+   */
+  zone?: string;
 }
 
 /** What the rules compare between two updates (plain JSON, stored as a stack output). */
@@ -133,7 +138,7 @@ export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext):
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     dnsDomain: s.dnsDomain,
-    nodes: ordered.map((n) => ({ name: n.name, role: n.role, address: n.address, macAddress: n.macAddress, cpus: n.cpus, memoryMiB: n.memoryMiB, scratchDiskGiB: n.scratchDiskGiB ?? 0 })),
+    nodes: ordered.map((n) => ({ name: n.name, role: n.role, address: n.address, macAddress: n.macAddress, cpus: n.cpus, memoryMiB: n.memoryMiB, scratchDiskGiB: n.scratchDiskGiB ?? 0, ...(n.topology ? { zone: n.topology.zone } : {}) })),
     firstBoot: {
       "network.dnsServers": [...spec.network.dnsServers],
       "network.searchDomains": [...spec.network.searchDomains],
@@ -172,7 +177,7 @@ export function parseClusterLifecycleState(v: unknown): { state?: ClusterLifecyc
   if (!isObj(e) || typeof e.kind !== "string" || typeof e.address !== "string" || typeof e.port !== "number") return bad("endpoint");
   if (!Array.isArray(v.nodes)) return bad("nodes is not a list");
   for (const n of v.nodes) {
-    if (!isObj(n) || typeof n.name !== "string" || !ROLES.includes(n.role as string) || typeof n.address !== "string" || typeof n.macAddress !== "string" || typeof n.cpus !== "number" || typeof n.memoryMiB !== "number" || (n.scratchDiskGiB !== undefined && typeof n.scratchDiskGiB !== "number"))
+    if (!isObj(n) || typeof n.name !== "string" || !ROLES.includes(n.role as string) || typeof n.address !== "string" || typeof n.macAddress !== "string" || typeof n.cpus !== "number" || typeof n.memoryMiB !== "number" || (n.scratchDiskGiB !== undefined && typeof n.scratchDiskGiB !== "number") || (n.zone !== undefined && typeof n.zone !== "string"))
       return bad(`node ${JSON.stringify(isObj(n) ? n.name : n)}`);
   }
   if (!isObj(v.firstBoot)) return bad("firstBoot");
@@ -499,6 +504,30 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
           : "the disk under a mounted /var/lib/kubelet would be removed or resized on a running node") +
         `. Steps:${steps([`keep ${leaf}: ${was} (nodes added later get the same disk)`, newStack])}`,
     );
+  }
+
+  // A kept node's zone (components/vsphere/zones.ts). Its zone labels are kubelet --node-labels, read
+  // at registration only (a kubelet does not relabel its Node), and the zone decides the VM's compute
+  // cluster, datastore, network and subnet: moving it would vMotion the VM to another cluster and
+  // network while its guest keeps the old address and its Node the old label, so spreading and
+  // pinning by zone would go wrong. It is a replacement: new node, new first boot.
+  const moved = kept.filter((n) => (prevBy.get(n.name)!.zone ?? "") !== (n.zone ?? ""));
+  const unpreparedMoves = moved.filter((n) => !prepared.has(n.name));
+  const zoneOf = (z: string | undefined) => (z ? `zone ${z}` : "no zone");
+  const moves = (ns: LifecycleNode[]) => list(ns.map((n) => `${n.name}: ${zoneOf(prevBy.get(n.name)!.zone)} → ${zoneOf(n.zone)}`));
+  if (unpreparedMoves.length > 0) {
+    refuse(
+      "zones",
+      `moves ${unpreparedMoves.length} running node(s) to another zone (${moves(unpreparedMoves)}): a node's zone is a replacement, not an update. ` +
+        "Its topology.kubernetes.io/zone label is set by the kubelet at first registration only, and the zone decides its compute cluster, datastore, network and subnet; " +
+        `an update would migrate the running VM while the guest keeps its old address and the Node its old label. Steps:${steps([
+          "keep each host in the zone it is in (zones[].hosts), or, to move it, one node at a time:",
+          `${DRAIN("<node>")}, then \`kubectl delete node <node>\`` + " (a control plane: also `etcdctl member remove` it)",
+          `list the nodes in ${ackKey}, run \`pulumi up --replace <the VM's URN>\` for each (a new VM, a new first boot in its new zone)`,
+        ])}`,
+    );
+  } else if (moved.length > 0) {
+    notes.push(`${moves(moved)}: prepared (${ackKey}); replace each VM with \`pulumi up --replace <urn>\`: a plain update would migrate it without a new first boot, so its Node would keep the old zone label`);
   }
 
   // First-boot settings: running nodes keep the old value.

@@ -8,7 +8,7 @@ import type { ClusterNode, EndpointSpec, NodeNetwork } from "./types";
 import { APISERVER_PORT } from "./types";
 import { endpointProblems, quorumProblem } from "../control-plane";
 import type { KubernetesSettings } from "./settings";
-import { addressProblems, cidrsOverlap, isIPv4, networkOf, parseIpv4, parseCidr } from "../net";
+import { Cidr, addressProblems, cidrsOverlap, isIPv4, networkOf, parseIpv4, parseCidr } from "../net";
 import { nodeAllocatable } from "./allocatable";
 import { nodeMemoryCapacityMiB } from "./node-capacity";
 import { renderHaproxyConfig } from "./haproxy";
@@ -91,7 +91,12 @@ export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldErro
     else {
       if (addrs.has(n.address)) err(`${p}.address`, `duplicates nodes[${addrs.get(n.address)}].address ${n.address}`);
       else addrs.set(n.address, i);
-      if (subnet) {
+      // A node in a zone with its own subnet is checked against that one.
+      const own = ownSubnet(n);
+      if (own === null) err(`${p}.subnet`, `must be {prefixLength (8-30), gateway (IPv4)}, got ${JSON.stringify(n.subnet)}`);
+      else if (own) {
+        for (const m of addressProblems(parseIpv4(n.address)!, n.name, { network: own, gateway: parseIpv4(n.subnet!.gateway), clusterCidrs })) err(`${p}.address`, m);
+      } else if (subnet) {
         for (const m of addressProblems(parseIpv4(n.address)!, n.name, { network: subnet, gateway: parseIpv4(network.gateway), clusterCidrs })) err(`${p}.address`, m);
       }
     }
@@ -120,10 +125,20 @@ export function validateClusterSpec(spec: ClusterSpec, path = "args"): FieldErro
   if (workerNodes(spec).length === 0) err("nodes", "needs at least one worker node");
 
   // Endpoint: the one place its rules live (components/control-plane.ts).
-  for (const e of endpointProblems(endpoint, { nodes, nodeNetwork: subnet, gateway: network?.gateway, clusterCidrs })) {
+  const firstCp = cps[0] ? ownSubnet(cps[0]) : undefined;
+  const epNetwork = firstCp ? { nodeNetwork: firstCp, gateway: cps[0].subnet!.gateway } : { nodeNetwork: subnet, gateway: network?.gateway };
+  for (const e of endpointProblems(endpoint, { nodes, ...epNetwork, clusterCidrs })) {
     err(e.field === "kind" && e.message.includes("load-balancer") ? "nodes" : `endpoint.${e.field}`, e.message);
   }
   return errors;
+}
+
+/** A node's own subnet (a zone's network), `undefined` when it has none, `null` when it is malformed. */
+function ownSubnet(n: ClusterNode): Cidr | undefined | null {
+  if (n.subnet === undefined) return undefined;
+  const { prefixLength, gateway } = n.subnet;
+  if (!Number.isInteger(prefixLength) || prefixLength < 8 || prefixLength > 30 || !isIPv4(gateway)) return null;
+  return parseCidr(`${formatNet(gateway, prefixLength)}/${prefixLength}`) ?? null;
 }
 
 function formatNet(gateway: string, prefixLength: number): string {

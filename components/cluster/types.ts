@@ -22,6 +22,13 @@ export interface ClusterNode {
   scratchDiskGiB?: number;
   /** GPUs the node advertises as `nvidia.com/gpu` (a GPU worker: labelled and tainted, components/cluster/gpu.ts); absent: none. */
   gpus?: number;
+  /**
+   * The node's failure domain: the kubelet labels its Node `topology.kubernetes.io/zone` and
+   * `topology.kubernetes.io/region` with these at registration (kubeadm.ts). Absent: no zone labels.
+   */
+  topology?: { zone: string; region: string };
+  /** The node's own subnet when it differs from the cluster's `NodeNetwork` (a zone's network). */
+  subnet?: { prefixLength: number; gateway: string };
 }
 
 export interface NodeNetwork {

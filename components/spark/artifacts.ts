@@ -12,6 +12,7 @@ import { sortKeys } from "./conf";
 import type { SparkSettings } from "./settings";
 import type { ExecutorSizing, PodRequest, WorkerShape } from "./sizing";
 import { otherModeWarning, renderSparkDefaults, renderSubmitScript, sparkApplication } from "./submit";
+import { ZoneDistribution, executorsPerZone } from "./zones";
 
 export interface SparkPlanSection {
   /** Every Spark property the platform sets (spark-defaults.conf). */
@@ -32,6 +33,8 @@ export interface SparkPlanSection {
     utilization: { gpusRequested: number; gpusTotal: number; ofGpus: number } & Pick<ExecutorSizing["utilization"], "cpu" | "memory">;
     notes: string[];
   };
+  /** Executors per zone (components/spark/zones.ts), when the cluster has zones. */
+  zones?: ZoneDistribution;
 }
 
 /** The plan section of an already computed plan. */
@@ -62,7 +65,11 @@ export function planSection(plan: SparkPlan): SparkPlanSection {
 
 /** What the offline plan prints under `spark`. Throws a SizingError when nothing fits. */
 export function sparkPlanSection(settings: SparkSettings, workers: WorkerShape): SparkPlanSection {
-  return planSection(planSpark(settings, workers));
+  const plan = planSpark(settings, workers);
+  const section = planSection(plan);
+  // Over the zones of the whole pool (a pinned plan's pool is the pinned zone's workers only).
+  if (workers.zones) section.zones = executorsPerZone(workers.zones, settings.executor.executorsPerNode, plan.sizing.executor.instances, settings.placement);
+  return section;
 }
 
 const yamlDocs = (docs: object[]) => docs.map(toYaml).join("---\n");

@@ -23,7 +23,10 @@ export interface SparkPlan {
 
 /** `settings.nodeAllocatable` replaces what the cluster layer reported, for clusters that are not ours. */
 export function effectiveWorkers(workers: WorkerShape, settings: SparkSettings): WorkerShape {
-  return settings.nodeAllocatable ? { ...workers, allocatable: { ...settings.nodeAllocatable } } : workers;
+  const w = settings.nodeAllocatable ? { ...workers, allocatable: { ...settings.nodeAllocatable } } : workers;
+  // Executors pinned to one zone (placement.zone) run on that zone's workers only.
+  const pinned = settings.placement.zone !== undefined ? w.zones?.find((z) => z.name === settings.placement.zone) : undefined;
+  return pinned && pinned.workers > 0 ? { ...w, count: pinned.workers } : w;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { DRIVER_CONTAINER, EXECUTOR_CONTAINER } from "./conf";
 import type { SparkPlan } from "./plan";
+import { executorZoneFields } from "./zones";
 
 type Pod = k8s.types.input.core.v1.Pod;
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
@@ -93,6 +94,10 @@ export function executorScratch(plan: SparkPlan): { volume: k8s.types.input.core
 export function podTemplate(plan: SparkPlan, role: "driver" | "executor"): Pod {
   const affinity = role === "executor" ? executorAffinity(plan) : undefined;
   const scratch = role === "executor" ? executorScratch(plan) : undefined;
+  // Executors only: pinned to a zone (node selector) or spread over the zones (components/spark/zones.ts).
+  const zone = role === "executor" ? executorZoneFields(plan.settings.placement) : {};
+  const scheduling = schedulingFields(plan);
+  if (zone.nodeSelector) scheduling.nodeSelector = { ...(scheduling.nodeSelector ?? {}), ...zone.nodeSelector };
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -105,8 +110,9 @@ export function podTemplate(plan: SparkPlan, role: "driver" | "executor"): Pod {
       // Decommissioning: the kubelet gives the preStop hook (/opt/decom.sh, added by Spark) this long
       // to let the executor migrate its blocks and exit, instead of Kubernetes' 30 s.
       ...(role === "executor" && plan.settings.decommission.enabled ? { terminationGracePeriodSeconds: plan.settings.decommission.gracePeriodSeconds } : {}),
-      ...schedulingFields(plan),
+      ...scheduling,
       ...(affinity ? { affinity } : {}),
+      ...(zone.topologySpreadConstraints ? { topologySpreadConstraints: zone.topologySpreadConstraints } : {}),
       securityContext: podSecurityContext(plan),
       containers: [
         {

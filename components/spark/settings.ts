@@ -10,6 +10,7 @@ import { ImageRef, formatImageRef, imageRefErrors, parseImageRef } from "./image
 import { parseQuantity, parseSparkMemoryMiB } from "../quantity";
 import { parseSparkTimeMs } from "./units";
 import { eventLogAccessModeError, logDirectoryImageError } from "./eventlog";
+import { ZONE_LABEL } from "./zones";
 
 export type SparkAppType = "jvm" | "python";
 export type DeployMode = "cluster" | "client";
@@ -105,6 +106,18 @@ export interface PlacementSettings {
   nodeSelector: Record<string, string>;
   /** Tolerations of driver and executor pods. Default none. */
   tolerations: Toleration[];
+  /**
+   * Pin every executor of an application to this zone (a node selector on
+   * `topology.kubernetes.io/zone` in the executor pod template): shuffle stays inside the zone.
+   * Checked against the cluster's zones. Default none.
+   */
+  zone?: string;
+  /**
+   * Spread each application's executors over the zones (a topology spread constraint on
+   * `topology.kubernetes.io/zone`, maxSkew 1): `required` (DoNotSchedule), `preferred`
+   * (ScheduleAnyway) or `none` (default).
+   */
+  zoneSpread: "required" | "preferred" | "none";
 }
 
 export interface PodSecuritySettings {
@@ -303,7 +316,7 @@ const KEYS = {
   dynamicAllocation: ["enabled", "minExecutors", "maxExecutors", "initialExecutors", "shuffleTrackingTimeout", "executorIdleTimeout"],
   decommission: ["enabled", "shuffleBlocks", "rddBlocks", "gracePeriodSeconds"],
   priorityClass: ["create", "name", "value", "preemptionPolicy"],
-  placement: ["oneExecutorPerNode", "nodeSelector", "tolerations"],
+  placement: ["oneExecutorPerNode", "nodeSelector", "tolerations", "zone", "zoneSpread"],
   toleration: ["key", "operator", "value", "effect", "tolerationSeconds"],
   podSecurity: ["enforce", "warn", "audit", "runAsUser"],
   quota: ["enabled", "applications"],
@@ -477,7 +490,13 @@ export function resolveSparkSettings(raw: unknown, path = "vsphere-spark:spark")
       });
     }
   }
-  const placement: PlacementSettings = { oneExecutorPerNode, nodeSelector, tolerations };
+  const zone = r.optString(po, "zone", pp, (s) => labelValueError(s));
+  const zoneSpread = r.oneOf(po, "zoneSpread", pp, "none", ["required", "preferred", "none"] as const);
+  if (zone !== undefined && zoneSpread !== "none") r.err(`${pp}.zoneSpread`, `is "${zoneSpread}" but ${pp}.zone pins the executors to zone "${zone}": spread or pin, not both`);
+  if (zone !== undefined && nodeSelector[ZONE_LABEL] !== undefined && nodeSelector[ZONE_LABEL] !== zone) {
+    r.err(`${pp}.nodeSelector.${ZONE_LABEL}`, `is "${nodeSelector[ZONE_LABEL]}" but ${pp}.zone is "${zone}": set the zone in one place`);
+  }
+  const placement: PlacementSettings = { oneExecutorPerNode, nodeSelector, tolerations, zoneSpread, ...(zone !== undefined ? { zone } : {}) };
 
   const psp = `${path}.podSecurity`;
   const pso = r.object(root?.podSecurity, psp, KEYS.podSecurity);

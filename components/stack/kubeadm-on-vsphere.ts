@@ -33,6 +33,8 @@ import {
 import { hostAllocations } from "../vsphere/placement";
 import type { VsphereDecisions } from "../vsphere/settings";
 import { VsphereTopology, topologyArgs } from "../vsphere/topology";
+import { clusterKey, zoneOfHost } from "../vsphere/zones";
+import { withZones, zonesPlanSection, zonesPlanText } from "../vsphere/zones-plan";
 
 export interface KubeadmOnVsphereSpec {
   readonly vsphere: VsphereDecisions;
@@ -74,6 +76,7 @@ export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
     memoryMiB: s.memoryMiB,
     ...(s.scratchDiskGiB ? { scratchDiskGiB: s.scratchDiskGiB } : {}),
     ...(s.gpus ? { gpus: s.gpus.count } : {}),
+    ...nodeZone(v, s.hostId),
   }));
   return {
     clusterName: v.clusterName,
@@ -89,9 +92,20 @@ export function kubeadmClusterSpec(spec: KubeadmOnVsphereSpec): ClusterSpec {
   };
 }
 
+/** A node's zone labels and, when its zone's subnet is not the network's, its own subnet. */
+function nodeZone(v: VsphereDecisions, hostId: string): Pick<ClusterNode, "topology" | "subnet"> {
+  const z = v.zones?.find((x) => x.hosts.includes(hostId));
+  if (!z) return {};
+  const prefixLength = Number(z.cidr.split("/")[1]);
+  const own = z.cidr !== v.network.cidr || z.gateway !== v.network.gateway;
+  return { topology: { zone: z.name, region: z.region }, ...(own ? { subnet: { prefixLength, gateway: z.gateway } } : {}) };
+}
+
 /** Each host with its VMs and what they add up to, as the plan shows it. */
 export function plannedHosts(v: VsphereDecisions): PlannedHost[] {
+  const zoneOf = v.zones ? zoneOfHost(v.zones) : undefined;
   return hostAllocations(v.topology, v.slots).map((a) => ({
+    ...(zoneOf ? { zone: zoneOf.get(a.host.id)!.name, computeCluster: clusterKey(zoneOf.get(a.host.id)!) } : {}),
     id: a.host.id,
     name: a.host.name,
     cpuThreads: a.host.cpuThreads,
@@ -111,8 +125,10 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
   throwIfErrors(validateClusterSpec(cluster, "cluster"), "kubeadm on vSphere: inconsistent cluster");
   // GPU workers are tainted (components/cluster/gpu.ts): CPU executors size on the other workers only.
   const gpuNodes = workerNodes(cluster).filter((n) => n.gpus);
+  // Zones: the CPU workers' zones (components/vsphere/zones-plan.ts), where the CPU executors run.
+  const cpuNodes = workerNodes(cluster).filter((n) => !n.gpus);
   const pool: WorkerPool = {
-    ...workerPool(workerNodes(cluster).filter((n) => !n.gpus), spec.kubernetes),
+    ...withZones(workerPool(cpuNodes, spec.kubernetes), cpuNodes, spec.vsphere.zones),
     ...(gpuNodes.length > 0 ? { gpuWorkers: gpuWorkerPool(gpuNodes, spec.kubernetes) } : {}),
   };
   const endpoint = { ...spec.vsphere.endpoint };
@@ -135,8 +151,8 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
       workerPool: pool,
       hosts: plannedHosts(spec.vsphere),
       artifacts: clusterArtifacts(cluster),
-      sections: {},
-      text: [],
+      sections: spec.vsphere.zones ? { zones: zonesPlanSection(spec.vsphere) } : {},
+      text: spec.vsphere.zones ? zonesPlanText(zonesPlanSection(spec.vsphere)) : [],
     }),
     create: (name, opts, context?: CreateContext) => new KubeadmVsphereCluster(name, { spec, cluster, workerPool: pool, previous: context?.previous, now: context?.now }, opts),
   };

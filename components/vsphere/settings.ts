@@ -25,6 +25,17 @@ import {
   planSlots,
 } from "./placement";
 import type { VsphereInventory } from "./topology";
+import {
+  KeepApartRule,
+  ZoneSpec,
+  controlPlaneZoneNotes,
+  defaultZonedControlPlaneHosts,
+  defaultZonedLoadBalancerHost,
+  keepApartProblems,
+  readZones,
+  zoneCidr,
+  zoneOfHost,
+} from "./zones";
 
 /** The keys of the vSphere layer (in a stack file, each under the project's namespace). */
 export const VSPHERE_SETTING_KEYS = [
@@ -39,6 +50,7 @@ export const VSPHERE_SETTING_KEYS = [
   "drs",
   "overcommit",
   "ha",
+  "zones",
 ] as const;
 export type VsphereSettingKey = (typeof VSPHERE_SETTING_KEYS)[number];
 
@@ -91,6 +103,12 @@ export interface VsphereDecisions {
   slots: VmSlot[];
   /** IPv4 address per VM name. */
   addresses: Record<string, string>;
+  /** The failure domains (`vsphere-spark:zones`), each host in one; absent: none (one datacenter, cluster and network, as `inventory` says). */
+  zones?: ZoneSpec[];
+  /** The user's anti-affinity rules (`drs.keepApart`), each inside one compute cluster. */
+  keepApart?: KeepApartRule[];
+  /** What the zones mean for availability (control planes per zone), for the plan. */
+  zoneNotes?: string[];
 }
 
 /** What the layers above contribute to the vSphere checks: networks the VM addresses must avoid. */
@@ -263,6 +281,23 @@ export function resolveVsphereSettings(
   const hostIds = hosts.map((h) => h.id);
   const hostRef = (s: string) => (hostIds.includes(s) ? undefined : `unknown host "${s}"${didYouMean(s, hostIds)} (host ids are: ${hostIds.join(", ")})`);
 
+  // Failure domains: read once the hosts are; a zone's subnet defaults to the network's (when valid).
+  const rawNet = typeof raw.network === "object" && raw.network !== null && !Array.isArray(raw.network) ? (raw.network as Obj) : {};
+  const netCidr = typeof rawNet.cidr === "string" ? parseCidr(rawNet.cidr) : undefined;
+  const netGateway = typeof rawNet.gateway === "string" && parseIpv4(rawNet.gateway) !== undefined ? rawNet.gateway : undefined;
+  const zonesPath = key("zones");
+  const zoneRead = readZones(r, raw.zones, zonesPath, {
+    hosts,
+    hostsOk,
+    inventory,
+    network: netCidr && netGateway ? { cidr: netCidr.text, gateway: netGateway } : undefined,
+    hostsPath,
+    networkPath: key("network"),
+  });
+  const zones = zoneRead.zones;
+  // With zones, every placement waits for them to be valid.
+  const zonesOk = zoneRead.ok;
+
   // Control plane: the quorum rule does not depend on the hosts, so it is checked even when they are broken.
   const cpPath = key("controlPlane");
   let controlPlaneHosts: string[] | undefined;
@@ -285,8 +320,8 @@ export function resolveVsphereSettings(
       } else if (countOk) {
         const q = quorumProblem(count);
         if (q) r.err(cpPath, q);
-        else if (hostsOk) {
-          const placed = defaultControlPlaneHosts(hostIds, count);
+        else if (hostsOk && zonesOk) {
+          const placed = zones ? defaultZonedControlPlaneHosts(zones, count) : defaultControlPlaneHosts(hostIds, count);
           if (typeof placed === "string") r.err(`${cpPath}.count`, placed);
           else controlPlaneHosts = placed;
         }
@@ -310,7 +345,7 @@ export function resolveVsphereSettings(
           r.err(`${epPath}.address`, `is not used with kind "haproxy" (the HAProxy VM's own address is the endpoint; set ${key("network")}.addresses to pin it)`);
         }
         if (o.host !== undefined) host = r.optString(o, "host", epPath, hostsOk ? hostRef : undefined);
-        else if (hostsOk && controlPlaneHosts) host = defaultLoadBalancerHost(hostIds, controlPlaneHosts);
+        else if (hostsOk && controlPlaneHosts) host = zones ? defaultZonedLoadBalancerHost(zones, controlPlaneHosts) : defaultLoadBalancerHost(hostIds, controlPlaneHosts);
       } else {
         if (o.host !== undefined) r.err(`${epPath}.host`, `is only used with kind "haproxy" (kind "${kind}" needs no load-balancer VM)`);
         address = r.requiredString(o, "address", epPath, kind === "kube-vip" ? ipv4 : hostnameProblem);
@@ -321,9 +356,23 @@ export function resolveVsphereSettings(
 
   // DRS and overcommit.
   let drs: DrsSettings = { ...D.drs };
+  const keepApart: KeepApartRule[] = [];
   {
-    const o = raw.drs === undefined ? {} : r.object(raw.drs, key("drs"), ["enabled", "mandatory"]);
+    const o = raw.drs === undefined ? {} : r.object(raw.drs, key("drs"), ["enabled", "mandatory", "keepApart"]);
     if (o) drs = { enabled: r.boolean(o, "enabled", key("drs"), D.drs.enabled), mandatory: r.boolean(o, "mandatory", key("drs"), D.drs.mandatory) };
+    if (o?.keepApart !== undefined) {
+      const kp = `${key("drs")}.keepApart`;
+      const isMap = typeof o.keepApart === "object" && o.keepApart !== null && !Array.isArray(o.keepApart);
+      if (!isMap) r.err(kp, "must be an object mapping rule names to lists of VM names");
+      const ko = isMap ? (o.keepApart as Obj) : undefined;
+      for (const name of Object.keys(ko ?? {})) {
+        if (!isDnsLabel(name)) r.err(`${kp}.${name}`, `"${name}" is not a DNS label: it names the rule in vCenter and in Pulumi`);
+        const vms = r.stringList(ko, name, kp, []);
+        if (!Array.isArray(ko![name])) continue;
+        keepApart.push({ name, vms });
+      }
+      if (keepApart.length > 0 && !drs.enabled) r.err(kp, `needs ${key("drs")}.enabled: true (DRS rules are created only then)`);
+    }
   }
   let overcommit: Overcommit = { ...D.overcommit };
   {
@@ -447,8 +496,40 @@ export function resolveVsphereSettings(
       const parsed = parseCidr(c.cidr);
       if (parsed) clusterCidrs.push({ name: c.name, cidr: parsed, path: c.path });
     }
-    r.errors.push(...checkAddresses(network.addressing, hostIds, slots, clusterCidrs, { network: netPath, workers: key("workersPerHost") }));
-    const assigned = assignAddresses(network.addressing, hostIds, slots);
+    // Addresses per zone's network: each zone's VMs in its subnet (a host keeps its address block,
+    // by its position in `hosts`); without zones, one network.
+    const zoneOf = zones ? zoneOfHost(zones) : undefined;
+    // A host's address block is its position among the hosts on the same subnet (all hosts without zones).
+    const groups: { spec: AddressingSpec; slots: VmSlot[]; order: string[] }[] = zones
+      ? zones.map((z) => {
+          const c = zoneCidr(z);
+          const zoneOverrides = Object.fromEntries(Object.entries(overrides).filter(([vm]) => slots!.some((s) => s.name === vm && zoneOf!.get(s.hostId) === z)));
+          const order = hostIds.filter((h) => zoneOf!.get(h)!.cidr === z.cidr);
+          return { spec: { ...network!.addressing, cidr: c, gateway: parseIpv4(z.gateway)!, overrides: zoneOverrides }, slots: slots!.filter((s) => zoneOf!.get(s.hostId) === z), order };
+        })
+      : [{ spec: network.addressing, slots, order: hostIds }];
+    const addressErrors: FieldError[] = [];
+    const assigned = new Map<string, number>();
+    for (const g of groups) {
+      addressErrors.push(...checkAddresses(g.spec, g.order, g.slots, clusterCidrs, { network: netPath, workers: key("workersPerHost") }));
+      for (const [k, v] of assignAddresses(g.spec, g.order, g.slots)) assigned.set(k, v);
+    }
+    // Zones sharing a subnet: one address, one VM.
+    if (zones) {
+      const byIp = new Map<number, string>();
+      for (const s of slots) {
+        const ip = assigned.get(s.name)!;
+        const other = byIp.get(ip);
+        if (other !== undefined) addressErrors.push({ path: overrides[s.name] !== undefined ? `${netPath}.addresses.${s.name}` : `${netPath}.addressing`, message: `address ${formatIpv4(ip)} of ${s.name} is already used by ${other} (zones sharing a subnet)` });
+        byIp.set(ip, s.name);
+      }
+    }
+    const seenErr = new Set<string>();
+    for (const e of addressErrors) {
+      const k = `${e.path}\u0000${e.message}`;
+      if (!seenErr.has(k)) r.errors.push(e);
+      seenErr.add(k);
+    }
     addresses = Object.fromEntries([...assigned].map(([k, v]) => [k, formatIpv4(v)]));
     const lb = slots.find((s) => s.role === "load-balancer");
     endpoint = {
@@ -456,22 +537,53 @@ export function resolveVsphereSettings(
       port: endpointRaw.port,
       address: endpointRaw.kind === "haproxy" ? addresses[lb?.name ?? ""] ?? "" : endpointRaw.address!,
     };
+    // The endpoint's network: the first control plane's zone's (kube-vip announces its VIP there by ARP).
+    const cpZones = zones ? [...new Set(topology!.controlPlaneHosts.map((h) => zoneOf!.get(h)!))] : [];
+    if (zones && endpointRaw.kind === "kube-vip" && new Set(cpZones.map((z) => z.cidr)).size > 1) {
+      r.err(
+        `${epPath}.kind`,
+        `"kube-vip" announces one virtual IP by ARP on one network, but the control planes are in zones with different subnets (${cpZones.map((z) => `${z.name}: ${z.cidr}`).join(", ")}): use "haproxy" or "external", or give those zones one subnet`,
+      );
+    }
+    const epZone = cpZones[0];
+    const epGroup = epZone ? groups[zones!.indexOf(epZone)] : groups[0];
     const problems = endpointProblems(endpoint, {
       nodes: slots.map((s) => ({ name: s.name, address: addresses![s.name], role: s.role })),
-      nodeNetwork: network.addressing.cidr,
-      gateway: network.gateway,
+      nodeNetwork: epGroup.spec.cidr,
+      gateway: epZone ? epZone.gateway : network.gateway,
       clusterCidrs: clusterCidrs.map((c) => ({ name: c.name, cidr: c.cidr })),
       reservedRanges: hostIds.map((id, i) => {
-        const b = hostAddressBlock(network!.addressing, i);
+        const g = zoneOf ? groups[zones!.indexOf(zoneOf.get(id)!)] : undefined;
+        const b = g ? hostAddressBlock(g.spec, g.order.indexOf(id)) : hostAddressBlock(network!.addressing, i);
         return { name: `host "${id}"'s address block ${formatIpv4(b.first)}–${formatIpv4(b.last)}`, ...b };
       }),
     });
     for (const p of problems) r.err(`${epPath}.${p.field}`, p.message);
   }
 
+  // The user's DRS anti-affinity rules: VMs that exist, in one compute cluster each.
+  if (slots && keepApart.length > 0) {
+    const of = zones ? zoneOfHost(zones) : undefined;
+    const clusterOf = (vm: string) => {
+      const s = slots!.find((x) => x.name === vm);
+      if (!s) return undefined;
+      const z = of?.get(s.hostId);
+      return z ? `compute cluster "${z.computeCluster}" (zone ${z.name})` : `compute cluster "${inventory?.computeCluster}"`;
+    };
+    r.errors.push(...keepApartProblems(keepApart, slots.map((s) => s.name), clusterOf, `${key("drs")}.keepApart`));
+  }
+  const zoneNotes = zones && controlPlaneHosts ? controlPlaneZoneNotes(zones, controlPlaneHosts) : [];
+
   if (r.errors.length > 0 || !inventory || !topology || !slots || !network || !endpoint || !addresses || !macAddresses) {
     if (r.errors.length === 0) r.err(key("hosts"), "the topology could not be decided");
     return { errors: r.errors };
   }
-  return { errors: [], decisions: { clusterName, inventory, topology, overcommit, ha, drs, network, macAddresses, endpoint, slots, addresses } };
+  return {
+    errors: [],
+    decisions: {
+      clusterName, inventory, topology, overcommit, ha, drs, network, macAddresses, endpoint, slots, addresses,
+      ...(zones ? { zones, zoneNotes } : {}),
+      ...(keepApart.length > 0 ? { keepApart } : {}),
+    },
+  };
 }

@@ -16,6 +16,7 @@ import { gpuVmInputs } from "./gpu";
 import { VmRole, VmSlot } from "./placement";
 import { FieldError, ValidationError, isDnsLabel } from "../validation";
 import type { VsphereDecisions } from "./settings";
+import { KeepApartRule, ZoneSpec, clusterKey, planZonedDrsRules, zoneOfHost } from "./zones";
 
 export interface VsphereInventory {
   datacenter: string;
@@ -49,6 +50,13 @@ export interface VsphereTopologyArgs {
    * derived MACs collide (the error proposes a free one).
    */
   readonly macAddresses?: Readonly<Record<string, string>>;
+  /**
+   * Failure domains (zones.ts): each host's datacenter, compute cluster, datastore, network and
+   * resource pool. Absent: one of each, as `inventory` names them.
+   */
+  readonly zones?: readonly ZoneSpec[];
+  /** The user's anti-affinity rules (`drs.keepApart`), each inside one compute cluster (checked by the settings). */
+  readonly keepApart?: readonly KeepApartRule[];
 }
 
 /** The topology's arguments from the layer's decisions, with each VM's guestinfo when a cluster layer renders one. */
@@ -62,6 +70,8 @@ export function topologyArgs(v: VsphereDecisions, guestinfo?: VsphereTopologyArg
     macAddresses: v.macAddresses,
     ...(guestinfo ? { guestinfo } : {}),
     drs: v.drs,
+    ...(v.zones ? { zones: v.zones } : {}),
+    ...(v.keepApart ? { keepApart: v.keepApart } : {}),
   };
 }
 
@@ -100,6 +110,12 @@ export function validateTopologyArgs(args: VsphereTopologyArgs): FieldError[] {
     if (!names.has(k)) errors.push({ path: `guestinfo.${k}`, message: "no VM has this name" });
   }
   errors.push(...assignMacAddresses(args.clusterName, [...names], args.macAddresses).errors);
+  if (args.zones) {
+    const of = zoneOfHost(args.zones);
+    args.hosts.forEach((h, i) => {
+      if (!of.has(h.id)) errors.push({ path: `hosts[${i}]`, message: `host "${h.id}" is in no zone` });
+    });
+  }
   return errors;
 }
 
@@ -118,6 +134,7 @@ export interface VsphereTopologyOutputs {
  * `<clusterName>-...` for DRS groups and rules.
  */
 export function createVsphereTopology(parent: pulumi.Resource, name: string, args: VsphereTopologyArgs): VsphereTopologyOutputs {
+  if (args.zones) return createZonedTopology(parent, name, args, args.zones);
   const opts = { parent };
   const inv = args.inventory;
   const macs = assignMacAddresses(args.clusterName, args.slots.map((s) => s.name), args.macAddresses).macs;
@@ -133,74 +150,7 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
   const resourcePool = new vsphere.ResourcePool(`${name}-pool`, { name: inv.resourcePool, parentResourcePoolId: cluster.resourcePoolId }, opts);
   const folder = new vsphere.Folder(`${name}-folder`, { path: inv.folder, type: "vm", datacenterId: dc.id }, opts);
 
-  const machines: Record<string, vsphere.VirtualMachine> = {};
-  const vms: Record<string, VmInfo> = {};
-  for (const slot of args.slots) {
-    // A GPU worker: its host's devices by passthrough, all memory reserved, EFI, the 64-bit MMIO window (gpu.ts).
-    const gpu = slot.gpus ? gpuVmInputs(slot.memoryMiB, slot.gpus) : undefined;
-    const guestinfo = args.guestinfo?.[slot.name];
-    const extraConfig = gpu ? (guestinfo ? pulumi.output(guestinfo).apply((g) => ({ ...g, ...gpu.extraConfig })) : gpu.extraConfig) : guestinfo;
-    const vm = new vsphere.VirtualMachine(
-      `${name}-${slot.name}`,
-      {
-        name: slot.name,
-        resourcePoolId: resourcePool.id,
-        folder: folder.path,
-        datastoreId: datastore.id,
-        hostSystemId: hosts.get(slot.hostId)!.id,
-        numCpus: slot.cpus,
-        memory: slot.memoryMiB,
-        guestId: template.guestId,
-        firmware: gpu ? gpu.firmware : template.apply((t) => t.firmware ?? "efi"),
-        ...(gpu ? { pciDeviceIds: gpu.pciDeviceIds, memoryReservation: gpu.memoryReservation, memoryReservationLockedToMax: gpu.memoryReservationLockedToMax } : {}),
-        scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
-        // Kubernetes CSI drivers need stable disk UUIDs.
-        enableDiskUuid: true,
-        networkInterfaces: [
-          {
-            networkId: network.id,
-            adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3"),
-            // A MAC known before the VM exists, so the guest's network configuration can match
-            // the NIC by it (see mac.ts).
-            useStaticMac: true,
-            macAddress: macs[slot.name],
-          },
-        ],
-        disks: [
-          {
-            label: "disk0",
-            // A clone's disk may grow but never shrink below the template's.
-            size: template.disks.apply((d) => Math.max(slot.diskGiB, d[0]?.size ?? 0)),
-            thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
-            eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
-          },
-          // The scratch disk: the guest formats it and mounts it at /var/lib/kubelet (cloud-init.ts),
-          // where emptyDirs live. Unit 1 on the template's controller (VirtualMachineDisk.unitNumber).
-          ...(slot.scratchDiskGiB ? [{ label: "disk1", size: slot.scratchDiskGiB, unitNumber: 1, thinProvisioned: true }] : []),
-        ],
-        clone: { templateUuid: template.id },
-        extraConfig,
-      },
-      {
-        ...opts,
-        // cloud-init reads its user-data at first boot only, and redacts it in vCenter afterwards:
-        // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
-        // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
-        ignoreChanges: ["extraConfig"],
-      },
-    );
-    machines[slot.name] = vm;
-    const staticIp = args.addresses?.[slot.name];
-    vms[slot.name] = {
-      name: slot.name,
-      role: slot.role,
-      host: slot.hostName,
-      cpus: slot.cpus,
-      memoryMiB: slot.memoryMiB,
-      ipAddress: staticIp !== undefined ? pulumi.output(staticIp) : vm.defaultIpAddress,
-      macAddress: macs[slot.name],
-    };
-  }
+  const { machines, vms } = createVms(name, args, macs, template, () => ({ resourcePoolId: resourcePool.id, folder: folder.path, datastoreId: datastore.id, networkId: network.id }), (slot) => hosts.get(slot.hostId)!.id, opts);
 
   const rules = planDrsRules(args.clusterName, args.hosts, args.slots, args.drs ?? DEFAULT_DRS);
   const hostGroups = new Map<string, vsphere.ComputeClusterHostGroup>();
@@ -245,8 +195,210 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
       opts,
     );
   }
+  keepApartRules(name, args, machines, () => cluster.id, opts);
 
   return { vms, machines, resourcePool, folder };
+}
+
+/** Where a VM goes in vCenter: its resource pool, folder, datastore and network. */
+interface VmPlacement {
+  resourcePoolId: pulumi.Input<string>;
+  folder: pulumi.Input<string>;
+  datastoreId: pulumi.Input<string>;
+  networkId: pulumi.Input<string>;
+}
+
+/** One VM per slot, cloned from the template, at `where(slot)` on its host (with and without zones alike). */
+function createVms(
+  name: string,
+  args: VsphereTopologyArgs,
+  macs: Record<string, string>,
+  template: ReturnType<typeof vsphere.getVirtualMachineOutput>,
+  where: (slot: VmSlot) => VmPlacement,
+  hostId: (slot: VmSlot) => pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): { machines: Record<string, vsphere.VirtualMachine>; vms: Record<string, VmInfo> } {
+  const machines: Record<string, vsphere.VirtualMachine> = {};
+  const vms: Record<string, VmInfo> = {};
+  for (const slot of args.slots) {
+    // A GPU worker: its host's devices by passthrough, all memory reserved, EFI, the 64-bit MMIO window (gpu.ts).
+    const gpu = slot.gpus ? gpuVmInputs(slot.memoryMiB, slot.gpus) : undefined;
+    const guestinfo = args.guestinfo?.[slot.name];
+    const extraConfig = gpu ? (guestinfo ? pulumi.output(guestinfo).apply((g) => ({ ...g, ...gpu.extraConfig })) : gpu.extraConfig) : guestinfo;
+    const vm = new vsphere.VirtualMachine(
+      `${name}-${slot.name}`,
+      {
+        name: slot.name,
+        resourcePoolId: where(slot).resourcePoolId,
+        folder: where(slot).folder,
+        datastoreId: where(slot).datastoreId,
+        hostSystemId: hostId(slot),
+        numCpus: slot.cpus,
+        memory: slot.memoryMiB,
+        guestId: template.guestId,
+        firmware: gpu ? gpu.firmware : template.apply((t) => t.firmware ?? "efi"),
+        ...(gpu ? { pciDeviceIds: gpu.pciDeviceIds, memoryReservation: gpu.memoryReservation, memoryReservationLockedToMax: gpu.memoryReservationLockedToMax } : {}),
+        scsiType: template.apply((t) => t.scsiType ?? "pvscsi"),
+        // Kubernetes CSI drivers need stable disk UUIDs.
+        enableDiskUuid: true,
+        networkInterfaces: [
+          {
+            networkId: where(slot).networkId,
+            adapterType: template.networkInterfaceTypes.apply((t) => t[0] ?? "vmxnet3"),
+            // A MAC known before the VM exists, so the guest's network configuration can match
+            // the NIC by it (see mac.ts).
+            useStaticMac: true,
+            macAddress: macs[slot.name],
+          },
+        ],
+        disks: [
+          {
+            label: "disk0",
+            // A clone's disk may grow but never shrink below the template's.
+            size: template.disks.apply((d) => Math.max(slot.diskGiB, d[0]?.size ?? 0)),
+            thinProvisioned: template.disks.apply((d) => d[0]?.thinProvisioned ?? true),
+            eagerlyScrub: template.disks.apply((d) => d[0]?.eagerlyScrub ?? false),
+          },
+          // The scratch disk: the guest formats it and mounts it at /var/lib/kubelet (cloud-init.ts),
+          // where emptyDirs live. Unit 1 on the template's controller (VirtualMachineDisk.unitNumber).
+          ...(slot.scratchDiskGiB ? [{ label: "disk1", size: slot.scratchDiskGiB, unitNumber: 1, thinProvisioned: true }] : []),
+        ],
+        clone: { templateUuid: template.id },
+        extraConfig,
+      },
+      {
+        ...opts,
+        // cloud-init reads its user-data at first boot only, and redacts it in vCenter afterwards:
+        // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
+        // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
+        ignoreChanges: ["extraConfig"],
+      },
+    );
+    machines[slot.name] = vm;
+    const staticIp = args.addresses?.[slot.name];
+    vms[slot.name] = {
+      name: slot.name,
+      role: slot.role,
+      host: slot.hostName,
+      cpus: slot.cpus,
+      memoryMiB: slot.memoryMiB,
+      ipAddress: staticIp !== undefined ? pulumi.output(staticIp) : vm.defaultIpAddress,
+      macAddress: macs[slot.name],
+    };
+  }
+  return { machines, vms };
+}
+
+/** The user's anti-affinity rules (`drs.keepApart`), each in the compute cluster of its VMs. */
+function keepApartRules(
+  name: string,
+  args: VsphereTopologyArgs,
+  machines: Record<string, vsphere.VirtualMachine>,
+  clusterIdOf: (vm: string) => pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): void {
+  if (!(args.drs ?? DEFAULT_DRS).enabled) return;
+  for (const rule of args.keepApart ?? []) {
+    new vsphere.ComputeClusterVmAntiAffinityRule(
+      `${name}-keep-apart-${rule.name}`,
+      { name: `${args.clusterName}-${rule.name}`, computeClusterId: clusterIdOf(rule.vms[0]), virtualMachineIds: rule.vms.map((v) => machines[v].id), mandatory: (args.drs ?? DEFAULT_DRS).mandatory },
+      opts,
+    );
+  }
+}
+
+/** A resource-name part for a datacenter: its name, lower-case, runs of other characters as '-'. */
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "dc";
+}
+
+/**
+ * The topology over failure domains. The lookups are per zone (one invoke per distinct datacenter,
+ * compute cluster, datastore and network: a name is looked up in its zone's datacenter), the
+ * template in `inventory.datacenter` (a clone may go to another datacenter of the same vCenter:
+ * `clone.templateUuid`), one VM folder per datacenter (`inventory.folder` in each), one resource pool
+ * per zone under its compute cluster's root pool, and the DRS groups and rules per compute cluster
+ * (`planZonedDrsRules`). Pulumi names: `<name>-<zone>-pool`; the folder of `inventory.datacenter` is
+ * `<name>-folder` as without zones, another datacenter's `<name>-folder-<datacenter>`; VMs and DRS
+ * groups as without zones.
+ */
+function createZonedTopology(parent: pulumi.Resource, name: string, args: VsphereTopologyArgs, zones: readonly ZoneSpec[]): VsphereTopologyOutputs {
+  const opts = { parent };
+  const inv = args.inventory;
+  const macs = assignMacAddresses(args.clusterName, args.slots.map((s) => s.name), args.macAddresses).macs;
+  const zoneOf = zoneOfHost(zones);
+  const memo = <T>(m: Map<string, T>, k: string, make: () => T): T => {
+    if (!m.has(k)) m.set(k, make());
+    return m.get(k)!;
+  };
+  const dcs = new Map<string, ReturnType<typeof vsphere.getDatacenterOutput>>();
+  const dc = (n: string) => memo(dcs, n, () => vsphere.getDatacenterOutput({ name: n }, opts));
+  const clusters = new Map<string, ReturnType<typeof vsphere.getComputeClusterOutput>>();
+  const cluster = (z: ZoneSpec) => memo(clusters, clusterKey(z), () => vsphere.getComputeClusterOutput({ name: z.computeCluster, datacenterId: dc(z.datacenter).id }, opts));
+  const datastores = new Map<string, ReturnType<typeof vsphere.getDatastoreOutput>>();
+  const datastore = (z: ZoneSpec) => memo(datastores, `${z.datacenter}/${z.datastore}`, () => vsphere.getDatastoreOutput({ name: z.datastore, datacenterId: dc(z.datacenter).id }, opts));
+  const networks = new Map<string, ReturnType<typeof vsphere.getNetworkOutput>>();
+  const network = (z: ZoneSpec) => memo(networks, `${z.datacenter}/${z.network}`, () => vsphere.getNetworkOutput({ name: z.network, datacenterId: dc(z.datacenter).id }, opts));
+  const template = vsphere.getVirtualMachineOutput({ name: inv.template, datacenterId: dc(inv.datacenter).id }, opts);
+  const hosts = new Map(args.hosts.map((h) => [h.id, vsphere.getHostOutput({ name: h.name, datacenterId: dc(zoneOf.get(h.id)!.datacenter).id }, opts)]));
+  for (const z of zones) {
+    cluster(z);
+    datastore(z);
+    network(z);
+  }
+
+  const pools = new Map<string, vsphere.ResourcePool>();
+  for (const z of zones) {
+    pools.set(z.name, new vsphere.ResourcePool(`${name}-${z.name}-pool`, { name: z.resourcePool, parentResourcePoolId: cluster(z).resourcePoolId }, opts));
+  }
+  const folders = new Map<string, vsphere.Folder>();
+  for (const d of [...new Set(zones.map((z) => z.datacenter))]) {
+    const folderName = d === inv.datacenter ? `${name}-folder` : `${name}-folder-${slug(d)}`;
+    folders.set(d, new vsphere.Folder(folderName, { path: inv.folder, type: "vm", datacenterId: dc(d).id }, opts));
+  }
+
+  const { machines, vms } = createVms(
+    name,
+    args,
+    macs,
+    template,
+    (slot) => {
+      const z = zoneOf.get(slot.hostId)!;
+      return { resourcePoolId: pools.get(z.name)!.id, folder: folders.get(z.datacenter)!.path, datastoreId: datastore(z).id, networkId: network(z).id };
+    },
+    (slot) => hosts.get(slot.hostId)!.id,
+    opts,
+  );
+
+  // DRS: per compute cluster (a group or rule lives in one).
+  for (const c of planZonedDrsRules(args.clusterName, zones, args.slots, args.drs ?? DEFAULT_DRS)) {
+    const clusterId = cluster(zones.find((z) => clusterKey(z) === c.key)!).id;
+    const hostGroups = new Map<string, pulumi.Input<string>>();
+    for (const g of c.plan.hostGroups) {
+      hostGroups.set(g.suffix, new vsphere.ComputeClusterHostGroup(`${name}-${g.suffix}`, { name: g.name, computeClusterId: clusterId, hostSystemIds: [hosts.get(g.hostId)!.id] }, opts).name);
+    }
+    const vmGroups = new Map<string, vsphere.ComputeClusterVmGroup>();
+    for (const g of c.plan.vmGroups) {
+      vmGroups.set(g.suffix, new vsphere.ComputeClusterVmGroup(`${name}-${g.suffix}`, { name: g.name, computeClusterId: clusterId, virtualMachineIds: [machines[g.vm].id] }, opts));
+    }
+    for (const r of c.plan.vmHostRules) {
+      // A zone's existing host group is named, not created.
+      const hostGroup = r.hostGroup.startsWith("existing:") ? r.hostGroup.slice("existing:".length) : hostGroups.get(r.hostGroup)!;
+      new vsphere.ComputeClusterVmHostRule(
+        `${name}-${r.suffix}`,
+        { name: r.name, computeClusterId: clusterId, vmGroupName: vmGroups.get(r.vmGroup)!.name, affinityHostGroupName: hostGroup, mandatory: r.mandatory },
+        opts,
+      );
+    }
+    for (const r of c.plan.antiAffinityRules) {
+      new vsphere.ComputeClusterVmAntiAffinityRule(`${name}-${r.suffix}`, { name: r.name, computeClusterId: clusterId, virtualMachineIds: r.vms.map((v) => machines[v].id), mandatory: r.mandatory }, opts);
+    }
+  }
+  const clusterOfVm = (vm: string) => cluster(zoneOf.get(args.slots.find((s) => s.name === vm)!.hostId)!).id;
+  keepApartRules(name, args, machines, clusterOfVm, opts);
+
+  // The resource pool and folder of the first zone stand for the component's single ones.
+  return { vms, machines, resourcePool: pools.get(zones[0].name)!, folder: folders.get(zones[0].datacenter) ?? [...folders.values()][0] };
 }
 
 export class VsphereTopology extends pulumi.ComponentResource {

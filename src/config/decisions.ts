@@ -15,6 +15,7 @@ import { resolveLifecycleSettings } from "../../components/cluster/lifecycle";
 import { offlineLogin } from "../../components/tanzu/supervisor";
 import { resolveTanzuSettings } from "../../components/tanzu/settings";
 import { tanzuOnSupervisor } from "../../components/tanzu/backend";
+import { zonePlacementProblems } from "../../components/spark/zones";
 import { FieldError, ValidationError, describeValue } from "../../components/validation";
 import { readClusterName, readHosts, resolveVsphereSettings } from "../../components/vsphere/settings";
 import { BACKENDS, BACKEND_ONLY_KEYS, BackendName, KUBEADM_ONLY_KUBERNETES_KEYS, StackValues, projectKey, splitStackConfig, vsphereValues } from "./stack-config";
@@ -166,6 +167,8 @@ export function decideFromValues(values: StackValues, runtime?: StackRuntime): {
   const cluster = decided.cluster;
   if (!cluster) return { errors };
 
+  // Pinning or spreading executors by zone needs the cluster's zones (the kubeadm back end knows them).
+  if (s.errors.length === 0) errors.push(...zonePlacementProblems(s.settings.placement, cluster.workerPool.zones, `${projectKey("spark")}.placement`, projectKey("zones"), backend === "kubeadm"));
   if (s.errors.length === 0) {
     try {
       planSpark(s.settings, cluster.workerPool);

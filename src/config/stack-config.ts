@@ -56,7 +56,7 @@ export const KUBEADM_ONLY_KUBERNETES_KEYS: Readonly<Record<string, string | null
 
 /** Keys only one back end reads; setting them for the other is a mistake worth naming. */
 export const BACKEND_ONLY_KEYS: Readonly<Record<BackendName, readonly ProjectKey[]>> = {
-  kubeadm: ["inventory", "vmProfiles", "workersPerHost", "controlPlane", "endpoint", "network", "drs", "overcommit", "lifecycle", "ha"],
+  kubeadm: ["inventory", "vmProfiles", "workersPerHost", "controlPlane", "endpoint", "network", "drs", "overcommit", "lifecycle", "ha", "zones"],
   tanzu: ["tanzu", "tanzuSupervisorKubeconfig"],
 };
 

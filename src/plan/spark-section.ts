@@ -20,6 +20,13 @@ export function renderSparkSection(s: SparkPlanSection, w: WorkerShape): string 
     `  driver (${f.driver.mode} mode): ${f.driver.mode === "cluster" ? `${f.driver.startableExecutors} of ${u.executors} executors can start beside the driver pod` : "runs on the submit host; every executor can start"}`,
     `  fit: ${f.verdict}; per node ${f.perNode.cpuRequestedMilli}m of ${f.perNode.cpuAvailableMilli}m CPU and ${f.perNode.memoryRequestedMiB} of ${f.perNode.memoryAvailableMiB} MiB (after DaemonSets and the pods that may share a worker)`,
     `  utilization: CPU ${pct(u.cpu.ofAllocatable)} of allocatable, ${pct(u.cpu.ofVm)} of the VMs; memory ${pct(u.memory.ofAllocatable)} of allocatable, ${pct(u.memory.ofVm)} of the VMs`,
+    ...(s.zones
+      ? [
+          s.zones.mode === "any"
+            ? `  executors per zone: not placed by zone (spark.placement.zone / zoneSpread unset): the scheduler decides; an even split would be ${Object.entries(s.zones.perZone).map(([z, n]) => `${z} ${n}`).join(", ")}`
+            : `  executors per zone (${s.zones.mode}): ${Object.entries(s.zones.perZone).map(([z, n]) => `${z} ${n}`).join(", ")}${s.zones.pending > 0 ? `; ${s.zones.pending} Pending: ${s.zones.note}` : ""}`,
+        ]
+      : []),
     ...f.notes.map((n) => `  note: ${n}`),
   ];
   const g = s.gpu;

@@ -122,6 +122,23 @@ describe("kubeadm configuration", () => {
     assert.equal(w[0].nodeRegistration.name, worker.name);
   });
 
+  it("a node's zone labels: kubelet node-labels in v1beta4's list form and v1beta3's map form, both matching CAPI's schema; none without a zone", () => {
+    const zoned = { ...worker, topology: { zone: "zone-b", region: "dc-1" } };
+    const w = docs(renderWorkerJoinConfig({ ...base, node: zoned, caCertHash: HASH }))[0];
+    assert.deepEqual(w.nodeRegistration.kubeletExtraArgs, [{ name: "node-labels", value: "topology.kubernetes.io/zone=zone-b,topology.kubernetes.io/region=dc-1" }]);
+    const r = schemas.joinConfiguration(w);
+    assert.ok(r.ok, r.errors);
+    const init = docs(renderInitConfig({ ...base, clusterName: "spark", node: { ...cp1, topology: { zone: "zone-a", region: "dc-1" } }, certificateKey: CERT_KEY }))[0];
+    assert.equal(init.nodeRegistration.kubeletExtraArgs[0].value, "topology.kubernetes.io/zone=zone-a,topology.kubernetes.io/region=dc-1");
+    assert.ok(schemas.initConfiguration(init).ok);
+    const old = docs(renderWorkerJoinConfig({ ...base, settings: { ...spec.settings, version: "1.30.8" }, node: zoned, caCertHash: HASH }))[0];
+    assert.equal(old.apiVersion, "kubeadm.k8s.io/v1beta3");
+    assert.deepEqual(old.nodeRegistration.kubeletExtraArgs, { "node-labels": "topology.kubernetes.io/zone=zone-b,topology.kubernetes.io/region=dc-1" });
+    assert.equal(docs(renderWorkerJoinConfig({ ...base, node: worker, caCertHash: HASH }))[0].nodeRegistration.kubeletExtraArgs, undefined);
+    // Negative control: the schema refuses v1beta3's map where v1beta4 wants the list.
+    assert.equal(schemas.joinConfiguration({ ...w, nodeRegistration: { ...w.nodeRegistration, kubeletExtraArgs: { "node-labels": "x=y" } } }).ok, false);
+  });
+
   it("the closed schema catches a misspelt field (negative control)", () => {
     const d = docs(renderWorkerJoinConfig({ ...base, node: worker, caCertHash: HASH }))[0];
     d.discovery.bootstrapToken.caCertHash = d.discovery.bootstrapToken.caCertHashes;

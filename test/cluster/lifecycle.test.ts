@@ -72,6 +72,25 @@ describe("changes to a running cluster", () => {
     assert.deepEqual(paths(checkClusterChange(older, base)), []);
   });
 
+  it("a running node moved to another zone: refused naming vsphere-spark:zones (a replacement); prepared nodes: a note; no zone change, or a state without zones on both sides: nothing", () => {
+    const withZone = (n: ClusterLifecycleState["nodes"][number], zone: string) => ({ ...n, zone });
+    const prev = stateOf();
+    const zoneA = { ...prev, nodes: prev.nodes.map((n) => withZone(n, n.name.startsWith("esxi-04") ? "zone-b" : "zone-a")) };
+    const next = { ...prev, nodes: prev.nodes.map((n) => withZone(n, n.name.startsWith("esxi-03") || n.name.startsWith("esxi-04") ? "zone-b" : "zone-a")) };
+    const c = checkClusterChange(zoneA, next);
+    assert.deepEqual(paths(c), ["vsphere-spark:zones"]);
+    assert.match(c.refusals[0].message, /moves 5 running node\(s\) to another zone \(esxi-03-control-plane: zone zone-a → zone zone-b.*pulumi up --replace/s);
+    // Zones added to a running stack: every kept node changes from no zone.
+    assert.match(checkClusterChange(prev, zoneA).refusals[0]?.message ?? "", /moves 20 running node\(s\).*no zone → zone zone-a/s);
+    const moved = next.nodes.filter((n, i) => n.zone !== zoneA.nodes[i].zone).map((n) => n.name);
+    const ok = checkClusterChange(zoneA, next, { lifecycle: ack({ preparedNodes: moved }) });
+    assert.deepEqual(ok.refusals, []);
+    assert.ok(ok.notes.some((n) => /prepared.*pulumi up --replace/.test(n)));
+    assert.deepEqual(checkClusterChange(zoneA, zoneA).refusals, []);
+    assert.deepEqual(checkClusterChange(prev, prev).refusals, []);
+    assert.equal(parseClusterLifecycleState({ ...zoneA, nodes: [{ ...zoneA.nodes[0], zone: 3 }] }).problem !== undefined, true);
+  });
+
   it("template change with running VMs: refused (every VM would be replaced at once)", () => {
     const c = checkClusterChange(base, stateOf((x) => (x["vsphere-spark:inventory"].template = "ubuntu-2404-kube-template-v2")));
     assert.deepEqual(paths(c), ["vsphere-spark:inventory.template"]);

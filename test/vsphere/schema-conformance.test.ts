@@ -22,6 +22,14 @@ const VARIANTS: Record<string, string[] | { stack: string; sets: string[] }> = {
   ],
   "one worker per host": ["vsphere-spark:workersPerHost=1"],
   "GPU workers (Pulumi.gpu.yaml: pciDeviceIds, memory reservation, EFI, MMIO extraConfig)": { stack: "gpu", sets: [] },
+  "three zones (Pulumi.zones.yaml)": { stack: "zones", sets: [] },
+  "three zones, one of an existing host group, a keepApart rule": {
+    stack: "zones",
+    sets: [
+      "vsphere-spark:zones=[{name: zone-a, computeCluster: Spark-A, hosts: [esxi-a1, esxi-a2], hostGroup: rack-a}, {name: zone-b, computeCluster: Spark-B, hosts: [esxi-b1, esxi-b2]}, {name: zone-c, computeCluster: Spark-C, datacenter: Datacenter-2, hosts: [esxi-c1, esxi-c2]}]",
+      "vsphere-spark:drs={enabled: true, keepApart: {two-workers: [esxi-a1-worker-1, esxi-a2-worker-1]}}",
+    ],
+  },
 };
 
 describe("vSphere schema conformance of the program", () => {

@@ -324,6 +324,8 @@ export function mustRules(p: Plan): { pinned: Map<string, Set<string>>; apart: s
     const i = inputs(r);
     if (i.mandatory !== true) continue;
     if (r.type.endsWith(":ComputeClusterVmHostRule")) {
+      // A zone's existing host group (not created by the program): its hosts are unknown offline.
+      if (!hostGroups.has(String(i.affinityHostGroupName))) continue;
       const vms = ids(vmGroups.get(String(i.vmGroupName))?.virtualMachineIds).map((id) => vmById.get(id) ?? id);
       const hosts = ids(hostGroups.get(String(i.affinityHostGroupName))?.hostSystemIds).map((m) => hostByMoid.get(m) ?? m);
       for (const v of vms) pinned.set(v, new Set(hosts));
@@ -349,8 +351,9 @@ export function survivability(p: Plan): Survivability {
   const lbs = p.hosts.flatMap((h) => h.vms.filter((v) => v.role === "load-balancer").map((v) => ({ v, host: h.id })));
   for (const failed of p.hosts) {
     if (failed.vms.length === 0) continue;
+    // vSphere HA restarts VMs inside their compute cluster only (hosts of a zoned plan carry it).
     const free = p.hosts
-      .filter((h) => h.id !== failed.id)
+      .filter((h) => h.id !== failed.id && (h.computeCluster ?? "") === (failed.computeCluster ?? ""))
       .map((h) => ({ id: h.id, cpu: h.cpuThreads * oc.cpu - h.allocated.cpus, mem: h.memoryMiB * oc.memory - h.allocated.memoryMiB, vms: new Set(h.vms.map((v) => v.name)) }));
     const unplaced: string[] = [];
     const heldByRule: string[] = [];
@@ -360,7 +363,8 @@ export function survivability(p: Plan): Survivability {
       const allowed = free.filter((f) => (!allowedHosts || allowedHosts.has(f.id)) && !apartFrom.some((o) => o !== v.name && f.vms.has(o)));
       if (allowed.length === 0) {
         unplaced.push(v.name);
-        heldByRule.push(v.name);
+        // No host left in its compute cluster is not a rule's doing.
+        if (free.length > 0) heldByRule.push(v.name);
         continue;
       }
       // Memory decides; vCPU beyond the (overcommitted) logical cores is reported.
@@ -399,6 +403,33 @@ export function survivability(p: Plan): Survivability {
   if (must.pinned.size > 0) notes.push(`${must.pinned.size} VMs are held to their hosts by required (mandatory) DRS rules: vSphere HA does not restart them elsewhere`);
   if (oc.cpu > 1 || oc.memory > 1) notes.push(`capacity counted with the stack's overcommit (vCPU × ${oc.cpu}, memory × ${oc.memory})`);
   return { nPlusOne: failures.every((x) => x.unplaced.length === 0), failures, notes };
+}
+
+/**
+ * Zone changes (components/vsphere/zones.ts): a host moved to another zone (its running nodes would
+ * need replacing: the change rules refuse it), zones added or removed, and a zone whose failure
+ * loses etcd's quorum in the head.
+ */
+export function zoneWarnings(base: Plan, head: Plan): string[] {
+  const out: string[] = [];
+  const zoneOf = (p: Plan) => new Map(p.hosts.map((h) => [h.id, h.zone ?? ""]));
+  const b = zoneOf(base);
+  const moved = head.hosts.filter((h) => b.has(h.id) && b.get(h.id) !== (h.zone ?? "") && h.vms.length > 0);
+  const label = (z: string) => (z ? z : "no zone");
+  if (moved.length > 0) {
+    out.push(
+      `${plural(moved.length, "host")} change zone (their running nodes keep the old zone label and address; the change rules refuse it unless they are replaced): ${list(moved.map((h) => `${h.id} ${label(b.get(h.id)!)} → ${label(h.zone ?? "")}`), 4)}`,
+    );
+  }
+  const names = (p: Plan) => new Set(p.hosts.map((h) => h.zone).filter((z): z is string => !!z));
+  const zb = names(base);
+  const zh = names(head);
+  const added = [...zh].filter((z) => !zb.has(z));
+  const removed = [...zb].filter((z) => !zh.has(z));
+  if (base.hosts.length > 0 && (added.length > 0 || removed.length > 0)) out.push(`zones ${[added.length ? `added: ${added.join(", ")}` : "", removed.length ? `removed: ${removed.join(", ")}` : ""].filter(Boolean).join("; ")}`);
+  const failures = isObj(head.zones) && Array.isArray(head.zones.failures) ? (head.zones.failures as { zone: string; text: string; controlPlane?: { quorum: boolean } }[]) : [];
+  for (const f of failures) if (f.controlPlane && !f.controlPlane.quorum) out.push(f.text);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,6 +850,7 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
   if (storageMoves.length > 0) warnings.push(`${plural(storageMoves.length, "VM")} move to another datastore (Storage vMotion of every disk, no reboot; heavy I/O while it copies): ${list(storageMoves.map(vmOf))}`);
   const hostMoves = vms.filter((v) => v.before && v.after && v.before.host !== v.after.host);
   if (hostMoves.length > 0) warnings.push(`${plural(hostMoves.length, "VM")} move to another host (vMotion): ${list(hostMoves.map((v) => `${v.name} ${v.before!.host} → ${v.after!.host}`), 4)}`);
+  warnings.push(...zoneWarnings(base, head));
   const rulesGone = effective.filter((c) => c.action === "delete" && /:ComputeClusterVm(AntiAffinity|Host)Rule$/.test(c.type));
   if (rulesGone.length > 0) {
     const anti = rulesGone.filter((c) => c.type.endsWith("AntiAffinityRule"));

@@ -1,0 +1,186 @@
+/**
+ * Failure domains in the real-systems lab (`npm run lab`, lab/README.md): the three-zone example
+ * stack (Pulumi.zones.yaml, with zone-a cut to one host so that it is the small zone). Each node's
+ * labels come from its kubeadm configuration as the plan renders it (`nodeRegistration.
+ * kubeletExtraArgs` node-labels, what the kubelet registers with; kwok stands in for the kubelet),
+ * and the real kube-scheduler places executor pods built from the plan's executor pod template:
+ * spread over the zones (`zoneSpread: required`, a topology spread constraint), and pinned to one zone
+ * (`zone`, a node selector), each exactly as the plan's executors-per-zone says, including the
+ * executors a full small zone leaves Pending under DoNotSchedule. The negative control: the same
+ * executors without the zone fields land in every zone.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { decideStack, StackDecisions } from "../../src/config/decisions";
+import { loadFlatConfig } from "../../src/plan/plan";
+import { stackArtifacts } from "../../src/stack";
+import { SparkPlan, planSpark } from "../../components/spark/plan";
+import type { SparkSettings } from "../../components/spark/settings";
+import { executorsPerZone } from "../../components/spark/zones";
+import { podTemplate, SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
+import { ControlPlane, waitFor, Api } from "./control-plane";
+import { LabVm, nodeObject } from "./nodes";
+import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
+import { sparkPods } from "./spark-pods";
+
+const log = (s: string) => console.log(`      ${s}`);
+const NS = "spark";
+const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
+const ZONE = "topology.kubernetes.io/zone";
+type Pod = Record<string, any>;
+
+/** Pulumi.zones.yaml with zone-a reduced to one host (esxi-a2 removed): 4, 8 and 8 workers. */
+function zonesDecisions(): StackDecisions {
+  const { flat, errors } = loadFlatConfig({
+    stack: "zones",
+    cwd: ROOT,
+    sets: [
+      "vsphere-spark:hosts=[{name: esxi-a1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b2.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-c1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-c2.lab.local, cpuThreads: 96, memoryGiB: 768}]",
+      "vsphere-spark:zones=[{name: zone-a, computeCluster: Spark-A, hosts: [esxi-a1], cidr: 192.168.1.0/24, gateway: 192.168.1.254}, {name: zone-b, computeCluster: Spark-B, hosts: [esxi-b1, esxi-b2], datastore: vsanDatastore-b, network: spark-b, cidr: 192.168.2.0/24, gateway: 192.168.2.254}, {name: zone-c, computeCluster: Spark-C, hosts: [esxi-c1, esxi-c2], datastore: vsanDatastore-c, network: spark-c, cidr: 192.168.3.0/24, gateway: 192.168.3.254}]",
+      "vsphere-spark:endpoint={kind: external, address: 192.168.1.2}",
+    ],
+  });
+  if (!flat || errors.length) throw new Error(`Pulumi.zones.yaml: ${JSON.stringify(errors)}`);
+  const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
+  if (!r.decisions) throw new Error(`Pulumi.zones.yaml: ${JSON.stringify(r.errors)}`);
+  return r.decisions;
+}
+
+/** The labels a node's kubelet registers with: `--node-labels` from its rendered kubeadm configuration. */
+function renderedNodeLabels(content: string): Record<string, string> {
+  const docs = parseAllDocuments(content).map((d) => d.toJS() as Pod);
+  const reg = docs.find((d) => d.kind === "InitConfiguration" || d.kind === "JoinConfiguration")!.nodeRegistration;
+  const args: { name: string; value: string }[] = Array.isArray(reg.kubeletExtraArgs) ? reg.kubeletExtraArgs : [];
+  const value = args.find((a) => a.name === "node-labels")?.value ?? "";
+  return Object.fromEntries(value.split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+}
+
+/** An executor pod as Spark 4 builds it from the plan: the template, Spark's labels, the plan's requests. */
+function executorPod(plan: SparkPlan, app: string, i: number): Pod {
+  const t = podTemplate(plan, "executor") as Pod;
+  const req = plan.sizing.executorPod;
+  return {
+    ...t,
+    metadata: { name: `${app}-exec-${i}`, namespace: NS, labels: { ...t.metadata.labels, "spark-role": "executor", [SPARK_APP_SELECTOR_LABEL]: app } },
+    spec: {
+      ...t.spec,
+      restartPolicy: "Never",
+      containers: [{ ...t.spec.containers[0], image: "lab.invalid/spark:stand-in", resources: { requests: { ...t.spec.containers[0].resources?.requests, cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi` } } }],
+    },
+  };
+}
+
+async function schedule(api: Api, plan: SparkPlan, app: string, n: number): Promise<Pod[]> {
+  for (let i = 1; i <= n; i++) await api.post(`/api/v1/namespaces/${NS}/pods`, executorPod(plan, app, i));
+  const selector = `spark-role=executor,${SPARK_APP_SELECTOR_LABEL}=${app}`;
+  await waitFor(
+    `the scheduler decided on ${n} executors of ${app}`,
+    async () => {
+      const ps = await sparkPods(api, NS, selector);
+      const done = ps.filter((p) => p.spec.nodeName || p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
+      return ps.length === n && done.length === n ? ps : undefined;
+    },
+    120_000,
+  );
+  await new Promise((r) => setTimeout(r, 3000));
+  return sparkPods(api, NS, selector);
+}
+
+async function clear(api: Api): Promise<void> {
+  await api.request("DELETE", `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent("spark-role=executor")}&gracePeriodSeconds=0`);
+  await waitFor("executors gone", async () => ((await sparkPods(api, NS, "spark-role=executor")).length === 0 ? true : undefined), 60_000);
+}
+
+describe("real-systems lab: zones (node labels from kubeadm's configuration, executors spread and pinned by the real scheduler)", function () {
+  this.timeout(0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-zones-lab-"));
+  let tools: Record<string, Tool> = {};
+  let cp: ControlPlane | undefined;
+  let d: StackDecisions;
+  const nodeZone = new Map<string, string>();
+  const parts = new Parts(() => tools, log);
+  const need = (ctx: Mocha.Context, part: string) => parts.need(ctx, part, CONTROL_PLANE, { up: cp !== undefined, name: "the control plane" });
+
+  /** Executors per zone of the bound pods, and how many are Pending. */
+  const perZone = (pods: Pod[]) => {
+    const out: Record<string, number> = { "zone-a": 0, "zone-b": 0, "zone-c": 0 };
+    for (const p of pods) if (p.spec.nodeName) out[nodeZone.get(p.spec.nodeName)!]++;
+    return { perZone: out, pending: pods.filter((p) => !p.spec.nodeName).length };
+  };
+
+  before(async function () {
+    tools = resolveTools(["kubernetes", "etcd", "kwok"]);
+    d = zonesDecisions();
+    const { paths, missing } = pick(tools, CONTROL_PLANE);
+    if (missing.length) return;
+    const t0 = Date.now();
+    cp = await ControlPlane.start(path.join(dir, "cluster"), paths as any, log);
+    const artifacts = new Map(stackArtifacts(d).map((a) => [a.path, a.content]));
+    const vms = d.cluster.plan().hosts.flatMap((h) => h.vms).filter((v) => v.role === "worker" || v.role === "control-plane");
+    for (const v of vms) {
+      const node = nodeObject({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }, d.kubernetes);
+      // What the kubelet registers with: its --node-labels, read from the rendered kubeadm configuration.
+      Object.assign(node.metadata.labels, renderedNodeLabels(artifacts.get(`kubeadm/${v.name}.yaml`)!));
+      await cp.admin.post("/api/v1/nodes", node);
+    }
+    const nodes = (await cp.admin.get("/api/v1/nodes")).items as Pod[];
+    for (const n of nodes) nodeZone.set(n.metadata.name, n.metadata.labels[ZONE]);
+    await cp.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    await cp.admin.post("/apis/scheduling.k8s.io/v1/priorityclasses", { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: d.spark.priorityClass!.name }, value: d.spark.priorityClass!.value, preemptionPolicy: "Never" });
+    log(`lab: ${nodes.length} nodes (kwok) labelled from their kubeadm configuration, ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
+  });
+
+  after(function () {
+    cp?.stop();
+    parts.summary("zones lab");
+    log(`zones lab: logs and state in ${dir}`);
+  });
+
+  it("every Node carries the zone and region its kubeadm configuration gives it", async function () {
+    need(this, "zone labels on nodes");
+    const nodes = (await cp!.admin.get("/api/v1/nodes")).items as Pod[];
+    const counts: Record<string, number> = {};
+    for (const n of nodes) {
+      const z = n.metadata.labels[ZONE];
+      assert.ok(n.metadata.name.startsWith(`esxi-${z.slice(-1)}`), `${n.metadata.name} in ${z}`);
+      assert.equal(n.metadata.labels["topology.kubernetes.io/region"], "Datacenter");
+      counts[z] = (counts[z] ?? 0) + 1;
+    }
+    log(`nodes per zone: ${JSON.stringify(counts)}`);
+    assert.deepEqual(counts, { "zone-a": 5, "zone-b": 9, "zone-c": 9 });
+  });
+
+  const cases: { name: string; placement: Partial<SparkSettings["placement"]>; n: number }[] = [
+    { name: "spread required, 12 executors: 4 per zone", placement: { zoneSpread: "required" }, n: 12 },
+    { name: "spread required, 20 executors: the full small zone holds the others to 5, 6 Pending", placement: { zoneSpread: "required" }, n: 20 },
+    { name: "spread preferred, 20 executors: all bound", placement: { zoneSpread: "preferred" }, n: 20 },
+    { name: "pinned to zone-b, 10 executors: 8 bound there, 2 Pending", placement: { zone: "zone-b", zoneSpread: "none" }, n: 10 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}, as the plan says`, async function () {
+      need(this, c.name);
+      const settings = { ...d.spark, placement: { ...d.spark.placement, zoneSpread: "none", zone: undefined, ...c.placement } } as SparkSettings;
+      const plan = planSpark(settings, d.cluster.workerPool);
+      const expected = executorsPerZone(d.cluster.workerPool.zones!, 1, c.n, settings.placement);
+      const pods = await schedule(cp!.admin, plan, `app-${cases.indexOf(c)}`, c.n);
+      const got = perZone(pods);
+      log(`${c.name}: scheduler ${JSON.stringify(got.perZone)} + ${got.pending} Pending; plan ${JSON.stringify(expected.perZone)} + ${expected.pending} Pending`);
+      assert.deepEqual(got, { perZone: expected.perZone, pending: expected.pending });
+      await clear(cp!.admin);
+    });
+  }
+
+  it("negative control: the same 12 executors without zone fields are not kept to one zone", async function () {
+    need(this, "no zone fields");
+    const settings = { ...d.spark, placement: { ...d.spark.placement, zoneSpread: "none", zone: undefined } } as SparkSettings;
+    const pods = await schedule(cp!.admin, planSpark(settings, d.cluster.workerPool), "free", 12);
+    const got = perZone(pods);
+    log(`no zone fields: ${JSON.stringify(got.perZone)}`);
+    assert.equal(got.pending, 0);
+    assert.ok(Object.values(got.perZone).filter((n) => n > 0).length > 1);
+    await clear(cp!.admin);
+  });
+});

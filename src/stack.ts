@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Artifact } from "../components/artifacts";
+import type { BackendPlan } from "../components/cluster/backend";
 import { sparkArtifacts, sparkPlanSection } from "../components/spark";
 import { VsphereSpark } from "../components/stack/vsphere-spark";
 import { formatFieldErrors } from "../components/validation";
@@ -73,14 +74,17 @@ export async function deployStack(opts: DeployOptions = {}): Promise<Record<stri
   return stack.outputs;
 }
 
-/** Every review artifact the layers render for this configuration (what `plan --out` writes). */
-export function stackArtifacts(d: StackDecisions): Artifact[] {
-  return [...d.cluster.plan().artifacts, ...sparkArtifacts(d.spark, d.cluster.workerPool, d.apiEndpoint)];
+/**
+ * Every review artifact the layers render for this configuration (what `plan --out` writes).
+ * `backend` is `d.cluster.plan()`: a caller that already has it passes it in, since the kubeadm back
+ * end renders every node's cloud-init and kubeadm files for it (most of the plan's own work at 200 hosts).
+ */
+export function stackArtifacts(d: StackDecisions, backend: BackendPlan = d.cluster.plan()): Artifact[] {
+  return [...backend.artifacts, ...sparkArtifacts(d.spark, d.cluster.workerPool, d.apiEndpoint)];
 }
 
-/** Plan sections contributed by the layers: JSON under their key, and text. */
-export function stackSections(d: StackDecisions): { json: Record<string, unknown>; text: string[] } {
-  const backend = d.cluster.plan();
+/** Plan sections contributed by the layers: JSON under their key, and text. `backend` as for `stackArtifacts`. */
+export function stackSections(d: StackDecisions, backend: BackendPlan = d.cluster.plan()): { json: Record<string, unknown>; text: string[] } {
   const spark = sparkPlanSection(d.spark, d.cluster.workerPool);
   const text = backend.text.length > 0 ? [backend.text.join("\n")] : [];
   return { json: { backend: backend.backend, ...backend.sections, spark }, text: [...text, renderSparkSection(spark, d.cluster.workerPool)] };

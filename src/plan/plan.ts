@@ -129,8 +129,9 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
 
   const hosts: PlannedHost[] = backend.hosts;
 
-  const artifacts = stackArtifacts(decisions);
-  const sections = stackSections(decisions);
+  // The back end's plan is computed once (above) and shared: it renders every node's files.
+  const artifacts = stackArtifacts(decisions, backend);
+  const sections = stackSections(decisions, backend);
   if (change) {
     sections.json.changes = { notes: change.notes };
     sections.text.push(["Changes to the running cluster (against the given previous state):", ...(change.notes.length > 0 ? change.notes.map((n) => `  - ${n}`) : ["  nothing to note"])].join("\n"));

@@ -5,6 +5,8 @@
  *
  *   --hosts LIST   host counts of the generated stacks (bench/stacks.ts: 5 VMs per host), default 4,16,48,96,200,320
  *   --runs N       repetitions per stack and command, interleaved; medians are reported (default 3)
+ *   --zones N      spread each generated stack's hosts over N zones, each its own compute cluster
+ *                  (issue 21: "200 hosts over three clusters"); default 0 (one cluster, no zones)
  *   --rev          also time `plan --compare HEAD` (two plans and a diff; the stack file is committed
  *                  in a temp git repository), which doubles the run's time
  *   --write        put the result between the scale-bench markers in BENCHMARKS.md
@@ -93,7 +95,7 @@ const med = (xs: Measured[], f: (m: Measured) => number) => median(xs.map(f));
 const mib = (kib: number) => kib / 1024;
 
 /** The markdown block: one table per command, then the fits. Pure (tests feed it made-up samples). */
-export function renderScale(rows: StackRow[], baseline: Measured[], opts: { runs: number; date: Date; loadStart: number[]; loadEnd: number[]; commands: Command[] }): string {
+export function renderScale(rows: StackRow[], baseline: Measured[], opts: { runs: number; date: Date; loadStart: number[]; loadEnd: number[]; commands: Command[]; zones?: number }): string {
   const L: string[] = [];
   const sorted = [...rows].sort((a, b) => a.hosts - b.hosts);
   const baseCpu = med(baseline, (m) => m.cpuMs);
@@ -101,7 +103,8 @@ export function renderScale(rows: StackRow[], baseline: Measured[], opts: { runs
   const load = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(", ");
   L.push(
     `Run of ${opts.date.toISOString().slice(0, 16).replace("T", " ")} UTC, medians of ${opts.runs} interleaved runs, each a fresh \`node\` process; ` +
-      `${os.availableParallelism?.() ?? os.cpus().length} logical cores, node ${process.version}; load average ${load(opts.loadStart)} at the start, ${load(opts.loadEnd)} at the end.`,
+      `${os.availableParallelism?.() ?? os.cpus().length} logical cores, node ${process.version}; load average ${load(opts.loadStart)} at the start, ${load(opts.loadEnd)} at the end. ` +
+      (opts.zones ? `Each stack's hosts are spread over ${opts.zones} zones, each its own compute cluster.` : "One compute cluster, no zones."),
   );
   L.push("");
   L.push(
@@ -161,6 +164,7 @@ async function main(argv: string[]): Promise<void> {
     options: {
       hosts: { type: "string", default: "4,16,48,96,200,320" },
       runs: { type: "string", default: "3" },
+      zones: { type: "string", default: "0" },
       rev: { type: "boolean", default: false },
       write: { type: "boolean", default: false },
     },
@@ -173,7 +177,8 @@ async function main(argv: string[]): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scale-bench-"));
   try {
     const referenceText = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8");
-    const stacks = hostCounts.map((h) => writeGeneratedStack(dir, referenceText, h));
+    const zones = o.zones === "0" ? 0 : positiveInt(o.zones!, "zones");
+    const stacks = hostCounts.map((h) => writeGeneratedStack(dir, referenceText, h, zones));
     if (o.rev) {
       const git = (...a: string[]) => execFileSync("git", a, { cwd: dir, stdio: "ignore" });
       git("init", "-q");
@@ -208,7 +213,7 @@ async function main(argv: string[]): Promise<void> {
         }
       });
     }
-    const body = renderScale(rows, baseline, { runs, date: new Date(), loadStart, loadEnd: os.loadavg(), commands });
+    const body = renderScale(rows, baseline, { runs, date: new Date(), loadStart, loadEnd: os.loadavg(), commands, zones });
     process.stdout.write(`${body}\n`);
     if (o.write) writeBetweenMarkers(path.join(REPO_ROOT, "BENCHMARKS.md"), body);
   } finally {

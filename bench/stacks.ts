@@ -36,7 +36,7 @@ export function hostName(i: number): string {
 }
 
 /** The YAML text of a generated `hosts`-host stack, derived from the reference file's text. */
-export function generatedStackText(referenceText: string, hosts: number): string {
+export function generatedStackText(referenceText: string, hosts: number, zones = 0): string {
   if (!Number.isInteger(hosts) || hosts < INFRA_HOSTS || hosts > 999) {
     throw new Error(`a generated stack needs ${INFRA_HOSTS}..999 hosts, got ${hosts}`);
   }
@@ -59,12 +59,23 @@ export function generatedStackText(referenceText: string, hosts: number): string
   doc.setIn([...key("network"), "gateway"], "10.0.255.254");
   doc.setIn([...key("network"), "dnsServers"], doc.createNode(["10.0.255.254"]));
   doc.deleteIn([...key("network"), "addresses"]);
+  if (zones > 0) {
+    // Failure domains: the hosts in `zones` contiguous runs, each its own compute cluster (issue 21:
+    // "200 hosts over three clusters"), sharing the stack's network.
+    const per = Math.ceil(hosts / zones);
+    const zoneList = Array.from({ length: zones }, (_, z) => ({
+      name: `zone-${String.fromCharCode(97 + z)}`,
+      computeCluster: `Spark-${String.fromCharCode(65 + z)}`,
+      hosts: hostList.slice(z * per, (z + 1) * per).map((h) => h.name),
+    })).filter((z) => z.hosts.length > 0);
+    doc.setIn(key("zones"), doc.createNode(zoneList));
+  }
   return doc.toString();
 }
 
-export function writeGeneratedStack(dir: string, referenceText: string, hosts: number): BenchStack {
+export function writeGeneratedStack(dir: string, referenceText: string, hosts: number, zones = 0): BenchStack {
   const stack = `bench${hosts}`;
   const configFile = path.join(dir, `Pulumi.${stack}.yaml`);
-  fs.writeFileSync(configFile, generatedStackText(referenceText, hosts));
-  return { label: `generated, ${hosts} hosts`, stack, configFile, hosts, expectedVms: 5 * hosts };
+  fs.writeFileSync(configFile, generatedStackText(referenceText, hosts, zones));
+  return { label: `generated, ${hosts} hosts${zones > 0 ? ` in ${zones} zones` : ""}`, stack, configFile, hosts, expectedVms: 5 * hosts };
 }

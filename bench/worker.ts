@@ -107,7 +107,7 @@ async function writeShape(stack: string, configFile: string, out: string): Promi
         shape.push([keys.length, keys.filter((k) => a.props[k] !== undefined).length]);
         return undefined;
       });
-      return deployStack();
+      return deployStack({ offline: true }); // as the plan runs it (no self StackReference)
     },
   );
   require("node:fs").writeFileSync(out, JSON.stringify(shape));

@@ -59,7 +59,7 @@ export function zonesPlanText(s: ZonesPlanSection): string[] {
   for (const z of s.zones) {
     lines.push(
       `  ${z.zone} (region ${z.region}; ${z.datacenter} / ${z.computeCluster}): hosts ${z.hosts.join(", ")}; ` +
-        `${z.vms.controlPlanes} control plane(s), ${z.vms.workers} worker(s)${z.vms.loadBalancers > 0 ? ", the load balancer" : ""}; ` +
+        `${z.vms.controlPlanes} control plane(s), ${z.vms.workers} worker(s)${z.vms.gpuWorkers > 0 ? `, ${z.vms.gpuWorkers} GPU worker(s)` : ""}${z.vms.loadBalancers > 0 ? ", the load balancer" : ""}; ` +
         `${z.allocated.cpus} of ${z.cpuThreads} vCPU, ${fmtGiB(z.allocated.memoryMiB)} of ${fmtGiB(z.memoryMiB)}`,
     );
   }

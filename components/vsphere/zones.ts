@@ -364,7 +364,8 @@ export interface ZoneCapacity {
   cpuThreads: number;
   memoryMiB: number;
   allocated: { cpus: number; memoryMiB: number };
-  vms: { controlPlanes: number; workers: number; loadBalancers: number };
+  /** `workers` counts CPU workers (what the CPU executors and WorkerPool.zones count); GPU workers apart. */
+  vms: { controlPlanes: number; workers: number; gpuWorkers: number; loadBalancers: number };
 }
 
 export interface ZoneFailure {
@@ -396,7 +397,8 @@ export function zoneCapacities(zones: readonly ZoneSpec[], hosts: readonly HostS
       allocated: { cpus: vms.reduce((a, s) => a + s.cpus, 0), memoryMiB: vms.reduce((a, s) => a + s.memoryMiB, 0) },
       vms: {
         controlPlanes: vms.filter((s) => s.role === "control-plane").length,
-        workers: vms.filter((s) => s.role === "worker").length,
+        workers: vms.filter((s) => s.role === "worker" && !s.gpus).length,
+        gpuWorkers: vms.filter((s) => s.role === "worker" && s.gpus).length,
         loadBalancers: vms.filter((s) => s.role === "load-balancer").length,
       },
     };

@@ -32,13 +32,13 @@ const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kub
 const ZONE = "topology.kubernetes.io/zone";
 type Pod = Record<string, any>;
 
-/** Pulumi.zones.yaml with zone-a reduced to one host (esxi-a2 removed): 4, 8 and 8 workers. */
+/** Pulumi.zones.yaml with zone-a reduced to one host (esxi-a2 removed): 4, 8 and 8 CPU workers, and its GPU pool (2 GPU workers in zones b and c each). */
 function zonesDecisions(): StackDecisions {
   const { flat, errors } = loadFlatConfig({
     stack: "zones",
     cwd: ROOT,
     sets: [
-      "vsphere-spark:hosts=[{name: esxi-a1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b2.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-c1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-c2.lab.local, cpuThreads: 96, memoryGiB: 768}]",
+      "vsphere-spark:hosts=[{name: esxi-a1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b2.lab.local, cpuThreads: 96, memoryGiB: 768, gpus: [{pciId: '0000:3b:00.0', model: A100-80GB, memoryGiB: 80}, {pciId: '0000:af:00.0', model: A100-80GB, memoryGiB: 80}], gpuWorkers: 2}, {name: esxi-c1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-c2.lab.local, cpuThreads: 96, memoryGiB: 768, gpus: [{pciId: '0000:3b:00.0', model: A100-80GB, memoryGiB: 80}, {pciId: '0000:af:00.0', model: A100-80GB, memoryGiB: 80}], gpuWorkers: 2}]",
       "vsphere-spark:zones=[{name: zone-a, computeCluster: Spark-A, hosts: [esxi-a1], cidr: 192.168.1.0/24, gateway: 192.168.1.254}, {name: zone-b, computeCluster: Spark-B, hosts: [esxi-b1, esxi-b2], datastore: vsanDatastore-b, network: spark-b, cidr: 192.168.2.0/24, gateway: 192.168.2.254}, {name: zone-c, computeCluster: Spark-C, hosts: [esxi-c1, esxi-c2], datastore: vsanDatastore-c, network: spark-c, cidr: 192.168.3.0/24, gateway: 192.168.3.254}]",
       "vsphere-spark:endpoint={kind: external, address: 192.168.1.2}",
     ],
@@ -47,6 +47,13 @@ function zonesDecisions(): StackDecisions {
   const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
   if (!r.decisions) throw new Error(`Pulumi.zones.yaml: ${JSON.stringify(r.errors)}`);
   return r.decisions;
+}
+
+/** The taints a node registers with: nodeRegistration.taints of its rendered kubeadm configuration. */
+function renderedTaints(content: string): Pod[] {
+  const docs = parseAllDocuments(content).map((d) => d.toJS() as Pod);
+  const reg = docs.find((d) => d.kind === "InitConfiguration" || d.kind === "JoinConfiguration")!.nodeRegistration;
+  return (reg.taints ?? []).filter((t: Pod) => !String(t.key).startsWith("node-role.kubernetes.io/"));
 }
 
 /** The labels a node's kubelet registers with: `--node-labels` from its rendered kubeadm configuration. */
@@ -108,6 +115,8 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
   const perZone = (pods: Pod[]) => {
     const out: Record<string, number> = { "zone-a": 0, "zone-b": 0, "zone-c": 0 };
     for (const p of pods) if (p.spec.nodeName) out[nodeZone.get(p.spec.nodeName)!]++;
+    const onGpu = pods.filter((p) => /-gpu-worker-/.test(p.spec.nodeName ?? "")).map((p) => `${p.metadata.name} on ${p.spec.nodeName}`);
+    assert.deepEqual(onGpu, [], "no CPU executor on a GPU worker (its nvidia.com/gpu taint)");
     return { perZone: out, pending: pods.filter((p) => !p.spec.nodeName).length };
   };
 
@@ -124,6 +133,9 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
       const node = nodeObject({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }, d.kubernetes);
       // What the kubelet registers with: its --node-labels, read from the rendered kubeadm configuration.
       Object.assign(node.metadata.labels, renderedNodeLabels(artifacts.get(`kubeadm/${v.name}.yaml`)!));
+      // ... and its taints (the GPU workers' nvidia.com/gpu taint: CPU executors must stay off them).
+      const taints = renderedTaints(artifacts.get(`kubeadm/${v.name}.yaml`)!);
+      if (taints.length > 0) node.spec = { ...(node.spec ?? {}), taints: [...((node.spec?.taints as unknown[]) ?? []), ...taints] };
       await cp.admin.post("/api/v1/nodes", node);
     }
     const nodes = (await cp.admin.get("/api/v1/nodes")).items as Pod[];
@@ -150,7 +162,14 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
       counts[z] = (counts[z] ?? 0) + 1;
     }
     log(`nodes per zone: ${JSON.stringify(counts)}`);
-    assert.deepEqual(counts, { "zone-a": 5, "zone-b": 9, "zone-c": 9 });
+    assert.deepEqual(counts, { "zone-a": 5, "zone-b": 11, "zone-c": 11 }); // zones b and c: 1 control plane, 8 workers, 2 GPU workers
+    const gpu = nodes.filter((n) => /-gpu-worker-/.test(n.metadata.name));
+    assert.deepEqual(gpu.map((n) => [n.metadata.name, n.metadata.labels[ZONE], n.metadata.labels["nvidia.com/gpu.present"], (n.spec.taints ?? []).filter((t: Pod) => t.key.startsWith("nvidia.com/")).map((t: Pod) => `${t.key}=${t.value}:${t.effect}`).join()]), [
+      ["esxi-b2-gpu-worker-1", "zone-b", "true", "nvidia.com/gpu=present:NoSchedule"],
+      ["esxi-b2-gpu-worker-2", "zone-b", "true", "nvidia.com/gpu=present:NoSchedule"],
+      ["esxi-c2-gpu-worker-1", "zone-c", "true", "nvidia.com/gpu=present:NoSchedule"],
+      ["esxi-c2-gpu-worker-2", "zone-c", "true", "nvidia.com/gpu=present:NoSchedule"],
+    ]);
   });
 
   const cases: { name: string; placement: Partial<SparkSettings["placement"]>; n: number }[] = [

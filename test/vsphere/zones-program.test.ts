@@ -69,7 +69,7 @@ describe("zones: the registered resources of the three-zone stack", function () 
   it("every DRS group and rule is in the compute cluster of its VMs (no rule spans clusters); no control-plane rule with one control plane per cluster", () => {
     const vmCluster = new Map<string, string>();
     const groups = res.filter((x) => x.type.endsWith(":ComputeClusterVmGroup"));
-    assert.equal(groups.length, 28);
+    assert.equal(groups.length, 32); // 28 VMs and the 4 GPU workers of zones b and c
     const idOf = new Map<string, string>();
     for (const g of groups) {
       const vm = g.name.replace(/^spark-/, "").replace(/-vm-group$/, "");
@@ -113,6 +113,12 @@ describe("zones: the registered resources of the three-zone stack", function () 
       const reg = docs.find((d) => d.kind === "InitConfiguration" || d.kind === "JoinConfiguration").nodeRegistration;
       assert.deepEqual(reg.kubeletExtraArgs, [{ name: "node-labels", value: `topology.kubernetes.io/zone=${zone},topology.kubernetes.io/region=Datacenter` }], vm);
     }
+    // A GPU worker in a zone: one node-labels flag with the GPU label and its zone's, and the GPU taint.
+    const gpu = parseAllDocuments(r.artifacts.find((x) => x.path === "kubeadm/esxi-c2-gpu-worker-2.yaml")!.content)
+      .map((d) => d.toJS())
+      .find((d) => d.kind === "JoinConfiguration").nodeRegistration;
+    assert.deepEqual(gpu.kubeletExtraArgs, [{ name: "node-labels", value: "nvidia.com/gpu.present=true,topology.kubernetes.io/zone=zone-c,topology.kubernetes.io/region=Datacenter" }]);
+    assert.deepEqual(gpu.taints, [{ key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" }]);
   });
 
   it("each zone's nodes get its subnet and gateway; the plan shows zones, zone failures, the endpoint's zone and executors per zone", () => {
@@ -122,7 +128,7 @@ describe("zones: the registered resources of the three-zone stack", function () 
     const vms = r.plan.hosts.flatMap((h) => h.vms.map((v) => [v.name, v.address, h.zone]));
     assert.deepEqual(vms.find((v) => v[0] === "esxi-b1-worker-1"), ["esxi-b1-worker-1", "192.168.2.12", "zone-b"]);
     const z = r.plan.zones as any;
-    assert.deepEqual(z.zones.map((x: any) => [x.zone, x.vms.controlPlanes, x.vms.workers]), [["zone-a", 1, 8], ["zone-b", 1, 8], ["zone-c", 1, 8]]);
+    assert.deepEqual(z.zones.map((x: any) => [x.zone, x.vms.controlPlanes, x.vms.workers, x.vms.gpuWorkers]), [["zone-a", 1, 8, 0], ["zone-b", 1, 8, 2], ["zone-c", 1, 8, 2]]);
     assert.match(z.failures[0].text, /^zone zone-a fails: 10 of its 10 VMs stay down.*control plane 2 of 3 running \(quorum holds\); API endpoint down/);
     assert.match(z.endpoint, /HAProxy VM in zone zone-a: when zone zone-a fails, the API is unreachable/);
     assert.deepEqual((r.plan.spark as any).zones.perZone, { "zone-a": 8, "zone-b": 8, "zone-c": 8 });

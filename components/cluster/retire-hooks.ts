@@ -247,19 +247,29 @@ export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leavi
   for (const id of d.ids) {
     let done = false;
     const why: string[] = [];
-    for (const ep of via) {
-      try {
-        await etcd.call(ep, "/v3/cluster/member/remove", { ID: id });
-        done = true;
-        break;
-      } catch (e) {
-        const msg = String((e as Error).message ?? e);
-        if (/member not found/.test(msg)) {
+    // etcd answers "unhealthy cluster" until every member has been connected for 5 s
+    // (server/etcdserver mayRemoveMember with --strict-reconfig-check); kubeadm's RemoveMember
+    // retries with a backoff, so does this, for up to `verifyMs`.
+    const until = Date.now() + verifyMs;
+    for (let retry = true; retry && !done; ) {
+      retry = false;
+      why.length = 0;
+      for (const ep of via) {
+        try {
+          await etcd.call(ep, "/v3/cluster/member/remove", { ID: id });
           done = true;
           break;
+        } catch (e) {
+          const msg = String((e as Error).message ?? e);
+          if (/member not found/.test(msg)) {
+            done = true;
+            break;
+          }
+          why.push(msg);
+          if (/unhealthy cluster/.test(msg) && Date.now() < until) retry = true;
         }
-        why.push(msg);
       }
+      if (retry && !done) await sleep(1000);
     }
     if (!done) throw new Error(`removing ${leaving.name}'s etcd member ${id}: every remaining member refused: ${why.join("; ")}. Its VM was not deleted`);
   }

@@ -54,6 +54,8 @@ export interface BootstrapChildren {
   adminCertPem: pulumi.Output<string>;
   adminKeyPem: pulumi.Output<string>;
   certificateKey: pulumi.Output<string>;
+  /** The etcd CA and a client certificate it signed (secret): node retirement removes etcd members with it. */
+  etcdClient: pulumi.Output<{ caPem: string; certPem: string; keyPem: string }>;
 }
 
 /** The spec, or a ValidationError listing every problem (nothing is registered before this). */
@@ -95,6 +97,25 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
     },
     child,
   );
+
+  // The program's etcd client (node retirement, components/cluster/retire-hooks.ts): etcd trusts any
+  // client certificate its CA signed (kubeadm's etcd runs --client-cert-auth with the etcd CA); the
+  // name is kubeadm's health-check client's, with the program's suffix.
+  const etcdClientKey = new tls.PrivateKey(`${name}-etcd-retire-client-key`, { algorithm: "RSA", rsaBits: 2048 }, child);
+  const etcdClientCsr = new tls.CertRequest(`${name}-etcd-retire-client-csr`, { privateKeyPem: etcdClientKey.privateKeyPem, subject: { commonName: "kube-etcd-healthcheck-client-vsphere-spark" } }, child);
+  const etcdClientCert = new tls.LocallySignedCert(
+    `${name}-etcd-retire-client-cert`,
+    {
+      certRequestPem: etcdClientCsr.certRequestPem,
+      caPrivateKeyPem: etcd.key.privateKeyPem,
+      caCertPem: etcd.cert.certPem,
+      validityPeriodHours: ADMIN_CERT_VALIDITY_HOURS,
+      earlyRenewalHours: 720,
+      allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
+    },
+    child,
+  );
+  const etcdClient = pulumi.secret(pulumi.all([etcd.cert.certPem, etcdClientCert.certPem, etcdClientKey.privateKeyPem]).apply(([caPem, certPem, keyPem]) => ({ caPem, certPem, keyPem })));
 
   const tokenPart = (suffix: string, length: number) =>
     new random.RandomString(`${name}-bootstrap-token-${suffix}`, { length, upper: false, lower: true, numeric: true, special: false }, child);
@@ -154,7 +175,7 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
       );
     }
   }
-  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, joinToken, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem), certificateKey };
+  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, joinToken, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem), certificateKey, etcdClient };
 }
 
 export class KubeadmBootstrap extends pulumi.ComponentResource {
@@ -179,6 +200,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
    * joining control planes decrypt them with it, so only the init node's guestinfo holds CA keys.
    */
   readonly certificateKey: pulumi.Output<string>;
+  /** The etcd CA and a client certificate it signed (secret), for node retirement. */
+  readonly etcdClient: pulumi.Output<{ caPem: string; certPem: string; keyPem: string }>;
 
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = bootstrapSpec(name, args);
@@ -196,6 +219,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     this.adminCertPem = out.adminCertPem;
     this.adminKeyPem = out.adminKeyPem;
     this.certificateKey = out.certificateKey;
+    this.etcdClient = out.etcdClient;
     this.registerOutputs({ caCertPem: this.caCertPem, caCertHash: this.caCertHash, endpoint: this.endpoint, guestinfo: this.guestinfo });
   }
 }

@@ -86,6 +86,12 @@ export interface ClusterLifecycleState {
   createdAt?: string;
   /** Rebuilt from an older stack's `vms` output (`stateFromVmsOutput`): only the nodes are known. */
   legacy?: boolean;
+  /**
+   * Every worker and control-plane VM was registered with its retirement hook (beforeDelete), so
+   * removing one in the next update drains it first (components/cluster/retire-hooks.ts). Absent in
+   * a state written by an older version.
+   */
+  retireHooks?: boolean;
 }
 
 /** The acknowledgements a user gives after doing a refusal's steps (`vsphere-spark:lifecycle`). */
@@ -96,10 +102,12 @@ export interface LifecycleSettings {
   allowSingleControlPlane: boolean;
   /** The Kubernetes version every node runs after a manual `kubeadm upgrade`. */
   upgradedKubernetesVersion?: string;
+  /** How long retiring a node may wait for its pods' evictions (PodDisruptionBudgets); default 15. */
+  drainTimeoutMinutes?: number;
 }
 
 export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = { preparedNodes: [], allowSingleControlPlane: false };
-const LIFECYCLE_KEYS = ["preparedNodes", "allowSingleControlPlane", "upgradedKubernetesVersion"] as const;
+const LIFECYCLE_KEYS = ["preparedNodes", "allowSingleControlPlane", "upgradedKubernetesVersion", "drainTimeoutMinutes"] as const;
 
 /** `vsphere-spark:lifecycle` with its defaults, and every problem with it. */
 export function resolveLifecycleSettings(raw: unknown, path = "vsphere-spark:lifecycle"): { settings: LifecycleSettings; errors: FieldError[] } {
@@ -111,7 +119,9 @@ export function resolveLifecycleSettings(raw: unknown, path = "vsphere-spark:lif
   const upgradedKubernetesVersion = r.optString(o, "upgradedKubernetesVersion", path, (v) =>
     parseKubernetesVersion(v) ? undefined : `"${v}" is not a pinned version like "1.32.0"`,
   );
-  return { settings: { preparedNodes, allowSingleControlPlane, upgradedKubernetesVersion }, errors: r.errors };
+  const drainTimeoutMinutes = r.optNumber(o, "drainTimeoutMinutes", path, { min: 1, max: 1440 });
+  const drain = drainTimeoutMinutes !== undefined ? { drainTimeoutMinutes } : {};
+  return { settings: { preparedNodes, allowSingleControlPlane, upgradedKubernetesVersion, ...drain }, errors: r.errors };
 }
 
 /** The node-level inputs the state needs besides the cluster spec. */
@@ -155,6 +165,7 @@ export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext):
       "kubernetes.etcdBackup": s.etcdBackup,
     },
     ...(ctx.createdAt !== undefined ? { createdAt: ctx.createdAt } : {}),
+    retireHooks: true,
   };
 }
 
@@ -182,6 +193,7 @@ export function parseClusterLifecycleState(v: unknown): { state?: ClusterLifecyc
   }
   if (!isObj(v.firstBoot)) return bad("firstBoot");
   if (v.createdAt !== undefined && typeof v.createdAt !== "string") return bad("createdAt");
+  if (v.retireHooks !== undefined && typeof v.retireHooks !== "boolean") return bad("retireHooks");
   return { state: v as unknown as ClusterLifecycleState };
 }
 
@@ -202,7 +214,7 @@ export function stateFromVmsOutput(vms: unknown, next: ClusterLifecycleState): C
   const order = (n: LifecycleNode) => (n.role === "control-plane" ? 0 : 1);
   const ranked = new Map(next.nodes.map((n, i) => [n.name, i]));
   nodes.sort((a, b) => order(a) - order(b) || (ranked.get(a.name) ?? 1e9) - (ranked.get(b.name) ?? 1e9) || (a.name < b.name ? -1 : 1));
-  const { createdAt: _unknown, ...rest } = next;
+  const { createdAt: _unknown, retireHooks: _notYet, ...rest } = next;
   return { ...rest, nodes, firstBoot: { ...next.firstBoot }, legacy: true } as ClusterLifecycleState;
 }
 
@@ -229,6 +241,12 @@ export const LEAF_CERTIFICATE_DAYS = 365;
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
+
+/** What the plan says of a retired node (the resource hooks of components/cluster/retire-hooks.ts). */
+export const RETIRED_WORKER = "drained and removed before deletion: cordoned, its pods evicted through the eviction API and its Node deleted before its VM is deleted";
+export const RETIRED_CP = "drained and removed before deletion: drained, its etcd member removed through the remaining members and its Node deleted before its VM is deleted";
+/** kubectl drain's usual timeout in the manual steps, and the hooks' default (retire.ts DEFAULT_DRAIN_TIMEOUT_MINUTES). */
+const DEFAULT_DRAIN_MINUTES = 15;
 
 const steps = (lines: string[]) => lines.map((l, i) => `\n      ${i + 1}. ${l}`).join("");
 const list = (names: string[]) => names.join(", ");
@@ -372,6 +390,10 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     );
   }
   const removedCps = removed.filter((n) => n.role === "control-plane");
+  // Whether the running VMs carry their retirement hook: the engine runs the hook stored with a
+  // VM's state, so a VM last registered by an older version (no \`retireHooks\` in the state) is
+  // deleted without one.
+  const hooked = previous.retireHooks === true && !previous.legacy;
   if (previous.legacy && removedCps.length > 0) {
     refuse(
       "controlPlane",
@@ -390,8 +412,17 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
       ])}`,
     );
   }
+  // Control planes removed: automated (components/cluster/retire-hooks.ts): before each VM is
+  // deleted its node is drained, its etcd member removed through the remaining members (refused
+  // when that would lose quorum) and its Node deleted, one control plane at a time.
+  const retiredCps = removedCps.filter((n) => !prepared.has(n.name));
+  if (retiredCps.length > 0 && hooked) {
+    notes.push(
+      `control plane${retiredCps.length > 1 ? "s" : ""} ${list(retiredCps.map((n) => n.name))} ${retiredCps.length > 1 ? "are" : "is"} ${RETIRED_CP} (one at a time; the hook refuses a removal that would lose etcd's quorum, and the VM then stays)`,
+    );
+  }
   const unpreparedCps = removedCps.filter((n) => !prepared.has(n.name));
-  if (unpreparedCps.length > 0) {
+  if (unpreparedCps.length > 0 && !hooked) {
     const names = unpreparedCps.map((n) => n.name);
     refuse(
       "controlPlane",
@@ -401,7 +432,7 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
           "on the node: `sudo kubeadm reset -f` (its remove-etcd-member phase removes the node's etcd member; it only warns when that fails)",
           `check on a remaining control plane that the member is gone: \`${ETCDCTL} member list\`; if not: \`${ETCDCTL} member remove <its id>\`; then \`${ETCDCTL} endpoint health --cluster\``,
           "`kubectl delete node <node>`",
-          `list it in ${ackKey} and \`pulumi up\` (its VM is deleted)`,
+          `list it in ${ackKey} and \`pulumi up\` (its VM is deleted); or: keep the control planes for one \`pulumi up\` (this version binds every VM its retirement hook), then remove them and the hook does these steps`,
         ])}`,
     );
   }
@@ -419,17 +450,26 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     );
   }
 
-  // Workers removed: drained and their Node deleted first.
+  // Workers removed: automated (components/cluster/retire-hooks.ts): each one is drained through the
+  // eviction API and its Node deleted before its VM is deleted.
   const removedWorkers = removed.filter((n) => n.role === "worker");
+  const retiredWorkers = removedWorkers.filter((n) => !prepared.has(n.name));
+  if (retiredWorkers.length > 0 && hooked) {
+    notes.push(
+      `worker${retiredWorkers.length > 1 ? "s" : ""} ${list(retiredWorkers.map((n) => n.name))} ${retiredWorkers.length > 1 ? "are" : "is"} ${RETIRED_WORKER} ` +
+        `(PodDisruptionBudgets honoured; after ${ack.drainTimeoutMinutes ?? DEFAULT_DRAIN_MINUTES} min (${ackKey.replace(/preparedNodes$/, "drainTimeoutMinutes")}) the update fails naming the blocking budget and the VM stays)`,
+    );
+  }
+  // Workers removed from a state whose VMs carry no retirement hook yet: as before, by hand.
   const unpreparedWorkers = removedWorkers.filter((n) => !prepared.has(n.name));
-  if (unpreparedWorkers.length > 0) {
+  if (unpreparedWorkers.length > 0 && !hooked) {
     const names = unpreparedWorkers.map((n) => n.name);
     refuse(
       "workersPerHost",
       `removes worker${names.length > 1 ? "s" : ""} ${list(names)} without draining: their pods die with the VMs and the Nodes stay behind NotReady. Steps, for each:${steps([
         DRAIN("<node>"),
         "`kubectl delete node <node>`",
-        `list it in ${ackKey}, then \`pulumi up\` (its VM is deleted)`,
+        `list it in ${ackKey}, then \`pulumi up\` (its VM is deleted); or: keep the workers for one \`pulumi up\` (this version binds every VM its retirement hook), then remove them and the hook drains them`,
       ])}`,
     );
   }

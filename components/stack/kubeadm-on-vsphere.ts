@@ -35,6 +35,31 @@ import type { VsphereDecisions } from "../vsphere/settings";
 import { VsphereTopology, topologyArgs } from "../vsphere/topology";
 import { clusterKey, zoneOfHost } from "../vsphere/zones";
 import { withZones, zonesPlanSection, zonesPlanText } from "../vsphere/zones-plan";
+import { RetireCredentials, RetireHooksArgs, createRetireHooks } from "../cluster/retire-hooks";
+import { drainPolicy } from "../cluster/retire";
+import { apiServerUrl } from "../cluster/kubeconfig";
+import { controlPlaneNodes } from "../cluster/topology";
+
+/** What the retirement hooks are given: this run's nodes, the last run's addresses, the acknowledgements, the credentials (secret). */
+export function retireHooksArgs(args: KubeadmVsphereClusterArgs, bootstrap: KubeadmBootstrap, previous?: ClusterLifecycleState): RetireHooksArgs {
+  const c = args.cluster;
+  const lifecycle = args.spec.lifecycle ?? DEFAULT_LIFECYCLE_SETTINGS;
+  const credentials: pulumi.Output<RetireCredentials> = pulumi.secret(
+    pulumi.all([bootstrap.caCertPem, bootstrap.adminCertPem, bootstrap.adminKeyPem, bootstrap.etcdClient]).apply(([caPem, certPem, keyPem, etcd]) => ({
+      apiUrl: apiServerUrl(c.endpoint),
+      kube: { caPem, certPem, keyPem },
+      etcd,
+    })),
+  );
+  return {
+    credentials,
+    nodes: c.nodes.map((n) => n.name),
+    controlPlanes: controlPlaneNodes(c).map((n) => ({ name: n.name, address: n.address })),
+    previousAddresses: Object.fromEntries((previous?.nodes ?? []).map((n) => [n.name, n.address])),
+    preparedNodes: [...lifecycle.preparedNodes],
+    drain: drainPolicy(lifecycle.drainTimeoutMinutes),
+  };
+}
 
 export interface KubeadmOnVsphereSpec {
   readonly vsphere: VsphereDecisions;
@@ -192,7 +217,7 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
     const createdAt = check.previous ? check.previous.createdAt : args.now?.toISOString();
     const state = clusterLifecycleState(args.cluster, { template: args.spec.vsphere.inventory.template, createdAt });
     // A previous applied state: the cluster exists, so a replaced first control plane joins it.
-    const out = createKubeadmVsphereCluster(this, name, args, readinessTargets(check.previous, state), check.previous !== undefined);
+    const out = createKubeadmVsphereCluster(this, name, args, readinessTargets(check.previous, state), check.previous !== undefined, check.previous);
     this.bootstrap = out.bootstrap;
     this.topology = out.topology;
     this.access = out.access;
@@ -215,8 +240,18 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
   }
 }
 
-/** Creates the children: PKI and guestinfo, the VMs (each with its guestinfo), then the access gate. */
-export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: string, args: KubeadmVsphereClusterArgs, readiness?: { waitFor: string[]; reportOnly: string[] }, clusterExists = false) {
+/**
+ * Creates the children: PKI and guestinfo, the node-retirement hooks, the VMs (each with its
+ * guestinfo, workers and control planes with their retirement hook), then the access gate.
+ */
+export function createKubeadmVsphereCluster(
+  parent: pulumi.Resource,
+  name: string,
+  args: KubeadmVsphereClusterArgs,
+  readiness?: { waitFor: string[]; reportOnly: string[] },
+  clusterExists = false,
+  previous?: ClusterLifecycleState,
+) {
   const v = args.spec.vsphere;
   const c = args.cluster;
   const child = { parent };
@@ -225,7 +260,9 @@ export function createKubeadmVsphereCluster(parent: pulumi.Resource, name: strin
     { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings, joinTokenGeneration: joinTokenGeneration(args.now, c.settings.bootstrapTokenTtl), clusterExists },
     child,
   );
-  const topology = new VsphereTopology(name, topologyArgs(v, bootstrap.guestinfo), child);
+  // Registered on every run, so the engine finds them for a VM that is gone from the program.
+  const retire = createRetireHooks(c.clusterName, name, retireHooksArgs(args, bootstrap, previous));
+  const topology = new VsphereTopology(name, { ...topologyArgs(v, bootstrap.guestinfo), beforeDelete: { worker: [retire.worker], "control-plane": [retire.controlPlane] } }, child);
   const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines), readiness }, child);
   return { bootstrap, topology, access };
 }

@@ -57,6 +57,12 @@ export interface VsphereTopologyArgs {
   readonly zones?: readonly ZoneSpec[];
   /** The user's anti-affinity rules (`drs.keepApart`), each inside one compute cluster (checked by the settings). */
   readonly keepApart?: readonly KeepApartRule[];
+  /**
+   * Named resource hooks run before a VM of this role is deleted (the cluster layer's node
+   * retirement: drain, etcd member removal). The engine calls the hook registered under the name
+   * stored with the VM, so the caller registers the same hooks on every run.
+   */
+  readonly beforeDelete?: Readonly<Partial<Record<VmSlot["role"], pulumi.ResourceHook[]>>>;
 }
 
 /** The topology's arguments from the layer's decisions, with each VM's guestinfo when a cluster layer renders one. */
@@ -272,6 +278,7 @@ function createVms(
         // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
         // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
         ignoreChanges: ["extraConfig"],
+        ...(args.beforeDelete?.[slot.role]?.length ? { hooks: { beforeDelete: [...args.beforeDelete[slot.role]!] } } : {}),
       },
     );
     machines[slot.name] = vm;

@@ -31,7 +31,12 @@ export interface RecordedResource {
   replaceOnChanges?: string[];
   /** Name of the explicit `provider` resource option's provider (e.g. `spark-k8s`). */
   provider?: string;
+  /** Names of the `beforeDelete` resource hooks bound to it (node retirement on VMs). */
+  beforeDelete?: string[];
 }
+
+/** Names of the resource hooks the program registered in the run. */
+export const registeredHooks: string[] = [];
 
 export interface RecordedInvoke {
   token: string;
@@ -133,7 +138,7 @@ async function runOnce<T extends Record<string, unknown>>(
 ): Promise<MockRunResult<T>> {
   const resources: RecordedResource[] = [];
   const invokes: RecordedInvoke[] = [];
-  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string }>();
+  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string; beforeDelete?: string[] }>();
   let failure: Error | undefined;
 
   const mocks: pulumi.runtime.Mocks = {
@@ -149,6 +154,7 @@ async function runOnce<T extends Record<string, unknown>>(
         ignoreChanges: m.ignoreChanges,
         replaceOnChanges: m.replaceOnChanges,
         ...(m.provider ? { provider: m.provider } : {}),
+        ...(m.beforeDelete?.length ? { beforeDelete: m.beforeDelete } : {}),
       });
       const extra = options.outputs?.[args.type]?.(args.name, args.inputs) ?? {};
       return { id: args.type === "pulumi:pulumi:Stack" ? "" : `${args.name}-id`, state: { ...args.inputs, ...extra } };
@@ -167,6 +173,16 @@ async function runOnce<T extends Record<string, unknown>>(
 
   // The SDK keeps configuration and the monitor in process-wide state; both are replaced here.
   await pulumi.runtime.setMocks(mocks, options.project, options.stack, options.preview ?? true);
+  // The SDK's mock monitor (3.270) has no RegisterResourceHook, though setMocks declares the feature:
+  // a program that registers a ResourceHook would fail under mocks. The hooks are recorded instead
+  // (never called: a mock run deletes nothing).
+  registeredHooks.length = 0;
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceHook?: (req: { getName(): string }, cb: (err: Error | null, res: unknown) => void) => void };
+  if (monitor && typeof monitor.registerResourceHook !== "function")
+    monitor.registerResourceHook = (req, cb) => {
+      registeredHooks.push(req.getName());
+      cb(null, {});
+    };
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
   let raw: T | undefined;
@@ -180,6 +196,7 @@ async function runOnce<T extends Record<string, unknown>>(
           ignoreChanges: a.opts.ignoreChanges,
           replaceOnChanges: a.opts.replaceOnChanges,
           provider: ((a.opts as pulumi.CustomResourceOptions).provider as (pulumi.ProviderResource & { __name?: string }) | undefined)?.__name,
+          beforeDelete: (a.opts.hooks?.beforeDelete ?? []).map((h) => h.name),
         });
         return undefined;
       });

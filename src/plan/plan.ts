@@ -52,7 +52,7 @@ export interface Plan {
   endpoint: { kind: string; address: string; port: number };
   counts: Record<string, number>;
   /** `ignoreChanges` and `replaceOnChanges` appear only on resources that set them. */
-  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string }[];
+  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string; beforeDelete?: string[] }[];
   hosts: PlannedHost[];
   /** `sha256` of the content (plans written before it have none). */
   artifacts: { path: string; kind: string; sha256?: string }[];
@@ -123,6 +123,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       ...(r.ignoreChanges && r.ignoreChanges.length > 0 ? { ignoreChanges: [...r.ignoreChanges] } : {}),
       ...(r.replaceOnChanges && r.replaceOnChanges.length > 0 ? { replaceOnChanges: [...r.replaceOnChanges] } : {}),
       ...(r.provider ? { provider: r.provider } : {}),
+      ...(r.beforeDelete && r.beforeDelete.length > 0 ? { beforeDelete: [...r.beforeDelete] } : {}),
     }));
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;

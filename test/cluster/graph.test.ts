@@ -45,10 +45,10 @@ describe("cluster components under the mock runtime", function () {
     const count = (t: string) => r.resources.filter((x) => x.type === t).length;
     assert.equal(count("vsphere-spark:cluster:KubeadmBootstrap"), 1);
     assert.equal(count("vsphere-spark:cluster:KubeadmClusterAccess"), 1);
-    assert.equal(count("tls:index/privateKey:PrivateKey"), 5);
+    assert.equal(count("tls:index/privateKey:PrivateKey"), 6);
     assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 3);
-    assert.equal(count("tls:index/certRequest:CertRequest"), 1);
-    assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), 1);
+    assert.equal(count("tls:index/certRequest:CertRequest"), 2, "the admin and the etcd retirement client");
+    assert.equal(count("tls:index/locallySignedCert:LocallySignedCert"), 2, "the admin and the etcd retirement client");
     assert.equal(count("random:index/randomString:RandomString"), 4, "init token and join token");
     assert.equal(count("pulumi:providers:kubernetes"), 1);
     assert.equal(count("kubernetes:core/v1:Secret"), 1, "the join token");

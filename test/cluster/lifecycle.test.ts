@@ -137,17 +137,17 @@ describe("changes to a running cluster", () => {
 
   describe("workers", () => {
     const perHost = (n: number) => stateOf((x) => (x["vsphere-spark:workersPerHost"] = n));
-    it("scale-in removes the highest slots first and is refused until each removed worker is drained (preparedNodes)", () => {
+    it("scale-in removes the highest slots first; each removed worker is drained and removed before deletion (automated, no acknowledgement)", () => {
       const c = checkClusterChange(base, perHost(3));
-      assert.deepEqual(paths(c), ["vsphere-spark:workersPerHost"]);
-      assert.match(c.refusals[0].message, /removes workers esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4 without draining/);
-      assert.match(c.refusals[0].message, /kubectl drain <node> --ignore-daemonsets.*kubectl delete node <node>/s);
-      // Three of four prepared: the fourth is still refused, by name.
-      const three = checkClusterChange(base, perHost(3), { lifecycle: ack({ preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4"] }) });
-      assert.match(three.refusals[0].message, /removes worker esxi-04-worker-4 without/);
-      const all = checkClusterChange(base, perHost(3), { lifecycle: ack({ preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"] }) });
-      assert.deepEqual(all.refusals, []);
-      assert.match(all.notes.join("\n"), /4 worker\(s\) removed.*executor count/);
+      assert.deepEqual(c.refusals, []);
+      const notes = c.notes.join("\n");
+      assert.match(notes, /workers esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4 are drained and removed before deletion/);
+      assert.match(notes, /PodDisruptionBudgets honoured; after 15 min \(vsphere-spark:lifecycle\.drainTimeoutMinutes\)/);
+      assert.match(notes, /4 worker\(s\) removed.*executor count/);
+      // Prepared by hand: left alone by the hook, and not announced as drained.
+      const three = checkClusterChange(base, perHost(3), { lifecycle: ack({ preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4"], drainTimeoutMinutes: 40 }) });
+      assert.deepEqual(three.refusals, []);
+      assert.match(three.notes.join("\n"), /worker esxi-04-worker-4 is drained and removed before deletion.*after 40 min/);
     });
     it("scale-out is automated: no refusal, a note", () => {
       const c = checkClusterChange(perHost(3), base);
@@ -173,13 +173,12 @@ describe("changes to a running cluster", () => {
       x["vsphere-spark:endpoint"].host = "esxi-04";
     });
 
-    it("3 → 1 is refused: etcd members are not removed by deleting VMs, and going to one needs allowSingleControlPlane", () => {
+    it("3 → 1 still needs allowSingleControlPlane; the two leaving members are removed from etcd before their VMs go (automated)", () => {
       const c = checkClusterChange(base, one);
-      assert.deepEqual(paths(c).sort(), ["vsphere-spark:controlPlane", "vsphere-spark:controlPlane.count"]);
-      assert.match(c.refusals.find((r) => r.path === "vsphere-spark:controlPlane")!.message, /removes control planes esxi-02-control-plane, esxi-03-control-plane.*etcdctl.*member list/s);
-      const prepared = ack({ preparedNodes: ["esxi-02-control-plane", "esxi-03-control-plane"] });
-      assert.deepEqual(paths(checkClusterChange(base, one, { lifecycle: prepared })), ["vsphere-spark:controlPlane.count"]);
-      assert.deepEqual(checkClusterChange(base, one, { lifecycle: { ...prepared, allowSingleControlPlane: true } }).refusals, []);
+      assert.deepEqual(paths(c), ["vsphere-spark:controlPlane.count"]);
+      const ok = checkClusterChange(base, one, { lifecycle: ack({ allowSingleControlPlane: true }) });
+      assert.deepEqual(ok.refusals, []);
+      assert.match(ok.notes.join("\n"), /control planes esxi-02-control-plane, esxi-03-control-plane are drained and removed before deletion: drained, its etcd member removed/);
     });
 
     it("3 → 5: refused until the joins are prepared (init token and kubeadm-certs expired); then HAProxy's backends are noted", () => {
@@ -193,9 +192,10 @@ describe("changes to a running cluster", () => {
       assert.match(ok.notes.join("\n"), /HAProxy's backends are written at the load balancer's first boot/);
     });
 
-    it("5 → 3: allowed once the two leaving members are removed from etcd (preparedNodes)", () => {
-      assert.deepEqual(paths(checkClusterChange(five, three)), ["vsphere-spark:controlPlane"]);
-      assert.deepEqual(checkClusterChange(five, three, { lifecycle: ack({ preparedNodes: ["esxi-04-control-plane", "esxi-05-control-plane"] }) }).refusals, []);
+    it("5 → 3: automated, no acknowledgement: each leaving member is removed from etcd and its Node deleted before its VM", () => {
+      const c = checkClusterChange(five, three);
+      assert.deepEqual(c.refusals, []);
+      assert.match(c.notes.join("\n"), /control planes esxi-05-control-plane, esxi-04-control-plane are drained and removed before deletion|control planes esxi-04-control-plane, esxi-05-control-plane are drained and removed before deletion/);
     });
 
     it("a different first control plane is refused even when prepared (it would run kubeadm init: a second cluster)", () => {
@@ -371,15 +371,26 @@ describe("plan --compare: the rules on a (base plan, head plan) pair", () => {
   };
   it("the base's clusterLifecycle output is the previous state, the head's is the next; the head's lifecycle key acknowledges", () => {
     const scaleIn = (c: Cfg) => (c["vsphere-spark:workersPerHost"] = 3);
-    const c = planChanges(side(), side(scaleIn))!;
+    // VMs bound their retirement hook (this version's state): automated, and the plan says so.
+    const hooked = planChanges(side(), side(scaleIn))!;
+    assert.deepEqual(hooked.refusals, []);
+    assert.match(renderPlanChanges(hooked), /esxi-04-worker-4 are drained and removed before deletion/);
+    // VMs an older version registered (no retireHooks in the base's state): refused as before.
+    const older = () => {
+      const b = side();
+      delete (b.outputs.clusterLifecycle as Partial<ClusterLifecycleState>).retireHooks;
+      return b;
+    };
+    const c = planChanges(older(), side(scaleIn))!;
     assert.deepEqual(c.refusals.map((r) => r.path), ["vsphere-spark:workersPerHost"]);
     assert.match(renderPlanChanges(c), /^Refused on a running cluster \(1\)/);
-    assert.deepEqual(kubeadmLifecycleRule(side(), side(scaleIn)).map((r) => [r.path, r.enforcedByProgram]), [["vsphere-spark:workersPerHost", true]]);
+    assert.match(c.refusals[0].message, /keep the workers for one `pulumi up` \(this version binds every VM its retirement hook\)/);
+    assert.deepEqual(kubeadmLifecycleRule(older(), side(scaleIn)).map((r) => [r.path, r.enforcedByProgram]), [["vsphere-spark:workersPerHost", true]]);
     const acked = side((x) => {
       scaleIn(x);
       x["vsphere-spark:lifecycle"] = { preparedNodes: ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"] };
     });
-    assert.deepEqual(planChanges(side(), acked)!.refusals, []);
+    assert.deepEqual(planChanges(older(), acked)!.refusals, []);
     assert.deepEqual(planChanges(side(), side()), { refusals: [], notes: [] });
   });
   it("nothing to check without the output on both sides (a new stack, Tanzu, an older plan JSON)", () => {

@@ -1,5 +1,6 @@
 /**
- * A real etcd cluster on loopback for the lab specs (etcd-membership.lab.ts, etcd-snapshot.lab.ts):
+ * A real etcd cluster on loopback for the lab specs (etcd-membership.lab.ts, etcd-snapshot.lab.ts,
+ * node-retirement.lab.ts):
  * kubeadm's ports and TLS (https peer URL `https://<address>:2380`, client URL `:2379`, client
  * certificates required), each member on its own 127/8 address.
  */
@@ -19,9 +20,9 @@ export interface Member {
 }
 
 /** Loopback addresses of this run (the whole of 127/8 is local): kubeadm's ports on each. */
-export function addresses(octet = 7): string[] {
+export function addresses(octet = 7, count = 3): string[] {
   const b = (process.pid % 200) + 20;
-  return [11, 12, 13].map((d) => `127.${b}.${octet}.${d}`);
+  return Array.from({ length: count }, (_, i) => `127.${b}.${octet}.${11 + i}`);
 }
 
 function openssl(dir: string, ...args: string[]): void {
@@ -176,3 +177,28 @@ export class EtcdLab {
   }
 }
 
+/** Samples `/health` of `targets()` every 100 ms until stopped: the moments quorum was lost. */
+export function sampler(lab: EtcdLab, targets: () => string[]) {
+  const lost: string[] = [];
+  let samples = 0;
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      const t = targets();
+      const ok = await Promise.all(t.map((a) => lab.healthy(a)));
+      samples++;
+      if (!ok.some(Boolean)) lost.push(`${new Date().toISOString()} none of ${t.join(", ")} healthy`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    lost,
+    get samples() {
+      return samples;
+    },
+    stop: async () => {
+      on = false;
+      await loop;
+    },
+  };
+}

@@ -23,37 +23,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ETCD_MEMBER_EXIT, ETCD_MEMBER_SCRIPT, etcdPeerUrl } from "../../components/cluster/etcd-member";
-import { EtcdLab, addresses, makeEtcdPki } from "./etcd-cluster";
+import { EtcdLab, addresses, makeEtcdPki, sampler } from "./etcd-cluster";
 import { Parts, Tool, resolveTools } from "./tools";
 import { waitFor } from "./control-plane";
 
 const log = (s: string) => console.log(`      ${s}`);
-
-/** Samples `/health` of `targets()` every 100 ms until stopped: the moments quorum was lost. */
-function sampler(lab: EtcdLab, targets: () => string[]) {
-  const lost: string[] = [];
-  let samples = 0;
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      const t = targets();
-      const ok = await Promise.all(t.map((a) => lab.healthy(a)));
-      samples++;
-      if (!ok.some(Boolean)) lost.push(`${new Date().toISOString()} none of ${t.join(", ")} healthy`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    lost,
-    get samples() {
-      return samples;
-    },
-    stop: async () => {
-      on = false;
-      await loop;
-    },
-  };
-}
 
 describe("real-systems lab: the control-plane join's etcd membership, on a real 3-member etcd", function () {
   this.timeout(0);

@@ -123,7 +123,7 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.deepEqual(adopt.providers.map((x) => [x.action, x.identifier]), [["update", "added"]]);
   });
 
-  it("control planes 3 → 1: two voting etcd members deleted without removal: quorum lost for good, a breach", async () => {
+  it("control planes 3 → 1: the two members removed before their VMs go (retirement hook); negative control: an older base (no hook) loses quorum for good, a breach", async () => {
     const d = diffPlans(
       ref,
       await planOf([], variant((c) => {
@@ -131,10 +131,24 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
         c["vsphere-spark:network"].addresses = { "esxi-02-load-balancer": "192.168.1.2" }; // the load balancer follows the control plane
       })),
     );
-    assert.deepEqual(d.quorum!.deleted.sort(), ["esxi-02-control-plane", "esxi-03-control-plane"]);
-    has(d, /^control plane: esxi-02-control-plane, esxi-03-control-plane deleted \(still registered etcd members.*quorum lost for good: 1 of 3 registered members keep their data, quorum needs 2/);
-    assert.ok(d.breach.quorum && d.breach.reasons.includes("etcd quorum at risk"));
-    assert.match(d.verdict, /^BREACH \(.*etcd quorum at risk/);
+    // The base's VMs carry the retirement hook: the two members are removed before their VMs go.
+    assert.deepEqual(d.quorum?.deleted ?? [], []);
+    has(d, /^2 nodes drained and removed before deletion .*etcd members of esxi-02-control-plane, esxi-03-control-plane removed one at a time, quorum checked \(3 → 1 members\)/);
+    assert.equal(d.breach.quorum, false);
+    // Negative control: a base written by an older version (no hooks): deleted without removal, quorum lost for good.
+    const older = structuredClone(ref);
+    for (const r of older.resources) delete r.beforeDelete;
+    const o = diffPlans(
+      older,
+      await planOf([], variant((c) => {
+        c["vsphere-spark:controlPlane"].count = 1;
+        c["vsphere-spark:network"].addresses = { "esxi-02-load-balancer": "192.168.1.2" };
+      })),
+    );
+    assert.deepEqual(o.quorum!.deleted.sort(), ["esxi-02-control-plane", "esxi-03-control-plane"]);
+    has(o, /^control plane: esxi-02-control-plane, esxi-03-control-plane deleted \(still registered etcd members.*quorum lost for good: 1 of 3 registered members keep their data, quorum needs 2/);
+    assert.ok(o.breach.quorum && o.breach.reasons.includes("etcd quorum at risk"));
+    assert.match(o.verdict, /^BREACH \(.*etcd quorum at risk/);
   });
 
   it("quorum table (etcd: a cluster of N tolerates (N-1)/2 failures), with its negative controls", () => {
@@ -229,16 +243,24 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.deepEqual(diffPlans(ref, acked).refusals, []);
   });
 
-  it("workers per host 4 → 3: the kubeadm change rules run on the pair; refused until the removed workers are drained and acknowledged", async () => {
-    const d = diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3"]));
-    const refusal = d.refusals.find((r) => r.rule === "components/cluster/lifecycle.ts (checkClusterChange)");
-    assert.ok(refusal, show(d));
+  it("workers per host 4 → 3: the kubeadm change rules run on the pair; automated (drained and removed before deletion) where the base's VMs carry the retirement hook, refused where they do not", async () => {
+    const head = await planOf(["vsphere-spark:workersPerHost=3"]);
+    const d = diffPlans(ref, head);
+    assert.deepEqual(d.refusals.filter((r) => r.rule.startsWith("components/cluster/lifecycle.ts")), [], show(d));
+    assert.ok(d.warnings.some((w) => /^4 nodes drained and removed before deletion/.test(w)), show(d));
+    // Negative control: a base written by an older version (no hooks on its VMs, no retireHooks in its state).
+    const older = structuredClone(ref);
+    for (const r of older.resources) delete r.beforeDelete;
+    delete (older.outputs.clusterLifecycle as { retireHooks?: boolean }).retireHooks;
+    const o = diffPlans(older, head);
+    const refusal = o.refusals.find((r) => r.rule === "components/cluster/lifecycle.ts (checkClusterChange)");
+    assert.ok(refusal, show(o));
     assert.equal(refusal.enforcedByProgram, true);
     assert.match(refusal.message, /worker-4/);
-    assert.ok(d.breach.reasons.includes("refused change"));
-    // Negative control: the four removed workers named as prepared (drained, Node deleted): no refusal.
+    assert.ok(o.breach.reasons.includes("refused change"));
+    assert.ok(o.warnings.some((w) => /^4 VMs deleted \(data on them is lost\)/.test(w)), show(o));
     const removed = ["esxi-01", "esxi-02", "esxi-03", "esxi-04"].map((h) => `${h}-worker-4`);
-    const acked = diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3", `vsphere-spark:lifecycle={preparedNodes: [${removed.join(", ")}]}`]));
+    const acked = diffPlans(older, await planOf(["vsphere-spark:workersPerHost=3", `vsphere-spark:lifecycle={preparedNodes: [${removed.join(", ")}]}`]));
     assert.deepEqual(acked.refusals.filter((r) => r.rule.startsWith("components/cluster/lifecycle.ts")), []);
   });
 

@@ -251,7 +251,7 @@ describe("compare: the Markdown budget at 96 and 320 hosts with many warnings", 
         at = i + text.length;
       }
       assert.deepEqual(kept.slice(0, 4).map((s) => s.name), ["verdict", "warnings", "reboots", "replacements"]);
-      for (const must of ["refused: the provider refuses this change on", "Storage vMotion", "control plane: esxi-03-control-plane deleted", "spark-control-plane-apart"]) {
+      for (const must of ["refused: the provider refuses this change on", "Storage vMotion", "esxi-03-control-plane removed one at a time, quorum checked", "spark-control-plane-apart"]) {
         assert.ok(markdown.includes(must), must);
       }
       const html = gfm().render(markdown);

@@ -64,9 +64,10 @@ describe("plan --compare: pairs of stacks", function () {
     const d = diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3"]));
     assert.deepEqual(names(byAction(d, "delete").filter((r) => r.type === VM)), ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"]);
     assert.equal(d.counts.create, 0);
-    // pulumi up refuses it (components/cluster/lifecycle.ts: not drained), so the refusal leads.
-    assert.match(d.warnings[0], /^refused: `vsphere-spark:workersPerHost` removes workers esxi-01-worker-4, .*without draining/);
-    assert.match(d.warnings[1], /^4 VMs deleted \(data on them is lost\)/);
+    // The VMs carry their retirement hook (beforeDelete): drained and removed before deletion.
+    assert.deepEqual(d.refusals, []);
+    assert.match(d.warnings.join("\n"), /^4 nodes drained and removed before deletion \(their VMs' beforeDelete hook: pods evicted through the eviction API.*Nodes deleted\), then their VMs deleted: esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4$/m);
+    assert.ok(!d.warnings.some((w) => /^4 VMs deleted/.test(w)), d.warnings.join("\n"));
     assert.equal(d.vms.filter((v) => v.status === "removed").length, 4);
   });
 
@@ -146,7 +147,7 @@ describe("plan --compare: pairs of stacks", function () {
     assert.deepEqual(d.hosts.map((h) => h.id), ["esxi-01", "esxi-05", "esxi-02", "esxi-03", "esxi-04"]);
     assert.equal(d.hosts[1].before, undefined);
     // The control plane moves from esxi-03 to the new host 2: a member is deleted.
-    assert.ok(d.warnings.some((x) => /^control plane: esxi-03-control-plane deleted .*2 of 3 members stay up \(quorum 2 holds\)/.test(x)), d.warnings.join("\n"));
+    assert.ok(d.warnings.some((x) => /^1 node drained and removed before deletion .*etcd members of esxi-03-control-plane removed one at a time, quorum checked \(3 → 2 members\)/.test(x)), d.warnings.join("\n"));
   });
 
   it("a Spark-only change: no VM or vSphere resource changes, the Spark rows and spark-submit say what", async () => {

@@ -230,7 +230,14 @@ describe("plan command line", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-previous-"));
     const state = JSON.parse(execFileSync(node, [CLI, "--json"], { cwd: ROOT, encoding: "utf8" })).outputs.clusterLifecycle;
     const file = path.join(dir, "state.json");
+    // VMs carrying their retirement hook: the scale-in is automated, and the plan says so.
     fs.writeFileSync(file, JSON.stringify({ ...state, createdAt: "2026-01-10T08:00:00.000Z" }));
+    const drained = spawnSync(node, [CLI, "--previous", file, "--set", "vsphere-spark:workersPerHost=3"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(drained.status, 0, drained.stderr);
+    assert.match(drained.stdout, /workers esxi-01-worker-4, .* are drained and removed before deletion/);
+    // A state an older version wrote (its VMs carry no hook): refused.
+    const { retireHooks: _older, ...olderState } = state;
+    fs.writeFileSync(file, JSON.stringify({ ...olderState, createdAt: "2026-01-10T08:00:00.000Z" }));
     const refused = spawnSync(node, [CLI, "--previous", file, "--set", "vsphere-spark:workersPerHost=3"], { cwd: ROOT, encoding: "utf8" });
     assert.equal(refused.status, 1);
     assert.equal(refused.stdout, "");

@@ -39,7 +39,7 @@ describe("offline plan: the full cluster", function () {
       assert.equal(count(VM), kind === "haproxy" ? 20 : 19);
       assert.equal(count("vsphere-spark:cluster:KubeadmBootstrap"), 1);
       assert.equal(count("vsphere-spark:cluster:KubeadmClusterAccess"), 1);
-      assert.equal(count("tls:index/privateKey:PrivateKey"), 5);
+      assert.equal(count("tls:index/privateKey:PrivateKey"), 6, "three CAs, the service-account key, the admin and the etcd retirement client");
       assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 3);
       assert.equal(count("random:index/randomString:RandomString"), 4);
       assert.equal(count("random:index/randomBytes:RandomBytes"), 1, "kubeadm's certificate key");

@@ -55,8 +55,9 @@ async function up(cfg: Record<string, string>, previousOutputs: Record<string, u
 }
 
 describe("the change rules in the stack program", () => {
-  it("a refused change (scale-in without drain) registers nothing but the self StackReference", async () => {
-    const r = await up(config((c) => (c["vsphere-spark:workersPerHost"] = 3)), { clusterLifecycle: appliedState() });
+  it("a refused change (scale-in of VMs an older version registered without their retirement hook) registers nothing but the self StackReference", async () => {
+    const { retireHooks: _none, ...older } = appliedState();
+    const r = await up(config((c) => (c["vsphere-spark:workersPerHost"] = 3)), { clusterLifecycle: older });
     await assert.rejects(r.run, (e: Error) => {
       assert.ok(e instanceof pulumi.RunError, "a RunError prints without a stack trace");
       assert.match(e.message, /refused change to a running cluster \(1 change\); nothing was changed/);
@@ -67,6 +68,23 @@ describe("the change rules in the stack program", () => {
       r.registered().map((x) => `${x.type}::${x.name}`),
       ["pulumi:pulumi:StackReference::organization/vsphere-spark/dev"],
     );
+  });
+
+  it("the same scale-in of VMs that carry their retirement hook deploys without acknowledgement; every worker and control-plane VM is bound its hook", async () => {
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    (pulumi.log as { warn: (m: string) => void }).warn = (m: string) => void warnings.push(m);
+    const out = await (await up(config((c) => (c["vsphere-spark:workersPerHost"] = 3)), { clusterLifecycle: appliedState() })).run.finally(
+      () => ((pulumi.log as { warn: typeof warn }).warn = warn),
+    );
+    assert.match(warnings.join("\n"), /workers esxi-01-worker-4, esxi-02-worker-4, esxi-03-worker-4, esxi-04-worker-4 are drained and removed before deletion/);
+    const vms = out.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine");
+    assert.equal(vms.length, 16);
+    const hookOf = (name: string) => vms.find((v) => v.name.endsWith(name))?.beforeDelete;
+    assert.deepEqual(hookOf("esxi-01-worker-1"), ["spark-retire-worker"]);
+    assert.deepEqual(hookOf("esxi-01-control-plane"), ["spark-retire-control-plane"]);
+    assert.equal(hookOf("esxi-04-load-balancer"), undefined, "the load balancer is not a node: no retirement");
+    assert.equal((out.outputs.clusterLifecycle as ClusterLifecycleState).retireHooks, true);
   });
 
   it("negative control: the same scale-in, drained and acknowledged, deploys; the new state keeps the creation date", async () => {

@@ -726,8 +726,14 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
   for (const [r, who] of refusedBy) warnings.push(`refused: the provider refuses this change on ${plural(who.length, "resource")} (${r}); pulumi up would fail: ${list(who)}`);
 
   const replacedVms = effective.filter((c) => isVmType(c.type) && c.action === "replace");
-  const deletedVms = effective.filter((c) => isVmType(c.type) && c.action === "delete");
-  const baseCps = [...vb.values()].filter((v) => v.role === "control-plane").map((v) => v.name);
+  const allDeletedVms = effective.filter((c) => isVmType(c.type) && c.action === "delete");
+  // A VM the base bound a retirement hook (beforeDelete, components/cluster/retire-hooks.ts) is
+  // drained, its etcd member removed (control planes) and its Node deleted before it goes.
+  const hookOf = new Map(base.resources.filter((r) => isVmType(r.type)).map((r) => [r.name, r.beforeDelete ?? []]));
+  const retired = allDeletedVms.filter((c) => (hookOf.get(c.name) ?? []).some((h) => /-retire-(worker|control-plane)$/.test(h)));
+  const deletedVms = allDeletedVms.filter((c) => !retired.includes(c));
+  const retiredCpNames = retired.map(vmOf).filter((n) => vb.get(n)?.role === "control-plane");
+  const baseCps = [...vb.values()].filter((v) => v.role === "control-plane" && !retiredCpNames.includes(v.name)).map((v) => v.name);
   const cpOf = (xs: { vm: string }[]) => xs.map((x) => x.vm).filter((n) => baseCps.includes(n));
   const q =
     baseCps.length > 0
@@ -756,6 +762,11 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
     const why = [...new Set(replacedVms.flatMap((c) => c.replaceBecause))];
     warnings.push(`${plural(replacedVms.length, "VM")} replaced (destroyed and re-cloned; data on them is lost), because of ${list(why)}: ${list(replacedVms.map(vmOf))}`);
   }
+  if (retired.length > 0)
+    warnings.push(
+      `${plural(retired.length, "node")} drained and removed before deletion (their VMs' beforeDelete hook: pods evicted through the eviction API, PodDisruptionBudgets honoured` +
+        `${retiredCpNames.length ? `; etcd members of ${list(retiredCpNames)} removed one at a time, quorum checked (${baseCps.length + retiredCpNames.length} → ${baseCps.length} members)` : ""}; Nodes deleted), then their VMs deleted: ${list(retired.map(vmOf))}`,
+    );
   if (deletedVms.length > 0) warnings.push(`${plural(deletedVms.length, "VM")} deleted (data on them is lost): ${list(deletedVms.map(vmOf))}`);
   const lbGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c) === "load-balancer");
   if (lbGone.length > 0) warnings.push(`load-balancer VM ${lbGone[0].action === "replace" ? "replaced" : "deleted"} (${lbGone.map(vmOf).join(", ")}): the API endpoint is down meanwhile`);

@@ -1,0 +1,364 @@
+/**
+ * Node retirement against real systems (part of `npm run lab`; components/cluster/retire.ts decides,
+ * components/cluster/retire-hooks.ts runs it):
+ *
+ * (a) the drain, against the real kube-apiserver, controller manager (its disruption controller keeps
+ *     the PodDisruptionBudgets' status) and scheduler, with kwok nodes and pods: a budget that allows
+ *     no disruption holds the drain until its timeout, which fails naming the node, the pods and the
+ *     budget; a budget that allows one lets the drain through with the budget kept at every sample.
+ *     Negative control: the pods killed with their node at once (no drain) break the same budget.
+ * (b) member removal against a real etcd (3 members; 5 → 3), health sampled every 100 ms: quorum
+ *     never lost; a removal that would lose quorum is refused and removes nothing. Negative control:
+ *     5 → 3 by deleting the VMs only (members left) leaves a cluster that loses quorum with one more
+ *     member down, where the retired one keeps it.
+ * (c) the engine's order, for real: `pulumi up` through the real Pulumi engine (Automation API, file
+ *     backend, the lab's pulumi-resource-kubernetes); a stand-in for a worker VM (a ConfigMap named
+ *     `standin-vm-<node>`: the vSphere provider cannot be built in this lab) carries the program's
+ *     retire-worker hook as `beforeDelete`; removed from the program, the engine runs the hook (drain,
+ *     Node deleted) before it deletes the stand-in. Negative control: a hook that fails (a blocking
+ *     budget) leaves the stand-in, the Node and its pods in place, and the update fails with the
+ *     hook's message.
+ * Simulated, and named so: kubelets and containers (kwok), the VM (a ConfigMap stand-in).
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { etcdClientUrl, etcdPeerUrl } from "../../components/cluster/etcd-member";
+import { DrainPolicy } from "../../components/cluster/retire";
+import { EtcdApi, KubeApi, cordon as cordonNode, createRetireHooks, deleteNode, drainNode, removeEtcdMember } from "../../components/cluster/retire-hooks";
+import { ControlPlane, kubeconfig, waitFor } from "./control-plane";
+import { Engine, inlineStack, makeEngine, npmVersion } from "./engine";
+import { EtcdLab, addresses, makeEtcdPki, sampler } from "./etcd-cluster";
+import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
+
+const PROVIDER_VERSION = npmVersion("@pulumi/kubernetes", ROOT);
+const log = (s: string) => console.log(`      ${s}`);
+const NS = "retire-lab";
+/** The lab's drain policy: kubectl's rules, shorter delays. */
+const FAST: DrainPolicy = { timeoutMs: 60_000, retryDelayMs: 1_000, pollMs: 250 };
+
+type Doc = Record<string, any>;
+
+function node(name: string, labels: Record<string, string> = {}, unschedulable = false): Doc {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", ...labels }, annotations: { "vsphere-spark.lab/stand-in": "kwok plays this node's kubelet" } },
+    spec: { unschedulable },
+    status: { capacity: { cpu: "8", memory: "16Gi", pods: "110" }, allocatable: { cpu: "8", memory: "16Gi", pods: "110" } },
+  };
+}
+
+const pause = [{ name: "c", image: "registry.k8s.io/pause:3.10", resources: { requests: { cpu: "100m", memory: "64Mi" } } }];
+
+function deployment(name: string, replicas: number, nodeSelector: Record<string, string>): Doc {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: NS },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { nodeSelector, containers: pause } } },
+  };
+}
+
+function pdb(name: string, app: string, minAvailable: number): Doc {
+  return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace: NS }, spec: { minAvailable, selector: { matchLabels: { app } } } };
+}
+
+/** Pods of `app` that serve: Ready and not terminating. */
+async function serving(api: KubeApi, app: string): Promise<Doc[]> {
+  const pods = (await api.json<{ items: Doc[] }>("GET", `/api/v1/namespaces/${NS}/pods?labelSelector=app%3D${app}`)).items;
+  return pods.filter((p) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: Doc) => c.type === "Ready" && c.status === "True"));
+}
+
+async function onNode(api: KubeApi, nodeName: string, app?: string): Promise<Doc[]> {
+  const q = `fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}${app ? `&labelSelector=app%3D${app}` : ""}`;
+  return (await api.json<{ items: Doc[] }>("GET", `/api/v1/namespaces/${NS}/pods?${q}`)).items.filter((p) => !p.metadata.deletionTimestamp);
+}
+
+/** Samples the count of serving pods of `app` every 100 ms: the lowest seen. */
+function budgetSampler(api: KubeApi, app: string) {
+  let min = Number.POSITIVE_INFINITY;
+  let samples = 0;
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      const n = (await serving(api, app).catch(() => undefined))?.length;
+      if (n !== undefined) {
+        min = Math.min(min, n);
+        samples++;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      on = false;
+      await loop;
+      return { min, samples };
+    },
+  };
+}
+
+async function pdbSettled(api: KubeApi, name: string, allowed: number): Promise<void> {
+  await waitFor(`PodDisruptionBudget ${name} disruptionsAllowed ${allowed}`, async () => {
+    const b = await api.json<Doc>("GET", `/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/${name}`);
+    return b.status?.observedGeneration === b.metadata.generation && b.status?.disruptionsAllowed === allowed ? true : undefined;
+  }, 60_000, 200);
+}
+
+async function apply(api: KubeApi, doc: Doc): Promise<void> {
+  const plural: Record<string, string> = { Node: "/api/v1/nodes", Namespace: "/api/v1/namespaces", Deployment: `/apis/apps/v1/namespaces/${NS}/deployments`, DaemonSet: `/apis/apps/v1/namespaces/${NS}/daemonsets`, PodDisruptionBudget: `/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets` };
+  await api.json("POST", plural[doc.kind], doc);
+}
+
+describe("real-systems lab: node retirement (drain, etcd member removal, the engine's beforeDelete hook)", function () {
+  this.timeout(0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-retire-lab-"));
+  let tools: Record<string, Tool> = {};
+  let cp: ControlPlane | undefined;
+  let api: KubeApi;
+  let creds: { ca: string; cert: string; key: string };
+  const parts = new Parts(() => tools, log);
+  const t0 = Date.now();
+
+  before(async function () {
+    tools = resolveTools([]);
+    const { paths, missing } = pick(tools, ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
+    if (missing.length) return;
+    cp = await ControlPlane.start(path.join(dir, "cluster"), paths as any, log);
+    const pki = path.join(cp.dir, "pki");
+    creds = { ca: cp.ca, cert: fs.readFileSync(path.join(pki, "admin.crt"), "utf8"), key: fs.readFileSync(path.join(pki, "admin.key"), "utf8") };
+    api = new KubeApi(cp.server, { caPem: creds.ca, certPem: creds.cert, keyPem: creds.key });
+    await apply(api, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    // A DaemonSet on every node (the CNI's agent, say): the drain leaves its pods.
+    await apply(api, {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "agent", namespace: NS },
+      spec: { selector: { matchLabels: { app: "agent" } }, template: { metadata: { labels: { app: "agent" } }, spec: { containers: pause } } },
+    });
+  });
+  after(() => {
+    cp?.stop();
+    parts.summary("node retirement lab");
+    log(`node retirement lab: ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${dir}`);
+  });
+
+  it("(a) drain through the eviction API: a blocking PodDisruptionBudget holds it until a timeout naming node and budget; an allowing one lets it through, the budget kept; negative control: pods killed with the node break it", async function () {
+    parts.need(this, "(a) drain against the real API server", ["kube-apiserver", "kube-controller-manager", "kwok"], { up: cp !== undefined, name: "the control plane" });
+    await apply(api, node("w1", { pool: "a" }));
+    await apply(api, deployment("web", 2, { pool: "a" }));
+    await waitFor("web on w1", async () => ((await serving(api, "web")).length === 2 ? true : undefined), 120_000, 250);
+    await waitFor("agent on w1", async () => ((await onNode(api, "w1", "agent")).length === 1 ? true : undefined), 60_000, 250);
+    await apply(api, node("w2", { pool: "a" }));
+    await apply(api, pdb("web-pdb", "web", 2));
+    await pdbSettled(api, "web-pdb", 0);
+
+    // Blocking: minAvailable 2 of 2.
+    const blocked = Date.now();
+    const err = await drainNode(api, "w1", { timeoutMs: 6_000, retryDelayMs: 1_000, pollMs: 250 }, log).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    log(`blocked drain failed after ${((Date.now() - blocked) / 1000).toFixed(1)} s: ${err?.message}`);
+    assert.ok(err, "the drain must fail while the budget allows no disruption");
+    assert.match(err.message, /^draining node w1 timed out after 6 s: /);
+    assert.match(err.message, /retire-lab\/web-[a-z0-9-]+ is held by PodDisruptionBudget retire-lab\/web-pdb \(disruptionsAllowed 0, currentHealthy 2, desiredHealthy 2\)/);
+    assert.match(err.message, /Its VM was not deleted/);
+    assert.equal((await onNode(api, "w1", "web")).length, 2, "nothing was evicted");
+    assert.equal((await api.json<Doc>("GET", "/api/v1/nodes/w1")).spec.unschedulable, true, "w1 is cordoned");
+
+    // Allowing: minAvailable 1 of 2. The budget is sampled throughout.
+    await api.json("PATCH", `/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/web-pdb`, { spec: { minAvailable: 1 } }, "application/merge-patch+json");
+    await pdbSettled(api, "web-pdb", 1);
+    const s = budgetSampler(api, "web");
+    const r = await drainNode(api, "w1", FAST, log);
+    await waitFor("web serving on w2", async () => ((await serving(api, "web")).length === 2 ? true : undefined), 60_000, 250);
+    const seen = await s.stop();
+    log(`allowed drain: ${r.evicted.length} evicted, ${r.retries} eviction(s) answered 429 and retried, ${r.seconds.toFixed(1)} s; serving web pods never below ${seen.min} (${seen.samples} samples)`);
+    assert.equal(r.evicted.length, 2);
+    assert.ok(r.retries >= 1, "the second eviction waits until the first pod's replacement serves (429 while disruptionsAllowed is 0)");
+    assert.deepEqual(r.skipped.map((x) => x.why), ["DaemonSet agent"]);
+    assert.ok(seen.min >= 1, `the budget (minAvailable 1) was kept: lowest ${seen.min}`);
+    assert.deepEqual((await onNode(api, "w1")).map((p) => p.metadata.labels.app), ["agent"], "only the DaemonSet's pod is left on w1");
+    await deleteNode(api, "w1");
+    assert.equal((await api.request("GET", "/api/v1/nodes/w1")).status, 404, "the Node is deleted");
+
+    // Negative control: the same node emptied by deleting its pods instead of evicting them (what a
+    // VM deleted without a drain does to them): the budget is not asked, and it breaks.
+    await cordonNode(api, "w2");
+    const n = budgetSampler(api, "web");
+    await Promise.all((await onNode(api, "w2", "web")).map((p) => api.request("DELETE", `/api/v1/namespaces/${NS}/pods/${p.metadata.name}?gracePeriodSeconds=0`)));
+    await new Promise((r) => setTimeout(r, 1500));
+    await api.json("PATCH", "/api/v1/nodes/w2", { spec: { unschedulable: false } }, "application/merge-patch+json");
+    await waitFor("web serving again", async () => ((await serving(api, "web")).length === 2 ? true : undefined), 60_000, 250);
+    const broken = await n.stop();
+    log(`negative control (pods deleted, not evicted): serving web pods went down to ${broken.min} (${broken.samples} samples)`);
+    assert.ok(broken.min < 1, "without the eviction API the budget is broken: the sampler sees it");
+  });
+
+  it("(b) etcd member removal through the remaining members: 3-member and 5 → 3, never below quorum; a removal that would lose quorum is refused; negative control: VMs deleted with their members left", async function () {
+    parts.need(this, "(b) etcd member removal against a real etcd", ["etcd"]);
+    const addrs = addresses(12, 5);
+    const edir = path.join(dir, "etcd");
+    fs.mkdirSync(path.join(edir, "pki"), { recursive: true });
+    makeEtcdPki(path.join(edir, "pki"), addrs);
+    const start = async (members: string[]) => {
+      const l = new EtcdLab(edir, tools.etcd.path!, addrs);
+      for (const a of addrs) l.wipe(a);
+      for (const a of members) l.start(a, "new", members);
+      await waitFor(`${members.length} members healthy`, async () => ((await Promise.all(members.map((a) => l.healthy(a)))).every(Boolean) ? true : undefined), 60_000, 200);
+      return l;
+    };
+    const client = (l: EtcdLab) => new EtcdApi({ caPem: l.tls.ca.toString(), certPem: l.tls.cert.toString(), keyPem: l.tls.key.toString() }, 3000);
+    const leaving = (l: EtcdLab, a: string) => ({ name: l.name(a), peerUrl: etcdPeerUrl(a) });
+    /** Retires the control plane at `a` as the hook does, then deletes its "VM" (stops its etcd). */
+    const retire = async (l: EtcdLab, a: string, rest: string[]) => {
+      const msg = await removeEtcdMember(client(l), rest.map(etcdClientUrl), leaving(l, a), log);
+      await l.stop(a);
+      return msg;
+    };
+    let lab: EtcdLab | undefined;
+    try {
+      // Three members: one retired.
+      const three = addrs.slice(0, 3);
+      lab = await start(three);
+      let keep = three.slice(0, 2);
+      let s = sampler(lab, () => keep);
+      await retire(lab, three[2], keep);
+      let w = await lab.whole(three[0]);
+      await s.stop();
+      log(`3 → 2: ${w.why}; ${s.samples} samples, quorum lost ${s.lost.length} times`);
+      assert.deepEqual(s.lost, []);
+      assert.ok(w.ok, w.why);
+      assert.equal((await lab.members(three[0])).length, 2);
+      lab.down();
+
+      // Five members → three, one at a time (the hooks' lock).
+      lab = await start(addrs);
+      keep = addrs.slice(0, 3);
+      s = sampler(lab, () => keep);
+      await retire(lab, addrs[4], addrs.slice(0, 4));
+      await retire(lab, addrs[3], keep);
+      await s.stop();
+      w = await lab.whole(addrs[0]);
+      log(`5 → 3: ${w.why}; ${s.samples} samples, quorum lost ${s.lost.length} times`);
+      assert.deepEqual(s.lost, []);
+      assert.ok(w.ok, w.why);
+      assert.deepEqual((await lab.members(addrs[0])).map((m) => m.name).sort(), ["cp-0", "cp-1", "cp-2"]);
+      // Whole means fault tolerant: one more member may go.
+      await lab.stop(addrs[2]);
+      await waitFor("quorum with cp-2 down", async () => ((await lab!.healthy(addrs[0])) ? true : undefined), 15_000, 200);
+
+      // Refused: 3 members with cp-1 down; removing cp-2 would leave 1 healthy of 2.
+      lab.down();
+      lab = await start(three);
+      await lab.stop(three[1]);
+      // A new leader may be elected: wait until the two left serve (quorum 2 of 3).
+      await waitFor("cp-0 and cp-2 healthy", async () => ((await lab!.healthy(three[0])) && (await lab!.healthy(three[2])) ? true : undefined), 15_000, 200);
+      const refused = await removeEtcdMember(client(lab), [three[0], three[1]].map(etcdClientUrl), leaving(lab, three[2]), log).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      log(`refused: ${refused?.message}`);
+      assert.ok(refused, "removal must be refused");
+      assert.match(refused.message, /refusing to remove cp-2's etcd member: removing cp-2 would leave 1 healthy of 2 voting members, 2 needed \(unhealthy: cp-1\)/);
+      assert.equal((await lab.members(three[0])).length, 3, "nothing was removed");
+      assert.equal(await lab.healthy(three[0]), true, "quorum kept (cp-0 and cp-2)");
+
+      // Negative control: 5 → 3 by deleting two VMs only (the old scale-in): the members stay,
+      // and one more member down loses quorum (3 of 5 listed members gone).
+      lab.down();
+      lab = await start(addrs);
+      await lab.stop(addrs[4]);
+      await lab.stop(addrs[3]);
+      w = await lab.whole(addrs[0]);
+      assert.equal(w.ok, false, `the check sees the members left behind: ${w.why}`);
+      await lab.stop(addrs[2]);
+      await waitFor("quorum lost", async () => ((await lab!.healthy(addrs[0])) ? undefined : true), 15_000, 200);
+      log(`negative control: VMs deleted without removing their members: ${w.why}; one more member down: quorum lost`);
+    } finally {
+      lab?.down();
+    }
+  });
+
+  it("(c) the real engine: a stand-in VM removed from the program; its beforeDelete hook drains the node and deletes its Node before the engine deletes the stand-in; negative control: a failing hook keeps it", async function () {
+    parts.need(this, "(c) beforeDelete hook through the real engine", ["pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kwok"], { up: cp !== undefined, name: "the control plane" });
+    const engine: Engine = await makeEngine(path.join(dir, "engine"), tools.pulumi.path!, { kubernetes: { version: PROVIDER_VERSION, file: tools["pulumi-resource-kubernetes"].path! } });
+    const probes: { node: string; nodeGone: boolean; podsLeft: number; standinThere: boolean }[] = [];
+
+    /** The program: the retirement hooks (registered on every run) and, while present, the stand-in VM of `nodeName`. */
+    const program = (nodeName: string, present: boolean, drain: DrainPolicy) => async () => {
+      const provider = new k8s.Provider("lab-k8s", { kubeconfig: pulumi.secret(kubeconfig(cp!.server, creds)) });
+      const retire = createRetireHooks("lab", "standin-vm", {
+        credentials: pulumi.secret({ apiUrl: cp!.server, kube: { caPem: creds.ca, certPem: creds.cert, keyPem: creds.key } }),
+        nodes: present ? [nodeName] : [],
+        controlPlanes: [],
+        previousAddresses: {},
+        preparedNodes: [],
+        drain,
+      });
+      // The lab's probe, after the retire hook: what the engine has and has not done yet.
+      const probe = new pulumi.ResourceHook("lab-probe", async () => {
+        const standin = await api.request("GET", `/api/v1/namespaces/${NS}/configmaps/standin-vm-${nodeName}`);
+        probes.push({ node: nodeName, nodeGone: (await api.request("GET", `/api/v1/nodes/${nodeName}`)).status === 404, podsLeft: (await onNode(api, nodeName)).filter((p) => p.metadata.labels.app !== "agent").length, standinThere: standin.status === 200 });
+      });
+      if (present)
+        new k8s.core.v1.ConfigMap(
+          `standin-vm-${nodeName}`,
+          { metadata: { name: `standin-vm-${nodeName}`, namespace: NS, annotations: { "vsphere-spark.lab/stand-in": "for a worker VM (vsphere.VirtualMachine)" } }, data: { node: nodeName } },
+          { provider, hooks: { beforeDelete: [retire.worker, probe] } },
+        );
+      return {};
+    };
+
+    // The node and its workload: two pods on w3, room on w4, a budget allowing one disruption.
+    await apply(api, node("w3", { pool: "c" }));
+    await apply(api, node("w4", { pool: "c" }, true));
+    await apply(api, deployment("svc", 2, { pool: "c" }));
+    await waitFor("svc on w3", async () => ((await onNode(api, "w3", "svc")).length === 2 && (await serving(api, "svc")).length === 2 ? true : undefined), 120_000, 250);
+    await api.json("PATCH", "/api/v1/nodes/w4", { spec: { unschedulable: false } }, "application/merge-patch+json");
+    await apply(api, pdb("svc-pdb", "svc", 1));
+    await pdbSettled(api, "svc-pdb", 1);
+
+    const stack = await inlineStack(engine, "retire-lab", "hooks", program("w3", true, FAST));
+    const up1 = await stack.up({ onOutput: () => {} });
+    assert.equal(up1.summary.result, "succeeded");
+    assert.equal((await api.request("GET", `/api/v1/namespaces/${NS}/configmaps/standin-vm-w3`)).status, 200);
+    const s = budgetSampler(api, "svc");
+    const removed = await inlineStack(engine, "retire-lab", "hooks", program("w3", false, FAST));
+    const up2 = await removed.up({ onOutput: () => {} });
+    const seen = await s.stop();
+    log(`up without the stand-in: ${up2.summary.result}; probe ${JSON.stringify(probes)}; serving svc pods never below ${seen.min}`);
+    assert.equal(up2.summary.result, "succeeded");
+    assert.deepEqual(probes, [{ node: "w3", nodeGone: true, podsLeft: 0, standinThere: true }], "the hook ran before the delete: node drained and deleted, the stand-in still there");
+    assert.equal((await api.request("GET", `/api/v1/namespaces/${NS}/configmaps/standin-vm-w3`)).status, 404, "then the engine deleted the stand-in");
+    assert.ok(seen.min >= 1, "the budget was kept");
+
+    // Negative control: a budget allowing nothing on w5; the hook fails, the engine keeps the stand-in.
+    probes.length = 0;
+    await apply(api, node("w5", { pool: "e" }));
+    await apply(api, deployment("db", 2, { pool: "e" }));
+    await apply(api, pdb("db-pdb", "db", 2));
+    await waitFor("db on w5", async () => ((await serving(api, "db")).length === 2 ? true : undefined), 120_000, 250);
+    await pdbSettled(api, "db-pdb", 0);
+    const short: DrainPolicy = { timeoutMs: 5_000, retryDelayMs: 1_000, pollMs: 250 };
+    const neg = await inlineStack(engine, "retire-lab", "blocked", program("w5", true, short));
+    assert.equal((await neg.up({ onOutput: () => {} })).summary.result, "succeeded");
+    const negRemoved = await inlineStack(engine, "retire-lab", "blocked", program("w5", false, short));
+    const failed = await negRemoved.up({ onOutput: () => {} }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    log(`negative control: ${String(failed?.message ?? "succeeded").split("\n").filter((l) => /draining node|error:/.test(l)).slice(0, 2).join(" | ")}`);
+    assert.ok(failed, "the update fails when the hook fails");
+    assert.match(failed.message, /draining node w5 timed out after 5 s: .*PodDisruptionBudget retire-lab\/db-pdb/s);
+    assert.deepEqual(probes, [], "the probe after the failed hook never ran");
+    assert.equal((await api.request("GET", `/api/v1/namespaces/${NS}/configmaps/standin-vm-w5`)).status, 200, "the stand-in VM was not deleted");
+    assert.equal((await api.request("GET", "/api/v1/nodes/w5")).status, 200, "the Node is still there");
+    assert.equal((await onNode(api, "w5", "db")).length, 2, "its pods are still there");
+  });
+});

@@ -5,10 +5,15 @@
  * (nodeRegistration.taints, kubeletExtraArgs node-labels) and advertises the `nvidia.com/gpu`
  * count the NVIDIA device plugin would (its VM's passthrough GPUs); the CPU workers advertise none.
  *
- * STAND-IN for spark-submit: the GPU executors are created as Spark 4 builds them (the plan's GPU
- * executor pod template, Spark's labels, the plan's cpu/memory requests, and the `nvidia.com/gpu`
- * limit BasicExecutorFeatureStep adds from spark.executor.resource.gpu.{amount,vendor}); pyspark's
- * spark-submit against this API server is not run here.
+ * Real Spark: spark-submit (pyspark 4.0.1) in client mode, the driver in the lab's process, with the
+ * rendered artifacts a user gets (spark/spark-defaults.conf as spark-defaults.conf, every property of
+ * spark/spark-gpu.conf as --conf, spark/pod-templates/executor-gpu.yaml as the executor pod template);
+ * the executor pods are the ones Spark's ExecutorPodsAllocator creates (their `nvidia.com/gpu` limit
+ * from BasicExecutorFeatureStep), bound by the real scheduler. kwok plays the containers, so the
+ * executors never register and SparkPi never finishes: the lab kills the driver.
+ *
+ * The first two specs create the executors as Spark builds them (STAND-IN, no spark-submit) to check
+ * the one-extra-executor-stays-Pending limit cheaply.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -23,7 +28,12 @@ import { gpuExecutorPodTemplate } from "../../components/spark/gpu";
 import { Api, ControlPlane, waitFor } from "./control-plane";
 import { LabVm, addOnWorkloads, nodeObject } from "./nodes";
 import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
+import { startSubmit, stopSubmit, tail } from "./spark-submit";
+import { sparkArtifacts } from "../../components/spark/artifacts";
+import { submitArgs, k8sMaster } from "../../components/spark/submit";
+import { CLIENT_BLOCK_MANAGER_PORT, CLIENT_DRIVER_PORT } from "../../components/spark/conf";
 import { sparkPods } from "./spark-pods";
+import { quantityMiB } from "../../components/quantity";
 
 const log = (s: string) => console.log(`      ${s}`);
 const NS = "spark";
@@ -92,10 +102,10 @@ describe("real-systems lab: GPU executors against the real scheduler", function 
   let d: StackDecisions;
   let gpuVms: string[] = [];
   const parts = new Parts(() => tools, log);
-  const need = (ctx: Mocha.Context, part: string) => parts.need(ctx, part, CONTROL_PLANE, { up: cp !== undefined, name: "the control plane" });
+  const need = (ctx: Mocha.Context, part: string, extra: string[] = []) => parts.need(ctx, part, [...CONTROL_PLANE, ...extra], { up: cp !== undefined, name: "the control plane" });
 
   before(async function () {
-    tools = resolveTools(["kubernetes", "etcd", "kwok"]);
+    tools = resolveTools(["kubernetes", "etcd", "kwok", "pyspark"]);
     d = gpuDecisions();
     const backend = d.cluster.plan();
     const gpus = d.cluster.workerPool.gpuWorkers!.gpusPerNode;
@@ -117,6 +127,8 @@ describe("real-systems lab: GPU executors against the real scheduler", function 
     }
     for (const w of addOnWorkloads(d.kubernetes)) await cp.admin.post(`/apis/apps/v1/namespaces/kube-system/${w.kind === "DaemonSet" ? "daemonsets" : "deployments"}`, w);
     await cp.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    // The executors' service account (spark.kubernetes.authenticate.*.serviceAccountName): admission needs it to exist.
+    await cp.admin.post(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: d.spark.serviceAccount } });
     await cp.admin.post("/apis/scheduling.k8s.io/v1/priorityclasses", { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: d.spark.priorityClass!.name }, value: d.spark.priorityClass!.value, preemptionPolicy: "Never" });
     log(`lab: ${vms.length} nodes (kwok), ${gpuVms.length} GPU workers with ${gpus} nvidia.com/gpu each, ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
   });
@@ -167,4 +179,113 @@ describe("real-systems lab: GPU executors against the real scheduler", function 
     assert.equal(pods[0].spec.nodeName, undefined);
     assert.match(pods[0].status.conditions[0].message, /untolerated taint.*nvidia\.com\/gpu|nvidia\.com\/gpu/);
   });
+
+  describe("real Spark (spark-submit, client mode) with the rendered GPU artifacts", () => {
+    const SPARK = ["spark-home", "kubectl"];
+    /** spark-submit of SparkPi as a user runs a GPU application; `executorTemplate`: which rendered template. */
+    function submitGpu(tag: string, executorTemplate: "executor-gpu.yaml" | "executor.yaml") {
+      const art = Object.fromEntries(sparkArtifacts(d.spark, d.cluster.workerPool, `127.0.0.1:${cp!.port}`).map((a) => [a.path, a.content]));
+      const templates = path.join(dir, `templates-${tag}`);
+      fs.mkdirSync(templates, { recursive: true });
+      fs.writeFileSync(path.join(templates, executorTemplate), art[`spark/pod-templates/${executorTemplate}`]);
+      // spark-gpu.conf's properties over spark-defaults.conf's (namespace, image, identity).
+      const gpuConf = Object.fromEntries(
+        art["spark/spark-gpu.conf"]
+          .split("\n")
+          .filter((l) => l.trim() && !l.startsWith("#"))
+          .map((l) => [l.slice(0, l.indexOf(" ")), l.slice(l.indexOf(" ") + 1)]),
+      );
+      const plan = planSpark(d.spark, d.cluster.workerPool);
+      const sparkHome = fs.realpathSync(pick(tools, ["spark-home"]).paths["spark-home"]);
+      const args = submitArgs(
+        { ...plan, conf: { ...gpuConf }, sizing: plan.gpu!.sizing, settings: { ...plan.settings, sparkApplication: { ...plan.settings.sparkApplication, name: `gpu-${tag}` } } },
+        "client",
+        k8sMaster(`127.0.0.1:${cp!.port}`),
+        {
+          "spark.driver.host": "127.0.0.1",
+          "spark.driver.port": String(CLIENT_DRIVER_PORT),
+          "spark.driver.blockManager.port": String(CLIENT_BLOCK_MANAGER_PORT),
+          "spark.kubernetes.executor.podTemplateFile": path.join(templates, executorTemplate),
+        },
+        sparkHome,
+      );
+      return startSubmit({ tools, dir, tag, args, sparkDefaults: art["spark/spark-defaults.conf"], kubeconfig: cp!.adminKubeconfig });
+    }
+    async function clearExecutors(): Promise<void> {
+      await cp!.admin.request("DELETE", `/api/v1/namespaces/${NS}/pods?labelSelector=spark-role%3Dexecutor&gracePeriodSeconds=0`);
+      await waitFor("executor pods gone", async () => ((await sparkPods(cp!.admin, NS, "spark-role=executor")).length === 0 ? true : undefined), 60_000);
+    }
+
+    it("Spark's own executors request nvidia.com/gpu as the plan says, and all the plan's executors bind, only on GPU workers", async function () {
+      need(this, "real Spark GPU executors", SPARK);
+      await clearExecutors();
+      const plan = planSpark(d.spark, d.cluster.workerPool);
+      const n = plan.gpu!.sizing.executor.instances;
+      const t0 = Date.now();
+      const { proc, logFile } = submitGpu("gpu-client", "executor-gpu.yaml");
+      try {
+        await waitFor(
+          `${n} Spark executors bound`,
+          async () => {
+            const ps = await sparkPods(cp!.admin, NS, "spark-role=executor");
+            return ps.length >= n && ps.every((p) => p.spec.nodeName) ? ps : undefined;
+          },
+          120_000,
+        ).catch((e) => {
+          throw new Error(`${e.message}\n--- spark-submit log ---\n${tail(logFile)}`);
+        });
+        // Let the allocator ask for more than it should, then look again.
+        await new Promise((r) => setTimeout(r, 3000));
+        const final = await sparkPods(cp!.admin, NS, "spark-role=executor");
+        const g = plan.gpu!;
+        log(`real Spark: ${final.length} executors in ${((Date.now() - t0) / 1000).toFixed(1)} s, on ${final.map((p) => p.spec.nodeName).join(", ")}; limits ${JSON.stringify(final[0].spec.containers[0].resources.limits)}`);
+        assert.equal(final.length, n, `the plan says ${n}`);
+        for (const p of final) {
+          const c = p.spec.containers[0];
+          assert.equal(c.resources.limits["nvidia.com/gpu"], g.executorLimits["nvidia.com/gpu"], `${p.metadata.name} nvidia.com/gpu limit`);
+          assert.equal(c.resources.requests["nvidia.com/gpu"], g.executorLimits["nvidia.com/gpu"], `${p.metadata.name} nvidia.com/gpu request (defaulted from the limit)`);
+          assert.equal(c.resources.requests.cpu, g.sizing.executorPod.cpuRequest);
+          assert.equal(podRequestsMiB(c.resources.requests.memory), g.sizing.executorPod.memoryMiB);
+          assert.ok(gpuVms.includes(p.spec.nodeName), `${p.metadata.name} on ${p.spec.nodeName}, not a GPU worker`);
+        }
+        assert.equal(new Set(final.map((p) => p.spec.nodeName)).size, n, "one per GPU worker (one GPU each)");
+        assert.equal(proc.exitCode, null, `the driver is still running:\n${tail(logFile)}`);
+      } finally {
+        stopSubmit(proc);
+        await clearExecutors();
+      }
+    });
+
+    it("negative control: the same submission with the CPU executor template (no toleration, no selector): Spark's executors ask for GPUs, none binds", async function () {
+      need(this, "real Spark without the GPU template", SPARK);
+      await clearExecutors();
+      const n = planSpark(d.spark, d.cluster.workerPool).gpu!.sizing.executor.instances;
+      const { proc, logFile } = submitGpu("gpu-client-untolerated", "executor.yaml");
+      try {
+        const pods = await waitFor(
+          "Spark's executors created and judged by the scheduler",
+          async () => {
+            const ps = await sparkPods(cp!.admin, NS, "spark-role=executor");
+            const decided = ps.filter((p) => p.spec.nodeName || p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
+            return ps.length >= n && decided.length === ps.length ? ps : undefined;
+          },
+          120_000,
+        ).catch((e) => {
+          throw new Error(`${e.message}\n--- spark-submit log ---\n${tail(logFile)}`);
+        });
+        const bound = pods.filter((p) => p.spec.nodeName);
+        log(`without the GPU template: ${pods.length} executors, ${bound.length} bound; ${pods[0].status.conditions[0].message}`.slice(0, 300));
+        assert.equal(bound.length, 0, `bound on ${bound.map((p) => p.spec.nodeName)}`);
+        assert.ok(pods.every((p) => p.spec.containers[0].resources.limits["nvidia.com/gpu"] === "1"), "Spark asked for the GPU all the same");
+        assert.match(pods[0].status.conditions[0].message, /nvidia\.com\/gpu/);
+      } finally {
+        stopSubmit(proc);
+        await clearExecutors();
+      }
+    });
+  });
 });
+
+function podRequestsMiB(q: string): number {
+  return quantityMiB(q) ?? NaN;
+}

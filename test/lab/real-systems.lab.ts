@@ -6,7 +6,6 @@
  * Parts run in order on one control plane; a part whose tools are missing (not built before the
  * deadline) is reported NOT RUN and counted pending, never passed.
  */
-import { ChildProcess, spawn } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,6 +26,7 @@ import { kubeletConfiguration } from "../../components/cluster/kubeadm";
 import { nodeMemoryCapacityMiB } from "../../components/cluster/node-capacity";
 import { parseCpuMilli } from "../../components/quantity";
 import { assertExecutorsBound, sparkPods, podRequests } from "./spark-pods";
+import { Submission, startSubmit, stopSubmit, tail } from "./spark-submit";
 
 const PROVIDER_VERSION = npmVersion("@pulumi/kubernetes", ROOT);
 const log = (s: string) => console.log(`      ${s}`);
@@ -198,41 +198,8 @@ describe("real-systems lab", function () {
       });
 
       /** Runs a rendered submit script as a user would; returns the process (the driver in client mode). */
-      function submit(script: string, tag: string): { proc: ChildProcess; logFile: string } {
-        const p = pick(tools, ["spark-home", "kubectl"]).paths;
-        const file = path.join(dir, `submit-${tag}.sh`);
-        fs.writeFileSync(file, script, { mode: 0o755 });
-        const conf = path.join(dir, `conf-${tag}`);
-        fs.mkdirSync(conf, { recursive: true });
-        fs.writeFileSync(path.join(conf, "spark-defaults.conf"), outputs.sparkDefaults);
-        const logFile = path.join(dir, `submit-${tag}.log`);
-        const fd = fs.openSync(logFile, "w");
-        const proc = spawn("bash", [file], {
-          detached: true,
-          stdio: ["ignore", fd, fd],
-          env: {
-            ...process.env,
-            PATH: `${path.dirname(p.kubectl)}:${process.env.PATH}`,
-            SPARK_HOME: fs.realpathSync(p["spark-home"]),
-            SPARK_CONF_DIR: conf,
-            SPARK_DRIVER_HOST: "127.0.0.1",
-            SPARK_POD_TEMPLATES: path.join(dir, `templates-${tag}`),
-            KUBECONFIG: sparkKubeconfig,
-            HOME: dir,
-          },
-        });
-        fs.closeSync(fd);
-        return { proc, logFile };
-      }
-      function stop(proc: ChildProcess): void {
-        if (proc.exitCode === null && proc.pid) {
-          try {
-            process.kill(-proc.pid, "SIGKILL");
-          } catch {
-            /* gone */
-          }
-        }
-      }
+      const submit = (script: string, tag: string): Submission => startSubmit({ tools, dir, tag, script, sparkDefaults: outputs.sparkDefaults, kubeconfig: sparkKubeconfig });
+      const stop = stopSubmit;
       async function clearPods(selector: string): Promise<void> {
         await cp!.admin.request("DELETE", `/api/v1/namespaces/${ns()}/pods?labelSelector=${encodeURIComponent(selector)}&gracePeriodSeconds=0`);
         await waitFor(`pods ${selector} gone`, async () => ((await sparkPods(cp!.admin, ns(), selector)).length === 0 ? true : undefined), 120_000);
@@ -431,12 +398,4 @@ async function assertSparkNamespace(api: Api, ns: string, sa: string): Promise<v
 
 function seconds(s: { startTime: Date; endTime: Date }): string {
   return ((new Date(s.endTime).getTime() - new Date(s.startTime).getTime()) / 1000).toFixed(1);
-}
-
-function tail(file: string, lines = 40): string {
-  try {
-    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-  } catch {
-    return "";
-  }
 }

@@ -24,6 +24,13 @@
  *   `cpu_hot_remove_enabled`, adding memory without `memory_hot_add_enabled`, and removing memory
  *   always set `reboot_required`: the provider powers the VM off and on. The VMs here set none of
  *   the hot-add flags, so every vCPU or memory change of a running VM is a power cycle.
+ * - The same provider (src/plan/compare/reboot.ts holds it as a table, REBOOT_ON_ANY_CHANGE):
+ *   vsphere/resource_vsphere_virtual_machine.go, applyVirtualDevices: a `pci_device_id` change sets
+ *   `reboot_required` (passthrough devices are not hot-pluggable), so a GPU worker whose devices change
+ *   (other PCI ids, or another GPU count) is powered off and on like a resize. Its 64-bit MMIO window
+ *   (`pciPassthru.64bitMMIOSizeGB`) is an `extraConfig` key, and the VMs' `extraConfig` is
+ *   ignoreChanges (components/vsphere/topology.ts: it carries the first-boot user-data): a new window
+ *   never reaches a running VM, which then boots with the old window and its new devices.
  * - The same provider, vsphere/resource_vsphere_virtual_machine.go CustomizeDiff: every `clone.*`
  *   change is ForceNew (src/plan/compare/replacement.ts holds it as a table).
  * - kubernetes/kubernetes @ 00886ac01fec1c8432967e8bb597828f46a9ba8b, cmd/kubeadm/app/constants/
@@ -64,6 +71,18 @@ export interface LifecycleNode {
    * first boot). Absent: the node has no zone (a stack without zones, or a state written before zones).
    */
   zone?: string;
+  /**
+   * A GPU worker's passthrough devices as its VM has them (components/vsphere/gpu.ts, gpuVmInputs):
+   * the hosts' PCI ids (`pciDeviceIds`) and the 64-bit MMIO window (GiB). Absent: no devices, or a
+   * state written before they were recorded (then not compared).
+   */
+  gpu?: NodeDevices;
+}
+
+/** A VM's passthrough devices (vSphere-layer facts the change rules record, LifecycleContext.devices). */
+export interface NodeDevices {
+  pciDeviceIds: string[];
+  mmioSizeGiB: number;
 }
 
 /** What the rules compare between two updates (plain JSON, stored as a stack output). */
@@ -130,6 +149,8 @@ export interface LifecycleContext {
   template: string;
   /** The previous state's `createdAt`, or now for a new cluster (absent in the offline plan: no clock). */
   createdAt?: string;
+  /** Passthrough devices per VM name (the vSphere layer's GPU placement); absent or missing: none. */
+  devices?: Record<string, NodeDevices>;
 }
 
 /** The state this update applies (deterministic: the same decisions give the same JSON). */
@@ -148,7 +169,7 @@ export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext):
     podCidr: s.podCidr,
     serviceCidr: s.serviceCidr,
     dnsDomain: s.dnsDomain,
-    nodes: ordered.map((n) => ({ name: n.name, role: n.role, address: n.address, macAddress: n.macAddress, cpus: n.cpus, memoryMiB: n.memoryMiB, scratchDiskGiB: n.scratchDiskGiB ?? 0, ...(n.topology ? { zone: n.topology.zone } : {}) })),
+    nodes: ordered.map((n) => ({ name: n.name, role: n.role, address: n.address, macAddress: n.macAddress, cpus: n.cpus, memoryMiB: n.memoryMiB, scratchDiskGiB: n.scratchDiskGiB ?? 0, ...(n.topology ? { zone: n.topology.zone } : {}), ...(ctx.devices?.[n.name] ? { gpu: { pciDeviceIds: [...ctx.devices[n.name].pciDeviceIds], mmioSizeGiB: ctx.devices[n.name].mmioSizeGiB } } : {}) })),
     firstBoot: {
       "network.dnsServers": [...spec.network.dnsServers],
       "network.searchDomains": [...spec.network.searchDomains],
@@ -188,13 +209,17 @@ export function parseClusterLifecycleState(v: unknown): { state?: ClusterLifecyc
   if (!isObj(e) || typeof e.kind !== "string" || typeof e.address !== "string" || typeof e.port !== "number") return bad("endpoint");
   if (!Array.isArray(v.nodes)) return bad("nodes is not a list");
   for (const n of v.nodes) {
-    if (!isObj(n) || typeof n.name !== "string" || !ROLES.includes(n.role as string) || typeof n.address !== "string" || typeof n.macAddress !== "string" || typeof n.cpus !== "number" || typeof n.memoryMiB !== "number" || (n.scratchDiskGiB !== undefined && typeof n.scratchDiskGiB !== "number") || (n.zone !== undefined && typeof n.zone !== "string"))
+    if (!isObj(n) || typeof n.name !== "string" || !ROLES.includes(n.role as string) || typeof n.address !== "string" || typeof n.macAddress !== "string" || typeof n.cpus !== "number" || typeof n.memoryMiB !== "number" || (n.scratchDiskGiB !== undefined && typeof n.scratchDiskGiB !== "number") || (n.zone !== undefined && typeof n.zone !== "string") || (n.gpu !== undefined && !devicesOk(n.gpu)))
       return bad(`node ${JSON.stringify(isObj(n) ? n.name : n)}`);
   }
   if (!isObj(v.firstBoot)) return bad("firstBoot");
   if (v.createdAt !== undefined && typeof v.createdAt !== "string") return bad("createdAt");
   if (v.retireHooks !== undefined && typeof v.retireHooks !== "boolean") return bad("retireHooks");
   return { state: v as unknown as ClusterLifecycleState };
+}
+
+function devicesOk(g: unknown): boolean {
+  return isObj(g) && Array.isArray(g.pciDeviceIds) && g.pciDeviceIds.every((x) => typeof x === "string") && typeof g.mmioSizeGiB === "number";
 }
 
 /**
@@ -480,14 +505,24 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     refuse("endpoint.host", `moves the HAProxy VM (${lbGone.name} is deleted): the API endpoint would be down until the new VM boots. Steps:${steps([`keep the load balancer on its host (${lbGone.name})`, newStack])}`);
   }
 
-  // vCPU and memory of kept VMs: a power cycle each (no hot-add), all in one update.
-  const resized = kept.filter((n) => {
+  // vCPU and memory of kept VMs, and a GPU worker's passthrough devices: a power cycle each (no
+  // hot-add, no hot-plug of passthrough devices), all in one update. Devices are compared only when
+  // the previous state recorded them (a state written before GPU devices were: not compared).
+  const devicesChanged = (n: LifecycleNode) => {
+    const p = prevBy.get(n.name)!;
+    return p.gpu !== undefined && canonical(p.gpu.pciDeviceIds) !== canonical(n.gpu?.pciDeviceIds ?? []);
+  };
+  const resizedOnly = (n: LifecycleNode) => {
     const p = prevBy.get(n.name)!;
     return p.cpus !== n.cpus || p.memoryMiB !== n.memoryMiB;
-  });
+  };
+  const resized = kept.filter((n) => resizedOnly(n) || devicesChanged(n));
   const shape = (n: LifecycleNode) => {
     const p = prevBy.get(n.name)!;
-    return `${n.name} ${p.cpus} → ${n.cpus} vCPU, ${p.memoryMiB} → ${n.memoryMiB} MiB`;
+    const parts: string[] = [];
+    if (resizedOnly(n)) parts.push(`${p.cpus} → ${n.cpus} vCPU, ${p.memoryMiB} → ${n.memoryMiB} MiB`);
+    if (devicesChanged(n)) parts.push(`passthrough GPUs [${p.gpu!.pciDeviceIds.join(", ")}] → [${(n.gpu?.pciDeviceIds ?? []).join(", ")}]`);
+    return `${n.name} ${parts.join(", ")}`;
   };
   for (const [role, leaf] of [
     ["control-plane", "vmProfiles.small"],
@@ -497,23 +532,61 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     const unprepared = hit.filter((n) => !prepared.has(n.name));
     // One control plane of three or more keeps etcd's quorum while it is powered off; the only one does not.
     const alone = role === "control-plane" && unprepared.length === 1 && nextCps.length < 3;
+    const gpu = unprepared.some(devicesChanged);
+    const why = gpu
+      ? unprepared.every((n) => !resizedOnly(n))
+        ? "PCI passthrough devices cannot be hot-added or removed (terraform-provider-vsphere: a pci_device_id change sets reboot_required)"
+        : "the VMs have no CPU/memory hot-add and PCI passthrough devices cannot be hot-added or removed (terraform-provider-vsphere: reboot_required)"
+      : "the VMs have no CPU/memory hot-add";
+    // GPU workers are the vmProfiles.gpu profile's VMs.
+    const key = role === "worker" && unprepared.length > 0 && unprepared.every((n) => prevBy.get(n.name)!.gpu !== undefined || n.gpu !== undefined) ? "vmProfiles.gpu" : leaf;
     if (unprepared.length > 1 || alone) {
       refuse(
-        leaf,
+        key,
         (alone
           ? `resizes the only control plane (${shape(unprepared[0])}): the VM has no CPU/memory hot-add, so the vSphere provider powers it off and on, and the API and etcd are down meanwhile`
-          : `resizes ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${list(unprepared.map(shape))}): the VMs have no CPU/memory hot-add, so the vSphere provider powers each one off and on, all in the same update` +
+          : `${gpu ? "changes" : "resizes"} ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${list(unprepared.map(shape))}): ${why}, so the vSphere provider powers each one off and on, all in the same update` +
             `${role === "control-plane" ? ", which loses etcd's quorum" : ""}`) +
           `. Steps, one node at a time:${steps([
             DRAIN("<node>"),
-            "shut the guest down, set the new vCPU and memory in vCenter, power it on, wait until the Node is Ready" + (role === "control-plane" ? " and `etcdctl endpoint health --cluster` passes" : ""),
+            (gpu
+              ? "shut the guest down, set the new vCPU, memory and PCI devices (and pciPassthru.64bitMMIOSizeGB under VM Options → Advanced, if it changes) in vCenter, power it on, wait until the Node is Ready and advertises its nvidia.com/gpu"
+              : "shut the guest down, set the new vCPU and memory in vCenter, power it on, wait until the Node is Ready") + (role === "control-plane" ? " and `etcdctl endpoint health --cluster` passes" : ""),
             "`kubectl uncordon <node>`",
             `when all are done: list them in ${ackKey}, \`pulumi refresh\`, then \`pulumi up\``,
           ])}`,
       );
     } else if (unprepared.length === 1) {
-      notes.push(`${unprepared[0].name} is resized (${shape(unprepared[0])}): the vSphere provider powers it off and on (no hot-add); ${role === "worker" ? "its executors are lost and rescheduled" : "etcd keeps its quorum with one member down"}`);
+      const n = unprepared[0];
+      notes.push(
+        `${n.name} is ${devicesChanged(n) ? "changed" : "resized"} (${shape(n)}): the vSphere provider powers it off and on (${devicesChanged(n) ? "passthrough devices are not hot-pluggable" : "no hot-add"}); ` +
+          (role === "worker" ? `its executors are lost and rescheduled${devicesChanged(n) ? `; after the boot the device plugin advertises ${n.gpu?.pciDeviceIds.length ?? 0} nvidia.com/gpu` : ""}` : "etcd keeps its quorum with one member down"),
+      );
     }
+  }
+
+  // A GPU worker's 64-bit MMIO window: extraConfig is ignoreChanges, so pulumi never writes a new one
+  // to a running VM; with more or larger GPUs the old window may be too small for their BARs and the
+  // VM fails to power on. Set by hand (one node at a time), then acknowledged.
+  const mmio = kept.filter((n) => {
+    const p = prevBy.get(n.name)!;
+    return p.gpu !== undefined && n.gpu !== undefined && p.gpu.mmioSizeGiB !== n.gpu.mmioSizeGiB;
+  });
+  const mmioText = (ns: LifecycleNode[]) => list(ns.map((n) => `${n.name} ${prevBy.get(n.name)!.gpu!.mmioSizeGiB} → ${n.gpu!.mmioSizeGiB} GiB`));
+  const unpreparedMmio = mmio.filter((n) => !prepared.has(n.name));
+  if (unpreparedMmio.length > 0) {
+    refuse(
+      "vmProfiles.gpu.mmioSizeGiB",
+      `changes the 64-bit MMIO window of ${unpreparedMmio.length} running GPU worker(s) (${mmioText(unpreparedMmio)}): pciPassthru.64bitMMIOSizeGB is an extraConfig key and the VMs' extraConfig is ignoreChanges (it carries first-boot user-data), ` +
+        `so pulumi up would never write it and the VM keeps the old window (too small a window for its GPUs' BARs and the VM fails to power on). Steps, one node at a time:${steps([
+          DRAIN("<node>"),
+          "shut the guest down; in vCenter, VM Options → Advanced → Configuration Parameters: set pciPassthru.64bitMMIOSizeGB to the new size (and its PCI devices, if they change); power it on; wait until the Node is Ready",
+          "`kubectl uncordon <node>`",
+          `when all are done: list them in ${ackKey}, \`pulumi refresh\`, then \`pulumi up\``,
+        ])}`,
+    );
+  } else if (mmio.length > 0) {
+    notes.push(`${mmioText(mmio)}: prepared (${ackKey}): the MMIO window was set by hand; pulumi up does not write it (extraConfig is ignoreChanges)`);
   }
   for (const n of resized.filter((x) => x.role === "load-balancer")) {
     notes.push(`${n.name} is resized (${shape(n)}): the vSphere provider powers it off and on, and the API endpoint is down meanwhile`);

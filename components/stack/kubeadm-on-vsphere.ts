@@ -29,6 +29,7 @@ import {
   parseClusterLifecycleState,
   readinessTargets,
   stateFromVmsOutput,
+  type NodeDevices,
 } from "../cluster/lifecycle";
 import { hostAllocations } from "../vsphere/placement";
 import type { VsphereDecisions } from "../vsphere/settings";
@@ -73,7 +74,7 @@ export interface KubeadmOnVsphereSpec {
  * output this program does not understand is refused too, never taken for a new cluster.
  */
 export function checkKubeadmChange(spec: KubeadmOnVsphereSpec, cluster: ClusterSpec, previous: unknown, now?: Date): ChangeCheck & { previous?: ClusterLifecycleState } {
-  const next = clusterLifecycleState(cluster, { template: spec.vsphere.inventory.template });
+  const next = clusterLifecycleState(cluster, lifecycleContext(spec.vsphere));
   const legacy = typeof previous === "object" && previous !== null && LEGACY_VMS in previous ? (previous as Record<string, unknown>)[LEGACY_VMS] : undefined;
   const parsed = legacy !== undefined ? { state: stateFromVmsOutput(legacy, next), problem: undefined } : parseClusterLifecycleState(previous);
   if (legacy !== undefined && !parsed.state) {
@@ -86,6 +87,13 @@ export function checkKubeadmChange(spec: KubeadmOnVsphereSpec, cluster: ClusterS
     };
   }
   return { ...checkClusterChange(parsed.state, next, { lifecycle: spec.lifecycle ?? DEFAULT_LIFECYCLE_SETTINGS, now }), previous: parsed.state };
+}
+
+/** What the change rules record besides the cluster spec: the template and the GPU workers' passthrough devices (components/vsphere/gpu.ts). */
+export function lifecycleContext(v: VsphereDecisions): { template: string; devices: Record<string, NodeDevices> } {
+  const devices: Record<string, NodeDevices> = {};
+  for (const s of v.slots) if (s.gpus) devices[s.name] = { pciDeviceIds: [...s.gpus.pciIds], mmioSizeGiB: s.gpus.mmioSizeGiB };
+  return { template: v.inventory.template, devices };
 }
 
 /** The cluster layer's view of the VMs: one node per VM, with its address and shape. */
@@ -159,7 +167,7 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
   const endpoint = { ...spec.vsphere.endpoint };
   const lifecycle: BackendLifecycle = {
     output: LIFECYCLE_OUTPUT,
-    state: clusterLifecycleState(cluster, { template: spec.vsphere.inventory.template }),
+    state: clusterLifecycleState(cluster, lifecycleContext(spec.vsphere)),
     check: (previous, now) => {
       const c = checkKubeadmChange(spec, cluster, previous, now);
       return { refusals: c.refusals, notes: c.notes };
@@ -215,7 +223,7 @@ export class KubeadmVsphereCluster extends pulumi.ComponentResource implements C
     if (check.refusals.length > 0) throw new ValidationError(check.refusals, `KubeadmVsphereCluster ${name}: refused change to a running cluster`);
     super("vsphere-spark:stack:KubeadmVsphereCluster", name, {}, opts);
     const createdAt = check.previous ? check.previous.createdAt : args.now?.toISOString();
-    const state = clusterLifecycleState(args.cluster, { template: args.spec.vsphere.inventory.template, createdAt });
+    const state = clusterLifecycleState(args.cluster, { ...lifecycleContext(args.spec.vsphere), createdAt });
     // A previous applied state: the cluster exists, so a replaced first control plane joins it.
     const out = createKubeadmVsphereCluster(this, name, args, readinessTargets(check.previous, state), check.previous !== undefined, check.previous);
     this.bootstrap = out.bootstrap;

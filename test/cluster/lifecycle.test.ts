@@ -25,8 +25,8 @@ const ROOT = path.resolve(__dirname, "../../..");
 type Cfg = Record<string, any>;
 
 /** The applied state the reference stack (Pulumi.dev.yaml), edited, would export. */
-function stateOf(edit: (c: Cfg) => void = () => {}): ClusterLifecycleState {
-  const cfg = readStackFile(path.join(ROOT, "Pulumi.dev.yaml")) as Cfg;
+function stateOf(edit: (c: Cfg) => void = () => {}, stack = "dev"): ClusterLifecycleState {
+  const cfg = readStackFile(path.join(ROOT, `Pulumi.${stack}.yaml`)) as Cfg;
   edit(cfg);
   const d = decideStack(flatten(cfg).values);
   assert.ok(d.decisions, JSON.stringify(d.errors));
@@ -263,6 +263,80 @@ describe("changes to a running cluster", () => {
       const smaller = structuredClone(single);
       smaller.nodes[0].memoryMiB = 32768;
       assert.match(checkClusterChange(single, smaller).refusals[0]?.message ?? "", /resizes the only control plane/);
+    });
+  });
+
+  describe("GPU workers' passthrough devices (a pci_device_id change powers the VM off and on; the MMIO window is extraConfig, ignoreChanges)", () => {
+    /** The applied state of the GPU example stack (Pulumi.gpu.yaml), edited. */
+    const gpuStateOf = (edit: (c: Cfg) => void = () => {}) => stateOf(edit, "gpu");
+    const gpuBase = gpuStateOf();
+    const gpuWorkers = gpuBase.nodes.filter((n) => n.gpu).map((n) => n.name);
+    const swapOn = (host: number) => (c: Cfg) => c["vsphere-spark:hosts"][host].gpus.reverse();
+
+    it("the state records each GPU worker's PCI ids and MMIO window, and no devices on the other nodes", () => {
+      assert.deepEqual(gpuWorkers, ["esxi-03-gpu-worker-1", "esxi-03-gpu-worker-2", "esxi-04-gpu-worker-1", "esxi-04-gpu-worker-2"]);
+      assert.deepEqual(gpuBase.nodes.find((n) => n.name === "esxi-03-gpu-worker-2")!.gpu, { pciDeviceIds: ["0000:af:00.0"], mmioSizeGiB: 256 });
+      assert.deepEqual(parseClusterLifecycleState(JSON.parse(JSON.stringify(gpuBase))).state, gpuBase);
+      assert.deepEqual(checkClusterChange(gpuBase, gpuStateOf()), { refusals: [], notes: [] });
+      assert.match(parseClusterLifecycleState({ ...gpuBase, nodes: [{ ...gpuBase.nodes[0], gpu: { pciDeviceIds: "0000:3b:00.0" } }] }).problem ?? "", /node/);
+    });
+
+    const rows: { name: string; edit: (c: Cfg) => void; refused: string[]; note?: RegExp; message?: RegExp }[] = [
+      {
+        name: "one GPU worker gets another device: a note (powered off and on, like one resized worker)",
+        edit: (c) => (c["vsphere-spark:hosts"][2].gpus[0].pciId = "0000:d8:00.0"),
+        refused: [],
+        note: /esxi-03-gpu-worker-1 is changed \(esxi-03-gpu-worker-1 passthrough GPUs \[0000:3b:00.0\] → \[0000:d8:00.0\]\).*not hot-pluggable.*advertises 1 nvidia.com\/gpu/,
+      },
+      {
+        name: "two GPU workers' devices swapped in one update: refused, one at a time",
+        edit: swapOn(2),
+        refused: ["vsphere-spark:vmProfiles.gpu"],
+        message: /changes 2 running workers at once.*pci_device_id change sets reboot_required.*one node at a time/s,
+      },
+      {
+        name: "the MMIO window of running GPU workers: refused (extraConfig is ignoreChanges: pulumi would never write it)",
+        edit: (c) => (c["vsphere-spark:vmProfiles"].gpu.mmioSizeGiB = 512),
+        refused: ["vsphere-spark:vmProfiles.gpu.mmioSizeGiB"],
+        message: /4 running GPU worker\(s\) \(esxi-03-gpu-worker-1 256 → 512 GiB.*ignoreChanges/s,
+      },
+    ];
+    for (const r of rows) {
+      it(r.name, () => {
+        const next = gpuStateOf(r.edit);
+        const c = checkClusterChange(gpuBase, next);
+        assert.deepEqual(paths(c), r.refused, c.refusals.map((x) => x.message).join("\n"));
+        if (r.message) assert.match(c.refusals.map((x) => x.message).join("\n"), r.message);
+        if (r.note) assert.match(c.notes.join("\n"), r.note);
+        // Negative control: the nodes changed by hand and listed as prepared: nothing refused.
+        const all = next.nodes.map((n) => n.name);
+        assert.deepEqual(checkClusterChange(gpuBase, next, { lifecycle: ack({ preparedNodes: all }) }).refusals, []);
+      });
+    }
+
+    it("one GPU worker's devices and one CPU worker's memory in one update: two workers powered off at once, refused as two resizes are; each alone: a note", () => {
+      const gpuOnly = gpuStateOf((c) => (c["vsphere-spark:hosts"][2].gpus[0].pciId = "0000:d8:00.0"));
+      const both = structuredClone(gpuOnly);
+      both.nodes.find((n) => n.name === "esxi-01-worker-1")!.memoryMiB += 1024;
+      const c = checkClusterChange(gpuBase, both);
+      assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.worker"]);
+      assert.match(c.refusals[0].message, /changes 2 running workers at once.*esxi-01-worker-1 .*MiB.*esxi-03-gpu-worker-1 passthrough GPUs.*no CPU\/memory hot-add and PCI passthrough devices cannot be hot-added/s);
+      assert.deepEqual(checkClusterChange(gpuBase, gpuOnly).refusals, []);
+      const cpuOnly = structuredClone(gpuBase);
+      cpuOnly.nodes.find((n) => n.name === "esxi-01-worker-1")!.memoryMiB += 1024;
+      assert.deepEqual(checkClusterChange(gpuBase, cpuOnly).refusals, []);
+    });
+
+    it("negative controls: a state written before devices were recorded compares none; new GPU workers alone change nothing running", () => {
+      const older = structuredClone(gpuBase);
+      for (const n of older.nodes) delete n.gpu;
+      const c = checkClusterChange(older, gpuStateOf(swapOn(2)));
+      assert.deepEqual(c, { refusals: [], notes: [] });
+      const more = gpuStateOf((x) => {
+        x["vsphere-spark:hosts"][0].gpus = [{ pciId: "0000:3b:00.0", model: "A100-80GB", memoryGiB: 80 }];
+        x["vsphere-spark:hosts"][0].gpuWorkers = 1;
+      });
+      assert.deepEqual(paths(checkClusterChange(gpuBase, more)), []);
     });
   });
 

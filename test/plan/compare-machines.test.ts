@@ -329,6 +329,29 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     });
   });
 
+  it("GPU workers (Pulumi.gpu.yaml): a changed passthrough device is a reboot (pci_device_id); two at once refused as two resizes are; the MMIO window (extraConfig, ignoreChanges) is refused, not silently dropped", async () => {
+    const gref = await planOf([], undefined, "gpu");
+    const lifecycle = (d: PlanDiff) => d.refusals.filter((r) => r.rule === "components/cluster/lifecycle.ts (checkClusterChange)");
+    // One worker's device: one reboot, said with the provider's reason; no refusal (one node at a time).
+    const one = diffPlans(gref, await planOf([], variant((c) => (c["vsphere-spark:hosts"][2].gpus[0].pciId = "0000:d8:00.0"), "gpu"), "gpu"));
+    assert.equal(one.counts.reboot, 1);
+    assert.deepEqual(one.reboots[0].because, ["pciDeviceIds changed (pci_device_id)"]);
+    assert.deepEqual(lifecycle(one), []);
+    // Both of a host's devices swapped: two GPU workers powered off together: refused naming the profile.
+    const two = diffPlans(gref, await planOf([], variant((c) => c["vsphere-spark:hosts"][2].gpus.reverse(), "gpu"), "gpu"));
+    assert.equal(two.counts.reboot, 2);
+    assert.deepEqual(lifecycle(two).map((r) => r.path), ["vsphere-spark:vmProfiles.gpu"]);
+    assert.ok(two.breach.reasons.includes("refused change"));
+    // The MMIO window: no resource change reaches the provider (ignoreChanges), so the rule says so.
+    const mmio = diffPlans(gref, await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].gpu.mmioSizeGiB = 512), "gpu"), "gpu"));
+    assert.equal(mmio.counts.update, 0);
+    assert.deepEqual(lifecycle(mmio).map((r) => r.path), ["vsphere-spark:vmProfiles.gpu.mmioSizeGiB"]);
+    // Negative control: the same pair with nothing changed: no reboot, no refusal.
+    const same = diffPlans(gref, await planOf([], variant(() => {}, "gpu"), "gpu"));
+    assert.equal(same.counts.reboot, 0);
+    assert.deepEqual(lifecycle(same), []);
+  });
+
   it("a VM with CPU hot-add already on grows without a reboot (the pre-update flag decides): the rule's negative control", () => {
     const base = clone(ref);
     const head = clone(ref);

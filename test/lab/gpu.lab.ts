@@ -249,6 +249,10 @@ describe("real-systems lab: GPU executors against the real scheduler", function 
           assert.ok(gpuVms.includes(p.spec.nodeName), `${p.metadata.name} on ${p.spec.nodeName}, not a GPU worker`);
         }
         assert.equal(new Set(final.map((p) => p.spec.nodeName)).size, n, "one per GPU worker (one GPU each)");
+        // The driver took the GPU properties as its default ResourceProfile (ResourceProfile.scala logs it).
+        const rp = fs.readFileSync(logFile, "utf8").split("\n").find((l) => l.includes("Default ResourceProfile created")) ?? "";
+        assert.ok(rp.includes(`gpu -> name: gpu, amount: ${g.gpusPerExecutor}, script: ${d.spark.gpu!.discoveryScript}, vendor: nvidia.com`), rp || tail(logFile));
+        assert.ok(rp.includes(`gpu -> name: gpu, amount: ${g.taskGpuAmount})`), rp);
         assert.equal(proc.exitCode, null, `the driver is still running:\n${tail(logFile)}`);
       } finally {
         stopSubmit(proc);

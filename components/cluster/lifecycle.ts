@@ -489,8 +489,9 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   const unpreparedWorkers = removedWorkers.filter((n) => !prepared.has(n.name));
   if (unpreparedWorkers.length > 0 && !hooked) {
     const names = unpreparedWorkers.map((n) => n.name);
+    // GPU workers are counted by hosts[i].gpuWorkers, the others by workersPerHost (or hosts[i].workers).
     refuse(
-      "workersPerHost",
+      unpreparedWorkers.every((n) => prevBy.get(n.name)?.gpu !== undefined) ? "hosts[i].gpuWorkers" : "workersPerHost",
       `removes worker${names.length > 1 ? "s" : ""} ${list(names)} without draining: their pods die with the VMs and the Nodes stay behind NotReady. Steps, for each:${steps([
         DRAIN("<node>"),
         "`kubectl delete node <node>`",

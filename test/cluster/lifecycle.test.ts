@@ -327,6 +327,17 @@ describe("changes to a running cluster", () => {
       assert.deepEqual(checkClusterChange(gpuBase, cpuOnly).refusals, []);
     });
 
+    it("GPU workers removed from VMs without the retirement hook are refused at hosts[i].gpuWorkers (their count), CPU workers at workersPerHost", () => {
+      const unhooked = structuredClone(gpuBase);
+      delete (unhooked as Partial<ClusterLifecycleState>).retireHooks;
+      const fewerGpu = gpuStateOf((c) => (c["vsphere-spark:hosts"][2].gpuWorkers = 1));
+      assert.deepEqual(paths(checkClusterChange(unhooked, fewerGpu)), ["vsphere-spark:hosts[i].gpuWorkers"]);
+      const fewerCpu = gpuStateOf((c) => (c["vsphere-spark:workersPerHost"] = 3));
+      assert.deepEqual(paths(checkClusterChange(unhooked, fewerCpu)), ["vsphere-spark:workersPerHost"]);
+      // With the hooks bound, both are drained (a note, no refusal).
+      assert.deepEqual(checkClusterChange(gpuBase, fewerGpu).refusals, []);
+    });
+
     it("negative controls: a state written before devices were recorded compares none; new GPU workers alone change nothing running", () => {
       const older = structuredClone(gpuBase);
       for (const n of older.nodes) delete n.gpu;

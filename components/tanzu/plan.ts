@@ -14,12 +14,15 @@ import { namespaceSpec, renderWorkloadCluster } from "./render";
 import { classNameOf, vmClassArgs } from "./vm-classes";
 import { tanzuCapacity } from "./capacity";
 import { checkRollout, rolloutState, type TanzuRolloutState } from "./rollout";
+import { GPU_OPERATOR_NFD_WORKER, TANZU_GPU_PREREQUISITE, tanzuGpuWorkers, tanzuGpuWorkersKey, vgpuPools } from "./gpu";
+import { podRequests } from "../cluster/add-ons";
 
 /**
  * The workers executors run on: the Spark pool's replicas (an autoscaled pool's minimum, what always
  * exists) and VM class, through the cluster layer's
  * `workerPool` (the same allocatable model and DaemonSet requests as the kubeadm back end), so the
- * same worker shape gives the same sizing.
+ * same worker shape gives the same sizing. The vGPU pools' nodes are the GPU workers (gpu.ts,
+ * `tanzuGpuWorkers`), sized the same way; `gpuWorkersKey` names the Tanzu keys that add them.
  */
 export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesSettings = DEFAULT_KUBERNETES_SETTINGS): WorkerPool {
   const pool = settings.cluster.nodePools.find((p) => p.name === settings.cluster.sparkPool);
@@ -28,7 +31,16 @@ export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesS
   if (!spec) throw new Error(`no VM class "${pool.vmClass}"`);
   // A node-pool volume at /var/lib/kubelet holds the emptyDirs: the executors' scratch space.
   const kubeletVolume = pool.volumes.find((v) => v.mountPath === KUBELET_ROOT);
-  return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB, scratchDiskGiB: kubeletVolume?.capacityGiB })), kubernetes);
+  const cpu = workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB, scratchDiskGiB: kubeletVolume?.capacityGiB })), kubernetes);
+  // With a vGPU pool the GPU Operator runs (a prerequisite, gpu.ts): its NFD worker is on every node, the CPU workers too.
+  const nfd = vgpuPools(settings).length > 0 ? podRequests(GPU_OPERATOR_NFD_WORKER) : { cpuMilli: 0, memoryMiB: 0 };
+  const gpuWorkers = tanzuGpuWorkers(settings, kubernetes);
+  return {
+    ...cpu,
+    daemonSetRequests: { cpu: Math.round(cpu.daemonSetRequests.cpu * 1000 + nfd.cpuMilli) / 1000, memoryMiB: cpu.daemonSetRequests.memoryMiB + nfd.memoryMiB },
+    ...(gpuWorkers ? { gpuWorkers } : {}),
+    gpuWorkersKey: tanzuGpuWorkersKey(),
+  };
 }
 
 /**
@@ -98,6 +110,23 @@ export function planTanzu(
   const gib = (mib: number) => `${+(mib / 1024).toFixed(1)} GiB`;
   const basis = allocatableBasis(settings);
   const sparkAuto = c.nodePools.find((p) => p.name === c.sparkPool)?.autoscale;
+  // The vGPU pools: where GPU executors (spark.gpu) run, and what must run there first.
+  const gpuPools = vgpuPools(settings);
+  const gw = workerPool.gpuWorkers;
+  const gpu = gpuPools.length > 0
+    ? {
+        pools: gpuPools.map((p) => ({ name: p.name, replicas: p.replicas, ...(p.autoscale ? { autoscale: p.autoscale } : {}), vmClass: classNameOf(settings, p.vmClass), vgpuDevices: [...settings.vmClasses[p.vmClass].vgpuDevices!] })),
+        ...(gw ? { workers: gw.count, gpusPerNode: gw.gpusPerNode } : {}),
+        prerequisite: TANZU_GPU_PREREQUISITE,
+      }
+    : undefined;
+  const gpuText = gpu
+    ? [
+        `  GPU workers (spark.gpu): pool${gpuPools.length > 1 ? "s" : ""} ${gpuPools.map((p) => `${p.name} (${p.autoscale ? `the autoscaler's minimum ${p.autoscale.min} of ${p.autoscale.min}..${p.autoscale.max}` : p.replicas} × vGPU ${settings.vmClasses[p.vmClass].vgpuDevices!.join(" + ")})`).join(", ")}: ` +
+          (gw ? `${gw.count} × allocatable ${gw.allocatable.cpu} CPU, ${gw.allocatable.memoryMiB} MiB, ${gw.gpusPerNode} × nvidia.com/gpu; tainted nvidia.com/gpu=present:NoSchedule` : "no replicas, so no GPU workers"),
+        `    PREREQUISITE: ${TANZU_GPU_PREREQUISITE}`,
+      ]
+    : [];
   const text = [
     `Tanzu: Supervisor ${settings.supervisor.id} at ${settings.supervisor.address}:${settings.supervisor.port} (${settings.supervisor.access} access)`,
     `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; VM Service content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
@@ -121,6 +150,7 @@ export function planTanzu(
     `  Spark runs on pool ${c.sparkPool}: ${workerPool.count} × allocatable ${workerPool.allocatable.cpu} CPU, ${workerPool.allocatable.memoryMiB} MiB` +
       (sparkAuto ? ` (the autoscaler's minimum, what executors can count on; it may add up to ${sparkAuto.max - sparkAuto.min} more)` : ""),
     `    ${basis.note}`,
+    ...gpuText,
   ];
   return {
     backend: "tanzu",
@@ -138,6 +168,7 @@ export function planTanzu(
         controlPlane: c.controlPlane,
         nodePools: pools,
         sparkPool: c.sparkPool,
+        ...(gpu ? { gpu } : {}),
         allocatable: basis,
         capacity,
         rollout: rolloutState(settings),

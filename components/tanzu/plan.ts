@@ -16,6 +16,7 @@ import { tanzuCapacity } from "./capacity";
 import { checkRollout, rolloutState, type TanzuRolloutState } from "./rollout";
 import { GPU_OPERATOR_NFD_WORKER, TANZU_GPU_PREREQUISITE, tanzuGpuWorkers, tanzuGpuWorkersKey, vgpuPools } from "./gpu";
 import { podRequests } from "../cluster/add-ons";
+import { releaseMinor } from "./settings";
 
 /**
  * The workers executors run on: the Spark pool's replicas (an autoscaled pool's minimum, what always
@@ -41,6 +42,28 @@ export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesS
     ...(gpuWorkers ? { gpuWorkers } : {}),
     gpuWorkersKey: tanzuGpuWorkersKey(),
   };
+}
+
+/**
+ * What NVIDIA validated the GPU Operator on for VKS (NVIDIA/cloud-native-docs
+ * `gpu-operator/platform-support.rst` at e8832910, "Bare Metal / Virtual Machines with GPU
+ * Passthrough and NVIDIA vGPU", column "VMware vSphere Kubernetes Service (VKS)"): Ubuntu 22.04,
+ * 24.04 and 26.04 nodes, Kubernetes 1.33 to 1.36; no Photon row.
+ */
+export const GPU_OPERATOR_VKS_SUPPORT = { os: "ubuntu", minMinor: 33, maxMinor: 36 } as const;
+
+/** Warnings for a cluster with vGPU pools outside what the GPU Operator (the prerequisite, gpu.ts) is validated on. */
+export function vgpuNodeWarnings(settings: TanzuSettings): string[] {
+  if (vgpuPools(settings).length === 0) return [];
+  const c = settings.cluster;
+  const out: string[] = [];
+  const v = GPU_OPERATOR_VKS_SUPPORT;
+  if (c.os?.name !== v.os)
+    out.push(`the NVIDIA GPU Operator is validated on VKS with Ubuntu nodes only (no Photon): set tanzu.cluster.os.name: ubuntu (the nodes now boot ${c.os ? c.os.name : "the release's default OS"})`);
+  const minor = releaseMinor(c.release);
+  if (minor !== undefined && (minor < v.minMinor || minor > v.maxMinor))
+    out.push(`the current NVIDIA GPU Operator (v26.7.0) is validated on VKS for Kubernetes 1.${v.minMinor} to 1.${v.maxMinor}, and the release is 1.${minor}: use an operator version NVIDIA lists for 1.${minor}, or a newer release`);
+  return out;
 }
 
 /**
@@ -118,6 +141,7 @@ export function planTanzu(
         pools: gpuPools.map((p) => ({ name: p.name, replicas: p.replicas, ...(p.autoscale ? { autoscale: p.autoscale } : {}), vmClass: classNameOf(settings, p.vmClass), vgpuDevices: [...settings.vmClasses[p.vmClass].vgpuDevices!] })),
         ...(gw ? { workers: gw.count, gpusPerNode: gw.gpusPerNode } : {}),
         prerequisite: TANZU_GPU_PREREQUISITE,
+        warnings: vgpuNodeWarnings(settings),
       }
     : undefined;
   const gpuText = gpu
@@ -125,6 +149,7 @@ export function planTanzu(
         `  GPU workers (spark.gpu): pool${gpuPools.length > 1 ? "s" : ""} ${gpuPools.map((p) => `${p.name} (${p.autoscale ? `the autoscaler's minimum ${p.autoscale.min} of ${p.autoscale.min}..${p.autoscale.max}` : p.replicas} × vGPU ${settings.vmClasses[p.vmClass].vgpuDevices!.join(" + ")})`).join(", ")}: ` +
           (gw ? `${gw.count} × allocatable ${gw.allocatable.cpu} CPU, ${gw.allocatable.memoryMiB} MiB, ${gw.gpusPerNode} × nvidia.com/gpu; tainted nvidia.com/gpu=present:NoSchedule` : "no replicas, so no GPU workers"),
         `    PREREQUISITE: ${TANZU_GPU_PREREQUISITE}`,
+        ...vgpuNodeWarnings(settings).map((w) => `    WARNING: ${w}`),
       ]
     : [];
   const text = [

@@ -13,7 +13,7 @@ import { DEFAULT_KUBERNETES_SETTINGS } from "../../components/cluster";
 import { DEVICE_PLUGIN_CHART, DEVICE_PLUGIN_POD, GPU_NODE_LABEL, GPU_TAINT, GPU_TOLERATION, gpuWorkerPool } from "../../components/cluster/gpu";
 import { podRequests } from "../../components/cluster/add-ons";
 import { SizingError, planSpark } from "../../components/spark";
-import { GPU_OPERATOR_GPU_NODE_PODS, GPU_OPERATOR_NFD_WORKER, tanzuCapacity, tanzuWorkerPool, type TanzuSettings } from "../../components/tanzu";
+import { GPU_OPERATOR_GPU_NODE_PODS, GPU_OPERATOR_NFD_WORKER, tanzuCapacity, tanzuWorkerPool, vgpuNodeWarnings, type TanzuSettings } from "../../components/tanzu";
 import { decideStack } from "../../src/config/decisions";
 import { plan } from "../../src/plan/plan";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
@@ -94,6 +94,22 @@ describe("Tanzu vGPU pool: the GPU workers through the seam", () => {
     const empty = tanzuWorkerPool(withVgpuPool(A100_40C, { replicas: 0 }), DEFAULT_KUBERNETES_SETTINGS);
     assert.equal(empty.gpuWorkers, undefined);
     assert.throws(() => planSpark(GPU_APP(), empty), (e: SizingError) => e.field === "gpu" && /tanzu\.vmClasses\.<class>\.vgpuDevices/.test(e.message));
+  });
+
+  it("warns where the GPU Operator is not validated on VKS (platform-support.rst: Ubuntu nodes, Kubernetes 1.33-1.36); nothing without a vGPU pool", () => {
+    const s = withVgpuPool(A100_40C, { replicas: 1 });
+    const w = vgpuNodeWarnings(s).join("\n");
+    assert.match(w, /Ubuntu nodes only \(no Photon\): set tanzu\.cluster\.os\.name: ubuntu/);
+    assert.match(w, /validated on VKS for Kubernetes 1\.33 to 1\.36, and the release is 1\.31/);
+    const ok = reference((raw) => {
+      raw.vmClasses.gpu = A100_40C;
+      raw.cluster.nodePools.push({ name: "gpu", vmClass: "gpu", replicas: 1 });
+      raw.cluster.sparkPool = "workers";
+      raw.cluster.os = { name: "ubuntu" };
+      raw.cluster.release = "v1.33.1---vmware.1-fips-vkr.1";
+    });
+    assert.deepEqual(vgpuNodeWarnings(ok), []);
+    assert.deepEqual(vgpuNodeWarnings(reference()), []);
   });
 
   it("no vGPU pool: no GPU workers and no GPU Operator pods counted (the reference numbers stay)", () => {

@@ -37,7 +37,8 @@ export interface WorkerPool {
   scratchDisk?: { capacityGiB: number; allocatableMiB: number };
   /**
    * The GPU workers (tainted: only GPU executors run there), with the GPUs each advertises as
-   * `nvidia.com/gpu` (components/cluster/gpu.ts, components/spark/gpu.ts). Absent: none.
+   * `nvidia.com/gpu` (components/cluster/gpu.ts, components/tanzu/gpu.ts for a vGPU node pool,
+   * components/spark/gpu.ts). Absent: none.
    */
   gpuWorkers?: Omit<WorkerPool, "gpuWorkers" | "gpuWorkersKey"> & { gpusPerNode: number };
   /**

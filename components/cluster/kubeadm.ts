@@ -12,8 +12,8 @@ import { gpuNodeRegistration } from "./gpu";
 export const KUBELET_CONFIG_API = "kubelet.config.k8s.io/v1beta1";
 export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
 
-/** Where the node's kubeadm configuration is written. */
-export const KUBEADM_CONFIG_PATH = "/etc/kubernetes/vsphere-spark/kubeadm.yaml";
+/** Where the node's kubeadm configuration is written (defined in types.ts, a leaf: see there). */
+export { KUBEADM_CONFIG_PATH } from "./types";
 
 /** `host:port` of the control-plane endpoint. */
 export function endpointHostPort(e: EndpointSpec): string {

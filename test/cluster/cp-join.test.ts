@@ -9,6 +9,8 @@
  * key's mode is caught.
  */
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
 import { parse } from "yaml";
 import { BOOTSTRAP_SCRIPT_PATH, CERTS_EXPIRED_HINT, PKI_BACKUP_PATH, SHARED_PKI_JOIN_HINT } from "../../components/cluster/cloud-init";
 import { KUBEADM_CONFIG_PATH } from "../../components/cluster/kubeadm";
@@ -155,6 +157,17 @@ describe("control planes joining a running cluster: the shared CA files and the 
     const spec = referenceSpec("haproxy", "packages", 1);
     const { joinToken: _j, ...noJoin } = s;
     assert.throws(() => renderNode(spec, controlPlaneNodes(spec)[1], noJoin, { clusterExists: true }), /needs the join token/);
+  });
+});
+
+describe("the failure hints name the kubeadm configuration whatever module loads first", () => {
+  it("kubeadm.ts → settings.ts → cert-renewal.ts → cloud-init.ts is a cycle: the path lives in a leaf module (negative control: the hint read after loading kubeadm.js first)", () => {
+    const dist = path.resolve(__dirname, "../../components/cluster");
+    for (const first of ["kubeadm.js", "topology.js", "lifecycle.js", "cloud-init.js"]) {
+      const hint = execFileSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(dist, first))}); process.stdout.write(require(${JSON.stringify(path.join(dist, "cloud-init.js"))}).CERTS_EXPIRED_HINT)`], { encoding: "utf8" });
+      assert.ok(hint.endsWith(`--config ${KUBEADM_CONFIG_PATH}`), `${first} first: ${hint}`);
+      assert.doesNotMatch(hint, /undefined/);
+    }
   });
 });
 

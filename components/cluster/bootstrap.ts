@@ -225,7 +225,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   /**
    * Hex of 32 bytes (secret): kubeadm's certificate key. `kubeadm init --upload-certs` encrypts the
    * shared CA files with it into kube-system/kubeadm-certs (deleted by kubeadm after 2 h); the
-   * joining control planes decrypt them with it, so only the init node's guestinfo holds CA keys.
+   * joining control planes of the first `pulumi up` decrypt them with it, so in that update only the
+   * init node's guestinfo holds CA keys (control planes joining later bring the files themselves).
    */
   readonly certificateKey: pulumi.Output<string>;
   /** The etcd CA and a client certificate it signed (secret), for node retirement. */

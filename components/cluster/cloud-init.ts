@@ -667,7 +667,8 @@ export function networkConfig(node: ClusterNode, network: NodeNetwork): Record<s
 /**
  * Meta-data for the guestinfo datasource. `instance-id` is derived from the node and its network,
  * so a changed address makes cloud-init treat the VM as new. `redact: [userdata]` makes cloud-init
- * overwrite the guest's copy of `guestinfo.userdata` (CA keys on the init node, certificate key,
+ * overwrite the guest's copy of `guestinfo.userdata` (CA keys on the init node and on control planes
+ * joining a running cluster, certificate key,
  * token) once read; the value in the VM's configuration in vCenter stays (see the README).
  */
 export function renderMetaData(node: ClusterNode, network: NodeNetwork): string {

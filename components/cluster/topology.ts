@@ -237,7 +237,9 @@ export interface ControlPlaneRenderOptions {
  *   0ccffebcbcb82780138e4c43d9295ea3de40fde1, checkIfReadyForAdditionalControlPlane:
  *   `if !hasCertificateKey { certs.SharedCertificateExists(…) }`; cmd/kubeadm/app/phases/certs/certs.go
  *   @ 03a145de8ad282764828f43821433001974718e9, SharedCertificateExists: ca, sa, front-proxy-ca and,
- *   with stacked etcd, etcd/ca); the CA certificate being there already is fine for a control-plane
+ *   with stacked etcd, etcd/ca; newer revisions of that function only warn about a missing CA key,
+ *   "assuming external key", so the render tests, not kubeadm, are what catches an omitted key:
+ *   test/cluster/cp-join.test.ts); the CA certificate being there already is fine for a control-plane
  *   join (cmd/kubeadm/app/preflight/checks.go @ 00b6a4c7afdbd95d9ef5b5f3cada04ac15b0c135,
  *   JoinNodeChecks: the `FileAvailableCheck` of caCertPath only when `cfg.ControlPlane == nil`);
  * - it joins with the workers' rotating join token, which every `pulumi up` renews (access.ts).

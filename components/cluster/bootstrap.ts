@@ -35,9 +35,17 @@ export interface KubeadmBootstrapArgs {
   readonly joinTokenGeneration?: string;
   /**
    * The cluster exists (a previous `pulumi up` applied it: the `clusterLifecycle` output was read
-   * back): the first control plane is rendered as a join, so a replaced one never runs `kubeadm init`.
+   * back): the first control plane is rendered as a join, so a replaced one never runs `kubeadm init`,
+   * and every joining control plane (new or replaced) carries the shared CA files and joins with the
+   * workers' join token (components/cluster/topology.ts, renderControlPlaneNode).
    */
   readonly clusterExists?: boolean;
+  /**
+   * With `clusterExists`: the control planes the applied state records (already etcd members), so
+   * the new ones join one after the other (`previousJoiningControlPlane`). Absent: each waits for the
+   * one before it in the order.
+   */
+  readonly runningControlPlanes?: string[];
 }
 
 /** CA validity: 10 years, like kubeadm's own CAs. Replacing a CA means rebuilding the cluster. */
@@ -72,7 +80,14 @@ export function bootstrapSpec(name: string, args: KubeadmBootstrapArgs): Cluster
 }
 
 /** Creates the PKI, the admin credentials, the token and every node's guestinfo under `parent` (children named `<name>-…`). */
-export function createBootstrap(parent: pulumi.Resource, name: string, spec: ClusterSpec, joinTokenGeneration?: string, clusterExists = false): BootstrapChildren {
+export function createBootstrap(
+  parent: pulumi.Resource,
+  name: string,
+  spec: ClusterSpec,
+  joinTokenGeneration?: string,
+  clusterExists = false,
+  runningControlPlanes?: string[],
+): BootstrapChildren {
   const child = { parent };
   const ca = selfSignedCa(`${name}-ca`, "kubernetes", child);
   const frontProxy = selfSignedCa(`${name}-front-proxy-ca`, "front-proxy-ca", child);
@@ -131,8 +146,10 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
   const joinToken = pulumi.secret(pulumi.interpolate`${joinPart("id", TOKEN_ID_LENGTH).result}.${joinPart("secret", TOKEN_SECRET_LENGTH).result}`);
 
   // kubeadm's certificate key: `kubeadm init --upload-certs` encrypts the shared CA files with it into
-  // kube-system/kubeadm-certs, and the joining control planes download them with it, so only the init
-  // node's guestinfo carries CA keys. RandomBytes marks `hex` secret.
+  // kube-system/kubeadm-certs, and the joining control planes of the first `pulumi up` download them
+  // with it, so in that update only the init node's guestinfo carries CA keys. (Control planes that
+  // join later carry the files themselves: kubeadm deletes that Secret 2 h after the init.)
+  // RandomBytes marks `hex` secret.
   const certificateKey = pulumi.secret(new random.RandomBytes(`${name}-certificate-key`, { length: CERTIFICATE_KEY_BYTES }, child).hex);
 
   const caCertPem = ca.cert.certPem;
@@ -158,10 +175,21 @@ export function createBootstrap(parent: pulumi.Resource, name: string, spec: Clu
     if (node.role === "load-balancer") {
       const r = renderLoadBalancerNode(spec, node);
       guestinfoByVm[node.name] = pulumi.output(guestinfo(r.userData, r.metaData));
-    } else if (node.role === "control-plane") {
+    } else if (node.role === "control-plane" && !clusterExists) {
+      // The first `pulumi up`: init, and joins with the init token and the certificate key.
       guestinfoByVm[node.name] = pulumi.secret(
         pulumi.all([token, hash, pki, certificateKey]).apply(([t, h, p, k]) => {
           const r = renderControlPlaneNode(spec, node, { token: t, caCertHash: h, pki: p, certificateKey: k }, { clusterExists });
+          return guestinfo(r.userData, r.metaData);
+        }),
+      );
+    } else if (node.role === "control-plane") {
+      // The cluster exists: a new or replaced control plane carries the shared CA files and joins with
+      // the join token (its Secret is renewed by KubeadmClusterAccess in this very update). Secret, as
+      // the init node's: the CA and service-account keys are in it.
+      guestinfoByVm[node.name] = pulumi.secret(
+        pulumi.all([token, hash, pki, certificateKey, joinToken]).apply(([t, h, p, k, j]) => {
+          const r = renderControlPlaneNode(spec, node, { token: t, caCertHash: h, pki: p, certificateKey: k, joinToken: j }, { clusterExists, runningControlPlanes });
           return guestinfo(r.userData, r.metaData);
         }),
       );
@@ -197,7 +225,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   /**
    * Hex of 32 bytes (secret): kubeadm's certificate key. `kubeadm init --upload-certs` encrypts the
    * shared CA files with it into kube-system/kubeadm-certs (deleted by kubeadm after 2 h); the
-   * joining control planes decrypt them with it, so only the init node's guestinfo holds CA keys.
+   * joining control planes of the first `pulumi up` decrypt them with it, so in that update only the
+   * init node's guestinfo holds CA keys (control planes joining later bring the files themselves).
    */
   readonly certificateKey: pulumi.Output<string>;
   /** The etcd CA and a client certificate it signed (secret), for node retirement. */
@@ -206,7 +235,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = bootstrapSpec(name, args);
     super("vsphere-spark:cluster:KubeadmBootstrap", name, {}, opts);
-    const out = createBootstrap(this, name, spec, args.joinTokenGeneration, args.clusterExists ?? false);
+    const out = createBootstrap(this, name, spec, args.joinTokenGeneration, args.clusterExists ?? false, args.runningControlPlanes);
     this.clusterName = args.clusterName;
     this.spec = spec;
     this.endpoint = args.endpoint;

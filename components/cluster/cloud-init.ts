@@ -6,10 +6,10 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import type { ClusterNode, EndpointSpec, NodeNetwork } from "./types";
-import { APISERVER_PORT } from "./types";
+import { APISERVER_PORT, KUBEADM_CONFIG_PATH } from "./types";
 import type { KubernetesSettings } from "./settings";
 import { parseKubernetesVersion } from "./settings";
-import { KUBEADM_CONFIG_PATH, endpointHostPort } from "./kubeadm";
+import { endpointHostPort } from "./kubeadm";
 import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH, renderKubeVipManifest } from "./kube-vip";
 import type { SharedPki } from "./pki";
 import { SHARED_PKI_FILES } from "./pki";
@@ -28,9 +28,12 @@ export type NodeBootstrap =
   /**
    * `previousControlPlane`: the one to wait for (joins go one at a time); none for a replaced first
    * control plane joining a running cluster. `otherControlPlanes`: whose etcd members decide this
-   * node's membership before a retry.
+   * node's membership before a retry. `pki`: the shared CA files, written before kubeadm runs
+   * (kubeadm's manual certificate distribution: a control plane joining a running cluster, whose
+   * JoinConfiguration has no certificate key); absent: kubeadm downloads them from
+   * kube-system/kubeadm-certs with the certificate key in its configuration (the first `pulumi up`).
    */
-  | { kind: "join-control-plane"; kubeadmConfig: string; previousControlPlane?: string; otherControlPlanes: string[]; controlPlaneIndex?: number }
+  | { kind: "join-control-plane"; kubeadmConfig: string; previousControlPlane?: string; otherControlPlanes: string[]; controlPlaneIndex?: number; pki?: SharedPki }
   | { kind: "join-worker"; kubeadmConfig: string }
   | { kind: "load-balancer"; haproxyConfig: string };
 
@@ -165,6 +168,11 @@ export const APT_LOCK_TIMEOUT_SECONDS = 600;
 export const CERTS_EXPIRED_HINT =
   "if kubeadm could not download the certificates (kube-system/kubeadm-certs lives 2 h after the init), " +
   `upload them again on the first control plane: kubeadm init phase upload-certs --upload-certs --config ${KUBEADM_CONFIG_PATH}`;
+
+/** What a control plane joining a running cluster (shared CA files on disk, the join token) says when its join fails. */
+export const SHARED_PKI_JOIN_HINT =
+  "the shared CA files are on this node (no certificate key, no kube-system/kubeadm-certs); if discovery failed, the join token's Secret " +
+  "(kube-system/bootstrap-token-<id>) may be missing or expired: pulumi up creates it once the VMs exist and renews it on every update, so run pulumi up again";
 
 /**
  * Packages each role needs besides Kubernetes' own (installed by the bootstrap when missing).
@@ -452,6 +460,18 @@ export function renderBootstrapScript(input: UserDataInput): string {
   }
 
   const cp = bootstrap.kind === "join-control-plane";
+  // A control plane joining a running cluster carries the shared CA files (written by cloud-init):
+  // `kubeadm reset` empties /etc/kubernetes/pki, so they are kept, as on the init node, and put back
+  // after every reset; without them the next attempt's preflight refuses the join.
+  const sharedPki = cp && bootstrap.pki !== undefined;
+  const reset = sharedPki ? "reset_node" : "kubeadm reset -f || true";
+  if (sharedPki) {
+    lines.push(
+      `PKI_BACKUP=${PKI_BACKUP_PATH}`,
+      '[ -d "$PKI_BACKUP" ] || cp -a /etc/kubernetes/pki "$PKI_BACKUP"',
+      'reset_node() { kubeadm reset -f || true; rm -rf /etc/kubernetes/pki; cp -a "$PKI_BACKUP" /etc/kubernetes/pki; }',
+    );
+  }
   lines.push("# Before every join after an unfinished one: a worker resets; a control plane first removes the");
   lines.push("# etcd member its join may have announced, through the other members, or resets nothing.");
   lines.push("prepare_join() {");
@@ -464,12 +484,12 @@ export function renderBootstrapScript(input: UserDataInput): string {
       '  log "an earlier kubeadm join did not finish: removing this node\'s etcd member (if any) through the other control planes before resetting"',
       "  if [ ! -f /etc/kubernetes/pki/etcd/healthcheck-client.crt ]; then",
       '    log "no etcd client certificate: kubeadm never got as far as announcing an etcd member"',
-      "    kubeadm reset -f || true",
+      `    ${reset}`,
       "    return 0",
       "  fi",
       '  etcd_member leave "$OTHER_ETCD" || rc=$?',
       '  case "$rc" in',
-      `    ${ETCD_MEMBER_EXIT.ok}) kubeadm reset -f || true ;;`,
+      `    ${ETCD_MEMBER_EXIT.ok}) ${reset} ;;`,
       `    ${ETCD_MEMBER_EXIT.unknown}) log "no other control plane's etcd answered: whether this node is an etcd member is unknown, so nothing is reset (the next attempt asks again)"; return 1 ;;`,
       `    *) give_up "could not remove this node's etcd member (${selfPeer}) through the other control planes (see the journal); nothing was reset, so no healthy member is lost and no second member is announced. Check etcd (etcdctl member list on a healthy control plane), remove this node's member by hand if it is listed, then: ${retryHint}" ;;`,
       "  esac",
@@ -480,7 +500,7 @@ export function renderBootstrapScript(input: UserDataInput): string {
     "kubeadm_join() {",
     "  count_attempt join",
     "  prepare_join || return 1",
-    `  kubeadm join --config ${KUBEADM_CONFIG_PATH} || { ${cp ? `log ${shq(CERTS_EXPIRED_HINT)}; ` : ""}return 1; }`,
+    `  kubeadm join --config ${KUBEADM_CONFIG_PATH} || { ${cp ? `log ${shq(sharedPki ? SHARED_PKI_JOIN_HINT : CERTS_EXPIRED_HINT)}; ` : ""}return 1; }`,
     "  kubeadm_done join",
     "}",
     `if [ -f ${KUBEADM_DONE_PATH} ]; then`,
@@ -491,11 +511,16 @@ export function renderBootstrapScript(input: UserDataInput): string {
     // One control plane joins etcd at a time: wait until the previous one serves /readyz.
     lines.push(`  wait_for "previous control plane ${bootstrap.previousControlPlane}" https_ready ${bootstrap.previousControlPlane}:${APISERVER_PORT}`);
   }
-  // A joining control plane's kubeadm downloads the shared CA files from kube-system/kubeadm-certs
-  // (decrypted with the config's certificateKey); the init uploads them, kubeadm deletes them 2 h later.
+  // A joining control plane of the first `pulumi up`: its kubeadm downloads the shared CA files from
+  // kube-system/kubeadm-certs (decrypted with the config's certificateKey); the init uploads them,
+  // kubeadm deletes them 2 h later. One joining a running cluster has them on disk already.
   lines.push(
     `  wait_for "API server through ${ep}" https_ready ${ep}`,
-    cp ? '  step "kubeadm join (control plane; the shared CA files come from kube-system/kubeadm-certs)"' : '  step "kubeadm join"',
+    cp
+      ? sharedPki
+        ? '  step "kubeadm join (control plane; the shared CA files were written from the guestinfo, the join token authenticates it)"'
+        : '  step "kubeadm join (control plane; the shared CA files come from kube-system/kubeadm-certs)"'
+      : '  step "kubeadm join"',
     "  retry 3 kubeadm_join",
     "fi",
   );
@@ -585,10 +610,12 @@ export function renderUserData(input: UserDataInput): string {
       files.push(file(KUBERNETES_SOURCE_STAGING_PATH, kubernetesAptSource(settings), "0644"));
     }
     files.push(file(KUBEADM_CONFIG_PATH, bootstrap.kubeadmConfig, "0600"));
-    // Only the init node gets the shared CA files (and keys); the joining control planes download
-    // them from the cluster with the certificate key in their kubeadm configuration.
-    if (bootstrap.kind === "init") {
-      for (const f of SHARED_PKI_FILES) files.push(file(f.path, ensureNewline(bootstrap.pki[f.field]), f.secret ? "0600" : "0644"));
+    // The shared CA files (and keys): on the init node, and on a control plane joining a running
+    // cluster (kubeadm's manual certificate distribution). The joining control planes of the first
+    // `pulumi up` download them from the cluster with the certificate key in their kubeadm configuration.
+    const pki = bootstrap.kind === "init" || bootstrap.kind === "join-control-plane" ? bootstrap.pki : undefined;
+    if (pki) {
+      for (const f of SHARED_PKI_FILES) files.push(file(f.path, ensureNewline(pki[f.field]), f.secret ? "0600" : "0644"));
     }
     if (bootstrap.kind === "init" || bootstrap.kind === "join-control-plane") {
       files.push(file(ETCD_MEMBER_SCRIPT_PATH, ETCD_MEMBER_SCRIPT, "0755"));
@@ -640,7 +667,8 @@ export function networkConfig(node: ClusterNode, network: NodeNetwork): Record<s
 /**
  * Meta-data for the guestinfo datasource. `instance-id` is derived from the node and its network,
  * so a changed address makes cloud-init treat the VM as new. `redact: [userdata]` makes cloud-init
- * overwrite the guest's copy of `guestinfo.userdata` (CA keys on the init node, certificate key,
+ * overwrite the guest's copy of `guestinfo.userdata` (CA keys on the init node and on control planes
+ * joining a running cluster, certificate key,
  * token) once read; the value in the VM's configuration in vCenter stays (see the README).
  */
 export function renderMetaData(node: ClusterNode, network: NodeNetwork): string {

@@ -12,8 +12,8 @@ import { gpuNodeRegistration } from "./gpu";
 export const KUBELET_CONFIG_API = "kubelet.config.k8s.io/v1beta1";
 export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
 
-/** Where the node's kubeadm configuration is written. */
-export const KUBEADM_CONFIG_PATH = "/etc/kubernetes/vsphere-spark/kubeadm.yaml";
+/** Where the node's kubeadm configuration is written (defined in types.ts, a leaf: see there). */
+export { KUBEADM_CONFIG_PATH } from "./types";
 
 /** `host:port` of the control-plane endpoint. */
 export function endpointHostPort(e: EndpointSpec): string {
@@ -43,8 +43,15 @@ export interface JoinConfigInput {
 }
 
 export interface ControlPlaneJoinConfigInput extends JoinConfigInput {
-  /** The init's certificate key: kubeadm downloads the shared CA files with it (no keys in guestinfo). */
-  certificateKey: string;
+  /**
+   * The init's certificate key: kubeadm downloads the shared CA files with it (no keys in guestinfo).
+   * Absent: the shared CA files are already on disk (kubeadm's manual certificate distribution; a
+   * control plane joining a running cluster, components/cluster/topology.ts) and the JoinConfiguration
+   * carries no `controlPlane.certificateKey` (optional in kubeadm's API: kubernetes/kubernetes
+   * cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go @ 1329935739c3aa007d23cb9a4dadfee9d59ff79b,
+   * `JoinControlPlane.CertificateKey` `+optional`), so kubeadm's download-certs phase is skipped.
+   */
+  certificateKey?: string;
 }
 
 type Doc = Record<string, unknown>;
@@ -160,7 +167,7 @@ export function initConfigDocuments(input: InitConfigInput): Doc[] {
   return [init, cluster, kubeletConfiguration(settings)];
 }
 
-function joinDocument(input: JoinConfigInput, controlPlane?: { certificateKey: string }): Doc {
+function joinDocument(input: JoinConfigInput, controlPlane?: { certificateKey?: string }): Doc {
   const doc: Doc = {
     apiVersion: kubeadmApiVersion(input.settings.version),
     kind: "JoinConfiguration",
@@ -177,18 +184,23 @@ function joinDocument(input: JoinConfigInput, controlPlane?: { certificateKey: s
   if (controlPlane) {
     doc.controlPlane = {
       localAPIEndpoint: { advertiseAddress: input.node.address, bindPort: APISERVER_PORT },
-      certificateKey: controlPlane.certificateKey,
+      ...(controlPlane.certificateKey !== undefined ? { certificateKey: controlPlane.certificateKey } : {}),
     };
   }
   return doc;
 }
 
 /**
- * JoinConfiguration for the 2nd, 3rd… control plane: kubeadm's download-certs phase fetches the
- * shared CA files from kube-system/kubeadm-certs and decrypts them with `certificateKey`.
+ * JoinConfiguration for the 2nd, 3rd… control plane. With `certificateKey` (the first `pulumi up`),
+ * kubeadm's download-certs phase fetches the shared CA files from kube-system/kubeadm-certs and
+ * decrypts them with it. Without it (a control plane joining a running cluster) the phase is skipped
+ * (kubernetes/kubernetes cmd/kubeadm/app/cmd/phases/join/controlplaneprepare.go @
+ * 04791b4906602ffda5ccf9bc4c84d3329f1d7080, runControlPlanePrepareDownloadCertsPhaseLocal:
+ * `if data.Cfg().ControlPlane == nil || len(data.CertificateKey()) == 0 { … Skipping certs download }`)
+ * and the files must already be on disk.
  */
 export function controlPlaneJoinDocuments(input: ControlPlaneJoinConfigInput): Doc[] {
-  return [joinDocument(input, { certificateKey: input.certificateKey })];
+  return [joinDocument(input, input.certificateKey !== undefined ? { certificateKey: input.certificateKey } : {})];
 }
 
 export function workerJoinDocuments(input: JoinConfigInput): Doc[] {

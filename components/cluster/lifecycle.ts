@@ -47,7 +47,7 @@ import { ConfigReader } from "../config-reader";
 import type { ClusterSpec } from "./topology";
 import { controlPlaneNodes } from "./topology";
 import { parseKubernetesVersion } from "./settings";
-import { KUBEADM_CONFIG_PATH } from "./kubeadm";
+import { APISERVER_PORT } from "./types";
 
 /** The stack output that carries the applied state. */
 export const LIFECYCLE_OUTPUT = "clusterLifecycle";
@@ -111,6 +111,14 @@ export interface ClusterLifecycleState {
    * a state written by an older version.
    */
   retireHooks?: boolean;
+  /**
+   * Control planes joining this cluster once it exists are rendered by a version that joins them
+   * with the shared CA files in their guestinfo and the workers' join token (kubeadm's manual
+   * certificate distribution, components/cluster/topology.ts renderControlPlaneNode), and this
+   * update kept that token's Secret in kube-system (KubeadmClusterAccess): adding control planes
+   * needs nothing by hand. Absent in a state written by an older version.
+   */
+  sharedPkiJoins?: boolean;
 }
 
 /** The acknowledgements a user gives after doing a refusal's steps (`vsphere-spark:lifecycle`). */
@@ -187,6 +195,7 @@ export function clusterLifecycleState(spec: ClusterSpec, ctx: LifecycleContext):
     },
     ...(ctx.createdAt !== undefined ? { createdAt: ctx.createdAt } : {}),
     retireHooks: true,
+    sharedPkiJoins: true,
   };
 }
 
@@ -215,6 +224,7 @@ export function parseClusterLifecycleState(v: unknown): { state?: ClusterLifecyc
   if (!isObj(v.firstBoot)) return bad("firstBoot");
   if (v.createdAt !== undefined && typeof v.createdAt !== "string") return bad("createdAt");
   if (v.retireHooks !== undefined && typeof v.retireHooks !== "boolean") return bad("retireHooks");
+  if (v.sharedPkiJoins !== undefined && typeof v.sharedPkiJoins !== "boolean") return bad("sharedPkiJoins");
   return { state: v as unknown as ClusterLifecycleState };
 }
 
@@ -239,7 +249,7 @@ export function stateFromVmsOutput(vms: unknown, next: ClusterLifecycleState): C
   const order = (n: LifecycleNode) => (n.role === "control-plane" ? 0 : 1);
   const ranked = new Map(next.nodes.map((n, i) => [n.name, i]));
   nodes.sort((a, b) => order(a) - order(b) || (ranked.get(a.name) ?? 1e9) - (ranked.get(b.name) ?? 1e9) || (a.name < b.name ? -1 : 1));
-  const { createdAt: _unknown, retireHooks: _notYet, ...rest } = next;
+  const { createdAt: _unknown, retireHooks: _notYet, sharedPkiJoins: _notKnown, ...rest } = next;
   return { ...rest, nodes, firstBoot: { ...next.firstBoot }, legacy: true } as ClusterLifecycleState;
 }
 
@@ -248,6 +258,12 @@ export interface ChangeCheck {
   refusals: FieldError[];
   /** What the update does that a user should know (safe, or not reaching running nodes). */
   notes: string[];
+  /**
+   * Of `notes`, those on control planes joining and on HAProxy's backends, which `plan --compare`
+   * shows as the program words them (src/plan/compare/program-rules.ts); retirements it words itself
+   * from the VMs' hooks. Absent when there are none.
+   */
+  membershipNotes?: string[];
 }
 
 export interface CheckOptions {
@@ -441,7 +457,28 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   // deleted its node is drained, its etcd member removed through the remaining members (refused
   // when that would lose quorum) and its Node deleted, one control plane at a time.
   const retiredCps = removedCps.filter((n) => !prepared.has(n.name));
-  if (retiredCps.length > 0 && hooked) {
+  // Control planes added: automated when the previous state says the running cluster was last applied
+  // by a version that joins them with the shared CA files and the join token (sharedPkiJoins).
+  const unpreparedAdds = addedCps.filter((n) => !prepared.has(n.name));
+  const canJoin = previous.sharedPkiJoins === true && !previous.legacy;
+  // One direction of etcd membership change per update: the added members join one after the other
+  // during the update (each a learner until kubeadm promotes it), the removed ones are retired by
+  // their VMs' beforeDelete hooks at its end, which the readiness gate (a Ready Node) does not order
+  // after the promotions. Adding, then removing, in two updates keeps every change on a cluster
+  // whose other members are all voters.
+  const mixed = unpreparedAdds.length > 0 && retiredCps.length > 0 && hooked && canJoin;
+  if (mixed) {
+    refuse(
+      "controlPlane",
+      `adds control plane${unpreparedAdds.length > 1 ? "s" : ""} ${list(unpreparedAdds.map((n) => n.name))} and removes ${list(retiredCps.map((n) => n.name))} in one update: ` +
+        "new etcd members join during the update (each a learner until kubeadm promotes it) while the removed ones are retired at its end, and nothing orders the removals after the promotions. " +
+        `Change the control planes one direction at a time. Steps:${steps([
+          `first add only: keep ${list(retiredCps.map((n) => n.name))} (list their hosts in ${key("controlPlane.hosts")} with the new ones; an odd count), \`pulumi up\` (the new ones join one after the other)`,
+          `then remove only: drop ${list(retiredCps.map((n) => n.name))}' hosts, \`pulumi up\` (each is drained and its etcd member removed, one at a time)`,
+        ])}`,
+    );
+  }
+  if (retiredCps.length > 0 && hooked && !mixed) {
     notes.push(
       `control plane${retiredCps.length > 1 ? "s" : ""} ${list(retiredCps.map((n) => n.name))} ${retiredCps.length > 1 ? "are" : "is"} ${RETIRED_CP} (one at a time; the hook refuses a removal that would lose etcd's quorum, and the VM then stays)`,
     );
@@ -461,17 +498,25 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
         ])}`,
     );
   }
-  const unpreparedAdds = addedCps.filter((n) => !prepared.has(n.name));
-  if (unpreparedAdds.length > 0) {
+  const membershipNotes: string[] = [];
+  if (unpreparedAdds.length > 0 && !canJoin) {
     const names = unpreparedAdds.map((n) => n.name);
     refuse(
       "controlPlane",
-      `adds control plane${names.length > 1 ? "s" : ""} ${list(names)} to a running cluster: a control plane joins with the init token (expired ${previous.firstBoot["kubernetes.bootstrapTokenTtl"] ?? "24h"} after the init) ` +
-        `and downloads the CA files from kube-system/kubeadm-certs (deleted two hours after the init), so the join would fail. Steps, within two hours before \`pulumi up\`:${steps([
-          `on ${prevCps[0]?.name ?? "the first control plane"}: \`sudo kubeadm init phase upload-certs --upload-certs --config ${KUBEADM_CONFIG_PATH}\` (the same certificate key the new nodes carry)`,
-          `on it: \`sudo kubeadm token create "$(pulumi stack output bootstrapToken --show-secrets)" --ttl 2h\``,
-          `list ${list(names)} in ${ackKey}, then \`pulumi up\` (they join one after the other; kubeadm adds each etcd member as a learner and promotes it once in sync)`,
+      `adds control plane${names.length > 1 ? "s" : ""} ${list(names)} to a running cluster whose applied state ${previous.legacy ? `comes from its \`vms\` output (no ${LIFECYCLE_OUTPUT} yet)` : "was written by an earlier version"}: ` +
+        "it does not record that the running cluster can take a control plane that joins with the shared CA files in its guestinfo and the workers' join token " +
+        `(the way this version joins them, without the init token, expired ${previous.firstBoot["kubernetes.bootstrapTokenTtl"] ?? "24h"} after the init, or kube-system/kubeadm-certs, deleted two hours after it). Steps:${steps([
+          `keep the control planes as they are (${prevCps.length}) and \`pulumi up\` once: it renews the join token's Secret and records it`,
+          `then add ${list(names)} and \`pulumi up\`: they join one after the other, nothing to do by hand`,
         ])}`,
+    );
+  } else if (unpreparedAdds.length > 0 && !mixed) {
+    const names = unpreparedAdds.map((n) => n.name);
+    const one = names.length === 1;
+    membershipNotes.push(
+      `control plane${one ? "" : "s"} ${list(names)} join${one ? "s" : ""} the running cluster${one ? "" : " one after the other (each waits until the one before it serves the API)"}: ` +
+        `${one ? "it carries" : "each carries"} the shared CA files in ${one ? "its" : "their"} guestinfo (kubeadm's manual certificate distribution: no certificate key, no kube-system/kubeadm-certs) ` +
+        `and joins with the workers' join token, renewed by this update; kubeadm adds each etcd member as a learner and promotes it once in sync (${prevCps.length} → ${prevCps.length + names.length} members); the readiness gate waits for ${one ? "it" : "them"}`,
     );
   }
 
@@ -659,14 +704,11 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     notes.push(`${key(leaf)} changed: running nodes keep the old value (first-boot user-data); nodes created from now on get the new one${how}`);
   }
   if (ne.kind === "haproxy") {
-    const a = prevCps.map((n) => n.address).join(",");
-    const b = nextCps.map((n) => n.address).join(",");
-    if (a !== b)
-      notes.push(
-        `the control planes change (${a} → ${b}) but HAProxy's backends are written at the load balancer's first boot: ` +
-          "edit /etc/haproxy/haproxy.cfg on it (`server` lines) and `sudo systemctl reload haproxy`",
-      );
+    const lb = next.nodes.find((n) => n.role === "load-balancer")?.name;
+    const note = haproxyBackendsNote(prevCps, nextCps, lb);
+    if (note) membershipNotes.push(note);
   }
+  notes.push(...membershipNotes);
 
   // Acknowledgements that no longer name anything.
   for (const n of ack.preparedNodes) {
@@ -687,7 +729,32 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
       );
     }
   }
-  return { refusals, notes };
+  return { refusals, notes, ...(membershipNotes.length > 0 ? { membershipNotes } : {}) };
+}
+
+/**
+ * What HAProxy does when the control planes change. Its backends are written at the load balancer's
+ * first boot (components/cluster/haproxy.ts, renderHaproxyConfig: one `server` line per control
+ * plane, each checked on /readyz), and the program does not rewrite a running load balancer: it
+ * keeps sending the API to the control planes it booted with. Undefined when the set is the same.
+ */
+export function haproxyBackendsNote(before: { name: string; address: string }[], after: { name: string; address: string }[], loadBalancer?: string): string | undefined {
+  const had = new Set(before.map((n) => n.address));
+  const has = new Set(after.map((n) => n.address));
+  const added = after.filter((n) => !had.has(n.address));
+  const removed = before.filter((n) => !has.has(n.address));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const lb = loadBalancer ?? "the load balancer";
+  const at = (ns: { name: string; address: string }[]) => list(ns.map((n) => `${n.name} ${n.address}`));
+  const todo: string[] = [];
+  if (added.length > 0) todo.push(`add a line \`server <name> <address>:${APISERVER_PORT} check verify none\` per new control plane (${at(added)}) to the kube-apiservers backend`);
+  if (removed.length > 0) todo.push(`remove the \`server\` lines of ${at(removed)}`);
+  return (
+    `HAProxy's backends are written at the load balancer's first boot: ${lb} keeps sending the API to the control planes it booted with (${at(before)}). ` +
+    (added.length > 0 ? `The API stays reachable through them; the new ones take no API traffic through the endpoint until they are added. ` : "") +
+    (removed.length > 0 ? `The removed ones fail its /readyz check and are marked down, so the API stays reachable through the others. ` : "") +
+    `On ${lb}: in /etc/haproxy/haproxy.cfg ${todo.join(", and ")}, then \`sudo haproxy -c -f /etc/haproxy/haproxy.cfg && sudo systemctl reload haproxy\``
+  );
 }
 
 /** A Go duration as kubeadm's `ttl` takes it (`24h`, `1h30m`, `0s`), in milliseconds; undefined when not one. */

@@ -81,6 +81,42 @@ export interface BootstrapTokenSecret {
 }
 
 /**
+ * What a bootstrap token Secret needs so that a node (a control plane too: it joins with the workers'
+ * token once the cluster exists) can discover the cluster and TLS-bootstrap its kubelet with it:
+ * - `usage-bootstrap-authentication: "true"`: the API server's bootstrap token authenticator accepts
+ *   no other (kubernetes/kubernetes plugin/pkg/auth/authenticator/token/bootstrap/bootstrap.go @
+ *   11004393201d5c166c115161a6f740f750319bcb, AuthenticateToken: "not marked
+ *   usage-bootstrap-authentication=true" → not authenticated);
+ * - `usage-bootstrap-signing: "true"`: the bootstrap signer signs kube-public/cluster-info (the JWS
+ *   kubeadm's token discovery verifies) only for such tokens (pkg/controller/bootstrap/util.go @
+ *   025f2834a128798cef30018a5e6a6ae82b5ad885, validateSecretForSigning);
+ * - `auth-extra-groups` with kubeadm's node group `system:bootstrappers:kubeadm:default-node-token`
+ *   (cmd/kubeadm/app/constants/constants.go `NodeBootstrapTokenAuthGroup`): kubeadm binds to that
+ *   group the right to post CSRs and their auto-approval (cmd/kubeadm/app/phases/bootstraptoken/node/
+ *   tlsbootstrap.go @ 0553521df1be9f2be248577fdd77f787acba353d, AllowBootstrapTokensToPostCSRs,
+ *   AutoApproveNodeBootstrapTokens) and reading kube-system/kubeadm-config, which a joining control
+ *   plane reads with the token before it has any other credential (cmd/kubeadm/app/phases/uploadconfig/
+ *   uploadconfig.go, Role `kubeadm:nodes-kubeadm-config`).
+ */
+export const KUBEADM_NODE_GROUP = "system:bootstrappers:kubeadm:default-node-token";
+export const JOIN_TOKEN_NEEDS: ReadonlyArray<{ key: string; value: string; why: string }> = [
+  { key: "usage-bootstrap-authentication", value: "true", why: "the API server authenticates only tokens marked for authentication" },
+  { key: "usage-bootstrap-signing", value: "true", why: "the bootstrap signer signs cluster-info (token discovery) only with tokens marked for signing" },
+  { key: "auth-extra-groups", value: KUBEADM_NODE_GROUP, why: "kubeadm's RBAC (CSR posting and approval, kubeadm-config) is bound to this group" },
+];
+
+/** What a token Secret's data lacks for a kubeadm join (`JOIN_TOKEN_NEEDS`); empty when nothing. */
+export function joinTokenSecretProblems(data: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const n of JOIN_TOKEN_NEEDS) {
+    const v = data[n.key];
+    const ok = n.key === "auth-extra-groups" ? (v ?? "").split(",").map((g) => g.trim()).includes(n.value) : v === n.value;
+    if (!ok) out.push(`${n.key} must ${n.key === "auth-extra-groups" ? "include" : "be"} "${n.value}": ${n.why}`);
+  }
+  return out;
+}
+
+/**
  * A join token as a Secret (k8s.io/cluster-bootstrap token/api: `token-id`, `token-secret`,
  * `expiration` RFC 3339, `usage-bootstrap-authentication`, `usage-bootstrap-signing` so the
  * bootstrap signer signs cluster-info with it, and kubeadm's node group in `auth-extra-groups`).
@@ -95,9 +131,11 @@ export function bootstrapTokenSecret(token: string, ttl: string, now: Date, desc
     "token-secret": secret,
     "usage-bootstrap-authentication": "true",
     "usage-bootstrap-signing": "true",
-    "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
+    "auth-extra-groups": KUBEADM_NODE_GROUP,
   };
   const seconds = durationSeconds(ttl);
   if (seconds > 0) data.expiration = new Date(now.getTime() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const problems = joinTokenSecretProblems(data);
+  if (problems.length > 0) throw new Error(`bootstrapTokenSecret: ${problems.join("; ")}`);
   return { apiVersion: "v1", kind: "Secret", type: "bootstrap.kubernetes.io/token", metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" }, stringData: data };
 }

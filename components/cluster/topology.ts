@@ -181,45 +181,109 @@ export function renderLoadBalancerNode(spec: ClusterSpec, node: ClusterNode): Re
 
 /** What the control planes need besides the join secrets. */
 export interface ControlPlaneSecrets extends JoinSecrets {
-  /** The shared CA files: on the init node only. */
+  /**
+   * The shared CA files: on the init node, and (once the cluster exists) on every joining control
+   * plane (kubeadm's manual certificate distribution).
+   */
   pki: SharedPki;
-  /** Encrypts them into kube-system/kubeadm-certs at init; the joining control planes decrypt them with it. */
+  /** Encrypts them into kube-system/kubeadm-certs at init; the joining control planes of the first `pulumi up` decrypt them with it. */
   certificateKey: string;
+  /**
+   * The workers' rotating join token (its Secret is kept in kube-system by KubeadmClusterAccess):
+   * control planes joining a running cluster join with it, not with the init token (`token`), whose
+   * TTL has passed. Needed once the cluster exists.
+   */
+  joinToken?: string;
 }
 
 export interface ControlPlaneRenderOptions {
   /**
    * The cluster exists (an earlier `pulumi up` applied it: its `clusterLifecycle` output was read
    * back, components/cluster/lifecycle.ts): nothing runs `kubeadm init` again, a (replaced) first
-   * control plane joins like the others.
+   * control plane joins like the others, and every joining control plane carries the shared CA
+   * files and joins with the join token.
    */
   clusterExists?: boolean;
+  /**
+   * Once the cluster exists: the control planes the applied state records (already etcd members).
+   * A joining control plane waits for the nearest joining one before it in the order, so the new
+   * members join one after the other even when running ones sit between them. Absent: the one
+   * before it in the order, whoever it is.
+   */
+  runningControlPlanes?: readonly string[];
 }
 
 /**
- * The first control plane writes the shared CA files and runs `kubeadm init --upload-certs`; the
- * others join one after the other and download those files with the certificate key. Once the
- * cluster exists, the first control plane is rendered as a join too: a running VM keeps the
- * documents it booted with (`extraConfig` is ignoreChanges), so only a replaced one gets them, and
- * it joins the running cluster instead of starting a second one with the same CA. (Its bootstrap
- * also refuses an init where another control plane already serves the API: see cloud-init.ts.)
+ * The first `pulumi up`: the first control plane writes the shared CA files and runs `kubeadm init
+ * --upload-certs`; the others join one after the other and download those files from
+ * kube-system/kubeadm-certs with the certificate key (kubeadm deletes that Secret 2 h after the
+ * init), with the init token (valid `bootstrapTokenTtl`).
+ *
+ * Once the cluster exists, every control plane is rendered as a join (the first one too: a running
+ * VM keeps the documents it booted with, since `extraConfig` is ignoreChanges, so only a new or
+ * replaced one gets them, and it joins the running cluster instead of starting a second one with the
+ * same CA; its bootstrap also refuses an init where another control plane already serves the API:
+ * see cloud-init.ts). Such a join must not depend on the init's short-lived material, so it uses
+ * kubeadm's manual certificate distribution (kubernetes/website content/en/docs/setup/
+ * production-environment/tools/kubeadm/high-availability.md, "Manual certificate distribution"; what
+ * Cluster API's KubeadmControlPlane does too: its JoinConfiguration has no certificateKey):
+ * - the eight shared files (SHARED_PKI_FILES: the cluster, front-proxy and etcd CAs and the
+ *   service-account key pair) come in its guestinfo and are written to /etc/kubernetes/pki before
+ *   kubeadm runs;
+ * - its JoinConfiguration has no `controlPlane.certificateKey`, so kubeadm skips download-certs
+ *   (kubernetes/kubernetes cmd/kubeadm/app/cmd/phases/join/controlplaneprepare.go @
+ *   04791b4906602ffda5ccf9bc4c84d3329f1d7080) and its preflight instead checks that the shared
+ *   certificates are on disk (cmd/kubeadm/app/cmd/phases/join/preflight.go @
+ *   0ccffebcbcb82780138e4c43d9295ea3de40fde1, checkIfReadyForAdditionalControlPlane:
+ *   `if !hasCertificateKey { certs.SharedCertificateExists(…) }`; cmd/kubeadm/app/phases/certs/certs.go
+ *   @ 03a145de8ad282764828f43821433001974718e9, SharedCertificateExists: ca, sa, front-proxy-ca and,
+ *   with stacked etcd, etcd/ca; newer revisions of that function only warn about a missing CA key,
+ *   "assuming external key", so the render tests, not kubeadm, are what catches an omitted key:
+ *   test/cluster/cp-join.test.ts); the CA certificate being there already is fine for a control-plane
+ *   join (cmd/kubeadm/app/preflight/checks.go @ 00b6a4c7afdbd95d9ef5b5f3cada04ac15b0c135,
+ *   JoinNodeChecks: the `FileAvailableCheck` of caCertPath only when `cfg.ControlPlane == nil`);
+ * - it joins with the workers' rotating join token, which every `pulumi up` renews (access.ts).
  */
 export function renderControlPlaneNode(spec: ClusterSpec, node: ClusterNode, secrets: ControlPlaneSecrets, opts: ControlPlaneRenderOptions = {}): RenderedNode {
   const cps = controlPlaneNodes(spec);
   const i = cps.findIndex((n) => n.name === node.name);
   if (i < 0) throw new Error(`${node.name} is not a control-plane node`);
-  const base = { settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.token, certificateKey: secrets.certificateKey };
   const otherControlPlanes = cps.filter((n) => n.name !== node.name).map((n) => n.address);
-  if (i === 0 && !opts.clusterExists) {
-    return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki, otherControlPlanes, controlPlaneIndex: i });
+  if (!opts.clusterExists) {
+    const base = { settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.token, certificateKey: secrets.certificateKey };
+    if (i === 0) {
+      return finish(spec, node, { kind: "init", kubeadmConfig: renderInitConfig({ ...base, clusterName: spec.clusterName }), pki: secrets.pki, otherControlPlanes, controlPlaneIndex: i });
+    }
+    return finish(spec, node, {
+      kind: "join-control-plane",
+      kubeadmConfig: renderControlPlaneJoinConfig({ ...base, caCertHash: secrets.caCertHash }),
+      previousControlPlane: cps[i - 1].address,
+      otherControlPlanes,
+      controlPlaneIndex: i,
+    });
   }
+  if (secrets.joinToken === undefined) throw new Error(`${node.name}: a control plane joining a running cluster needs the join token`);
+  const previous = previousJoiningControlPlane(cps, i, opts.runningControlPlanes);
   return finish(spec, node, {
     kind: "join-control-plane",
-    kubeadmConfig: renderControlPlaneJoinConfig({ ...base, caCertHash: secrets.caCertHash }),
-    ...(i > 0 ? { previousControlPlane: cps[i - 1].address } : {}),
+    kubeadmConfig: renderControlPlaneJoinConfig({ settings: spec.settings, endpoint: spec.endpoint, node, token: secrets.joinToken, caCertHash: secrets.caCertHash }),
+    pki: secrets.pki,
+    ...(previous ? { previousControlPlane: previous.address } : {}),
     otherControlPlanes,
     controlPlaneIndex: i,
   });
+}
+
+/**
+ * Who the control plane at `i` waits for before it joins a running cluster: the nearest one before
+ * it that is joining too (not among `running`), so new etcd members join one after the other
+ * (kubeadm adds each as a learner and promotes it; the next one starts once the previous one's API
+ * serves /readyz, i.e. its etcd member serves). Without `running`: the one before it.
+ */
+export function previousJoiningControlPlane(cps: ClusterNode[], i: number, running?: readonly string[]): ClusterNode | undefined {
+  if (!running) return i > 0 ? cps[i - 1] : undefined;
+  for (let j = i - 1; j >= 0; j--) if (!running.includes(cps[j].name)) return cps[j];
+  return undefined;
 }
 
 /** A worker's documents depend on the endpoint, the token and the CA hash only. */

@@ -48,3 +48,11 @@ export interface NodeNetwork {
 /** The API endpoint's seam is shared with the vSphere layer and validated in one place. */
 export type { EndpointKind, EndpointSpec } from "../control-plane";
 export { APISERVER_PORT } from "../control-plane";
+
+/**
+ * Where the node's kubeadm configuration is written (re-exported by kubeadm.ts). Defined in this leaf
+ * module: kubeadm.ts → settings.ts → cert-renewal.ts → cloud-init.ts is an import cycle, and
+ * cloud-init.ts reads it at load time (its failure hints), which gave `--config undefined` whenever
+ * kubeadm.ts was the first of them to be loaded.
+ */
+export const KUBEADM_CONFIG_PATH = "/etc/kubernetes/vsphere-spark/kubeadm.yaml";

@@ -269,7 +269,17 @@ export function createKubeadmVsphereCluster(
   const child = { parent };
   const bootstrap = new KubeadmBootstrap(
     name,
-    { clusterName: c.clusterName, nodes: c.nodes, network: c.network, endpoint: c.endpoint, settings: c.settings, joinTokenGeneration: joinTokenGeneration(args.now, c.settings.bootstrapTokenTtl), clusterExists },
+    {
+      clusterName: c.clusterName,
+      nodes: c.nodes,
+      network: c.network,
+      endpoint: c.endpoint,
+      settings: c.settings,
+      joinTokenGeneration: joinTokenGeneration(args.now, c.settings.bootstrapTokenTtl),
+      clusterExists,
+      // The control planes already running (etcd members): the added ones join one after the other.
+      ...(clusterExists && previous ? { runningControlPlanes: previous.nodes.filter((n) => n.role === "control-plane").map((n) => n.name) } : {}),
+    },
     child,
   );
   // Registered on every run, so the engine finds them for a VM that is gone from the program.

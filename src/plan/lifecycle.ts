@@ -20,6 +20,8 @@ export interface PlanChanges {
   refusals: FieldError[];
   /** What it would note (safe, or not reaching running nodes). */
   notes: string[];
+  /** Of `notes`, those on control planes joining and HAProxy's backends (`ChangeCheck.membershipNotes`). */
+  membershipNotes?: string[];
 }
 
 type PlanSide = Pick<Plan, "outputs" | "config">;
@@ -39,6 +41,17 @@ export function planChanges(base: PlanSide, head: PlanSide): PlanChanges | undef
 /** `plan --compare`'s program-rule shape: the refusals, each with where the rule lives. */
 export function kubeadmLifecycleRule(base: PlanSide, head: PlanSide): (FieldError & { rule: string; enforcedByProgram: boolean })[] {
   return (planChanges(base, head)?.refusals ?? []).map((e) => ({ ...e, rule: "components/cluster/lifecycle.ts (checkClusterChange)", enforcedByProgram: true }));
+}
+
+/**
+ * What the same check notes on control planes joining and on HAProxy's backends
+ * (`ChangeCheck.membershipNotes`), for `plan --compare`: the program's own words, so the preview says
+ * what `pulumi up` will. None when the check refuses (nothing would happen).
+ */
+export function kubeadmLifecycleNotes(base: PlanSide, head: PlanSide): { message: string; rule: string }[] {
+  const c = planChanges(base, head);
+  if (!c || c.refusals.length > 0) return [];
+  return (c.membershipNotes ?? []).map((message) => ({ message, rule: "components/cluster/lifecycle.ts (checkClusterChange)" }));
 }
 
 /** The text form (also fine as Markdown): refusals first, each with its steps, then the notes. */

@@ -23,6 +23,7 @@ import { referenceSpec, requireTool, samplePki, tmpDir } from "./helpers";
 
 const TOKEN = "abcdef.0123456789abcdef";
 const CERT_KEY = "fedcba9876543210".repeat(4);
+const JOIN_TOKEN = "zyxwvu.9876543210zyxwvu";
 
 function secrets() {
   const pki = samplePki();
@@ -175,22 +176,27 @@ describe("bring-up: bounded retries, and a node that gave up says so", () => {
 });
 
 describe("bring-up: once the cluster exists, the first control plane joins", () => {
-  it("renders cp-1 as init before the first bring-up, as a control-plane join (no CA keys, no wait on a previous node) after", () => {
+  it("renders cp-1 as init before the first bring-up, as a control-plane join after (the shared CA files, the join token, no wait on a previous node)", () => {
     for (const kind of ["haproxy", "kube-vip"] as const) {
       const spec = referenceSpec(kind, "preinstalled", 1);
       const [first, second] = controlPlaneNodes(spec);
-      const before = renderNode(spec, first, secrets()).userData;
+      const s = { ...secrets(), joinToken: JOIN_TOKEN };
+      const before = renderNode(spec, first, s).userData;
       assert.match(before, /kind: InitConfiguration/);
       assert.match(before, /PRIVATE KEY/);
-      const after = renderNode(spec, first, secrets(), { clusterExists: true }).userData;
+      const after = renderNode(spec, first, s, { clusterExists: true }).userData;
       assert.doesNotMatch(after, /kind: InitConfiguration/, kind);
       assert.match(after, /kind: JoinConfiguration/);
       assert.match(after, /controlPlane:/);
-      assert.doesNotMatch(after, /PRIVATE KEY/, "no CA key once it joins");
+      // Joining a running cluster: the shared CA files on disk (kubeadm-certs is long gone), the join token (the init token expired).
+      assert.match(after, /PRIVATE KEY/, "the shared CA files come with it");
+      assert.doesNotMatch(after, /certificateKey/);
+      assert.match(after, new RegExp(`token: ${JOIN_TOKEN}`));
       assert.doesNotMatch(scriptOf(after), /previous control plane/);
       assert.doesNotMatch(scriptOf(after), /kubeadm init --config/);
-      // The others are unchanged by it.
-      assert.equal(renderNode(spec, second, secrets(), { clusterExists: true }).userData, renderNode(spec, second, secrets()).userData);
+      // The others are rendered the same way once the cluster exists; in the first up they are not.
+      assert.notEqual(renderNode(spec, second, s, { clusterExists: true }).userData, renderNode(spec, second, s).userData);
+      assert.doesNotMatch(renderNode(spec, second, s).userData, /PRIVATE KEY/);
     }
   });
 

@@ -20,6 +20,7 @@ const KINDS: EndpointKind[] = ["haproxy", "kube-vip", "external"];
 const MODES: InstallMode[] = ["packages", "preinstalled"];
 const TOKEN = "abcdef.0123456789abcdef";
 const CERT_KEY = "fedcba9876543210".repeat(4);
+const JOIN_TOKEN = "zyxwvu.9876543210zyxwvu";
 
 interface Case {
   label: string;
@@ -29,7 +30,7 @@ interface Case {
 
 function allCases(): Case[] {
   const pki = samplePki();
-  const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY };
+  const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY, joinToken: JOIN_TOKEN };
   const out: Case[] = [];
   for (const kind of KINDS)
     for (const mode of MODES) {
@@ -37,6 +38,11 @@ function allCases(): Case[] {
       for (const node of spec.nodes) {
         const r = renderNode(spec, node, secrets);
         out.push({ label: `${kind}/${mode}/${node.name}`, userData: r.userData, metaData: r.metaData });
+      }
+      // Control planes joining a running cluster (the shared CA files and the join token).
+      for (const node of spec.nodes.filter((n) => n.role === "control-plane")) {
+        const r = renderNode(spec, node, secrets, { clusterExists: true });
+        out.push({ label: `${kind}/${mode}/${node.name}/cluster-exists`, userData: r.userData, metaData: r.metaData });
       }
     }
   return out;
@@ -51,7 +57,9 @@ describe("cluster cloud-init user-data", function () {
   const cases = allCases();
 
   it("covers every role, endpoint kind and install mode", () => {
-    assert.equal(cases.length, 2 * (3 * (3 + 2) + 1)); // 3 kinds × (3 CPs + 2 workers), + the LB with haproxy; × 2 modes
+    // 3 kinds × (3 CPs + 2 workers + 3 CPs joining a running cluster), + the LB with haproxy; × 2 modes
+    assert.equal(cases.length, 2 * (3 * (3 + 2 + 3) + 1));
+    assert.ok(cases.some((c) => c.label.endsWith("/cluster-exists") && c.userData.includes("PRIVATE KEY")));
     assert.ok(cases.some((c) => c.label.endsWith("/lb")));
   });
 
@@ -104,6 +112,7 @@ describe("cluster cloud-init user-data", function () {
         assert.equal(f.owner, "root:root", `${c.label} ${f.path}`);
         assert.match(String(f.permissions), /^0[0-7]{3}$/);
         if (/\.key$|kubeadm\.yaml$/.test(String(f.path))) assert.equal(f.permissions, "0600", `${c.label} ${f.path}`);
+        if (/PRIVATE KEY/.test(String(f.content))) assert.equal(f.permissions, "0600", `${c.label} ${f.path}: a private key is 0600`);
       }
       // Not runcmd (once per instance, marked done before it runs): a per-boot hook and a retrying unit.
       assert.equal(doc.runcmd, undefined, c.label);
@@ -243,11 +252,16 @@ describe("cluster meta-data and guestinfo", () => {
     assert.match(bad, /SC2155/, "shellcheck reports warnings (negative control)");
     const spec = referenceSpec("haproxy", "packages", 1);
     const pki = samplePki();
-    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY };
+    const secrets = { token: TOKEN, caCertHash: caCertHash(pki.caCert), pki, certificateKey: CERT_KEY, joinToken: JOIN_TOKEN };
     const dir = tmpDir("bootstrap");
     try {
-      for (const node of spec.nodes) {
-        const doc = parse(renderNode(spec, node, secrets).userData, { version: "1.1" }) as Record<string, unknown>;
+      // Every node of the first up, and the control planes joining a running cluster.
+      const renders = [
+        ...spec.nodes.map((node) => ({ node, userData: renderNode(spec, node, secrets).userData })),
+        ...spec.nodes.filter((n) => n.role === "control-plane").map((node) => ({ node, userData: renderNode(spec, node, secrets, { clusterExists: true }).userData })),
+      ];
+      for (const { node, userData } of renders) {
+        const doc = parse(userData, { version: "1.1" }) as Record<string, unknown>;
         for (const p of [BOOTSTRAP_SCRIPT_PATH, BOOTSTRAP_HOOK_PATH]) {
           const f = path.join(dir, "s.sh");
           fs.writeFileSync(f, String((writeFileYaml(doc, p) as Record<string, unknown>).content));

@@ -168,17 +168,36 @@ describe("cluster components under the mock runtime", function () {
     assert.deepEqual(r.resources.map((x) => x.type), ["pulumi:pulumi:Stack"]);
   });
 
-  it("once the cluster exists (clusterExists), the first control plane's guestinfo is a control-plane join without CA keys", async () => {
+  it("once the cluster exists (clusterExists), every control plane's guestinfo is a control-plane join with the shared CA files and the join token, and stays secret", async () => {
     const spec = referenceSpec("haproxy", "packages", 1);
-    const first = spec.nodes.find((n) => n.role === "control-plane")!;
+    const [first, second] = spec.nodes.filter((n) => n.role === "control-plane");
     const runWith = (clusterExists: boolean) =>
       runUnderMocks({ project: "vsphere-spark", stack: "dev", config: {}, invokes: {}, outputs }, async () => {
-        const b = new KubeadmBootstrap(spec.clusterName, { ...spec, clusterExists });
-        return { first: b.guestinfo[first.name] };
+        const b = new KubeadmBootstrap(spec.clusterName, { ...spec, clusterExists, ...(clusterExists ? { runningControlPlanes: [second.name] } : {}) });
+        const vms = spec.nodes.map((n) => new Vm(n.name, { extraConfig: b.guestinfo[n.name] }));
+        return { first: b.guestinfo[first.name], second: b.guestinfo[second.name], joinToken: b.joinToken, token: b.token, certificateKey: b.certificateKey, vms: vms.length };
       });
-    assert.match(userDataOf((await runWith(false)).outputs.first), /kind: InitConfiguration/);
-    const ud = userDataOf((await runWith(true)).outputs.first);
-    assert.match(ud, /kind: JoinConfiguration/);
-    assert.doesNotMatch(ud, /PRIVATE KEY/);
+    const created = await runWith(false);
+    assert.match(userDataOf(created.outputs.first), /kind: InitConfiguration/);
+    assert.doesNotMatch(userDataOf(created.outputs.second), /PRIVATE KEY/, "the first up: joins download the CA files");
+    const exists = await runWith(true);
+    const joinToken = unwrapSecrets(exists.outputs.joinToken) as string;
+    assert.ok(isBootstrapToken(joinToken));
+    for (const o of [exists.outputs.first, exists.outputs.second]) {
+      const ud = userDataOf(o);
+      assert.match(ud, /kind: JoinConfiguration/);
+      assert.match(ud, /PRIVATE KEY/, "the shared CA files");
+      assert.ok(ud.includes(`token: ${joinToken}`), "the join token");
+      assert.ok(!ud.includes(unwrapSecrets(exists.outputs.token) as string), "not the init token");
+      assert.ok(!ud.includes(unwrapSecrets(exists.outputs.certificateKey) as string), "no certificate key");
+      assert.doesNotMatch(ud, /certificateKey/);
+    }
+    // Secret end to end: the VM inputs that carry the keys are secret.
+    const cpVms = exists.resources.filter((x) => x.type === "test:vsphere:VirtualMachine" && x.name.startsWith("cp-"));
+    assert.equal(cpVms.length, 3);
+    for (const r of cpVms) {
+      assert.ok(isSecretMarker(r.inputs.extraConfig), `${r.name}: extraConfig is secret`);
+      assert.doesNotMatch(JSON.stringify(redactSecrets(r.inputs)), /PRIVATE KEY|guestinfo\.userdata"\s*:\s*"H4sI/, r.name);
+    }
   });
 });

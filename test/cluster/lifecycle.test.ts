@@ -10,6 +10,7 @@ import {
   LifecycleSettings,
   checkClusterChange,
   durationMs,
+  haproxyBackendsNote,
   joinTokenGeneration,
   parseClusterLifecycleState,
   readinessTargets,
@@ -181,21 +182,72 @@ describe("changes to a running cluster", () => {
       assert.match(ok.notes.join("\n"), /control planes esxi-02-control-plane, esxi-03-control-plane are drained and removed before deletion: drained, its etcd member removed/);
     });
 
-    it("3 → 5: refused until the joins are prepared (init token and kubeadm-certs expired); then HAProxy's backends are noted", () => {
+    it("3 → 5: automated (a note, not a refusal): the new control planes join one after the other with the shared CA files and the join token; HAProxy's backends are noted honestly", () => {
       const c = checkClusterChange(three, five);
-      assert.deepEqual(paths(c), ["vsphere-spark:controlPlane"]);
-      assert.match(c.refusals[0].message, /adds control planes esxi-04-control-plane, esxi-05-control-plane/);
-      assert.match(c.refusals[0].message, /kubeadm init phase upload-certs --upload-certs --config \/etc\/kubernetes\/vsphere-spark\/kubeadm\.yaml/);
-      assert.match(c.refusals[0].message, /kubeadm token create/);
-      const ok = checkClusterChange(three, five, { lifecycle: ack({ preparedNodes: ["esxi-04-control-plane", "esxi-05-control-plane"] }) });
-      assert.deepEqual(ok.refusals, []);
-      assert.match(ok.notes.join("\n"), /HAProxy's backends are written at the load balancer's first boot/);
+      assert.deepEqual(c.refusals, []);
+      const notes = c.notes.join("\n");
+      assert.match(notes, /control planes esxi-04-control-plane, esxi-05-control-plane join the running cluster one after the other \(each waits until the one before it serves the API\)/);
+      assert.match(notes, /shared CA files in their guestinfo \(kubeadm's manual certificate distribution: no certificate key, no kube-system\/kubeadm-certs\) and joins with the workers' join token/);
+      assert.match(notes, /\(3 → 5 members\)/);
+      // HAProxy: written at first boot; the API stays reachable through the old three; what to add, where.
+      const lb = c.membershipNotes!.find((n) => /^HAProxy's backends are written at the load balancer's first boot/.test(n))!;
+      assert.ok(lb, notes);
+      assert.match(lb, /esxi-04-load-balancer keeps sending the API to the control planes it booted with \(esxi-01-control-plane 192\.168\.1\.\d+, esxi-02-control-plane [\d.]+, esxi-03-control-plane [\d.]+\)\. The API stays reachable through them/);
+      assert.match(lb, /add a line `server <name> <address>:6443 check verify none` per new control plane \(esxi-04-control-plane [\d.]+, esxi-05-control-plane [\d.]+\)/);
+      assert.match(lb, /sudo haproxy -c -f \/etc\/haproxy\/haproxy\.cfg && sudo systemctl reload haproxy/);
+      assert.deepEqual(c.membershipNotes!.length, 2, "the join note and the HAProxy note");
+      // One at a time: the state is this version's (it records sharedPkiJoins).
+      assert.equal(three.sharedPkiJoins, true);
     });
 
-    it("5 → 3: automated, no acknowledgement: each leaving member is removed from etcd and its Node deleted before its VM", () => {
-      const c = checkClusterChange(five, three);
-      assert.deepEqual(c.refusals, []);
-      assert.match(c.notes.join("\n"), /control planes esxi-05-control-plane, esxi-04-control-plane are drained and removed before deletion|control planes esxi-04-control-plane, esxi-05-control-plane are drained and removed before deletion/);
+    it("3 → 5 on a state an older version wrote (no sharedPkiJoins), or rebuilt from `vms`: refused with the steps (one `pulumi up` first); listed in preparedNodes it passes", () => {
+      const { sharedPkiJoins: _none, ...older } = three;
+      const c = checkClusterChange(older, five);
+      assert.deepEqual(paths(c), ["vsphere-spark:controlPlane"]);
+      assert.match(c.refusals[0].message, /adds control planes esxi-04-control-plane, esxi-05-control-plane to a running cluster whose applied state was written by an earlier version/);
+      assert.match(c.refusals[0].message, /keep the control planes as they are \(3\) and `pulumi up` once: it renews the join token's Secret and records it/);
+      assert.match(c.refusals[0].message, /then add esxi-04-control-plane, esxi-05-control-plane and `pulumi up`/);
+      assert.doesNotMatch(c.refusals.map((r) => r.message).join("\n"), /kubeadm init phase upload-certs/, "nothing to upload by hand any more");
+      assert.deepEqual(checkClusterChange(older, five, { lifecycle: ack({ preparedNodes: ["esxi-04-control-plane", "esxi-05-control-plane"] }) }).refusals, []);
+      // Negative control: the flag set to false is not the flag.
+      assert.deepEqual(paths(checkClusterChange({ ...three, sharedPkiJoins: false }, five)), ["vsphere-spark:controlPlane"]);
+      // A state rebuilt from the vms output (legacy) never carries it.
+      const vms = Object.fromEntries(three.nodes.map((n) => [n.name, { role: n.role, cpus: n.cpus, memoryMiB: n.memoryMiB, ipAddress: n.address, macAddress: n.macAddress }]));
+      const legacy = stateFromVmsOutput(vms, five)!;
+      assert.equal(legacy.sharedPkiJoins, undefined);
+      assert.match(checkClusterChange(legacy, five).refusals.map((r) => r.message).join("\n"), /comes from its `vms` output/);
+    });
+
+    it("3 → 5 → 3 is consistent: each step automated, each noted, HAProxy's note in both directions", () => {
+      const up = checkClusterChange(three, five);
+      const down = checkClusterChange(five, three);
+      assert.deepEqual([up.refusals, down.refusals], [[], []]);
+      assert.match(down.membershipNotes!.join("\n"), /remove the `server` lines of esxi-04-control-plane [\d.]+, esxi-05-control-plane [\d.]+/);
+      assert.match(down.membershipNotes!.join("\n"), /The removed ones fail its \/readyz check and are marked down, so the API stays reachable through the others/);
+      assert.doesNotMatch(down.notes.join("\n"), /join the running cluster/);
+      assert.doesNotMatch(up.notes.join("\n"), /drained and removed before deletion/);
+    });
+
+    it("adding and removing control planes in one update: refused (one direction of etcd membership change per update); negative controls: each direction alone, or the removal done by hand (preparedNodes), passes", () => {
+      // esxi-03's control plane moves to esxi-05: one member added, one removed.
+      const swapped = stateOf((x) => {
+        fiveHosts(x);
+        x["vsphere-spark:controlPlane"] = { hosts: ["esxi-01", "esxi-02", "esxi-05"] };
+        x["vsphere-spark:endpoint"].host = "esxi-04";
+      });
+      const c = checkClusterChange(three, swapped);
+      assert.deepEqual(paths(c), ["vsphere-spark:controlPlane"]);
+      assert.match(c.refusals[0].message, /adds control plane esxi-05-control-plane and removes esxi-03-control-plane in one update/);
+      assert.match(c.refusals[0].message, /first add only: keep esxi-03-control-plane/);
+      assert.deepEqual(checkClusterChange(three, swapped, { lifecycle: ack({ preparedNodes: ["esxi-03-control-plane"] }) }).refusals, []);
+      assert.deepEqual(checkClusterChange(three, five).refusals, []);
+      assert.deepEqual(checkClusterChange(five, three).refusals, []);
+    });
+
+    it("the HAProxy note: nothing when the set of control planes is the same (order alone does not matter to round robin)", () => {
+      const a = [{ name: "a", address: "10.0.0.1" }, { name: "b", address: "10.0.0.2" }];
+      assert.equal(haproxyBackendsNote(a, [...a].reverse()), undefined);
+      assert.match(haproxyBackendsNote(a, [...a, { name: "c", address: "10.0.0.3" }], "lb")!, /^HAProxy's backends .*lb keeps sending the API to the control planes it booted with \(a 10\.0\.0\.1, b 10\.0\.0\.2\)/);
     });
 
     it("a different first control plane is refused even when prepared (it would run kubeadm init: a second cluster)", () => {

@@ -151,6 +151,38 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.match(o.verdict, /^BREACH \(.*etcd quorum at risk/);
   });
 
+  it("control planes 3 → 5 → 3: the joins and the retirements are automated, the program's notes (joins one after the other, HAProxy's backends) are shown; negative control: a base state an older version wrote is refused", async () => {
+    // A fifth host, the load balancer kept on esxi-04 (control planes on 3 or 5 hosts).
+    const hosts = (cps: number) =>
+      variant((c) => {
+        c["vsphere-spark:hosts"].push({ name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 });
+        c["vsphere-spark:controlPlane"] = { hosts: ["esxi-01", "esxi-02", "esxi-03", "esxi-05", "esxi-04"].slice(0, cps) };
+        c["vsphere-spark:endpoint"].host = "esxi-04";
+      });
+    const three = await planOf([], hosts(3));
+    const five = await planOf([], hosts(5));
+    const up = diffPlans(three, five);
+    assert.deepEqual(up.refusals, []);
+    assert.equal(up.breach.refused, false);
+    assert.equal(up.programNotes.length, 2, up.programNotes.map((n) => n.message).join("\n"));
+    has(up, /^control planes esxi-04-control-plane, esxi-05-control-plane join the running cluster one after the other .*shared CA files .*join token.*\(3 → 5 members\).*\(components\/cluster\/lifecycle\.ts \(checkClusterChange\); pulumi up notes it\)$/);
+    has(up, /^HAProxy's backends are written at the load balancer's first boot: esxi-04-load-balancer keeps sending the API to the control planes it booted with .*The API stays reachable through them/);
+    assert.equal(up.breach.quorum, false);
+    const down = diffPlans(five, three);
+    assert.deepEqual(down.refusals, []);
+    has(down, /^2 nodes drained and removed before deletion .*etcd members of (esxi-05-control-plane, esxi-04-control-plane|esxi-04-control-plane, esxi-05-control-plane) removed one at a time, quorum checked \(5 → 3 members\)/);
+    has(down, /^HAProxy's backends .*remove the `server` lines of esxi-04-control-plane [\d.]+, esxi-05-control-plane [\d.]+/);
+    hasNot(down, /join the running cluster/);
+    // Negative control: the base's state written by an older version (no sharedPkiJoins): refused, as pulumi up refuses it; no join note.
+    const older = clone(three);
+    delete (older.outputs!.clusterLifecycle as Record<string, unknown>).sharedPkiJoins;
+    const o = diffPlans(older, five);
+    assert.deepEqual(o.refusals.map((r) => [r.path, r.enforcedByProgram]), [["vsphere-spark:controlPlane", true]]);
+    has(o, /^refused: `vsphere-spark:controlPlane` adds control planes .* written by an earlier version/);
+    assert.deepEqual(o.programNotes, []);
+    assert.ok(o.breach.refused);
+  });
+
   it("quorum table (etcd: a cluster of N tolerates (N-1)/2 failures), with its negative controls", () => {
     const n = (xs: number) => Array.from({ length: xs }, (_, i) => `cp${i}`);
     const rows: [members: number, deleted: number, replaced: number, rebooted: number, during: boolean, after: boolean][] = [

@@ -7,7 +7,8 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { deployStack } from "../../src/stack";
-import { runUnderMocks } from "../../src/plan/mock-runtime";
+import { gunzipSync } from "node:zlib";
+import { isSecretMarker, runUnderMocks, unwrapSecrets } from "../../src/plan/mock-runtime";
 import { simulatedInventory, simulatedOutputs } from "../../src/plan/simulated-inventory";
 import { flatten, readStackFile } from "../../src/plan/stack-file";
 import { decideStack } from "../../src/config/decisions";
@@ -18,6 +19,7 @@ import { ValidationError } from "../../components/validation";
 import type { ClusterLifecycleState } from "../../components/cluster/lifecycle";
 import { resolveVsphereSettings } from "../../components/vsphere/settings";
 import { resolveKubernetesSettings } from "../../components/cluster/settings";
+import { realisticOutputs } from "../cluster/helpers";
 
 const ROOT = path.resolve(__dirname, "../../..");
 type Cfg = Record<string, any>;
@@ -34,8 +36,8 @@ function appliedState(edit: (c: Cfg) => void = () => {}, createdAt = "2026-03-01
   return { ...(structuredClone(d.decisions!.cluster.lifecycle!.state) as ClusterLifecycleState), createdAt };
 }
 
-/** Runs the stack program as `pulumi up` would, with `previous` as the stack's own last outputs. */
-async function up(cfg: Record<string, string>, previousOutputs: Record<string, unknown>) {
+/** Runs the stack program as `pulumi up` would, with `previous` as the stack's own last outputs (`real`: real PKI and tokens). */
+async function up(cfg: Record<string, string>, previousOutputs: Record<string, unknown>, real = false) {
   let registered: { type: string; name: string }[] = [];
   const run = runUnderMocks(
     {
@@ -43,7 +45,7 @@ async function up(cfg: Record<string, string>, previousOutputs: Record<string, u
       stack: "dev",
       config: cfg,
       invokes: simulatedInventory,
-      outputs: { ...simulatedOutputs, "pulumi:pulumi:StackReference": () => ({ outputs: previousOutputs }) },
+      outputs: { ...simulatedOutputs, ...(real ? realisticOutputs() : {}), "pulumi:pulumi:StackReference": () => ({ outputs: previousOutputs }) },
       stackTraces: false,
     },
     () => deployStack(),
@@ -134,6 +136,44 @@ describe("the change rules in the stack program", () => {
     const ok = await (await up(config(), { vms })).run;
     assert.equal((ok.outputs.clusterLifecycle as ClusterLifecycleState).createdAt, undefined);
     assert.equal(ok.resources.filter((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine").length, 20);
+  });
+
+  it("3 → 5 control planes on a running cluster deploys without acknowledgement: the new ones carry the shared CA files and the join token, and join one after the other; negative control: an older state registers nothing", async () => {
+    const fiveHosts = (cps: number) => (c: Cfg) => {
+      c["vsphere-spark:hosts"].push({ name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 });
+      c["vsphere-spark:controlPlane"] = { hosts: ["esxi-01", "esxi-02", "esxi-03", "esxi-05", "esxi-04"].slice(0, cps) };
+      c["vsphere-spark:endpoint"].host = "esxi-04";
+    };
+    const previous = appliedState(fiveHosts(3));
+    assert.equal(previous.sharedPkiJoins, true);
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    (pulumi.log as { warn: (m: string) => void }).warn = (m: string) => void warnings.push(m);
+    const out = await (await up(config(fiveHosts(5)), { clusterLifecycle: previous }, true)).run.finally(() => ((pulumi.log as { warn: typeof warn }).warn = warn));
+    assert.match(warnings.join("\n"), /control planes esxi-04-control-plane, esxi-05-control-plane join the running cluster one after the other/);
+    const vm = (name: string) => out.resources.find((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine" && x.name.endsWith(name))!;
+    const userData = (name: string) => {
+      const ec = vm(name).inputs.extraConfig;
+      assert.ok(isSecretMarker(ec), `${name}: extraConfig is secret`);
+      return gunzipSync(Buffer.from((unwrapSecrets(ec) as Record<string, string>)["guestinfo.userdata"], "base64")).toString();
+    };
+    const added = ["esxi-04-control-plane", "esxi-05-control-plane"];
+    for (const n of added) {
+      const ud = userData(n);
+      assert.match(ud, /path: \/etc\/kubernetes\/pki\/etcd\/ca\.key/, `${n}: the shared files`);
+      assert.doesNotMatch(ud, /certificateKey|--certificate-key/, `${n}: no certificate key`);
+      assert.match(ud, /kind: JoinConfiguration/);
+    }
+    // One after the other: the first new one waits for nobody (the running ones serve), the second for the first.
+    const addr = (n: string) => (out.outputs.clusterLifecycle as ClusterLifecycleState).nodes.find((x) => x.name === n)!.address;
+    assert.doesNotMatch(userData(added[0]), /previous control plane/);
+    assert.ok(userData(added[1]).includes(`previous control plane ${addr(added[0])}`));
+    assert.equal((out.outputs.clusterLifecycle as ClusterLifecycleState).sharedPkiJoins, true);
+    // Negative control: a state an older version wrote: refused, nothing but the self reference registered.
+    const { sharedPkiJoins: _none, ...older } = previous;
+    const r = await up(config(fiveHosts(5)), { clusterLifecycle: older });
+    await assert.rejects(r.run, /vsphere-spark:controlPlane: adds control planes esxi-04-control-plane, esxi-05-control-plane to a running cluster whose applied state was written by an earlier version/);
+    assert.deepEqual(r.registered().map((x) => x.type), ["pulumi:pulumi:StackReference"]);
   });
 
   it("a previous output this program does not understand is refused, not taken for a new cluster", async () => {

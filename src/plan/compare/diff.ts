@@ -11,7 +11,7 @@ import { Plan } from "../plan";
 import { ChangedPath, Classification, classify } from "./replacement";
 import { REBOOT_SOURCE, rebootReasons } from "./reboot";
 import { PROVIDER_SOURCE, ProviderChange, diffProviders } from "./provider";
-import { Refusal, runProgramRules } from "./program-rules";
+import { ProgramNote, Refusal, runProgramNotes, runProgramRules } from "./program-rules";
 import { Contents, FirstBootChange, diffFirstBoot } from "./first-boot";
 
 export const SECRET = "[secret]";
@@ -142,6 +142,8 @@ export interface PlanDiff {
   providers: ProviderChange[];
   /** What the program's own rules refuse on this pair (program-rules.ts). */
   refusals: Refusal[];
+  /** What the program's own rules note on this pair (program-rules.ts, runProgramNotes): also in `warnings`. */
+  programNotes: ProgramNote[];
   /** Settings carried only in the VMs' first-boot user-data that changed, and which running VMs never see them. */
   firstBoot: FirstBootChange[];
   /** etcd quorum through the change (kubeadm back end). */
@@ -713,6 +715,7 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
     .filter((c) => isVmType(c.type) && (c.action === "create" || c.action === "replace"))
     .map((c) => ({ name: c.vm ?? c.name, role: (va.get(c.vm ?? c.name) ?? vb.get(c.vm ?? c.name))?.role ?? "worker" }));
   const refusals = runProgramRules(base, head, { newVms });
+  const programNotes = runProgramNotes(base, head);
   const firstBoot = diffFirstBoot(base, head, effective, opts.contents);
 
   // Warnings, most consequential first. Each kind is one warning (lists capped), so their number is bounded.
@@ -768,6 +771,8 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
         `${retiredCpNames.length ? `; etcd members of ${list(retiredCpNames)} removed one at a time, quorum checked (${baseCps.length + retiredCpNames.length} → ${baseCps.length} members)` : ""}; Nodes deleted), then their VMs deleted: ${list(retired.map(vmOf))}`,
     );
   if (deletedVms.length > 0) warnings.push(`${plural(deletedVms.length, "VM")} deleted (data on them is lost): ${list(deletedVms.map(vmOf))}`);
+  // Control planes joining, HAProxy's backends: the program's words (pulumi up prints the same notes).
+  for (const n of programNotes) warnings.push(`${n.message} (${n.rule}; pulumi up notes it)`);
   const lbGone = [...replacedVms, ...deletedVms].filter((c) => roleOf(c) === "load-balancer");
   if (lbGone.length > 0) warnings.push(`load-balancer VM ${lbGone[0].action === "replace" ? "replaced" : "deleted"} (${lbGone.map(vmOf).join(", ")}): the API endpoint is down meanwhile`);
 
@@ -926,6 +931,7 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
     reboots,
     providers,
     refusals,
+    programNotes,
     firstBoot,
     quorum: q,
     resources: changes,

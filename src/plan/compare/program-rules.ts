@@ -18,10 +18,14 @@
  *   `clusterLifecycle` outputs, through src/plan/lifecycle.ts): the function `pulumi up` runs before
  *   registering anything. Where it refuses a key, a fact-of-the-system refusal of the same key (the
  *   version-skew rule) adds nothing and is left out.
+ *
+ * Notes: what the program itself says of an accepted change that the diff does not word from the
+ * resources (`runProgramNotes`): control planes joining a running cluster (automated, one after the
+ * other, with the shared CA files and the join token) and what HAProxy's first-boot backends need.
  */
 import { Plan } from "../plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState } from "../../../components/tanzu/rollout";
-import { kubeadmLifecycleRule } from "../lifecycle";
+import { kubeadmLifecycleNotes, kubeadmLifecycleRule } from "../lifecycle";
 
 export interface Refusal {
   /** The config key to change (leaf), e.g. `vsphere-spark:tanzu.cluster.release`. */
@@ -99,6 +103,17 @@ export const kubeadmChangeRule: ProgramRule = (base, head) => kubeadmLifecycleRu
 
 /** Every rule, in order. */
 export const PROGRAM_RULES: ProgramRule[] = [tanzuRolloutRule, kubeadmChangeRule, versionSkewRule];
+
+export interface ProgramNote {
+  message: string;
+  /** Where the rule lives. */
+  rule: string;
+}
+
+/** The program's own notes on the pair (kubeadm: control planes joining, HAProxy's backends). */
+export function runProgramNotes(base: Plan, head: Plan): ProgramNote[] {
+  return kubeadmLifecycleNotes(base, head);
+}
 
 export function runProgramRules(base: Plan, head: Plan, ctx: RuleContext, rules: ProgramRule[] = PROGRAM_RULES): Refusal[] {
   const all = rules.flatMap((r) => r(base, head, ctx));

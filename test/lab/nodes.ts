@@ -8,7 +8,7 @@ import { kubeletConfiguration } from "../../components/cluster/kubeadm";
 import { nodeMemoryCapacityMiB } from "../../components/cluster/node-capacity";
 import type { KubernetesSettings } from "../../components/cluster/settings";
 import { parseThreshold, requireQuantity } from "../../components/quantity";
-import { ContainerRequests, clusterAddOns } from "../../components/cluster/add-ons";
+import { AddOnPod, ContainerRequests, clusterAddOns } from "../../components/cluster/add-ons";
 import { ext4CapacityMiB } from "../../components/cluster/scratch";
 
 /**
@@ -139,14 +139,14 @@ export function daemonSets(settings: KubernetesSettings): Doc[] {
  * (CoreDNS, the CNI's controller) with the control-plane toleration their manifests carry, so the
  * real scheduler places them on workers or control planes as it would.
  */
-export function addOnWorkloads(settings: KubernetesSettings): Doc[] {
+export function addOnWorkloads(settings: KubernetesSettings, extra: readonly AddOnPod[] = []): Doc[] {
   const res = (c: ContainerRequests) => {
     const requests: Record<string, string> = {};
     if (c.cpuMilli > 0) requests.cpu = `${c.cpuMilli}m`;
     if (c.memoryMiB > 0) requests.memory = `${c.memoryMiB}Mi`;
     return { name: c.name, image: `lab.invalid/${c.name}:stand-in`, ...(Object.keys(requests).length ? { resources: { requests } } : {}) };
   };
-  return clusterAddOns(settings.cni.kind, settings.cni.version).pods.map((p) => {
+  return [...clusterAddOns(settings.cni.kind, settings.cni.version).pods, ...extra].map((p) => {
     const labels = { app: p.name };
     const daemon = p.kind === "DaemonSet";
     return {

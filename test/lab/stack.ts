@@ -1,7 +1,7 @@
 /**
- * What every lab spec reads from a stack file the way `pulumi up` would decide it (offline: no engine,
- * no mocks, no previous deployment), and what a node's kubelet registers with according to the
- * kubeadm documents the plan renders for it.
+ * What every lab spec reads from a stack file the way `pulumi up` would decide it (decisions only,
+ * as `npm run plan` makes them: no engine, no mocks, no previous deployment), and what a node's
+ * kubelet registers with according to the kubeadm documents the plan renders for it.
  */
 import { parseAllDocuments } from "yaml";
 import { decideStack, StackDecisions } from "../../src/config/decisions";
@@ -21,7 +21,8 @@ export interface LabStack {
 export function labStack(stack: string, sets: string[] = []): LabStack {
   const { flat, errors } = loadFlatConfig({ stack, cwd: ROOT, ...(sets.length ? { sets } : {}) });
   if (!flat || errors.length) throw new Error(`Pulumi.${stack}.yaml: ${JSON.stringify(errors)}`);
-  const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
+  // Decisions only, as `npm run plan` decides them (no runtime: nothing can be created, no secret is asked for).
+  const r = decideStack(flat.values, flat.secretKeys);
   if (!r.decisions) throw new Error(`Pulumi.${stack}.yaml: ${JSON.stringify(r.errors)}`);
   return { decisions: r.decisions, values: flat.values, secretKeys: flat.secretKeys };
 }

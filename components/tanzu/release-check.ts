@@ -1,0 +1,255 @@
+/**
+ * Does the Supervisor offer `cluster.release`, and does `cluster.clusterClass` accept it? Checked
+ * against the Supervisor's own objects at `pulumi preview`/`up`, before the Cluster is sent. VMware
+ * publishes no table pairing `builtin-generic-vX.Y.Z` classes with Kubernetes releases that could be
+ * cited, so none is written here: what decides on a Supervisor is what is checked, in the same way.
+ *
+ * How a Supervisor resolves `spec.topology.version` (sources):
+ * - VMware vSphere 8.0 docs, "TKr Resolution" (vsphere-with-tanzu-tkg GUID-B3417114-5BDE-4096-B375-D9382891AD92):
+ *   on a Cluster create or update the TKr Resolver mutating webhook runs; the Cluster or its
+ *   ClusterClass must carry the annotation `run.tanzu.vmware.com/resolve-tkr`, otherwise resolution
+ *   is skipped; its value is a label query over the TKrs ("an empty string selects all TKrs");
+ *   `spec.topology.version` is a version prefix; when no TKr satisfies it "the Cluster create/update
+ *   request is denied"; the resolved TKr's name goes to the label `run.tanzu.vmware.com/tkr`.
+ * - The webhook's code, vmware-tanzu/tanzu-framework at f09fc60924b23fe3daecccf189d07b889bdce48e (the
+ *   last commit with the `tkr/` tree, 2023-03-31; Apache-2.0):
+ *   `tkr/util/resolution/resolution.go` `ConstructQuery`/`selectorFromAnnotation` (the Cluster's
+ *   annotation first, then the ClusterClass's; none: no query);
+ *   `tkr/resolver/internal/resolver_impl.go` `normalizeOSImageQuery` (adds `!incompatible,
+ *   !deactivated,!invalid` and the version-prefix label to the selector), `augmentTKR` (labels a TKr
+ *   with every prefix of its version, and `incompatible` when its `Compatible` condition is False),
+ *   `setReadyCondition` (`Ready` False when a TKr carries `incompatible`, `deactivated` or
+ *   `invalid`), `possiblyNarrowToExactMatch` (a TKr whose name is the version's label wins);
+ *   `apis/run/util/version/version.go` `Label` (`+` → `---`) and `Prefixes`;
+ *   `apis/run/v1alpha3/tanzukubernetesrelease_types.go` (condition and label names).
+ * - VMware vSphere 8.0 docs, "Using Kubernetes Releases with TKG Service Clusters"
+ *   (GUID-B3122965-56DC-4D34-83E4-07032AFAB483): `kubectl get tkr` lists NAME, VERSION, READY,
+ *   COMPATIBLE; a TKr showing False/False there is not usable for new clusters.
+ * - VMware vSphere 8.0 docs, "Using the Cluster v1beta1 API" (GUID-69E52B31-6DEC-412D-B60E-FE733156F708):
+ *   the `tanzukubernetescluster` ClusterClass carries `run.tanzu.vmware.com/resolve-tkr: ""`.
+ * Who sets `Compatible` on a Supervisor is VMware's TKr controller, which is not public (tanzu-framework's
+ * `tkr/controller/tkr-source/compatibility/reconciler.go` is the TKG management-cluster one); so the
+ * condition is read, never recomputed.
+ */
+import type { FieldError } from "../validation";
+import type { TanzuSettings } from "./types";
+
+export const RESOLVE_TKR_ANNOTATION = "run.tanzu.vmware.com/resolve-tkr";
+/** Labels the resolver refuses (tanzu-framework `apis/run/v1alpha3/tanzukubernetesrelease_types.go`). */
+export const UNWANTED_TKR_LABELS = ["incompatible", "deactivated", "invalid"] as const;
+
+interface Condition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+
+/** The parts of a TanzuKubernetesRelease read here (run.tanzu.vmware.com, vendored CRD in schemas/tanzu). */
+export interface TkrObject {
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: { version?: string };
+  status?: { conditions?: Condition[] };
+}
+
+/** The parts of a ClusterClass read here (cluster.x-k8s.io/v1beta1). */
+export interface ClusterClassObject {
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+}
+
+/** What one read of the Supervisor gave; a key left out was not read (nothing to say about it). */
+export type Observed<T> = { state: "found"; object: T } | { state: "missing" } | { state: "unreadable"; error: string };
+export interface SupervisorReleaseObjects {
+  tkr?: Observed<TkrObject>;
+  clusterClass?: Observed<ClusterClassObject>;
+}
+
+/** tanzu-framework `version.Label`: a SemVer version as a label value / TKr name (`+` → `---`). */
+export function versionLabel(v: string): string {
+  return `v${v.replace(/^v/, "").split("+").join("---")}`;
+}
+
+const alnum = (ch: string) => /[A-Za-z0-9]/.test(ch);
+
+/**
+ * tanzu-framework `version.Prefixes`: every prefix of a version at a delimiter, itself included
+ * (`v1.17.9---vmware.2` → `v1.17.9---vmware.2`, `v1.17.9---vmware`, `v1.17.9`, `v1.17`, `v1`).
+ */
+export function versionPrefixes(v: string): string[] {
+  const out: string[] = [];
+  for (let s = v; s !== ""; ) {
+    out.push(s);
+    let i = s.length;
+    while (i > 0 && alnum(s[i - 1])) i--;
+    while (i > 0 && !alnum(s[i - 1])) i--;
+    s = s.slice(0, i);
+  }
+  return out;
+}
+
+/** One requirement of a Kubernetes label selector (apimachinery `labels.Parse`). */
+export interface LabelRequirement {
+  key: string;
+  op: "exists" | "!exists" | "=" | "!=" | "in" | "notin" | "gt" | "lt";
+  values: string[];
+}
+
+/**
+ * Parses a label selector in Kubernetes' string form (k8s.io/apimachinery `pkg/labels/selector.go`
+ * `Parse`): requirements separated by commas, each `key`, `!key`, `key=v`, `key==v`, `key!=v`,
+ * `key in (a,b)`, `key notin (a,b)`, `key>n`, `key<n`. The empty string selects everything.
+ */
+export function parseLabelSelector(s: string): { requirements: LabelRequirement[] } | { error: string } {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of s) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (depth < 0) return { error: `unbalanced ")" in "${s}"` };
+    if (ch === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  if (depth !== 0) return { error: `unbalanced "(" in "${s}"` };
+  parts.push(cur);
+  if (parts.length === 1 && parts[0].trim() === "") return { requirements: [] };
+  const key = String.raw`[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?`;
+  const value = String.raw`([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?`;
+  const requirements: LabelRequirement[] = [];
+  for (const raw of parts) {
+    const p = raw.trim();
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`^!\\s*(${key})$`).exec(p))) requirements.push({ key: m[1], op: "!exists", values: [] });
+    else if ((m = new RegExp(`^(${key})$`).exec(p))) requirements.push({ key: m[1], op: "exists", values: [] });
+    else if ((m = new RegExp(`^(${key})\\s*(==|=|!=)\\s*(${value})$`).exec(p)))
+      requirements.push({ key: m[1], op: m[3] === "!=" ? "!=" : "=", values: [m[4]] });
+    else if ((m = new RegExp(`^(${key})\\s+(in|notin)\\s*\\(([^()]*)\\)$`).exec(p))) {
+      const values = m[4].split(",").map((x) => x.trim());
+      if (values.some((x) => !new RegExp(`^${value}$`).test(x))) return { error: `bad value in "${p}"` };
+      requirements.push({ key: m[1], op: m[3] as "in" | "notin", values });
+    } else if ((m = new RegExp(`^(${key})\\s*([<>])\\s*(-?\\d+)$`).exec(p))) requirements.push({ key: m[1], op: m[3] === ">" ? "gt" : "lt", values: [m[4]] });
+    else return { error: `"${p}" is not a label requirement` };
+  }
+  return { requirements };
+}
+
+/** Whether labels satisfy every requirement (apimachinery `Requirement.Matches`). */
+export function selectorMatches(requirements: LabelRequirement[], labels: Record<string, string>): boolean {
+  return requirements.every((r) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+    const v = labels[r.key];
+    switch (r.op) {
+      case "exists":
+        return has;
+      case "!exists":
+        return !has;
+      case "=":
+      case "in":
+        return has && r.values.includes(v);
+      case "!=":
+      case "notin":
+        return !has || !r.values.includes(v);
+      case "gt":
+      case "lt": {
+        if (!has || !/^-?\d+$/.test(v)) return false;
+        return r.op === "gt" ? Number(v) > Number(r.values[0]) : Number(v) < Number(r.values[0]);
+      }
+    }
+  });
+}
+
+/**
+ * The labels the resolver matches a TKr by (`augmentTKR`): its own, every prefix of its version's
+ * label, and `incompatible` when its `Compatible` condition is False.
+ */
+export function resolverLabels(tkr: TkrObject): Record<string, string> {
+  const labels: Record<string, string> = { ...(tkr.metadata?.labels ?? {}) };
+  const version = tkr.spec?.version;
+  if (version) for (const p of versionPrefixes(versionLabel(version))) labels[p] = labels[p] ?? "";
+  if (conditionOf(tkr, "Compatible")?.status === "False") labels.incompatible = "";
+  return labels;
+}
+
+function conditionOf(tkr: TkrObject, type: string): Condition | undefined {
+  return (tkr.status?.conditions ?? []).find((c) => c?.type === type);
+}
+
+/** Where the ClusterClass is looked up: `classNamespace`, else the vSphere Namespace (where the Cluster is). */
+export function classNamespaceOf(settings: TanzuSettings): string {
+  return settings.cluster.classNamespace ?? settings.namespace.name;
+}
+
+/** The Supervisor API paths of the two objects (TKrs are cluster-scoped; v1alpha3 is vSphere 8's TKr API). */
+export function releaseObjectPaths(settings: TanzuSettings): { tkr: string; clusterClass?: string } {
+  const c = settings.cluster;
+  return {
+    tkr: `/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases/${encodeURIComponent(c.release)}`,
+    ...(c.api === "cluster" ? { clusterClass: `/apis/cluster.x-k8s.io/v1beta1/namespaces/${encodeURIComponent(classNamespaceOf(settings))}/clusterclasses/${encodeURIComponent(c.clusterClass)}` } : {}),
+  };
+}
+
+const said = (c: Condition) => [c.reason, c.message].filter((x) => x && x.length > 0).join(": ");
+
+/**
+ * The decision, pure: what is wrong with `cluster.release` / `cluster.clusterClass` given what the
+ * Supervisor holds. Errors name the key; warnings are what the Supervisor will do that the stack
+ * cannot check (a ClusterClass without the resolve annotation).
+ */
+export function checkSupervisorRelease(settings: TanzuSettings, observed: SupervisorReleaseObjects, path = "vsphere-spark:tanzu"): { errors: FieldError[]; warnings: string[] } {
+  const c = settings.cluster;
+  const releaseKey = `${path}.cluster.release`;
+  const classKey = `${path}.cluster.clusterClass`;
+  const errors: FieldError[] = [];
+  const warnings: string[] = [];
+  const release = c.release;
+  const ns = classNamespaceOf(settings);
+
+  let tkr: TkrObject | undefined;
+  const t = observed.tkr;
+  if (t?.state === "missing")
+    errors.push({ path: releaseKey, message: `the Supervisor has no TanzuKubernetesRelease "${release}": \`kubectl get tkr\` lists the releases it offers (names are versions with "+" written "---"); one missing there is not in the Supervisor's Kubernetes release library` });
+  else if (t?.state === "unreadable") errors.push({ path: releaseKey, message: `could not read TanzuKubernetesRelease "${release}" from the Supervisor: ${t.error}` });
+  else if (t?.state === "found") {
+    tkr = t.object;
+    for (const type of ["Ready", "Compatible"]) {
+      const cond = conditionOf(tkr, type);
+      if (!cond) errors.push({ path: releaseKey, message: `TanzuKubernetesRelease ${release} has no ${type} condition yet (the Supervisor has not reconciled it): wait, or pick one \`kubectl get tkr\` shows READY True and COMPATIBLE True` });
+      else if (cond.status !== "True")
+        errors.push({
+          path: releaseKey,
+          message: `TanzuKubernetesRelease ${release} is not ${type} on this Supervisor (${type} ${cond.status ?? "unset"}${said(cond) ? `, ${said(cond)}` : ""}): the TKr resolver refuses it; pick a release \`kubectl get tkr\` shows READY True and COMPATIBLE True`,
+        });
+    }
+    const unwanted = UNWANTED_TKR_LABELS.filter((l) => Object.prototype.hasOwnProperty.call(tkr!.metadata?.labels ?? {}, l) && !(l === "incompatible" && errors.some((e) => e.message.includes("not Compatible"))));
+    if (unwanted.length > 0) errors.push({ path: releaseKey, message: `TanzuKubernetesRelease ${release} is labelled ${unwanted.join(", ")}: the TKr resolver never selects such a release` });
+    // The Cluster's spec.topology.version is the release name; the resolver takes it as a version
+    // prefix, so it must be a prefix of the TKr's own version (as a label).
+    const version = tkr.spec?.version;
+    if (c.api === "cluster" && version && !versionPrefixes(versionLabel(version)).includes(release))
+      errors.push({ path: releaseKey, message: `TanzuKubernetesRelease ${release} is version ${version}, of which "${release}" is not a prefix: the TKr resolver would not resolve spec.topology.version ${release} to it` });
+  }
+
+  if (c.api === "cluster") {
+    const k = observed.clusterClass;
+    if (k?.state === "missing")
+      errors.push({ path: classKey, message: `the Supervisor has no ClusterClass "${c.clusterClass}" in namespace ${ns} (\`kubectl get clusterclass -n ${ns}\`)${c.classNamespace === undefined ? "; from VKS 3.4 the builtin classes are in vmware-system-vks-public (set cluster.classNamespace)" : ""}` });
+    else if (k?.state === "unreadable") errors.push({ path: classKey, message: `could not read ClusterClass "${c.clusterClass}" in namespace ${ns} from the Supervisor: ${k.error}` });
+    else if (k?.state === "found") {
+      const selector = k.object.metadata?.annotations?.[RESOLVE_TKR_ANNOTATION];
+      if (selector === undefined)
+        warnings.push(`ClusterClass ${ns}/${c.clusterClass} has no ${RESOLVE_TKR_ANNOTATION} annotation: the Supervisor's TKr resolver skips the Cluster, so nothing checks that ${release} suits this class before the nodes are built`);
+      else {
+        const parsed = parseLabelSelector(selector);
+        if ("error" in parsed) errors.push({ path: classKey, message: `ClusterClass ${ns}/${c.clusterClass} has a ${RESOLVE_TKR_ANNOTATION} selector that does not parse ("${selector}": ${parsed.error})` });
+        else if (tkr && !selectorMatches(parsed.requirements, resolverLabels(tkr)))
+          errors.push({
+            path: releaseKey,
+            message: `TanzuKubernetesRelease ${release} is not one ClusterClass ${ns}/${c.clusterClass} (cluster.clusterClass) accepts: its ${RESOLVE_TKR_ANNOTATION} selector "${selector}" does not match the release's labels, so the TKr resolver webhook would deny the Cluster; pick a release the class selects, or another class`,
+          });
+      }
+    }
+  }
+  return { errors, warnings };
+}

@@ -139,13 +139,14 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   const readObjects = args.readReleaseObjects ?? readSupervisorReleaseObjects;
   const classNs = settings.cluster.classNamespace;
   const classElsewhere = settings.cluster.api === "cluster" && classNs !== undefined && classNs !== settings.namespace.name;
-  const refuse = (objects: SupervisorReleaseObjects) => {
-    const { errors, warnings } = checkSupervisorRelease(settings, objects, keyPath);
+  const previous = pulumi.output(args.previous ?? null) as pulumi.Output<unknown>;
+  const refuse = (objects: SupervisorReleaseObjects, prev: unknown) => {
+    const { errors, warnings } = checkSupervisorRelease(settings, objects, keyPath, parseRolloutState(prev)?.release);
     for (const w of warnings) pulumi.log.warn(w, parent);
     if (errors.length > 0) throw new ValidationError(errors, `TanzuCluster ${name}: the Supervisor refuses cluster.release / cluster.clusterClass`);
   };
-  const releaseChecked = supervisorKubeconfig.apply(async (kc) => {
-    if (!args.skipReleaseCheck) refuse(await readObjects(kc, settings, { tkr: true, clusterClass: classElsewhere }));
+  const releaseChecked = pulumi.all([supervisorKubeconfig, previous]).apply(async ([kc, prev]) => {
+    if (!args.skipReleaseCheck) refuse(await readObjects(kc, settings, { tkr: true, clusterClass: classElsewhere }), prev);
     return true;
   });
   const afterReleaseCheck = releaseChecked.apply((): pulumi.Resource[] => []);
@@ -189,7 +190,6 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   );
   const ready: pulumi.Resource[] = [namespace, ...Object.values(vmClasses)];
   if (settings.cluster.api === "tkc") pulumi.log.warn(TKC_DEPRECATION_WARNING, parent);
-  const previous = pulumi.output(args.previous ?? null) as pulumi.Output<unknown>;
   // Broadcom KB 311962 (plan.ts `contentLibraryWarnings`): with the previous state it names the change.
   previous.apply((prev) => {
     for (const w of contentLibraryWarnings(settings, parseRolloutState(prev))) pulumi.log.warn(w, parent);
@@ -214,13 +214,13 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   // a ClusterClass that lives in the vSphere Namespace itself. A preview reads it once (only when
   // the namespace already exists: its name is unknown before); `up` gives a new namespace time to
   // receive its classes from the Supervisor.
-  const classChecked = pulumi.all([namespace.name, supervisorKubeconfig]).apply(async ([, kc]) => {
+  const classChecked = pulumi.all([namespace.name, supervisorKubeconfig, previous]).apply(async ([, kc, prev]) => {
     if (args.skipReleaseCheck || settings.cluster.api !== "cluster" || classElsewhere) return true;
     const deadline = Date.now() + (pulumi.runtime.isDryRun() ? 0 : CLASS_IN_NEW_NAMESPACE_MS);
     for (;;) {
       const objects = await readObjects(kc, settings, { tkr: false, clusterClass: true });
       if (objects.clusterClass?.state !== "missing" || Date.now() + CLASS_POLL_MS > deadline) {
-        refuse(objects);
+        refuse(objects, prev);
         return true;
       }
       await new Promise((r) => setTimeout(r, CLASS_POLL_MS));

@@ -196,13 +196,30 @@ const said = (c: Condition) => [c.reason, c.message].filter((x) => x && x.length
  * The decision, pure: what is wrong with `cluster.release` / `cluster.clusterClass` given what the
  * Supervisor holds. Errors name the key; warnings are what the Supervisor will do that the stack
  * cannot check (a ClusterClass without the resolve annotation).
+ *
+ * `runningRelease`: the release the last update applied (the `tanzuRollout` output). When it is this
+ * one, a TKr that has since become not Ready or not Compatible is a warning, not an error: the
+ * webhook does not resolve an unchanged release again when the Cluster's `TKR_DATA` already holds the
+ * TKr and its OSImage (`tkr/webhook/cluster/tkr-resolver/cluster/cluster.go` `filterOSImageQuery`),
+ * so updates of the running cluster go through; a new cluster or another release would be refused.
+ * A TKr that is gone stays an error (that function needs it in the resolver's cache).
  */
-export function checkSupervisorRelease(settings: TanzuSettings, observed: SupervisorReleaseObjects, path = "vsphere-spark:tanzu"): { errors: FieldError[]; warnings: string[] } {
+export function checkSupervisorRelease(
+  settings: TanzuSettings,
+  observed: SupervisorReleaseObjects,
+  path = "vsphere-spark:tanzu",
+  runningRelease?: string,
+): { errors: FieldError[]; warnings: string[] } {
   const c = settings.cluster;
   const releaseKey = `${path}.cluster.release`;
   const classKey = `${path}.cluster.clusterClass`;
-  const errors: FieldError[] = [];
+  const all: FieldError[] = [];
   const warnings: string[] = [];
+  const running = runningRelease !== undefined && runningRelease === c.release;
+  /** Problems of the TKr's state: errors, or warnings for the release the cluster already runs. */
+  const stateProblem = (e: FieldError) =>
+    running ? warnings.push(`${e.message.replace(/: the TKr resolver refuses it; pick a release.*$/, "")}: the running cluster keeps it (the Supervisor does not resolve an unchanged release again), but a new cluster on it, or a change back to it, would be refused`) : all.push(e);
+  const errors = all;
   const release = c.release;
   const ns = classNamespaceOf(settings);
 
@@ -215,15 +232,16 @@ export function checkSupervisorRelease(settings: TanzuSettings, observed: Superv
     tkr = t.object;
     for (const type of ["Ready", "Compatible"]) {
       const cond = conditionOf(tkr, type);
-      if (!cond) errors.push({ path: releaseKey, message: `TanzuKubernetesRelease ${release} has no ${type} condition yet (the Supervisor has not reconciled it): wait, or pick one \`kubectl get tkr\` shows READY True and COMPATIBLE True` });
+      if (!cond) stateProblem({ path: releaseKey, message: `TanzuKubernetesRelease ${release} has no ${type} condition yet (the Supervisor has not reconciled it): wait, or pick one \`kubectl get tkr\` shows READY True and COMPATIBLE True` });
       else if (cond.status !== "True")
-        errors.push({
+        stateProblem({
           path: releaseKey,
           message: `TanzuKubernetesRelease ${release} is not ${type} on this Supervisor (${type} ${cond.status ?? "unset"}${said(cond) ? `, ${said(cond)}` : ""}): the TKr resolver refuses it; pick a release \`kubectl get tkr\` shows READY True and COMPATIBLE True`,
         });
     }
-    const unwanted = UNWANTED_TKR_LABELS.filter((l) => Object.prototype.hasOwnProperty.call(tkr!.metadata?.labels ?? {}, l) && !(l === "incompatible" && errors.some((e) => e.message.includes("not Compatible"))));
-    if (unwanted.length > 0) errors.push({ path: releaseKey, message: `TanzuKubernetesRelease ${release} is labelled ${unwanted.join(", ")}: the TKr resolver never selects such a release` });
+    const compatibleFalse = conditionOf(tkr, "Compatible")?.status === "False";
+    const unwanted = UNWANTED_TKR_LABELS.filter((l) => Object.prototype.hasOwnProperty.call(tkr!.metadata?.labels ?? {}, l) && !(l === "incompatible" && compatibleFalse));
+    if (unwanted.length > 0) stateProblem({ path: releaseKey, message: `TanzuKubernetesRelease ${release} is labelled ${unwanted.join(", ")}: the TKr resolver never selects such a release` });
     // The Cluster's spec.topology.version is the release name; the resolver takes it as a version
     // prefix, so it must be a prefix of the TKr's own version (as a label).
     const version = tkr.spec?.version;

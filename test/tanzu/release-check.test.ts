@@ -135,6 +135,19 @@ describe("Tanzu release check: the decision on the Supervisor's objects", () => 
     assert.deepEqual(check(objects).errors, []);
   });
 
+  it("the release the cluster already runs, since made not Compatible: a warning (the webhook does not resolve it again); a new release in that state: an error", () => {
+    const stale = { ...ok, tkr: { state: "found", object: tkrObject(REL, { compatible: "False", ready: "False", reason: "Incompatible" }) } } as SupervisorReleaseObjects;
+    const r = checkSupervisorRelease(s, stale, undefined, REL);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.warnings.length, 2);
+    assert.match(r.warnings[0], /is not Ready on this Supervisor \(Ready False, Incompatible\): the running cluster keeps it/);
+    // Negative controls: the previous release was another one, or none is known: refused.
+    assert.equal(checkSupervisorRelease(s, stale, undefined, "v1.30.8---vmware.1-fips-vkr.1").errors.length, 2);
+    assert.equal(checkSupervisorRelease(s, stale).errors.length, 2);
+    // A TKr that is gone stays an error even for the running release.
+    assert.equal(checkSupervisorRelease(s, { ...ok, tkr: { state: "missing" } }, undefined, REL).errors[0].path, KEY_RELEASE);
+  });
+
   it("a class without the annotation: a warning (the resolver skips the Cluster), not an error", () => {
     const r = check({ ...ok, clusterClass: { state: "found", object: clusterClassObject(CC, "vmware-system-vks-public", null) } });
     assert.deepEqual(r.errors, []);

@@ -226,7 +226,8 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
       await new Promise((r) => setTimeout(r, CLASS_POLL_MS));
     }
   });
-  const guarded = pulumi.all([previous, classChecked]).apply(([prev]) => {
+  // The check's result is a boolean: unsecret, or the Cluster's spec would become a secret (it reads the kubeconfig).
+  const guarded = pulumi.all([previous, pulumi.unsecret(classChecked)]).apply(([prev]) => {
     const errors = checkRollout(parseRolloutState(prev) as TanzuRolloutState | undefined, state, "args.tanzu");
     if (errors.length > 0) throw new ValidationError(errors, `TanzuCluster ${name}: refused update`);
     return clusterManifest.spec as Record<string, unknown>;

@@ -325,20 +325,29 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
       throw e;
     }
   });
-  /** STAND-IN for VMware's TKr controller: a TKr as the Supervisor lists it, its conditions set through the status subresource. */
+  /**
+   * STAND-IN for VMware's TKr controller: a TKr as the Supervisor lists it, its conditions set through
+   * the status subresource. Written in the CRD's storage version, v1alpha1: tanzu-framework's
+   * conversion webhook does not run here, so the API server converts by changing apiVersion only
+   * (strategy None) and prunes to each version's schema; read back through v1alpha3, as the stack
+   * reads TKrs, the name, labels, `spec.version` and `status.conditions` are what remains.
+   */
   async function putTkr(name: string, o: { ready: string; compatible: string; reason?: string; labels?: Record<string, string> }): Promise<void> {
     const api = cp!.admin;
     const version = `v${name.slice(1).split("---").join("+")}`;
-    const created = await api.post("/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases", {
-      apiVersion: "run.tanzu.vmware.com/v1alpha3",
+    const created = await api.post("/apis/run.tanzu.vmware.com/v1alpha1/tanzukubernetesreleases", {
+      apiVersion: "run.tanzu.vmware.com/v1alpha1",
       kind: "TanzuKubernetesRelease",
       metadata: { name, labels: o.labels ?? {} },
-      spec: { version, kubernetes: { version: version.split("+")[0] + "+" + version.split("+")[1].split("-")[0] } },
+      spec: { version, kubernetesVersion: version.split("-")[0], repository: "lab.invalid/tkg" },
     });
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     const cond = (type: string, status: string) => ({ type, status, lastTransitionTime: now, ...(status === "True" ? {} : { reason: o.reason ?? "Incompatible", message: o.reason?.toLowerCase() ?? "incompatible", severity: "Warning" }) });
     created.status = { conditions: [cond("Ready", o.ready), cond("Compatible", o.compatible)] };
-    await api.request("PUT", `/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases/${name}/status`, created);
+    await api.request("PUT", `/apis/run.tanzu.vmware.com/v1alpha1/tanzukubernetesreleases/${name}/status`, created);
+    const back = await api.get(`/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases/${name}`);
+    assert.equal(back.spec?.version, version);
+    assert.equal(back.status?.conditions?.length, 2);
   }
 
   it("release check: the Supervisor's TKr and ClusterClass read through the real API; Ready+Compatible passes, incompatible, missing, unselected and an absent class are refused", async function () {

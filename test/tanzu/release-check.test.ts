@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { runUnderMocks } from "../../src/plan/mock-runtime";
+import { isSecretMarker, runUnderMocks } from "../../src/plan/mock-runtime";
 import {
   CONTENT_LIBRARY_8U2_WARNING,
   TanzuCluster,
@@ -220,6 +220,9 @@ describe("Tanzu release check in TanzuCluster: refused before anything is create
     const r = await run({ readReleaseObjects: sup.read });
     const names = r.resources.map((x) => x.name);
     for (const n of ["spark-namespace", "spark-class-worker", "spark-cluster"]) assert.ok(names.includes(n), n);
+    // The gate reads the Supervisor kubeconfig (a secret), but the Cluster's spec stays in clear text.
+    const spec = r.resources.find((x) => x.name === "spark-cluster")!.inputs.spec;
+    assert.ok(!isSecretMarker(spec) && (spec as any).topology.version === REL);
   });
 
   it("a class in the vSphere Namespace that is not there: the cluster is not registered (the namespace is, its check waits for it)", async () => {

@@ -37,9 +37,16 @@ export interface WorkerPool {
   scratchDisk?: { capacityGiB: number; allocatableMiB: number };
   /**
    * The GPU workers (tainted: only GPU executors run there), with the GPUs each advertises as
-   * `nvidia.com/gpu` (components/cluster/gpu.ts, components/spark/gpu.ts). Absent: none.
+   * `nvidia.com/gpu` (components/cluster/gpu.ts, components/tanzu/gpu.ts for a vGPU node pool,
+   * components/spark/gpu.ts). Absent: none.
    */
-  gpuWorkers?: Omit<WorkerPool, "gpuWorkers"> & { gpusPerNode: number };
+  gpuWorkers?: Omit<WorkerPool, "gpuWorkers" | "gpuWorkersKey"> & { gpusPerNode: number };
+  /**
+   * The configuration key that gives this back end GPU workers (kubeadm:
+   * `vsphere-spark:hosts[i].gpuWorkers`; Tanzu: a node pool of a class with `vgpuDevices`), so a
+   * layer above that needs them names the key of the stack's own back end. Absent: not known.
+   */
+  gpuWorkersKey?: string;
   /**
    * The failure domains the workers are spread over: each zone's `topology.kubernetes.io/zone` value,
    * its region and how many of the workers carry it. Absent: the cluster has no zones.

@@ -20,6 +20,7 @@ import type { WorkerPool } from "./backend";
 import type { KubernetesSettings } from "./settings";
 import type { ClusterNode } from "./types";
 import { workerPool } from "./worker-pool";
+import type { NodeShape } from "./allocatable";
 
 export const GPU_RESOURCE = "nvidia.com/gpu";
 export const GPU_NODE_LABEL = { key: "nvidia.com/gpu.present", value: "true" } as const;
@@ -59,20 +60,26 @@ export function devicePluginValues(): Record<string, unknown> {
   return {};
 }
 
+/** A GPU node's shape for the pool: its VM size (and scratch disk) and the GPUs it advertises. */
+export type GpuNodeShape = NodeShape & Pick<ClusterNode, "gpus">;
+
 /**
- * The GPU workers' pool: their shape as workerPool decides it (the smallest decides), the device
- * plugin's DaemonSet pod added to the DaemonSets' requests, and the GPUs each node advertises (the
- * fewest of any GPU node).
+ * The GPU workers' pool: their shape as workerPool decides it (the smallest decides), the GPU
+ * DaemonSets' pods added to the DaemonSets' requests, and the GPUs each node advertises (the fewest
+ * of any GPU node). The GPU DaemonSets are the back end's: the device plugin this stack installs on
+ * kubeadm (the default), the NVIDIA GPU Operator's node pods on Tanzu (components/tanzu/gpu.ts).
  */
 export function gpuWorkerPool(
-  nodes: readonly ClusterNode[],
+  nodes: readonly GpuNodeShape[],
   settings: Pick<KubernetesSettings, "kubelet" | "workerDaemonSetRequests" | "kernelReservation" | "cni">,
+  gpuDaemonSets: readonly AddOnPod[] = [DEVICE_PLUGIN_POD],
 ): Omit<WorkerPool, "gpuWorkers"> & { gpusPerNode: number } {
   const pool = workerPool(nodes, settings);
-  const plugin = podRequests(DEVICE_PLUGIN_POD);
+  const daemons = gpuDaemonSets.map(podRequests).reduce((a, r) => ({ cpuMilli: a.cpuMilli + r.cpuMilli, memoryMiB: a.memoryMiB + r.memoryMiB }), { cpuMilli: 0, memoryMiB: 0 });
   return {
     ...pool,
-    daemonSetRequests: { cpu: pool.daemonSetRequests.cpu + plugin.cpuMilli / 1000, memoryMiB: pool.daemonSetRequests.memoryMiB + plugin.memoryMiB },
+    // In millicores first, so binary fractions do not add up to a stray 0.30000000000000004.
+    daemonSetRequests: { cpu: Math.round(pool.daemonSetRequests.cpu * 1000 + daemons.cpuMilli) / 1000, memoryMiB: pool.daemonSetRequests.memoryMiB + daemons.memoryMiB },
     gpusPerNode: Math.min(...nodes.map((n) => n.gpus ?? 0)),
   };
 }

@@ -34,8 +34,8 @@ export const GPU_DISCOVERY_SCRIPT = "/opt/spark/examples/src/main/scripts/getGpu
 export const GPU_VENDOR = "nvidia.com";
 
 /** The GPU workers as the cluster layer hands them over: their pool shape and GPUs per node. */
-export interface GpuWorkers extends Omit<WorkerPool, "gpuWorkers"> {
-  /** `nvidia.com/gpu` each GPU node advertises (the device plugin's count: the VM's passthrough GPUs). */
+export interface GpuWorkers extends Omit<WorkerPool, "gpuWorkers" | "gpuWorkersKey"> {
+  /** `nvidia.com/gpu` each GPU node advertises (the device plugin's count: the VM's passthrough GPUs, or on Tanzu its class's vGPU devices). */
   gpusPerNode: number;
 }
 

@@ -66,7 +66,8 @@ export function planSpark(settings: SparkSettings, workers: WorkerShape): SparkP
   // driver do not, so nothing of the platform's own shares their room).
   let gpu: GpuSizing | undefined;
   if (settings.gpu) {
-    if (!workers.gpuWorkers) throw new SizingError("GPU executors are asked for (spark.gpu) but the cluster has no GPU workers (vsphere-spark:hosts[i].gpuWorkers)", "gpu");
+    // The key that adds GPU workers is the back end's own (WorkerPool.gpuWorkersKey): the Spark layer names it, never guesses it.
+    if (!workers.gpuWorkers) throw new SizingError(`GPU executors are asked for (spark.gpu) but the cluster has no GPU workers${workers.gpuWorkersKey ? `: add them with ${workers.gpuWorkersKey}` : ""}`, "gpu");
     gpu = sizeGpuExecutors(workers.gpuWorkers, { ...sizingPolicy(settings), platformPods: [] }, settings.gpu);
   }
   return { settings, workers: w, names: sparkNames(settings), sizing, conf: sparkConf(settings, sizing), ...(gpu ? { gpu } : {}) };

@@ -148,6 +148,9 @@ export function plannedHosts(v: VsphereDecisions): PlannedHost[] {
   }));
 }
 
+/** Where a kubeadm stack gets GPU workers: the GPU worker VMs each host carries (components/vsphere/gpu.ts). */
+export const KUBEADM_GPU_WORKERS_KEY = "vsphere-spark:hosts[i].gpuWorkers (GPU worker VMs of vsphere-spark:vmProfiles.gpu)";
+
 /**
  * Decides the kubeadm-on-vSphere cluster: its cluster specification (checked), its worker pool and
  * endpoint, its plan, and how to create it. Throws a ValidationError when the spec is inconsistent
@@ -163,6 +166,7 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
   const pool: WorkerPool = {
     ...withZones(workerPool(cpuNodes, spec.kubernetes), cpuNodes, spec.vsphere.zones),
     ...(gpuNodes.length > 0 ? { gpuWorkers: gpuWorkerPool(gpuNodes, spec.kubernetes) } : {}),
+    gpuWorkersKey: KUBEADM_GPU_WORKERS_KEY,
   };
   const endpoint = { ...spec.vsphere.endpoint };
   const lifecycle: BackendLifecycle = {

@@ -1,6 +1,7 @@
 /** The vSphere with Tanzu back end: settings, pure renderers and plan, and the TanzuCluster component. */
 export * from "./settings";
 export * from "./vm-classes";
+export * from "./gpu";
 export * from "./render";
 export * from "./capacity";
 export * from "./rollout";

@@ -14,12 +14,16 @@ import { namespaceSpec, renderWorkloadCluster } from "./render";
 import { classNameOf, vmClassArgs } from "./vm-classes";
 import { tanzuCapacity } from "./capacity";
 import { checkRollout, rolloutState, type TanzuRolloutState } from "./rollout";
+import { GPU_OPERATOR_NFD_WORKER, TANZU_GPU_PREREQUISITE, tanzuGpuWorkers, tanzuGpuWorkersKey, vgpuPools } from "./gpu";
+import { podRequests } from "../cluster/add-ons";
+import { releaseMinor } from "./settings";
 
 /**
  * The workers executors run on: the Spark pool's replicas (an autoscaled pool's minimum, what always
  * exists) and VM class, through the cluster layer's
  * `workerPool` (the same allocatable model and DaemonSet requests as the kubeadm back end), so the
- * same worker shape gives the same sizing.
+ * same worker shape gives the same sizing. The vGPU pools' nodes are the GPU workers (gpu.ts,
+ * `tanzuGpuWorkers`), sized the same way; `gpuWorkersKey` names the Tanzu keys that add them.
  */
 export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesSettings = DEFAULT_KUBERNETES_SETTINGS): WorkerPool {
   const pool = settings.cluster.nodePools.find((p) => p.name === settings.cluster.sparkPool);
@@ -28,7 +32,38 @@ export function tanzuWorkerPool(settings: TanzuSettings, kubernetes: KubernetesS
   if (!spec) throw new Error(`no VM class "${pool.vmClass}"`);
   // A node-pool volume at /var/lib/kubelet holds the emptyDirs: the executors' scratch space.
   const kubeletVolume = pool.volumes.find((v) => v.mountPath === KUBELET_ROOT);
-  return workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB, scratchDiskGiB: kubeletVolume?.capacityGiB })), kubernetes);
+  const cpu = workerPool(Array.from({ length: pool.replicas }, () => ({ cpus: spec.cpus, memoryMiB: spec.memoryMiB, scratchDiskGiB: kubeletVolume?.capacityGiB })), kubernetes);
+  // With a vGPU pool the GPU Operator runs (a prerequisite, gpu.ts): its NFD worker is on every node, the CPU workers too.
+  const nfd = vgpuPools(settings).length > 0 ? podRequests(GPU_OPERATOR_NFD_WORKER) : { cpuMilli: 0, memoryMiB: 0 };
+  const gpuWorkers = tanzuGpuWorkers(settings, kubernetes);
+  return {
+    ...cpu,
+    daemonSetRequests: { cpu: Math.round(cpu.daemonSetRequests.cpu * 1000 + nfd.cpuMilli) / 1000, memoryMiB: cpu.daemonSetRequests.memoryMiB + nfd.memoryMiB },
+    ...(gpuWorkers ? { gpuWorkers } : {}),
+    gpuWorkersKey: tanzuGpuWorkersKey(),
+  };
+}
+
+/**
+ * What NVIDIA validated the GPU Operator on for VKS (NVIDIA/cloud-native-docs
+ * `gpu-operator/platform-support.rst` at e8832910, "Bare Metal / Virtual Machines with GPU
+ * Passthrough and NVIDIA vGPU", column "VMware vSphere Kubernetes Service (VKS)"): Ubuntu 22.04,
+ * 24.04 and 26.04 nodes, Kubernetes 1.33 to 1.36; no Photon row.
+ */
+export const GPU_OPERATOR_VKS_SUPPORT = { os: "ubuntu", minMinor: 33, maxMinor: 36 } as const;
+
+/** Warnings for a cluster with vGPU pools outside what the GPU Operator (the prerequisite, gpu.ts) is validated on. */
+export function vgpuNodeWarnings(settings: TanzuSettings): string[] {
+  if (vgpuPools(settings).length === 0) return [];
+  const c = settings.cluster;
+  const out: string[] = [];
+  const v = GPU_OPERATOR_VKS_SUPPORT;
+  if (c.os?.name !== v.os)
+    out.push(`the NVIDIA GPU Operator is validated on VKS with Ubuntu nodes only (no Photon): set tanzu.cluster.os.name: ubuntu (the nodes now boot ${c.os ? c.os.name : "the release's default OS"})`);
+  const minor = releaseMinor(c.release);
+  if (minor !== undefined && (minor < v.minMinor || minor > v.maxMinor))
+    out.push(`the current NVIDIA GPU Operator (v26.7.0) is validated on VKS for Kubernetes 1.${v.minMinor} to 1.${v.maxMinor}, and the release is 1.${minor}: use an operator version NVIDIA lists for 1.${minor}, or a newer release`);
+  return out;
 }
 
 /**
@@ -141,6 +176,25 @@ export function planTanzu(
   const gib = (mib: number) => `${+(mib / 1024).toFixed(1)} GiB`;
   const basis = allocatableBasis(settings);
   const sparkAuto = c.nodePools.find((p) => p.name === c.sparkPool)?.autoscale;
+  // The vGPU pools: where GPU executors (spark.gpu) run, and what must run there first.
+  const gpuPools = vgpuPools(settings);
+  const gw = workerPool.gpuWorkers;
+  const gpu = gpuPools.length > 0
+    ? {
+        pools: gpuPools.map((p) => ({ name: p.name, replicas: p.replicas, ...(p.autoscale ? { autoscale: p.autoscale } : {}), vmClass: classNameOf(settings, p.vmClass), vgpuDevices: [...settings.vmClasses[p.vmClass].vgpuDevices!] })),
+        ...(gw ? { workers: gw.count, gpusPerNode: gw.gpusPerNode } : {}),
+        prerequisite: TANZU_GPU_PREREQUISITE,
+        warnings: vgpuNodeWarnings(settings),
+      }
+    : undefined;
+  const gpuText = gpu
+    ? [
+        `  GPU workers (spark.gpu): pool${gpuPools.length > 1 ? "s" : ""} ${gpuPools.map((p) => `${p.name} (${p.autoscale ? `the autoscaler's minimum ${p.autoscale.min} of ${p.autoscale.min}..${p.autoscale.max}` : p.replicas} × vGPU ${settings.vmClasses[p.vmClass].vgpuDevices!.join(" + ")})`).join(", ")}: ` +
+          (gw ? `${gw.count} × allocatable ${gw.allocatable.cpu} CPU, ${gw.allocatable.memoryMiB} MiB, ${gw.gpusPerNode} × nvidia.com/gpu; tainted nvidia.com/gpu=present:NoSchedule` : "no replicas, so no GPU workers"),
+        `    PREREQUISITE: ${TANZU_GPU_PREREQUISITE}`,
+        ...vgpuNodeWarnings(settings).map((w) => `    WARNING: ${w}`),
+      ]
+    : [];
   const text = [
     `Tanzu: Supervisor ${settings.supervisor.id} at ${settings.supervisor.address}:${settings.supervisor.port} (${settings.supervisor.access} access)`,
     `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; VM Service content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
@@ -164,6 +218,7 @@ export function planTanzu(
     `  Spark runs on pool ${c.sparkPool}: ${workerPool.count} × allocatable ${workerPool.allocatable.cpu} CPU, ${workerPool.allocatable.memoryMiB} MiB` +
       (sparkAuto ? ` (the autoscaler's minimum, what executors can count on; it may add up to ${sparkAuto.max - sparkAuto.min} more)` : ""),
     `    ${basis.note}`,
+    ...gpuText,
   ];
   return {
     backend: "tanzu",
@@ -181,6 +236,7 @@ export function planTanzu(
         controlPlane: c.controlPlane,
         nodePools: pools,
         sparkPool: c.sparkPool,
+        ...(gpu ? { gpu } : {}),
         allocatable: basis,
         capacity,
         rollout: rolloutState(settings),

@@ -187,8 +187,9 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
       {
         name: r.name,
         computeClusterId: cluster.id,
-        vmGroupName: vmGroups.get(r.vmGroup)!.name,
-        affinityHostGroupName: hostGroups.get(r.hostGroup)!.name,
+        // Both groups' names are set above (the binding registers an optional input only when set).
+        vmGroupName: vmGroups.get(r.vmGroup)!.name!,
+        affinityHostGroupName: hostGroups.get(r.hostGroup)!.name!,
         mandatory: r.mandatory,
       },
       opts,
@@ -382,7 +383,7 @@ function createZonedTopology(parent: pulumi.Resource, name: string, args: Vspher
     const clusterId = cluster(zones.find((z) => clusterKey(z) === c.key)!).id;
     const hostGroups = new Map<string, pulumi.Input<string>>();
     for (const g of c.plan.hostGroups) {
-      hostGroups.set(g.suffix, new vsphere.ComputeClusterHostGroup(`${name}-${g.suffix}`, { name: g.name, computeClusterId: clusterId, hostSystemIds: [hosts.get(g.hostId)!.id] }, opts).name);
+      hostGroups.set(g.suffix, new vsphere.ComputeClusterHostGroup(`${name}-${g.suffix}`, { name: g.name, computeClusterId: clusterId, hostSystemIds: [hosts.get(g.hostId)!.id] }, opts).name!);
     }
     const vmGroups = new Map<string, vsphere.ComputeClusterVmGroup>();
     for (const g of c.plan.vmGroups) {
@@ -393,7 +394,7 @@ function createZonedTopology(parent: pulumi.Resource, name: string, args: Vspher
       const hostGroup = r.hostGroup.startsWith("existing:") ? r.hostGroup.slice("existing:".length) : hostGroups.get(r.hostGroup)!;
       new vsphere.ComputeClusterVmHostRule(
         `${name}-${r.suffix}`,
-        { name: r.name, computeClusterId: clusterId, vmGroupName: vmGroups.get(r.vmGroup)!.name, affinityHostGroupName: hostGroup, mandatory: r.mandatory },
+        { name: r.name, computeClusterId: clusterId, vmGroupName: vmGroups.get(r.vmGroup)!.name!, affinityHostGroupName: hostGroup, mandatory: r.mandatory },
         opts,
       );
     }

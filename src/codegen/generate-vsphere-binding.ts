@@ -292,6 +292,11 @@ class Renderer {
       `// (Pulumi package "${this.schema.name}", provider plugin pulumi-resource-vsphere ${VSPHERE_PROVIDER_VERSION}).`,
       "// A typed binding shaped like the generated @pulumi/vsphere Node SDK, for the resources and",
       "// functions this project uses. Edit the generator and regenerate instead of editing this file.",
+      "// One departure from @pulumi/vsphere's shape: a resource registers only the inputs its caller",
+      "// sets (plus its output-only properties), not every input as undefined. The engine receives",
+      "// the same inputs (undefined ones are never sent), but the SDK's work and memory per resource",
+      "// grow with the keys it is given (BENCHMARKS.md, \"The plan at scale\"); an optional input's",
+      "// property therefore exists only when it was set, and is typed as possibly absent.",
       "",
       'import * as pulumi from "@pulumi/pulumi";',
       "",
@@ -511,7 +516,10 @@ class Renderer {
       if (name === "id" || name === "urn") continue; // built into every CustomResource
       const opt = requiredOutputs.has(name) ? "" : " | undefined";
       out.push(...docComment("    ", prop.description, prop.deprecationMessage));
-      out.push(`    public readonly ${key(name)}!: pulumi.Output<${this.tsType(prop, "output")}${opt}>;`);
+      // Only the inputs a caller sets are registered (see the constructor): an optional input's
+      // property exists only when it was set, so it is typed as possibly absent.
+      const absent = name in inputs && !requiredInputs.has(name);
+      out.push(`    public readonly ${key(name)}${absent ? "?" : "!"}: pulumi.Output<${this.tsType(prop, "output")}${opt}>;`);
     }
     const argsOpt = requiredInputs.size ? "" : "?";
     out.push(
@@ -534,10 +542,11 @@ class Renderer {
         "        }",
       );
     }
+    // Only the inputs the caller set (see the file header); output-only properties are all registered.
     for (const [name, prop] of Object.entries(inputs)) {
       const v = access("args?", name);
-      const value = prop.secret ? `${v} ? pulumi.secret(${access("args", name)}) : undefined` : v;
-      out.push(`        resourceInputs[${JSON.stringify(name)}] = ${value};`);
+      const value = prop.secret ? `pulumi.secret(${access("args", name)})` : access("args", name);
+      out.push(`        if (${v} !== undefined) resourceInputs[${JSON.stringify(name)}] = ${value};`);
     }
     for (const name of Object.keys(outputs)) {
       if (name in inputs || name === "id" || name === "urn") continue;

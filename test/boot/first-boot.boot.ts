@@ -15,6 +15,7 @@ import { assertNetwork, fileModes, kubeadmCalls, memKiB } from "./checks";
 import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { CERTS_EXPIRED_HINT, PKI_BACKUP_PATH } from "../../components/cluster/cloud-init";
 import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH } from "../../components/cluster/kube-vip";
+import { containerdProblems } from "../support/containerd";
 
 const K8S = "vsphere-spark:kubernetes={version: 1.31.4, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}";
 const SETS = [K8S, "vsphere-spark:workersPerHost=1"];
@@ -217,7 +218,8 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
       assert.match(r.report.unit, /Result=success/, r.report.unit);
       assert.match(r.report.marks, /joined the cluster/);
       assert.doesNotMatch(r.report.marks, /bootstrap\.failed/, "a success clears the failure mark");
-      assert.match(r.report.containerd, /SystemdCgroup = true/);
+      // containerd's effective configuration (`containerd config dump` in the guest): runc with the systemd cgroup driver.
+      assert.deepEqual(containerdProblems(r.report.containerd), [], r.report.containerd);
     });
 
     it("boot 3: a reboot after success does nothing again", async () => {

@@ -40,7 +40,12 @@ describe("stack configuration: the cluster back end", () => {
     const d = await plan({ stack: "dev", cwd: ROOT });
     assert.ok(t.ok && d.ok);
     if (!t.ok || !d.ok) return;
-    assert.deepEqual(t.decisions.cluster.workerPool, d.decisions.cluster.workerPool);
+    // The same worker shape; only the key each back end names for GPU workers differs (its own).
+    const { gpuWorkersKey: tKey, ...tPool } = t.decisions.cluster.workerPool;
+    const { gpuWorkersKey: dKey, ...dPool } = d.decisions.cluster.workerPool;
+    assert.deepEqual(tPool, dPool);
+    assert.match(tKey!, /^vsphere-spark:tanzu\.vmClasses/);
+    assert.match(dKey!, /^vsphere-spark:hosts\[i\]\.gpuWorkers/);
     const sparkOf = (p: Record<string, unknown>) => p.spark as { conf: Record<string, string> };
     // The API endpoint differs (the Supervisor assigns the workload cluster's); the sizing does not.
     const sizing = (conf: Record<string, string>) => Object.fromEntries(Object.entries(conf).filter(([k]) => /^spark\.(executor|driver|cores|dynamicAllocation|kubernetes\.executor\.request)/.test(k)));

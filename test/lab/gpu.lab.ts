@@ -19,20 +19,19 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseAllDocuments } from "yaml";
-import { decideStack, StackDecisions } from "../../src/config/decisions";
-import { loadFlatConfig } from "../../src/plan/plan";
+import type { StackDecisions } from "../../src/config/decisions";
 import { SparkPlan, planSpark } from "../../components/spark/plan";
 import { podTemplate, SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
 import { gpuExecutorPodTemplate } from "../../components/spark/gpu";
 import { Api, ControlPlane, waitFor } from "./control-plane";
 import { LabVm, addOnWorkloads, nodeObject } from "./nodes";
-import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
+import { Parts, Tool, pick, resolveTools } from "./tools";
 import { startSubmit, stopSubmit, tail } from "./spark-submit";
 import { sparkArtifacts } from "../../components/spark/artifacts";
 import { submitArgs, k8sMaster } from "../../components/spark/submit";
 import { CLIENT_BLOCK_MANAGER_PORT, CLIENT_DRIVER_PORT } from "../../components/spark/conf";
 import { sparkPods } from "./spark-pods";
+import { labDecisions, registration } from "./stack";
 import { quantityMiB } from "../../components/quantity";
 
 const log = (s: string) => console.log(`      ${s}`);
@@ -40,28 +39,14 @@ const NS = "spark";
 const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
 type Pod = Record<string, any>;
 
-function gpuDecisions(): StackDecisions {
-  const { flat, errors } = loadFlatConfig({ stack: "gpu", cwd: ROOT });
-  if (!flat || errors.length) throw new Error(`Pulumi.gpu.yaml: ${JSON.stringify(errors)}`);
-  const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
-  if (!r.decisions) throw new Error(`Pulumi.gpu.yaml: ${JSON.stringify(r.errors)}`);
-  return r.decisions;
-}
 
-/** The Node a GPU worker's kubelet registers: the rendered JoinConfiguration's taints and labels, the device plugin's GPU count. */
-function gpuNode(base: Pod, join: Pod, gpus: number): Pod {
-  const reg = join.nodeRegistration;
-  const args: { name: string; value: string }[] = Array.isArray(reg.kubeletExtraArgs) ? reg.kubeletExtraArgs : [];
-  const labels = Object.fromEntries(
-    (args.find((a) => a.name === "node-labels")?.value ?? "")
-      .split(",")
-      .filter(Boolean)
-      .map((kv) => kv.split("=") as [string, string]),
-  );
+/** The Node a GPU worker's kubelet registers: the rendered kubeadm documents' taints and labels, the device plugin's GPU count. */
+function gpuNode(base: Pod, kubeadmYaml: string, gpus: number): Pod {
+  const reg = registration(kubeadmYaml);
   return {
     ...base,
-    metadata: { ...base.metadata, labels: { ...base.metadata.labels, ...labels } },
-    spec: { ...base.spec, taints: [...(base.spec.taints ?? []), ...(reg.taints ?? [])] },
+    metadata: { ...base.metadata, labels: { ...base.metadata.labels, ...reg.labels } },
+    spec: { ...base.spec, taints: [...(base.spec.taints ?? []), ...reg.taints] },
     status: {
       ...base.status,
       capacity: { ...base.status.capacity, "nvidia.com/gpu": String(gpus) },
@@ -106,7 +91,7 @@ describe("real-systems lab: GPU executors against the real scheduler", function 
 
   before(async function () {
     tools = resolveTools(["kubernetes", "etcd", "kwok", "pyspark"]);
-    d = gpuDecisions();
+    d = labDecisions("gpu");
     const backend = d.cluster.plan();
     const gpus = d.cluster.workerPool.gpuWorkers!.gpusPerNode;
     const vms: LabVm[] = backend.hosts
@@ -118,12 +103,11 @@ describe("real-systems lab: GPU executors against the real scheduler", function 
     const t0 = Date.now();
     cp = await ControlPlane.start(path.join(dir, "cluster"), paths as any, log);
     for (const vm of vms) {
-      // The node's kubeadm documents: the one with nodeRegistration (Init- or JoinConfiguration).
-      const docs = parseAllDocuments(backend.artifacts.find((a) => a.path === `kubeadm/${vm.name}.yaml`)!.content).map((x) => x.toJS());
-      const join = docs.find((x: Pod) => x?.nodeRegistration) as Pod;
-      const isGpu = (join.nodeRegistration?.taints ?? []).some((t: Pod) => t.key === "nvidia.com/gpu");
+      // What the node registers with: its rendered kubeadm documents (Init- or JoinConfiguration).
+      const kubeadmYaml = backend.artifacts.find((a) => a.path === `kubeadm/${vm.name}.yaml`)!.content;
+      const isGpu = registration(kubeadmYaml).taints.some((t: Pod) => t.key === "nvidia.com/gpu");
       if (isGpu) gpuVms.push(vm.name);
-      await cp.admin.post("/api/v1/nodes", isGpu ? gpuNode(nodeObject(vm, d.kubernetes), join, gpus) : nodeObject(vm, d.kubernetes));
+      await cp.admin.post("/api/v1/nodes", isGpu ? gpuNode(nodeObject(vm, d.kubernetes), kubeadmYaml, gpus) : nodeObject(vm, d.kubernetes));
     }
     for (const w of addOnWorkloads(d.kubernetes)) await cp.admin.post(`/apis/apps/v1/namespaces/kube-system/${w.kind === "DaemonSet" ? "daemonsets" : "deployments"}`, w);
     await cp.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });

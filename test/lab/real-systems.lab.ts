@@ -12,8 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { decideStack, StackDecisions } from "../../src/config/decisions";
-import { loadFlatConfig } from "../../src/plan/plan";
+import type { StackDecisions } from "../../src/config/decisions";
+import { labStack } from "./stack";
 import { SparkPlatform } from "../../components/spark/platform";
 import { planSpark } from "../../components/spark/plan";
 import type { SparkSettings } from "../../components/spark/settings";
@@ -33,11 +33,8 @@ const log = (s: string) => console.log(`      ${s}`);
 
 /** The dev stack decided offline (no engine, no mocks), as `pulumi up` would decide it. */
 function devDecisions(): { d: StackDecisions; sparkConfig: unknown } {
-  const { flat, errors } = loadFlatConfig({ stack: "dev", cwd: ROOT });
-  if (!flat || errors.length) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(errors)}`);
-  const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
-  if (!r.decisions) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(r.errors)}`);
-  return { d: r.decisions, sparkConfig: JSON.parse(flat.values["vsphere-spark:spark"]) };
+  const { decisions, values } = labStack("dev");
+  return { d: decisions, sparkConfig: JSON.parse(values["vsphere-spark:spark"]) };
 }
 
 /** The VMs of the dev stack's plan that become nodes (workers and control planes). */

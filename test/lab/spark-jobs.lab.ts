@@ -19,27 +19,23 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { decideStack } from "../../src/config/decisions";
-import { loadFlatConfig } from "../../src/plan/plan";
+import { labStack } from "./stack";
 import { SparkPlan, planSpark } from "../../components/spark/plan";
 import { resolveSparkSettings } from "../../components/spark/settings";
 import { sparkManifests } from "../../components/spark/manifests";
 import { renderSubmitScript, submitArgs } from "../../components/spark/submit";
-import { Parts, ROOT, Tool, resolveTools } from "./tools";
+import { Parts, Tool, resolveTools } from "./tools";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const log = (s: string) => console.log(`      ${s}`);
 
 /** The dev stack's Spark section with `overrides`, planned on the dev stack's workers. */
 function devPlan(overrides: Record<string, unknown>): SparkPlan {
-  const { flat, errors } = loadFlatConfig({ stack: "dev", cwd: ROOT });
-  if (!flat || errors.length) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(errors)}`);
-  const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
-  if (!r.decisions) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(r.errors)}`);
-  const raw = { ...JSON.parse(flat.values["vsphere-spark:spark"]), ...overrides };
+  const { decisions, values } = labStack("dev");
+  const raw = { ...JSON.parse(values["vsphere-spark:spark"]), ...overrides };
   const s = resolveSparkSettings(raw);
   if (s.errors.length) throw new Error(JSON.stringify(s.errors));
-  return planSpark(s.settings, r.decisions.cluster.workerPool);
+  return planSpark(s.settings, decisions.cluster.workerPool);
 }
 
 interface Mounts {

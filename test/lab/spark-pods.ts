@@ -4,9 +4,30 @@
  */
 import { parseCpuMilli, quantityMiB } from "../../components/quantity";
 import type { PodRequest } from "../../components/spark/sizing";
+import type { SparkPlan } from "../../components/spark/plan";
+import { podTemplate, SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
 import type { Api } from "./control-plane";
 
 type Pod = Record<string, any>;
+
+/**
+ * STAND-IN for spark-submit: an executor pod as Spark 4 builds it from the plan (the executor pod
+ * template, Spark's labels, the plan's requests), for specs that check scheduling without a driver.
+ */
+export function standInExecutorPod(plan: SparkPlan, namespace: string, app: string, i: number): Pod {
+  const t = podTemplate(plan, "executor") as Pod;
+  const req = plan.sizing.executorPod;
+  return {
+    ...t,
+    metadata: { name: `${app}-exec-${i}`, namespace, labels: { ...t.metadata.labels, "spark-role": "executor", [SPARK_APP_SELECTOR_LABEL]: app } },
+    spec: {
+      ...t.spec,
+      restartPolicy: "Never",
+      // BasicExecutorFeatureStep adds cpu and memory to the template container's requests (keeping the rest).
+      containers: [{ ...t.spec.containers[0], image: "lab.invalid/spark:stand-in", resources: { requests: { ...t.spec.containers[0].resources?.requests, cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi` } } }],
+    },
+  };
+}
 
 /** The pods of `namespace` matching `selector` (not yet deleting): executors or the driver. */
 export async function sparkPods(api: Api, namespace: string, selector: string): Promise<Pod[]> {

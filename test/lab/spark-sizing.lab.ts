@@ -12,8 +12,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { decideStack, StackDecisions } from "../../src/config/decisions";
-import { loadFlatConfig } from "../../src/plan/plan";
+import type { StackDecisions } from "../../src/config/decisions";
 import { SparkPlan, planSpark } from "../../components/spark/plan";
 import type { SparkSettings } from "../../components/spark/settings";
 import type { WorkerShape } from "../../components/spark/sizing";
@@ -22,20 +21,14 @@ import { podTemplate, schedulingFields, SPARK_APP_SELECTOR_LABEL } from "../../c
 import { sparkApplication } from "../../components/spark/submit";
 import { Api, ControlPlane, waitFor } from "./control-plane";
 import { LabVm, addOnWorkloads, nodeObject } from "./nodes";
-import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
-import { assertExecutorsBound, sparkPods } from "./spark-pods";
+import { Parts, Tool, pick, resolveTools } from "./tools";
+import { assertExecutorsBound, sparkPods, standInExecutorPod } from "./spark-pods";
+import { labDecisions } from "./stack";
 
 const log = (s: string) => console.log(`      ${s}`);
 const NS = "spark";
 const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
 
-function devDecisions(): StackDecisions {
-  const { flat, errors } = loadFlatConfig({ stack: "dev", cwd: ROOT });
-  if (!flat || errors.length) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(errors)}`);
-  const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
-  if (!r.decisions) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(r.errors)}`);
-  return r.decisions;
-}
 
 /** The worker pool as the sizing saw it before: a 300m / 512Mi DaemonSet guess and nothing else on the workers. */
 function oldPool(pool: WorkerShape): WorkerShape {
@@ -44,21 +37,6 @@ function oldPool(pool: WorkerShape): WorkerShape {
 
 type Pod = Record<string, any>;
 
-/** An executor pod as Spark 4 builds it from the plan: the template, Spark's labels, the plan's requests. */
-function executorPod(plan: SparkPlan, app: string, i: number): Pod {
-  const t = podTemplate(plan, "executor") as Pod;
-  const req = plan.sizing.executorPod;
-  return {
-    ...t,
-    metadata: { name: `${app}-exec-${i}`, namespace: NS, labels: { ...t.metadata.labels, "spark-role": "executor", [SPARK_APP_SELECTOR_LABEL]: app } },
-    spec: {
-      ...t.spec,
-      restartPolicy: "Never",
-      // BasicExecutorFeatureStep adds cpu and memory to the template container's requests (keeping the rest).
-      containers: [{ ...t.spec.containers[0], image: "lab.invalid/spark:stand-in", resources: { requests: { ...t.spec.containers[0].resources?.requests, cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi` } } }],
-    },
-  };
-}
 
 /** The cluster-mode driver pod as the submission client builds it (template + the plan's requests). */
 function driverPod(plan: SparkPlan, app: string): Pod {
@@ -115,7 +93,7 @@ async function running(api: Api, ns: string, selector: string, n: number, what: 
 
 /** Creates `n` executors of `plan` (after `first`, e.g. a driver pod), waits until the scheduler has decided on each. */
 async function schedule(api: Api, plan: SparkPlan, app: string, n: number): Promise<Pod[]> {
-  for (let i = 1; i <= n; i++) await api.post(`/api/v1/namespaces/${NS}/pods`, executorPod(plan, app, i));
+  for (let i = 1; i <= n; i++) await api.post(`/api/v1/namespaces/${NS}/pods`, standInExecutorPod(plan, NS, app, i));
   const selector = `spark-role=executor,${SPARK_APP_SELECTOR_LABEL}=${app}`;
   const decided = await waitFor(
     `the scheduler decided on ${n} executors of ${app}`,
@@ -150,7 +128,7 @@ describe("real-systems lab: Spark sizing against the real scheduler", function (
 
   before(async function () {
     tools = resolveTools(["kubernetes", "etcd", "kwok"]);
-    d = devDecisions();
+    d = labDecisions("dev");
     vms = d.cluster
       .plan()
       .hosts.flatMap((h) => h.vms)

@@ -15,8 +15,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadFlatConfig } from "../../src/plan/plan";
+import { labDecisions } from "./stack";
 import { splitStackConfig, projectKey, vsphereValues } from "../../src/config/stack-config";
-import { decideStack } from "../../src/config/decisions";
 import { resolveVsphereSettings, VsphereDecisions } from "../../components/vsphere/settings";
 import { VsphereTopology, topologyArgs } from "../../components/vsphere/topology";
 import * as vsphere from "../../components/vsphere/binding";
@@ -34,9 +34,7 @@ function devVsphere(): { v: VsphereDecisions; planned: { name: string; cpuThread
   const split = splitStackConfig(flat.values, flat.secretKeys);
   const r = resolveVsphereSettings(vsphereValues(split.values), projectKey);
   if (!r.decisions) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(r.errors)}`);
-  const s = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
-  if (!s.decisions) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(s.errors)}`);
-  const planned = s.decisions.cluster.plan().hosts.map((h) => ({ name: h.name, cpuThreads: h.cpuThreads, memoryMiB: h.memoryMiB, vms: h.vms.map((vm) => vm.name) }));
+  const planned = labDecisions("dev").cluster.plan().hosts.map((h) => ({ name: h.name, cpuThreads: h.cpuThreads, memoryMiB: h.memoryMiB, vms: h.vms.map((vm) => vm.name) }));
   return { v: r.decisions, planned };
 }
 

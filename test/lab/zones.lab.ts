@@ -13,18 +13,17 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseAllDocuments } from "yaml";
-import { decideStack, StackDecisions } from "../../src/config/decisions";
-import { loadFlatConfig } from "../../src/plan/plan";
+import type { StackDecisions } from "../../src/config/decisions";
 import { stackArtifacts } from "../../src/stack";
 import { SparkPlan, planSpark } from "../../components/spark/plan";
 import type { SparkSettings } from "../../components/spark/settings";
 import { executorsPerZone } from "../../components/spark/zones";
-import { podTemplate, SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
+import { SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
 import { ControlPlane, waitFor, Api } from "./control-plane";
 import { LabVm, nodeObject } from "./nodes";
-import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
-import { sparkPods } from "./spark-pods";
+import { Parts, Tool, pick, resolveTools } from "./tools";
+import { sparkPods, standInExecutorPod } from "./spark-pods";
+import { labDecisions, registration } from "./stack";
 
 const log = (s: string) => console.log(`      ${s}`);
 const NS = "spark";
@@ -33,55 +32,14 @@ const ZONE = "topology.kubernetes.io/zone";
 type Pod = Record<string, any>;
 
 /** Pulumi.zones.yaml with zone-a reduced to one host (esxi-a2 removed): 4, 8 and 8 CPU workers, and its GPU pool (2 GPU workers in zones b and c each). */
-function zonesDecisions(): StackDecisions {
-  const { flat, errors } = loadFlatConfig({
-    stack: "zones",
-    cwd: ROOT,
-    sets: [
-      "vsphere-spark:hosts=[{name: esxi-a1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b2.lab.local, cpuThreads: 96, memoryGiB: 768, gpus: [{pciId: '0000:3b:00.0', model: A100-80GB, memoryGiB: 80}, {pciId: '0000:af:00.0', model: A100-80GB, memoryGiB: 80}], gpuWorkers: 2}, {name: esxi-c1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-c2.lab.local, cpuThreads: 96, memoryGiB: 768, gpus: [{pciId: '0000:3b:00.0', model: A100-80GB, memoryGiB: 80}, {pciId: '0000:af:00.0', model: A100-80GB, memoryGiB: 80}], gpuWorkers: 2}]",
-      "vsphere-spark:zones=[{name: zone-a, computeCluster: Spark-A, hosts: [esxi-a1], cidr: 192.168.1.0/24, gateway: 192.168.1.254}, {name: zone-b, computeCluster: Spark-B, hosts: [esxi-b1, esxi-b2], datastore: vsanDatastore-b, network: spark-b, cidr: 192.168.2.0/24, gateway: 192.168.2.254}, {name: zone-c, computeCluster: Spark-C, hosts: [esxi-c1, esxi-c2], datastore: vsanDatastore-c, network: spark-c, cidr: 192.168.3.0/24, gateway: 192.168.3.254}]",
-      "vsphere-spark:endpoint={kind: external, address: 192.168.1.2}",
-    ],
-  });
-  if (!flat || errors.length) throw new Error(`Pulumi.zones.yaml: ${JSON.stringify(errors)}`);
-  const r = decideStack(flat.values, flat.secretKeys, { offline: true, secret: () => undefined, previousTanzuRollout: () => undefined });
-  if (!r.decisions) throw new Error(`Pulumi.zones.yaml: ${JSON.stringify(r.errors)}`);
-  return r.decisions;
-}
-
-/** The taints a node registers with: nodeRegistration.taints of its rendered kubeadm configuration. */
-function renderedTaints(content: string): Pod[] {
-  const docs = parseAllDocuments(content).map((d) => d.toJS() as Pod);
-  const reg = docs.find((d) => d.kind === "InitConfiguration" || d.kind === "JoinConfiguration")!.nodeRegistration;
-  return (reg.taints ?? []).filter((t: Pod) => !String(t.key).startsWith("node-role.kubernetes.io/"));
-}
-
-/** The labels a node's kubelet registers with: `--node-labels` from its rendered kubeadm configuration. */
-function renderedNodeLabels(content: string): Record<string, string> {
-  const docs = parseAllDocuments(content).map((d) => d.toJS() as Pod);
-  const reg = docs.find((d) => d.kind === "InitConfiguration" || d.kind === "JoinConfiguration")!.nodeRegistration;
-  const args: { name: string; value: string }[] = Array.isArray(reg.kubeletExtraArgs) ? reg.kubeletExtraArgs : [];
-  const value = args.find((a) => a.name === "node-labels")?.value ?? "";
-  return Object.fromEntries(value.split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
-}
-
-/** An executor pod as Spark 4 builds it from the plan: the template, Spark's labels, the plan's requests. */
-function executorPod(plan: SparkPlan, app: string, i: number): Pod {
-  const t = podTemplate(plan, "executor") as Pod;
-  const req = plan.sizing.executorPod;
-  return {
-    ...t,
-    metadata: { name: `${app}-exec-${i}`, namespace: NS, labels: { ...t.metadata.labels, "spark-role": "executor", [SPARK_APP_SELECTOR_LABEL]: app } },
-    spec: {
-      ...t.spec,
-      restartPolicy: "Never",
-      containers: [{ ...t.spec.containers[0], image: "lab.invalid/spark:stand-in", resources: { requests: { ...t.spec.containers[0].resources?.requests, cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi` } } }],
-    },
-  };
-}
+const ZONES_LAB_SETS = [
+  "vsphere-spark:hosts=[{name: esxi-a1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-b2.lab.local, cpuThreads: 96, memoryGiB: 768, gpus: [{pciId: '0000:3b:00.0', model: A100-80GB, memoryGiB: 80}, {pciId: '0000:af:00.0', model: A100-80GB, memoryGiB: 80}], gpuWorkers: 2}, {name: esxi-c1.lab.local, cpuThreads: 96, memoryGiB: 768}, {name: esxi-c2.lab.local, cpuThreads: 96, memoryGiB: 768, gpus: [{pciId: '0000:3b:00.0', model: A100-80GB, memoryGiB: 80}, {pciId: '0000:af:00.0', model: A100-80GB, memoryGiB: 80}], gpuWorkers: 2}]",
+  "vsphere-spark:zones=[{name: zone-a, computeCluster: Spark-A, hosts: [esxi-a1], cidr: 192.168.1.0/24, gateway: 192.168.1.254}, {name: zone-b, computeCluster: Spark-B, hosts: [esxi-b1, esxi-b2], datastore: vsanDatastore-b, network: spark-b, cidr: 192.168.2.0/24, gateway: 192.168.2.254}, {name: zone-c, computeCluster: Spark-C, hosts: [esxi-c1, esxi-c2], datastore: vsanDatastore-c, network: spark-c, cidr: 192.168.3.0/24, gateway: 192.168.3.254}]",
+  "vsphere-spark:endpoint={kind: external, address: 192.168.1.2}",
+];
 
 async function schedule(api: Api, plan: SparkPlan, app: string, n: number): Promise<Pod[]> {
-  for (let i = 1; i <= n; i++) await api.post(`/api/v1/namespaces/${NS}/pods`, executorPod(plan, app, i));
+  for (let i = 1; i <= n; i++) await api.post(`/api/v1/namespaces/${NS}/pods`, standInExecutorPod(plan, NS, app, i));
   const selector = `spark-role=executor,${SPARK_APP_SELECTOR_LABEL}=${app}`;
   await waitFor(
     `the scheduler decided on ${n} executors of ${app}`,
@@ -122,7 +80,7 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
 
   before(async function () {
     tools = resolveTools(["kubernetes", "etcd", "kwok"]);
-    d = zonesDecisions();
+    d = labDecisions("zones", ZONES_LAB_SETS);
     const { paths, missing } = pick(tools, CONTROL_PLANE);
     if (missing.length) return;
     const t0 = Date.now();
@@ -132,9 +90,9 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
     for (const v of vms) {
       const node = nodeObject({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }, d.kubernetes);
       // What the kubelet registers with: its --node-labels, read from the rendered kubeadm configuration.
-      Object.assign(node.metadata.labels, renderedNodeLabels(artifacts.get(`kubeadm/${v.name}.yaml`)!));
+      Object.assign(node.metadata.labels, registration(artifacts.get(`kubeadm/${v.name}.yaml`)!).labels);
       // ... and its taints (the GPU workers' nvidia.com/gpu taint: CPU executors must stay off them).
-      const taints = renderedTaints(artifacts.get(`kubeadm/${v.name}.yaml`)!);
+      const taints = registration(artifacts.get(`kubeadm/${v.name}.yaml`)!).taints;
       if (taints.length > 0) node.spec = { ...(node.spec ?? {}), taints: [...((node.spec?.taints as unknown[]) ?? []), ...taints] };
       await cp.admin.post("/api/v1/nodes", node);
     }

@@ -25,7 +25,8 @@ describe("Tanzu plan and worker pool", () => {
     const spark = resolveSparkSettings(tanzuStack["vsphere-spark:spark"]);
     assert.deepEqual(spark.errors, []);
     const pool = tanzuWorkerPool(reference());
-    assert.deepEqual(pool, kubeadm.decisions.cluster.workerPool);
+    // The same shape; the key naming where GPU workers come from is each back end's own.
+    assert.deepEqual({ ...pool, gpuWorkersKey: undefined }, { ...kubeadm.decisions.cluster.workerPool, gpuWorkersKey: undefined });
     // Both stacks' workers have a 400 GiB disk at /var/lib/kubelet for the executors' scratch space
     // (Tanzu: a node-pool volume; kubeadm: vmProfiles.worker.scratchDiskGiB): 400 GiB ext4
     // (402176 MiB) − kube/system reserved 2 GiB − nodefs.available 10% = 359910 MiB.
@@ -36,6 +37,7 @@ describe("Tanzu plan and worker pool", () => {
       daemonSetRequests: { cpu: 0.4, memoryMiB: 0 },
       addOnPods: { cpu: 0.4, memoryMiB: 240 },
       scratchDisk: { capacityGiB: 400, allocatableMiB: 359910 },
+      gpuWorkersKey: "vsphere-spark:tanzu.vmClasses.<class>.vgpuDevices (and a node pool of that class in vsphere-spark:tanzu.cluster.nodePools, replicas at least 1)",
     });
     const onTanzu = planSpark(spark.settings, pool);
     const onKubeadm = planSpark(kubeadm.decisions.spark, kubeadm.decisions.cluster.workerPool);

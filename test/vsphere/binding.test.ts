@@ -27,7 +27,8 @@ function lastSegment(token: string): string {
 /** Compiles a rendered binding in memory and loads it as a module (for a synthetic schema). */
 function loadRendered(source: string): Record<string, any> {
   const js = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    // As tsconfig.json: declared output properties must not be redefined as fields after super().
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, useDefineForClassFields: false },
   }).outputText;
   const module = { exports: {} as Record<string, any> };
   new Function("require", "exports", "module", js)(require, module.exports, module);
@@ -86,20 +87,23 @@ describe("vSphere binding", () => {
     }
   });
 
-  it("registers every input and output-only property of each resource", () => {
+  it("registers every input its caller sets and every output-only property of each resource", () => {
     for (const token of BOUND_RESOURCES) {
       const cls = lastSegment(token);
       const start = committed.indexOf(`export class ${cls} extends pulumi.CustomResource {`);
       const body = committed.slice(start, committed.indexOf("\n}\n", start));
       const r = schema.resources[token];
+      const required = new Set<string>(r.requiredInputs ?? []);
       for (const p of Object.keys(r.inputProperties)) {
-        assert.ok(body.includes(`resourceInputs["${p}"] = args?.${p};`), `${cls} does not register input ${p}`);
+        assert.ok(body.includes(`if (args?.${p} !== undefined) resourceInputs["${p}"] = args.${p};`), `${cls} does not register input ${p} when set`);
       }
       for (const p of Object.keys(r.properties)) {
         if (!(p in r.inputProperties)) {
           assert.ok(body.includes(`resourceInputs["${p}"] = undefined /*out*/;`), `${cls} does not declare output ${p}`);
         }
-        assert.ok(body.includes(`public readonly ${p}!: pulumi.Output<`), `${cls} has no output property ${p}`);
+        // An optional input's property exists only when it was set: typed as possibly absent.
+        const mark = p in r.inputProperties && !required.has(p) ? "?" : "!";
+        assert.ok(body.includes(`public readonly ${p}${mark}: pulumi.Output<`), `${cls} has no output property ${p}${mark}`);
       }
       for (const req of r.requiredInputs) assert.ok(body.includes(`throw new Error("Missing required property '${req}'")`));
     }
@@ -165,7 +169,7 @@ describe("vSphere binding", () => {
         new vsphere.ComputeClusterHostGroup("hg", { computeClusterId: "domain-c7", hostSystemIds: ["host-21"] });
         new vsphere.ComputeClusterVmHostRule("rule", {
           computeClusterId: "domain-c7",
-          vmGroupName: group.name,
+          vmGroupName: group.name!,
           affinityHostGroupName: "hg",
         });
         new vsphere.ComputeClusterVmAntiAffinityRule("anti", { computeClusterId: "domain-c7", virtualMachineIds: [vm.id] });
@@ -218,7 +222,7 @@ describe("vSphere binding", () => {
     folder.inputProperties.path.secret = true;
     folder.properties.path.secret = true;
     const text = renderBinding(s);
-    assert.ok(text.includes('resourceInputs["path"] = args?.path ? pulumi.secret(args.path) : undefined;'));
+    assert.ok(text.includes('if (args?.path !== undefined) resourceInputs["path"] = pulumi.secret(args.path);'));
     assert.ok(text.includes('const secretOpts = { additionalSecretOutputs: ["path"] };'));
     assert.ok(!committed.includes("additionalSecretOutputs"));
 
@@ -238,6 +242,36 @@ describe("vSphere binding", () => {
     assert.ok(rec && isSecretMarker(rec.inputs.path));
     assert.equal(rec.version, "4.17.0");
     assert.deepEqual(secretOutputsOption, ["path"]);
+  });
+
+  it("registers only the inputs a caller sets: the engine gets the same inputs, the resource has a property for each set input and every output", async () => {
+    let vm: vsphere.VirtualMachine | undefined;
+    const r = await runUnderMocks({ project: "p", stack: "s", config: {}, invokes: {} }, async () => {
+      vm = new vsphere.VirtualMachine("vm", { resourcePoolId: "resgroup-1", name: "w1", numCpus: 16, memory: 122880 });
+      return {};
+    });
+    const rec = r.resources.find((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine")!;
+    assert.deepEqual(Object.keys(rec.inputs).sort(), ["memory", "name", "numCpus", "resourcePoolId"]);
+    assert.ok(pulumi.Output.isInstance(vm!.numCpus), "a set input's property is an Output");
+    assert.ok(pulumi.Output.isInstance(vm!.defaultIpAddress), "an output-only property is an Output");
+    assert.ok(pulumi.Output.isInstance(vm!.moid));
+    assert.equal(vm!.annotation, undefined, "an unset optional input has no property");
+    // Negative control: the shape of @pulumi/vsphere (every input registered, undefined when unset)
+    // gives every input a property.
+    const s = JSON.parse(JSON.stringify(schema));
+    const eager = renderBinding(s).replace(/if \(args\?\.(\w+) !== undefined\) resourceInputs\["\w+"\] = args\.\w+;/g, 'resourceInputs["$1"] = args?.$1;');
+    let f: any;
+    await runUnderMocks({ project: "p", stack: "s", config: {}, invokes: {} }, async () => {
+      f = new (loadRendered(eager).Folder)("f", { path: "spark", type: "vm" });
+      return {};
+    });
+    assert.ok(pulumi.Output.isInstance(f.tags), "the eager shape registers unset inputs too");
+    let g: any;
+    await runUnderMocks({ project: "p", stack: "s", config: {}, invokes: {} }, async () => {
+      g = new (loadRendered(renderBinding(s)).Folder)("f", { path: "spark", type: "vm" });
+      return {};
+    });
+    assert.equal(g.tags, undefined);
   });
 
   it("fails on a missing required input like the generated SDK", () => {

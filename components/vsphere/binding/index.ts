@@ -4,6 +4,11 @@
 // (Pulumi package "vsphere", provider plugin pulumi-resource-vsphere 4.17.0).
 // A typed binding shaped like the generated @pulumi/vsphere Node SDK, for the resources and
 // functions this project uses. Edit the generator and regenerate instead of editing this file.
+// One departure from @pulumi/vsphere's shape: a resource registers only the inputs its caller
+// sets (plus its output-only properties), not every input as undefined. The engine receives
+// the same inputs (undefined ones are never sent), but the SDK's work and memory per resource
+// grow with the keys it is given (BENCHMARKS.md, "The plan at scale"); an optional input's
+// property therefore exists only when it was set, and is typed as possibly absent.
 
 import * as pulumi from "@pulumi/pulumi";
 
@@ -235,27 +240,27 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * The guest name for the operating system when guestId is otherGuest or otherGuest64.
      */
-    public readonly alternateGuestName!: pulumi.Output<string | undefined>;
+    public readonly alternateGuestName?: pulumi.Output<string | undefined>;
     /**
      * User-provided description of the virtual machine.
      */
-    public readonly annotation!: pulumi.Output<string>;
+    public readonly annotation?: pulumi.Output<string>;
     /**
      * The number of milliseconds to wait before starting the boot sequence.
      */
-    public readonly bootDelay!: pulumi.Output<number | undefined>;
+    public readonly bootDelay?: pulumi.Output<number | undefined>;
     /**
      * The number of milliseconds to wait before retrying the boot sequence. This only valid if bootRetryEnabled is true.
      */
-    public readonly bootRetryDelay!: pulumi.Output<number | undefined>;
+    public readonly bootRetryDelay?: pulumi.Output<number | undefined>;
     /**
      * If set to true, a virtual machine that fails to boot will try again after the delay defined in boot_retry_delay.
      */
-    public readonly bootRetryEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly bootRetryEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * A specification for a CDROM device on this virtual machine.
      */
-    public readonly cdroms!: pulumi.Output<types.output.VirtualMachineCdrom[] | undefined>;
+    public readonly cdroms?: pulumi.Output<types.output.VirtualMachineCdrom[] | undefined>;
     /**
      * A unique identifier for a given version of the last configuration was applied.
      */
@@ -263,51 +268,51 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * A specification for cloning a virtual machine from template.
      */
-    public readonly clone!: pulumi.Output<types.output.VirtualMachineClone | undefined>;
+    public readonly clone?: pulumi.Output<types.output.VirtualMachineClone | undefined>;
     /**
      * Allow CPUs to be added to this virtual machine while it is running.
      */
-    public readonly cpuHotAddEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly cpuHotAddEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * Allow CPUs to be added to this virtual machine while it is running.
      */
-    public readonly cpuHotRemoveEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly cpuHotRemoveEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * The maximum amount of memory (in MB) or CPU (in MHz) that this virtual machine can consume, regardless of available resources.
      */
-    public readonly cpuLimit!: pulumi.Output<number | undefined>;
+    public readonly cpuLimit?: pulumi.Output<number | undefined>;
     /**
      * Enable CPU performance counters on this virtual machine.
      */
-    public readonly cpuPerformanceCountersEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly cpuPerformanceCountersEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * The amount of memory (in MB) or CPU (in MHz) that this virtual machine is guaranteed.
      */
-    public readonly cpuReservation!: pulumi.Output<number | undefined>;
+    public readonly cpuReservation?: pulumi.Output<number | undefined>;
     /**
      * The amount of shares to allocate to cpu for a custom share level.
      */
-    public readonly cpuShareCount!: pulumi.Output<number>;
+    public readonly cpuShareCount?: pulumi.Output<number>;
     /**
      * The allocation level for cpu resources. Can be one of high, low, normal, or custom.
      */
-    public readonly cpuShareLevel!: pulumi.Output<string | undefined>;
+    public readonly cpuShareLevel?: pulumi.Output<string | undefined>;
     /**
      * A list of custom attributes to set on this resource.
      */
-    public readonly customAttributes!: pulumi.Output<Record<string, string> | undefined>;
+    public readonly customAttributes?: pulumi.Output<Record<string, string> | undefined>;
     /**
      * The ID of the datacenter where the VM is to be created.
      */
-    public readonly datacenterId!: pulumi.Output<string | undefined>;
+    public readonly datacenterId?: pulumi.Output<string | undefined>;
     /**
      * The ID of a datastore cluster to put the virtual machine in.
      */
-    public readonly datastoreClusterId!: pulumi.Output<string | undefined>;
+    public readonly datastoreClusterId?: pulumi.Output<string | undefined>;
     /**
      * The ID of the virtual machine's datastore. The virtual machine configuration is placed here, along with any virtual disks that are created without datastores.
      */
-    public readonly datastoreId!: pulumi.Output<string>;
+    public readonly datastoreId?: pulumi.Output<string>;
     /**
      * The IP address selected by Terraform to be used with any provisioners configured on this resource. When possible, this is the first IPv4 address that is reachable through the default gateway configured on the machine, then the first reachable IPv6 address, and then the first general discovered address if neither exists. If VMware Tools is not running on the virtual machine, or if the virtual machine is powered off, this value will be blank.
      */
@@ -315,51 +320,51 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * A specification for a virtual disk device on this virtual machine.
      */
-    public readonly disks!: pulumi.Output<types.output.VirtualMachineDisk[]>;
+    public readonly disks?: pulumi.Output<types.output.VirtualMachineDisk[]>;
     /**
      * When the boot type set in firmware is efi, this enables EFI secure boot.
      */
-    public readonly efiSecureBootEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly efiSecureBootEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * Expose the UUIDs of attached virtual disks to the virtual machine, allowing access to them in the guest.
      */
-    public readonly enableDiskUuid!: pulumi.Output<boolean | undefined>;
+    public readonly enableDiskUuid?: pulumi.Output<boolean | undefined>;
     /**
      * Enable logging on this virtual machine.
      */
-    public readonly enableLogging!: pulumi.Output<boolean | undefined>;
+    public readonly enableLogging?: pulumi.Output<boolean | undefined>;
     /**
      * The EPT/RVI (hardware memory virtualization) setting for this virtual machine. Can be one of automatic, on, or off.
      */
-    public readonly eptRviMode!: pulumi.Output<string>;
+    public readonly eptRviMode?: pulumi.Output<string>;
     /**
      * Enhanced vMotion Compatibility mode.
      */
-    public readonly evcMode!: pulumi.Output<string | undefined>;
+    public readonly evcMode?: pulumi.Output<string | undefined>;
     /**
      * Extra configuration data for this virtual machine. Can be used to supply advanced parameters not normally in configuration, such as instance metadata, or configuration data for OVF images.
      */
-    public readonly extraConfig!: pulumi.Output<Record<string, string> | undefined>;
+    public readonly extraConfig?: pulumi.Output<Record<string, string> | undefined>;
     /**
      * Allow the virtual machine to be rebooted when a change to `extraConfig` occurs.
      */
-    public readonly extraConfigRebootRequired!: pulumi.Output<boolean | undefined>;
+    public readonly extraConfigRebootRequired?: pulumi.Output<boolean | undefined>;
     /**
      * The firmware interface to use on the virtual machine. Can be one of bios or efi.
      */
-    public readonly firmware!: pulumi.Output<string | undefined>;
+    public readonly firmware?: pulumi.Output<string | undefined>;
     /**
      * The name of the folder to locate the virtual machine in.
      */
-    public readonly folder!: pulumi.Output<string | undefined>;
+    public readonly folder?: pulumi.Output<string | undefined>;
     /**
      * Set to true to force power-off a virtual machine if a graceful guest shutdown failed for a necessary operation.
      */
-    public readonly forcePowerOff!: pulumi.Output<boolean | undefined>;
+    public readonly forcePowerOff?: pulumi.Output<boolean | undefined>;
     /**
      * The guest ID for the operating system.
      */
-    public readonly guestId!: pulumi.Output<string>;
+    public readonly guestId?: pulumi.Output<string>;
     /**
      * The current list of IP addresses on this machine, including the value of `defaultIpAddress`. If VMware Tools is not running on the virtual machine, or if the virtual machine is powered off, this list will be empty.
      */
@@ -367,23 +372,23 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * The hardware version for the virtual machine. Allows versions within ranges: 4, 7-11, 13-15, 17-22.
      */
-    public readonly hardwareVersion!: pulumi.Output<number>;
+    public readonly hardwareVersion?: pulumi.Output<number>;
     /**
      * The ID of an optional host system to pin the virtual machine to.
      */
-    public readonly hostSystemId!: pulumi.Output<string>;
+    public readonly hostSystemId?: pulumi.Output<string>;
     /**
      * The (non-nested) hardware virtualization setting for this virtual machine. Can be one of hvAuto, hvOn, or hvOff.
      */
-    public readonly hvMode!: pulumi.Output<string>;
+    public readonly hvMode?: pulumi.Output<string>;
     /**
      * The number of IDE controllers that Terraform manages on this virtual machine. This directly affects the amount of disks you can add to the virtual machine and the maximum disk unit number. Note that lowering this value does not remove controllers.
      */
-    public readonly ideControllerCount!: pulumi.Output<number | undefined>;
+    public readonly ideControllerCount?: pulumi.Output<number | undefined>;
     /**
      * List of IP addresses and CIDR networks to ignore while waiting for an IP
      */
-    public readonly ignoredGuestIps!: pulumi.Output<string[] | undefined>;
+    public readonly ignoredGuestIps?: pulumi.Output<string[] | undefined>;
     /**
      * Indicates if the virtual machine resource has been imported, or if the state has been migrated from a previous version of the resource. It influences the behavior of the first post-import apply operation. See the section on importing below.
      */
@@ -391,39 +396,39 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * Controls the scheduling delay of the virtual machine. Use a higher sensitivity for applications that require lower latency, such as VOIP, media player applications, or applications that require frequent access to mouse or keyboard devices. Can be one of low, normal, medium, or high.
      */
-    public readonly latencySensitivity!: pulumi.Output<string | undefined>;
+    public readonly latencySensitivity?: pulumi.Output<string | undefined>;
     /**
      * The size of the virtual machine's memory, in MB.
      */
-    public readonly memory!: pulumi.Output<number | undefined>;
+    public readonly memory?: pulumi.Output<number | undefined>;
     /**
      * Allow memory to be added to this virtual machine while it is running.
      */
-    public readonly memoryHotAddEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly memoryHotAddEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * The maximum amount of memory (in MB) or CPU (in MHz) that this virtual machine can consume, regardless of available resources.
      */
-    public readonly memoryLimit!: pulumi.Output<number | undefined>;
+    public readonly memoryLimit?: pulumi.Output<number | undefined>;
     /**
      * The amount of memory (in MB) or CPU (in MHz) that this virtual machine is guaranteed.
      */
-    public readonly memoryReservation!: pulumi.Output<number | undefined>;
+    public readonly memoryReservation?: pulumi.Output<number | undefined>;
     /**
      * If set true, memory resource reservation for this virtual machine will always be equal to the virtual machine's memory size;increases in memory size will be rejected when a corresponding reservation increase is not possible. This feature may only be enabled if it is currently possible to reserve all of the virtual machine's memory. Applied only when `memory` and `memoryReservation` have the same value.
      */
-    public readonly memoryReservationLockedToMax!: pulumi.Output<boolean | undefined>;
+    public readonly memoryReservationLockedToMax?: pulumi.Output<boolean | undefined>;
     /**
      * The amount of shares to allocate to memory for a custom share level.
      */
-    public readonly memoryShareCount!: pulumi.Output<number>;
+    public readonly memoryShareCount?: pulumi.Output<number>;
     /**
      * The allocation level for memory resources. Can be one of high, low, normal, or custom.
      */
-    public readonly memoryShareLevel!: pulumi.Output<string | undefined>;
+    public readonly memoryShareLevel?: pulumi.Output<string | undefined>;
     /**
      * The amount of time, in minutes, to wait for a vMotion operation to complete before failing.
      */
-    public readonly migrateWaitTimeout!: pulumi.Output<number | undefined>;
+    public readonly migrateWaitTimeout?: pulumi.Output<number | undefined>;
     /**
      * The [managed object reference ID][docs-about-morefs] of the created virtual machine.
      */
@@ -431,39 +436,39 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * The name of this virtual machine.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
     /**
      * Enable nested hardware virtualization on this virtual machine, facilitating nested virtualization in the guest.
      */
-    public readonly nestedHvEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly nestedHvEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * A specification for a virtual NIC on this virtual machine.
      */
-    public readonly networkInterfaces!: pulumi.Output<types.output.VirtualMachineNetworkInterface[] | undefined>;
+    public readonly networkInterfaces?: pulumi.Output<types.output.VirtualMachineNetworkInterface[] | undefined>;
     /**
      * The number of cores to distribute amongst the CPUs NUMA nodes. If specified, the value supplied to numCpus must be evenly divisible by this value.
      */
-    public readonly numCoresPerNumaNode!: pulumi.Output<number | undefined>;
+    public readonly numCoresPerNumaNode?: pulumi.Output<number | undefined>;
     /**
      * The number of cores to distribute amongst the CPUs in this virtual machine. If specified, the value supplied to numCpus must be evenly divisible by this value.
      */
-    public readonly numCoresPerSocket!: pulumi.Output<number | undefined>;
+    public readonly numCoresPerSocket?: pulumi.Output<number | undefined>;
     /**
      * The number of virtual processors to assign to this virtual machine.
      */
-    public readonly numCpus!: pulumi.Output<number | undefined>;
+    public readonly numCpus?: pulumi.Output<number | undefined>;
     /**
      * The number of NVMe controllers that Terraform manages on this virtual machine. This directly affects the amount of disks you can add to the virtual machine and the maximum disk unit number. Note that lowering this value does not remove controllers.
      */
-    public readonly nvmeControllerCount!: pulumi.Output<number | undefined>;
+    public readonly nvmeControllerCount?: pulumi.Output<number | undefined>;
     /**
      * A specification for deploying a virtual machine from ovf/ova template.
      */
-    public readonly ovfDeploy!: pulumi.Output<types.output.VirtualMachineOvfDeploy | undefined>;
+    public readonly ovfDeploy?: pulumi.Output<types.output.VirtualMachineOvfDeploy | undefined>;
     /**
      * A list of PCI passthrough devices
      */
-    public readonly pciDeviceIds!: pulumi.Output<string[] | undefined>;
+    public readonly pciDeviceIds?: pulumi.Output<string[] | undefined>;
     /**
      * A computed value for the current power state of the virtual machine. One of `on`, `off`, or `suspended`.
      */
@@ -471,7 +476,7 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * The amount of time, in seconds, that we will be trying to power on a VM
      */
-    public readonly poweronTimeout!: pulumi.Output<number | undefined>;
+    public readonly poweronTimeout?: pulumi.Output<number | undefined>;
     /**
      * Value internal to Terraform used to determine if a configuration set change requires a reboot. This value is most useful during an update process and gets reset on refresh.
      */
@@ -479,7 +484,7 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * Triggers replacement of resource whenever it changes.
      */
-    public readonly replaceTrigger!: pulumi.Output<string | undefined>;
+    public readonly replaceTrigger?: pulumi.Output<string | undefined>;
     /**
      * The ID of a resource pool to put the virtual machine in.
      */
@@ -487,67 +492,67 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * Enable the run of scripts after virtual machine power-on when VMware Tools is installed.
      */
-    public readonly runToolsScriptsAfterPowerOn!: pulumi.Output<boolean | undefined>;
+    public readonly runToolsScriptsAfterPowerOn?: pulumi.Output<boolean | undefined>;
     /**
      * Enable the run of scripts after virtual machine resume when when VMware Tools is installed.
      */
-    public readonly runToolsScriptsAfterResume!: pulumi.Output<boolean | undefined>;
+    public readonly runToolsScriptsAfterResume?: pulumi.Output<boolean | undefined>;
     /**
      * Enable the run of scripts before guest operating system reboot when VMware Tools is installed.
      */
-    public readonly runToolsScriptsBeforeGuestReboot!: pulumi.Output<boolean | undefined>;
+    public readonly runToolsScriptsBeforeGuestReboot?: pulumi.Output<boolean | undefined>;
     /**
      * Enable the run of scripts before guest operating system shutdown when VMware Tools is installed.
      */
-    public readonly runToolsScriptsBeforeGuestShutdown!: pulumi.Output<boolean | undefined>;
+    public readonly runToolsScriptsBeforeGuestShutdown?: pulumi.Output<boolean | undefined>;
     /**
      * Enable the run of scripts before guest operating system standby when VMware Tools is installed.
      */
-    public readonly runToolsScriptsBeforeGuestStandby!: pulumi.Output<boolean | undefined>;
+    public readonly runToolsScriptsBeforeGuestStandby?: pulumi.Output<boolean | undefined>;
     /**
      * The number of SATA controllers that Terraform manages on this virtual machine. This directly affects the amount of disks you can add to the virtual machine and the maximum disk unit number. Note that lowering this value does not remove controllers.
      */
-    public readonly sataControllerCount!: pulumi.Output<number | undefined>;
+    public readonly sataControllerCount?: pulumi.Output<number | undefined>;
     /**
      * Mode for sharing the SCSI bus. The modes are physicalSharing, virtualSharing, and noSharing.
      */
-    public readonly scsiBusSharing!: pulumi.Output<string | undefined>;
+    public readonly scsiBusSharing?: pulumi.Output<string | undefined>;
     /**
      * The number of SCSI controllers that Terraform manages on this virtual machine. This directly affects the amount of disks you can add to the virtual machine and the maximum disk unit number. Note that lowering this value does not remove controllers.
      */
-    public readonly scsiControllerCount!: pulumi.Output<number | undefined>;
+    public readonly scsiControllerCount?: pulumi.Output<number | undefined>;
     /**
      * The type of SCSI bus this virtual machine will have. Can be one of lsilogic, lsilogic-sas or pvscsi.
      */
-    public readonly scsiType!: pulumi.Output<string | undefined>;
+    public readonly scsiType?: pulumi.Output<string | undefined>;
     /**
      * The amount of time, in minutes, to wait for shutdown when making necessary updates to the virtual machine.
      */
-    public readonly shutdownWaitTimeout!: pulumi.Output<number | undefined>;
+    public readonly shutdownWaitTimeout?: pulumi.Output<number | undefined>;
     /**
      * The ID of the storage policy to assign to the virtual machine home directory.
      */
-    public readonly storagePolicyId!: pulumi.Output<string>;
+    public readonly storagePolicyId?: pulumi.Output<string>;
     /**
      * The swap file placement policy for this virtual machine. Can be one of inherit, hostLocal, or vmDirectory.
      */
-    public readonly swapPlacementPolicy!: pulumi.Output<string | undefined>;
+    public readonly swapPlacementPolicy?: pulumi.Output<string | undefined>;
     /**
      * Enable guest clock synchronization with the host. On vSphere 7.0 U1 and above, with only this setting the clock is synchronized on startup and resume. Requires VMware Tools to be installed.
      */
-    public readonly syncTimeWithHost!: pulumi.Output<boolean | undefined>;
+    public readonly syncTimeWithHost?: pulumi.Output<boolean | undefined>;
     /**
      * Enable periodic clock synchronization with the host. Supported only on vSphere 7.0 U1 and above. On prior versions setting `syncTimeWithHost` is enough for periodic synchronization. Requires VMware Tools to be installed.
      */
-    public readonly syncTimeWithHostPeriodically!: pulumi.Output<boolean | undefined>;
+    public readonly syncTimeWithHostPeriodically?: pulumi.Output<boolean | undefined>;
     /**
      * A list of tag IDs to apply to this object.
      */
-    public readonly tags!: pulumi.Output<string[] | undefined>;
+    public readonly tags?: pulumi.Output<string[] | undefined>;
     /**
      * Set the upgrade policy for VMware Tools. Can be one of `manual` or `upgradeAtPowerCycle`.
      */
-    public readonly toolsUpgradePolicy!: pulumi.Output<string | undefined>;
+    public readonly toolsUpgradePolicy?: pulumi.Output<string | undefined>;
     /**
      * The UUID of the virtual machine. Also exposed as the `id` of the resource.
      */
@@ -555,7 +560,7 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * vApp configuration data for this virtual machine. Can be used to provide configuration data for OVF images.
      */
-    public readonly vapp!: pulumi.Output<types.output.VirtualMachineVapp | undefined>;
+    public readonly vapp?: pulumi.Output<types.output.VirtualMachineVapp | undefined>;
     /**
      * Computed value which is only valid for cloned virtual machines. A list of vApp transport methods supported by the source virtual machine or template.
      */
@@ -563,11 +568,11 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * Flag to specify if Virtualization-based security is enabled for this virtual machine.
      */
-    public readonly vbsEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly vbsEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * A specification for a video card device on this virtual machine.
      */
-    public readonly videoCard!: pulumi.Output<types.output.VirtualMachineVideoCard | undefined>;
+    public readonly videoCard?: pulumi.Output<types.output.VirtualMachineVideoCard | undefined>;
     /**
      * The state of  VMware Tools in the guest. This will determine the proper course of action for some device operations.
      */
@@ -579,23 +584,23 @@ export class VirtualMachine extends pulumi.CustomResource {
     /**
      * A specification for a virtual Trusted Platform Module (TPM) device on the virtual machine.
      */
-    public readonly vtpm!: pulumi.Output<types.output.VirtualMachineVtpm | undefined>;
+    public readonly vtpm?: pulumi.Output<types.output.VirtualMachineVtpm | undefined>;
     /**
      * Flag to specify if I/O MMU virtualization, also called Intel Virtualization Technology for Directed I/O (VT-d) and AMD I/O Virtualization (AMD-Vi or IOMMU), is enabled.
      */
-    public readonly vvtdEnabled!: pulumi.Output<boolean | undefined>;
+    public readonly vvtdEnabled?: pulumi.Output<boolean | undefined>;
     /**
      * The amount of time, in minutes, to wait for an available IP address on this virtual machine. A value less than 1 disables the waiter.
      */
-    public readonly waitForGuestIpTimeout!: pulumi.Output<number | undefined>;
+    public readonly waitForGuestIpTimeout?: pulumi.Output<number | undefined>;
     /**
      * Controls whether or not the guest network waiter waits for a routable address. When false, the waiter does not wait for a default gateway, nor are IP addresses checked against any discovered default gateways as part of its success criteria.
      */
-    public readonly waitForGuestNetRoutable!: pulumi.Output<boolean | undefined>;
+    public readonly waitForGuestNetRoutable?: pulumi.Output<boolean | undefined>;
     /**
      * The amount of time, in minutes, to wait for an available IP address on this virtual machine. A value less than 1 disables the waiter.
      */
-    public readonly waitForGuestNetTimeout!: pulumi.Output<number | undefined>;
+    public readonly waitForGuestNetTimeout?: pulumi.Output<number | undefined>;
 
     /**
      * Create a VirtualMachine resource with the given unique name, arguments, and options.
@@ -610,86 +615,86 @@ export class VirtualMachine extends pulumi.CustomResource {
         if (args?.resourcePoolId === undefined && !opts.urn) {
             throw new Error("Missing required property 'resourcePoolId'");
         }
-        resourceInputs["alternateGuestName"] = args?.alternateGuestName;
-        resourceInputs["annotation"] = args?.annotation;
-        resourceInputs["bootDelay"] = args?.bootDelay;
-        resourceInputs["bootRetryDelay"] = args?.bootRetryDelay;
-        resourceInputs["bootRetryEnabled"] = args?.bootRetryEnabled;
-        resourceInputs["cdroms"] = args?.cdroms;
-        resourceInputs["clone"] = args?.clone;
-        resourceInputs["cpuHotAddEnabled"] = args?.cpuHotAddEnabled;
-        resourceInputs["cpuHotRemoveEnabled"] = args?.cpuHotRemoveEnabled;
-        resourceInputs["cpuLimit"] = args?.cpuLimit;
-        resourceInputs["cpuPerformanceCountersEnabled"] = args?.cpuPerformanceCountersEnabled;
-        resourceInputs["cpuReservation"] = args?.cpuReservation;
-        resourceInputs["cpuShareCount"] = args?.cpuShareCount;
-        resourceInputs["cpuShareLevel"] = args?.cpuShareLevel;
-        resourceInputs["customAttributes"] = args?.customAttributes;
-        resourceInputs["datacenterId"] = args?.datacenterId;
-        resourceInputs["datastoreClusterId"] = args?.datastoreClusterId;
-        resourceInputs["datastoreId"] = args?.datastoreId;
-        resourceInputs["disks"] = args?.disks;
-        resourceInputs["efiSecureBootEnabled"] = args?.efiSecureBootEnabled;
-        resourceInputs["enableDiskUuid"] = args?.enableDiskUuid;
-        resourceInputs["enableLogging"] = args?.enableLogging;
-        resourceInputs["eptRviMode"] = args?.eptRviMode;
-        resourceInputs["evcMode"] = args?.evcMode;
-        resourceInputs["extraConfig"] = args?.extraConfig;
-        resourceInputs["extraConfigRebootRequired"] = args?.extraConfigRebootRequired;
-        resourceInputs["firmware"] = args?.firmware;
-        resourceInputs["folder"] = args?.folder;
-        resourceInputs["forcePowerOff"] = args?.forcePowerOff;
-        resourceInputs["guestId"] = args?.guestId;
-        resourceInputs["hardwareVersion"] = args?.hardwareVersion;
-        resourceInputs["hostSystemId"] = args?.hostSystemId;
-        resourceInputs["hvMode"] = args?.hvMode;
-        resourceInputs["ideControllerCount"] = args?.ideControllerCount;
-        resourceInputs["ignoredGuestIps"] = args?.ignoredGuestIps;
-        resourceInputs["latencySensitivity"] = args?.latencySensitivity;
-        resourceInputs["memory"] = args?.memory;
-        resourceInputs["memoryHotAddEnabled"] = args?.memoryHotAddEnabled;
-        resourceInputs["memoryLimit"] = args?.memoryLimit;
-        resourceInputs["memoryReservation"] = args?.memoryReservation;
-        resourceInputs["memoryReservationLockedToMax"] = args?.memoryReservationLockedToMax;
-        resourceInputs["memoryShareCount"] = args?.memoryShareCount;
-        resourceInputs["memoryShareLevel"] = args?.memoryShareLevel;
-        resourceInputs["migrateWaitTimeout"] = args?.migrateWaitTimeout;
-        resourceInputs["name"] = args?.name;
-        resourceInputs["nestedHvEnabled"] = args?.nestedHvEnabled;
-        resourceInputs["networkInterfaces"] = args?.networkInterfaces;
-        resourceInputs["numCoresPerNumaNode"] = args?.numCoresPerNumaNode;
-        resourceInputs["numCoresPerSocket"] = args?.numCoresPerSocket;
-        resourceInputs["numCpus"] = args?.numCpus;
-        resourceInputs["nvmeControllerCount"] = args?.nvmeControllerCount;
-        resourceInputs["ovfDeploy"] = args?.ovfDeploy;
-        resourceInputs["pciDeviceIds"] = args?.pciDeviceIds;
-        resourceInputs["poweronTimeout"] = args?.poweronTimeout;
-        resourceInputs["replaceTrigger"] = args?.replaceTrigger;
-        resourceInputs["resourcePoolId"] = args?.resourcePoolId;
-        resourceInputs["runToolsScriptsAfterPowerOn"] = args?.runToolsScriptsAfterPowerOn;
-        resourceInputs["runToolsScriptsAfterResume"] = args?.runToolsScriptsAfterResume;
-        resourceInputs["runToolsScriptsBeforeGuestReboot"] = args?.runToolsScriptsBeforeGuestReboot;
-        resourceInputs["runToolsScriptsBeforeGuestShutdown"] = args?.runToolsScriptsBeforeGuestShutdown;
-        resourceInputs["runToolsScriptsBeforeGuestStandby"] = args?.runToolsScriptsBeforeGuestStandby;
-        resourceInputs["sataControllerCount"] = args?.sataControllerCount;
-        resourceInputs["scsiBusSharing"] = args?.scsiBusSharing;
-        resourceInputs["scsiControllerCount"] = args?.scsiControllerCount;
-        resourceInputs["scsiType"] = args?.scsiType;
-        resourceInputs["shutdownWaitTimeout"] = args?.shutdownWaitTimeout;
-        resourceInputs["storagePolicyId"] = args?.storagePolicyId;
-        resourceInputs["swapPlacementPolicy"] = args?.swapPlacementPolicy;
-        resourceInputs["syncTimeWithHost"] = args?.syncTimeWithHost;
-        resourceInputs["syncTimeWithHostPeriodically"] = args?.syncTimeWithHostPeriodically;
-        resourceInputs["tags"] = args?.tags;
-        resourceInputs["toolsUpgradePolicy"] = args?.toolsUpgradePolicy;
-        resourceInputs["vapp"] = args?.vapp;
-        resourceInputs["vbsEnabled"] = args?.vbsEnabled;
-        resourceInputs["videoCard"] = args?.videoCard;
-        resourceInputs["vtpm"] = args?.vtpm;
-        resourceInputs["vvtdEnabled"] = args?.vvtdEnabled;
-        resourceInputs["waitForGuestIpTimeout"] = args?.waitForGuestIpTimeout;
-        resourceInputs["waitForGuestNetRoutable"] = args?.waitForGuestNetRoutable;
-        resourceInputs["waitForGuestNetTimeout"] = args?.waitForGuestNetTimeout;
+        if (args?.alternateGuestName !== undefined) resourceInputs["alternateGuestName"] = args.alternateGuestName;
+        if (args?.annotation !== undefined) resourceInputs["annotation"] = args.annotation;
+        if (args?.bootDelay !== undefined) resourceInputs["bootDelay"] = args.bootDelay;
+        if (args?.bootRetryDelay !== undefined) resourceInputs["bootRetryDelay"] = args.bootRetryDelay;
+        if (args?.bootRetryEnabled !== undefined) resourceInputs["bootRetryEnabled"] = args.bootRetryEnabled;
+        if (args?.cdroms !== undefined) resourceInputs["cdroms"] = args.cdroms;
+        if (args?.clone !== undefined) resourceInputs["clone"] = args.clone;
+        if (args?.cpuHotAddEnabled !== undefined) resourceInputs["cpuHotAddEnabled"] = args.cpuHotAddEnabled;
+        if (args?.cpuHotRemoveEnabled !== undefined) resourceInputs["cpuHotRemoveEnabled"] = args.cpuHotRemoveEnabled;
+        if (args?.cpuLimit !== undefined) resourceInputs["cpuLimit"] = args.cpuLimit;
+        if (args?.cpuPerformanceCountersEnabled !== undefined) resourceInputs["cpuPerformanceCountersEnabled"] = args.cpuPerformanceCountersEnabled;
+        if (args?.cpuReservation !== undefined) resourceInputs["cpuReservation"] = args.cpuReservation;
+        if (args?.cpuShareCount !== undefined) resourceInputs["cpuShareCount"] = args.cpuShareCount;
+        if (args?.cpuShareLevel !== undefined) resourceInputs["cpuShareLevel"] = args.cpuShareLevel;
+        if (args?.customAttributes !== undefined) resourceInputs["customAttributes"] = args.customAttributes;
+        if (args?.datacenterId !== undefined) resourceInputs["datacenterId"] = args.datacenterId;
+        if (args?.datastoreClusterId !== undefined) resourceInputs["datastoreClusterId"] = args.datastoreClusterId;
+        if (args?.datastoreId !== undefined) resourceInputs["datastoreId"] = args.datastoreId;
+        if (args?.disks !== undefined) resourceInputs["disks"] = args.disks;
+        if (args?.efiSecureBootEnabled !== undefined) resourceInputs["efiSecureBootEnabled"] = args.efiSecureBootEnabled;
+        if (args?.enableDiskUuid !== undefined) resourceInputs["enableDiskUuid"] = args.enableDiskUuid;
+        if (args?.enableLogging !== undefined) resourceInputs["enableLogging"] = args.enableLogging;
+        if (args?.eptRviMode !== undefined) resourceInputs["eptRviMode"] = args.eptRviMode;
+        if (args?.evcMode !== undefined) resourceInputs["evcMode"] = args.evcMode;
+        if (args?.extraConfig !== undefined) resourceInputs["extraConfig"] = args.extraConfig;
+        if (args?.extraConfigRebootRequired !== undefined) resourceInputs["extraConfigRebootRequired"] = args.extraConfigRebootRequired;
+        if (args?.firmware !== undefined) resourceInputs["firmware"] = args.firmware;
+        if (args?.folder !== undefined) resourceInputs["folder"] = args.folder;
+        if (args?.forcePowerOff !== undefined) resourceInputs["forcePowerOff"] = args.forcePowerOff;
+        if (args?.guestId !== undefined) resourceInputs["guestId"] = args.guestId;
+        if (args?.hardwareVersion !== undefined) resourceInputs["hardwareVersion"] = args.hardwareVersion;
+        if (args?.hostSystemId !== undefined) resourceInputs["hostSystemId"] = args.hostSystemId;
+        if (args?.hvMode !== undefined) resourceInputs["hvMode"] = args.hvMode;
+        if (args?.ideControllerCount !== undefined) resourceInputs["ideControllerCount"] = args.ideControllerCount;
+        if (args?.ignoredGuestIps !== undefined) resourceInputs["ignoredGuestIps"] = args.ignoredGuestIps;
+        if (args?.latencySensitivity !== undefined) resourceInputs["latencySensitivity"] = args.latencySensitivity;
+        if (args?.memory !== undefined) resourceInputs["memory"] = args.memory;
+        if (args?.memoryHotAddEnabled !== undefined) resourceInputs["memoryHotAddEnabled"] = args.memoryHotAddEnabled;
+        if (args?.memoryLimit !== undefined) resourceInputs["memoryLimit"] = args.memoryLimit;
+        if (args?.memoryReservation !== undefined) resourceInputs["memoryReservation"] = args.memoryReservation;
+        if (args?.memoryReservationLockedToMax !== undefined) resourceInputs["memoryReservationLockedToMax"] = args.memoryReservationLockedToMax;
+        if (args?.memoryShareCount !== undefined) resourceInputs["memoryShareCount"] = args.memoryShareCount;
+        if (args?.memoryShareLevel !== undefined) resourceInputs["memoryShareLevel"] = args.memoryShareLevel;
+        if (args?.migrateWaitTimeout !== undefined) resourceInputs["migrateWaitTimeout"] = args.migrateWaitTimeout;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
+        if (args?.nestedHvEnabled !== undefined) resourceInputs["nestedHvEnabled"] = args.nestedHvEnabled;
+        if (args?.networkInterfaces !== undefined) resourceInputs["networkInterfaces"] = args.networkInterfaces;
+        if (args?.numCoresPerNumaNode !== undefined) resourceInputs["numCoresPerNumaNode"] = args.numCoresPerNumaNode;
+        if (args?.numCoresPerSocket !== undefined) resourceInputs["numCoresPerSocket"] = args.numCoresPerSocket;
+        if (args?.numCpus !== undefined) resourceInputs["numCpus"] = args.numCpus;
+        if (args?.nvmeControllerCount !== undefined) resourceInputs["nvmeControllerCount"] = args.nvmeControllerCount;
+        if (args?.ovfDeploy !== undefined) resourceInputs["ovfDeploy"] = args.ovfDeploy;
+        if (args?.pciDeviceIds !== undefined) resourceInputs["pciDeviceIds"] = args.pciDeviceIds;
+        if (args?.poweronTimeout !== undefined) resourceInputs["poweronTimeout"] = args.poweronTimeout;
+        if (args?.replaceTrigger !== undefined) resourceInputs["replaceTrigger"] = args.replaceTrigger;
+        if (args?.resourcePoolId !== undefined) resourceInputs["resourcePoolId"] = args.resourcePoolId;
+        if (args?.runToolsScriptsAfterPowerOn !== undefined) resourceInputs["runToolsScriptsAfterPowerOn"] = args.runToolsScriptsAfterPowerOn;
+        if (args?.runToolsScriptsAfterResume !== undefined) resourceInputs["runToolsScriptsAfterResume"] = args.runToolsScriptsAfterResume;
+        if (args?.runToolsScriptsBeforeGuestReboot !== undefined) resourceInputs["runToolsScriptsBeforeGuestReboot"] = args.runToolsScriptsBeforeGuestReboot;
+        if (args?.runToolsScriptsBeforeGuestShutdown !== undefined) resourceInputs["runToolsScriptsBeforeGuestShutdown"] = args.runToolsScriptsBeforeGuestShutdown;
+        if (args?.runToolsScriptsBeforeGuestStandby !== undefined) resourceInputs["runToolsScriptsBeforeGuestStandby"] = args.runToolsScriptsBeforeGuestStandby;
+        if (args?.sataControllerCount !== undefined) resourceInputs["sataControllerCount"] = args.sataControllerCount;
+        if (args?.scsiBusSharing !== undefined) resourceInputs["scsiBusSharing"] = args.scsiBusSharing;
+        if (args?.scsiControllerCount !== undefined) resourceInputs["scsiControllerCount"] = args.scsiControllerCount;
+        if (args?.scsiType !== undefined) resourceInputs["scsiType"] = args.scsiType;
+        if (args?.shutdownWaitTimeout !== undefined) resourceInputs["shutdownWaitTimeout"] = args.shutdownWaitTimeout;
+        if (args?.storagePolicyId !== undefined) resourceInputs["storagePolicyId"] = args.storagePolicyId;
+        if (args?.swapPlacementPolicy !== undefined) resourceInputs["swapPlacementPolicy"] = args.swapPlacementPolicy;
+        if (args?.syncTimeWithHost !== undefined) resourceInputs["syncTimeWithHost"] = args.syncTimeWithHost;
+        if (args?.syncTimeWithHostPeriodically !== undefined) resourceInputs["syncTimeWithHostPeriodically"] = args.syncTimeWithHostPeriodically;
+        if (args?.tags !== undefined) resourceInputs["tags"] = args.tags;
+        if (args?.toolsUpgradePolicy !== undefined) resourceInputs["toolsUpgradePolicy"] = args.toolsUpgradePolicy;
+        if (args?.vapp !== undefined) resourceInputs["vapp"] = args.vapp;
+        if (args?.vbsEnabled !== undefined) resourceInputs["vbsEnabled"] = args.vbsEnabled;
+        if (args?.videoCard !== undefined) resourceInputs["videoCard"] = args.videoCard;
+        if (args?.vtpm !== undefined) resourceInputs["vtpm"] = args.vtpm;
+        if (args?.vvtdEnabled !== undefined) resourceInputs["vvtdEnabled"] = args.vvtdEnabled;
+        if (args?.waitForGuestIpTimeout !== undefined) resourceInputs["waitForGuestIpTimeout"] = args.waitForGuestIpTimeout;
+        if (args?.waitForGuestNetRoutable !== undefined) resourceInputs["waitForGuestNetRoutable"] = args.waitForGuestNetRoutable;
+        if (args?.waitForGuestNetTimeout !== undefined) resourceInputs["waitForGuestNetTimeout"] = args.waitForGuestNetTimeout;
         resourceInputs["changeVersion"] = undefined /*out*/;
         resourceInputs["defaultIpAddress"] = undefined /*out*/;
         resourceInputs["guestIpAddresses"] = undefined /*out*/;
@@ -1056,18 +1061,18 @@ export class ResourcePool extends pulumi.CustomResource {
      * pool can grow beyond the specified value if the parent resource pool has
      * unreserved resources. Default: `true`
      */
-    public readonly cpuExpandable!: pulumi.Output<boolean | undefined>;
+    public readonly cpuExpandable?: pulumi.Output<boolean | undefined>;
     /**
      * The CPU utilization of a resource pool will not
      * exceed this limit, even if there are available resources. Set to `-1` for
      * unlimited. Default: `-1`
      */
-    public readonly cpuLimit!: pulumi.Output<number | undefined>;
+    public readonly cpuLimit?: pulumi.Output<number | undefined>;
     /**
      * Amount of CPU (MHz) that is guaranteed
      * available to the resource pool. Default: `0`
      */
-    public readonly cpuReservation!: pulumi.Output<number | undefined>;
+    public readonly cpuReservation?: pulumi.Output<number | undefined>;
     /**
      * The CPU allocation level. The level is a
      * simplified view of shares. Levels map to a pre-determined set of numeric
@@ -1075,34 +1080,34 @@ export class ResourcePool extends pulumi.CustomResource {
      * `low`, `normal`, or `high` are specified values in `cpuShares` will be
      * ignored.  Default: `normal`
      */
-    public readonly cpuShareLevel!: pulumi.Output<string | undefined>;
+    public readonly cpuShareLevel?: pulumi.Output<string | undefined>;
     /**
      * The number of shares allocated for CPU. Used to
      * determine resource allocation in case of resource contention. If this is set,
      * `cpuShareLevel` must be `custom`.
      */
-    public readonly cpuShares!: pulumi.Output<number>;
+    public readonly cpuShares?: pulumi.Output<number>;
     /**
      * A list of custom attributes to set on this resource.
      */
-    public readonly customAttributes!: pulumi.Output<Record<string, string> | undefined>;
+    public readonly customAttributes?: pulumi.Output<Record<string, string> | undefined>;
     /**
      * Determines if the reservation on a resource
      * pool can grow beyond the specified value if the parent resource pool has
      * unreserved resources. Default: `true`
      */
-    public readonly memoryExpandable!: pulumi.Output<boolean | undefined>;
+    public readonly memoryExpandable?: pulumi.Output<boolean | undefined>;
     /**
      * The CPU utilization of a resource pool will not
      * exceed this limit, even if there are available resources. Set to `-1` for
      * unlimited. Default: `-1`
      */
-    public readonly memoryLimit!: pulumi.Output<number | undefined>;
+    public readonly memoryLimit?: pulumi.Output<number | undefined>;
     /**
      * Amount of CPU (MHz) that is guaranteed
      * available to the resource pool. Default: `0`
      */
-    public readonly memoryReservation!: pulumi.Output<number | undefined>;
+    public readonly memoryReservation?: pulumi.Output<number | undefined>;
     /**
      * The CPU allocation level. The level is a
      * simplified view of shares. Levels map to a pre-determined set of numeric
@@ -1110,17 +1115,17 @@ export class ResourcePool extends pulumi.CustomResource {
      * `low`, `normal`, or `high` are specified values in `memoryShares` will be
      * ignored.  Default: `normal`
      */
-    public readonly memoryShareLevel!: pulumi.Output<string | undefined>;
+    public readonly memoryShareLevel?: pulumi.Output<string | undefined>;
     /**
      * The number of shares allocated for CPU. Used to
      * determine resource allocation in case of resource contention. If this is set,
      * `memoryShareLevel` must be `custom`.
      */
-    public readonly memoryShares!: pulumi.Output<number>;
+    public readonly memoryShares?: pulumi.Output<number>;
     /**
      * The name of the resource pool.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
     /**
      * The [managed object ID][docs-about-morefs]
      * of the parent resource pool. This can be the root resource pool for a cluster
@@ -1135,7 +1140,7 @@ export class ResourcePool extends pulumi.CustomResource {
      * of the resource pool are scaled up or down. Can be one of `disabled` or
      * `scaleCpuAndMemoryShares`. Default: `disabled`.
      */
-    public readonly scaleDescendantsShares!: pulumi.Output<string | undefined>;
+    public readonly scaleDescendantsShares?: pulumi.Output<string | undefined>;
     /**
      * The IDs of any tags to attach to this resource. See
      * [here][docs-applying-tags] for a reference on how to apply tags.
@@ -1143,7 +1148,7 @@ export class ResourcePool extends pulumi.CustomResource {
      * [docs-about-morefs]: /docs/providers/vsphere/index.html#use-of-managed-object-references-by-the-vsphere-provider
      * [docs-applying-tags]: /docs/providers/vsphere/r/tag.html#using-tags-in-a-supported-resource
      */
-    public readonly tags!: pulumi.Output<string[] | undefined>;
+    public readonly tags?: pulumi.Output<string[] | undefined>;
 
     /**
      * Create a ResourcePool resource with the given unique name, arguments, and options.
@@ -1158,21 +1163,21 @@ export class ResourcePool extends pulumi.CustomResource {
         if (args?.parentResourcePoolId === undefined && !opts.urn) {
             throw new Error("Missing required property 'parentResourcePoolId'");
         }
-        resourceInputs["cpuExpandable"] = args?.cpuExpandable;
-        resourceInputs["cpuLimit"] = args?.cpuLimit;
-        resourceInputs["cpuReservation"] = args?.cpuReservation;
-        resourceInputs["cpuShareLevel"] = args?.cpuShareLevel;
-        resourceInputs["cpuShares"] = args?.cpuShares;
-        resourceInputs["customAttributes"] = args?.customAttributes;
-        resourceInputs["memoryExpandable"] = args?.memoryExpandable;
-        resourceInputs["memoryLimit"] = args?.memoryLimit;
-        resourceInputs["memoryReservation"] = args?.memoryReservation;
-        resourceInputs["memoryShareLevel"] = args?.memoryShareLevel;
-        resourceInputs["memoryShares"] = args?.memoryShares;
-        resourceInputs["name"] = args?.name;
-        resourceInputs["parentResourcePoolId"] = args?.parentResourcePoolId;
-        resourceInputs["scaleDescendantsShares"] = args?.scaleDescendantsShares;
-        resourceInputs["tags"] = args?.tags;
+        if (args?.cpuExpandable !== undefined) resourceInputs["cpuExpandable"] = args.cpuExpandable;
+        if (args?.cpuLimit !== undefined) resourceInputs["cpuLimit"] = args.cpuLimit;
+        if (args?.cpuReservation !== undefined) resourceInputs["cpuReservation"] = args.cpuReservation;
+        if (args?.cpuShareLevel !== undefined) resourceInputs["cpuShareLevel"] = args.cpuShareLevel;
+        if (args?.cpuShares !== undefined) resourceInputs["cpuShares"] = args.cpuShares;
+        if (args?.customAttributes !== undefined) resourceInputs["customAttributes"] = args.customAttributes;
+        if (args?.memoryExpandable !== undefined) resourceInputs["memoryExpandable"] = args.memoryExpandable;
+        if (args?.memoryLimit !== undefined) resourceInputs["memoryLimit"] = args.memoryLimit;
+        if (args?.memoryReservation !== undefined) resourceInputs["memoryReservation"] = args.memoryReservation;
+        if (args?.memoryShareLevel !== undefined) resourceInputs["memoryShareLevel"] = args.memoryShareLevel;
+        if (args?.memoryShares !== undefined) resourceInputs["memoryShares"] = args.memoryShares;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
+        if (args?.parentResourcePoolId !== undefined) resourceInputs["parentResourcePoolId"] = args.parentResourcePoolId;
+        if (args?.scaleDescendantsShares !== undefined) resourceInputs["scaleDescendantsShares"] = args.scaleDescendantsShares;
+        if (args?.tags !== undefined) resourceInputs["tags"] = args.tags;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(ResourcePool.__pulumiType, name, resourceInputs, opts);
     }
@@ -1308,13 +1313,13 @@ export class Folder extends pulumi.CustomResource {
      * > **NOTE:** Custom attributes are unsupported on direct ESXi connections
      * and require vCenter.
      */
-    public readonly customAttributes!: pulumi.Output<Record<string, string> | undefined>;
+    public readonly customAttributes?: pulumi.Output<Record<string, string> | undefined>;
     /**
      * The ID of the datacenter the folder will be created in.
      * Required for all folder types except for datacenter folders. Forces a new
      * resource if changed.
      */
-    public readonly datacenterId!: pulumi.Output<string | undefined>;
+    public readonly datacenterId?: pulumi.Output<string | undefined>;
     /**
      * The path of the folder to be created. This is relative to
      * the root of the type of folder you are creating, and the supplied datacenter.
@@ -1339,7 +1344,7 @@ export class Folder extends pulumi.CustomResource {
      *
      * [docs-applying-tags]: /docs/providers/vsphere/r/tag.html#using-tags-in-a-supported-resource
      */
-    public readonly tags!: pulumi.Output<string[] | undefined>;
+    public readonly tags?: pulumi.Output<string[] | undefined>;
     /**
      * The type of folder to create. Allowed options are
      * `datacenter` for datacenter folders, `host` for host and cluster folders,
@@ -1364,11 +1369,11 @@ export class Folder extends pulumi.CustomResource {
         if (args?.type === undefined && !opts.urn) {
             throw new Error("Missing required property 'type'");
         }
-        resourceInputs["customAttributes"] = args?.customAttributes;
-        resourceInputs["datacenterId"] = args?.datacenterId;
-        resourceInputs["path"] = args?.path;
-        resourceInputs["tags"] = args?.tags;
-        resourceInputs["type"] = args?.type;
+        if (args?.customAttributes !== undefined) resourceInputs["customAttributes"] = args.customAttributes;
+        if (args?.datacenterId !== undefined) resourceInputs["datacenterId"] = args.datacenterId;
+        if (args?.path !== undefined) resourceInputs["path"] = args.path;
+        if (args?.tags !== undefined) resourceInputs["tags"] = args.tags;
+        if (args?.type !== undefined) resourceInputs["type"] = args.type;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(Folder.__pulumiType, name, resourceInputs, opts);
     }
@@ -1462,7 +1467,7 @@ export class ComputeClusterVmGroup extends pulumi.CustomResource {
      * The name of the VM group. This must be unique in the
      * cluster. Forces a new resource if changed.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
     /**
      * The UUIDs of the virtual machines in this
      * group.
@@ -1479,7 +1484,7 @@ export class ComputeClusterVmGroup extends pulumi.CustomResource {
      * need to be in the group are included in the `virtualMachineIds`; otherwise, any virtual machines
      * that are not in `virtualMachineIds` the included will be removed from the group.
      */
-    public readonly virtualMachineIds!: pulumi.Output<string[] | undefined>;
+    public readonly virtualMachineIds?: pulumi.Output<string[] | undefined>;
 
     /**
      * Create a ComputeClusterVmGroup resource with the given unique name, arguments, and options.
@@ -1494,9 +1499,9 @@ export class ComputeClusterVmGroup extends pulumi.CustomResource {
         if (args?.computeClusterId === undefined && !opts.urn) {
             throw new Error("Missing required property 'computeClusterId'");
         }
-        resourceInputs["computeClusterId"] = args?.computeClusterId;
-        resourceInputs["name"] = args?.name;
-        resourceInputs["virtualMachineIds"] = args?.virtualMachineIds;
+        if (args?.computeClusterId !== undefined) resourceInputs["computeClusterId"] = args.computeClusterId;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
+        if (args?.virtualMachineIds !== undefined) resourceInputs["virtualMachineIds"] = args.virtualMachineIds;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(ComputeClusterVmGroup.__pulumiType, name, resourceInputs, opts);
     }
@@ -1578,12 +1583,12 @@ export class ComputeClusterHostGroup extends pulumi.CustomResource {
      *
      * [tf-vsphere-cluster-vm-group-resource]: /docs/providers/vsphere/r/compute_cluster_vm_group.html
      */
-    public readonly hostSystemIds!: pulumi.Output<string[] | undefined>;
+    public readonly hostSystemIds?: pulumi.Output<string[] | undefined>;
     /**
      * The name of the host group. This must be unique in the
      * cluster. Forces a new resource if changed.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
 
     /**
      * Create a ComputeClusterHostGroup resource with the given unique name, arguments, and options.
@@ -1598,9 +1603,9 @@ export class ComputeClusterHostGroup extends pulumi.CustomResource {
         if (args?.computeClusterId === undefined && !opts.urn) {
             throw new Error("Missing required property 'computeClusterId'");
         }
-        resourceInputs["computeClusterId"] = args?.computeClusterId;
-        resourceInputs["hostSystemIds"] = args?.hostSystemIds;
-        resourceInputs["name"] = args?.name;
+        if (args?.computeClusterId !== undefined) resourceInputs["computeClusterId"] = args.computeClusterId;
+        if (args?.hostSystemIds !== undefined) resourceInputs["hostSystemIds"] = args.hostSystemIds;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(ComputeClusterHostGroup.__pulumiType, name, resourceInputs, opts);
     }
@@ -1663,13 +1668,13 @@ export class ComputeClusterVmHostRule extends pulumi.CustomResource {
      * machines defined in `vmGroupName` will be run on the
      * hosts defined in this host group.
      */
-    public readonly affinityHostGroupName!: pulumi.Output<string | undefined>;
+    public readonly affinityHostGroupName?: pulumi.Output<string | undefined>;
     /**
      * When this field is used, the
      * virtual machines defined in `vmGroupName` will _not_ be
      * run on the hosts defined in this host group.
      */
-    public readonly antiAffinityHostGroupName!: pulumi.Output<string | undefined>;
+    public readonly antiAffinityHostGroupName?: pulumi.Output<string | undefined>;
     /**
      * The [managed object reference
      * ID][docs-about-morefs] of the cluster to put the group in.  Forces a new
@@ -1681,7 +1686,7 @@ export class ComputeClusterVmHostRule extends pulumi.CustomResource {
     /**
      * Enable this rule in the cluster. Default: `true`.
      */
-    public readonly enabled!: pulumi.Output<boolean | undefined>;
+    public readonly enabled?: pulumi.Output<boolean | undefined>;
     /**
      * When this value is `true`, prevents any virtual
      * machine operations that may violate this rule. Default: `false`.
@@ -1694,12 +1699,12 @@ export class ComputeClusterVmHostRule extends pulumi.CustomResource {
      * `name` argument) is shared with all rules in the cluster - consider
      * this when naming your rules.
      */
-    public readonly mandatory!: pulumi.Output<boolean | undefined>;
+    public readonly mandatory?: pulumi.Output<boolean | undefined>;
     /**
      * The name of the rule. This must be unique in the
      * cluster.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
     /**
      * The name of the virtual machine group to use
      * with this rule.
@@ -1722,13 +1727,13 @@ export class ComputeClusterVmHostRule extends pulumi.CustomResource {
         if (args?.vmGroupName === undefined && !opts.urn) {
             throw new Error("Missing required property 'vmGroupName'");
         }
-        resourceInputs["affinityHostGroupName"] = args?.affinityHostGroupName;
-        resourceInputs["antiAffinityHostGroupName"] = args?.antiAffinityHostGroupName;
-        resourceInputs["computeClusterId"] = args?.computeClusterId;
-        resourceInputs["enabled"] = args?.enabled;
-        resourceInputs["mandatory"] = args?.mandatory;
-        resourceInputs["name"] = args?.name;
-        resourceInputs["vmGroupName"] = args?.vmGroupName;
+        if (args?.affinityHostGroupName !== undefined) resourceInputs["affinityHostGroupName"] = args.affinityHostGroupName;
+        if (args?.antiAffinityHostGroupName !== undefined) resourceInputs["antiAffinityHostGroupName"] = args.antiAffinityHostGroupName;
+        if (args?.computeClusterId !== undefined) resourceInputs["computeClusterId"] = args.computeClusterId;
+        if (args?.enabled !== undefined) resourceInputs["enabled"] = args.enabled;
+        if (args?.mandatory !== undefined) resourceInputs["mandatory"] = args.mandatory;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
+        if (args?.vmGroupName !== undefined) resourceInputs["vmGroupName"] = args.vmGroupName;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(ComputeClusterVmHostRule.__pulumiType, name, resourceInputs, opts);
     }
@@ -1819,7 +1824,7 @@ export class ComputeClusterVmAntiAffinityRule extends pulumi.CustomResource {
     /**
      * Enable this rule in the cluster. Default: `true`.
      */
-    public readonly enabled!: pulumi.Output<boolean | undefined>;
+    public readonly enabled?: pulumi.Output<boolean | undefined>;
     /**
      * When this value is `true`, prevents any virtual
      * machine operations that may violate this rule. Default: `false`.
@@ -1828,11 +1833,11 @@ export class ComputeClusterVmAntiAffinityRule extends pulumi.CustomResource {
      * `name` argument) is shared with all rules in the cluster - consider
      * this when naming your rules.
      */
-    public readonly mandatory!: pulumi.Output<boolean | undefined>;
+    public readonly mandatory?: pulumi.Output<boolean | undefined>;
     /**
      * The name of the rule. This must be unique in the cluster.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
     /**
      * The UUIDs of the virtual machines to run
      * on hosts different from each other.
@@ -1855,11 +1860,11 @@ export class ComputeClusterVmAntiAffinityRule extends pulumi.CustomResource {
         if (args?.virtualMachineIds === undefined && !opts.urn) {
             throw new Error("Missing required property 'virtualMachineIds'");
         }
-        resourceInputs["computeClusterId"] = args?.computeClusterId;
-        resourceInputs["enabled"] = args?.enabled;
-        resourceInputs["mandatory"] = args?.mandatory;
-        resourceInputs["name"] = args?.name;
-        resourceInputs["virtualMachineIds"] = args?.virtualMachineIds;
+        if (args?.computeClusterId !== undefined) resourceInputs["computeClusterId"] = args.computeClusterId;
+        if (args?.enabled !== undefined) resourceInputs["enabled"] = args.enabled;
+        if (args?.mandatory !== undefined) resourceInputs["mandatory"] = args.mandatory;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
+        if (args?.virtualMachineIds !== undefined) resourceInputs["virtualMachineIds"] = args.virtualMachineIds;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(ComputeClusterVmAntiAffinityRule.__pulumiType, name, resourceInputs, opts);
     }
@@ -1922,7 +1927,7 @@ export class VirtualMachineClass extends pulumi.CustomResource {
     /**
      * The percentage of the available CPU capacity which will be reserved.
      */
-    public readonly cpuReservation!: pulumi.Output<number | undefined>;
+    public readonly cpuReservation?: pulumi.Output<number | undefined>;
     /**
      * The number of CPUs.
      */
@@ -1934,15 +1939,15 @@ export class VirtualMachineClass extends pulumi.CustomResource {
     /**
      * The percentage of memory reservation.
      */
-    public readonly memoryReservation!: pulumi.Output<number | undefined>;
+    public readonly memoryReservation?: pulumi.Output<number | undefined>;
     /**
      * The name for the class.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
     /**
      * The identifiers of the vGPU devices for the class. If this is set memory reservation needs to be 100.
      */
-    public readonly vgpuDevices!: pulumi.Output<string[] | undefined>;
+    public readonly vgpuDevices?: pulumi.Output<string[] | undefined>;
 
     /**
      * Create a VirtualMachineClass resource with the given unique name, arguments, and options.
@@ -1960,12 +1965,12 @@ export class VirtualMachineClass extends pulumi.CustomResource {
         if (args?.memory === undefined && !opts.urn) {
             throw new Error("Missing required property 'memory'");
         }
-        resourceInputs["cpuReservation"] = args?.cpuReservation;
-        resourceInputs["cpus"] = args?.cpus;
-        resourceInputs["memory"] = args?.memory;
-        resourceInputs["memoryReservation"] = args?.memoryReservation;
-        resourceInputs["name"] = args?.name;
-        resourceInputs["vgpuDevices"] = args?.vgpuDevices;
+        if (args?.cpuReservation !== undefined) resourceInputs["cpuReservation"] = args.cpuReservation;
+        if (args?.cpus !== undefined) resourceInputs["cpus"] = args.cpus;
+        if (args?.memory !== undefined) resourceInputs["memory"] = args.memory;
+        if (args?.memoryReservation !== undefined) resourceInputs["memoryReservation"] = args.memoryReservation;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
+        if (args?.vgpuDevices !== undefined) resourceInputs["vgpuDevices"] = args.vgpuDevices;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(VirtualMachineClass.__pulumiType, name, resourceInputs, opts);
     }
@@ -2022,11 +2027,11 @@ export class Namespace extends pulumi.CustomResource {
     /**
      * The name of the vSphere namespace.
      */
-    public readonly name!: pulumi.Output<string>;
+    public readonly name?: pulumi.Output<string>;
     /**
      * The list of storage policies that will be available in the vSphere Namespace.
      */
-    public readonly storagePolicies!: pulumi.Output<string[] | undefined>;
+    public readonly storagePolicies?: pulumi.Output<string[] | undefined>;
     /**
      * The identifier of the vSphere Supervisor managing the namespace.
      */
@@ -2034,7 +2039,7 @@ export class Namespace extends pulumi.CustomResource {
     /**
      * The configuration for VM Service in the vSphere Namespace.
      */
-    public readonly vmServices!: pulumi.Output<types.output.NamespaceVmService[] | undefined>;
+    public readonly vmServices?: pulumi.Output<types.output.NamespaceVmService[] | undefined>;
 
     /**
      * Create a Namespace resource with the given unique name, arguments, and options.
@@ -2049,10 +2054,10 @@ export class Namespace extends pulumi.CustomResource {
         if (args?.supervisor === undefined && !opts.urn) {
             throw new Error("Missing required property 'supervisor'");
         }
-        resourceInputs["name"] = args?.name;
-        resourceInputs["storagePolicies"] = args?.storagePolicies;
-        resourceInputs["supervisor"] = args?.supervisor;
-        resourceInputs["vmServices"] = args?.vmServices;
+        if (args?.name !== undefined) resourceInputs["name"] = args.name;
+        if (args?.storagePolicies !== undefined) resourceInputs["storagePolicies"] = args.storagePolicies;
+        if (args?.supervisor !== undefined) resourceInputs["supervisor"] = args.supervisor;
+        if (args?.vmServices !== undefined) resourceInputs["vmServices"] = args.vmServices;
         opts = pulumi.mergeOptions(resourceOptsDefaults(), opts);
         super(Namespace.__pulumiType, name, resourceInputs, opts);
     }

@@ -140,9 +140,13 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   const classNs = settings.cluster.classNamespace;
   const classElsewhere = settings.cluster.api === "cluster" && classNs !== undefined && classNs !== settings.namespace.name;
   const previous = pulumi.output(args.previous ?? null) as pulumi.Output<unknown>;
+  const warned = new Set<string>();
   const refuse = (objects: SupervisorReleaseObjects, prev: unknown) => {
     const { errors, warnings } = checkSupervisorRelease(settings, objects, keyPath, parseRolloutState(prev)?.release);
-    for (const w of warnings) pulumi.log.warn(w, parent);
+    for (const w of warnings.filter((x) => !warned.has(x))) {
+      warned.add(w);
+      pulumi.log.warn(w, parent);
+    }
     if (errors.length > 0) throw new ValidationError(errors, `TanzuCluster ${name}: the Supervisor refuses cluster.release / cluster.clusterClass`);
   };
   const releaseChecked = pulumi.all([supervisorKubeconfig, previous]).apply(async ([kc, prev]) => {
@@ -211,14 +215,15 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   const manifests = renderWorkloadCluster(settings, kubernetes.kubelet);
   const clusterManifest = manifests[manifests.length - 1];
   // Second step of the release check, once the namespace exists and before anything is sent to it:
-  // a ClusterClass that lives in the vSphere Namespace itself. A preview reads it once (only when
+  // a ClusterClass that lives in the vSphere Namespace itself (with the TKr, for the OS rule). A preview reads it once (only when
   // the namespace already exists: its name is unknown before); `up` gives a new namespace time to
   // receive its classes from the Supervisor.
   const classChecked = pulumi.all([namespace.name, supervisorKubeconfig, previous]).apply(async ([, kc, prev]) => {
     if (args.skipReleaseCheck || settings.cluster.api !== "cluster" || classElsewhere) return true;
     const deadline = Date.now() + (pulumi.runtime.isDryRun() ? 0 : CLASS_IN_NEW_NAMESPACE_MS);
     for (;;) {
-      const objects = await readObjects(kc, settings, { tkr: false, clusterClass: true });
+      // The TKr again too: the OS rule needs the class and the TKr's images together.
+      const objects = await readObjects(kc, settings, { tkr: true, clusterClass: true });
       if (objects.clusterClass?.state !== "missing" || Date.now() + CLASS_POLL_MS > deadline) {
         refuse(objects, prev);
         return true;

@@ -33,6 +33,7 @@
  */
 import type { FieldError } from "../validation";
 import type { TanzuSettings } from "./types";
+import { RESOLVE_OS_IMAGE_ANNOTATION, resolveOsImage } from "./render";
 
 export const RESOLVE_TKR_ANNOTATION = "run.tanzu.vmware.com/resolve-tkr";
 /** Labels the resolver refuses (tanzu-framework `apis/run/v1alpha3/tanzukubernetesrelease_types.go`). */
@@ -48,13 +49,23 @@ interface Condition {
 /** The parts of a TanzuKubernetesRelease read here (run.tanzu.vmware.com, vendored CRD in schemas/tanzu). */
 export interface TkrObject {
   metadata?: { name?: string; labels?: Record<string, string> };
-  spec?: { version?: string };
+  spec?: { version?: string; osImages?: { name?: string }[] };
   status?: { conditions?: Condition[] };
+}
+
+/** The parts of an OSImage read here (run.tanzu.vmware.com/v1alpha3 `osimages`, cluster-scoped). */
+export interface OsImageObject {
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: { kubernetesVersion?: string; os?: { type?: string; name?: string; version?: string; arch?: string }; image?: { type?: string } };
 }
 
 /** The parts of a ClusterClass read here (cluster.x-k8s.io/v1beta1). */
 export interface ClusterClassObject {
   metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: {
+    controlPlane?: { metadata?: { annotations?: Record<string, string> } };
+    workers?: { machineDeployments?: { class?: string; template?: { metadata?: { annotations?: Record<string, string> } } }[] };
+  };
 }
 
 /** What one read of the Supervisor gave; a key left out was not read (nothing to say about it). */
@@ -62,6 +73,8 @@ export type Observed<T> = { state: "found"; object: T } | { state: "missing" } |
 export interface SupervisorReleaseObjects {
   tkr?: Observed<TkrObject>;
   clusterClass?: Observed<ClusterClassObject>;
+  /** The OSImages the TKr lists in `spec.osImages` that exist (read when the TKr lists any). */
+  osImages?: OsImageObject[];
 }
 
 /** tanzu-framework `version.Label`: a SemVer version as a label value / TKr name (`+` → `---`). */
@@ -172,6 +185,64 @@ export function resolverLabels(tkr: TkrObject): Record<string, string> {
   return labels;
 }
 
+/**
+ * The labels the resolver matches an OSImage by (`augmentOSImage`): its own, the prefixes of its
+ * Kubernetes version's label, and `os-type`, `os-name`, `os-version`, `os-arch`, `image-type`.
+ */
+export function osImageLabels(img: OsImageObject): Record<string, string> {
+  const labels: Record<string, string> = { ...(img.metadata?.labels ?? {}) };
+  const kv = img.spec?.kubernetesVersion;
+  if (kv) for (const p of versionPrefixes(versionLabel(kv))) labels[p] = labels[p] ?? "";
+  const os = img.spec?.os ?? {};
+  Object.assign(labels, { "os-type": os.type ?? "", "os-name": os.name ?? "", "os-version": os.version ?? "", "os-arch": os.arch ?? "", "image-type": img.spec?.image?.type ?? "" });
+  return labels;
+}
+
+/** The class's node-pool worker class: what every node pool of the rendered Cluster uses. */
+const WORKER_CLASS = "node-pool";
+
+/**
+ * The OS rule of the resolver: for the control plane and each node pool, exactly one OSImage shipped
+ * by the TKr must match the `resolve-os-image` selector, the Cluster topology's annotation first
+ * (what `cluster.os` renders) and else the ClusterClass's (`resolution.go` `ConstructQuery`,
+ * `constructMDOSImageQueries`; no annotation anywhere: every image matches); `isUnresolved` in the
+ * webhook refuses zero or more than one.
+ */
+function osProblems(settings: TanzuSettings, tkr: TkrObject, cc: ClusterClassObject | undefined, images: OsImageObject[], path: string): FieldError[] {
+  const c = settings.cluster;
+  const parts: [string, string | undefined][] = c.os
+    ? [["the control plane and every node pool", resolveOsImage(c.os)]]
+    : [
+        ["the control plane", cc?.spec?.controlPlane?.metadata?.annotations?.[RESOLVE_OS_IMAGE_ANNOTATION]],
+        ["the node pools", cc?.spec?.workers?.machineDeployments?.find((m) => m.class === WORKER_CLASS)?.template?.metadata?.annotations?.[RESOLVE_OS_IMAGE_ANNOTATION]],
+      ];
+  const key = `${path}.cluster.os`;
+  const shipped = images.map((i) => `${i.spec?.os?.name ?? "?"} ${i.spec?.os?.version ?? "?"}`).join(", ") || "none";
+  const out: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const [where, selector] of parts) {
+    const sel = selector ?? "";
+    if (seen.has(sel)) continue;
+    seen.add(sel);
+    const parsed = parseLabelSelector(sel);
+    if ("error" in parsed) continue;
+    const n = images.filter((i) => {
+      const l = osImageLabels(i);
+      return selectorMatches(parsed.requirements, l) && UNWANTED_TKR_LABELS.every((u) => !(u in l));
+    }).length;
+    const what = c.os ? `cluster.os (${sel})` : selector === undefined ? "no OS choice (cluster.os unset, and the class sets none)" : `the class's default OS (${sel}, cluster.os unset)`;
+    if (n === 1) continue;
+    out.push({
+      path: key,
+      message:
+        n === 0
+          ? `TanzuKubernetesRelease ${tkr.metadata?.name ?? c.release} ships no OS image for ${where} matching ${what} (it ships: ${shipped}): the TKr resolver webhook would deny the Cluster`
+          : `${what} matches ${n} of the OS images TanzuKubernetesRelease ${tkr.metadata?.name ?? c.release} ships for ${where} (${shipped}): the TKr resolver needs exactly one; set cluster.os (and cluster.os.version)`,
+    });
+  }
+  return out;
+}
+
 function conditionOf(tkr: TkrObject, type: string): Condition | undefined {
   return (tkr.status?.conditions ?? []).find((c) => c?.type === type);
 }
@@ -268,6 +339,14 @@ export function checkSupervisorRelease(
           });
       }
     }
+  }
+  // The OS images: only when they were read, for `api: cluster` (the Cluster the webhook resolves),
+  // and when the class was read or cluster.os says the selector.
+  const cc = observed.clusterClass?.state === "found" ? observed.clusterClass.object : undefined;
+  if (c.api === "cluster" && tkr && observed.osImages && (tkr.spec?.osImages?.length ?? 0) > 0 && (c.os || cc)) {
+    const os = osProblems(settings, tkr, cc, observed.osImages, path);
+    if (running) for (const e of os) warnings.push(`${e.message}: the running cluster keeps its nodes' images, but this would be refused for a new cluster`);
+    else errors.push(...os);
   }
   return { errors, warnings };
 }

@@ -6,7 +6,7 @@
  */
 import { getJson } from "../https-json";
 import { kubeconfigAccess } from "./node-pools-ready";
-import { releaseObjectPaths, type ClusterClassObject, type Observed, type SupervisorReleaseObjects, type TkrObject } from "./release-check";
+import { releaseObjectPaths, type ClusterClassObject, type Observed, type OsImageObject, type SupervisorReleaseObjects, type TkrObject } from "./release-check";
 import type { TanzuSettings } from "./types";
 
 async function observe<T>(url: string, access: ReturnType<typeof kubeconfigAccess>, timeoutMs: number, what: string): Promise<Observed<T>> {
@@ -29,6 +29,19 @@ export async function readSupervisorReleaseObjects(
   const paths = releaseObjectPaths(settings);
   const out: SupervisorReleaseObjects = {};
   if (which.tkr) out.tkr = await observe<TkrObject>(`${access.server}${paths.tkr}`, access, timeoutMs, "the TanzuKubernetesRelease");
+  // The OS images the TKr ships (cluster-scoped, as the TKr); one the Supervisor lacks is left out,
+  // as the resolver leaves it out; one unreadable leaves the OS rule unchecked.
+  const names = out.tkr?.state === "found" ? (out.tkr.object.spec?.osImages ?? []).map((r) => r?.name).filter((n): n is string => typeof n === "string" && n.length > 0) : [];
+  if (names.length > 0) {
+    const images: OsImageObject[] = [];
+    let complete = true;
+    for (const n of names) {
+      const o = await observe<OsImageObject>(`${access.server}/apis/run.tanzu.vmware.com/v1alpha3/osimages/${encodeURIComponent(n)}`, access, timeoutMs, "the OSImage");
+      if (o.state === "found") images.push(o.object);
+      else if (o.state === "unreadable") complete = false;
+    }
+    if (complete) out.osImages = images;
+  }
   if (which.clusterClass && paths.clusterClass) out.clusterClass = await observe<ClusterClassObject>(`${access.server}${paths.clusterClass}`, access, timeoutMs, "the ClusterClass");
   return out;
 }

@@ -212,6 +212,17 @@ describe("Tanzu HTTP calls against a local HTTPS server", function () {
       assert.equal(denied.tkr?.state, "unreadable");
       assert.match((denied.tkr as { error: string }).error, /^HTTP 403: .*is forbidden/);
       assert.equal(denied.clusterClass, undefined, "not read when not asked");
+      // The OS images the TKr lists: read one by one; one the Supervisor lacks (404) is left out, as the resolver leaves it out.
+      handler = (r) =>
+        r.url.includes("/tanzukubernetesreleases/")
+          ? { status: 200, body: JSON.stringify({ metadata: { name: "v1.31.4---vmware.1-fips-vkr.3" }, spec: { version: "v1.31.4+vmware.1-fips-vkr.3", osImages: [{ name: "vmi-a" }, { name: "vmi-gone" }] } }) }
+          : r.url.endsWith("/osimages/vmi-a")
+            ? { status: 200, body: JSON.stringify({ metadata: { name: "vmi-a" }, spec: { os: { name: "ubuntu", version: "24.04" } } }) }
+            : { status: 404, body: "{}" };
+      seen = [];
+      const withImages = await readSupervisorReleaseObjects(kc, settings(), { tkr: true, clusterClass: false });
+      assert.deepEqual(withImages.osImages?.map((i) => i.metadata?.name), ["vmi-a"]);
+      assert.deepEqual(seen.map((x) => x.url).slice(1), ["/apis/run.tanzu.vmware.com/v1alpha3/osimages/vmi-a", "/apis/run.tanzu.vmware.com/v1alpha3/osimages/vmi-gone"]);
       // Negative control: without the CA the certificate is refused (unreadable, not missing).
       const noCa = await readSupervisorReleaseObjects(tokenKubeconfig({ name: "sup", server: base, token: "tok-1", namespace: "spark" }), settings(), { tkr: true, clusterClass: false });
       assert.equal(noCa.tkr?.state, "unreadable");

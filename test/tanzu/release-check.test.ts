@@ -19,6 +19,9 @@ import {
   selectorMatches,
   versionLabel,
   versionPrefixes,
+  osImageLabels,
+  type ClusterClassObject,
+  type OsImageObject,
   type SupervisorReleaseObjects,
   type TanzuClusterArgs,
 } from "../../components/tanzu";
@@ -179,6 +182,55 @@ describe("Tanzu release check: the decision on the Supervisor's objects", () => 
   });
 });
 
+describe("Tanzu release check: the OS images (exactly one per part, resolution.go / cluster.go isUnresolved)", () => {
+  const img = (name: string, os: string, version: string): OsImageObject => ({
+    metadata: { name },
+    spec: { kubernetesVersion: "v1.31.4+vmware.1", os: { type: "linux", name: os, version, arch: "amd64" }, image: { type: "vmop" } },
+  });
+  const images = [img("vmi-photon-5", "photon", "5"), img("vmi-ubuntu-2204", "ubuntu", "22.04"), img("vmi-ubuntu-2404", "ubuntu", "24.04")];
+  const tkr = (names: string[]) => ({ ...tkrObject(REL), spec: { version: "v1.31.4+vmware.1-fips-vkr.3", osImages: names.map((name) => ({ name })) } });
+  const cc = (cp?: string, md?: string): ClusterClassObject => ({
+    ...clusterClassObject(CC, "vmware-system-vks-public", ""),
+    spec: {
+      ...(cp ? { controlPlane: { metadata: { annotations: { "run.tanzu.vmware.com/resolve-os-image": cp } } } } : {}),
+      ...(md ? { workers: { machineDeployments: [{ class: "node-pool", template: { metadata: { annotations: { "run.tanzu.vmware.com/resolve-os-image": md } } } }] } } : {}),
+    },
+  });
+  const withOs = (os?: { name: string; version?: string }) => reference((raw) => (os ? (raw.cluster.os = os) : delete raw.cluster.os));
+  const all = images.map((i) => i.metadata!.name!);
+  // [case, settings, class, images the TKr ships, error message or undefined]
+  const table: [string, ReturnType<typeof withOs>, ClusterClassObject, OsImageObject[], RegExp | undefined][] = [
+    ["cluster.os ubuntu 24.04: one image", withOs({ name: "ubuntu", version: "24.04" }), cc(), images, undefined],
+    ["cluster.os ubuntu without a version: two images", withOs({ name: "ubuntu" }), cc(), images, /cluster\.os \(os-name=ubuntu\) matches 2 of the OS images .* needs exactly one; set cluster\.os \(and cluster\.os\.version\)/],
+    ["cluster.os ubuntu 20.04: none", withOs({ name: "ubuntu", version: "20.04" }), cc(), images, /ships no OS image for the control plane and every node pool matching cluster\.os \(os-name=ubuntu,os-version=20\.04\) \(it ships: photon 5, ubuntu 22\.04, ubuntu 24\.04\)/],
+    ["cluster.os unset, the class says photon for both: one image", withOs(), cc("os-name=photon", "os-name=photon"), images, undefined],
+    ["cluster.os unset, the class says nothing: three images match", withOs(), cc(), images, /no OS choice \(cluster\.os unset, and the class sets none\) matches 3/],
+    ["negative control: cluster.os unset, the TKr ships one image", withOs(), cc(), [images[0]], undefined],
+  ];
+  for (const [what, settings, klass, shipped, want] of table)
+    it(what, () => {
+      const { errors } = checkSupervisorRelease(settings, { tkr: { state: "found", object: tkr(shipped.map((i) => i.metadata!.name!)) }, clusterClass: { state: "found", object: klass }, osImages: shipped });
+      if (!want) assert.deepEqual(errors, []);
+      else {
+        assert.equal(errors.length, 1, JSON.stringify(errors));
+        assert.equal(errors[0].path, "vsphere-spark:tanzu.cluster.os");
+        assert.match(errors[0].message, want);
+      }
+    });
+  it("the images not read (or the TKr lists none): the OS rule is not applied", () => {
+    const settings = withOs({ name: "ubuntu", version: "20.04" });
+    assert.deepEqual(checkSupervisorRelease(settings, { tkr: { state: "found", object: tkr(all) }, clusterClass: { state: "found", object: cc() } }).errors, []);
+    assert.deepEqual(checkSupervisorRelease(settings, { tkr: { state: "found", object: tkrObject(REL) }, clusterClass: { state: "found", object: cc() }, osImages: images }).errors, []);
+  });
+  it("OSImage labels as the resolver augments them (augmentOSImage)", () => {
+    const l = osImageLabels(images[2]);
+    assert.equal(l["os-name"], "ubuntu");
+    assert.equal(l["os-version"], "24.04");
+    assert.equal(l["image-type"], "vmop");
+    assert.ok("v1.31" in l);
+  });
+});
+
 describe("Tanzu release check in TanzuCluster: refused before anything is created", function () {
   this.timeout(120_000);
   async function run(args: Partial<TanzuClusterArgs>) {
@@ -239,7 +291,7 @@ describe("Tanzu release check in TanzuCluster: refused before anything is create
       (e: Error) => e.message.includes('args.tanzu.cluster.clusterClass: the Supervisor has no ClusterClass "builtin-generic-v3.3.0" in namespace spark'),
     );
     assert.ok(!created(caught).includes("spark-cluster"));
-    assert.deepEqual(sup.reads, [{ tkr: true, clusterClass: false }, { tkr: false, clusterClass: true }]);
+    assert.deepEqual(sup.reads, [{ tkr: true, clusterClass: false }, { tkr: true, clusterClass: true }]);
   });
 
   it("skipReleaseCheck (offline runs): nothing read", async () => {

@@ -13,7 +13,7 @@ export interface HttpsClient {
   insecureSkipTlsVerify?: boolean;
 }
 
-/** Resolves the parsed body of a 200 answer; rejects naming the status, `what` when the body is not JSON, or the timeout. */
+/** Resolves the parsed body of a 200 answer; rejects naming the status (also as `statusCode` on the error), `what` when the body is not JSON, or the timeout. */
 export function getJson(url: string, c: HttpsClient, timeoutMs: number, what: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: "application/json" };
@@ -24,7 +24,7 @@ export function getJson(url: string, c: HttpsClient, timeoutMs: number, what: st
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
       res.on("end", () => {
-        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+        if (res.statusCode !== 200) return reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`), { statusCode: res.statusCode }));
         try {
           resolve(JSON.parse(body));
         } catch {

@@ -15,14 +15,23 @@ import { ValidationError, type FieldError } from "../validation";
 import { resolveTanzuSettings, type TanzuSettings } from "./settings";
 import { renderWorkloadCluster } from "./render";
 import { managedClasses, vmClassArgs } from "./vm-classes";
-import { TKC_DEPRECATION_WARNING, tanzuWorkerPool } from "./plan";
+import { TKC_DEPRECATION_WARNING, contentLibraryWarnings, tanzuWorkerPool } from "./plan";
 import { ROLLOUT_OUTPUT, checkRollout, parseRolloutState, rolloutState, type TanzuRolloutState } from "./rollout";
 import { kubeconfigEndpoint, storedKubeconfigMessage, storedKubeconfigTokenState, tokenKubeconfig, wcpLogin, type WcpLoginRequest } from "./supervisor";
 import { NamespaceAccessResource, NamespaceLimitsResource } from "./vcenter-namespace";
 import { waitForNodePools } from "./node-pools-ready";
+import { checkSupervisorRelease, type SupervisorReleaseObjects } from "./release-check";
+import { readSupervisorReleaseObjects } from "./release-read";
 
 /** How often the node pools' MachineDeployments are read while waiting. */
 const NODE_POOL_POLL_MS = 15_000;
+/**
+ * How long `pulumi up` looks for a ClusterClass that lives in the vSphere Namespace itself (VKS 3.3
+ * and before) once the namespace exists: the Supervisor puts its classes into a new namespace itself,
+ * not necessarily at once (an allowance of ours, not a documented figure).
+ */
+const CLASS_IN_NEW_NAMESPACE_MS = 120_000;
+const CLASS_POLL_MS = 5_000;
 
 export interface TanzuClusterArgs {
   /** `vsphere-spark:tanzu` as written in the stack file (resolved and validated here)... */
@@ -48,6 +57,13 @@ export interface TanzuClusterArgs {
   readonly login?: (req: WcpLoginRequest) => Promise<string>;
   /** Do not wait for the node pools' MachineDeployments (offline runs and unit tests without a Supervisor). */
   readonly skipNodePoolWait?: boolean;
+  /**
+   * Reads the TanzuKubernetesRelease and the ClusterClass the release check decides on (default:
+   * `readSupervisorReleaseObjects`, the Supervisor's API with its kubeconfig). Tests pass a stand-in.
+   */
+  readonly readReleaseObjects?: (kubeconfig: string, settings: TanzuSettings, which: { tkr: boolean; clusterClass: boolean }) => Promise<SupervisorReleaseObjects>;
+  /** Do not check the release and the ClusterClass against the Supervisor (offline runs without one). */
+  readonly skipReleaseCheck?: boolean;
 }
 
 export class TanzuCluster extends pulumi.ComponentResource implements ClusterHandle {
@@ -96,7 +112,50 @@ export function validateTanzuArgs(name: string, args: TanzuClusterArgs): TanzuSe
 
 export function createTanzuCluster(name: string, settings: TanzuSettings, args: TanzuClusterArgs, parent: pulumi.ComponentResource) {
   const kubernetes = args.kubernetes ?? DEFAULT_KUBERNETES_SETTINGS;
-  const vopts = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent, provider: args.vsphereProvider, ...extra });
+  const keyPath = args.tanzu !== undefined ? "args.tanzu" : "vsphere-spark:tanzu";
+
+  // The Supervisor's Kubernetes API: the user's kubeconfig, or a session token fetched on every run.
+  const s = settings.supervisor;
+  const login = args.login ?? wcpLogin;
+  const supervisorKubeconfig = pulumi.secret(
+    s.access === "kubeconfig"
+      ? pulumi.output(args.supervisorKubeconfig!).apply((kc) => {
+          // A stored kubeconfig from `kubectl vsphere login` expires after about ten hours (supervisor.ts).
+          const t = storedKubeconfigTokenState(kc, Date.now());
+          if (t?.expired) throw new ValidationError([{ path: "args.supervisorKubeconfig", message: storedKubeconfigMessage(t, "vsphere-spark:tanzuSupervisorKubeconfig") }], `TanzuCluster ${name}: invalid arguments`);
+          if (t) pulumi.log.warn(storedKubeconfigMessage(t, "vsphere-spark:tanzuSupervisorKubeconfig"), parent);
+          return kc;
+        })
+      : pulumi.output(args.password!).apply(async (password) => {
+          const token = await login({ url: `https://${s.address}`, user: s.user ?? "", password, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });
+          return tokenKubeconfig({ name: `${name}-supervisor`, server: `https://${s.address}:${s.port}`, token, namespace: settings.namespace.name, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });
+        }),
+  );
+
+  // The release check (release-check.ts), against the Supervisor's own objects, in two steps so
+  // that nothing is created when it fails. First, before the VM classes and the namespace: the
+  // TanzuKubernetesRelease (cluster-scoped) and a ClusterClass that lives in another namespace
+  // (`classNamespace`, e.g. vmware-system-vks-public). It runs in a preview too (the login does).
+  const readObjects = args.readReleaseObjects ?? readSupervisorReleaseObjects;
+  const classNs = settings.cluster.classNamespace;
+  const classElsewhere = settings.cluster.api === "cluster" && classNs !== undefined && classNs !== settings.namespace.name;
+  const previous = pulumi.output(args.previous ?? null) as pulumi.Output<unknown>;
+  const warned = new Set<string>();
+  const refuse = (objects: SupervisorReleaseObjects, prev: unknown) => {
+    const { errors, warnings } = checkSupervisorRelease(settings, objects, keyPath, parseRolloutState(prev)?.release);
+    for (const w of warnings.filter((x) => !warned.has(x))) {
+      warned.add(w);
+      pulumi.log.warn(w, parent);
+    }
+    if (errors.length > 0) throw new ValidationError(errors, `TanzuCluster ${name}: the Supervisor refuses cluster.release / cluster.clusterClass`);
+  };
+  const releaseChecked = pulumi.all([supervisorKubeconfig, previous]).apply(async ([kc, prev]) => {
+    if (!args.skipReleaseCheck) refuse(await readObjects(kc, settings, { tkr: true, clusterClass: classElsewhere }), prev);
+    return true;
+  });
+  const afterReleaseCheck = releaseChecked.apply((): pulumi.Resource[] => []);
+
+  const vopts = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent, provider: args.vsphereProvider, dependsOn: afterReleaseCheck, ...extra });
   const iopts: pulumi.InvokeOutputOptions = { parent, provider: args.vsphereProvider };
 
   // VM classes: the name carries the namespace and the size (vm-classes.ts `vmClassName`), so no
@@ -135,6 +194,10 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
   );
   const ready: pulumi.Resource[] = [namespace, ...Object.values(vmClasses)];
   if (settings.cluster.api === "tkc") pulumi.log.warn(TKC_DEPRECATION_WARNING, parent);
+  // Broadcom KB 311962 (plan.ts `contentLibraryWarnings`): with the previous state it names the change.
+  previous.apply((prev) => {
+    for (const w of contentLibraryWarnings(settings, parseRolloutState(prev))) pulumi.log.warn(w, parent);
+  });
   if (args.vcenter && args.password !== undefined) {
     const conn = { server: args.vcenter.server, insecureSkipTlsVerify: args.vcenter.insecureSkipTlsVerify ?? false, user: args.vcenter.user, password: pulumi.secret(args.password), namespace: namespace.name as pulumi.Output<string> };
     // Limits: a limit removed from the stack is unset in vCenter; the whole section removed deletes
@@ -145,38 +208,38 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
       ready.push(new NamespaceAccessResource(`${name}-access-${g.type.toLowerCase()}-${g.subject}@${g.domain}`, { ...conn, grant: g }, { parent, dependsOn: [namespace] }));
   }
 
-  // The Supervisor's Kubernetes API: the user's kubeconfig, or a session token fetched on every run.
-  const s = settings.supervisor;
-  const login = args.login ?? wcpLogin;
-  const supervisorKubeconfig = pulumi.secret(
-    s.access === "kubeconfig"
-      ? pulumi.output(args.supervisorKubeconfig!).apply((kc) => {
-          // A stored kubeconfig from `kubectl vsphere login` expires after about ten hours (supervisor.ts).
-          const t = storedKubeconfigTokenState(kc, Date.now());
-          if (t?.expired) throw new ValidationError([{ path: "args.supervisorKubeconfig", message: storedKubeconfigMessage(t, "vsphere-spark:tanzuSupervisorKubeconfig") }], `TanzuCluster ${name}: invalid arguments`);
-          if (t) pulumi.log.warn(storedKubeconfigMessage(t, "vsphere-spark:tanzuSupervisorKubeconfig"), parent);
-          return kc;
-        })
-      : pulumi.output(args.password!).apply(async (password) => {
-          const token = await login({ url: `https://${s.address}`, user: s.user ?? "", password, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });
-          return tokenKubeconfig({ name: `${name}-supervisor`, server: `https://${s.address}:${s.port}`, token, namespace: settings.namespace.name, caPem: s.caPem, insecureSkipTlsVerify: s.insecureSkipTlsVerify });
-        }),
-  );
   const supervisor = new k8s.Provider(`${name}-supervisor`, { kubeconfig: supervisorKubeconfig, namespace: settings.namespace.name }, { parent });
 
   // The workload cluster. The rollout rule runs on the spec: when it fails nothing is sent.
   const state = rolloutState(settings);
   const manifests = renderWorkloadCluster(settings, kubernetes.kubelet);
   const clusterManifest = manifests[manifests.length - 1];
-  const previous = pulumi.output(args.previous ?? null) as pulumi.Output<unknown>;
-  const guarded = previous.apply((prev) => {
+  // Second step of the release check, once the namespace exists and before anything is sent to it:
+  // a ClusterClass that lives in the vSphere Namespace itself (with the TKr, for the OS rule). A preview reads it once (only when
+  // the namespace already exists: its name is unknown before); `up` gives a new namespace time to
+  // receive its classes from the Supervisor.
+  const classChecked = pulumi.all([namespace.name, supervisorKubeconfig, previous]).apply(async ([, kc, prev]) => {
+    if (args.skipReleaseCheck || settings.cluster.api !== "cluster" || classElsewhere) return true;
+    const deadline = Date.now() + (pulumi.runtime.isDryRun() ? 0 : CLASS_IN_NEW_NAMESPACE_MS);
+    for (;;) {
+      // The TKr again too: the OS rule needs the class and the TKr's images together.
+      const objects = await readObjects(kc, settings, { tkr: true, clusterClass: true });
+      if (objects.clusterClass?.state !== "missing" || Date.now() + CLASS_POLL_MS > deadline) {
+        refuse(objects, prev);
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, CLASS_POLL_MS));
+    }
+  });
+  // The check's result is a boolean: unsecret, or the Cluster's spec would become a secret (it reads the kubeconfig).
+  const guarded = pulumi.all([previous, pulumi.unsecret(classChecked)]).apply(([prev]) => {
     const errors = checkRollout(parseRolloutState(prev) as TanzuRolloutState | undefined, state, "args.tanzu");
     if (errors.length > 0) throw new ValidationError(errors, `TanzuCluster ${name}: refused update`);
     return clusterManifest.spec as Record<string, unknown>;
   });
   const extra = manifests.slice(0, -1).map(
     (m, i) =>
-      new k8s.core.v1.Secret(`${name}-trusted-cas${i === 0 ? "" : `-${i}`}`, m as k8s.core.v1.SecretArgs, { parent, provider: supervisor, dependsOn: ready }),
+      new k8s.core.v1.Secret(`${name}-trusted-cas${i === 0 ? "" : `-${i}`}`, m as k8s.core.v1.SecretArgs, { parent, provider: supervisor, dependsOn: classChecked.apply(() => ready) }),
   );
   const meta = clusterManifest.metadata as { name: string; annotations: Record<string, string> };
   const timeout = `${settings.cluster.readyTimeoutMinutes}m`;

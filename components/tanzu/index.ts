@@ -11,3 +11,5 @@ export * from "./supervisor";
 export * from "./vcenter-namespace";
 export * from "./cluster";
 export * from "./backend";
+export * from "./release-check";
+export * from "./release-read";

@@ -90,13 +90,56 @@ export function allocatableBasis(settings: TanzuSettings): { reservationsApplied
 }
 
 /**
- * vSphere 8.0 Update 2 before 8.0U2 MP1 (as the issue cites VMware's release notes): unlinking a
- * local content library from a namespace, or deleting the namespace, deletes the library's
- * templates. Here a namespace rename is a delete and a create, and a library removed from
- * `contentLibraries` is unlinked.
+ * Broadcom KB 311962 (https://knowledge.broadcom.com/external/article?articleNumber=311962), "a known
+ * bug introduced by the Image Registry Service feature starting in vCenter 8.0u2", "fixed in the
+ * vCenter 8.0.2 MP1 release"; the fix is in the Image Registry Operator on the Supervisor, so the
+ * Supervisor must be upgraded to get it. The condition: "when the same local content library is
+ * associated with multiple namespaces, deleting any of those namespaces or unlinking the local
+ * content library from one of the namespaces will lead to the deletion of all templates from that
+ * local content library"; without them the Supervisor cannot list VM images or Kubernetes releases,
+ * so no node can be created (new clusters, scaling, rolling updates).
+ *
+ * What the stack can know: which libraries this namespace links (`namespace.contentLibraries`) and,
+ * given the previous state, whether this update unlinks one or deletes the namespace (a
+ * `namespace.name` change deletes and re-creates it). What it cannot know, so it can only warn:
+ * whether a library is LOCAL (the vSphere provider's `getContentLibrary` returns only `id` and
+ * `name`, schemas/vsphere `vsphere:index/getContentLibrary:getContentLibrary`), whether other
+ * namespaces link it (they are not this stack's), and the vCenter/Supervisor version.
  */
 export const CONTENT_LIBRARY_8U2_WARNING =
-  "on vSphere 8.0 Update 2 before MP1, unlinking a local content library from the namespace or deleting the namespace (a namespace.name change here deletes and re-creates it) deletes the library's templates: use a subscribed library or upgrade first";
+  "namespace.contentLibraries: if one of these is a LOCAL content library that other vSphere Namespaces link too, then on vCenter 8.0 Update 2 whose Supervisor lacks the 8.0.2 MP1 fix, " +
+  "unlinking it from this namespace (removing it from the list) or deleting this namespace (a namespace.name change, or pulumi destroy) deletes ALL the library's templates, for every namespace, " +
+  "and the Supervisor then lists no VM images or Kubernetes releases from it (Broadcom KB 311962). The stack cannot see whether a library is local or who else links it: " +
+  "use a subscribed library, or upgrade vCenter and the Supervisor to 8.0.2 MP1 or later first";
+
+/** What the previous update applied to the namespace, as far as the KB 311962 warning needs it. */
+export interface NamespaceLinkState {
+  namespace?: string;
+  contentLibraries?: string[];
+}
+
+/**
+ * The KB 311962 warnings of an update, pure: none when no library is or was linked; the general
+ * warning while libraries are linked; and, when the previous state is known, one naming what this
+ * update does that triggers the bug (libraries unlinked, or the namespace deleted by a rename).
+ */
+export function contentLibraryWarnings(settings: TanzuSettings, previous?: NamespaceLinkState): string[] {
+  const now = settings.namespace.contentLibraries;
+  const out: string[] = [];
+  const before = previous?.contentLibraries;
+  const renamed = previous?.namespace !== undefined && previous.namespace !== settings.namespace.name;
+  if (before && before.length > 0) {
+    const kb = "if it is a LOCAL library other namespaces link too and vCenter 8.0 Update 2's Supervisor lacks the 8.0.2 MP1 fix, all its templates are deleted, for every namespace (Broadcom KB 311962)";
+    if (renamed)
+      out.push(`this update deletes vSphere Namespace ${previous!.namespace} (namespace.name is now ${settings.namespace.name}), which links ${before.join(", ")}: ${kb}`);
+    else {
+      const unlinked = before.filter((l) => !now.includes(l));
+      if (unlinked.length > 0) out.push(`this update unlinks ${unlinked.join(", ")} from vSphere Namespace ${settings.namespace.name} (removed from namespace.contentLibraries): ${kb}`);
+    }
+  }
+  if (now.length > 0) out.push(CONTENT_LIBRARY_8U2_WARNING);
+  return out;
+}
 
 /**
  * `api: tkc`: the TanzuKubernetesCluster API is deprecated since TKG Service 3.2 (VMware's TKG
@@ -156,7 +199,7 @@ export function planTanzu(
     `Tanzu: Supervisor ${settings.supervisor.id} at ${settings.supervisor.address}:${settings.supervisor.port} (${settings.supervisor.access} access)`,
     `  vSphere Namespace ${ns.name}: storage policies ${ns.storagePolicies.join(", ")}; VM Service content libraries ${ns.contentLibraries.join(", ") || "(none)"}`,
     `  Kubernetes releases: ${settings.supervisor.releaseLibrary ? `library "${settings.supervisor.releaseLibrary}"` : "the library"} set in the Supervisor's TKG Service settings (not per namespace; \`kubectl get kr\` lists what it offers)`,
-    ...(ns.contentLibraries.length > 0 ? [`  WARNING: ${CONTENT_LIBRARY_8U2_WARNING}`] : []),
+    ...contentLibraryWarnings(settings, options.previous).map((w) => `  WARNING: ${w}`),
     ...(c.api === "tkc" ? [`  WARNING: ${TKC_DEPRECATION_WARNING}`] : []),
     ...(capacity.limits
       ? [`  limits: cpu ${capacity.limits.cpuMHz ?? "unlimited"} MHz, memory ${capacity.limits.memoryMiB === undefined ? "unlimited" : gib(capacity.limits.memoryMiB)}, storage ${capacity.limits.storageMiB === undefined ? "unlimited" : gib(capacity.limits.storageMiB)}`]

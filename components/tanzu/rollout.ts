@@ -25,6 +25,9 @@ export interface TanzuRolloutState {
   controlPlaneReplicas: number;
   /** Node pool name → replicas. */
   pools: Record<string, number>;
+  /** The vSphere Namespace and the content libraries it links (for the KB 311962 warning, plan.ts); absent in states written before. */
+  namespace?: string;
+  contentLibraries?: string[];
 }
 
 export function rolloutState(settings: TanzuSettings): TanzuRolloutState {
@@ -32,6 +35,8 @@ export function rolloutState(settings: TanzuSettings): TanzuRolloutState {
     release: settings.cluster.release,
     controlPlaneReplicas: settings.cluster.controlPlane.replicas,
     pools: Object.fromEntries(settings.cluster.nodePools.map((p) => [p.name, p.replicas])),
+    namespace: settings.namespace.name,
+    contentLibraries: [...settings.namespace.contentLibraries],
   };
 }
 
@@ -46,7 +51,10 @@ export function parseRolloutState(v: unknown): TanzuRolloutState | undefined {
     if (typeof n !== "number") return undefined;
     pools[k] = n;
   }
-  return { release: o.release, controlPlaneReplicas: o.controlPlaneReplicas, pools };
+  const state: TanzuRolloutState = { release: o.release, controlPlaneReplicas: o.controlPlaneReplicas, pools };
+  if (typeof o.namespace === "string") state.namespace = o.namespace;
+  if (Array.isArray(o.contentLibraries) && o.contentLibraries.every((l) => typeof l === "string")) state.contentLibraries = [...(o.contentLibraries as string[])];
+  return state;
 }
 
 /**

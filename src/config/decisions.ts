@@ -108,7 +108,7 @@ function decideTanzu(values: StackValues, kubernetes: ReturnType<typeof resolveK
     supervisorKubeconfig: wantsKubeconfig ? runtime.secret(kubeconfigKey) : undefined,
     vcenter: server && values.provider.user ? { server, user: values.provider.user, insecureSkipTlsVerify: values.provider.allowUnverifiedSsl === "true" } : undefined,
     previous: runtime.offline ? undefined : runtime.previousTanzuRollout(),
-    ...(runtime.offline ? { login: offlineLogin, skipNodePoolWait: true } : {}),
+    ...(runtime.offline ? { login: offlineLogin, skipNodePoolWait: true, skipReleaseCheck: true } : {}),
   };
   return { errors: [], cluster: tanzuOnSupervisor({ tanzu: t.settings, kubernetes: kubernetes.settings, context, access }) };
 }

@@ -10,6 +10,15 @@
  *   create, update and delete against it, called directly and as Pulumi dynamic resources under the
  *   real Pulumi engine (the lab's CLI build through the Automation API, a file backend, the engine's
  *   `pulumi-nodejs` provider running the serialized providers in a process of its own).
+ * - real: the same API server serving tanzu-framework's TanzuKubernetesRelease CRD and Cluster API's
+ *   ClusterClass CRD (v1.10.10), both vendored in schemas/tanzu/, and the release check
+ *   (`readSupervisorReleaseObjects` + `checkSupervisorRelease`, and `TanzuCluster` itself) reading
+ *   them through the API with a kubeconfig, under the API server's real RBAC;
+ * - STAND-IN for VMware's TKr controller: this spec writes the TKrs' `Ready`/`Compatible` conditions
+ *   through the status subresource; STAND-IN for the Supervisor's ClusterClass: a class with
+ *   VMware's resolve annotation and a minimal spec (no CAPI webhooks run here); STAND-IN for the
+ *   Pulumi engine in the component part: the SDK's mock runtime (the vSphere provider cannot be built
+ *   here, lab/README.md), so the vSphere resources are recorded, not created.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -30,6 +39,16 @@ import {
   type NamespaceGrant,
   type NamespaceLimits,
 } from "../../components/tanzu";
+import {
+  TanzuCluster,
+  checkSupervisorRelease,
+  readSupervisorReleaseObjects,
+  resolveTanzuSettings,
+  tokenKubeconfig,
+  type TanzuSettings,
+} from "../../components/tanzu";
+import { runUnderMocks } from "../../src/plan/mock-runtime";
+import { referenceRaw } from "../tanzu/helpers";
 import { inlineStack, makeEngine } from "./engine";
 import { ApiError, ControlPlane, kubeconfig, waitFor } from "./control-plane";
 import { Parts, Tool, pick, resolveTools } from "./tools";
@@ -40,6 +59,20 @@ const NS = "spark";
 /** The stand-in's namespace the engine's stack acts on. */
 const ENGINE_NS = "spark-engine";
 const CLUSTER = "spark";
+const VKS_PUBLIC = "vmware-system-vks-public";
+const GOOD = "v1.31.4---vmware.1-fips-vkr.3";
+const INCOMPATIBLE = "v1.30.8---vmware.1-fips-vkr.1";
+const LEGACY = "v1.29.4---vmware.3-fips.1-tkg.1";
+
+/** The reference stack's Tanzu settings with another release / class (resolved; must be valid). */
+function tanzuSettings(release: string, clusterClass = "builtin-generic-v3.4.0"): TanzuSettings {
+  const raw = referenceRaw();
+  raw.cluster.release = release;
+  raw.cluster.clusterClass = clusterClass;
+  const { settings, errors } = resolveTanzuSettings(raw);
+  assert.deepEqual(errors, []);
+  return settings;
+}
 
 /** A MachineDeployment as Cluster API's topology controller makes one for a node pool (the fields the CRD requires). */
 function machineDeployment(pool: string, replicas: number): Record<string, unknown> {
@@ -88,7 +121,17 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
       return (c.status?.conditions ?? []).some((x: any) => x.type === "Established" && x.status === "True") ? true : undefined;
     });
     await cp.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    log(`lab: kube-apiserver serving Cluster API's MachineDeployment CRD (v1.10.10), ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
+    // The release check's objects: the TKr CRD (tanzu-framework) and the ClusterClass CRD (CAPI v1.10.10).
+    for (const file of ["tanzu/run.tanzu.vmware.com_tanzukubernetesreleases.tanzu-framework.yaml", "tanzu/cluster.x-k8s.io_clusterclasses.capi-v1.10.10.yaml"]) {
+      const c = parse(readSchemaFile(file));
+      await cp.admin.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", c);
+      await waitFor(`the ${c.spec.names.kind} CRD Established`, async () => {
+        const got = await cp!.admin.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${c.metadata.name}`);
+        return (got.status?.conditions ?? []).some((x: any) => x.type === "Established" && x.status === "True") ? true : undefined;
+      });
+    }
+    await cp.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: VKS_PUBLIC } });
+    log(`lab: kube-apiserver serving Cluster API's MachineDeployment and ClusterClass CRDs (v1.10.10) and the TKr CRD, ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
   });
 
   after(function () {
@@ -281,5 +324,125 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
       log(`engine output (tail): ${out.join("").slice(-3000)}`);
       throw e;
     }
+  });
+  /**
+   * STAND-IN for VMware's TKr controller: a TKr as the Supervisor lists it, its conditions set through
+   * the status subresource. Written in the CRD's storage version, v1alpha1: tanzu-framework's
+   * conversion webhook does not run here, so the API server converts by changing apiVersion only
+   * (strategy None) and prunes to each version's schema; read back through v1alpha3, as the stack
+   * reads TKrs, the name, labels, `spec.version` and `status.conditions` are what remains.
+   */
+  async function putTkr(name: string, o: { ready: string; compatible: string; reason?: string; labels?: Record<string, string> }): Promise<void> {
+    const api = cp!.admin;
+    const version = `v${name.slice(1).split("---").join("+")}`;
+    const created = await api.post("/apis/run.tanzu.vmware.com/v1alpha1/tanzukubernetesreleases", {
+      apiVersion: "run.tanzu.vmware.com/v1alpha1",
+      kind: "TanzuKubernetesRelease",
+      metadata: { name, labels: o.labels ?? {} },
+      spec: { version, kubernetesVersion: version.split("-")[0], repository: "lab.invalid/tkg" },
+    });
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const cond = (type: string, status: string) => ({ type, status, lastTransitionTime: now, ...(status === "True" ? {} : { reason: o.reason ?? "Incompatible", message: o.reason?.toLowerCase() ?? "incompatible", severity: "Warning" }) });
+    created.status = { conditions: [cond("Ready", o.ready), cond("Compatible", o.compatible)] };
+    await api.request("PUT", `/apis/run.tanzu.vmware.com/v1alpha1/tanzukubernetesreleases/${name}/status`, created);
+    const back = await api.get(`/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases/${name}`);
+    assert.equal(back.spec?.version, version);
+    assert.equal(back.status?.conditions?.length, 2);
+  }
+
+  it("release check: the Supervisor's TKr and ClusterClass read through the real API; Ready+Compatible passes, incompatible, missing, unselected and an absent class are refused", async function () {
+    parts.need(this, "release check against the TKr and ClusterClass CRDs", CP_TOOLS, { up: cp !== undefined, name: "the control plane" });
+    const api = cp!.admin;
+    // The real API server refuses what the CRD does not allow: a v1alpha3 TKr without spec.kubernetes.
+    await assert.rejects(
+      api.post("/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases", { apiVersion: "run.tanzu.vmware.com/v1alpha3", kind: "TanzuKubernetesRelease", metadata: { name: "v1.0.0---bad" }, spec: { version: "v1.0.0+bad" } }),
+      (e: ApiError) => e.status === 422 && /kubernetes/.test(e.body),
+    );
+    await putTkr(GOOD, { ready: "True", compatible: "True" });
+    await putTkr(INCOMPATIBLE, { ready: "False", compatible: "False", reason: "Incompatible" });
+    await putTkr(LEGACY, { ready: "True", compatible: "True", labels: { "run.tanzu.vmware.com/legacy-tkr": "" } });
+    // STAND-IN for the Supervisor's class: the resolve annotation as a label query that leaves legacy TKrs out.
+    await api.post(`/apis/cluster.x-k8s.io/v1beta1/namespaces/${VKS_PUBLIC}/clusterclasses`, {
+      apiVersion: "cluster.x-k8s.io/v1beta1",
+      kind: "ClusterClass",
+      metadata: { name: "builtin-generic-v3.4.0", namespace: VKS_PUBLIC, annotations: { "run.tanzu.vmware.com/resolve-tkr": "!run.tanzu.vmware.com/legacy-tkr" } },
+      spec: {
+        infrastructure: { ref: { apiVersion: "vmware.infrastructure.cluster.x-k8s.io/v1beta1", kind: "VSphereClusterTemplate", name: "builtin-generic-v3.4.0" } },
+        controlPlane: { ref: { apiVersion: "controlplane.cluster.x-k8s.io/v1beta1", kind: "KubeadmControlPlaneTemplate", name: "builtin-generic-v3.4.0" } },
+      },
+    });
+    const kc = kubeconfig(cp!.server, { ca: cp!.ca, cert: (api as any).creds.cert, key: (api as any).creds.key });
+    const check = async (s: TanzuSettings) => checkSupervisorRelease(s, await readSupervisorReleaseObjects(kc, s, { tkr: true, clusterClass: true }));
+    const rows: [string, TanzuSettings, string | undefined, RegExp | undefined][] = [
+      ["Ready and Compatible, selected by the class", tanzuSettings(GOOD), undefined, undefined],
+      ["Compatible False", tanzuSettings(INCOMPATIBLE), "vsphere-spark:tanzu.cluster.release", /is not Ready on this Supervisor \(Ready False, Incompatible: incompatible\)/],
+      ["not on the Supervisor", tanzuSettings("v1.32.0---vmware.1-fips-vkr.1"), "vsphere-spark:tanzu.cluster.release", /the Supervisor has no TanzuKubernetesRelease "v1\.32\.0---vmware\.1-fips-vkr\.1"/],
+      ["a legacy TKr the class's selector leaves out", tanzuSettings(LEGACY), "vsphere-spark:tanzu.cluster.release", /does not match the release's labels, so the TKr resolver webhook would deny the Cluster/],
+      ["a class not on the Supervisor", tanzuSettings(GOOD, "builtin-generic-v3.5.0"), "vsphere-spark:tanzu.cluster.clusterClass", /the Supervisor has no ClusterClass "builtin-generic-v3\.5\.0" in namespace vmware-system-vks-public/],
+    ];
+    for (const [what, s, key, re] of rows) {
+      const r = await check(s);
+      log(`release check, ${what}: ${r.errors.length === 0 ? "passes" : r.errors.map((e) => `${e.path}: ${e.message.slice(0, 160)}`).join("; ")}`);
+      if (!key) assert.deepEqual(r.errors, [], what);
+      else {
+        assert.equal(r.errors[0]?.path, key, what);
+        assert.match(r.errors[0].message, re!, what);
+      }
+    }
+
+    // Under the API server's RBAC: a service account with no grant gets the server's 403, named; with
+    // a ClusterRole to get TKrs and a Role to get ClusterClasses it passes.
+    await api.post(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "tkr-reader" } });
+    const tr = await api.post(`/api/v1/namespaces/${NS}/serviceaccounts/tkr-reader/token`, { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } });
+    const saKc = tokenKubeconfig({ name: "lab-sa", server: cp!.server, token: tr.status.token, namespace: NS, caPem: cp!.ca });
+    const denied = checkSupervisorRelease(tanzuSettings(GOOD), await readSupervisorReleaseObjects(saKc, tanzuSettings(GOOD), { tkr: true, clusterClass: true }));
+    assert.equal(denied.errors.length, 2);
+    assert.match(denied.errors[0].message, /could not read TanzuKubernetesRelease "v1\.31\.4---vmware\.1-fips-vkr\.3" from the Supervisor: HTTP 403: .*forbidden/);
+    log(`release check without RBAC: ${denied.errors[0].message.slice(0, 220)}`);
+    await api.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "tkr-reader" }, rules: [{ apiGroups: ["run.tanzu.vmware.com"], resources: ["tanzukubernetesreleases"], verbs: ["get"] }] });
+    await api.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "tkr-reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "tkr-reader" }, subjects: [{ kind: "ServiceAccount", name: "tkr-reader", namespace: NS }] });
+    await api.post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${VKS_PUBLIC}/roles`, { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "class-reader" }, rules: [{ apiGroups: ["cluster.x-k8s.io"], resources: ["clusterclasses"], verbs: ["get"] }] });
+    await api.post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${VKS_PUBLIC}/rolebindings`, { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "class-reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "class-reader" }, subjects: [{ kind: "ServiceAccount", name: "tkr-reader", namespace: NS }] });
+    await waitFor("the grants in force", async () => {
+      const r = checkSupervisorRelease(tanzuSettings(GOOD), await readSupervisorReleaseObjects(saKc, tanzuSettings(GOOD), { tkr: true, clusterClass: true }));
+      return r.errors.length === 0 ? true : undefined;
+    }, 30_000);
+  });
+
+  it("release check in TanzuCluster (mock engine, real API server): an incompatible release registers nothing; the compatible one registers namespace, classes and cluster", async function () {
+    parts.need(this, "TanzuCluster's release check against the real API server", CP_TOOLS, { up: cp !== undefined, name: "the control plane" });
+    const api = cp!.admin;
+    if (!(await api.exists(`/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases/${GOOD}`))) this.skip();
+    const kc = kubeconfig(cp!.server, { ca: cp!.ca, cert: (api as any).creds.cert, key: (api as any).creds.key });
+    const run = (release: string) => {
+      const raw = referenceRaw();
+      raw.cluster.release = release;
+      raw.supervisor.access = "kubeconfig";
+      delete raw.supervisor.user;
+      return runUnderMocks(
+        {
+          project: "vsphere-spark",
+          stack: "tanzu-lab",
+          config: {},
+          invokes: { "vsphere:index/getPolicy:getPolicy": () => ({ id: "policy-1" }), "vsphere:index/getContentLibrary:getContentLibrary": () => ({ id: "lib-1" }) },
+          outputs: { "kubernetes:core/v1:Secret": () => ({ data: { value: Buffer.from("clusters:\n- cluster:\n    server: https://10.0.0.1:6443\n").toString("base64") } }) },
+        },
+        async () => {
+          const c = new TanzuCluster("spark", { tanzu: raw, supervisorKubeconfig: kc, password: "pw", vcenter: { server: "vcenter.lab.local", user: "administrator@vsphere.local" } });
+          return { id: c.apiEndpoint } as Record<string, any>;
+        },
+      );
+    };
+    const made = (rs: { type: string; name: string }[] | undefined) => (rs ?? []).filter((x) => /^vsphere:|cluster\.x-k8s\.io|^kubernetes:core/.test(x.type)).map((x) => x.name);
+    let caught: any;
+    await run(INCOMPATIBLE).catch((e) => (caught = e));
+    assert.ok(caught, "refused");
+    assert.match(String(caught.message), /args\.tanzu\.cluster\.release: TanzuKubernetesRelease v1\.30\.8---vmware\.1-fips-vkr\.1 is not Ready on this Supervisor/);
+    assert.deepEqual(made(caught.recordedResources), [], "no VM class, namespace, Secret or Cluster registered");
+    log(`TanzuCluster, incompatible release: refused, ${made(caught.recordedResources).length} resources registered`);
+    const ok = await run(GOOD);
+    const names = made(ok.resources);
+    for (const n of ["spark-namespace", "spark-class-worker", "spark-cluster"]) assert.ok(names.includes(n), `${n} in ${names.join(", ")}`);
+    log(`TanzuCluster, compatible release: ${names.length} resources registered (${names.join(", ")})`);
   });
 });

@@ -9,7 +9,7 @@ import { runUnderMocks, unwrapSecrets, isSecretMarker, type MockRunResult } from
 import { TanzuCluster, checkRollout, lastAppliedRollout, parseRolloutState, rolloutState, type TanzuClusterArgs } from "../../components/tanzu";
 import { ValidationError } from "../../components/validation";
 import { checkRecorded } from "../support/vsphere-schema";
-import { reference, referenceRaw } from "./helpers";
+import { reference, referenceRaw, standInSupervisor } from "./helpers";
 
 const WORKLOAD_KUBECONFIG = [
   "apiVersion: v1",
@@ -59,6 +59,7 @@ async function run(args: Partial<TanzuClusterArgs> & { tanzu: unknown }) {
           logins.push({ ...req, password: req.password === "s3cret-sso" ? "<ok>" : "<wrong>" });
           return "session-token-123";
         },
+        readReleaseObjects: standInSupervisor().read,
         ...args,
       });
       return { ...c.outputs, apiEndpoint: c.apiEndpoint, kubeconfig: c.kubeconfig, workerPool: c.workerPool } as Record<string, any>;
@@ -112,7 +113,7 @@ describe("TanzuCluster under the mock runtime", function () {
     assert.deepEqual(logins, [{ url: "https://192.168.10.2", user: "administrator@vsphere.local", password: "<ok>", caPem: undefined, insecureSkipTlsVerify: true }]);
     assert.equal(r.outputs.apiEndpoint, "192.168.10.5:6443");
     assert.equal(r.outputs.kubeconfig, WORKLOAD_KUBECONFIG);
-    assert.deepEqual(r.outputs.tanzuRollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
+    assert.deepEqual(r.outputs.tanzuRollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 }, namespace: "spark", contentLibraries: ["vm-images"] });
     assert.equal((r.outputs.workerPool as any).count, 16);
   });
 

@@ -5,7 +5,7 @@ import type { ValidateFunction } from "ajv";
 import { parse } from "yaml";
 import { readSchemaFile } from "../../src/codegen/schemas";
 import { readStackFile } from "../../src/plan/stack-file";
-import { resolveTanzuSettings, type TanzuSettings } from "../../components/tanzu";
+import { RESOLVE_TKR_ANNOTATION, classNamespaceOf, resolveTanzuSettings, type ClusterClassObject, type Observed, type SupervisorReleaseObjects, type TanzuSettings, type TkrObject } from "../../components/tanzu";
 
 /** A PEM-shaped certificate for the renderers (never parsed as X.509). */
 export const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
@@ -107,4 +107,36 @@ export function tkcProblems(manifest: Record<string, any>): string[] {
   const asV2 = { ...manifest, apiVersion: "run.tanzu.vmware.com/v1alpha2" };
   if (!v(asV2)) problems.push(...ajvErrors(v).map((e) => `CRD v1alpha2: ${e}`));
   return problems;
+}
+
+/**
+ * A TanzuKubernetesRelease as `kubectl get tkr -o yaml` shows one on a Supervisor (the fields the
+ * release check reads): name = the version's label, Ready and Compatible conditions.
+ */
+export function tkrObject(name: string, o: { ready?: string; compatible?: string; labels?: Record<string, string>; version?: string; reason?: string; message?: string } = {}): TkrObject {
+  const cond = (type: string, status: string | undefined) =>
+    status === undefined ? [] : [{ type, status, lastTransitionTime: "2026-11-01T00:00:00Z", ...(status !== "True" && o.reason ? { reason: o.reason } : {}), ...(status !== "True" && o.message ? { message: o.message } : {}) }];
+  return {
+    metadata: { name, labels: { ...(o.labels ?? {}) } },
+    spec: { version: o.version ?? `v${name.replace(/^v/, "").split("---").join("+")}` },
+    status: { conditions: [...cond("Ready", o.ready ?? "True"), ...cond("Compatible", o.compatible ?? "True")] },
+  };
+}
+
+/** A ClusterClass with (or without, `selector: null`) the TKr resolver's annotation. */
+export function clusterClassObject(name: string, namespace: string, selector: string | null = ""): ClusterClassObject {
+  return { metadata: { name, namespace, ...(selector === null ? {} : { annotations: { [RESOLVE_TKR_ANNOTATION]: selector } }) } };
+}
+
+/** A stand-in Supervisor for `TanzuCluster`'s `readReleaseObjects`: the settings' release Ready and Compatible, the class there. */
+export function standInSupervisor(objects: { tkr?: Observed<TkrObject>; clusterClass?: Observed<ClusterClassObject> } = {}) {
+  const reads: { tkr: boolean; clusterClass: boolean }[] = [];
+  const read = async (_kc: string, s: TanzuSettings, which: { tkr: boolean; clusterClass: boolean }): Promise<SupervisorReleaseObjects> => {
+    reads.push(which);
+    const out: SupervisorReleaseObjects = {};
+    if (which.tkr) out.tkr = objects.tkr ?? { state: "found", object: tkrObject(s.cluster.release) };
+    if (which.clusterClass) out.clusterClass = objects.clusterClass ?? { state: "found", object: clusterClassObject(s.cluster.clusterClass, classNamespaceOf(s)) };
+    return out;
+  };
+  return { read, reads };
 }

@@ -9,8 +9,9 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { applyNamespaceLimits, kubeconfigEndpoint, namespaceAccessPath, namespaceAccessProvider, namespaceLimitsBody, namespaceLimitsProvider, tokenKubeconfig, wcpLogin } from "../../components/tanzu";
+import { applyNamespaceLimits, kubeconfigEndpoint, namespaceAccessPath, namespaceAccessProvider, namespaceLimitsBody, namespaceLimitsProvider, readSupervisorReleaseObjects, tokenKubeconfig, wcpLogin } from "../../components/tanzu";
 import { requireTool, tmpDir } from "../cluster/helpers";
+import { reference } from "./helpers";
 
 interface Seen {
   method: string;
@@ -190,5 +191,41 @@ describe("Tanzu HTTP calls against a local HTTPS server", function () {
     assert.equal(kubeconfigEndpoint("clusters:\n- cluster:\n    server: https://[fd00::5]:6443\n"), "[fd00::5]:6443");
     assert.equal(kubeconfigEndpoint("    server: \"https://api.example\"\n"), "api.example:443");
     assert.throws(() => kubeconfigEndpoint("kind: Config\n"), /no server/);
+  });
+  describe("the release check's reads (GET the TKr and the ClusterClass)", () => {
+    const settings = () => reference();
+    it("found, missing (404) and what the Supervisor said (403): the bearer token and the CA used", async () => {
+      const kc = tokenKubeconfig({ name: "sup", server: base, token: "tok-1", namespace: "spark", caPem: cert });
+      handler = (r) =>
+        r.url.startsWith("/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases/")
+          ? { status: 200, body: JSON.stringify({ metadata: { name: "v1.31.4---vmware.1-fips-vkr.3" }, spec: { version: "v1.31.4+vmware.1-fips-vkr.3" }, status: { conditions: [{ type: "Ready", status: "True" }, { type: "Compatible", status: "True" }] } }) }
+          : { status: 404, body: JSON.stringify({ kind: "Status", reason: "NotFound", code: 404 }) };
+      const got = await readSupervisorReleaseObjects(kc, settings(), { tkr: true, clusterClass: true });
+      assert.equal(got.tkr?.state, "found");
+      assert.deepEqual(got.clusterClass, { state: "missing" });
+      assert.deepEqual(seen.map((x) => [x.method, x.url, x.headers.authorization]), [
+        ["GET", "/apis/run.tanzu.vmware.com/v1alpha3/tanzukubernetesreleases/v1.31.4---vmware.1-fips-vkr.3", "Bearer tok-1"],
+        ["GET", "/apis/cluster.x-k8s.io/v1beta1/namespaces/vmware-system-vks-public/clusterclasses/builtin-generic-v3.4.0", "Bearer tok-1"],
+      ]);
+      handler = () => ({ status: 403, body: JSON.stringify({ kind: "Status", message: "tanzukubernetesreleases.run.tanzu.vmware.com is forbidden", code: 403 }) });
+      const denied = await readSupervisorReleaseObjects(kc, settings(), { tkr: true, clusterClass: false });
+      assert.equal(denied.tkr?.state, "unreadable");
+      assert.match((denied.tkr as { error: string }).error, /^HTTP 403: .*is forbidden/);
+      assert.equal(denied.clusterClass, undefined, "not read when not asked");
+      // The OS images the TKr lists: read one by one; one the Supervisor lacks (404) is left out, as the resolver leaves it out.
+      handler = (r) =>
+        r.url.includes("/tanzukubernetesreleases/")
+          ? { status: 200, body: JSON.stringify({ metadata: { name: "v1.31.4---vmware.1-fips-vkr.3" }, spec: { version: "v1.31.4+vmware.1-fips-vkr.3", osImages: [{ name: "vmi-a" }, { name: "vmi-gone" }] } }) }
+          : r.url.endsWith("/osimages/vmi-a")
+            ? { status: 200, body: JSON.stringify({ metadata: { name: "vmi-a" }, spec: { os: { name: "ubuntu", version: "24.04" } } }) }
+            : { status: 404, body: "{}" };
+      seen = [];
+      const withImages = await readSupervisorReleaseObjects(kc, settings(), { tkr: true, clusterClass: false });
+      assert.deepEqual(withImages.osImages?.map((i) => i.metadata?.name), ["vmi-a"]);
+      assert.deepEqual(seen.map((x) => x.url).slice(1), ["/apis/run.tanzu.vmware.com/v1alpha3/osimages/vmi-a", "/apis/run.tanzu.vmware.com/v1alpha3/osimages/vmi-gone"]);
+      // Negative control: without the CA the certificate is refused (unreadable, not missing).
+      const noCa = await readSupervisorReleaseObjects(tokenKubeconfig({ name: "sup", server: base, token: "tok-1", namespace: "spark" }), settings(), { tkr: true, clusterClass: false });
+      assert.equal(noCa.tkr?.state, "unreadable");
+    });
   });
 });

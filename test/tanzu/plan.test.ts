@@ -82,7 +82,7 @@ describe("Tanzu plan and worker pool", () => {
     assert.ok(p.text.includes("  access: group spark-devs@vsphere.local EDIT"), p.text.join("\n"));
     assert.deepEqual(t.capacity.total, { vms: 19, cpus: 280, memoryMiB: 2162688, volumeGiB: 8000 }); // 16 × (100 containerd + 400 kubelet)
     assert.deepEqual(t.capacity.hosts, { count: 4, cpuThreads: 384, memoryMiB: 3145728 });
-    assert.deepEqual(t.rollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 } });
+    assert.deepEqual(t.rollout, { release: "v1.31.4---vmware.1-fips-vkr.3", controlPlaneReplicas: 3, pools: { workers: 16 }, namespace: "spark", contentLibraries: [] });
     assert.ok(p.text.includes("    workers: 16 × spark-worker-16c-120g + 500 GiB volumes"), p.text.join("\n"));
     assert.ok(p.text.includes("  total: 19 VMs, 280 vCPU, 2112 GiB of 384 threads, 3072 GiB on 4 hosts"), p.text.join("\n"));
   });

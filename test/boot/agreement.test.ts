@@ -4,10 +4,12 @@
  * but for the secrets the review copy replaces by placeholders. No QEMU: runs in `npm test`.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { plan } from "../../src/plan/plan";
 import { programVms } from "./lab";
+import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 
 const ROOT = path.resolve(__dirname, "../../..");
 /** What the review artifacts put where a secret, or a value known only after `pulumi up`, goes. */
@@ -66,5 +68,25 @@ describe("boot lab: the lab boots what plan --out shows", () => {
     const problems: string[] = [];
     agree({ runcmd: [["bash", "/x"]], packages: ["haproxy"] }, { runcmd: [["bash", "/y"]], packages: ["haproxy"] }, "vm", problems);
     assert.deepEqual(problems, ['vm.runcmd[0][1]: review "/y" but the VM gets "/x"']);
+  });
+});
+
+/** The files the kubeadm stand-in's control-plane join preflight requires (guest/k8s-standin). */
+export function standinSharedFiles(standin: string): string[] {
+  const block = standin.slice(standin.indexOf('"kubeadm join preflight")'));
+  const m = /for f in ([^;]+); do \[ -f "\$k\/pki\/\$f" \]/.exec(block);
+  if (!m) throw new Error("no shared-file check in the stand-in's join preflight");
+  return m[1].trim().split(/\s+/).map((f) => `/etc/kubernetes/pki/${f}`);
+}
+
+describe("boot lab: the kubeadm stand-in's join preflight checks the program's shared files", () => {
+  const text = fs.readFileSync(path.join(ROOT, "test/boot/guest/k8s-standin"), "utf8");
+  it("the eight SHARED_PKI_FILES, no more, no fewer", () => {
+    assert.deepEqual(standinSharedFiles(text).sort(), SHARED_PKI_FILES.map((f) => f.path).sort());
+  });
+  it("would see one left out (negative control)", () => {
+    const without = text.replace(" sa.pub; do [ -f", "; do [ -f");
+    assert.notEqual(without, text);
+    assert.notDeepEqual(standinSharedFiles(without).sort(), SHARED_PKI_FILES.map((f) => f.path).sort());
   });
 });

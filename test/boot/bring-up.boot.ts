@@ -17,7 +17,7 @@ import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { parse, stringify } from "yaml";
 import { BootOptions, BootResult, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programVms, withDocuments } from "./lab";
-import { kubeadmCalls } from "./checks";
+import { kubeadmCalls, phasesByCall } from "./checks";
 import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { BOOTSTRAP_GAVE_UP_PATH, BOOTSTRAP_SCRIPT_PATH, KUBEADM_DONE_PATH, MAX_KUBEADM_ATTEMPTS, STATUS_GUESTINFO_KEY } from "../../components/cluster/cloud-init";
 
@@ -31,18 +31,6 @@ const INIT = `kubeadm init --config ${KUBEADM_CONFIG} --upload-certs`;
 const JOIN = `kubeadm join --config ${KUBEADM_CONFIG}`;
 
 export const timings: Record<string, number> = {};
-
-/** The stand-in's phase log: per kubeadm call (its sequence number), the phases it ran. */
-function phasesByCall(r: BootResult): { seq: number; what: string; phases: string[] }[] {
-  const out = new Map<number, { seq: number; what: string; phases: string[] }>();
-  for (const l of (r.report.phases ?? "").split("\n").filter(Boolean)) {
-    const [seq, tool, sub, phase] = l.split(" ");
-    const k = Number(seq);
-    if (!out.has(k)) out.set(k, { seq: k, what: `${tool} ${sub}`, phases: [] });
-    out.get(k)!.phases.push(phase);
-  }
-  return [...out.values()].sort((a, b) => a.seq - b.seq);
-}
 
 /**
  * The lab's check: a node that says its bootstrap is done ran kubeadm to its last phase (init:

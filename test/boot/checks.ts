@@ -48,3 +48,15 @@ export function kubeadmCalls(r: BootResult): string[] {
   return r.report.standin.split("\n").filter((l) => / kubeadm /.test(l)).map((l) => l.replace(/^\d+ /, ""));
 }
 
+
+/** The stand-in's phase log: per kubeadm call (its sequence number), the phases it ran. */
+export function phasesByCall(r: BootResult): { seq: number; what: string; phases: string[] }[] {
+  const out = new Map<number, { seq: number; what: string; phases: string[] }>();
+  for (const l of (r.report.phases ?? "").split("\n").filter(Boolean)) {
+    const [seq, tool, sub, phase] = l.split(" ");
+    const k = Number(seq);
+    if (!out.has(k)) out.set(k, { seq: k, what: `${tool} ${sub}`, phases: [] });
+    out.get(k)!.phases.push(phase);
+  }
+  return [...out.values()].sort((a, b) => a.seq - b.seq);
+}

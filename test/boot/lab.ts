@@ -49,9 +49,13 @@ export interface ProgramVm {
   dataDisksGiB: number[];
 }
 
-/** Runs the real program (the dev stack plus `sets`) under the mock runtime and returns its VMs. */
-export async function programVms(sets: string[]): Promise<Record<string, ProgramVm>> {
-  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate: realisticOutputs() });
+/**
+ * Runs the real program (the dev stack plus `sets`) under the mock runtime and returns its VMs. With
+ * `previousCluster` (the `clusterLifecycle` output of an earlier run, see `programState`): the program
+ * renders them for a cluster that exists (`pulumi up` on a running cluster).
+ */
+export async function programVms(sets: string[], previousCluster?: unknown): Promise<Record<string, ProgramVm>> {
+  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate: realisticOutputs(), ...(previousCluster !== undefined ? { previousCluster } : {}) });
   if (!r.ok) throw new Error(`plan failed: ${JSON.stringify(r.errors)}`);
   const out: Record<string, ProgramVm> = {};
   for (const vm of r.recorded.filter((x) => x.type === VM_TYPE)) {
@@ -72,6 +76,13 @@ export async function programVms(sets: string[]): Promise<Record<string, Program
     };
   }
   return out;
+}
+
+/** The program's `clusterLifecycle` output (what a `pulumi up` of the dev stack plus `sets` applies). */
+export async function programState(sets: string[]): Promise<Record<string, unknown>> {
+  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate: realisticOutputs() });
+  if (!r.ok) throw new Error(`plan failed: ${JSON.stringify(r.errors)}`);
+  return r.plan.outputs.clusterLifecycle as Record<string, unknown>;
 }
 
 export interface BootOptions {
@@ -141,6 +152,20 @@ export class LabNetwork {
   /** Starts the stand-in API server (answers `/readyz`) on `addresses`:6443 inside the namespace. */
   serveApi(addresses: string[], log: string): void {
     this.serve("api-standin.js", [log, ...addresses]);
+  }
+
+  /**
+   * Starts the etcd stand-in (etcd-standin.ts) on `addresses`:2379 inside the namespace: TLS with
+   * `certPem`/`keyPem` (a server certificate the guest's etcd CA signed), asking for a client
+   * certificate signed by `caPem`; its member list starts as `members` and loses those removed.
+   */
+  serveEtcd(addresses: string[], o: { caPem: string; certPem: string; keyPem: string; members: { ID: string }[] }, log: string): void {
+    const dir = path.dirname(log);
+    fs.writeFileSync(path.join(dir, "ca.crt"), o.caPem);
+    fs.writeFileSync(path.join(dir, "server.crt"), o.certPem);
+    fs.writeFileSync(path.join(dir, "server.key"), o.keyPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, "members.json"), JSON.stringify(o.members));
+    this.serve("etcd-standin.js", [log, dir, ...addresses]);
   }
 
   /** Serves the image's package mirror on the gateway address, port 80 (the template's apt source). */

@@ -24,6 +24,10 @@ import { LabVm, nodeObject } from "./nodes";
 import { Parts, Tool, pick, resolveTools } from "./tools";
 import { sparkPods, standInExecutorPod } from "./spark-pods";
 import { labDecisions, registration } from "./stack";
+import { startSubmit, stopSubmit, tail } from "./spark-submit";
+import { sparkArtifacts } from "../../components/spark/artifacts";
+import { submitArgs, k8sMaster } from "../../components/spark/submit";
+import { CLIENT_BLOCK_MANAGER_PORT, CLIENT_DRIVER_PORT } from "../../components/spark/conf";
 
 const log = (s: string) => console.log(`      ${s}`);
 const NS = "spark";
@@ -79,7 +83,7 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
   };
 
   before(async function () {
-    tools = resolveTools(["kubernetes", "etcd", "kwok"]);
+    tools = resolveTools(["kubernetes", "etcd", "kwok", "pyspark"]);
     d = labDecisions("zones", ZONES_LAB_SETS);
     const { paths, missing } = pick(tools, CONTROL_PLANE);
     if (missing.length) return;
@@ -100,6 +104,8 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
     for (const n of nodes) nodeZone.set(n.metadata.name, n.metadata.labels[ZONE]);
     await cp.admin.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     await cp.admin.post("/apis/scheduling.k8s.io/v1/priorityclasses", { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: d.spark.priorityClass!.name }, value: d.spark.priorityClass!.value, preemptionPolicy: "Never" });
+    // The executors' service account (spark.kubernetes.authenticate.*.serviceAccountName): admission needs it for real Spark's pods.
+    await cp.admin.post(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: d.spark.serviceAccount } });
     log(`lab: ${nodes.length} nodes (kwok) labelled from their kubeadm configuration, ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
   });
 
@@ -147,6 +153,69 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
       log(`${c.name}: scheduler ${JSON.stringify(got.perZone)} + ${got.pending} Pending; plan ${JSON.stringify(expected.perZone)} + ${expected.pending} Pending`);
       assert.deepEqual(got, { perZone: expected.perZone, pending: expected.pending });
       await clear(cp!.admin);
+    });
+  }
+
+  // Real Spark: spark-submit (pyspark 4.0.1, client mode, the driver in the lab's process) with the
+  // rendered spark-defaults.conf and executor pod template of the placement; the executors are the
+  // ones Spark's ExecutorPodsAllocator creates from that template, placed by the real scheduler.
+  const realCases: { name: string; placement: Partial<SparkSettings["placement"]>; n: number; withoutTemplate?: boolean }[] = [
+    { name: "spread required, 12 executors: 4 per zone", placement: { zoneSpread: "required" }, n: 12 },
+    { name: "pinned to zone-c, 8 executors: all in zone-c", placement: { zone: "zone-c", zoneSpread: "none" }, n: 8 },
+    // Negative control: the same pinned submission with the executor template of a stack without zone fields is not kept to zone-c.
+    { name: "pinned to zone-c, 8 executors, with the template of no placement (negative control): not kept to zone-c", placement: { zone: "zone-c", zoneSpread: "none" }, n: 8, withoutTemplate: true },
+  ];
+  for (const c of realCases) {
+    it(`real Spark (spark-submit, client mode), ${c.name}${c.withoutTemplate ? "" : ", with the rendered executor template, as the plan says"}`, async function () {
+      parts.need(this, `real Spark, ${c.name}`, [...CONTROL_PLANE, "spark-home", "kubectl"], { up: cp !== undefined, name: "the control plane" });
+      const tag = `zones-${realCases.indexOf(c)}`;
+      const settings = { ...d.spark, placement: { ...d.spark.placement, zoneSpread: "none", zone: undefined, ...c.placement } } as SparkSettings;
+      const plan = planSpark(settings, d.cluster.workerPool);
+      const expected = executorsPerZone(d.cluster.workerPool.zones!, 1, c.n, settings.placement);
+      assert.equal(expected.pending, 0, "the plan places them all");
+      const art = Object.fromEntries(sparkArtifacts(settings, d.cluster.workerPool, `127.0.0.1:${cp!.port}`).map((a) => [a.path, a.content]));
+      const templates = path.join(dir, `templates-${tag}`);
+      fs.mkdirSync(templates, { recursive: true });
+      // The negative control's template: the one rendered without zone fields (no placement).
+      const noPlacement = { ...d.spark, placement: { ...d.spark.placement, zoneSpread: "none", zone: undefined } } as SparkSettings;
+      const template = c.withoutTemplate ? sparkArtifacts(noPlacement, d.cluster.workerPool, `127.0.0.1:${cp!.port}`).find((a) => a.path === "spark/pod-templates/executor.yaml")!.content : art["spark/pod-templates/executor.yaml"];
+      if (c.withoutTemplate) assert.notEqual(template, art["spark/pod-templates/executor.yaml"]);
+      fs.writeFileSync(path.join(templates, "executor.yaml"), template);
+      const sparkHome = fs.realpathSync(pick(tools, ["spark-home"]).paths["spark-home"]);
+      const args = submitArgs({ ...plan, settings: { ...plan.settings, sparkApplication: { ...plan.settings.sparkApplication, name: tag } } }, "client", k8sMaster(`127.0.0.1:${cp!.port}`), {
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.port": String(CLIENT_DRIVER_PORT),
+        "spark.driver.blockManager.port": String(CLIENT_BLOCK_MANAGER_PORT),
+        "spark.kubernetes.executor.podTemplateFile": path.join(templates, "executor.yaml"),
+        "spark.executor.instances": String(c.n),
+      }, sparkHome);
+      const t0 = Date.now();
+      const { proc, logFile } = startSubmit({ tools, dir, tag, args, sparkDefaults: art["spark/spark-defaults.conf"], kubeconfig: cp!.adminKubeconfig });
+      try {
+        const pods = await waitFor(
+          `${c.n} Spark executors bound`,
+          async () => {
+            const ps = await sparkPods(cp!.admin, NS, "spark-role=executor");
+            return ps.length >= c.n && ps.every((p) => p.spec.nodeName) ? ps : undefined;
+          },
+          180_000,
+        ).catch((e) => {
+          throw new Error(`${e.message}\n--- spark-submit log ---\n${tail(logFile)}`);
+        });
+        // Let the allocator ask for more than it should, then look again.
+        await new Promise((r) => setTimeout(r, 3000));
+        const final = await sparkPods(cp!.admin, NS, "spark-role=executor");
+        const got = perZone(final);
+        log(`real Spark, ${c.name}: ${final.length} executors in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${JSON.stringify(got.perZone)}; plan ${JSON.stringify(expected.perZone)}`);
+        assert.equal(final.length, c.n, `Spark created ${final.length}, the plan says ${c.n}`);
+        if (c.withoutTemplate) assert.ok(got.perZone["zone-a"] + got.perZone["zone-b"] > 0, `without the template every executor still landed in zone-c: ${JSON.stringify(got.perZone)}`);
+        else assert.deepEqual(got, { perZone: expected.perZone, pending: 0 });
+        assert.ok(pods.every((p) => p.spec.containers[0].resources.requests.cpu === plan.sizing.executorPod.cpuRequest), "the plan's CPU request");
+        assert.equal(proc.exitCode, null, `the driver is still running:\n${tail(logFile)}`);
+      } finally {
+        stopSubmit(proc);
+        await clear(cp!.admin);
+      }
     });
   }
 

@@ -9,6 +9,9 @@ import type { KubernetesSettings } from "./settings";
 import { kubeadmApiVersion } from "./settings";
 import { gpuNodeRegistration } from "./gpu";
 
+
+/** Where kubeadm pulls the control-plane images and the pause image from (ClusterConfiguration.imageRepository). */
+export const IMAGE_REPOSITORY = "registry.k8s.io";
 export const KUBELET_CONFIG_API = "kubelet.config.k8s.io/v1beta1";
 export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
 
@@ -159,7 +162,7 @@ export function initConfigDocuments(input: InitConfigInput): Doc[] {
     kubernetesVersion: `v${settings.version}`,
     controlPlaneEndpoint: endpointHostPort(endpoint),
     certificatesDir: "/etc/kubernetes/pki",
-    imageRepository: "registry.k8s.io",
+    imageRepository: IMAGE_REPOSITORY,
     networking: { podSubnet: settings.podCidr, serviceSubnet: settings.serviceCidr, dnsDomain: settings.dnsDomain },
     etcd: { local: { dataDir: "/var/lib/etcd" } },
     apiServer: { certSANs: sans },

@@ -15,7 +15,7 @@ import { assertNetwork, fileModes, kubeadmCalls, memKiB } from "./checks";
 import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { CERTS_EXPIRED_HINT, PKI_BACKUP_PATH } from "../../components/cluster/cloud-init";
 import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH } from "../../components/cluster/kube-vip";
-import { containerdProblems } from "../support/containerd";
+import { containerdProblems, CRI_TABLE, tomlTable } from "../support/containerd";
 
 const K8S = "vsphere-spark:kubernetes={version: 1.31.4, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}";
 const SETS = [K8S, "vsphere-spark:workersPerHost=1"];
@@ -220,6 +220,9 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
       assert.doesNotMatch(r.report.marks, /bootstrap\.failed/, "a success clears the failure mark");
       // containerd's effective configuration (`containerd config dump` in the guest): runc with the systemd cgroup driver.
       assert.deepEqual(containerdProblems(r.report.containerd), [], r.report.containerd);
+      // ... with the sandbox image the bootstrap took from `kubeadm config images list` (the stand-in answers as kubeadm 1.31).
+      assert.equal(tomlTable(r.report.containerd, CRI_TABLE)?.sandbox_image, '"registry.k8s.io/pause:3.10"', r.report.containerd);
+      assert.match(r.report.standin, / kubeadm config images list --kubernetes-version v1\.31\.4 --image-repository registry\.k8s\.io$/m);
     });
 
     it("boot 3: a reboot after success does nothing again", async () => {

@@ -4,6 +4,8 @@
  * misspelled table is still in the text but not where containerd reads it: only the dump shows that.
  */
 
+/** The CRI plugin's table (its `sandbox_image`, the pause image). */
+export const CRI_TABLE = '[plugins."io.containerd.grpc.v1.cri"]';
 /** The CRI plugin's runc runtime table and its options table (containerd 1.x config version 2). */
 export const RUNC_TABLE = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]';
 export const RUNC_OPTIONS_TABLE = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]';

@@ -746,14 +746,14 @@ export function haproxyBackendsNote(before: { name: string; address: string }[],
   if (added.length === 0 && removed.length === 0) return undefined;
   const lb = loadBalancer ?? "the load balancer";
   const at = (ns: { name: string; address: string }[]) => list(ns.map((n) => `${n.name} ${n.address}`));
-  const todo: string[] = [];
-  if (added.length > 0) todo.push(`add a line \`server <name> <address>:${APISERVER_PORT} check verify none\` per new control plane (${at(added)}) to the kube-apiservers backend`);
-  if (removed.length > 0) todo.push(`remove the \`server\` lines of ${at(removed)}`);
+  const edits: string[] = [];
+  if (added.length > 0) edits.push(`add a line \`server <name> <address>:${APISERVER_PORT} check verify none\` per new control plane (${at(added)}) to the kube-apiservers backend`);
+  if (removed.length > 0) edits.push(`remove the \`server\` lines of ${at(removed)}`);
   return (
     `HAProxy's backends are written at the load balancer's first boot: ${lb} keeps sending the API to the control planes it booted with (${at(before)}). ` +
     (added.length > 0 ? `The API stays reachable through them; the new ones take no API traffic through the endpoint until they are added. ` : "") +
     (removed.length > 0 ? `The removed ones fail its /readyz check and are marked down, so the API stays reachable through the others. ` : "") +
-    `On ${lb}: in /etc/haproxy/haproxy.cfg ${todo.join(", and ")}, then \`sudo haproxy -c -f /etc/haproxy/haproxy.cfg && sudo systemctl reload haproxy\``
+    `On ${lb}: in /etc/haproxy/haproxy.cfg ${edits.join(", and ")}, then \`sudo haproxy -c -f /etc/haproxy/haproxy.cfg && sudo systemctl reload haproxy\``
   );
 }
 

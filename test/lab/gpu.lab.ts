@@ -39,7 +39,7 @@ import { startSubmit, stopSubmit, tail } from "./spark-submit";
 import { sparkArtifacts } from "../../components/spark/artifacts";
 import { submitArgs, k8sMaster } from "../../components/spark/submit";
 import { CLIENT_BLOCK_MANAGER_PORT, CLIENT_DRIVER_PORT } from "../../components/spark/conf";
-import { sparkPods } from "./spark-pods";
+import { scheduleExecutors, sparkPods } from "./spark-pods";
 import { labDecisions, registration } from "./stack";
 import { quantityMiB } from "../../components/quantity";
 
@@ -189,21 +189,7 @@ function describeGpuLab(variant: GpuLabStack): void {
       log(`GPU lab (${variant.stack}): logs and state in ${dir}`);
     });
 
-    async function schedule(api: Api, pods: Pod[], app: string): Promise<Pod[]> {
-      for (const p of pods) await api.post(`/api/v1/namespaces/${NS}/pods`, p);
-      const selector = `spark-role=executor,${SPARK_APP_SELECTOR_LABEL}=${app}`;
-      await waitFor(
-        `the scheduler decided on ${pods.length} executors of ${app}`,
-        async () => {
-          const ps = await sparkPods(api, NS, selector);
-          const done = ps.filter((p) => p.spec.nodeName || p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
-          return ps.length === pods.length && done.length === pods.length ? ps : undefined;
-        },
-        60_000,
-      );
-      await new Promise((r) => setTimeout(r, 2000));
-      return sparkPods(api, NS, selector);
-    }
+    const schedule = (api: Api, pods: Pod[], app: string) => scheduleExecutors(api, NS, pods, app, 2000);
 
     it("the plan's GPU executors all bind, one per GPU, only on GPU workers; one more stays Pending (no GPU left)", async function () {
       need(this, "GPU executors");

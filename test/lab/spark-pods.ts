@@ -6,7 +6,7 @@ import { parseCpuMilli, quantityMiB } from "../../components/quantity";
 import type { PodRequest } from "../../components/spark/sizing";
 import type { SparkPlan } from "../../components/spark/plan";
 import { podTemplate, SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
-import type { Api } from "./control-plane";
+import { type Api, waitFor } from "./control-plane";
 
 type Pod = Record<string, any>;
 
@@ -69,4 +69,25 @@ export function assertExecutorsBound(pods: Pod[], expected: number, plan: PodReq
   }
   if (problems.length) throw new Error(problems.join("; "));
   return `${bound.length} of ${expected} executors bound on ${nodes.size} workers, none Pending, each ${planCpu}m CPU / ${plan.memoryMiB} MiB as planned`;
+}
+
+/**
+ * Creates `pods` (executors of `app`) in `namespace` and returns them once the real scheduler has
+ * decided on each (bound, or Unschedulable), read again after `settleMs` so that the backoff queue
+ * could retry the Pending ones.
+ */
+export async function scheduleExecutors(api: Api, namespace: string, pods: Pod[], app: string, settleMs = 3000): Promise<Pod[]> {
+  for (const p of pods) await api.post(`/api/v1/namespaces/${namespace}/pods`, p);
+  const selector = `spark-role=executor,${SPARK_APP_SELECTOR_LABEL}=${app}`;
+  await waitFor(
+    `the scheduler decided on ${pods.length} executors of ${app}`,
+    async () => {
+      const ps = await sparkPods(api, namespace, selector);
+      const done = ps.filter((p) => p.spec.nodeName || p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
+      return ps.length === pods.length && done.length === pods.length ? ps : undefined;
+    },
+    120_000,
+  );
+  await new Promise((r) => setTimeout(r, settleMs));
+  return sparkPods(api, namespace, selector);
 }

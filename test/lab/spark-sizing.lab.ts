@@ -22,7 +22,7 @@ import { sparkApplication } from "../../components/spark/submit";
 import { Api, ControlPlane, waitFor } from "./control-plane";
 import { LabVm, addOnWorkloads, nodeObject } from "./nodes";
 import { Parts, Tool, pick, resolveTools } from "./tools";
-import { assertExecutorsBound, sparkPods, standInExecutorPod } from "./spark-pods";
+import { assertExecutorsBound, scheduleExecutors, sparkPods, standInExecutorPod } from "./spark-pods";
 import { labDecisions } from "./stack";
 
 const log = (s: string) => console.log(`      ${s}`);
@@ -92,21 +92,10 @@ async function running(api: Api, ns: string, selector: string, n: number, what: 
 }
 
 /** Creates `n` executors of `plan` (after `first`, e.g. a driver pod), waits until the scheduler has decided on each. */
-async function schedule(api: Api, plan: SparkPlan, app: string, n: number): Promise<Pod[]> {
-  for (let i = 1; i <= n; i++) await api.post(`/api/v1/namespaces/${NS}/pods`, standInExecutorPod(plan, NS, app, i));
-  const selector = `spark-role=executor,${SPARK_APP_SELECTOR_LABEL}=${app}`;
-  const decided = await waitFor(
-    `the scheduler decided on ${n} executors of ${app}`,
-    async () => {
-      const ps = await sparkPods(api, NS, selector);
-      const done = ps.filter((p) => p.spec.nodeName || p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
-      return ps.length === n && done.length === n ? ps : undefined;
-    },
-    120_000,
-  );
-  // Give the scheduler's backoff queue a moment to retry the Pending ones, then look again.
-  await new Promise((r) => setTimeout(r, 3000));
-  return decided.length ? sparkPods(api, NS, selector) : decided;
+
+/** The plan's executor pods (stand-ins for spark-submit's), `n` of them, as the real scheduler places them. */
+function schedule(api: Api, plan: SparkPlan, app: string, n: number): Promise<Pod[]> {
+  return scheduleExecutors(api, NS, Array.from({ length: n }, (_, i) => standInExecutorPod(plan, NS, app, i + 1)), app);
 }
 
 async function clear(api: Api, selector: string): Promise<void> {

@@ -18,11 +18,10 @@ import { stackArtifacts } from "../../src/stack";
 import { SparkPlan, planSpark } from "../../components/spark/plan";
 import type { SparkSettings } from "../../components/spark/settings";
 import { executorsPerZone } from "../../components/spark/zones";
-import { SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
 import { ControlPlane, waitFor, Api } from "./control-plane";
 import { LabVm, nodeObject } from "./nodes";
 import { Parts, Tool, pick, resolveTools } from "./tools";
-import { sparkPods, standInExecutorPod } from "./spark-pods";
+import { scheduleExecutors, sparkPods, standInExecutorPod } from "./spark-pods";
 import { labDecisions, registration } from "./stack";
 import { startSubmit, stopSubmit, tail } from "./spark-submit";
 import { sparkArtifacts } from "../../components/spark/artifacts";
@@ -42,20 +41,10 @@ const ZONES_LAB_SETS = [
   "vsphere-spark:endpoint={kind: external, address: 192.168.1.2}",
 ];
 
-async function schedule(api: Api, plan: SparkPlan, app: string, n: number): Promise<Pod[]> {
-  for (let i = 1; i <= n; i++) await api.post(`/api/v1/namespaces/${NS}/pods`, standInExecutorPod(plan, NS, app, i));
-  const selector = `spark-role=executor,${SPARK_APP_SELECTOR_LABEL}=${app}`;
-  await waitFor(
-    `the scheduler decided on ${n} executors of ${app}`,
-    async () => {
-      const ps = await sparkPods(api, NS, selector);
-      const done = ps.filter((p) => p.spec.nodeName || p.status?.conditions?.some((c: any) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
-      return ps.length === n && done.length === n ? ps : undefined;
-    },
-    120_000,
-  );
-  await new Promise((r) => setTimeout(r, 3000));
-  return sparkPods(api, NS, selector);
+
+/** The plan's executor pods (stand-ins for spark-submit's), `n` of them, as the real scheduler places them. */
+function schedule(api: Api, plan: SparkPlan, app: string, n: number): Promise<Pod[]> {
+  return scheduleExecutors(api, NS, Array.from({ length: n }, (_, i) => standInExecutorPod(plan, NS, app, i + 1)), app);
 }
 
 async function clear(api: Api): Promise<void> {

@@ -5,7 +5,8 @@
 #   lab/build-tools.sh --prune [TOOL ...]
 #   lab/build-tools.sh --key [TOOL ...]      # prints <tool>-<key>: the cache entry this checkout uses
 #
-# TOOLs (default: all): kubernetes etcd etcdutl kwok pulumi pulumi-kubernetes pyspark node vcsim
+# TOOLs (default: all but kubeadm): kubernetes etcd etcdutl kwok pulumi pulumi-kubernetes pyspark node vcsim
+#   kubeadm: kubeadm, kubelet, kube-proxy, for the boot lab's real `kubeadm init` (test/boot/README.md)
 #
 # For each tool, in order:
 #   1. a binary named by an environment variable (VSPHERE_SPARK_LAB_<TOOL>, e.g.
@@ -64,6 +65,7 @@ binaries() {
     pyspark) echo "spark-home" ;;
     node) echo "node" ;;
     vcsim) echo "vcsim govc" ;;
+    kubeadm) echo "kubeadm kubelet kube-proxy" ;;
     *) echo "build-tools: unknown tool $1" >&2; return 1 ;;
   esac
 }
@@ -71,6 +73,7 @@ estimate() {
   case "$1" in
     kubernetes) echo 1500 ;; pulumi) echo 900 ;; pulumi-kubernetes) echo 900 ;;
     etcd) echo 240 ;; etcdutl) echo 240 ;; kwok) echo 300 ;; pyspark) echo 120 ;; node) echo 60 ;; vcsim) echo 300 ;;
+    kubeadm) echo 900 ;;
   esac
 }
 envname() { echo "VSPHERE_SPARK_LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')"; }
@@ -88,6 +91,19 @@ recipe_kubernetes() {
   (cd "$src" && CGO_ENABLED=0 go build "${goflags[@]}" -ldflags "$ld" -o "$out/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
     k8s.io/kubernetes/cmd/kubectl)
+}
+
+recipe_kubeadm() {
+  local out=$1 src=$2
+  # The node's side of the same k8s.io/kubernetes (lab/tools/kubeadm/ pins what lab/tools/kubernetes/
+  # pins, plus what these three import), stamped as recipe_kubernetes stamps: kubeadm compares its
+  # own version with the stack's kubernetes.version and names the control plane's images after it.
+  local ld="" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=34 -X $p.gitTreeState=clean"
+  done
+  (cd "$src" && CGO_ENABLED=0 go build "${goflags[@]}" -ldflags "$ld" -o "$out/" \
+    k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
 }
 
 recipe_etcd() {

@@ -79,6 +79,23 @@ describe("lab/build-tools.sh --prune", function () {
     assert.deepEqual(ls(), []);
   });
 
+  it("kubeadm (kubeadm, kubelet, kube-proxy) is a tool of its own: its own key, asked for by name, never in the default list", () => {
+    const all = run(cache, "--key");
+    assert.equal(all.status, 0, all.stderr);
+    assert.doesNotMatch(all.stdout, /^kubeadm-/m, "the default list (every spec of the real-systems lab) leaves it out");
+    assert.match(all.stdout, /^kubernetes-[0-9a-f]{16}$/m);
+    const k = run(cache, "--key", "kubeadm");
+    assert.equal(k.status, 0, k.stderr);
+    assert.match(k.stdout.trim(), /^kubeadm-[0-9a-f]{16}$/);
+    // Pruning kubeadm leaves the kubernetes tool's entries (and the other way round).
+    entry(k.stdout.trim());
+    entry("kubeadm-0123456789abcdef");
+    entry("kubernetes-0123456789abcdef");
+    const r = run(cache, "--prune", "kubeadm");
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ls(), [k.stdout.trim(), `${k.stdout.trim()}.lock`, "kubernetes-0123456789abcdef", "kubernetes-0123456789abcdef.lock"].sort());
+  });
+
   it("refuses an unknown tool", () => {
     const r = run(cache, "--prune", "kubelet");
     assert.equal(r.status, 2);

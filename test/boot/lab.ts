@@ -31,9 +31,13 @@ export interface Image {
   mirror: string;
 }
 
-/** Builds (or reuses from the cache) the guest image. */
-export function buildImage(): Image {
-  const dir = execFileSync("bash", [path.join(HERE, "build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+/**
+ * Builds (or reuses from the cache) the guest image; with `k8s` (a payload folder of real-k8s.ts), the
+ * variant with the real kubeadm, kubelet and kubectl and the control plane's images.
+ */
+export function buildImage(k8s?: string): Image {
+  const env = k8s ? { ...process.env, VSPHERE_SPARK_BOOT_K8S: k8s } : process.env;
+  const dir = execFileSync("bash", [path.join(HERE, "build-image.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env }).trim();
   return { dir, disk: path.join(dir, "disk.raw"), kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), mirror: path.join(dir, "mirror") };
 }
 
@@ -90,6 +94,8 @@ export interface BootOptions {
   /** MAC of the QEMU vmxnet3 NIC (the program's static MAC). */
   mac: string;
   memoryMiB?: number;
+  /** Virtual CPUs (QEMU `-smp`, default 1); kubeadm's preflight wants 2 on a control plane. */
+  vcpus?: number;
   /** `default`: QEMU's first free slot (the kernel names it enp0sN); `ens192`: behind a root port at slot 192. */
   nicSlot?: "default" | "ens192";
   /** Lines for the kubeadm/kubelet/kubectl stand-ins (see guest/k8s-standin). */
@@ -166,6 +172,14 @@ export class LabNetwork {
     fs.writeFileSync(path.join(dir, "server.key"), o.keyPem, { mode: 0o600 });
     fs.writeFileSync(path.join(dir, "members.json"), JSON.stringify(o.members));
     this.serve("etcd-standin.js", [log, dir, ...addresses]);
+  }
+
+  /**
+   * Forwards `listen`:`port` (addresses the namespace holds) to `target`:`port`: the load balancer's
+   * stand-in in front of a real API server (tcp-forward.ts).
+   */
+  forward(listen: string[], target: string, port: number, log: string): void {
+    this.serve("tcp-forward.js", [log, target, String(port), ...listen]);
   }
 
   /** Serves the image's package mirror on the gateway address, port 80 (the template's apt source). */
@@ -280,7 +294,7 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
     "qemu-system-x86_64",
     "-machine", "q35,accel=tcg",
     "-cpu", "max,tcg-cpuid=off",
-    "-smp", "1",
+    "-smp", String(o.vcpus ?? 1),
     "-m", String(o.memoryMiB ?? 2048),
     "-smbios", "type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform",
     "-display", "none", "-vga", "none", "-no-reboot",
@@ -344,7 +358,7 @@ export function defaultParallelism(): number {
 /** A role's boots on its own network; started at once, awaited by its tests. */
 export interface Chain<T> {
   result: Promise<T>;
-  /** Requests to the API stand-in ("<address> <path>"). */
+  /** Requests to the API stand-in ("<address> <path>"), or the connections tcp-forward.ts forwarded. */
   apiLog: string;
   /** Requests to the lab's package mirror ("<address> <path> <status>"), when it served one. */
   mirrorLog: string;
@@ -360,7 +374,11 @@ export class Lab {
 
   constructor(private readonly image: () => Image) {}
 
-  chain<T>(addresses: string[], boots: (net: LabNetwork) => Promise<T>, opts: { mirror?: boolean } = {}): Chain<T> {
+  /**
+   * `opts.forwardTo`: `addresses` are the load balancer's and forward port 6443 to that address (a real
+   * API server in the guest, real-kubeadm.boot.ts) instead of the API stand-in answering there.
+   */
+  chain<T>(addresses: string[], boots: (net: LabNetwork) => Promise<T>, opts: { mirror?: boolean; forwardTo?: string } = {}): Chain<T> {
     const apiLog = path.join(tmpDir("api"), "requests.log");
     const mirrorLog = path.join(tmpDir("mirror"), "requests.log");
     fs.writeFileSync(apiLog, "");
@@ -370,7 +388,8 @@ export class Lab {
       this.nets.push(net);
       net.up();
       try {
-        if (addresses.length > 0) net.serveApi(addresses, apiLog);
+        if (addresses.length > 0 && opts.forwardTo) net.forward(addresses, opts.forwardTo, 6443, apiLog);
+        else if (addresses.length > 0) net.serveApi(addresses, apiLog);
         if (opts.mirror) net.serveMirror(this.image().mirror, mirrorLog);
         return await boots(net);
       } finally {

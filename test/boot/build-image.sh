@@ -12,6 +12,12 @@
 #
 # Output (printed on stdout): a folder with disk.raw (ext4, no partition table), vmlinuz, initrd.img,
 # and mirror/ (that repository).
+#
+# VSPHERE_SPARK_BOOT_K8S=<folder> (real-kubeadm.boot.ts; the folder test/boot/real-k8s.ts writes):
+# the variant with the REAL kubeadm, kubelet and kubectl from <folder>/bin, the kubelet package's unit
+# and kubeadm's drop-in (guest-kubeadm/, from kubernetes/release's packaging), and the control plane's
+# images (<folder>/images/*.tar) with the registry's stand-in that imports them at boot, instead of
+# the stand-ins. Its own cache entry (the folder's name is keyed by its inputs), on a larger disk.
 # Cache: $VSPHERE_SPARK_BOOT_CACHE, default test/boot/.cache (gitignored).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -75,8 +81,16 @@ if [ ! -f "$base/.complete" ]; then
 fi
 
 # The lab layer: stand-ins and the report collector, keyed by their content.
-lab_key=$(cd "$here/guest" && { echo "$base_key"; find . -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
-out=$cache/image-$lab_key
+k8s=${VSPHERE_SPARK_BOOT_K8S:-}
+lab_key=$(cd "$here/guest" && { echo "$base_key"; find . -type f | LC_ALL=C sort | xargs sha256sum
+  if [ -n "$k8s" ]; then echo "real: $(basename "$k8s")"; (cd "$here/guest-kubeadm" && find . -type f | LC_ALL=C sort | xargs sha256sum); fi
+} | sha256sum | cut -c1-16)
+if [ -n "$k8s" ]; then
+  [ -f "$k8s/.complete" ] || { log "VSPHERE_SPARK_BOOT_K8S=$k8s: not a finished payload (test/boot/real-k8s.ts)"; exit 1; }
+  out=$cache/image-kubeadm-$lab_key
+else
+  out=$cache/image-$lab_key
+fi
 if [ ! -f "$out/.complete" ]; then
   rm -rf "$out" && mkdir -p "$out"
   root=$out/root
@@ -86,9 +100,23 @@ if [ ! -f "$out/.complete" ]; then
   # The stand-in guestinfo channel replaces open-vm-tools' vmware-rpctool (diverted, not deleted).
   chroot "$root" dpkg-divert --quiet --local --rename --add /usr/bin/vmware-rpctool
   install -m 0755 "$here/guest/vmware-rpctool" "$root/usr/bin/vmware-rpctool"
-  # Recording stand-ins for the Kubernetes tools (installMode: preinstalled puts them in /usr/bin).
-  for t in kubeadm kubelet kubectl; do install -m 0755 "$here/guest/k8s-standin" "$root/usr/bin/$t"; done
-  install -m 0644 "$here/guest/kubelet.service" "$root/lib/systemd/system/kubelet.service"
+  if [ -n "$k8s" ]; then
+    # The real tools, where the packages put them (installMode: preinstalled), with the kubelet
+    # package's unit and kubeadm's drop-in; the images and the registry's stand-in that imports them.
+    for t in kubeadm kubelet kubectl; do install -m 0755 "$k8s/bin/$t" "$root/usr/bin/$t"; done
+    install -m 0644 "$here/guest-kubeadm/kubelet.service" "$root/lib/systemd/system/kubelet.service"
+    install -D -m 0644 "$here/guest-kubeadm/10-kubeadm.conf" "$root/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"
+    install -d "$root/var/lib/lab-images"
+    cp "$k8s"/images/*.tar "$root/var/lib/lab-images/"
+    install -m 0755 "$here/guest-kubeadm/lab-registry" "$root/usr/local/sbin/lab-registry"
+    install -m 0644 "$here/guest-kubeadm/lab-registry.service" "$root/etc/systemd/system/lab-registry.service"
+    ln -sf /etc/systemd/system/lab-registry.service "$root/etc/systemd/system/multi-user.target.wants/lab-registry.service"
+    install -D -m 0755 "$here/guest-kubeadm/lab-report-kubeadm" "$root/usr/local/lib/lab-report.d/kubeadm"
+  else
+    # Recording stand-ins for the Kubernetes tools (installMode: preinstalled puts them in /usr/bin).
+    for t in kubeadm kubelet kubectl; do install -m 0755 "$here/guest/k8s-standin" "$root/usr/bin/$t"; done
+    install -m 0644 "$here/guest/kubelet.service" "$root/lib/systemd/system/kubelet.service"
+  fi
   install -m 0755 "$here/guest/lab-report" "$root/usr/local/sbin/lab-report"
   install -m 0644 "$here/guest/lab-report.service" "$root/etc/systemd/system/lab-report.service"
   ln -sf /etc/systemd/system/lab-report.service "$root/etc/systemd/system/multi-user.target.wants/lab-report.service"
@@ -96,7 +124,9 @@ if [ ! -f "$out/.complete" ]; then
   cp -a "$mirror_dir" "$out/mirror"
   cp "$root"/boot/vmlinuz-* "$out/vmlinuz"
   cp "$root"/boot/initrd.img-* "$out/initrd.img"
-  mkfs.ext4 -q -F -L root -d "$root" "$out/disk.raw" 3G >&2
+  # (the real variant: about 1.5 GB of binaries and images, unpacked again by containerd, and room
+  # for the kubelet's disk-pressure thresholds; the file is sparse)
+  mkfs.ext4 -q -F -L root -d "$root" "$out/disk.raw" "$([ -n "$k8s" ] && echo 12G || echo 3G)" >&2
   rm -rf "$root"
   touch "$out/.complete"
 fi

@@ -16,8 +16,8 @@
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { parse, stringify } from "yaml";
-import { BootOptions, BootResult, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programVms, withDocuments } from "./lab";
-import { kubeadmCalls, phasesByCall } from "./checks";
+import { BootOptions, BootResult, CONTROL_PLANE, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programVms, withDocuments } from "./lab";
+import { assertControlPlanePreflight, kubeadmCalls, phasesByCall } from "./checks";
 import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { BOOTSTRAP_GAVE_UP_PATH, BOOTSTRAP_SCRIPT_PATH, KUBEADM_DONE_PATH, MAX_KUBEADM_ATTEMPTS, STATUS_GUESTINFO_KEY } from "../../components/cluster/cloud-init";
 
@@ -78,7 +78,7 @@ describe("boot lab: bring-up under power cuts (kubeadm's phase order)", function
     /** Two boots of one disk: the first cut by the stand-in, the second until `until`. */
     const twoBoots = (label: string, v: ProgramVm, extraConfig: Record<string, string>, addresses: string[], standin: string[], until: string) =>
       lab.chain(addresses, async (net: LabNetwork) => {
-        const o = (more: Partial<BootOptions>): BootOptions => ({ extraConfig, mac: v.macAddress!, memoryMiB: 2048, standin: ["version v1.31.4", ...standin], ...more });
+        const o = (more: Partial<BootOptions>): BootOptions => ({ extraConfig, mac: v.macAddress!, ...CONTROL_PLANE, standin: ["version v1.31.4", ...standin], ...more });
         const t1 = Date.now();
         const r1 = await boot(image, net, o({ until: "false", timeoutSeconds: 1500 }));
         timings[`${label}, boot 1 (cut)`] = Math.round((Date.now() - t1) / 1000);
@@ -86,7 +86,7 @@ describe("boot lab: bring-up under power cuts (kubeadm's phase order)", function
         const r2 = await boot(image, net, o({ disk: r1.disk, until, timeoutSeconds: 1800, files: [KUBEADM_DONE_PATH, BOOTSTRAP_GAVE_UP_PATH, DONE] }));
         timings[`${label}, boot 2`] = Math.round((Date.now() - t2) / 1000);
         return [r1, r2];
-      });
+      }, { vcpus: CONTROL_PLANE.vcpus });
 
     initCut = twoBoots("init cut after kubeconfig", init, init.extraConfig, [ENDPOINT], ["poweroff kubeadm init 1 kubeconfig"], `test -f ${DONE}`);
     joinCut = twoBoots("control-plane join cut after kubelet-start", joiner, joiner.extraConfig, [ENDPOINT, prev], ["poweroff kubeadm join 1 kubelet-start"], `test -f ${BOOTSTRAP_GAVE_UP_PATH}`);
@@ -113,6 +113,7 @@ describe("boot lab: bring-up under power cuts (kubeadm's phase order)", function
     const calls = phasesByCall(r2).filter((c) => c.what === "kubeadm init");
     assert.deepEqual(calls[0].phases, ["preflight", "certs", "kubeconfig"], "boot 1 stopped after kubeconfig");
     assertKubeadmFinished(r2);
+    assertControlPlanePreflight(r2);
     assert.match(r2.report.journal + r2.report["cloud-init-output"], /an earlier kubeadm init did not finish: asking etcd before resetting/);
     assert.match(r2.report.journal + r2.report["cloud-init-output"], /membership unknown/);
     assert.match(r2.report.marks, /kubeadm init finished/);
@@ -135,6 +136,7 @@ describe("boot lab: bring-up under power cuts (kubeadm's phase order)", function
     const calls = kubeadmCalls(r2);
     assert.equal(calls.filter((c) => c === JOIN).length, 1, `only the cut join ran: ${calls.join(" | ")}`);
     assert.ok(!calls.includes(RESET), `no reset: ${calls.join(" | ")}`);
+    assertControlPlanePreflight(r2);
     const log = r2.report.journal + r2.report["cloud-init-output"];
     assert.match(log, /whether this node is an etcd member is unknown, so nothing is reset/);
     assert.match(r2.report.marks, new RegExp(`kubeadm join did not succeed in ${MAX_KUBEADM_ATTEMPTS} attempts`), r2.report.marks);

@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import type { BootResult, ProgramVm } from "./lab";
 
-import { GATEWAY } from "./lab";
+import { GATEWAY, KUBEADM_CONTROL_PLANE_CPUS, KUBEADM_CONTROL_PLANE_MEMORY_MB } from "./lab";
 
 export { GATEWAY };
 
@@ -60,4 +60,24 @@ export function phasesByCall(r: BootResult): { seq: number; what: string; phases
     out.get(k)!.phases.push(phase);
   }
   return [...out.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * A control plane's guest has what kubeadm's preflight requires of one (NumCPU, Mem: see
+ * `KUBEADM_CONTROL_PLANE_CPUS` in lab.ts), and every `kubeadm init` / control-plane `join` the
+ * stand-in ran checked it and passed. Returns the guest's CPU count.
+ */
+export function assertControlPlanePreflight(r: BootResult, cpus = KUBEADM_CONTROL_PLANE_CPUS, memoryMb = KUBEADM_CONTROL_PLANE_MEMORY_MB): number {
+  const text = r.report.preflight ?? "";
+  const nproc = Number(/^nproc (\d+)$/m.exec(text)?.[1]);
+  const runs = text.split("\n").filter((l) => /^\d+ kubeadm (init|join) /.test(l));
+  assert.ok(runs.length > 0, `no kubeadm init/join preflight ran:\n${text}`);
+  for (const l of runs) {
+    const m = /NumCPU=(\d+) Mem=(\d+) (.*)$/.exec(l);
+    assert.ok(m, l);
+    assert.equal(m[3], "ok", `kubeadm's preflight failed: ${l}`);
+    assert.ok(Number(m[1]) >= cpus && Number(m[2]) >= memoryMb, l);
+  }
+  assert.ok(nproc >= cpus, `the guest has ${nproc} CPU(s); kubeadm's preflight requires ${cpus} of a control plane`);
+  return nproc;
 }

@@ -15,8 +15,8 @@ import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { BootResult, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programState, programVms, withDocuments } from "./lab";
-import { fileModes, kubeadmCalls, phasesByCall } from "./checks";
+import { BootResult, CONTROL_PLANE, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programState, programVms, withDocuments } from "./lab";
+import { assertControlPlanePreflight, fileModes, kubeadmCalls, phasesByCall } from "./checks";
 import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { BOOTSTRAP_SCRIPT_PATH, KUBEADM_DONE_PATH, PKI_BACKUP_PATH } from "../../components/cluster/cloud-init";
 import { KUBEADM_CONFIG_PATH } from "../../components/cluster/kubeadm";
@@ -102,7 +102,7 @@ describe("boot lab: a control plane joining a running cluster (shared CA files, 
         const r = await boot(image, net, {
           extraConfig,
           mac: joiner.macAddress!,
-          memoryMiB: 2048,
+          ...CONTROL_PLANE,
           standin: ["version v1.31.4", "fail kubeadm join 1 control-plane-join"],
           until,
           timeoutSeconds: 1200,
@@ -110,7 +110,7 @@ describe("boot lab: a control plane joining a running cluster (shared CA files, 
         });
         timings[label] = Math.round((Date.now() - t) / 1000);
         return r;
-      });
+      }, { vcpus: CONTROL_PLANE.vcpus });
 
     etcdLog = path.join(tmpDir("etcd"), "requests.log");
     good = one("join fails after control-plane-join, member removed, reset, rejoin", joiner.extraConfig, `test -f ${DONE}`, etcdLog);
@@ -143,6 +143,7 @@ describe("boot lab: a control plane joining a running cluster (shared CA files, 
     const r = await good.result;
     const why = `\n${r.report.standin}\n${r.report["cloud-init-output"]}\n${r.report.journal}`;
     assert.deepEqual(kubeadmCalls(r), [VERSION, JOIN, RESET, JOIN], why);
+    assertControlPlanePreflight(r);
     const joins = phasesByCall(r).filter((c) => c.what === "kubeadm join");
     assert.deepEqual(joins.map((c) => c.phases), [
       ["preflight", "control-plane-prepare", "check-etcd", "kubelet-start", "control-plane-join"],

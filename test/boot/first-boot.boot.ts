@@ -10,8 +10,8 @@ import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { parse } from "yaml";
-import { BootOptions, BootResult, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programVms } from "./lab";
-import { assertNetwork, fileModes, kubeadmCalls, memKiB } from "./checks";
+import { BootOptions, BootResult, CONTROL_PLANE, Chain, Image, Lab, LabNetwork, ProgramVm, boot, buildImage, programVms } from "./lab";
+import { assertControlPlanePreflight, assertNetwork, fileModes, kubeadmCalls, memKiB } from "./checks";
 import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { CERTS_EXPIRED_HINT, PKI_BACKUP_PATH } from "../../components/cluster/cloud-init";
 import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH } from "../../components/cluster/kube-vip";
@@ -106,8 +106,11 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
 
     /** One boot of `v` until its bootstrap is done, on a network whose tap holds `addresses`. */
     const untilDone = (label: string, v: ProgramVm, addresses: string[], o: Pick<BootOptions, "standin" | "files">) =>
-      chain(addresses, (net) =>
-        timed(label, net, { extraConfig: v.extraConfig, mac: v.macAddress!, dataDisksGiB: v.dataDisksGiB, memoryMiB: 2048, until: `test -f ${DONE}`, timeoutSeconds: 1500, ...o }),
+      chain(
+        addresses,
+        (net) =>
+          timed(label, net, { extraConfig: v.extraConfig, mac: v.macAddress!, dataDisksGiB: v.dataDisksGiB, ...CONTROL_PLANE, until: `test -f ${DONE}`, timeoutSeconds: 1500, ...o }),
+        { vcpus: CONTROL_PLANE.vcpus },
       );
     initBoot = untilDone("control plane init (haproxy; first init fails)", initNode(vms), [ENDPOINT], {
       // Fails where a real init most often does, after kubelet.conf, the manifests and etcd's data.
@@ -237,6 +240,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
     const cp = initNode(vms);
     const r = await initBoot.result;
     assertNetwork(r, cp, addressOf(cp));
+    assertControlPlanePreflight(r);
     const keyFiles = Object.fromEntries(SHARED_PKI_FILES.map((f) => [f.path, f.secret ? "600 root:root" : "644 root:root"]));
     assert.deepEqual(fileModes(r), { [KUBEADM_CONFIG]: "600 root:root", ...keyFiles, [`${PKI_BACKUP_PATH}/ca.key`]: "600 root:root" });
     const init = `kubeadm init --config ${KUBEADM_CONFIG} --upload-certs`;
@@ -257,6 +261,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
   it("control plane join (haproxy): no CA keys in its guestinfo or on disk before kubeadm; waits for the previous control plane; joins with the certificate key", async () => {
     const cp = joiningControlPlane(vms);
     const r = await joinBoot.result;
+    assertControlPlanePreflight(r);
     assertNetwork(r, cp, addressOf(cp));
     assert.doesNotMatch(cp.userData, /PRIVATE KEY/, "no key in the joining control plane's user-data");
     assert.deepEqual(fileModes(r), {
@@ -283,6 +288,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
     const cp = initNode(kubeVipVms);
     const r = await kubeVipBoot.result;
     assertNetwork(r, cp, addressOf(cp));
+    assertControlPlanePreflight(r);
     assert.deepEqual(fileModes(r), { [KUBE_VIP_STAGING_PATH]: "644 root:root", [KUBE_VIP_MANIFEST_PATH]: "644 root:root" });
     assert.deepEqual(kubeadmCalls(r), [VERSION, `kubeadm init --config ${KUBEADM_CONFIG} --upload-certs`], r.report.standin);
     const manifests = r.report.manifests.split(/^--- /m).filter(Boolean).map((b) => ({ file: b.split("\n")[0], doc: parse(b.slice(b.indexOf("\n") + 1)) }));

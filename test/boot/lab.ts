@@ -89,12 +89,27 @@ export async function programState(sets: string[]): Promise<Record<string, unkno
   return r.plan.outputs.clusterLifecycle as Record<string, unknown>;
 }
 
+/**
+ * kubeadm's preflight minimum of a control plane: kubernetes/kubernetes v1.34.4
+ * cmd/kubeadm/app/constants/constants.go (ControlPlaneNumCPU = 2, ControlPlaneMem = 1700 MB), checked
+ * by NumCPUCheck and MemCheck in cmd/kubeadm/app/preflight/checks.go (InitNodeChecks, run by `init`
+ * and by a control-plane `join`). The lab's control planes boot with these; the stand-in checks them.
+ */
+export const KUBEADM_CONTROL_PLANE_CPUS = 2;
+export const KUBEADM_CONTROL_PLANE_MEMORY_MB = 1700;
+/** A control plane's boot: kubeadm's CPUs, and 2 GiB (MemTotal about 1.9 GiB, above its 1700 MB). */
+export const CONTROL_PLANE = { vcpus: KUBEADM_CONTROL_PLANE_CPUS, memoryMiB: 2048 } as const;
+
 export interface BootOptions {
   extraConfig: Record<string, string>;
   /** MAC of the QEMU vmxnet3 NIC (the program's static MAC). */
   mac: string;
   memoryMiB?: number;
-  /** Virtual CPUs (QEMU `-smp`, default 1); kubeadm's preflight wants 2 on a control plane. */
+  /**
+   * The guest's vCPUs (`-smp`, default 1): control planes get kubeadm's preflight minimum (2,
+   * `KUBEADM_CONTROL_PLANE_CPUS`). A TCG vCPU is a host thread, so a boot needs as many of its
+   * chain's slots (`Lab.chain`'s `vcpus`).
+   */
   vcpus?: number;
   /** `default`: QEMU's first free slot (the kernel names it enp0sN); `ens192`: behind a root port at slot 192. */
   nicSlot?: "default" | "ens192";
@@ -140,6 +155,8 @@ export class LabNetwork {
   constructor(
     readonly gatewayCidr: string,
     readonly extraAddresses: string[] = [],
+    /** Host threads (pool slots) its boots may use: a boot's `vcpus` must not exceed it. */
+    readonly slots = 1,
   ) {}
 
   up(): void {
@@ -264,6 +281,10 @@ export function parseReport(text: string): Record<string, string> {
 
 /** Boots one VM to the collector's report (or until it powers off), inside `net`. */
 export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promise<BootResult> {
+  const vcpus = o.vcpus ?? 1;
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > net.slots) {
+    throw new Error(`boot: ${vcpus} vCPUs on a chain of ${net.slots} slot(s): pass { vcpus: ${vcpus} } to Lab.chain`);
+  }
   const work = tmpDir("boot");
   const disk = o.disk ?? path.join(work, "disk.qcow2");
   if (!o.disk) execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.disk, disk]);
@@ -294,7 +315,7 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
     "qemu-system-x86_64",
     "-machine", "q35,accel=tcg",
     "-cpu", "max,tcg-cpuid=off",
-    "-smp", String(o.vcpus ?? 1),
+    "-smp", String(vcpus),
     "-m", String(o.memoryMiB ?? 2048),
     "-smbios", "type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform",
     "-display", "none", "-vga", "none", "-no-reboot",
@@ -329,22 +350,37 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
 }
 
 /**
- * Runs at most `size` tasks at once (boots are single-vCPU TCG guests: one host core each). Default:
- * `$VSPHERE_SPARK_BOOT_PARALLEL`, else the host's cores up to 4.
+ * Runs tasks while their slots fit in `size` (a TCG vCPU is a host thread: one slot per vCPU, one
+ * host core each). A task wider than the pool runs alone. Default size:
+ * `$VSPHERE_SPARK_BOOT_PARALLEL`, else the host's cores up to 4. First come, first served: a wide
+ * task waiting at the head is not overtaken by narrow ones behind it.
  */
 export class Pool {
-  private running = 0;
-  private waiting: (() => void)[] = [];
+  private used = 0;
+  private waiting: { slots: number; go: () => void }[] = [];
   constructor(readonly size: number = defaultParallelism()) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    while (this.running >= this.size) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
+  private fits(slots: number): boolean {
+    return this.used === 0 || this.used + slots <= this.size;
+  }
+
+  async run<T>(task: () => Promise<T>, slots = 1): Promise<T> {
+    if (this.waiting.length === 0 && this.fits(slots)) this.used += slots;
+    // Woken by `release`, which has already counted its slots.
+    else await new Promise<void>((go) => this.waiting.push({ slots, go }));
     try {
       return await task();
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      this.release(slots);
+    }
+  }
+
+  private release(slots: number): void {
+    this.used -= slots;
+    while (this.waiting.length > 0 && this.fits(this.waiting[0].slots)) {
+      const next = this.waiting.shift()!;
+      this.used += next.slots;
+      next.go();
     }
   }
 }
@@ -378,13 +414,14 @@ export class Lab {
    * `opts.forwardTo`: `addresses` are the load balancer's and forward port 6443 to that address (a real
    * API server in the guest, real-kubeadm.boot.ts) instead of the API stand-in answering there.
    */
-  chain<T>(addresses: string[], boots: (net: LabNetwork) => Promise<T>, opts: { mirror?: boolean; forwardTo?: string } = {}): Chain<T> {
+  chain<T>(addresses: string[], boots: (net: LabNetwork) => Promise<T>, opts: { mirror?: boolean; vcpus?: number; forwardTo?: string } = {}): Chain<T> {
+    const slots = opts.vcpus ?? 1;
     const apiLog = path.join(tmpDir("api"), "requests.log");
     const mirrorLog = path.join(tmpDir("mirror"), "requests.log");
     fs.writeFileSync(apiLog, "");
     fs.writeFileSync(mirrorLog, "");
     const result = this.pool.run(async () => {
-      const net = new LabNetwork(`${GATEWAY}/24`, addresses);
+      const net = new LabNetwork(`${GATEWAY}/24`, addresses, slots);
       this.nets.push(net);
       net.up();
       try {
@@ -395,7 +432,7 @@ export class Lab {
       } finally {
         net.down();
       }
-    });
+    }, slots);
     result.catch(() => undefined); // awaited (and reported) by its test
     return { result, apiLog, mirrorLog };
   }

@@ -5,8 +5,8 @@
  */
 import * as assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
-import { BootResult, Chain, Image, Lab, NETWORKD_RENDERER, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
-import { addrOf, assertNetwork, defaultRoute, kubeadmCalls, memKiB } from "./checks";
+import { BootResult, CONTROL_PLANE, Chain, Image, Lab, NETWORKD_RENDERER, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
+import { addrOf, assertControlPlanePreflight, assertNetwork, defaultRoute, kubeadmCalls, memKiB } from "./checks";
 
 const SETS = ["vsphere-spark:kubernetes={version: 1.31.4, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}", "vsphere-spark:workersPerHost=1"];
 const ENDPOINT = "192.168.1.2";
@@ -24,6 +24,7 @@ describe("boot lab negative controls: each defect put back is caught", function 
   let toDefault: Chain<BootResult>;
   let control: Chain<BootResult>;
   let runcmd: Chain<BootResult>;
+  let oneCpu: Chain<BootResult>;
 
   // All four boots start at once, each on its own network, side by side (see Lab).
   before(async () => {
@@ -55,6 +56,12 @@ describe("boot lab negative controls: each defect put back is caught", function 
     // The real hook would start the unit after this boot's three failed joins; runcmd does not.
     runcmd = lab.chain([ENDPOINT], (net) =>
       boot(image, net, { extraConfig: wec, mac: MAC, memoryMiB: 4096, standin: ["version v1.31.4", "fail kubeadm join 3"], until: "sleep 120; true", timeoutSeconds: 1500 }),
+    );
+    // The first control plane on one vCPU (the lab's control planes had one until 2026-12-05):
+    // kubeadm's preflight refuses it, as the stand-in does now.
+    const init = Object.values(vms).find((x) => /kind: InitConfiguration/.test(x.userData))!;
+    oneCpu = lab.chain([ENDPOINT], (net) =>
+      boot(image, net, { extraConfig: init.extraConfig, mac: init.macAddress!, ...CONTROL_PLANE, vcpus: 1, standin: ["version v1.31.4"], until: "test -s /var/log/lab-k8s-errors.log", timeoutSeconds: 1200 }),
     );
   });
   after(() => lab.down());
@@ -90,5 +97,12 @@ describe("boot lab negative controls: each defect put back is caught", function 
     assert.equal(joins.length, 3, "three failed joins, then nothing");
     assert.match(r.report.marks, /bootstrap\.failed/);
     assert.doesNotMatch(r.report.marks, /bootstrap\.done/);
+  });
+
+  it("control plane on one vCPU: kubeadm's preflight (NumCPU) fails, and the lab's control-plane check catches it", async () => {
+    const r = await oneCpu.result;
+    console.log(`      boot: ${r.seconds} s`);
+    assert.match(r.report["standin-errors"], /\[ERROR NumCPU\]: the number of available CPUs 1 is less than the required 2/, r.report["standin-errors"]);
+    assert.throws(() => assertControlPlanePreflight(r), /kubeadm's preflight failed: .*NumCPU=1/);
   });
 });

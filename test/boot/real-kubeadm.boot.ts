@@ -20,7 +20,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BootResult, Chain, Image, Lab, ProgramVm, boot, buildImage, programVms } from "./lab";
+import { BootResult, Chain, Image, KUBEADM_CONTROL_PLANE_CPUS, Lab, ProgramVm, boot, buildImage, programVms } from "./lab";
 import { k8sPayload, K8sPayload } from "./real-k8s";
 import { JournalLine, initAttempts, journalLines } from "./kubeadm-journal";
 
@@ -67,12 +67,12 @@ describe(`boot lab: a real kubeadm init (v${VERSION}, TCG, opt-in)`, function ()
           extraConfig: cp.extraConfig,
           mac: cp.macAddress!,
           dataDisksGiB: cp.dataDisksGiB,
-          vcpus: 2,
+          vcpus: KUBEADM_CONTROL_PLANE_CPUS,
           memoryMiB: MEMORY_MIB,
           until: `test -f ${DONE} || test -f ${GAVE_UP}`,
           timeoutSeconds: TIMEOUT_S,
         }),
-      { forwardTo: address },
+      { forwardTo: address, vcpus: KUBEADM_CONTROL_PLANE_CPUS },
     );
   });
   after(() => lab.down());

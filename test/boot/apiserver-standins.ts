@@ -7,8 +7,9 @@
  * answers 200 "served by <address>" (client traffic HAProxy passed through).
  *
  * The scenario moves on by the clock: a phase ends once the clock server (always ready) has had
- * `minChecks` checks and the guest has sent `minSamples` samples in it, after `probes` client
- * requests through the load balancer. The guest's `lab-haproxy-watch` POSTs HAProxy's `show stat`
+ * `minChecks` checks (`GET /readyz`), or `maxSeconds` have passed (a check the stand-ins cannot see:
+ * HAProxy's bare TCP check never completed a handshake with them in the negative control), and the
+ * guest has sent `minSamples` samples in it; then `probes` client requests through the load balancer. The guest's `lab-haproxy-watch` POSTs HAProxy's `show stat`
  * (read from its stats socket) each second to `http://<gateway>:8080/sample`; the answer says what
  * to do next: `{}` (keep sampling), `{"probe": n, "tag": phase}` (n client requests through the
  * frontend first), `{"done": true}`.
@@ -35,6 +36,7 @@ let phase = 0;
 let checks = 0;
 let samples = 0;
 let probing = false;
+let started = Date.now();
 const behaviour = new Map<string, StandinBehaviour>();
 const servers = new Map<string, https.Server>();
 
@@ -65,6 +67,7 @@ function apply(): void {
     } else if (b !== "closed" && !s) listen(address);
   }
   checks = 0;
+  started = Date.now();
   samples = 0;
   probing = false;
 }
@@ -91,7 +94,7 @@ http
           log({ kind: "end" });
           answer = { done: true };
         }
-      } else if (checks >= p.minChecks && samples >= p.minSamples) {
+      } else if ((checks >= p.minChecks || Date.now() - started >= p.maxSeconds * 1000) && samples >= p.minSamples) {
         probing = true;
         answer = { probe: p.probes, tag: p.name };
       }

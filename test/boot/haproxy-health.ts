@@ -13,8 +13,10 @@ export interface HealthPhase {
   name: string;
   /** Control plane address → what its stand-in does in this phase. */
   behaviour: Record<string, StandinBehaviour>;
-  /** The phase lasts at least this many checks of the clock server (always ready)… */
+  /** The phase lasts until the clock server (always ready) has had this many checks (`GET /readyz`)… */
   minChecks: number;
+  /** … or this many seconds have passed (checks the stand-ins cannot see: a bare TCP check)… */
+  maxSeconds: number;
   /** … and this many samples of HAProxy's view; then `probes` client requests through the frontend. */
   minSamples: number;
   probes: number;
@@ -43,6 +45,8 @@ export function healthScenario(backends: Backend[]): HealthScenario {
     name,
     behaviour: { [a]: "ready", [b]: bb, [c]: cb },
     minChecks,
+    // Twice the checks' time at inter 5s.
+    maxSeconds: minChecks * 10,
     minSamples: 3,
     probes: 4,
   });

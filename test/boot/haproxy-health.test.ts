@@ -1,14 +1,15 @@
 /**
- * The boot lab's reading of HAProxy's health checks (haproxy-health.ts), on a recorded run: the
- * events of the load balancer's boot on 2026-12-05 (haproxy-health-run.jsonl: the stand-ins' log,
- * HAProxy's `show stat` cut to the columns read here). Each rule broken in the recording is caught.
+ * The boot lab's reading of HAProxy's health checks (haproxy-health.ts), on recorded runs: the
+ * events of two load balancer boots on 2026-12-05 (haproxy-health-run.jsonl, -run-2.jsonl: the
+ * stand-ins' log, HAProxy's `show stat` cut to the columns read here; TCP connection events left
+ * out). Each rule broken in the first recording is caught.
  * No QEMU: runs in `npm test`.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderHaproxyConfig } from "../../components/cluster/haproxy";
-import { StandinEvent, backendsOf, checkSettings, expectedTransition, healthProblems, healthScenario, summarize } from "./haproxy-health";
+import { StandinEvent, backendsOf, checkSettings, expectedTransition, healthProblems, healthScenario, serverStatus, summarize } from "./haproxy-health";
 
 const HERE = path.resolve(__dirname, "../../../test/boot");
 const CFG = renderHaproxyConfig({
@@ -23,8 +24,8 @@ const BACKENDS = backendsOf(CFG);
 const SCENARIO = healthScenario(BACKENDS);
 const LB = "192.168.1.2";
 const [P1, P2, P3] = SCENARIO.phases.map((p) => p.name);
-const recorded = (): StandinEvent[] =>
-  fs.readFileSync(path.join(HERE, "haproxy-health-run.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as StandinEvent);
+const recorded = (file = "haproxy-health-run.jsonl"): StandinEvent[] =>
+  fs.readFileSync(path.join(HERE, file), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as StandinEvent);
 const problems = (events: StandinEvent[], cfg = CFG) => healthProblems(events, SCENARIO, BACKENDS, { lbAddress: LB, haproxyCfg: cfg });
 
 describe("boot lab: reading HAProxy's health checks", () => {
@@ -53,6 +54,16 @@ describe("boot lab: reading HAProxy's health checks", () => {
     assert.equal(s.checksToChange[P3]["esxi-02-control-plane"], 2);
     assert.deepEqual(s.probedServers[P1], ["esxi-01-control-plane", "esxi-02-control-plane"]);
     assert.deepEqual(s.riseFall, ["2/3"]);
+  });
+
+  it("the second recorded run: a check answered 200 right after phase 3's change, before its first sample; the transition counts from phase 2's last sample", () => {
+    const events = recorded("haproxy-health-run-2.jsonl");
+    assert.deepEqual(problems(events), []);
+    const firstOf3 = events.find((e) => e.phase === P3 && e.kind === "sample")!;
+    assert.equal(serverStatus(firstOf3.stat!)["esxi-02-control-plane"].status, "DOWN 1/2");
+    const s = summarize(events, SCENARIO, BACKENDS);
+    assert.deepEqual(s.sequences[P3]["esxi-02-control-plane"], ["DOWN", "DOWN 1/2", "UP"]);
+    assert.equal(s.checksToChange[P3]["esxi-02-control-plane"], 2);
   });
 
   const broken: [what: string, edit: (e: StandinEvent[]) => StandinEvent[], expected: RegExp, cfg?: string][] = [

@@ -128,7 +128,7 @@ const want = (b: StandinBehaviour) => (b === "ready" ? "UP" : "DOWN");
 export interface HealthSummary {
   /** Phase → server → HAProxy's status in the phase's last sample. */
   endStates: Record<string, Record<string, string>>;
-  /** Phase → server → the statuses its samples went through (repeats collapsed). */
+  /** Phase → server → the statuses its samples went through, from the previous phase's last (repeats collapsed). */
   sequences: Record<string, Record<string, string[]>>;
   /** Phase → server → checks its stand-in answered in the phase before HAProxy first showed the end state. */
   checksToChange: Record<string, Record<string, number>>;
@@ -147,6 +147,7 @@ export function summarize(events: StandinEvent[], scenario: HealthScenario, back
   const nameOf = new Map(backends.map((b) => [b.address, b.name]));
   const s: HealthSummary = { endStates: {}, sequences: {}, checksToChange: {}, secondsToChange: {}, probedServers: {}, riseFall: [], medianInterval: NaN, samples: 0 };
   const riseFall = new Set<string>();
+  let before: Record<string, { status: string }> | undefined;
   for (const p of scenario.phases) {
     const inPhase = events.filter((e) => e.phase === p.name);
     const start = inPhase.find((e) => e.kind === "phase")?.t ?? NaN;
@@ -159,7 +160,8 @@ export function summarize(events: StandinEvent[], scenario: HealthScenario, back
     s.checksToChange[p.name] = {};
     s.secondsToChange[p.name] = {};
     for (const b of backends) {
-      const seq: string[] = [];
+      // From the previous phase's last sample: a check may change the status before this phase's first.
+      const seq: string[] = before?.[b.name] ? [before[b.name].status] : [];
       for (const x of samples) {
         const st = x.st[b.name]?.status ?? "?";
         if (seq[seq.length - 1] !== st) seq.push(st);
@@ -172,6 +174,7 @@ export function summarize(events: StandinEvent[], scenario: HealthScenario, back
         s.secondsToChange[p.name][b.name] = Math.round((first.t - start) * 10) / 10;
       }
     }
+    before = last?.st ?? before;
     const served = inPhase.filter((e) => e.kind === "request" && e.path?.startsWith("/lab/client")).map((e) => nameOf.get(e.address!) ?? e.address!);
     s.probedServers[p.name] = [...new Set(served)].sort();
   }

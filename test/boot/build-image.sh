@@ -118,6 +118,7 @@ if [ ! -f "$out/.complete" ]; then
     install -m 0644 "$here/guest/kubelet.service" "$root/lib/systemd/system/kubelet.service"
   fi
   install -m 0755 "$here/guest/lab-report" "$root/usr/local/sbin/lab-report"
+  install -m 0755 "$here/guest/lab-haproxy-watch" "$root/usr/local/sbin/lab-haproxy-watch"
   install -m 0644 "$here/guest/lab-report.service" "$root/etc/systemd/system/lab-report.service"
   ln -sf /etc/systemd/system/lab-report.service "$root/etc/systemd/system/multi-user.target.wants/lab-report.service"
   echo qemu_fw_cfg >"$root/etc/modules-load.d/lab-fw-cfg.conf"

@@ -16,6 +16,8 @@ import { SHARED_PKI_FILES } from "../../components/cluster/pki";
 import { CERTS_EXPIRED_HINT, PKI_BACKUP_PATH } from "../../components/cluster/cloud-init";
 import { KUBE_VIP_MANIFEST_PATH, KUBE_VIP_STAGING_PATH } from "../../components/cluster/kube-vip";
 import { containerdProblems, CRI_TABLE, tomlTable } from "../support/containerd";
+import { LoadBalancerRun, loadBalancerBoot } from "./load-balancer";
+import { healthProblems, readEvents, summarize } from "./haproxy-health";
 
 const K8S = "vsphere-spark:kubernetes={version: 1.31.4, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}";
 const SETS = [K8S, "vsphere-spark:workersPerHost=1"];
@@ -66,6 +68,7 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
   const initNode = (set: Record<string, ProgramVm>) => find(set, (v) => /kind: InitConfiguration/.test(v.userData), "init control plane");
   const joiningControlPlane = (set: Record<string, ProgramVm>) => find(set, (v) => /kind: JoinConfiguration/.test(v.userData) && /controlPlane:/.test(v.userData), "joining control plane");
 
+  let lbRun: LoadBalancerRun;
   let lbBoot: Chain<BootResult>;
   let workerBoots: Chain<BootResult[]>;
   let packagesBoot: Chain<BootResult>;
@@ -127,25 +130,15 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
       files: [KUBE_VIP_STAGING_PATH, KUBE_VIP_MANIFEST_PATH],
     });
 
-    const lb = named(vms, "load-balancer");
     // Behind a PCIe root port at slot 192 (the kernel calls it ens192 already); the others at QEMU's
-    // default slot (enp0s1): the MAC match names both ens192.
-    // The image has no HAProxy: the bootstrap installs Debian's from the template's mirror.
-    lbBoot = chain(
-      [],
-      (net) =>
-        timed("load-balancer (installs haproxy from the mirror)", net, {
-          extraConfig: lb.extraConfig,
-          mac: lb.macAddress!,
-          dataDisksGiB: lb.dataDisksGiB,
-          nicSlot: "ens192",
-          memoryMiB: 2048,
-          files: ["/etc/haproxy/haproxy.cfg", BOOTSTRAP, UNIT, HOOK],
-          until: `test -f ${DONE}`,
-          timeoutSeconds: 1500,
-        }),
-      { mirror: true },
-    );
+    // default slot (enp0s1): the MAC match names both ens192. The image has no HAProxy: the bootstrap
+    // installs Debian's from the template's mirror. After the bootstrap, the kube-apiserver stand-ins
+    // play the health-check scenario while the guest relays HAProxy's view of them.
+    lbRun = loadBalancerBoot(lab, () => image, named(vms, "load-balancer"), {
+      files: ["/etc/haproxy/haproxy.cfg", BOOTSTRAP, UNIT, HOOK],
+      onDone: (r) => (timings["load-balancer (installs haproxy from the mirror, then the health-check scenario)"] = r.seconds),
+    });
+    lbBoot = lbRun.chain;
 
     const pw = named(packagesVms, "worker-1");
     packagesBoot = chain([], (net) =>
@@ -182,6 +175,18 @@ describe("boot lab: first boot of each role's real guestinfo", function () {
     assert.match(r.report.haproxy, /^haproxy +haproxy +\/usr\/sbin\/haproxy/m, "workers run as haproxy:haproxy");
     assert.match(r.report.haproxy, /admin\.sock/, "stats socket");
     assert.match(r.report["cloud-init-status"], /status: done/, r.report["cloud-init-status"]);
+  });
+
+  it("load balancer: HAProxy's HTTPS /readyz checks mark the kube-apiserver stand-ins up and down as fall 3, rise 2, inter 5s say; clients reach only UP servers", async () => {
+    const r = await lbBoot.result;
+    const events = readEvents(lbRun.chain.healthDir);
+    const summary = summarize(events, lbRun.scenario, lbRun.backends);
+    console.log(`      health checks: ${JSON.stringify({ checksToChange: summary.checksToChange, secondsToChange: summary.secondsToChange, medianInterval: summary.medianInterval, samples: summary.samples })}`);
+    const why = `\n${r.report["haproxy-changes"]}\n${r.report["haproxy-watch"]}`;
+    assert.deepEqual(healthProblems(events, lbRun.scenario, lbRun.backends, { lbAddress: lbRun.address, haproxyCfg: lbRun.haproxyCfg }), [], why);
+    // HAProxy's own log says why: the 500 (layer 7) and the closed port (layer 4).
+    assert.match(r.report["haproxy-changes"], /is DOWN, reason: Layer7 wrong status, code: 500/, r.report["haproxy-changes"]);
+    assert.match(r.report["haproxy-changes"], /is DOWN, reason: Layer4 connection problem/, r.report["haproxy-changes"]);
   });
 
   // One worker, three boots: a power cut during `kubeadm join`, then a boot whose attempt fails (the

@@ -15,6 +15,7 @@ import { parse } from "yaml";
 import { renderMetaData } from "../../components/cluster/cloud-init";
 import type { ClusterNode, NodeNetwork } from "../../components/cluster/types";
 import { realisticOutputs, tmpDir } from "../cluster/helpers";
+import type { HealthScenario } from "./haproxy-health";
 
 export const GATEWAY = "192.168.1.254";
 
@@ -197,6 +198,15 @@ export class LabNetwork {
    */
   forward(listen: string[], target: string, port: number, log: string): void {
     this.serve("tcp-forward.js", [log, target, String(port), ...listen]);
+  }
+
+  /**
+   * Starts the kube-apiserver stand-ins behind HAProxy (apiserver-standins.ts) on the scenario's
+   * addresses:6443, and their controller on the gateway, port 8080; their log is `<dir>/events.jsonl`.
+   */
+  serveApiservers(scenario: HealthScenario, dir: string): void {
+    fs.writeFileSync(path.join(dir, "scenario.json"), JSON.stringify(scenario));
+    this.serve("apiserver-standins.js", [dir, this.gatewayCidr.split("/")[0]]);
   }
 
   /** Serves the image's package mirror on the gateway address, port 80 (the template's apt source). */
@@ -398,6 +408,8 @@ export interface Chain<T> {
   apiLog: string;
   /** Requests to the lab's package mirror ("<address> <path> <status>"), when it served one. */
   mirrorLog: string;
+  /** The kube-apiserver stand-ins' folder (`events.jsonl`), when the chain has them. */
+  healthDir: string;
 }
 
 /**
@@ -411,30 +423,40 @@ export class Lab {
   constructor(private readonly image: () => Image) {}
 
   /**
-   * `opts.forwardTo`: `addresses` are the load balancer's and forward port 6443 to that address (a real
-   * API server in the guest, real-kubeadm.boot.ts) instead of the API stand-in answering there.
+   * `opts.mirror`: the lab mirror on the gateway; `opts.apiservers`: the kube-apiserver stand-ins
+   * behind HAProxy, playing that scenario on its addresses (the load balancer's network);
+   * `opts.vcpus`: the pool slots its boots need (their largest `vcpus`); `opts.forwardTo`: `addresses`
+   * are the load balancer's and forward port 6443 to that address (a real API server in the guest,
+   * real-kubeadm.boot.ts) instead of the API stand-in answering there.
    */
-  chain<T>(addresses: string[], boots: (net: LabNetwork) => Promise<T>, opts: { mirror?: boolean; vcpus?: number; forwardTo?: string } = {}): Chain<T> {
+  chain<T>(
+    addresses: string[],
+    boots: (net: LabNetwork) => Promise<T>,
+    opts: { mirror?: boolean; apiservers?: HealthScenario; vcpus?: number; forwardTo?: string } = {},
+  ): Chain<T> {
     const slots = opts.vcpus ?? 1;
     const apiLog = path.join(tmpDir("api"), "requests.log");
     const mirrorLog = path.join(tmpDir("mirror"), "requests.log");
+    const healthDir = tmpDir("apiservers");
     fs.writeFileSync(apiLog, "");
     fs.writeFileSync(mirrorLog, "");
+    const standins = opts.apiservers ? Object.keys(opts.apiservers.phases[0].behaviour) : [];
     const result = this.pool.run(async () => {
-      const net = new LabNetwork(`${GATEWAY}/24`, addresses, slots);
+      const net = new LabNetwork(`${GATEWAY}/24`, [...addresses, ...standins], slots);
       this.nets.push(net);
       net.up();
       try {
         if (addresses.length > 0 && opts.forwardTo) net.forward(addresses, opts.forwardTo, 6443, apiLog);
         else if (addresses.length > 0) net.serveApi(addresses, apiLog);
         if (opts.mirror) net.serveMirror(this.image().mirror, mirrorLog);
+        if (opts.apiservers) net.serveApiservers(opts.apiservers, healthDir);
         return await boots(net);
       } finally {
         net.down();
       }
     }, slots);
     result.catch(() => undefined); // awaited (and reported) by its test
-    return { result, apiLog, mirrorLog };
+    return { result, apiLog, mirrorLog, healthDir };
   }
 
   down(): void {

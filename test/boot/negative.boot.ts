@@ -1,12 +1,15 @@
 /**
  * Negative controls for the boot lab: each bring-up defect of issue 8 put back into otherwise real
- * guestinfo, and the lab's own check shown to catch it. Run with `npm run test:boot:negative`
+ * guestinfo, and the lab's own check shown to catch it; and (issue 17) HAProxy's health check
+ * without its HTTP part, which the lab's health-check reading must catch. Run with `npm run test:boot:negative`
  * (not in CI: it proves the checks can fail, it does not test the product).
  */
 import * as assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { BootResult, CONTROL_PLANE, Chain, Image, Lab, NETWORKD_RENDERER, ProgramVm, boot, buildImage, programVms, withDocuments, withMac } from "./lab";
 import { addrOf, assertControlPlanePreflight, assertNetwork, defaultRoute, kubeadmCalls, memKiB } from "./checks";
+import { LoadBalancerRun, haproxyCfgOf, loadBalancerBoot } from "./load-balancer";
+import { healthProblems, readEvents, serverStatus, summarize } from "./haproxy-health";
 
 const SETS = ["vsphere-spark:kubernetes={version: 1.31.4, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}", "vsphere-spark:workersPerHost=1"];
 const ENDPOINT = "192.168.1.2";
@@ -25,8 +28,9 @@ describe("boot lab negative controls: each defect put back is caught", function 
   let control: Chain<BootResult>;
   let runcmd: Chain<BootResult>;
   let oneCpu: Chain<BootResult>;
+  let tcpCheck: LoadBalancerRun;
 
-  // All four boots start at once, each on its own network, side by side (see Lab).
+  // All five boots start at once, each on its own network, side by side (see Lab).
   before(async () => {
     image = buildImage();
     vms = await programVms(SETS);
@@ -63,6 +67,13 @@ describe("boot lab negative controls: each defect put back is caught", function 
     oneCpu = lab.chain([ENDPOINT], (net) =>
       boot(image, net, { extraConfig: init.extraConfig, mac: init.macAddress!, ...CONTROL_PLANE, vcpus: 1, standin: ["version v1.31.4"], until: "test -s /var/log/lab-k8s-errors.log", timeoutSeconds: 1200 }),
     );
+
+    // HAProxy's check without its HTTP part (`option httpchk` and the `http-check` lines removed):
+    // `check` alone is a TCP connect, which a not-ready API server passes.
+    const cfg = haproxyCfgOf(lb);
+    const tcpOnly = cfg.split("\n").filter((l) => !/^\s+(option httpchk|http-check )/.test(l)).join("\n");
+    assert.equal(cfg.split("\n").length - tcpOnly.split("\n").length, 4, "option httpchk and three http-check lines removed");
+    tcpCheck = loadBalancerBoot(lab, () => image, lb, { haproxyCfg: tcpOnly });
   });
   after(() => lab.down());
 
@@ -104,5 +115,20 @@ describe("boot lab negative controls: each defect put back is caught", function 
     console.log(`      boot: ${r.seconds} s`);
     assert.match(r.report["standin-errors"], /\[ERROR NumCPU\]: the number of available CPUs 1 is less than the required 2/, r.report["standin-errors"]);
     assert.throws(() => assertControlPlanePreflight(r), /kubeadm's preflight failed: .*NumCPU=1/);
+  });
+
+  it("HAProxy's check as a plain TCP connect (no option httpchk / http-check): the not-ready API server stand-in stays UP and gets clients, the lab's check fails", async () => {
+    const r = await tcpCheck.chain.result;
+    const events = readEvents(tcpCheck.chain.healthDir);
+    const [, , third] = tcpCheck.backends;
+    const notReady = tcpCheck.scenario.phases[0];
+    const problems = healthProblems(events, tcpCheck.scenario, tcpCheck.backends, { lbAddress: tcpCheck.address, haproxyCfg: tcpCheck.haproxyCfg });
+    console.log(`      boot: ${r.seconds} s; problems: ${JSON.stringify(problems)}`);
+    assert.ok(problems.includes(`${notReady.name}: HAProxy says ${third.name} is UP, its stand-in is not-ready`), problems.join("\n"));
+    assert.ok(problems.includes(`${notReady.name}: no HTTPS GET /readyz check reached ${third.name}`), problems.join("\n"));
+    assert.ok(summarize(events, tcpCheck.scenario, tcpCheck.backends).probedServers[notReady.name].includes(third.name), "clients sent to the not-ready one");
+    // HAProxy's own view: its check of the third passed at layer 4.
+    const lastOfPhase1 = events.filter((e) => e.phase === notReady.name && e.kind === "sample" && e.stat).pop()!;
+    assert.deepEqual(serverStatus(lastOfPhase1.stat!)[third.name], { status: "UP", check: "L4OK", rise: "2", fall: "3" });
   });
 });

@@ -57,9 +57,10 @@ describe("boot lab negative controls: each defect put back is caught", function 
     ud.write_files = ud.write_files.filter((f: { path: string }) => f.path !== HOOK);
     ud.runcmd = [["bash", SCRIPT]];
     const wec = withDocuments(withMac(w, MAC), `#cloud-config\n${stringify(ud, { version: "1.1", lineWidth: 0 })}`);
-    // The real hook would start the unit after this boot's three failed joins; runcmd does not.
+    // The real hook would start the unit after this boot's three failed joins; runcmd does not. The
+    // worker's scratch disk is there, as in its real boots: without it the bootstrap stops before kubeadm.
     runcmd = lab.chain([ENDPOINT], (net) =>
-      boot(image, net, { extraConfig: wec, mac: MAC, memoryMiB: 4096, standin: ["version v1.31.4", "fail kubeadm join 3"], until: "sleep 120; true", timeoutSeconds: 1500 }),
+      boot(image, net, { extraConfig: wec, mac: MAC, dataDisksGiB: w.dataDisksGiB, memoryMiB: 4096, standin: ["version v1.31.4", "fail kubeadm join 3"], until: "sleep 120; true", timeoutSeconds: 1500 }),
     );
     // The first control plane on one vCPU (the lab's control planes had one until 2026-12-05):
     // kubeadm's preflight refuses it, as the stand-in does now.

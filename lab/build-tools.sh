@@ -7,6 +7,7 @@
 #
 # TOOLs (default: all but kubeadm): kubernetes etcd etcdutl kwok pulumi pulumi-kubernetes pyspark node vcsim
 #   kubeadm: kubeadm, kubelet, kube-proxy, for the boot lab's real `kubeadm init` (test/boot/README.md)
+#   crictl: cri-tools' crictl, for the same image (kubeadm's package depends on cri-tools)
 #
 # For each tool, in order:
 #   1. a binary named by an environment variable (VSPHERE_SPARK_LAB_<TOOL>, e.g.
@@ -66,6 +67,7 @@ binaries() {
     node) echo "node" ;;
     vcsim) echo "vcsim govc" ;;
     kubeadm) echo "kubeadm kubelet kube-proxy" ;;
+    crictl) echo "crictl" ;;
     *) echo "build-tools: unknown tool $1" >&2; return 1 ;;
   esac
 }
@@ -73,7 +75,7 @@ estimate() {
   case "$1" in
     kubernetes) echo 1500 ;; pulumi) echo 900 ;; pulumi-kubernetes) echo 900 ;;
     etcd) echo 240 ;; etcdutl) echo 240 ;; kwok) echo 300 ;; pyspark) echo 120 ;; node) echo 60 ;; vcsim) echo 300 ;;
-    kubeadm) echo 900 ;;
+    kubeadm) echo 900 ;; crictl) echo 180 ;;
   esac
 }
 envname() { echo "VSPHERE_SPARK_LAB_$(echo "$1" | tr 'a-z-' 'A-Z_')"; }
@@ -104,6 +106,14 @@ recipe_kubeadm() {
   done
   (cd "$src" && CGO_ENABLED=0 go build "${goflags[@]}" -ldflags "$ld" -o "$out/" \
     k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+}
+
+recipe_crictl() {
+  local out=$1 src=$2 version=1.34.0
+  # cri-tools' Makefile (v1.34.0): CGO_ENABLED=0, -trimpath, -X sigs.k8s.io/cri-tools/pkg/version.Version=$(VERSION)
+  # (git describe without the v; here, in the recipe, so that it is part of the key); lab/tools/crictl/ pins the module.
+  (cd "$src" && CGO_ENABLED=0 go build "${goflags[@]}" -ldflags "-X sigs.k8s.io/cri-tools/pkg/version.Version=$version" \
+    -o "$out/crictl" sigs.k8s.io/cri-tools/cmd/crictl)
 }
 
 recipe_etcd() {

@@ -14,7 +14,7 @@
 # and mirror/ (that repository).
 #
 # VSPHERE_SPARK_BOOT_K8S=<folder> (real-kubeadm.boot.ts; the folder test/boot/real-k8s.ts writes):
-# the variant with the REAL kubeadm, kubelet and kubectl from <folder>/bin, the kubelet package's unit
+# the variant with the REAL kubeadm, kubelet, kubectl and crictl from <folder>/bin, the kubelet package's unit
 # and kubeadm's drop-in (guest-kubeadm/, from kubernetes/release's packaging), and the control plane's
 # images (<folder>/images/*.tar) with the registry's stand-in that imports them at boot, instead of
 # the stand-ins. Its own cache entry (the folder's name is keyed by its inputs), on a larger disk.
@@ -104,6 +104,9 @@ if [ ! -f "$out/.complete" ]; then
     # The real tools, where the packages put them (installMode: preinstalled), with the kubelet
     # package's unit and kubeadm's drop-in; the images and the registry's stand-in that imports them.
     for t in kubeadm kubelet kubectl; do install -m 0755 "$k8s/bin/$t" "$root/usr/bin/$t"; done
+    # crictl, as the cri-tools package kubeadm's depends on puts it, with its configuration.
+    install -m 0755 "$k8s/bin/crictl" "$root/usr/bin/crictl"
+    install -m 0644 "$here/guest-kubeadm/crictl.yaml" "$root/etc/crictl.yaml"
     install -m 0644 "$here/guest-kubeadm/kubelet.service" "$root/lib/systemd/system/kubelet.service"
     install -D -m 0644 "$here/guest-kubeadm/10-kubeadm.conf" "$root/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"
     install -d "$root/var/lib/lab-images"

@@ -5,7 +5,8 @@
  *
  * Built from the real-systems lab's tools (`lab/build-tools.sh`: kubeadm, kubelet and kube-proxy from
  * the `kubeadm` tool; kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from
- * `kubernetes`; etcd from `etcd`), each image named exactly as `kubeadm config images list` names it
+ * `kubernetes`; etcd from `etcd`; crictl from `crictl`, cri-tools v1.34.0, which kubeadm's package
+ * depends on and the certificate renewal uses), each image named exactly as `kubeadm config images list` names it
  * for the version. Two are not what the registry serves:
  * - etcd: the lab's etcd build (its version, printed by `etcd --version`, is recorded in the image's
  *   labels and in the payload) under kubeadm's tag for etcd (`3.6.5-0` for v1.34.4): the lab builds
@@ -35,7 +36,7 @@ const ROOT = path.resolve(__dirname, "../../..");
 const HERE = path.join(ROOT, "test/boot");
 
 export interface K8sPayload {
-  /** bin/{kubeadm,kubelet,kubectl} and images/*.tar. */
+  /** bin/{kubeadm,kubelet,kubectl,crictl} and images/*.tar. */
   dir: string;
   /** The image references, as kubeadm lists them. */
   images: string[];
@@ -45,7 +46,7 @@ export interface K8sPayload {
   seconds: number;
 }
 
-const TOOL_BINARIES = ["kubeadm", "kubelet", "kube-proxy", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd"];
+const TOOL_BINARIES = ["kubeadm", "kubelet", "kube-proxy", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "crictl"];
 
 function digest(file: string): string {
   return execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0];
@@ -57,7 +58,7 @@ function digest(file: string): string {
  */
 export function k8sPayload(version: string): { payload?: K8sPayload; missing?: string[] } {
   const t0 = Date.now();
-  const tools = resolveTools(["kubeadm", "kubernetes", "etcd"]);
+  const tools = resolveTools(["kubeadm", "kubernetes", "etcd", "crictl"]);
   const failed = TOOL_BINARIES.filter((b) => tools[b]?.source === "failed");
   if (failed.length) throw new Error(`building ${failed.join(", ")} failed (lab/build-tools.sh printed the log's tail above)`);
   const missing = TOOL_BINARIES.filter((b) => !tools[b]?.path);
@@ -93,7 +94,7 @@ export function k8sPayload(version: string): { payload?: K8sPayload; missing?: s
   const stripped = (b: string) => path.join(tmp, "stripped", b);
   fs.mkdirSync(path.join(tmp, "stripped"));
   for (const b of TOOL_BINARIES) execFileSync("strip", ["-o", stripped(b), bin(b)]);
-  for (const b of ["kubeadm", "kubelet", "kubectl"]) fs.copyFileSync(stripped(b), path.join(tmp, "bin", b));
+  for (const b of ["kubeadm", "kubelet", "kubectl", "crictl"]) fs.copyFileSync(stripped(b), path.join(tmp, "bin", b));
   const pause = path.join(tmp, "pause");
   const pauseTag = images.find((i) => /\/pause:/.test(i))?.split(":").pop();
   if (!pauseTag) throw new Error(`kubeadm ${version} names no pause image: ${images.join(", ")}`);

@@ -23,6 +23,7 @@ import * as path from "node:path";
 import { BootResult, Chain, Image, KUBEADM_CONTROL_PLANE_CPUS, Lab, ProgramVm, boot, buildImage, programVms } from "./lab";
 import { k8sPayload, K8sPayload } from "./real-k8s";
 import { JournalLine, initAttempts, journalLines } from "./kubeadm-journal";
+import { KUBEADM_LEAF_CERTIFICATES, KUBEADM_RENEWED_KUBECONFIGS } from "../../components/cluster/cert-renewal";
 
 const VERSION = "1.34.4";
 const SETS = [`vsphere-spark:kubernetes={version: ${VERSION}, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}`, "vsphere-spark:workersPerHost=1"];
@@ -49,6 +50,7 @@ describe(`boot lab: a real kubeadm init (v${VERSION}, TCG, opt-in)`, function ()
   let imageSeconds = 0;
   let cp: ProgramVm;
   let address = "";
+  let otherApis: string[] = [];
 
   before(async function () {
     const t = Date.now();
@@ -66,6 +68,10 @@ describe(`boot lab: a real kubeadm init (v${VERSION}, TCG, opt-in)`, function ()
     if (!found) throw new Error("no init control plane");
     cp = found;
     address = /addresses:\n\s+- (\d+\.\d+\.\d+\.\d+)\/24/.exec(cp.metaData)![1];
+    // The other control planes the renewal's unit asks for /readyz before restarting anything (their
+    // stand-ins start inside the guest after the bootstrap: at boot, the init refuses to start a second
+    // cluster when one of them answers).
+    otherApis = [...cp.userData.matchAll(/--other-api (\d+\.\d+\.\d+\.\d+):6443/g)].map((m) => m[1]);
     initBoot = lab.chain(
       [ENDPOINT],
       (net) =>
@@ -126,5 +132,107 @@ describe(`boot lab: a real kubeadm init (v${VERSION}, TCG, opt-in)`, function ()
     // Every image kubeadm names was the lab's (imported once, before kubeadm ran: nothing was pulled).
     for (const ref of payload!.images) assert.match(r.report["ctr-images"], new RegExp(`^${ref.replace(/[.]/g, "\\.")}$`, "m"), ref);
     assert.equal((r.report["lab-registry"].match(/imported in \d+ ms/g) ?? []).length, 1, `imported once\n${r.report["lab-registry"]}`);
+  });
+
+  /**
+   * The program's certificate renewal (components/cluster/cert-renewal.ts) executed against the real
+   * kubeadm and kubelet, by the lab's collector (guest-kubeadm/lab-report-kubeadm) once the bootstrap
+   * is done: the user-data's service started three times as its timer would start it: at the boot's
+   * clock (the first control: nothing is due, nothing changes); with the guest's clock moved 340 days
+   * on while the other control planes it names do not answer (the second: deferred, nothing changes);
+   * then with the lab's stand-ins answering /readyz for them (renewed).
+   */
+  it("certificate renewal: nothing due at boot; 340 days on, deferred while the other control planes do not answer, then kubeadm renews every leaf, each static Pod restarts, the API is ready (measured)", async () => {
+    const r = await initBoot.result;
+    const rep = (k: string) => r.report[k] ?? "";
+    const certs = (k: string) => {
+      const m = new Map<string, { notAfter: number; sha: string }>();
+      for (const line of rep(k).split("\n").filter(Boolean)) {
+        const parts = line.split(/\s+/);
+        const date = parts.slice(1, -1).join(" ");
+        m.set(parts[0], { notAfter: date === "-" ? NaN : Date.parse(date), sha: parts[parts.length - 1] });
+      }
+      return m;
+    };
+    const pods = (k: string) => new Map(rep(k).split("\n").filter(Boolean).map((l) => [l.split(" ")[0], l.split(" ").slice(1).filter(Boolean)] as const));
+    const run = (k: string) => {
+      const text = rep(k);
+      return {
+        text,
+        seconds: Number(/seconds=(\d+)/.exec(text)?.[1]),
+        clock: Number(/clock=(\d+)/.exec(text)?.[1]) * 1000,
+        status: /ExecMainStatus=(\d+)/.exec(text)?.[1],
+        result: /Result=(\S+)/.exec(text)?.[1],
+        decision: /decision=(\S+)/.exec(text)?.[1],
+        restarted: [...text.matchAll(/vsphere-spark-cert-renewal: (\S+) restarted with the new certificates/g)].map((m) => m[1]),
+        timedOut: [...text.matchAll(/timed out: .*/g)].map((m) => m[0]),
+      };
+    };
+    const c0 = certs("renewal-certs-0");
+    const c1 = certs("renewal-certs-1");
+    const p0 = pods("renewal-pods-0");
+    const c3 = certs("renewal-certs-3");
+    const p2 = pods("renewal-pods-3");
+    const run1 = run("renewal-run-1");
+    const run2 = run("renewal-run-2");
+    const run3 = run("renewal-run-3");
+    const moved = Number(/after=(\d+)/.exec(rep("renewal-clock"))?.[1]) * 1000;
+    const DAY = 86400e3;
+    const renewed: string[] = [...KUBEADM_LEAF_CERTIFICATES, ...KUBEADM_RENEWED_KUBECONFIGS];
+    const cas = ["pki/ca.crt", "pki/front-proxy-ca.crt", "pki/etcd/ca.crt"];
+    const unchanged = [...cas, "kubelet.conf"];
+    const days = (ms: number) => Math.round((ms / DAY) * 10) / 10;
+    const measured = {
+      run1: { seconds: run1.seconds, status: run1.status, decision: run1.decision },
+      run2: { seconds: run2.seconds, status: run2.status, decision: run2.decision },
+      run3: { seconds: run3.seconds, status: run3.status, decision: run3.decision, restarted: run3.restarted, timedOut: run3.timedOut },
+      clockMovedDays: days(moved - Date.parse((rep("boot-clock") || "").split("\n")[0])),
+      leafDaysLeftBefore: Object.fromEntries(renewed.map((f) => [f, days((c1.get(f)?.notAfter ?? NaN) - moved)])),
+      leafDaysLeftAfter: Object.fromEntries(renewed.map((f) => [f, days((c3.get(f)?.notAfter ?? NaN) - run3.clock)])),
+      kubeletClient: { before: days((c1.get("kubelet-client")?.notAfter ?? NaN) - moved), after: days((c3.get("kubelet-client")?.notAfter ?? NaN) - run3.clock), rotated: c1.get("kubelet-client")?.sha !== c3.get("kubelet-client")?.sha },
+      containers: Object.fromEntries([...p0.keys()].map((n) => [n, { before: p0.get(n)?.map((i) => i.slice(0, 12)), after: p2.get(n)?.map((i) => i.slice(0, 12)) }])),
+    };
+    console.log(`      renewal measured: ${JSON.stringify(measured, null, 1)}`);
+    const why = `\n${run1.text}\n${run2.text}\n${rep("renewal-standins")}\n${run3.text}\n${rep("renewal-crictl")}\n${rep("renewal-kubelet")}`;
+    // The control: at the boot's clock the same unit says nothing is due and changes nothing.
+    assert.equal(run1.status, "0", `first run's exit status${why}`);
+    assert.equal(run1.decision, "not-due", `first run: nothing due${why}`);
+    assert.equal(rep("renewal-certs-1"), rep("renewal-certs-0"), "the first run changed no certificate");
+    assert.ok(renewed.every((f) => c0.has(f)), `every renewable leaf found before\n${rep("renewal-certs-0")}`);
+    // Moved 340 days: the leaves inside the 30-day window, the CAs not.
+    assert.ok(moved > 0, rep("renewal-clock"));
+    for (const f of renewed) {
+      const left = c1.get(f)!.notAfter - moved;
+      assert.ok(left > 0 && left <= 30 * DAY, `${f}: ${days(left)} days left after the clock moved`);
+    }
+    for (const f of cas) assert.ok(c1.get(f)!.notAfter - moved > 30 * DAY, `${f} is valid after the clock moved (expires ${new Date(c1.get(f)!.notAfter).toISOString()})`);
+    assert.ok(otherApis.length > 0, "the first control plane's unit names the other control planes (--other-api)");
+    for (const o of otherApis) assert.match(rep("renewal-standins"), new RegExp(`^${o.replace(/\./g, "\\.")} ok$`, "m"), `the stand-in answers for ${o}`);
+    // The second control: due, but the other control planes do not answer: deferred (exit 11, a
+    // success for the unit), nothing changed.
+    assert.equal(run2.status, "11", `second run's exit status${why}`);
+    assert.equal(run2.result, "success", `second run's result${why}`);
+    assert.equal(run2.decision, "deferred", `second run: deferred${why}`);
+    assert.equal(rep("renewal-certs-2"), rep("renewal-certs-1"), "the deferred run changed no certificate");
+    // With the other control planes ready: the renewal ran, renewed and exited ok.
+    assert.equal(run3.timedOut.length, 0, `the script's waits: ${run3.timedOut.join("; ")}${why}`);
+    assert.equal(run3.status, "0", `third run's exit status${why}`);
+    assert.equal(run3.result, "success", `third run's result${why}`);
+    assert.equal(run3.decision, "renewed", `third run: renewed${why}`);
+    for (const f of renewed) {
+      const left = c3.get(f)!.notAfter - run3.clock;
+      assert.ok(left > 364 * DAY && left <= 365 * DAY + 1e3, `${f}: expires ${days(left)} days after the moved clock (a year)\n${rep("renewal-certs-2")}`);
+      assert.notEqual(c3.get(f)!.sha, c1.get(f)!.sha, `${f} rewritten`);
+    }
+    // kubeadm renews neither the CAs nor kubelet.conf (renewal/manager.go).
+    for (const f of unchanged) assert.equal(c3.get(f)?.sha, c1.get(f)?.sha, `${f} unchanged`);
+    // Each static Pod restarted, one at a time, in the script's order, each with a new container.
+    assert.deepEqual(run3.restarted, ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"], why);
+    for (const n of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]) {
+      assert.equal(p0.get(n)?.length, 1, `${n} running before\n${rep("renewal-pods-0")}`);
+      assert.equal(p2.get(n)?.length, 1, `${n} running after\n${rep("renewal-pods-3")}`);
+      assert.notEqual(p2.get(n)![0], p0.get(n)![0], `${n} has a new container`);
+    }
+    assert.match(rep("renewal-readyz"), /readyz check passed/, rep("renewal-readyz"));
   });
 });

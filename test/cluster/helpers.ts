@@ -106,9 +106,10 @@ function withFiles<T>(files: Record<string, string>, fn: (dir: string) => T): T 
   }
 }
 
-export function selfSignedCaPem(keyPem: string, cn: string): string {
+/** A self-signed CA certificate; `days`: the program's `validityPeriodHours` in days (the boot lab's certificate renewal moves the guest's clock 340 days on), 2 when not given. */
+export function selfSignedCaPem(keyPem: string, cn: string, days = 2): string {
   return withFiles({ "k.pem": keyPem }, (d) =>
-    execFileSync("openssl", ["req", "-x509", "-new", "-key", path.join(d, "k.pem"), "-subj", `/CN=${cn}`, "-days", "2",
+    execFileSync("openssl", ["req", "-x509", "-new", "-key", path.join(d, "k.pem"), "-subj", `/CN=${cn}`, "-days", String(days),
       "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"], { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
   );
 }
@@ -196,7 +197,10 @@ export function realisticOutputs(): Record<string, OutputsHandler> {
   return {
     "tls:index/privateKey:PrivateKey": (name) => once(`key:${name}`, () => rsaKeyPair()),
     "tls:index/selfSignedCert:SelfSignedCert": (name, inputs) =>
-      once(`ca:${name}`, () => ({ certPem: selfSignedCaPem(input(inputs, "privateKeyPem"), (unwrapSecrets(inputs) as any).subject.commonName) })),
+      once(`ca:${name}`, () => {
+        const hours = Number((unwrapSecrets(inputs) as { validityPeriodHours?: number }).validityPeriodHours);
+        return { certPem: selfSignedCaPem(input(inputs, "privateKeyPem"), (unwrapSecrets(inputs) as any).subject.commonName, hours > 0 ? Math.ceil(hours / 24) : 2) };
+      }),
     "tls:index/certRequest:CertRequest": (name, inputs) =>
       once(`csr:${name}`, () => {
         const subject = (unwrapSecrets(inputs) as { subject: { organization: string; commonName: string } }).subject;

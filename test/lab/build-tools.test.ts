@@ -96,6 +96,29 @@ describe("lab/build-tools.sh --prune", function () {
     assert.deepEqual(ls(), [k.stdout.trim(), `${k.stdout.trim()}.lock`, "kubernetes-0123456789abcdef", "kubernetes-0123456789abcdef.lock"].sort());
   });
 
+  it("crictl (cri-tools, for the real-kubeadm image) is a tool of its own: its own key, never in the default list; the version it stamps is the one its wrapper module pins", () => {
+    const all = run(cache, "--key");
+    assert.doesNotMatch(all.stdout, /^crictl-/m, "the default list leaves it out");
+    const k = run(cache, "--key", "crictl", "kubeadm");
+    assert.equal(k.status, 0, k.stderr);
+    const [crictl, kubeadm] = k.stdout.trim().split("\n");
+    assert.match(crictl, /^crictl-[0-9a-f]{16}$/);
+    assert.match(kubeadm, /^kubeadm-[0-9a-f]{16}$/);
+    // Pruning crictl leaves kubeadm's entries.
+    entry(crictl);
+    entry("crictl-0123456789abcdef");
+    entry(kubeadm);
+    assert.equal(run(cache, "--prune", "crictl").status, 0);
+    assert.deepEqual(ls(), [crictl, `${crictl}.lock`, kubeadm, `${kubeadm}.lock`].sort());
+    // The recipe's version stamp (cri-tools' Makefile: -X .../pkg/version.Version, without the v) and
+    // lab/tools/crictl/go.mod's requirement name the same release.
+    const script = fs.readFileSync(SCRIPT, "utf8");
+    const stamped = /recipe_crictl\(\) \{[^}]*version=([0-9.]+)/.exec(script)?.[1];
+    const pinned = /^require sigs\.k8s\.io\/cri-tools v(\S+)$/m.exec(fs.readFileSync(path.join(path.dirname(SCRIPT), "tools/crictl/go.mod"), "utf8"))?.[1];
+    assert.equal(stamped, "1.34.0");
+    assert.equal(pinned, stamped);
+  });
+
   it("refuses an unknown tool", () => {
     const r = run(cache, "--prune", "kubelet");
     assert.equal(r.status, 2);

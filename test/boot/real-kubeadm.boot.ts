@@ -1,5 +1,5 @@
 /**
- * A REAL `kubeadm init` in the boot lab (opt-in: `npm run test:boot:kubeadm`): the first control
+ * A REAL `kubeadm init` in the boot lab (in `npm run test:boot`; alone: `npm run test:boot:kubeadm`): the first control
  * plane's real guestinfo (the dev stack with `kubernetes.version: 1.34.4`, `installMode:
  * preinstalled`) boots in the lab's real-kubeadm image (real-k8s.ts, build-image.sh with
  * VSPHERE_SPARK_BOOT_K8S): the real kubeadm, kubelet and kubectl v1.34.4, Debian 12's containerd,
@@ -40,7 +40,7 @@ const TIMEOUT_S = Number(process.env.VSPHERE_SPARK_BOOT_KUBEADM_TIMEOUT ?? 2400)
  */
 const VCPUS = Number(process.env.VSPHERE_SPARK_BOOT_KUBEADM_VCPUS ?? KUBEADM_CONTROL_PLANE_CPUS);
 
-describe(`boot lab: a real kubeadm init (v${VERSION}, TCG, opt-in)`, function () {
+describe(`boot lab: a real kubeadm init (v${VERSION}, TCG)`, function () {
   this.timeout(0);
   let payload: K8sPayload | undefined;
   let image: Image;

@@ -27,6 +27,7 @@ import {
   EtcdMember,
   PdbInfo,
   PodInfo,
+  decideLeadershipHandoff,
   decideMemberRemoval,
   drainPlan,
   drainTimeoutMessage,
@@ -208,9 +209,51 @@ export class EtcdApi {
   }
 }
 
+/** The leader as the members at `via` report it (/v3/maintenance/status), or undefined. */
+async function leaderOf(etcd: EtcdApi, via: string[]): Promise<string | undefined> {
+  for (const ep of via) {
+    const st = await etcd.call<{ leader?: string }>(ep, "/v3/maintenance/status", {}).catch(() => undefined);
+    if (st?.leader && st.leader !== "0") return String(st.leader);
+  }
+  return undefined;
+}
+
+/**
+ * Hands leadership from a leaving member to a remaining one before the removal (decideLeadershipHandoff
+ * in retire.ts says when and to whom). A handoff that fails is logged, not fatal: the removal keeps
+ * quorum either way, and the rest elect a leader within an election timeout.
+ */
+async function handOverLeadership(etcd: EtcdApi, members: EtcdMember[], healthy: ReadonlySet<string>, ids: string[], via: string[], log: (s: string) => void, waitMs = 10_000): Promise<void> {
+  const t0 = Date.now();
+  const h = decideLeadershipHandoff(members, healthy, ids, await leaderOf(etcd, via));
+  if (h.kind === "none") return;
+  const name = (m: EtcdMember) => m.name || m.ID;
+  const fromUrl = (h.from.clientURLs ?? [])[0];
+  let err = "";
+  if (fromUrl) {
+    try {
+      // MoveLeader is served by the leader only (ErrGRPCNotLeader elsewhere); etcd answers once the
+      // transferee leads, or with ErrTimeoutLeaderTransfer.
+      await etcd.call(fromUrl, "/v3/maintenance/transfer-leadership", { targetID: h.to.ID });
+    } catch (e) {
+      err = String((e as Error).message ?? e);
+    }
+  } else err = `${name(h.from)} lists no client URL`;
+  // Verified, not assumed: the remaining members name a leader that stays.
+  for (const end = Date.now() + waitMs; Date.now() < end; await sleep(200)) {
+    const now = await leaderOf(etcd, via);
+    if (now && !ids.includes(now)) {
+      const m = members.find((x) => x.ID === now);
+      log(`etcd: ${name(h.from)} led; leadership moved to ${m ? name(m) : now} before its removal (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return;
+    }
+  }
+  log(`etcd: could not move leadership from ${name(h.from)} to ${name(h.to)}${err ? ` (${err.slice(0, 200)})` : ""}: removing it as the leader; the rest elect a new one within the election timeout`);
+}
+
 /**
  * Removes the leaving control plane's member through `endpoints` (the remaining control planes'
- * client URLs): survey, decide (quorum), remove, verify. Throws with the reason when refused.
+ * client URLs): survey, decide (quorum), hand a leaving leader's leadership over, remove, verify. Throws with the reason when refused.
  */
 export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leaving: { name: string; peerUrl?: string }, log: (s: string) => void = () => {}, verifyMs = 30_000): Promise<string> {
   let members: EtcdMember[] | undefined;
@@ -244,6 +287,7 @@ export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leavi
   }
   // Through a remaining member that is healthy (the leaving one may be asked too, but need not).
   const via = members.filter((m) => healthy.has(m.ID) && !d.ids.includes(m.ID)).map((m) => m.clientURLs![0]);
+  await handOverLeadership(etcd, members, healthy, d.ids, via, log);
   for (const id of d.ids) {
     let done = false;
     const why: string[] = [];
@@ -257,6 +301,7 @@ export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leavi
       for (const ep of via) {
         try {
           await etcd.call(ep, "/v3/cluster/member/remove", { ID: id });
+          log(`etcd: member ${id} of ${leaving.name} removed through ${ep}; verifying`);
           done = true;
           break;
         } catch (e) {

@@ -23,6 +23,14 @@
  * healthy are a quorum of the remaining cluster; learners do not vote. etcd itself refuses a removal
  * that leaves fewer started members than the new quorum (`--strict-reconfig-check`, on by default;
  * server/etcdserver/server.go mayRemoveMember), this check says why before asking.
+ *
+ * A leader is not removed as the leader: its leadership is handed to a healthy remaining voter first
+ * (etcd's MoveLeader, `POST /v3/maintenance/transfer-leadership` on the leader, etcd-io/etcd
+ * api/etcdserverpb/rpc.proto; the transferee must be a voting member, server/etcdserver/server.go
+ * MoveLeader → ErrBadLeaderTransferee). Removed as the leader, it stops leading only once the removal
+ * commits, and the rest wait an election timeout (1 to 2 s by default) without a leader: writes and
+ * linearizable reads stall, and the lab's quorum sampler sees no member healthy
+ * (test/lab/node-retirement.lab.ts). Handed over first, the rest always have a leader.
  */
 
 /** What the drain needs of a pod (a subset of core/v1 Pod). */
@@ -193,6 +201,23 @@ export function decideMemberRemoval(members: EtcdMember[], healthy: ReadonlySet<
       why: `removing ${leaving.name} would leave ${healthyAfter} healthy of ${remaining.length} voting members, ${quorum(remaining.length)} needed (unhealthy: ${remaining.filter((m) => !healthy.has(m.ID)).map((m) => m.name || m.ID).join(", ")})`,
     };
   return { kind: "remove", ids, why: `${remaining.length} voting members remain, ${healthyAfter} healthy, quorum ${quorum(remaining.length)}` };
+}
+
+export type LeadershipHandoff = { kind: "none"; why: string } | { kind: "move"; from: EtcdMember; to: EtcdMember; why: string };
+
+/**
+ * Whether leadership must move before the members `ids` are removed, and to whom: when the leader
+ * (`leaderId`, from /v3/maintenance/status; "0" or absent when unknown) is one of them, to the first
+ * healthy remaining voter in member-list order. `healthy` as for decideMemberRemoval.
+ */
+export function decideLeadershipHandoff(members: EtcdMember[], healthy: ReadonlySet<string>, ids: readonly string[], leaderId: string | undefined): LeadershipHandoff {
+  const name = (m: EtcdMember) => m.name || m.ID;
+  if (!leaderId || leaderId === "0") return { kind: "none", why: "no leader reported: nothing to hand over" };
+  const leader = members.find((m) => m.ID === leaderId);
+  if (!ids.includes(leaderId)) return { kind: "none", why: `the leader is ${leader ? name(leader) : leaderId}, which stays` };
+  const to = members.find((m) => !m.isLearner && healthy.has(m.ID) && !ids.includes(m.ID));
+  if (!leader || !to) return { kind: "none", why: `the leaving member ${leader ? name(leader) : leaderId} leads and no healthy voter remains to take over` };
+  return { kind: "move", from: leader, to, why: `${name(leader)} leads: leadership moves to ${name(to)} before it is removed` };
 }
 
 /** The member list after a removal is what it should be: the node's member gone. */

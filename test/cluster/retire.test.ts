@@ -8,6 +8,7 @@ import {
   EtcdMember,
   PodInfo,
   budgetsFor,
+  decideLeadershipHandoff,
   decideMemberRemoval,
   drainPlan,
   drainPolicy,
@@ -121,6 +122,28 @@ describe("node retirement: etcd member removal keeps quorum", () => {
     assert.equal(memberGone(all(2), leaving(2)), true);
     assert.equal(memberGone(all(3), leaving(2)), false);
   });
+
+  // A leaving leader hands over first (etcd's MoveLeader: the transferee is a voting member,
+  // server/etcdserver/server.go ErrBadLeaderTransferee). [members, learners, healthy, leaving, leader, expected]
+  const handoffs: [number, number[], number[], number[], number | "0" | undefined, string][] = [
+    [3, [], [0, 1, 2], [2], 2, "move cp-2 → cp-0"],
+    [3, [], [0, 1, 2], [2], 0, "none: the leader is cp-0, which stays"],
+    [3, [], [1, 2], [0], 0, "move cp-0 → cp-1"], // cp-0 unhealthy as seen from here, yet it leads: to the first healthy voter
+    [5, [], [0, 1, 2, 3, 4], [4], 4, "move cp-4 → cp-0"],
+    [4, [0], [0, 1, 2, 3], [3], 3, "move cp-3 → cp-1"], // a learner cannot lead
+    [3, [], [0, 1, 2], [2], "0", "none: no leader reported"],
+    [3, [], [0, 1, 2], [2], undefined, "none: no leader reported"],
+    [2, [], [1], [1], 1, "none: the leaving member cp-1 leads and no healthy voter remains"],
+    [3, [], [0, 1, 2], [2], 7, "none: the leader is 107, which stays"],
+  ];
+  for (const [n, learners, h, ids, leader, expected] of handoffs) {
+    it(`leadership before removal: ${n} members, leader ${leader}, cp-${ids.join(",")} leaves: ${expected}`, () => {
+      const members = Array.from({ length: n }, (_, i) => m(i, learners.includes(i)));
+      const d = decideLeadershipHandoff(members, healthy(...h), ids.map((i) => String(100 + i)), leader === undefined || leader === "0" ? leader : String(100 + leader));
+      const got = d.kind === "move" ? `move ${d.from.name} → ${d.to.name}` : `none: ${d.why}`;
+      assert.ok(got.startsWith(expected), `${got} (expected ${expected})`);
+    });
+  }
 
   it("negative control: removing without the check (any member, any time) would lose quorum where the check refuses", () => {
     // cp-1 is down; the naive removal of healthy cp-2 leaves {cp-0 healthy, cp-1 dead}: 1 of 2, no quorum.

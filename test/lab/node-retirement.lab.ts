@@ -31,7 +31,7 @@ import { DrainPolicy } from "../../components/cluster/retire";
 import { EtcdApi, KubeApi, cordon as cordonNode, createRetireHooks, deleteNode, drainNode, removeEtcdMember } from "../../components/cluster/retire-hooks";
 import { ControlPlane, kubeconfig, waitFor } from "./control-plane";
 import { Engine, inlineStack, makeEngine, npmVersion } from "./engine";
-import { EtcdLab, addresses, makeEtcdPki, sampler } from "./etcd-cluster";
+import { EtcdLab, addresses, leaderSampler, makeEtcdPki, sampler } from "./etcd-cluster";
 import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
 
 const PROVIDER_VERSION = npmVersion("@pulumi/kubernetes", ROOT);
@@ -215,43 +215,99 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
     };
     const client = (l: EtcdLab) => new EtcdApi({ caPem: l.tls.ca.toString(), certPem: l.tls.cert.toString(), keyPem: l.tls.key.toString() }, 3000);
     const leaving = (l: EtcdLab, a: string) => ({ name: l.name(a), peerUrl: etcdPeerUrl(a) });
+    type Seen = { removed: boolean; lines: string[] };
+    const seenNew = (): Seen => ({ removed: false, lines: [] });
     /** Retires the control plane at `a` as the hook does, then deletes its "VM" (stops its etcd). */
-    const retire = async (l: EtcdLab, a: string, rest: string[]) => {
-      const msg = await removeEtcdMember(client(l), rest.map(etcdClientUrl), leaving(l, a), log);
+    const retire = async (l: EtcdLab, a: string, rest: string[], seen: Seen = seenNew()) => {
+      const msg = await removeEtcdMember(client(l), rest.map(etcdClientUrl), leaving(l, a), (x) => {
+        log(x);
+        seen.lines.push(x);
+        if (/ removed through /.test(x)) seen.removed = true;
+      });
       await l.stop(a);
       return msg;
     };
+    /** The address of the member the one at `via` names its leader. */
+    const leaderOf = (l: EtcdLab, via: string): Promise<string> =>
+      waitFor(
+        "a leader",
+        async () => {
+          const st = await l.call(via, "/v3/maintenance/status", {});
+          const m = (await l.members(via)).find((x) => x.ID === String(st.leader));
+          return addrs.find((a) => (m?.peerURLs ?? []).includes(etcdPeerUrl(a)));
+        },
+        15_000,
+        200,
+      );
+    const idsOf = async (l: EtcdLab, via: string, as: string[]) => new Set((await l.members(via)).filter((m) => as.some((a) => (m.peerURLs ?? []).includes(etcdPeerUrl(a)))).map((m) => m.ID));
+    const handedOver = (seen: Seen) => seen.lines.some((x) => /led; leadership moved to cp-\d before its removal/.test(x));
     let lab: EtcdLab | undefined;
     try {
-      // Three members: one retired.
+      // Three members: the leader retired (its leadership is handed over first).
       const three = addrs.slice(0, 3);
       lab = await start(three);
-      let keep = three.slice(0, 2);
+      let out = await leaderOf(lab, three[0]);
+      let keep = three.filter((a) => a !== out);
+      let stays = await idsOf(lab, keep[0], keep);
+      let seen = seenNew();
       let s = sampler(lab, () => keep);
-      await retire(lab, three[2], keep);
-      let w = await lab.whole(three[0]);
+      let ls = leaderSampler(lab, () => keep, () => stays, () => seen.removed);
+      await retire(lab, out, keep, seen);
+      let w = await lab.whole(keep[0]);
       await s.stop();
-      log(`3 → 2: ${w.why}; ${s.samples} samples, quorum lost ${s.lost.length} times`);
+      await ls.stop();
+      log(`3 → 2, the leader ${lab.name(out)} retired: ${w.why}; ${s.samples} samples, quorum lost ${s.lost.length} times; ${ls.samples} status samples, no live leader ${ls.leaderless.length} times`);
+      assert.ok(handedOver(seen), `the leader's leadership is handed over before its removal:\n${seen.lines.join("\n")}`);
       assert.deepEqual(s.lost, []);
+      assert.deepEqual(ls.leaderless, []);
       assert.ok(w.ok, w.why);
-      assert.equal((await lab.members(three[0])).length, 2);
+      assert.equal((await lab.members(keep[0])).length, 2);
       lab.down();
 
-      // Five members → three, one at a time (the hooks' lock).
+      // Five members → three, one at a time (the hooks' lock): the leader first, then another.
       lab = await start(addrs);
-      keep = addrs.slice(0, 3);
+      const first = await leaderOf(lab, addrs[0]);
+      const second = addrs.filter((a) => a !== first)[3];
+      keep = addrs.filter((a) => a !== first && a !== second);
+      stays = await idsOf(lab, keep[0], [...keep, second]);
+      seen = seenNew();
       s = sampler(lab, () => keep);
-      await retire(lab, addrs[4], addrs.slice(0, 4));
-      await retire(lab, addrs[3], keep);
+      ls = leaderSampler(lab, () => keep, () => stays, () => seen.removed);
+      await retire(lab, first, addrs.filter((a) => a !== first), seen);
+      assert.ok(handedOver(seen), `the leader's leadership is handed over before its removal:\n${seen.lines.join("\n")}`);
+      stays = await idsOf(lab, keep[0], keep);
+      seen = seenNew();
+      await retire(lab, second, keep, seen);
       await s.stop();
-      w = await lab.whole(addrs[0]);
-      log(`5 → 3: ${w.why}; ${s.samples} samples, quorum lost ${s.lost.length} times`);
+      await ls.stop();
+      w = await lab.whole(keep[0]);
+      log(`5 → 3 (${lab.name(first)}, the leader, then ${lab.name(second)}): ${w.why}; ${s.samples} samples, quorum lost ${s.lost.length} times; ${ls.samples} status samples, no live leader ${ls.leaderless.length} times`);
       assert.deepEqual(s.lost, []);
+      assert.deepEqual(ls.leaderless, []);
       assert.ok(w.ok, w.why);
-      assert.deepEqual((await lab.members(addrs[0])).map((m) => m.name).sort(), ["cp-0", "cp-1", "cp-2"]);
+      assert.deepEqual((await lab.members(keep[0])).map((m) => m.name).sort(), keep.map((a) => lab!.name(a)).sort());
       // Whole means fault tolerant: one more member may go.
-      await lab.stop(addrs[2]);
-      await waitFor("quorum with cp-2 down", async () => ((await lab!.healthy(addrs[0])) ? true : undefined), 15_000, 200);
+      await lab.stop(keep[2]);
+      await waitFor("quorum with one of three down", async () => ((await lab!.healthy(keep[0])) ? true : undefined), 15_000, 200);
+
+      // Negative control of the handoff: the leader removed as the leader (etcd's API, no MoveLeader):
+      // the rest keep naming it, a removed member, until their election timeout.
+      lab.down();
+      lab = await start(three);
+      out = await leaderOf(lab, three[0]);
+      keep = three.filter((a) => a !== out);
+      stays = await idsOf(lab, keep[0], keep);
+      const outId = [...(await idsOf(lab, keep[0], [out]))][0];
+      let rawRemoved = false;
+      ls = leaderSampler(lab, () => keep, () => stays, () => rawRemoved);
+      await waitFor("the leader's removal", () => lab!.call(keep[0], "/v3/cluster/member/remove", { ID: outId }), 30_000, 500);
+      rawRemoved = true;
+      await waitFor("a new leader", async () => (stays.has(String((await lab!.call(keep[0], "/v3/maintenance/status", {})).leader)) ? true : undefined), 15_000, 100);
+      await new Promise((r) => setTimeout(r, 500));
+      await ls.stop();
+      await lab.stop(out);
+      log(`negative control: the leader ${lab.name(out)} removed without a handoff: no live leader in ${ls.leaderless.length} of ${ls.samples} status samples (first: ${ls.leaderless[0]})`);
+      assert.ok(ls.leaderless.length > 0, "removed as the leader, the rest are left without a live leader for a while");
 
       // Refused: 3 members with cp-1 down; removing cp-2 would leave 1 healthy of 2.
       lab.down();
@@ -277,9 +333,13 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
       await lab.stop(addrs[3]);
       w = await lab.whole(addrs[0]);
       assert.equal(w.ok, false, `the check sees the members left behind: ${w.why}`);
+      s = sampler(lab, () => addrs.slice(0, 2));
       await lab.stop(addrs[2]);
       await waitFor("quorum lost", async () => ((await lab!.healthy(addrs[0])) ? undefined : true), 15_000, 200);
-      log(`negative control: VMs deleted without removing their members: ${w.why}; one more member down: quorum lost`);
+      await new Promise((r) => setTimeout(r, 1000));
+      await s.stop();
+      log(`negative control: VMs deleted without removing their members: ${w.why}; one more member down: quorum lost, the sampler saw it ${s.lost.length} times in ${s.samples} samples`);
+      assert.ok(s.lost.length > 0, "the quorum sampler sees a lost quorum");
     } finally {
       lab?.down();
     }

@@ -16,6 +16,7 @@ import { renderMetaData } from "../../components/cluster/cloud-init";
 import type { ClusterNode, NodeNetwork } from "../../components/cluster/types";
 import { realisticOutputs, tmpDir } from "../cluster/helpers";
 import type { HealthScenario } from "./haproxy-health";
+import { atExit } from "../support/at-exit";
 
 export const GATEWAY = "192.168.1.254";
 
@@ -169,8 +170,7 @@ export class LabNetwork {
     for (const a of this.extraAddresses) ip("-n", this.ns, "addr", "add", `${a}/32`, "dev", this.tap);
     ip("-n", this.ns, "link", "set", this.tap, "up");
     // No default route in the namespace: any non-local address is unreachable at once.
-    process.once("exit", () => this.down());
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
+    this.offExit = atExit(() => this.down());
   }
 
   /** Starts the stand-in API server (answers `/readyz`) on `addresses`:6443 inside the namespace. */
@@ -223,7 +223,10 @@ export class LabNetwork {
     return spawn("ip", ["netns", "exec", this.ns, ...argv], { stdio: opts.stdio ?? "pipe" });
   }
 
+  private offExit?: () => void;
+
   down(): void {
+    this.offExit?.();
     for (const p of [...this.services, ...this.vms]) p.kill();
     this.services = [];
     try {

@@ -15,6 +15,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
+import { atExit } from "../support/at-exit";
 import { freePort } from "../support/net";
 
 export interface ControlPlaneBinaries {
@@ -270,7 +271,7 @@ export class ControlPlane {
       if (!this.stopping) fs.appendFileSync(logFile, `\n[lab] ${name} exited: code ${code}, signal ${sig}\n`);
     });
     this.procs.push({ name, proc });
-    process.once("exit", () => proc.kill("SIGKILL"));
+    proc.once("exit", atExit(() => proc.kill("SIGKILL")));
   }
 
   private stopping = false;

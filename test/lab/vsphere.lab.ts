@@ -21,6 +21,7 @@ import { resolveVsphereSettings, VsphereDecisions } from "../../components/vsphe
 import { VsphereTopology, topologyArgs } from "../../components/vsphere/topology";
 import * as vsphere from "../../components/vsphere/binding";
 import { freePort } from "../support/net";
+import { atExit } from "../support/at-exit";
 import { waitFor } from "./control-plane";
 import { inlineStack, makeEngine } from "./engine";
 import { Parts, ROOT, Tool, resolveTools } from "./tools";
@@ -53,7 +54,7 @@ async function startVcsim(bin: string, dir: string, v: VsphereDecisions): Promis
   const fd = fs.openSync(logFile, "w");
   const proc = spawn(bin, ["-l", `127.0.0.1:${port}`, "-inventory", file, "-username", user, "-password", password], { stdio: ["ignore", fd, fd] });
   fs.closeSync(fd);
-  process.once("exit", () => proc.kill("SIGKILL"));
+  proc.once("exit", atExit(() => proc.kill("SIGKILL")));
   const url = await waitFor(
     "vcsim serving",
     async () => {

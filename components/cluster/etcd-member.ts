@@ -15,8 +15,8 @@
  * So before any reset the bootstrap removes its own member itself, through the other members, or
  * does not reset at all.
  *
- * It speaks etcd's v3 JSON gateway (POST /v3/cluster/member/list, /v3/cluster/member/remove; GET
- * /health), which every etcd 3.4+ serves on its client URL, with Python's standard library only:
+ * It speaks etcd's v3 JSON gateway (POST /v3/cluster/member/list, /v3/cluster/member/remove,
+ * /v3/maintenance/status, /v3/maintenance/transfer-leadership; GET /health), which every etcd 3.4+ serves on its client URL, with Python's standard library only:
  * control planes carry no etcdctl, and python3 is there wherever cloud-init runs (it is written in it).
  * A member is this node's when one of its peer URLs is this node's (what kubeadm announced); a
  * member of another node is never removed. etcd itself refuses a removal that would leave fewer
@@ -142,6 +142,52 @@ def is_self(member, peer):
     return peer in (member.get("peerURLs") or [])
 
 
+def hand_over(etcd, mine, healthy):
+    """When this node's member leads, hand its leadership to a healthy other voter first (etcd's
+    MoveLeader, POST /v3/maintenance/transfer-leadership, served by the leader only): removed as
+    the leader, it would leave the rest without a live leader for an election timeout. The same
+    rule as decideLeadershipHandoff (components/cluster/retire.ts). Failing is logged, not fatal:
+    the removal keeps quorum either way."""
+    ids = [str(m.get("ID")) for m in mine]
+    voters = {}
+    leader = "0"
+    for ep in healthy:
+        try:
+            st = etcd.call(ep, "/v3/maintenance/status", {})
+        except Exception as e:  # noqa: BLE001 - a member that does not answer takes no leadership
+            log("%s: no status (%s)" % (ep, e))
+            continue
+        leader = str(st.get("leader") or leader)
+        me = str((st.get("header") or {}).get("member_id") or "")
+        if me and me not in ids and not st.get("isLearner"):
+            voters.setdefault(me, ep)
+    if leader not in ids:
+        return
+    if not voters:
+        log("this node's member leads and no healthy other voter answered: removing it as the leader")
+        return
+    target = next(iter(voters))
+    urls = [u for m in mine if str(m.get("ID")) == leader for u in (m.get("clientURLs") or [])]
+    try:
+        if not urls:
+            raise RuntimeError("it lists no client URL")
+        etcd.call(urls[0], "/v3/maintenance/transfer-leadership", {"targetID": target})
+    except Exception as e:  # noqa: BLE001 - see above
+        log("could not hand leadership to %s (%s): removing this node's member as the leader" % (target, e))
+        return
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            now = str(etcd.call(voters[target], "/v3/maintenance/status", {}).get("leader") or "0")
+        except Exception:  # noqa: BLE001 - asked again
+            now = "0"
+        if now != "0" and now not in ids:
+            log("this node's member led: leadership moved to %s before its removal" % now)
+            return
+        time.sleep(0.2)
+    log("leadership did not move within 10 s: removing this node's member as the leader")
+
+
 def describe(m):
     return "%s (id %s, %s%s)" % (m.get("name") or "unstarted", m.get("ID"), ",".join(m.get("peerURLs") or []), ", learner" if m.get("isLearner") else "")
 
@@ -189,22 +235,33 @@ def main():
     if not healthy:
         log("this node is member %s, but no other member is healthy: not removing it" % describe(mine[0]))
         return 4
+    hand_over(etcd, mine, healthy)
     for m in mine:
         log("removing this node's etcd member %s through %s" % (describe(m), healthy[0]))
-        err = None
-        for ep in healthy:
-            try:
-                etcd.call(ep, "/v3/cluster/member/remove", {"ID": str(m.get("ID"))})
-                err = None
-                break
-            except Exception as e:  # noqa: BLE001 - try the next healthy member
-                err = e
-                log("%s refused: %s" % (ep, e))
-                if "not found" in str(e):
+        # etcd answers "unhealthy cluster" while a running member has been connected to the leader
+        # for less than 5 s (server/etcdserver/server.go mayRemoveMember, --strict-reconfig-check):
+        # right after a join, or after a leadership change. kubeadm's RemoveMember retries with a
+        # backoff; so does this, for up to 30 s. Any other refusal is final.
+        until = time.time() + 30
+        while True:
+            err = None
+            for ep in healthy:
+                try:
+                    etcd.call(ep, "/v3/cluster/member/remove", {"ID": str(m.get("ID"))})
+                    log("removed member %s through %s; verifying" % (m.get("ID"), ep))
                     err = None
                     break
-        if err is not None:
-            return 4
+                except Exception as e:  # noqa: BLE001 - try the next healthy member
+                    err = e
+                    log("%s refused: %s" % (ep, e))
+                    if "not found" in str(e):
+                        err = None
+                        break
+            if err is None:
+                break
+            if "unhealthy cluster" not in str(err) or time.time() > until:
+                return 4
+            time.sleep(1)
     # Verified, not assumed: no member with this peer URL is left, and the rest is healthy.
     deadline = time.time() + 30
     while True:

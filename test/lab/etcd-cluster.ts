@@ -158,6 +158,26 @@ export class EtcdLab {
     return { status: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
   }
 
+  /** As `script`, without blocking the event loop (samplers keep sampling); `onLine` sees each stderr line. */
+  scriptAsync(command: string, self: string, endpoints: string[], onLine: (line: string) => void = () => {}): Promise<{ status: number; stderr: string }> {
+    const pki = (f: string) => path.join(this.dir, "pki", f);
+    const p = spawn(
+      "python3",
+      [path.join(this.dir, "vsphere-spark-etcd-member"), command, "--self-peer-url", etcdPeerUrl(self), "--endpoints", endpoints.map(etcdClientUrl).join(","),
+        "--cacert", pki("ca.crt"), "--cert", pki("client.crt"), "--key", pki("client.key"), "--timeout", "3"],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    let partial = "";
+    p.stderr!.on("data", (c: Buffer) => {
+      stderr += c.toString();
+      const lines = (partial + c.toString()).split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) onLine(l);
+    });
+    return new Promise((resolve) => p.on("close", (code) => resolve({ status: code ?? -1, stderr })));
+  }
+
   /** One member per peer URL, every listed member started, each one's /health true. */
   async whole(via: string): Promise<{ ok: boolean; why: string }> {
     const ms = await this.members(via);

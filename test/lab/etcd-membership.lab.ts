@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ETCD_MEMBER_EXIT, ETCD_MEMBER_SCRIPT, etcdPeerUrl } from "../../components/cluster/etcd-member";
-import { EtcdLab, addresses, makeEtcdPki, sampler } from "./etcd-cluster";
+import { EtcdLab, addresses, leaderSampler, makeEtcdPki, sampler } from "./etcd-cluster";
 import { Parts, Tool, resolveTools } from "./tools";
 import { waitFor } from "./control-plane";
 
@@ -109,6 +109,37 @@ describe("real-systems lab: the control-plane join's etcd membership, on a real 
       await waitFor("quorum with cp-1 down", async () => ((await l.healthy(a0)) ? true : undefined), 15_000, 200);
     });
   }
+
+  it("a joined control plane that leads and leaves (its bootstrap gave up after the join): `leave` hands leadership over first; the others never lack a live leader", async function () {
+    parts.need(this, "a leading member leaves", ["etcd"]);
+    const l = await twoMembers();
+    await join(l, false);
+    const ms = await l.members(a0);
+    const id = (a: string) => ms.find((m) => m.peerURLs?.includes(etcdPeerUrl(a)))!.ID;
+    // Make cp-2 the leader, with etcd's own MoveLeader (sent to the current leader).
+    const leader = String((await l.call(a0, "/v3/maintenance/status", {})).leader);
+    const current = [a0, a1, a2].find((a) => id(a) === leader)!;
+    if (current !== a2) await waitFor("cp-2 leads", () => l.call(current, "/v3/maintenance/transfer-leadership", { targetID: id(a2) }), 30_000, 500);
+    assert.equal(String((await l.call(a0, "/v3/maintenance/status", {})).leader), id(a2), "cp-2 leads");
+    let removed = false;
+    const stays = new Set([id(a0), id(a1)]);
+    const s = sampler(l, () => [a0, a1]);
+    const ls = leaderSampler(l, () => [a0, a1], () => stays, () => removed);
+    const leave = await l.scriptAsync("leave", a2, [a0, a1], (line) => {
+      if (/removed member \d+ through /.test(line)) removed = true;
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    await s.stop();
+    await ls.stop();
+    log(`leave: exit ${leave.status}; ${leave.stderr.trim().split("\n").join(" | ")}`);
+    log(`samplers: quorum lost ${s.lost.length} times in ${s.samples} samples; no live leader ${ls.leaderless.length} times in ${ls.samples} status samples`);
+    assert.equal(leave.status, ETCD_MEMBER_EXIT.ok, leave.stderr);
+    assert.match(leave.stderr, /this node's member led: leadership moved to \d+ before its removal/);
+    assert.ok(removed, "the removal was seen");
+    assert.deepEqual(s.lost, []);
+    assert.deepEqual(ls.leaderless, [], "the others always had a live leader (without the handoff they name the removed leader for about a second: node-retirement.lab.ts's negative control)");
+    assert.deepEqual((await l.members(a0)).map((m) => m.name).sort(), ["cp-0", "cp-1"]);
+  });
 
   it("negative control: a blind reset after the member joined (data emptied, member left) breaks the cluster", async function () {
     parts.need(this, "blind reset (negative control)", ["etcd"]);

@@ -206,31 +206,13 @@ export class EtcdLab {
  */
 export function sampler(lab: EtcdLab, targets: () => string[]) {
   const lost: string[] = [];
-  let samples = 0;
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      const t = targets();
-      const ok = await Promise.all(t.map((a) => lab.healthy(a)));
-      samples++;
-      if (!ok.some(Boolean)) {
-        const at = new Date().toISOString();
-        const again = await Promise.all(t.map((a) => lab.healthy(a, 8000)));
-        if (!again.some(Boolean)) lost.push(`${at} none of ${t.join(", ")} healthy (asked twice)`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    lost,
-    get samples() {
-      return samples;
-    },
-    stop: async () => {
-      on = false;
-      await loop;
-    },
-  };
+  const run = every(100, async () => {
+    const t = targets();
+    if ((await Promise.all(t.map((a) => lab.healthy(a)))).some(Boolean)) return;
+    const at = new Date().toISOString();
+    if (!(await Promise.all(t.map((a) => lab.healthy(a, 8000)))).some(Boolean)) lost.push(`${at} none of ${t.join(", ")} healthy (asked twice)`);
+  });
+  return { lost, ...run, get samples() { return run.samples; } };
 }
 
 /**
@@ -241,21 +223,28 @@ export function sampler(lab: EtcdLab, targets: () => string[]) {
  */
 export function leaderSampler(lab: EtcdLab, targets: () => string[], stays: () => ReadonlySet<string>, removed: () => boolean) {
   const leaderless: string[] = [];
+  const run = every(50, async () => {
+    const after = removed();
+    const t = targets();
+    const leaders = await Promise.all(t.map((a) => lab.call(a, "/v3/maintenance/status", {}, 1500).then((x) => String(x.leader ?? "0"), () => "unreachable")));
+    const bad = t.flatMap((a, i) => (stays().has(leaders[i]) ? [] : [`${a} reports leader ${leaders[i]}`]));
+    if (after && bad.length > 0) leaderless.push(`${new Date().toISOString()} ${bad.join(", ")}`);
+  });
+  return { leaderless, ...run, get samples() { return run.samples; } };
+}
+
+/** Runs `sample` again `pauseMs` after each one ends, until stopped; counts the samples. */
+function every(pauseMs: number, sample: () => Promise<void>) {
   let samples = 0;
   let on = true;
   const loop = (async () => {
     while (on) {
-      const after = removed();
-      const t = targets();
-      const leaders = await Promise.all(t.map((a) => lab.call(a, "/v3/maintenance/status", {}, 1500).then((x) => String(x.leader ?? "0"), () => "unreachable")));
+      await sample();
       samples++;
-      const bad = t.filter((_, i) => !stays().has(leaders[i]));
-      if (after && bad.length > 0) leaderless.push(`${new Date().toISOString()} ${bad.map((a) => `${a} reports leader ${leaders[t.indexOf(a)]}`).join(", ")}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, pauseMs));
     }
   })();
   return {
-    leaderless,
     get samples() {
       return samples;
     },

@@ -29,9 +29,10 @@
  * lab runs):
  * - cmd/kubeadm/app/phases/certs/renewal/manager.go, NewManager: "we are not offering support for
  *   renewing CAs"; RenewUsingLocalCA ("CA renewal is not supported") gives every renewed leaf
- *   NotBefore = now - 5 min and NotAfter = now + CertificateValidityPeriod (one year), whatever the
- *   CA's own NotAfter: cmd/kubeadm/app/util/pkiutil/pki_helpers.go, NewSignedCert, does not clamp a
- *   leaf to its CA.
+ *   NotBefore = now - 5 min and, unless ClusterConfiguration.certificateValidityPeriod says otherwise,
+ *   NotAfter = NotBefore + CertificateValidityPeriod (one year) in
+ *   cmd/kubeadm/app/util/pkiutil/pki_helpers.go, NewSignedCert, which never clamps a leaf to its CA's
+ *   NotAfter.
  * - cmd/kubeadm/app/phases/certs/certs.go, LoadCertificateAuthority -> CheckCertificatePeriodValidity:
  *   an expired CA is only a klog warning ("could not validate bounds for certificate"), and the leaves
  *   are signed with it anyway.

@@ -55,8 +55,7 @@
  * plane's API server answers /readyz; otherwise it defers to the next day (the window leaves weeks).
  */
 import { ConfigReader } from "../config-reader";
-import { APISERVER_PORT } from "./types";
-import { BOOTSTRAP_DONE_PATH } from "./cloud-init";
+import { APISERVER_PORT, BOOTSTRAP_DONE_PATH } from "./types";
 
 export interface CertificateRenewalSettings {
   enabled: boolean;

@@ -14,7 +14,7 @@
  * leaves it leaves behind fail `openssl verify` the day after the CA expires.
  */
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -305,6 +305,16 @@ describe("certificate renewal: the CAs' expiry (real openssl certificates, kubea
       const after = verify(caEnd + DAY);
       assert.notEqual(after.status, 0, `${c.name}: ${leaf} still verifies after ${c.ca} expired`);
       assert.match(after.stdout + after.stderr, /expired/);
+    }
+  });
+});
+
+describe("the renewal settings' defaults whatever module loads first", () => {
+  it("cert-renewal.ts no longer imports cloud-init.ts (cert-renewal → cloud-init → settings → cert-renewal was a cycle that left settings with {} as the renewal defaults when cert-renewal.js loaded first; that order is the control)", () => {
+    const dist = path.resolve(__dirname, "../../components/cluster");
+    for (const first of ["cert-renewal.js", "etcd-backup.js", "lifecycle.js", "cloud-init.js", "settings.js"]) {
+      const out = execFileSync(process.execPath, ["-e", `require(${JSON.stringify(path.join(dist, first))}); const s = require(${JSON.stringify(path.join(dist, "settings.js"))}).resolveKubernetesSettings(undefined, "k").settings; process.stdout.write(JSON.stringify([s.certificateRenewal, s.etcdBackup.enabled, require(${JSON.stringify(path.join(dist, "cloud-init.js"))}).BOOTSTRAP_DONE_PATH]))`], { encoding: "utf8" });
+      assert.deepEqual(JSON.parse(out), [DEFAULT_CERTIFICATE_RENEWAL, true, "/var/lib/vsphere-spark/bootstrap.done"], `${first} first`);
     }
   });
 });

@@ -23,13 +23,39 @@
  *   KubeletConfiguration struct) ... You can then move the file back"; the script waits for the
  *   container to be gone (crictl) and the component healthy instead of fixed sleeps.
  *
+ * The CAs (pki/ca.crt, pki/front-proxy-ca.crt, pki/etcd/ca.crt) are checked first, on every run, and
+ * a CA that has expired or expires within the window refuses the run (CERT_RENEWAL_EXIT.caExpiring):
+ * nothing is backed up, renewed or restarted. Facts (kubernetes/kubernetes v1.34.4, the kubeadm the boot
+ * lab runs):
+ * - cmd/kubeadm/app/phases/certs/renewal/manager.go, NewManager: "we are not offering support for
+ *   renewing CAs"; RenewUsingLocalCA ("CA renewal is not supported") gives every renewed leaf
+ *   NotBefore = now - 5 min and, unless ClusterConfiguration.certificateValidityPeriod says otherwise,
+ *   NotAfter = NotBefore + CertificateValidityPeriod (one year) in
+ *   cmd/kubeadm/app/util/pkiutil/pki_helpers.go, NewSignedCert, which never clamps a leaf to its CA's
+ *   NotAfter.
+ * - cmd/kubeadm/app/phases/certs/certs.go, LoadCertificateAuthority -> CheckCertificatePeriodValidity:
+ *   an expired CA is only a klog warning ("could not validate bounds for certificate"), and the leaves
+ *   are signed with it anyway.
+ * - cmd/kubeadm/app/cmd/certs.go, fetchCertificateExpirationInfo: `kubeadm certs check-expiration`
+ *   lists the CAs apart (CertificateAuthorities), for the operator to act on.
+ * So a renewal under a CA in its last days writes leaves that read "365 days" (this script's check
+ * after the renewal would pass) and stop verifying the day the CA expires. The threshold is the
+ * renewal window, not the leaves' year: a CA with more than the window left still carries renewed
+ * leaves until its own expiry, which is later than the leaves due now would last without renewal, so
+ * refusing then would break the control plane sooner; such a CA gets a warning line. Inside the window
+ * a renewal gains at most the window's days, restarts every static Pod for it and hides the real
+ * deadline; the CA must be rotated by hand (kubernetes/website
+ * content/en/docs/tasks/administer-cluster/kubeadm/kubeadm-certs.md#certificate-authority-rotation:
+ * kubeadm does not rotate or replace CAs; the steps:
+ * content/en/docs/tasks/tls/manual-rotation-of-ca-certificates.md @ 086d7df50b230a6dd54b81b29422872edadd859b),
+ * and the refusal fails the unit every day until then.
+ *
  * One control plane at a time: each one's check runs at `time` plus 30 minutes per control plane
  * before it (renewalCheckTime), and a node restarts its static Pods only while every other control
  * plane's API server answers /readyz; otherwise it defers to the next day (the window leaves weeks).
  */
 import { ConfigReader } from "../config-reader";
-import { APISERVER_PORT } from "./types";
-import { BOOTSTRAP_DONE_PATH } from "./cloud-init";
+import { APISERVER_PORT, BOOTSTRAP_DONE_PATH } from "./types";
 
 export interface CertificateRenewalSettings {
   enabled: boolean;
@@ -63,7 +89,20 @@ export const CERT_RENEWAL_EXIT = {
   due: 10,
   /** Due, but another control plane is not ready (or a renewal runs): tried again at the next run. */
   deferred: 11,
+  /**
+   * Refused: a CA (KUBEADM_CA_CERTIFICATES) has expired or expires within the window. Nothing is
+   * backed up, renewed or restarted; the CA must be rotated by hand. A failure for systemd (not in
+   * SuccessExitStatus), so the unit shows failed every day until then; `--check-only` says it too.
+   */
+  caExpiring: 12,
 } as const;
+
+/** kubeadm's CAs, relative to /etc/kubernetes: `kubeadm certs renew` never renews them (renewal/manager.go). */
+export const KUBEADM_CA_CERTIFICATES = ["pki/ca.crt", "pki/front-proxy-ca.crt", "pki/etcd/ca.crt"] as const;
+/** kubeadm's leaf certificate validity, the NotAfter a renewal gives (constants.go `CertificateValidityPeriod`). */
+export const LEAF_CERTIFICATE_DAYS = 365;
+/** kubeadm's documented manual CA rotation (the renewal script names it when it refuses). */
+export const CA_ROTATION_DOC = "https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/";
 
 /** kubeadm's renewable leaf certificates, relative to /etc/kubernetes (renewal/manager.go). */
 export const KUBEADM_LEAF_CERTIFICATES = [
@@ -115,6 +154,7 @@ export function renderCertRenewalUnit(s: CertificateRenewalSettings, otherContro
     `ExecStart=${CERT_RENEWAL_SCRIPT_PATH} --window-days ${s.daysBeforeExpiry}${others}`,
     `# Deferred (another control plane not ready) is not a failure: the next day's run tries again.`,
     `SuccessExitStatus=${CERT_RENEWAL_EXIT.deferred}`,
+    `# ${CERT_RENEWAL_EXIT.caExpiring} (a CA expires within the window, nothing renewed) is a failure on purpose: the unit shows failed until the CA is rotated.`,
     "TimeoutStartSec=30min",
     "",
   ].join("\n");
@@ -146,25 +186,35 @@ export const CERT_RENEWAL_SCRIPT = bash`#!/bin/bash
 # vsphere-spark-cert-renewal: renews kubeadm's leaf certificates on this control plane before they expire.
 # Generated by vsphere-spark (components/cluster/cert-renewal.ts). Usage:
 #   vsphere-spark-cert-renewal --window-days N [--check-only] [--kubernetes-dir DIR] [--other-api HOST:PORT]...
-# Reads the expiry of every certificate kubeadm renews (openssl); when the earliest expires within N
+#                              [--backup-dir DIR] [--lock-file FILE]
+# Reads the expiry of every certificate kubeadm renews and of its three CAs (openssl). A CA that has
+# expired or expires within N days refuses the run: kubeadm certs renew never renews a CA and would sign
+# leaves that stop verifying when it expires; nothing is backed up, renewed or restarted, and the log
+# names the CA and the steps (rotate it by hand). Otherwise, when the earliest leaf expires within N
 # days: unless --check-only, and only while every --other-api serves /readyz, copies the old files to
 # ${CERT_BACKUP_DIR}/<time>/, runs kubeadm certs renew all, checks the new expiry, then restarts
 # etcd, kube-apiserver, kube-controller-manager and kube-scheduler one by one (manifest out, Pod gone,
 # manifest back, healthy again).
-# Prints one line on stdout: decision=<not-due|due|renewed|deferred> earliest=<file> days=<n>.
-# Exit: 0 not due or renewed, 10 due (--check-only), 11 deferred, 3 no kubeadm certificate, 1 failed, 2 usage.
+# Prints one line on stdout: decision=<not-due|due|renewed|deferred|ca-expiring> earliest=<file> days=<n>
+# (ca-expiring: the CA's file and its days left, negative once expired).
+# Exit: 0 not due or renewed, 10 due (--check-only), 11 deferred, 3 no kubeadm certificate, 1 failed, 2 usage,
+# ${CERT_RENEWAL_EXIT.caExpiring} refused: a CA expires within N days or has expired (also with --check-only).
 set -euo pipefail
 log() { echo "vsphere-spark-cert-renewal: $*" >&2; }
 WINDOW_DAYS=""
 CHECK_ONLY=0
 K=/etc/kubernetes
 OTHERS=()
+BACKUP_ROOT=${CERT_BACKUP_DIR}
+LOCK_FILE=/run/vsphere-spark-cert-renewal.lock
 while [ $# -gt 0 ]; do
   case "$1" in
     --window-days) WINDOW_DAYS=\${2:-}; shift 2 ;;
     --check-only) CHECK_ONLY=1; shift ;;
     --kubernetes-dir) K=\${2:-}; shift 2 ;;
     --other-api) OTHERS+=("\${2:-}"); shift 2 ;;
+    --backup-dir) BACKUP_ROOT=\${2:-}; shift 2 ;;
+    --lock-file) LOCK_FILE=\${2:-}; shift 2 ;;
     *) log "unknown argument: $1"; exit 2 ;;
   esac
 done
@@ -172,6 +222,11 @@ if ! [[ "$WINDOW_DAYS" =~ ^[0-9]+$ ]]; then log "--window-days N is required"; e
 
 LEAVES=(${KUBEADM_LEAF_CERTIFICATES.join(" ")})
 KUBECONFIGS=(${KUBEADM_RENEWED_KUBECONFIGS.join(" ")})
+CAS=(${KUBEADM_CA_CERTIFICATES.join(" ")})
+# kubeadm's leaf validity: a renewal sets NotAfter to now + this, whatever the CA's NotAfter.
+LEAF_DAYS=${LEAF_CERTIFICATE_DAYS}
+# kubeadm's documented manual CA rotation, named when a CA refuses the run.
+CA_DOC=${CA_ROTATION_DOC}
 
 # cert_pem FILE: the certificate of a leaf file, or the client certificate embedded in a kubeconfig.
 cert_pem() {
@@ -181,20 +236,28 @@ cert_pem() {
   esac
 }
 
+# not_after FILE: its certificate's notAfter in seconds since the epoch; exits 1 when none can be read.
+not_after() {
+  local end
+  end=$(cert_pem "$1" 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null | sed 's/^notAfter=//') || end=""
+  if [ -z "$end" ]; then log "$K/$1: no certificate could be read from it"; exit 1; fi
+  date -d "$end" +%s
+}
+
+utc() { date -u -d "@$1" +%Y-%m-%dT%H:%MZ; }
+
 # scan: sets EARLIEST (seconds since the epoch), EARLIEST_NAME and FOUND over every file present.
 scan() {
-  local f end secs now
+  local f secs now
   EARLIEST=""
   EARLIEST_NAME=""
   FOUND=0
   now=$(date +%s)
   for f in "\${LEAVES[@]}" "\${KUBECONFIGS[@]}"; do
     [ -f "$K/$f" ] || continue
-    end=$(cert_pem "$f" 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null | sed 's/^notAfter=//') || end=""
-    if [ -z "$end" ]; then log "$K/$f: no certificate could be read from it"; exit 1; fi
-    secs=$(date -d "$end" +%s)
+    secs=$(not_after "$f")
     FOUND=$((FOUND + 1))
-    log "$f expires $(date -u -d "@$secs" +%Y-%m-%dT%H:%MZ) (in $(((secs - now) / 86400)) days)"
+    log "$f expires $(utc "$secs") (in $(((secs - now) / 86400)) days)"
     if [ -z "$EARLIEST" ] || [ "$secs" -lt "$EARLIEST" ]; then EARLIEST=$secs; EARLIEST_NAME=$f; fi
   done
   if [ "$FOUND" -eq 0 ]; then log "no kubeadm certificate under $K: not a kubeadm control plane"; exit 3; fi
@@ -202,19 +265,56 @@ scan() {
   if [ $((EARLIEST - now)) -le $((WINDOW_DAYS * 86400)) ]; then DUE=1; else DUE=0; fi
 }
 
+# check_cas: logs every CA's expiry (CA_NAME, CA_DAYS: the earliest); a CA that has expired or expires
+# within the window refuses the whole run here, before anything is locked, copied, renewed or restarted.
+check_cas() {
+  local f secs now left refused=0 earliest=""
+  now=$(date +%s)
+  CA_NAME=""
+  CA_DAYS=""
+  for f in "\${CAS[@]}"; do
+    if [ ! -f "$K/$f" ]; then log "CA $f: not present"; continue; fi
+    secs=$(not_after "$f")
+    left=$(((secs - now) / 86400))
+    if [ "$secs" -le "$now" ]; then
+      left=$((-((now - secs) / 86400)))
+      log "REFUSED: the CA $K/$f expired on $(utc "$secs") ($((-left)) days ago)"
+      refused=1
+    elif [ $((secs - now)) -le $((WINDOW_DAYS * 86400)) ]; then
+      log "REFUSED: the CA $K/$f expires on $(utc "$secs"), in $left days, within the $WINDOW_DAYS-day renewal window"
+      refused=1
+    elif [ $((secs - now)) -lt $((LEAF_DAYS * 86400)) ]; then
+      log "CA $f expires $(utc "$secs") (in $left days), before certificates renewed now would ($LEAF_DAYS days): they stop verifying on that date; rotate this CA before (see $CA_DOC)"
+    else
+      log "CA $f expires $(utc "$secs") (in $left days)"
+    fi
+    if [ -z "$earliest" ] || [ "$secs" -lt "$earliest" ]; then earliest=$secs; CA_NAME=$f; CA_DAYS=$left; fi
+  done
+  [ "$refused" -eq 1 ] || return 0
+  log "nothing was backed up, renewed or restarted: kubeadm certs renew never renews a CA, and leaves it signs now would stop verifying when the CA expires (kubeadm only warns)"
+  log "to do: rotate the CA by hand on every node, control planes one at a time, as kubeadm documents it: $CA_DOC (sudo kubeadm certs check-expiration lists the CAs)"
+  log "a CA vsphere-spark created lives in its Pulumi stack (the KubeadmBootstrap's tls.SelfSignedCert resources ...-ca, ...-front-proxy-ca, ...-etcd-ca, 10 years) and the program does not rotate it into a running cluster: before it expires, either build a new cluster on a new stack and move the workloads, or rotate it by hand as above"
+  log "after a rotation by hand the stack still holds the old CA: add no node with it (new nodes get the old CA files and CA hash; the exported kubeconfig trusts the old CA), and a pulumi up after the old CA's expiry replaces it (tls provider: ready_for_renewal) with a new CA the cluster does not know"
+  log "this check fails every day until the CA is rotated; once it is, the next run renews the leaves as usual"
+  echo "decision=ca-expiring earliest=$CA_NAME days=$CA_DAYS"
+  exit ${CERT_RENEWAL_EXIT.caExpiring}
+}
+
 scan
+check_cas
+CAS_NOTE="the earliest CA, \${CA_NAME:-none present}, expires in \${CA_DAYS:-?} days"
 if [ "$DUE" -eq 0 ]; then
-  log "not due: the earliest, $EARLIEST_NAME, expires in $DAYS_LEFT days; renewal starts $WINDOW_DAYS days before"
+  log "not due: the earliest, $EARLIEST_NAME, expires in $DAYS_LEFT days; renewal starts $WINDOW_DAYS days before; $CAS_NOTE"
   echo "decision=not-due earliest=$EARLIEST_NAME days=$DAYS_LEFT"
   exit 0
 fi
-log "due: $EARLIEST_NAME expires in $DAYS_LEFT days (window: $WINDOW_DAYS days)"
+log "due: $EARLIEST_NAME expires in $DAYS_LEFT days (window: $WINDOW_DAYS days); $CAS_NOTE"
 if [ "$CHECK_ONLY" -eq 1 ]; then
   echo "decision=due earliest=$EARLIEST_NAME days=$DAYS_LEFT"
   exit 10
 fi
 
-exec 9>/run/vsphere-spark-cert-renewal.lock
+exec 9>"$LOCK_FILE"
 if ! flock -n 9; then log "another renewal is running"; echo "decision=deferred earliest=$EARLIEST_NAME days=$DAYS_LEFT"; exit 11; fi
 for o in "\${OTHERS[@]}"; do
   if ! curl -ksf --max-time 5 "https://$o/readyz" >/dev/null 2>&1; then
@@ -224,9 +324,9 @@ for o in "\${OTHERS[@]}"; do
   fi
 done
 
-BACKUP=${CERT_BACKUP_DIR}/$(date -u +%Y%m%dT%H%M%SZ)
+BACKUP=$BACKUP_ROOT/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$BACKUP"
-chmod 0700 ${CERT_BACKUP_DIR} "$BACKUP"
+chmod 0700 "$BACKUP_ROOT" "$BACKUP"
 cp -a "$K/pki" "$BACKUP/"
 for c in "\${KUBECONFIGS[@]}"; do if [ -f "$K/$c" ]; then cp -a "$K/$c" "$BACKUP/"; fi; done
 log "old certificates and kubeconfigs copied to $BACKUP"

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import type { ClusterNode, EndpointSpec, NodeNetwork } from "./types";
-import { APISERVER_PORT, KUBEADM_CONFIG_PATH } from "./types";
+import { APISERVER_PORT, BOOTSTRAP_DONE_PATH, BOOTSTRAP_STATE_DIR, KUBEADM_CONFIG_PATH } from "./types";
 import type { KubernetesSettings } from "./settings";
 import { parseKubernetesVersion } from "./settings";
 import { IMAGE_REPOSITORY, endpointHostPort } from "./kubeadm";
@@ -147,8 +147,7 @@ const SYSCTL = [
  * `kubeadm.done` once `kubeadm init`/`join` exited 0 (after its last phase), `kubeadm.attempts`
  * the number of kubeadm runs so far.
  */
-export const BOOTSTRAP_STATE_DIR = "/var/lib/vsphere-spark";
-export const BOOTSTRAP_DONE_PATH = `${BOOTSTRAP_STATE_DIR}/bootstrap.done`;
+export { BOOTSTRAP_DONE_PATH, BOOTSTRAP_STATE_DIR };
 export const BOOTSTRAP_FAILED_PATH = `${BOOTSTRAP_STATE_DIR}/bootstrap.failed`;
 export const BOOTSTRAP_GAVE_UP_PATH = `${BOOTSTRAP_STATE_DIR}/bootstrap.gave-up`;
 export const KUBEADM_DONE_PATH = `${BOOTSTRAP_STATE_DIR}/kubeadm.done`;

@@ -26,8 +26,8 @@
  */
 import { ConfigReader } from "../config-reader";
 import { ETCD_CLIENT_PY } from "./etcd-member";
-import { BOOTSTRAP_DONE_PATH } from "./cloud-init";
 import { calendarSpecProblem } from "./calendar";
+import { BOOTSTRAP_DONE_PATH } from "./types";
 
 export interface EtcdBackupSettings {
   enabled: boolean;

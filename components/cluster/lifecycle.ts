@@ -48,6 +48,7 @@ import type { ClusterSpec } from "./topology";
 import { controlPlaneNodes } from "./topology";
 import { parseKubernetesVersion } from "./settings";
 import { APISERVER_PORT } from "./types";
+import { LEAF_CERTIFICATE_DAYS } from "./cert-renewal";
 
 /** The stack output that carries the applied state. */
 export const LIFECYCLE_OUTPUT = "clusterLifecycle";
@@ -275,8 +276,8 @@ export interface CheckOptions {
   now?: Date;
 }
 
-/** kubeadm's leaf certificate validity (constants.go `CertificateValidityPeriod`). */
-export const LEAF_CERTIFICATE_DAYS = 365;
+/** kubeadm's leaf certificate validity (constants.go `CertificateValidityPeriod`), kept with the renewal script. */
+export { LEAF_CERTIFICATE_DAYS };
 
 /** JSON with object keys sorted: a state read back from a stack output need not keep key order. */
 function canonical(v: unknown): string {

@@ -56,3 +56,11 @@ export { APISERVER_PORT } from "../control-plane";
  * kubeadm.ts was the first of them to be loaded.
  */
 export const KUBEADM_CONFIG_PATH = "/etc/kubernetes/vsphere-spark/kubeadm.yaml";
+/**
+ * The bootstrap's state directory and its `bootstrap.done` marker (components/cluster/cloud-init.ts
+ * writes them; the renewal and snapshot units wait for the marker). Here, in a leaf module, because
+ * cert-renewal.ts → cloud-init.ts → settings.ts → cert-renewal.ts would be a cycle: loaded first,
+ * cert-renewal.ts would leave settings.ts with undefined defaults.
+ */
+export const BOOTSTRAP_STATE_DIR = "/var/lib/vsphere-spark";
+export const BOOTSTRAP_DONE_PATH = `${BOOTSTRAP_STATE_DIR}/bootstrap.done`;

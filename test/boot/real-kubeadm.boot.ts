@@ -23,7 +23,7 @@ import * as path from "node:path";
 import { BootResult, Chain, Image, KUBEADM_CONTROL_PLANE_CPUS, Lab, ProgramVm, boot, buildImage, programVms } from "./lab";
 import { k8sPayload, K8sPayload } from "./real-k8s";
 import { JournalLine, initAttempts, journalLines } from "./kubeadm-journal";
-import { KUBEADM_LEAF_CERTIFICATES, KUBEADM_RENEWED_KUBECONFIGS } from "../../components/cluster/cert-renewal";
+import { KUBEADM_CA_CERTIFICATES, KUBEADM_LEAF_CERTIFICATES, KUBEADM_RENEWED_KUBECONFIGS } from "../../components/cluster/cert-renewal";
 
 const VERSION = "1.34.4";
 const SETS = [`vsphere-spark:kubernetes={version: ${VERSION}, installMode: preinstalled, cni: {kind: antrea, version: 2.2.0}}`, "vsphere-spark:workersPerHost=1"];
@@ -179,7 +179,7 @@ describe(`boot lab: a real kubeadm init (v${VERSION}, TCG)`, function () {
     const moved = Number(/after=(\d+)/.exec(rep("renewal-clock"))?.[1]) * 1000;
     const DAY = 86400e3;
     const renewed: string[] = [...KUBEADM_LEAF_CERTIFICATES, ...KUBEADM_RENEWED_KUBECONFIGS];
-    const cas = ["pki/ca.crt", "pki/front-proxy-ca.crt", "pki/etcd/ca.crt"];
+    const cas = [...KUBEADM_CA_CERTIFICATES];
     const unchanged = [...cas, "kubelet.conf"];
     const days = (ms: number) => Math.round((ms / DAY) * 10) / 10;
     const measured = {

@@ -586,7 +586,10 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
       const enter = new pulumi.ResourceHook("lab-cp-enter", async (h) => void entered.push({ node: String(h.oldInputs?.name), at: Date.now() }));
       const probe = new pulumi.ResourceHook("lab-cp-probe", async (h) => {
         const n = String(h.oldInputs?.name);
-        const ms = await l.members(addrs[0]).catch(() => l.members(addrs[1]));
+        // Through the members that stay (a removed one may answer from its own stale view until it stops).
+        let ms: Awaited<ReturnType<EtcdLab["members"]>> | undefined;
+        for (const a of present.map(addressOf)) if ((ms = await l.members(a).catch(() => undefined))) break;
+        if (!ms) throw new Error("probe: no staying member answered");
         probes.push({ node: n, at: Date.now(), members: ms.map((m) => m.name ?? m.ID).sort(), nodeGone: (await api.request("GET", `/api/v1/nodes/${n}`)).status === 404, standinDeleted: deleted().some((d) => d.node === n) });
       });
       const unlocked = new pulumi.ResourceHook("lab-cp-unlocked", async (h) => {

@@ -223,9 +223,9 @@ async function leaderOf(etcd: EtcdApi, via: string[]): Promise<string | undefine
  * in retire.ts says when and to whom). A handoff that fails is logged, not fatal: the removal keeps
  * quorum either way, and the rest elect a leader within an election timeout.
  */
-async function handOverLeadership(etcd: EtcdApi, members: EtcdMember[], healthy: ReadonlySet<string>, ids: string[], via: string[], log: (s: string) => void, waitMs = 10_000): Promise<void> {
+async function handOverLeadership(etcd: EtcdApi, members: EtcdMember[], healthy: ReadonlySet<string>, ids: string[], via: string[], keeps: (m: EtcdMember) => boolean, log: (s: string) => void, waitMs = 10_000): Promise<void> {
   const t0 = Date.now();
-  const h = decideLeadershipHandoff(members, healthy, ids, await leaderOf(etcd, via));
+  const h = decideLeadershipHandoff(members, healthy, ids, await leaderOf(etcd, via), keeps);
   if (h.kind === "none") return;
   const name = (m: EtcdMember) => m.name || m.ID;
   const fromUrl = (h.from.clientURLs ?? [])[0];
@@ -287,7 +287,11 @@ export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leavi
   }
   // Through a remaining member that is healthy (the leaving one may be asked too, but need not).
   const via = members.filter((m) => healthy.has(m.ID) && !d.ids.includes(m.ID)).map((m) => m.clientURLs![0]);
-  await handOverLeadership(etcd, members, healthy, d.ids, via, log);
+  // The leadership goes to a member the program keeps (`endpoints` are this run's control planes),
+  // not to one whose own removal may be next in this update.
+  const norm = (u: string) => u.replace(/\/$/, "");
+  const keeps = (m: EtcdMember) => (m.clientURLs ?? []).some((u) => endpoints.map(norm).includes(norm(u)));
+  await handOverLeadership(etcd, members, healthy, d.ids, via, keeps, log);
   for (const id of d.ids) {
     let done = false;
     const why: string[] = [];

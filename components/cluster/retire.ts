@@ -208,14 +208,24 @@ export type LeadershipHandoff = { kind: "none"; why: string } | { kind: "move"; 
 /**
  * Whether leadership must move before the members `ids` are removed, and to whom: when the leader
  * (`leaderId`, from /v3/maintenance/status; "0" or absent when unknown) is one of them, to the first
- * healthy remaining voter in member-list order. `healthy` as for decideMemberRemoval.
+ * healthy remaining voter in member-list order that `keeps` (the program's control planes of this
+ * run), else to the first healthy remaining voter. `keeps` matters when one update retires several
+ * control planes: their hooks run one at a time, and a member whose own removal is next must not be
+ * handed the leadership (it would have to hand it over again). `healthy` as for decideMemberRemoval.
  */
-export function decideLeadershipHandoff(members: EtcdMember[], healthy: ReadonlySet<string>, ids: readonly string[], leaderId: string | undefined): LeadershipHandoff {
+export function decideLeadershipHandoff(
+  members: EtcdMember[],
+  healthy: ReadonlySet<string>,
+  ids: readonly string[],
+  leaderId: string | undefined,
+  keeps: (m: EtcdMember) => boolean = () => true,
+): LeadershipHandoff {
   const name = (m: EtcdMember) => m.name || m.ID;
   if (!leaderId || leaderId === "0") return { kind: "none", why: "no leader reported: nothing to hand over" };
   const leader = members.find((m) => m.ID === leaderId);
   if (!ids.includes(leaderId)) return { kind: "none", why: `the leader is ${leader ? name(leader) : leaderId}, which stays` };
-  const to = members.find((m) => !m.isLearner && healthy.has(m.ID) && !ids.includes(m.ID));
+  const candidates = members.filter((m) => !m.isLearner && healthy.has(m.ID) && !ids.includes(m.ID));
+  const to = candidates.find(keeps) ?? candidates[0];
   if (!leader || !to) return { kind: "none", why: `the leaving member ${leader ? name(leader) : leaderId} leads and no healthy voter remains to take over` };
   return { kind: "move", from: leader, to, why: `${name(leader)} leads: leadership moves to ${name(to)} before it is removed` };
 }

@@ -136,6 +136,19 @@ describe("node retirement: etcd member removal keeps quorum", () => {
     [2, [], [1], [1], 1, "none: the leaving member cp-1 leads and no healthy voter remains"],
     [3, [], [0, 1, 2], [2], 7, "none: the leader is 107, which stays"],
   ];
+  it("one update retiring two control planes: the leadership goes to a member the program keeps, not to the other leaving one; negative control: without `keeps`, to the first healthy voter (the other leaving one)", () => {
+    // 5 → 3 in one update: cp-0 and cp-4 leave, cp-4 leads and is removed first (the hooks run one at a time).
+    const members = Array.from({ length: 5 }, (_, i) => m(i));
+    const keeps = (x: EtcdMember) => ["cp-1", "cp-2", "cp-3"].includes(x.name ?? "");
+    const d = decideLeadershipHandoff(members, healthy(0, 1, 2, 3, 4), ["104"], "104", keeps);
+    assert.equal(d.kind === "move" ? `${d.from.name} → ${d.to.name}` : d.why, "cp-4 → cp-1");
+    const naive = decideLeadershipHandoff(members, healthy(0, 1, 2, 3, 4), ["104"], "104");
+    assert.equal(naive.kind === "move" ? `${naive.from.name} → ${naive.to.name}` : naive.why, "cp-4 → cp-0", "without keeps the other leaving member would lead next");
+    // No kept member healthy: any healthy voter rather than no handoff.
+    const fallback = decideLeadershipHandoff(members, healthy(0, 4), ["104"], "104", keeps);
+    assert.equal(fallback.kind === "move" ? `${fallback.from.name} → ${fallback.to.name}` : fallback.why, "cp-4 → cp-0");
+  });
+
   for (const [n, learners, h, ids, leader, expected] of handoffs) {
     it(`leadership before removal: ${n} members, leader ${leader}, cp-${ids.join(",")} leaves: ${expected}`, () => {
       const members = Array.from({ length: n }, (_, i) => m(i, learners.includes(i)));

@@ -18,7 +18,18 @@
  *     Node deleted) before it deletes the stand-in. Negative control: a hook that fails (a blocking
  *     budget) leaves the stand-in, the Node and its pods in place, and the update fails with the
  *     hook's message.
- * Simulated, and named so: kubelets and containers (kwok), the VM (a ConfigMap stand-in).
+ * (d) the real engine deleting two control planes in one update (5 → 3): a real 5-member etcd, five
+ *     kwok Nodes cp-0..cp-4, and five stand-in control-plane VMs (a Pulumi dynamic resource
+ *     `standin-cp-vm-<node>` whose delete SIGKILLs that node's etcd member, as deleting the VM stops
+ *     it), each with the program's retire-control-plane hook as `beforeDelete`. One `pulumi up` with
+ *     three control planes: the engine runs the two hooks at once, the program's lock makes the
+ *     removals one at a time; quorum, the leader and the membership are sampled throughout. A leaving
+ *     member is the etcd leader (it hands over to a member that stays). Negative controls: the same
+ *     update with stand-ins carrying no hooks (the old scale-in) leaves two members behind, and one
+ *     more member down loses quorum; with the same removal (removeEtcdMember) in hooks without the
+ *     program's lock, both removals survey 5 members at once.
+ * Simulated, and named so: kubelets and containers (kwok), the VMs (a ConfigMap or dynamic-resource
+ * stand-in). Not run: the vSphere provider's VM deletion.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -41,6 +52,53 @@ const NS = "retire-lab";
 const FAST: DrainPolicy = { timeoutMs: 60_000, retryDelayMs: 1_000, pollMs: 250 };
 
 type Doc = Record<string, any>;
+
+/** What a stand-in control-plane VM holds: its node's name and the pid of that node's etcd member. */
+interface StandinCpInputs {
+  name: string;
+  address: string;
+  etcdPid: number;
+  /** A file the stand-in's deletion is written to (one JSON line: node, time, what happened to its etcd). */
+  deletions: string;
+  standIn: string;
+}
+
+/**
+ * The provider of a stand-in control-plane VM (in place of vsphere.VirtualMachine, which this lab
+ * cannot build): deleting it SIGKILLs its node's etcd member, as deleting the VM stops the member
+ * (a member removed first has stopped itself already: etcd exits once it learns of its removal).
+ * Serialized into the engine's dynamic-provider process: it captures nothing but plain data, and
+ * kills the pid only while its command line is that member's etcd (`--name=<node>`).
+ */
+const standinCpProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: StandinCpInputs) {
+    return { id: `standin-cp-vm-${inputs.name}`, outs: inputs };
+  },
+  async diff() {
+    return { changes: false };
+  },
+  async delete(_id: string, olds: StandinCpInputs) {
+    const fs = require("node:fs");
+    let cmdline = "";
+    try {
+      cmdline = fs.readFileSync(`/proc/${olds.etcdPid}/cmdline`, "utf8");
+    } catch {
+      // No such process.
+    }
+    let etcd = "had exited already";
+    if (cmdline.split("\0").includes(`--name=${olds.name}`)) {
+      process.kill(olds.etcdPid, "SIGKILL");
+      etcd = "SIGKILL";
+    }
+    fs.appendFileSync(olds.deletions, `${JSON.stringify({ node: olds.name, at: Date.now(), etcd })}\n`);
+  },
+};
+
+class StandinCpVm extends pulumi.dynamic.Resource {
+  constructor(name: string, args: StandinCpInputs, opts?: pulumi.CustomResourceOptions) {
+    super(standinCpProvider, name, args, opts, "StandinControlPlaneVm");
+  }
+}
 
 function node(name: string, labels: Record<string, string> = {}, unschedulable = false): Doc {
   return {
@@ -420,5 +478,271 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
     assert.equal((await api.request("GET", `/api/v1/namespaces/${NS}/configmaps/standin-vm-w5`)).status, 200, "the stand-in VM was not deleted");
     assert.equal((await api.request("GET", "/api/v1/nodes/w5")).status, 200, "the Node is still there");
     assert.equal((await onNode(api, "w5", "db")).length, 2, "its pods are still there");
+  });
+
+  it("(d) the real engine deletes two control planes in one update (5 → 3): the beforeDelete hooks remove the etcd members one at a time, the leader's handed over, before each stand-in VM (and its etcd) goes; negative controls: stand-ins without hooks leave their members behind; without the lock both removals survey 5 members", async function () {
+    parts.need(this, "(d) 5 → 3 control planes through the real engine", ["pulumi", "etcd", "kube-apiserver", "kwok"], { up: cp !== undefined, name: "the control plane" });
+    const addrs = addresses(13, 5);
+    const edir = path.join(dir, "etcd-engine");
+    fs.mkdirSync(path.join(edir, "pki"), { recursive: true });
+    makeEtcdPki(path.join(edir, "pki"), addrs);
+    const engine: Engine = await makeEngine(path.join(dir, "engine-cp"), tools.pulumi.path!);
+    const names = addrs.map((_, i) => `cp-${i}`);
+    const addressOf = (n: string) => addrs[names.indexOf(n)];
+    const start = async () => {
+      const l = new EtcdLab(edir, tools.etcd.path!, addrs);
+      for (const a of addrs) l.wipe(a);
+      for (const a of addrs) l.start(a, "new", addrs);
+      await waitFor("5 members healthy", async () => ((await Promise.all(addrs.map((a) => l.healthy(a)))).every(Boolean) ? true : undefined), 60_000, 200);
+      return l;
+    };
+    const running = (l: EtcdLab, a: string) => {
+      const p = l.procs.get(a);
+      return p !== undefined && p.exitCode === null && p.signalCode === null;
+    };
+    /** The member list, sampled every 50 ms through the members that stay: its history, and every sample listing a member whose process is gone. */
+    const membership = (l: EtcdLab, via: string[]) => {
+      const history: string[][] = [];
+      const orphaned: string[] = [];
+      let ids = new Set<string>();
+      let on = true;
+      const loop = (async () => {
+        while (on) {
+          let ms: Awaited<ReturnType<EtcdLab["members"]>> | undefined;
+          for (const a of via) {
+            ms = await l.members(a).catch(() => undefined);
+            if (ms) break;
+          }
+          if (ms) {
+            ids = new Set(ms.map((m) => m.ID));
+            const now = ms.map((m) => m.name ?? m.ID).sort();
+            if (history.length === 0 || history[history.length - 1].join() !== now.join()) history.push(now);
+            for (const m of ms) {
+              const a = addrs.find((x) => (m.peerURLs ?? []).includes(etcdPeerUrl(x)));
+              if (a && !running(l, a)) orphaned.push(`${new Date().toISOString()} ${m.name} listed, its etcd process gone`);
+            }
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      return {
+        history,
+        orphaned,
+        ids: () => ids,
+        stop: async () => {
+          on = false;
+          await loop;
+        },
+      };
+    };
+    type Probe = { node: string; at: number; members: string[]; nodeGone: boolean; standinDeleted: boolean };
+    const deletions = path.join(dir, "standin-cp-deletions.jsonl");
+    const deleted = (): { node: string; at: number; etcd: string }[] => (fs.existsSync(deletions) ? fs.readFileSync(deletions, "utf8").trim().split("\n").filter(Boolean).map((x) => JSON.parse(x)) : []);
+    const entered: { node: string; at: number }[] = [];
+    const probes: Probe[] = [];
+    const diagnostics: string[] = [];
+    const surveys: { node: string; members: number }[] = [];
+    /**
+     * The hooks' log lines while `f` runs. The hooks log with pulumi.log.info; called back by the
+     * engine outside the inline program's run (Automation API), the SDK finds no engine there and
+     * prints them as `info: [runtime] <line>` (@pulumi/pulumi log/index.js), so they are taken from
+     * both: the engine's diagnostic events and this process's console.
+     */
+    const hookLines = async <T>(f: (onEvent: (e: any) => void) => Promise<T>): Promise<T> => {
+      const orig = console.log;
+      console.log = (...a: unknown[]) => {
+        const m = /^info: \[runtime\] (.*)$/s.exec(a.map(String).join(" "));
+        if (m) diagnostics.push(m[1].trim());
+        orig(...a);
+      };
+      try {
+        return await f((e: any) => {
+          const m = e?.diagnosticEvent?.message;
+          if (typeof m === "string" && m.trim()) diagnostics.push(m.trim());
+        });
+      } finally {
+        console.log = orig;
+      }
+    };
+    const etcdTls = (l: EtcdLab) => ({ caPem: l.tls.ca.toString(), certPem: l.tls.cert.toString(), keyPem: l.tls.key.toString() });
+
+    /** The program: the retirement hooks, and a stand-in control-plane VM for each node in `present`. */
+    /**
+     * The program: the retirement hooks, and a stand-in control-plane VM for each node in `present`,
+     * with `hooks`: the program's (retire-control-plane, between the lab's probes), none (the old
+     * scale-in), or "unlocked": the same member removal (removeEtcdMember) without the program's
+     * one-at-a-time lock (the negative control of the check that the removals were one at a time).
+     */
+    const program = (l: EtcdLab, present: string[], hooks: "program" | "none" | "unlocked") => async () => {
+      const retire = createRetireHooks("lab-cp", "standin-cp-vm", {
+        credentials: pulumi.secret({ apiUrl: cp!.server, kube: { caPem: creds.ca, certPem: creds.cert, keyPem: creds.key }, etcd: etcdTls(l) }),
+        nodes: present,
+        controlPlanes: present.map((n) => ({ name: n, address: addressOf(n) })),
+        previousAddresses: Object.fromEntries(names.map((n) => [n, addressOf(n)])),
+        preparedNodes: [],
+        drain: FAST,
+      });
+      // The lab's probes, around the retire hook: when the engine called it, and what was done when it returned.
+      const enter = new pulumi.ResourceHook("lab-cp-enter", async (h) => void entered.push({ node: String(h.oldInputs?.name), at: Date.now() }));
+      const probe = new pulumi.ResourceHook("lab-cp-probe", async (h) => {
+        const n = String(h.oldInputs?.name);
+        // Through the members that stay (a removed one may answer from its own stale view until it stops).
+        let ms: Awaited<ReturnType<EtcdLab["members"]>> | undefined;
+        for (const a of present.map(addressOf)) if ((ms = await l.members(a).catch(() => undefined))) break;
+        if (!ms) throw new Error("probe: no staying member answered");
+        probes.push({ node: n, at: Date.now(), members: ms.map((m) => m.name ?? m.ID).sort(), nodeGone: (await api.request("GET", `/api/v1/nodes/${n}`)).status === 404, standinDeleted: deleted().some((d) => d.node === n) });
+      });
+      const unlocked = new pulumi.ResourceHook("lab-cp-unlocked", async (h) => {
+        const n = String(h.oldInputs?.name);
+        const endpoints = present.map((x) => etcdClientUrl(addressOf(x)));
+        // Its survey (the first member list it reads) is recorded.
+        let first = true;
+        const etcd = new EtcdApi(etcdTls(l));
+        const members = etcd.members.bind(etcd);
+        etcd.members = async (ep: string) => {
+          const ms = await members(ep);
+          if (first) surveys.push({ node: n, members: ms.length });
+          first = false;
+          return ms;
+        };
+        await removeEtcdMember(etcd, endpoints, { name: n, peerUrl: etcdPeerUrl(addressOf(n)) }, (x) => diagnostics.push(x));
+      });
+      for (const n of present) {
+        const a = addressOf(n);
+        new StandinCpVm(
+          `standin-cp-vm-${n}`,
+          { name: n, address: a, etcdPid: l.procs.get(a)!.pid!, deletions, standIn: "for a control-plane VM (vsphere.VirtualMachine): deleting it SIGKILLs its etcd member" },
+          hooks === "program" ? { hooks: { beforeDelete: [enter, retire.controlPlane, probe] } } : hooks === "unlocked" ? { hooks: { beforeDelete: [unlocked] } } : {},
+        );
+      }
+      return {};
+    };
+
+    for (const n of names) if ((await api.request("GET", `/api/v1/nodes/${n}`)).status === 404) await apply(api, node(n, { "node-role.kubernetes.io/control-plane": "" }));
+    let lab: EtcdLab | undefined;
+    try {
+      lab = await start();
+      const l = lab;
+      // The leader leaves: with it among cp-3 and cp-4 those two go, else it and cp-4.
+      const st = await waitFor("a leader", async () => {
+        const s = await l.call(addrs[0], "/v3/maintenance/status", {});
+        return s.leader && String(s.leader) !== "0" ? String(s.leader) : undefined;
+      }, 15_000, 200);
+      const leaderName = (await l.members(addrs[0])).find((m) => m.ID === st)!.name!;
+      const leaving = ["cp-3", "cp-4"].includes(leaderName) ? ["cp-3", "cp-4"] : [leaderName, "cp-4"];
+      const keep = names.filter((n) => !leaving.includes(n));
+      const keepAddrs = keep.map(addressOf);
+      log(`(d) etcd leader ${leaderName}; leaving: ${leaving.join(", ")}; staying: ${keep.join(", ")}`);
+
+      const stack = await inlineStack(engine, "retire-cp-lab", "hooks", program(l, names, "program"), { dynamicProviders: true });
+      const up1 = await stack.up({ onOutput: () => {} });
+      assert.equal(up1.summary.result, "succeeded");
+      assert.equal(probes.length + entered.length, 0, "no hook on the first update");
+
+      const mem = membership(l, keepAddrs);
+      const s = sampler(l, () => keepAddrs);
+      // A live leader is a listed member (a removed leader is not), once the list has been read.
+      const ls = leaderSampler(l, () => keepAddrs, () => mem.ids(), () => mem.history.length > 0);
+      const t1 = Date.now();
+      const scaled = await inlineStack(engine, "retire-cp-lab", "hooks", program(l, keep, "program"), { dynamicProviders: true });
+      const up2 = await hookLines((onEvent) => scaled.up({ onOutput: () => {}, onEvent }));
+      const took = (Date.now() - t1) / 1000;
+      await new Promise((r) => setTimeout(r, 500));
+      await mem.stop();
+      await s.stop();
+      await ls.stop();
+      const w = await l.whole(keepAddrs[0]);
+      const retireLines = diagnostics.filter((x) => /^(etcd:|retired|draining|drained)/.test(x));
+      log(`(d) up with ${keep.join(", ")}: ${up2.summary.result} in ${took.toFixed(1)} s; hooks entered ${entered.map((e) => `${e.node} +${e.at - t1} ms`).join(", ")}`);
+      for (const x of retireLines) log(`(d)   ${x}`);
+      log(`(d) probes: ${JSON.stringify(probes.map((p) => ({ ...p, at: `+${p.at - t1} ms` })))}`);
+      log(`(d) stand-ins deleted: ${JSON.stringify(deleted().map((d) => ({ ...d, at: `+${d.at - t1} ms` })))}`);
+      log(`(d) membership: ${mem.history.map((h) => `[${h.join(",")}]`).join(" → ")}; ${s.samples} health samples, quorum lost ${s.lost.length} times; ${ls.samples} status samples, no live leader ${ls.leaderless.length} times; ${w.why}`);
+      assert.equal(up2.summary.result, "succeeded");
+      assert.equal(up2.summary.resourceChanges?.delete, 2, `the engine deleted the two stand-ins in this one update: ${JSON.stringify(up2.summary.resourceChanges)}`);
+      assert.deepEqual(entered.map((e) => e.node).sort(), [...leaving].sort(), "the engine ran the retire hook of each leaving stand-in");
+      // Each member removed, and its Node deleted, before its stand-in (and so its etcd) was deleted.
+      assert.deepEqual(probes.map((p) => p.node).sort(), [...leaving].sort());
+      for (const p of probes) {
+        assert.ok(!p.members.includes(p.node), `${p.node}'s member was removed before its stand-in was deleted: ${p.members.join(", ")}`);
+        assert.equal(p.nodeGone, true, `${p.node}'s Node was deleted before its stand-in`);
+        assert.equal(p.standinDeleted, false, `${p.node}'s stand-in was still there when its hooks finished`);
+        const d = deleted().find((x) => x.node === p.node);
+        assert.ok(d && d.at >= p.at, `then the engine deleted ${p.node}'s stand-in: ${JSON.stringify(d)}`);
+      }
+      // One at a time: the second removal surveyed 4 members (after the first), never 5 → 3 at once.
+      const removals = diagnostics.filter((x) => /^etcd: removed cp-\d's member/.test(x));
+      assert.equal(removals.length, 2, removals.join("\n"));
+      assert.deepEqual(removals.map((x) => /\((\d) voting members remain/.exec(x)?.[1]).sort(), ["3", "4"], `the removals were one at a time:\n${removals.join("\n")}`);
+      assert.deepEqual(mem.history.map((h) => h.length), [5, 4, 3], `membership went 5 → 4 → 3: ${JSON.stringify(mem.history)}`);
+      assert.deepEqual(mem.orphaned, [], "no member was listed with its process gone");
+      const handoff = diagnostics.map((x) => new RegExp(`^etcd: ${leaderName} led; leadership moved to (cp-\\d) before its removal`).exec(x)?.[1]).find(Boolean);
+      assert.ok(handoff, `the leader ${leaderName} handed over its leadership:\n${retireLines.join("\n")}`);
+      assert.ok(keep.includes(handoff), `to a member that stays (${keep.join(", ")}), not to the other leaving one: ${handoff}`);
+      assert.deepEqual(s.lost, []);
+      assert.deepEqual(ls.leaderless, []);
+      assert.ok(w.ok, w.why);
+      assert.deepEqual((await l.members(keepAddrs[0])).map((m) => m.name).sort(), keep);
+      for (const n of leaving) {
+        assert.equal((await api.request("GET", `/api/v1/nodes/${n}`)).status, 404, `Node ${n} deleted`);
+        assert.equal(running(l, addressOf(n)), false, `${n}'s stand-in deleted: its etcd stopped`);
+      }
+      // Whole means fault tolerant: one more member may go.
+      await l.stop(keepAddrs[2]);
+      await waitFor("quorum with one of three down", async () => ((await l.healthy(keepAddrs[0])) ? true : undefined), 15_000, 200);
+
+      // Negative control: the same 5 → 3 with stand-ins that carry no hook (the old scale-in).
+      l.down();
+      lab = await start();
+      const n2 = lab;
+      for (const n of names) if ((await api.request("GET", `/api/v1/nodes/${n}`)).status === 404) await apply(api, node(n, { "node-role.kubernetes.io/control-plane": "" }));
+      fs.rmSync(deletions, { force: true });
+      const old = await inlineStack(engine, "retire-cp-lab", "no-hooks", program(n2, names, "none"), { dynamicProviders: true });
+      assert.equal((await old.up({ onOutput: () => {} })).summary.result, "succeeded");
+      const memNeg = membership(n2, keepAddrs);
+      const oldScaled = await inlineStack(engine, "retire-cp-lab", "no-hooks", program(n2, keep, "none"), { dynamicProviders: true });
+      const up3 = await oldScaled.up({ onOutput: () => {} });
+      await waitFor("the stand-ins' etcd stopped", async () => (leaving.every((n) => !running(n2, addressOf(n))) ? true : undefined), 10_000, 100);
+      await new Promise((r) => setTimeout(r, 300));
+      await memNeg.stop();
+      const wn = await n2.whole(keepAddrs[0]);
+      const listed = (await n2.members(keepAddrs[0])).length;
+      const up = addrs.filter((a) => running(n2, a)).length;
+      assert.equal(up3.summary.result, "succeeded");
+      assert.deepEqual(deleted().map((d) => `${d.node} ${d.etcd}`).sort(), leaving.map((n) => `${n} SIGKILL`).sort(), "the engine deleted both stand-ins, killing their etcd");
+      assert.equal(wn.ok, false, `the check sees the members left behind: ${wn.why}`);
+      assert.equal(listed, 5);
+      assert.equal(up, 3);
+      assert.ok(memNeg.orphaned.length > 0, "the membership sampler sees members listed with their process gone");
+      for (const n of leaving) assert.equal((await api.request("GET", `/api/v1/nodes/${n}`)).status, 200, `Node ${n} left behind`);
+      const sn = sampler(n2, () => keepAddrs.slice(0, 2));
+      await n2.stop(keepAddrs[2]);
+      await waitFor("quorum lost", async () => ((await n2.healthy(keepAddrs[0])) ? undefined : true), 15_000, 200);
+      await new Promise((r) => setTimeout(r, 1000));
+      await sn.stop();
+      log(`(d) negative control (no hooks): ${up3.summary.result}; ${listed} members listed, ${up} running (${wn.why}); sampled listed-with-process-gone ${memNeg.orphaned.length} times; one more down: quorum lost, seen ${sn.lost.length} times in ${sn.samples} samples`);
+      assert.ok(sn.lost.length > 0, "the quorum sampler sees a lost quorum");
+
+      // Negative control of "one at a time": the same removals without the program's lock. The engine
+      // calls both hooks at once, both survey 5 members, and each says 4 remain.
+      n2.down();
+      lab = await start();
+      const n3 = lab;
+      diagnostics.length = 0;
+      const raw = await inlineStack(engine, "retire-cp-lab", "unlocked", program(n3, names, "unlocked"), { dynamicProviders: true });
+      assert.equal((await raw.up({ onOutput: () => {} })).summary.result, "succeeded");
+      const rawScaled = await inlineStack(engine, "retire-cp-lab", "unlocked", program(n3, keep, "unlocked"), { dynamicProviders: true });
+      const up4 = await rawScaled.up({ onOutput: () => {} }).then(
+        (r) => r.summary.result as string,
+        (e: Error) => `failed: ${String(e.message).split("\n").filter((x) => /error/i.test(x)).slice(0, 2).join(" | ")}`,
+      );
+      log(`(d) negative control (no lock): surveys ${JSON.stringify(surveys)}; the update ${up4}; ${diagnostics.filter((x) => /^etcd: removed /.test(x)).join(" | ")}`);
+      // Both surveyed 5 members. Then the two removals race: both may pass (each says 4 remain), or
+      // one fails the update (it verifies through, or hands the leadership to, the member the other
+      // is removing). The lock is what makes this one at a time.
+      assert.deepEqual(surveys.map((x) => x.members), [5, 5], `without the lock both removals surveyed 5 members:\n${diagnostics.join("\n")}`);
+    } finally {
+      lab?.down();
+    }
   });
 });

@@ -324,7 +324,10 @@ export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leavi
   }
   const end = Date.now() + verifyMs;
   for (;;) {
-    const after = await etcd.members(via[0]).catch(() => undefined);
+    // The member list through the first remaining member that answers (not only the first one:
+    // it may have gone down for another reason meanwhile).
+    let after: EtcdMember[] | undefined;
+    for (const ep of via) if (!after) after = await etcd.members(ep).catch(() => undefined);
     const ok = after && memberGone(after, leaving) && (await Promise.all(via.map((ep) => etcd.healthy(ep)))).filter(Boolean).length >= Math.floor(after.length / 2) + 1;
     if (ok) {
       const msg = `etcd: removed ${leaving.name}'s member (${d.why}); members now ${after!.map((m) => m.name || m.ID).join(", ")}`;

@@ -592,8 +592,16 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
         if (!ms) throw new Error("probe: no staying member answered");
         probes.push({ node: n, at: Date.now(), members: ms.map((m) => m.name ?? m.ID).sort(), nodeGone: (await api.request("GET", `/api/v1/nodes/${n}`)).status === 404, standinDeleted: deleted().some((d) => d.node === n) });
       });
+      // The engine calls both leaving stand-ins' hooks at once (1 to 30 ms apart when measured); the
+      // unlocked hooks also wait for each other (up to 30 s), so that "at once" does not depend on how
+      // busy the machine is.
+      let arrived = 0;
+      let bothArrived!: () => void;
+      const both = new Promise<void>((r) => (bothArrived = r));
       const unlocked = new pulumi.ResourceHook("lab-cp-unlocked", async (h) => {
         const n = String(h.oldInputs?.name);
+        if (++arrived === 2) bothArrived();
+        await Promise.race([both, new Promise((r) => setTimeout(r, 30_000))]);
         const endpoints = present.map((x) => etcdClientUrl(addressOf(x)));
         // Its survey (the first member list it reads) is recorded.
         let first = true;

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { etcdClientUrl, etcdPeerUrl } from "../../components/cluster/etcd-member";
+import type { TlsClient } from "../../components/cluster/retire-hooks";
 import { waitFor } from "./control-plane";
 
 export interface Member {
@@ -51,6 +52,32 @@ export class EtcdLab {
   ) {
     const p = (f: string) => fs.readFileSync(path.join(dir, "pki", f));
     this.tls = { ca: p("ca.crt"), cert: p("client.crt"), key: p("client.key") };
+  }
+
+  /** The same client certificate, as the program's etcd client (EtcdApi) and the retire hooks take it. */
+  get client(): TlsClient {
+    return { caPem: this.tls.ca.toString(), certPem: this.tls.cert.toString(), keyPem: this.tls.key.toString() };
+  }
+
+  /** A new cluster of `members` (every address's data emptied first), once each one is healthy. */
+  async startCluster(members: string[]): Promise<this> {
+    for (const a of this.addrs) this.wipe(a);
+    for (const a of members) this.start(a, "new", members);
+    await waitFor(`${members.length} members healthy`, async () => ((await Promise.all(members.map((a) => this.healthy(a)))).every(Boolean) ? true : undefined), 60_000, 200);
+    return this;
+  }
+
+  /** The member ID the member at `via` names its leader, once it names one. */
+  leader(via: string): Promise<string> {
+    return waitFor(
+      "a leader",
+      async () => {
+        const id = String((await this.call(via, "/v3/maintenance/status", {})).leader ?? "0");
+        return id !== "0" ? id : undefined;
+      },
+      15_000,
+      200,
+    );
   }
 
   name(a: string): string {

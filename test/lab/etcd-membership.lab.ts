@@ -50,11 +50,7 @@ describe("real-systems lab: the control-plane join's etcd membership, on a real 
   /** A fresh cluster of cp-0 and cp-1 (healthy), and cp-2 about to join. */
   async function twoMembers(): Promise<EtcdLab> {
     lab?.down();
-    const l = new EtcdLab(dir, tools.etcd.path!, [a0, a1, a2]);
-    for (const a of [a0, a1, a2]) l.wipe(a);
-    l.start(a0, "new", [a0, a1]);
-    l.start(a1, "new", [a0, a1]);
-    await waitFor("cp-0 and cp-1 healthy", async () => ((await l.healthy(a0)) && (await l.healthy(a1)) ? true : undefined), 60_000, 200);
+    const l = await new EtcdLab(dir, tools.etcd.path!, [a0, a1, a2]).startCluster([a0, a1]);
     lab = l;
     return l;
   }
@@ -117,7 +113,7 @@ describe("real-systems lab: the control-plane join's etcd membership, on a real 
     const ms = await l.members(a0);
     const id = (a: string) => ms.find((m) => m.peerURLs?.includes(etcdPeerUrl(a)))!.ID;
     // Make cp-2 the leader, with etcd's own MoveLeader (sent to the current leader).
-    const leader = String((await l.call(a0, "/v3/maintenance/status", {})).leader);
+    const leader = await l.leader(a0);
     const current = [a0, a1, a2].find((a) => id(a) === leader)!;
     if (current !== a2) await waitFor("cp-2 leads", () => l.call(current, "/v3/maintenance/transfer-leadership", { targetID: id(a2) }), 30_000, 500);
     assert.equal(String((await l.call(a0, "/v3/maintenance/status", {})).leader), id(a2), "cp-2 leads");

@@ -264,14 +264,8 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
     const edir = path.join(dir, "etcd");
     fs.mkdirSync(path.join(edir, "pki"), { recursive: true });
     makeEtcdPki(path.join(edir, "pki"), addrs);
-    const start = async (members: string[]) => {
-      const l = new EtcdLab(edir, tools.etcd.path!, addrs);
-      for (const a of addrs) l.wipe(a);
-      for (const a of members) l.start(a, "new", members);
-      await waitFor(`${members.length} members healthy`, async () => ((await Promise.all(members.map((a) => l.healthy(a)))).every(Boolean) ? true : undefined), 60_000, 200);
-      return l;
-    };
-    const client = (l: EtcdLab) => new EtcdApi({ caPem: l.tls.ca.toString(), certPem: l.tls.cert.toString(), keyPem: l.tls.key.toString() }, 3000);
+    const start = (members: string[]) => new EtcdLab(edir, tools.etcd.path!, addrs).startCluster(members);
+    const client = (l: EtcdLab) => new EtcdApi(l.client, 3000);
     const leaving = (l: EtcdLab, a: string) => ({ name: l.name(a), peerUrl: etcdPeerUrl(a) });
     type Seen = { removed: boolean; lines: string[] };
     const seenNew = (): Seen => ({ removed: false, lines: [] });
@@ -286,17 +280,11 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
       return msg;
     };
     /** The address of the member the one at `via` names its leader. */
-    const leaderOf = (l: EtcdLab, via: string): Promise<string> =>
-      waitFor(
-        "a leader",
-        async () => {
-          const st = await l.call(via, "/v3/maintenance/status", {});
-          const m = (await l.members(via)).find((x) => x.ID === String(st.leader));
-          return addrs.find((a) => (m?.peerURLs ?? []).includes(etcdPeerUrl(a)));
-        },
-        15_000,
-        200,
-      );
+    const leaderOf = async (l: EtcdLab, via: string): Promise<string> => {
+      const id = await l.leader(via);
+      const m = (await l.members(via)).find((x) => x.ID === id);
+      return addrs.find((a) => (m?.peerURLs ?? []).includes(etcdPeerUrl(a)))!;
+    };
     const idsOf = async (l: EtcdLab, via: string, as: string[]) => new Set((await l.members(via)).filter((m) => as.some((a) => (m.peerURLs ?? []).includes(etcdPeerUrl(a)))).map((m) => m.ID));
     const handedOver = (seen: Seen) => seen.lines.some((x) => /led; leadership moved to cp-\d before its removal/.test(x));
     let lab: EtcdLab | undefined;
@@ -489,13 +477,7 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
     const engine: Engine = await makeEngine(path.join(dir, "engine-cp"), tools.pulumi.path!);
     const names = addrs.map((_, i) => `cp-${i}`);
     const addressOf = (n: string) => addrs[names.indexOf(n)];
-    const start = async () => {
-      const l = new EtcdLab(edir, tools.etcd.path!, addrs);
-      for (const a of addrs) l.wipe(a);
-      for (const a of addrs) l.start(a, "new", addrs);
-      await waitFor("5 members healthy", async () => ((await Promise.all(addrs.map((a) => l.healthy(a)))).every(Boolean) ? true : undefined), 60_000, 200);
-      return l;
-    };
+    const start = () => new EtcdLab(edir, tools.etcd.path!, addrs).startCluster(addrs);
     const running = (l: EtcdLab, a: string) => {
       const p = l.procs.get(a);
       return p !== undefined && p.exitCode === null && p.signalCode === null;
@@ -564,7 +546,6 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
         console.log = orig;
       }
     };
-    const etcdTls = (l: EtcdLab) => ({ caPem: l.tls.ca.toString(), certPem: l.tls.cert.toString(), keyPem: l.tls.key.toString() });
 
     /** The program: the retirement hooks, and a stand-in control-plane VM for each node in `present`. */
     /**
@@ -575,7 +556,7 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
      */
     const program = (l: EtcdLab, present: string[], hooks: "program" | "none" | "unlocked") => async () => {
       const retire = createRetireHooks("lab-cp", "standin-cp-vm", {
-        credentials: pulumi.secret({ apiUrl: cp!.server, kube: { caPem: creds.ca, certPem: creds.cert, keyPem: creds.key }, etcd: etcdTls(l) }),
+        credentials: pulumi.secret({ apiUrl: cp!.server, kube: { caPem: creds.ca, certPem: creds.cert, keyPem: creds.key }, etcd: l.client }),
         nodes: present,
         controlPlanes: present.map((n) => ({ name: n, address: addressOf(n) })),
         previousAddresses: Object.fromEntries(names.map((n) => [n, addressOf(n)])),
@@ -605,7 +586,7 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
         const endpoints = present.map((x) => etcdClientUrl(addressOf(x)));
         // Its survey (the first member list it reads) is recorded.
         let first = true;
-        const etcd = new EtcdApi(etcdTls(l));
+        const etcd = new EtcdApi(l.client);
         const members = etcd.members.bind(etcd);
         etcd.members = async (ep: string) => {
           const ms = await members(ep);
@@ -632,10 +613,7 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
       lab = await start();
       const l = lab;
       // The leader leaves: with it among cp-3 and cp-4 those two go, else it and cp-4.
-      const st = await waitFor("a leader", async () => {
-        const s = await l.call(addrs[0], "/v3/maintenance/status", {});
-        return s.leader && String(s.leader) !== "0" ? String(s.leader) : undefined;
-      }, 15_000, 200);
+      const st = await l.leader(addrs[0]);
       const leaderName = (await l.members(addrs[0])).find((m) => m.ID === st)!.name!;
       const leaving = ["cp-3", "cp-4"].includes(leaderName) ? ["cp-3", "cp-4"] : [leaderName, "cp-4"];
       const keep = names.filter((n) => !leaving.includes(n));

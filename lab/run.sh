@@ -13,4 +13,4 @@ node_line=$(bash lab/build-tools.sh node)
 node_bin=$(cut -f2 <<<"$node_line")
 [ -x "$node_bin" ] || { echo "lab: no Node.js >= 22 ($node_line)" >&2; exit 1; }
 echo "lab: Node.js $("$node_bin" --version) ($node_bin)"
-exec "$node_bin" node_modules/mocha/bin/mocha.js --no-package --timeout 0 dist/test/lab/*.lab.js
+exec bash lab/with-tmpdir.sh "$node_bin" node_modules/mocha/bin/mocha.js --no-package --timeout 0 dist/test/lab/*.lab.js

@@ -248,7 +248,7 @@ describe("cluster meta-data and guestinfo", () => {
 
   it("bootstrap: valid bash, resumable, and its unit and per-boot hook are what the lab boots", async function () {
     requireTool(this, "shellcheck", "shellcheck");
-    const { stdout: bad } = await run("sh", ["-c", "printf '#!/bin/bash\\nf() { local x=$(false); }\\n' > /tmp/vss-sc-neg.sh; shellcheck -S warning /tmp/vss-sc-neg.sh || true"]);
+    const { stdout: bad } = await run("sh", ["-c", "printf '#!/bin/bash\\nf() { local x=$(false); }\\n' > \"${TMPDIR:-/tmp}/vss-sc-neg.sh\"; shellcheck -S warning \"${TMPDIR:-/tmp}/vss-sc-neg.sh\" || true"]);
     assert.match(bad, /SC2155/, "shellcheck reports warnings (negative control)");
     const spec = referenceSpec("haproxy", "packages", 1);
     const pki = samplePki();

@@ -5,6 +5,7 @@
  * certificates required), each member on its own 127/8 address.
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { atExit } from "../support/at-exit";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
@@ -114,6 +115,9 @@ export class EtcdLab {
     ];
     const logFile = fs.openSync(path.join(this.dir, `etcd-${a}.log`), "a");
     const proc = spawn(this.etcd, args, { stdio: ["ignore", logFile, logFile] });
+    fs.closeSync(logFile);
+    // A crashed or interrupted run leaves no etcd behind (test/support/at-exit.ts).
+    proc.once("exit", atExit(() => proc.kill("SIGKILL")));
     this.procs.set(a, proc);
   }
 

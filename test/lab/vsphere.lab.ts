@@ -89,7 +89,11 @@ async function startVcsim(bin: string, dir: string, v: VsphereDecisions): Promis
   const password = "vcsim-lab";
   const logFile = path.join(dir, "vcsim.log");
   const fd = fs.openSync(logFile, "w");
-  const proc = spawn(bin, ["-l", `127.0.0.1:${port}`, "-inventory", file, "-username", user, "-password", password], { stdio: ["ignore", fd, fd] });
+  // TMPDIR: the launcher's datastore directory (os.MkdirTemp) lands in the lab's directory, not in /tmp for good.
+  const proc = spawn(bin, ["-l", `127.0.0.1:${port}`, "-inventory", file, "-username", user, "-password", password], {
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, TMPDIR: dir },
+  });
   fs.closeSync(fd);
   proc.once("exit", atExit(() => proc.kill("SIGKILL")));
   const url = await waitFor(

@@ -65,6 +65,17 @@ export interface VsphereTopologyArgs {
   readonly beforeDelete?: Readonly<Partial<Record<VmSlot["role"], pulumi.ResourceHook[]>>>;
 }
 
+/**
+ * Set on every resource pool the topology creates. `scaleDescendantsShares` is Optional in the
+ * provider, with no default, but its read sets it even when the program did not: to "disabled" on
+ * vSphere before 7.0 and to vCenter's value from 7.0 on (terraform-provider-vsphere
+ * vsphere/resource_vsphere_resource_pool.go, flattenResourcePoolConfigSpec). A pool without it
+ * showed `- scaleDescendantsShares: "disabled"` on every preview after the first `pulumi up`
+ * (test/lab/vsphere.lab.ts against pulumi-resource-vsphere 4.17.0). "disabled" is what that read
+ * reports and vSphere's default (ResourceConfigSpec.scaleDescendantsShares).
+ */
+export const RESOURCE_POOL_SETTINGS = { scaleDescendantsShares: "disabled" } as const;
+
 /** The topology's arguments from the layer's decisions, with each VM's guestinfo when a cluster layer renders one. */
 export function topologyArgs(v: VsphereDecisions, guestinfo?: VsphereTopologyArgs["guestinfo"]): VsphereTopologyArgs {
   return {
@@ -153,7 +164,7 @@ export function createVsphereTopology(parent: pulumi.Resource, name: string, arg
   const template = vsphere.getVirtualMachineOutput({ name: inv.template, datacenterId: dc.id }, opts);
   const hosts = new Map(args.hosts.map((h) => [h.id, vsphere.getHostOutput({ name: h.name, datacenterId: dc.id }, opts)]));
 
-  const resourcePool = new vsphere.ResourcePool(`${name}-pool`, { name: inv.resourcePool, parentResourcePoolId: cluster.resourcePoolId }, opts);
+  const resourcePool = new vsphere.ResourcePool(`${name}-pool`, { name: inv.resourcePool, parentResourcePoolId: cluster.resourcePoolId, ...RESOURCE_POOL_SETTINGS }, opts);
   const folder = new vsphere.Folder(`${name}-folder`, { path: inv.folder, type: "vm", datacenterId: dc.id }, opts);
 
   const { machines, vms } = createVms(name, args, macs, template, () => ({ resourcePoolId: resourcePool.id, folder: folder.path, datastoreId: datastore.id, networkId: network.id }), (slot) => hosts.get(slot.hostId)!.id, opts);
@@ -357,7 +368,7 @@ function createZonedTopology(parent: pulumi.Resource, name: string, args: Vspher
 
   const pools = new Map<string, vsphere.ResourcePool>();
   for (const z of zones) {
-    pools.set(z.name, new vsphere.ResourcePool(`${name}-${z.name}-pool`, { name: z.resourcePool, parentResourcePoolId: cluster(z).resourcePoolId }, opts));
+    pools.set(z.name, new vsphere.ResourcePool(`${name}-${z.name}-pool`, { name: z.resourcePool, parentResourcePoolId: cluster(z).resourcePoolId, ...RESOURCE_POOL_SETTINGS }, opts));
   }
   const folders = new Map<string, vsphere.Folder>();
   for (const d of [...new Set(zones.map((z) => z.datacenter))]) {

@@ -51,7 +51,8 @@ describe("compare: Markdown within GitHub's comment limit, rendered as GFM", fun
     assert.ok(markdown.length <= MARKDOWN_BUDGET && MARKDOWN_BUDGET < GITHUB_COMMENT_LIMIT, `${markdown.length}`);
     assert.ok(level >= 1, `level ${level}`);
     const html = gfm().render(markdown);
-    assert.match(html, /<strong>BREACH \(etcd quorum at risk\); \d+ warnings; 0 to create, 0 to update, 320 to replace, 0 to delete\.<\/strong>/);
+    // 321 updates: each replaced VM's VM group and the control planes' anti-affinity rule get the new ids (compare.test.ts).
+    assert.match(html, /<strong>BREACH \(etcd quorum at risk\); \d+ warnings; 0 to create, 321 to update, 320 to replace, 0 to delete\.<\/strong>/);
     assert.match(html, /320 VMs replaced \(destroyed and re-cloned; data on them is lost\), because of clone\.templateUuid/);
     const t = tables(html);
     const hostTable = t.find((x) => x.includes("<th>host</th>"))!;

@@ -136,6 +136,20 @@ describe("VsphereTopology under the mock runtime", function () {
     assert.notDeepEqual(checkResourceInputs(VM, { ...vm("esxi-01-worker-2"), disks: [vm("esxi-01-worker-2").disks[0], { label: "disk1", size: 400, unit: 1 }] }), []);
   });
 
+  it("the resource pool sets scaleDescendantsShares to \"disabled\", the value the provider reads back (no diff on the next preview)", async () => {
+    // terraform-provider-vsphere vsphere/resource_vsphere_resource_pool.go: scale_descendants_shares is
+    // Optional without a default, and flattenResourcePoolConfigSpec sets "disabled" before vSphere 7.0
+    // (vCenter's value from 7.0 on): unset, every preview after the first up showed
+    // `- scaleDescendantsShares: "disabled"` (test/lab/vsphere.lab.ts, pulumi-resource-vsphere 4.17.0).
+    const r = await run([["spark", args()]]);
+    const pool = r.resources.find((x) => x.type === "vsphere:index/resourcePool:ResourcePool")!.inputs as Record<string, any>;
+    assert.equal(pool.scaleDescendantsShares, "disabled");
+    assert.deepEqual(checkResourceInputs("vsphere:index/resourcePool:ResourcePool", pool), []);
+    // Negative control: the schema check refuses the key misspelled (the provider would ignore it and the diff stay).
+    const { scaleDescendantsShares, ...rest } = pool;
+    assert.notDeepEqual(checkResourceInputs("vsphere:index/resourcePool:ResourcePool", { ...rest, scaleDescendantShares: scaleDescendantsShares }), []);
+  });
+
   it("two instances in one program do not collide, even with the same arguments", async () => {
     const r = await run([["blue", args()], ["green", args()]]);
     assert.deepEqual(duplicates(r.resources), []);

@@ -51,6 +51,8 @@ describe("zones: the registered resources of the three-zone stack", function () 
     const pools = res.filter((x) => x.type === "vsphere:index/resourcePool:ResourcePool");
     assert.deepEqual(pools.map((p) => p.name).sort(), ["spark-zone-a-pool", "spark-zone-b-pool", "spark-zone-c-pool"]);
     assert.equal(new Set(pools.map((p) => p.inputs.parentResourcePoolId)).size, 3);
+    // As without zones (topology.ts RESOURCE_POOL_SETTINGS: what the provider reads back).
+    assert.deepEqual(pools.map((p) => p.inputs.scaleDescendantsShares), ["disabled", "disabled", "disabled"]);
   });
 
   it("each VM on its zone's pool, datastore and network: zone-b's VMs share theirs, and differ from zone-a's", () => {

@@ -2,7 +2,10 @@ module vsphere-spark.lab/vcsim
 
 go 1.24.7
 
-require github.com/vmware/govmomi v0.46.3
+require (
+	github.com/vmware/govmomi v0.46.3
+	gopkg.in/yaml.v3 v3.0.1
+)
 
 require (
 	github.com/a8m/tree v0.0.0-20210115125333-10a5fd5b637d // indirect

@@ -1,9 +1,10 @@
 // vcsim for the lab: the STAND-IN FOR vCenter AND THE ESXi HOSTS (and the guests). govmomi's
 // simulator (the vSphere SOAP API, with its vAPI REST and PBM endpoints) holding the inventory a
 // stack names, built here through the API as an administrator would: a datacenter, a cluster with
-// its hosts (CPU threads and memory as given), a datastore on every host, "VM Network", a VM
-// folder, a resource pool, and a template VM. Nothing here is a real hypervisor: simulated VMs
-// never boot and report no guest IP.
+// its hosts (CPU threads and memory as given), a datastore on every host, "VM Network" and a
+// template VM (not the VM folder nor the resource pool: the stack creates those). Nothing here is a
+// real hypervisor: simulated VMs never boot; a powered-on VM reports the address its guestinfo
+// network config names (reportGuestNetworks, the stand-in for the guest).
 //
 //	vcsim -l 127.0.0.1:PORT -inventory inventory.json   # prints the URL, serves until killed
 package main
@@ -11,12 +12,16 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/url"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
@@ -24,6 +29,7 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/simulator/esx"
 	"github.com/vmware/govmomi/vim25/types"
+	"gopkg.in/yaml.v3"
 
 	_ "github.com/vmware/govmomi/pbm/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator"
@@ -52,7 +58,7 @@ func main() {
 	if inv.Network != "VM Network" {
 		log.Fatalf("vcsim: only the network every simulated datacenter has, \"VM Network\", not %q", inv.Network)
 	}
-	log.Printf("vcsim: govmomi's simulator, the stand-in for vCenter and the ESXi hosts (no hypervisor: VMs never boot, report no guest IP)")
+	log.Printf("vcsim: govmomi's simulator, the stand-in for vCenter and the ESXi hosts (no hypervisor: VMs never boot; a stand-in guest reports the address of its guestinfo.metadata)")
 
 	model := simulator.VPX()
 	model.Datacenter, model.Cluster, model.ClusterHost, model.Host, model.Datastore, model.Machine, model.Portgroup = 0, 0, 0, 0, 0, 0, 0
@@ -86,6 +92,7 @@ func main() {
 		check(err)
 		hosts = append(hosts, object.NewHostSystem(c.Client, info.Result.(types.ManagedObjectReference)))
 	}
+	aliasClusterAsComputeResource(cluster.Reference())
 	dir, err := os.MkdirTemp("", "vcsim-datastore-")
 	check(err)
 	var mounts []types.DatastoreHostMount
@@ -101,16 +108,17 @@ func main() {
 	// The simulator records only the first host's mount of a datastore shared this way, and checks a
 	// datastore named "vsanDatastore" as vSAN does (three hosts or more): record every mount.
 	simulator.Map.Get(ds.Reference()).(*simulator.Datastore).Host = mounts
+	// The VM folder and the resource pool are not made here: the stack creates both (VsphereTopology,
+	// components/vsphere/topology.ts), and vCenter refuses a second one of the same name (DuplicateName).
 	pool, err := cluster.ResourcePool(ctx)
-	check(err)
-	_, err = pool.Create(ctx, inv.ResourcePool, types.DefaultResourceConfigSpec())
-	check(err)
-	_, err = folders.VmFolder.CreateFolder(ctx, inv.Folder)
 	check(err)
 	createTemplate(ctx, c, dc, folders, pool, hosts[0], inv)
 
 	fmt.Printf("vcsim: the stand-in for vCenter and ESXi (%d hosts) serving at %s\n", len(hosts), s.URL)
-	select {}
+	for range time.Tick(250 * time.Millisecond) {
+		defaultSwapPlacement()
+		reportGuestNetworks()
+	}
 }
 
 // createTemplate creates the template the stack clones: Ubuntu guest, EFI, pvscsi, one thin
@@ -141,6 +149,141 @@ func createTemplate(ctx context.Context, c *govmomi.Client, dc *object.Datacente
 	info, err := task.WaitForResult(ctx, nil)
 	check(err)
 	check(object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference)).MarkAsTemplate(ctx))
+}
+
+// aliasClusterAsComputeResource works around a vcsim gap: vCenter resolves a managed object
+// reference by its value, so `ComputeResource:domain-c7` names the cluster `ClusterComputeResource:
+// domain-c7`; vcsim's registry is keyed by type and value and answers ManagedObjectNotFound. The
+// vSphere provider looks a resource pool's owner up that way (terraform-provider-vsphere
+// vsphere/internal/helper/computeresource/computeresource_helper.go, StandaloneFromID, reached from
+// resourcepool.ValidateHost when a VM sets host_system_id): every VM the stack pins to a host failed
+// with "The object has already been deleted or has not been completely created". The alias is the
+// cluster's ComputeResource part under the ComputeResource type (a copy taken after the hosts are
+// added: the lab adds none later), with the same parent, so its inventory path resolves too.
+func aliasClusterAsComputeResource(ref types.ManagedObjectReference) {
+	cc := simulator.Map.Get(ref).(*simulator.ClusterComputeResource)
+	alias := cc.ClusterComputeResource.ComputeResource
+	alias.Self = types.ManagedObjectReference{Type: "ComputeResource", Value: ref.Value}
+	simulator.Map.Put(&alias)
+}
+
+// defaultSwapPlacement works around a vcsim gap: vcsim keeps no swap placement (its VMs report an
+// empty config.swapPlacement whatever the spec said), where vCenter reports the VM's policy,
+// "inherit" unless set otherwise. The vSphere provider sends "inherit" (its swap_placement_policy
+// default: terraform-provider-vsphere vsphere/virtual_machine_config_structure.go) and reads the
+// policy back, so against vcsim every VM showed `+ swapPlacementPolicy: "inherit"` on the next
+// preview. A VM without one is given "inherit", as vCenter's default.
+func defaultSwapPlacement() {
+	ctx := simulator.SpoofContext()
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm, ok := e.(*simulator.VirtualMachine)
+		if !ok {
+			continue
+		}
+		simulator.Map.WithLock(ctx, vm, func() {
+			if vm.Config != nil && vm.Config.SwapPlacement == "" {
+				ctx.Update(vm, []types.PropertyChange{{Name: "config.swapPlacement", Val: string(types.VirtualMachineConfigInfoSwapPlacementTypeInherit)}})
+			}
+		})
+	}
+}
+
+// reportGuestNetworks is the STAND-IN FOR THE GUEST's network as VMware Tools reports it. vcsim runs
+// no guest, so a VM's guest.net never gets an address and guest.ipStack no default route; the
+// vSphere provider's create waits for both (wait_for_guest_net_timeout, 5 minutes by default, and
+// wait_for_guest_net_routable: terraform-provider-vsphere
+// vsphere/internal/helper/virtualmachine/virtual_machine_helper.go, WaitForGuestNet) and fails
+// without them. For a powered-on VM whose guestinfo.metadata (base64) holds a cloud-init network
+// config (version 2, an ethernet with a static address and a 0.0.0.0/0 route), this reports what
+// the guest would once cloud-init applied it: the default route (guest.ipStack), then that address
+// on the first NIC with its MAC (guest.net), and guest.net again every few seconds, as Tools
+// refreshes it. (WaitForGuestNet learns the gateway from guest.ipStack and accepts an address only
+// in a later guest.net change: given both in one update, guest.net first, it keeps waiting.) A VM
+// without such metadata reports nothing, as before.
+func reportGuestNetworks() {
+	ctx := simulator.SpoofContext()
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm, ok := e.(*simulator.VirtualMachine)
+		if !ok {
+			continue
+		}
+		simulator.Map.WithLock(ctx, vm, func() {
+			ref := vm.Reference()
+			if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn || vm.Config == nil || vm.Config.Template || len(vm.Guest.Net) == 0 {
+				delete(reported, ref)
+				return
+			}
+			if t, ok := reported[ref]; ok && time.Since(t) < 3*time.Second {
+				return
+			}
+			addr, prefix, gw, ok := metadataNetwork(vm.Config.ExtraConfig)
+			if !ok {
+				return
+			}
+			if _, again := reported[ref]; !again {
+				ctx.Update(vm, []types.PropertyChange{{Name: "guest.ipStack", Val: []types.GuestStackInfo{{IpRouteConfig: &types.NetIpRouteConfigInfo{IpRoute: []types.NetIpRouteConfigInfoIpRoute{
+					{Network: "0.0.0.0", PrefixLength: 0, Gateway: types.NetIpRouteConfigInfoGateway{IpAddress: gw}},
+				}}}}}})
+				log.Printf("vcsim: stand-in guest %s reports %s/%d via %s (from its guestinfo.metadata)", vm.Name, addr, prefix, gw)
+			}
+			nics := append([]types.GuestNicInfo(nil), vm.Guest.Net...)
+			if cards := object.VirtualDeviceList(vm.Config.Hardware.Device).SelectByType((*types.VirtualEthernetCard)(nil)); len(cards) > 0 {
+				nics[0].MacAddress = strings.ToLower(cards[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().MacAddress)
+			}
+			nics[0].IpAddress = []string{addr}
+			nics[0].IpConfig = &types.NetIpConfigInfo{IpAddress: []types.NetIpConfigInfoIpAddress{{IpAddress: addr, PrefixLength: prefix, State: "preferred"}}}
+			ctx.Update(vm, []types.PropertyChange{
+				{Name: "guest.net", Val: nics},
+				{Name: "guest.ipAddress", Val: addr},
+				{Name: "summary.guest.ipAddress", Val: addr},
+			})
+			reported[ref] = time.Now()
+		})
+	}
+}
+
+// reported: when each powered-on VM's stand-in guest last reported its network (only the ticker's goroutine uses it).
+var reported = map[types.ManagedObjectReference]time.Time{}
+
+// metadataNetwork reads the static address, prefix and default gateway from guestinfo.metadata.
+func metadataNetwork(extra []types.BaseOptionValue) (addr string, prefix int32, gw string, ok bool) {
+	var encoded string
+	for _, o := range extra {
+		if v := o.GetOptionValue(); v.Key == "guestinfo.metadata" {
+			encoded, _ = v.Value.(string)
+		}
+	}
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if encoded == "" || err != nil {
+		return "", 0, "", false
+	}
+	var md struct {
+		Network struct {
+			Ethernets map[string]struct {
+				Addresses []string
+				Routes    []struct{ To, Via string }
+			}
+		}
+	}
+	if yaml.Unmarshal(raw, &md) != nil {
+		return "", 0, "", false
+	}
+	for _, eth := range md.Network.Ethernets {
+		if len(eth.Addresses) == 0 {
+			continue
+		}
+		ip, n, err := net.ParseCIDR(eth.Addresses[0])
+		if err != nil {
+			continue
+		}
+		ones, _ := n.Mask.Size()
+		for _, r := range eth.Routes {
+			if r.To == "0.0.0.0/0" || r.To == "default" {
+				return ip.String(), int32(ones), r.Via, true
+			}
+		}
+	}
+	return "", 0, "", false
 }
 
 func check(err error) {

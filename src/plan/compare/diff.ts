@@ -255,6 +255,67 @@ function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unc
   return { changes, unchanged };
 }
 
+/** The id the plan records for a resource (the mock runtime's: src/plan/mock-runtime.ts). */
+const planId = (name: string) => `${name}-id`;
+
+/** Input paths of `x` whose value is exactly `id`. */
+function pathsHolding(x: unknown, id: string, prefix = ""): string[] {
+  if (x === id) return [prefix];
+  if (Array.isArray(x)) return x.flatMap((v, i) => pathsHolding(v, id, `${prefix}[${i}]`));
+  if (isObj(x)) return Object.entries(x).flatMap(([k, v]) => pathsHolding(v, id, prefix ? `${prefix}.${k}` : k));
+  return [];
+}
+
+/**
+ * A replaced resource gets a new id, unknown until its replacement exists: every unchanged resource
+ * whose inputs hold its id changes in the same update (the engine diffs the unknown id against the
+ * old one), updated or replaced as its own provider's table says for that path. Measured with
+ * pulumi-resource-vsphere 4.17.0 under the real engine (lab/README.md, "The vSphere parts"): a
+ * template change replaces the 20 VMs of Pulumi.dev.yaml and updates their 20 VM groups and the
+ * control planes' anti-affinity rule (`virtualMachineIds`; not ForceNew in
+ * terraform-provider-vsphere's vsphere/resource_vsphere_compute_cluster_vm_group.go and
+ * _vm_anti_affinity_rule.go), which the compare listed as unchanged before.
+ */
+function dependentsOfReplaced(base: Plan, head: Plan, changes: ResourceChange[]): ResourceChange[] {
+  const out: ResourceChange[] = [];
+  const listed = new Set(changes.map(key));
+  const inBase = new Set(base.resources.map(key));
+  const queue = changes.filter((c) => c.action === "replace").map((c) => c.name);
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const replaced = queue.shift()!;
+    if (seen.has(replaced)) continue;
+    seen.add(replaced);
+    for (const r of head.resources) {
+      if (listed.has(key(r)) || !inBase.has(key(r))) continue;
+      // Every replaced id this resource holds (e.g. the three control planes in one anti-affinity rule).
+      const held = [...new Set([replaced, ...changes.concat(out).filter((c) => c.action === "replace").map((c) => c.name)])].flatMap((n) =>
+        pathsHolding(r.inputs, planId(n)).map((path) => ({ path, name: n })),
+      );
+      if (held.length === 0) continue;
+      const raw = held.map((h) => ({ path: h.path, before: planId(h.name), after: UNKNOWN_ID }));
+      const c = classify(r.type, raw, r.ignoreChanges ?? [], r.replaceOnChanges ?? []);
+      const action: ResourceAction = c.replaceBecause.length > 0 ? "replace" : "update";
+      out.push({
+        type: r.type,
+        name: r.name,
+        ...vmField(r),
+        action,
+        changes: held.map((h) => ({ path: h.path, note: `the id of ${h.name}, replaced` })),
+        replaceBecause: c.replaceBecause,
+        ignored: c.ignored,
+        refused: [],
+        source: `${c.source}; engine: a replaced resource's id is unknown until it is created`,
+      });
+      listed.add(key(r));
+      if (action === "replace") queue.push(r.name);
+    }
+  }
+  return out;
+}
+
+const UNKNOWN_ID = "[known after pulumi up]";
+
 /** A change that only touches ignored inputs does nothing: it is not counted as an update. */
 export const isNoop = (c: ResourceChange) => c.action === "update" && c.changes.length > 0 && c.changes.every((p) => c.ignored.includes(p.path));
 
@@ -646,6 +707,7 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
       changes.push({ type: r.type, name: r.name, action: "replace", changes: [], replaceBecause: [why], ignored: [], refused: [], source: PROVIDER_SOURCE, viaProvider: true });
     }
   }
+  changes.push(...dependentsOfReplaced(base, head, changes));
   const viaProvider = changes.filter((c) => c.viaProvider).length;
   const effective = changes.filter((c) => !isNoop(c));
   const counts = { create: 0, update: 0, replace: 0, delete: 0, unchanged: unchanged - viaProvider + (changes.length - effective.length), reboot: 0 };

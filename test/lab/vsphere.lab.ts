@@ -17,7 +17,9 @@
  * It is installed into the lab's own PULUMI_HOME as resource plugin vsphere 4.17.0. Without the
  * variable (CI) that part is pending, printed NOT RUN with the reason, and costs nothing. Run: the
  * topology as the stack builds it (VsphereTopology with topologyArgs and each VM's guestinfo), not
- * the rest of the kubeadm back end (PKI, retirement hooks, readiness gate).
+ * the rest of the kubeadm back end (PKI, retirement hooks, readiness gate). It ups, reads back,
+ * checks idempotence, applies one edit and holds what the provider did at apply time (power cycles
+ * in vcsim's events) against plan --compare's reboot table, then destroys.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as assert from "node:assert/strict";
@@ -39,6 +41,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { kubeadmClusterSpec } from "../../components/stack/kubeadm-on-vsphere";
 import { GUESTINFO_KEY_NAMES, LayerVm, VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer, standInGuestinfo } from "./vsphere-readback";
 import { Parts, ROOT, Tool, resolveTools } from "./tools";
+import { rebootReasons } from "../../src/plan/compare/reboot";
 
 const log = (s: string) => console.log(`      ${s}`);
 
@@ -371,6 +374,67 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
           `negative control: ${JSON.stringify(pe.changeSummary)} ${JSON.stringify(touched)}`,
         );
         log(`negative control: ${worker.name} with ${worker.cpus + 4} vCPUs: ${touched.map((e) => `${e.op} ${e.urn.split("::").pop()} [${e.diffs}]`).join(", ")}`);
+      });
+
+      it("an applied edit does at apply time what plan --compare's reboot table says: worker A's vCPU +4 and worker C's memory +1 GiB power them off and on, worker B's boot disk +10 GiB does not; none is replaced", async function () {
+        need(this, "VM layer edit applied", ["pulumi", "vcsim", "govc"]);
+        if (!expected) throw new Error("the up before did not complete");
+        const [a, b, c] = v.slots.filter((s) => s.role === "worker");
+        const vmPath = (s: { name: string }) => `/${v.inventory.datacenter}/vm/${v.inventory.folder}/${s.name}`;
+        /** Power events vcsim recorded for the VM (the provider's graceful power-off, then power-on). */
+        const powerEvents = (s: { name: string }) => {
+          const lines = govcText("events", "-n", "500", "-type", "VmPoweredOffEvent", "-type", "VmPoweredOnEvent", vmPath(s)).split("\n");
+          return { off: lines.filter((l) => /powered off/i.test(l)).length, on: lines.filter((l) => /powered on/i.test(l)).length };
+        };
+        const identity = (s: { name: string }) => props(vmPath(s), "config.instanceUuid")["config.instanceUuid"] as string;
+        /** Each VM's inputs in the stack's state, by VM name (extraConfig left out: held encrypted, and ignoreChanges). */
+        const stateInputs = async (): Promise<Map<string, Record<string, unknown>>> => {
+          const d = (await stack!.exportStack()).deployment as { resources?: { type: string; inputs?: Record<string, unknown> }[] };
+          const out = new Map<string, Record<string, unknown>>();
+          for (const r of d.resources ?? []) {
+            if (r.type !== "vsphere:index/virtualMachine:VirtualMachine" || !r.inputs) continue;
+            const { extraConfig: _secret, ...rest } = r.inputs;
+            out.set(String(rest.name), rest);
+          }
+          return out;
+        };
+        const before = { a: powerEvents(a), b: powerEvents(b), c: powerEvents(c), ida: identity(a), idb: identity(b), idc: identity(c), inputs: await stateInputs() };
+        const ws = stack!.workspace as LocalWorkspace;
+        const edited = await LocalWorkspace.createOrSelectStack(
+          {
+            projectName: "lab-vsphere-layer",
+            stackName: "dev",
+            program: program((slots) => slots.map((s) => (s.name === a.name ? { ...s, cpus: s.cpus + 4 } : s.name === b.name ? { ...s, diskGiB: s.diskGiB + 10 } : s.name === c.name ? { ...s, memoryMiB: s.memoryMiB + 1024 } : s))),
+          },
+          { workDir: ws.workDir, envVars: ws.envVars, pulumiHome: ws.pulumiHome, pulumiCommand: ws.pulumiCommand },
+        );
+        const t0 = Date.now();
+        const up = await edited.up({ parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, "up-edit.log"), o) });
+        log(`up of the edit: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up.summary.resourceChanges)}`);
+        assert.deepEqual(up.summary.resourceChanges, { same: 66, update: 3 }, "three VMs updated in place, nothing replaced");
+        const after = { a: powerEvents(a), b: powerEvents(b), c: powerEvents(c), inputs: await stateInputs() };
+        // Applied: read back from vcsim.
+        assert.equal(props(vmPath(a), "config.hardware.numCPU")["config.hardware.numCPU"], a.cpus + 4, `${a.name} vCPUs`);
+        const disk = (s: { name: string }) => arrayOf(props(vmPath(s), "config.hardware.device")["config.hardware.device"]).find((d) => d.unitNumber === 0 && typeof d.capacityInKB === "number");
+        assert.equal(disk(b).capacityInKB / 2 ** 20, b.diskGiB + 10, `${b.name} boot disk GiB`);
+        // Not replaced: the same VMs (instance UUIDs), updated in place.
+        assert.equal(identity(a), before.ida, `${a.name} kept its instance UUID`);
+        assert.equal(identity(b), before.idb, `${b.name} kept its instance UUID`);
+        assert.equal(identity(c), before.idc, `${c.name} kept its instance UUID`);
+        assert.equal(props(vmPath(c), "config.hardware.memoryMB")["config.hardware.memoryMB"], c.memoryMiB + 1024, `${c.name} memory MiB`);
+        // What the provider did at apply time, against the model plan --compare uses (src/plan/compare/reboot.ts).
+        const model = (s: { name: string }) => rebootReasons(before.inputs.get(s.name), after.inputs.get(s.name));
+        const real = (s: { name: string }, k: "a" | "b" | "c") => ({ off: after[k].off - before[k].off, on: after[k].on - before[k].on });
+        log(`${a.name}: vCPU ${a.cpus} → ${a.cpus + 4}: power events ${JSON.stringify(real(a, "a"))}; the model: ${JSON.stringify(model(a))}`);
+        log(`${c.name}: memory ${c.memoryMiB} → ${c.memoryMiB + 1024} MiB: power events ${JSON.stringify(real(c, "c"))}; the model: ${JSON.stringify(model(c))}`);
+        log(`${b.name}: boot disk ${b.diskGiB} → ${b.diskGiB + 10} GiB: power events ${JSON.stringify(real(b, "b"))}; the model: ${JSON.stringify(model(b))}`);
+        assert.ok(real(a, "a").off >= 1 && real(a, "a").on >= 1, `${a.name}: the provider powered it off and on (no CPU hot-add)`);
+        assert.deepEqual(model(a), [`vCPU ${a.cpus} → ${a.cpus + 4} without CPU hot-add`], "the model says the same reboot");
+        assert.ok(real(c, "c").off >= 1 && real(c, "c").on >= 1, `${c.name}: the provider powered it off and on (no memory hot-add)`);
+        assert.deepEqual(model(c), [`memory ${c.memoryMiB} → ${c.memoryMiB + 1024} MiB without memory hot-add`], "the model says the same reboot");
+        // Worker B: no power-off, and the model says none (the power events of A show the check sees them).
+        assert.deepEqual(real(b, "b"), { off: 0, on: 0 }, `${b.name}: a disk growth is applied hot`);
+        assert.deepEqual(model(b), [], "the model says no reboot");
       });
 
       it("pulumi destroy leaves nothing of the layer in vcsim (govc find); negative control: the same check before destroy lists it all", async function () {

@@ -93,6 +93,7 @@ func main() {
 		hosts = append(hosts, object.NewHostSystem(c.Client, info.Result.(types.ManagedObjectReference)))
 	}
 	aliasClusterAsComputeResource(cluster.Reference())
+	configOptionsNameTheirHardwareVersion(cluster.Reference())
 	dir, err := os.MkdirTemp("", "vcsim-datastore-")
 	check(err)
 	var mounts []types.DatastoreHostMount
@@ -165,6 +166,27 @@ func aliasClusterAsComputeResource(ref types.ManagedObjectReference) {
 	alias := cc.ClusterComputeResource.ComputeResource
 	alias.Self = types.ManagedObjectReference{Type: "ComputeResource", Value: ref.Value}
 	simulator.Map.Put(&alias)
+}
+
+// configOptionsNameTheirHardwareVersion works around a vcsim gap: vcsim's QueryConfigOption answers
+// an option whose hardwareOptions.hwVersion is 0 (govmomi simulator/environment_browser.go), where
+// vSphere names the hardware version the option describes. The vSphere provider's update reads that
+// number as the VM's current version and, the VM's own (13) being different, upgrades the VM to the
+// version it already has (terraform-provider-vsphere
+// vsphere/internal/helper/virtualmachine/virtual_machine_helper.go, SetHardwareVersion, after every
+// reconfigure in resourceVSphereVirtualMachineUpdate): vcsim answers AlreadyUpgradedFault and every
+// in-place update of a VM failed. The cluster's environment browser (its VMs') answers the option of
+// the simulator's hardware version (esx.HardwareVersion, vmx-13: the template's and so every
+// clone's), numbered.
+func configOptionsNameTheirHardwareVersion(ref types.ManagedObjectReference) {
+	var hw int32
+	_, err := fmt.Sscanf(esx.HardwareVersion, "vmx-%d", &hw)
+	check(err)
+	cc := simulator.Map.Get(ref).(*simulator.ClusterComputeResource)
+	eb := simulator.Map.Get(*cc.EnvironmentBrowser).(*simulator.EnvironmentBrowser)
+	eb.QueryConfigOptionResponse.Returnval = &types.VirtualMachineConfigOption{
+		Version: esx.HardwareVersion, DefaultDevice: esx.VirtualDevice, HardwareOptions: types.VirtualHardwareOption{HwVersion: hw},
+	}
 }
 
 // defaultSwapPlacement works around a vcsim gap: vcsim keeps no swap placement (its VMs report an

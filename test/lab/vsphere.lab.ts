@@ -18,8 +18,9 @@
  * variable (CI) that part is pending, printed NOT RUN with the reason, and costs nothing. Run: the
  * topology as the stack builds it (VsphereTopology with topologyArgs and each VM's guestinfo), not
  * the rest of the kubeadm back end (PKI, retirement hooks, readiness gate). It ups, reads back,
- * checks idempotence, applies one edit and holds what the provider did at apply time (power cycles
- * in vcsim's events) against plan --compare's reboot table, then destroys.
+ * checks idempotence, holds the real preview of six edits against plan --compare resource by
+ * resource, applies one edit and holds what the provider did at apply time (power cycles in vcsim's
+ * events) against plan --compare's reboot table, then destroys.
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as assert from "node:assert/strict";
@@ -229,12 +230,12 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
       let expected: VmLayer;
       const guest = () => standInGuestinfo(kubeadmClusterSpec({ vsphere: v, kubernetes: labDecisions("dev").kubernetes }));
       /** The VM layer as the stack builds it (topologyArgs with each VM's guestinfo), with `edit` applied to its slots. */
-      const program = (edit: (slots: VsphereDecisions["slots"]) => VsphereDecisions["slots"] = (x) => x) => async () => {
-        const g = guest();
+      const program = (edit: (slots: VsphereDecisions["slots"]) => VsphereDecisions["slots"] = (x) => x, dv: VsphereDecisions = v) => async () => {
+        const g = standInGuestinfo(kubeadmClusterSpec({ vsphere: dv, kubernetes: labDecisions("dev").kubernetes }));
         const secret = Object.fromEntries(
-          v.slots.map((s) => [s.name, s.role === "load-balancer" ? pulumi.output(g[s.name]) : pulumi.secret(g[s.name])]),
+          dv.slots.map((s) => [s.name, s.role === "load-balancer" ? pulumi.output(g[s.name]) : pulumi.secret(g[s.name])]),
         );
-        new VsphereTopology(v.clusterName, { ...topologyArgs({ ...v, slots: edit(v.slots) }, secret) });
+        new VsphereTopology(dv.clusterName, { ...topologyArgs({ ...dv, slots: edit(dv.slots) }, secret) });
       };
       const readBack = () =>
         observedVmLayer(
@@ -374,6 +375,104 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
           `negative control: ${JSON.stringify(pe.changeSummary)} ${JSON.stringify(touched)}`,
         );
         log(`negative control: ${worker.name} with ${worker.cpus + 4} vCPUs: ${touched.map((e) => `${e.op} ${e.urn.split("::").pop()} [${e.diffs}]`).join(", ")}`);
+      });
+
+      it("the real preview of edits of Pulumi.dev.yaml agrees with plan --compare resource by resource (vCPU, memory, disks, template, an ignored address); negative control: plan --compare with the replacement table's `clone.` row removed disagrees on the template edit", async function () {
+        need(this, "VM layer preview corpus", ["pulumi", "vcsim", "govc"]);
+        if (!expected) throw new Error("the up before did not complete");
+        // A second template for the template edit (vcsim: a copy of the first).
+        const inv = v.inventory;
+        const template2 = `${inv.template}-v2`;
+        govcText("vm.clone", "-vm", `/${inv.datacenter}/vm/${inv.template}`, "-on=false", "-template=true", template2);
+        const { flat } = loadFlatConfig({ stack: "dev", cwd: ROOT });
+        const cfg = (k: string) => JSON.parse(flat!.values[k]) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+        const profiles = cfg("vsphere-spark:vmProfiles");
+        const J = JSON.stringify;
+        const worker = (x: object) => [`vsphere-spark:vmProfiles=${J({ ...profiles, worker: { ...profiles.worker, ...x } })}`];
+        const lb = Object.keys(cfg("vsphere-spark:network").addresses ?? {})[0];
+        const corpus: Record<string, string[]> = {
+          "worker vCPU 16 → 20": worker({ cpus: profiles.worker.cpus + 4 }),
+          "worker memory +8 GiB": worker({ memoryGiB: profiles.worker.memoryGiB + 8 }),
+          "worker boot disk +20 GiB": worker({ diskGiB: profiles.worker.diskGiB + 20 }),
+          "worker scratch disk +100 GiB": worker({ scratchDiskGiB: profiles.worker.scratchDiskGiB + 100 }),
+          "template changed": [`vsphere-spark:inventory=${J({ ...cfg("vsphere-spark:inventory"), template: template2 })}`],
+          "load-balancer address .2 → .3 (guestinfo: ignoreChanges)": [
+            `vsphere-spark:network=${J({ ...cfg("vsphere-spark:network"), addresses: { [lb]: "192.168.1.3" } })}`,
+          ],
+        };
+        /** The same program on the stack `up` made, with `sets` applied to the stack configuration. */
+        const decided = (sets: string[]) => {
+          const r = loadFlatConfig({ stack: "dev", cwd: ROOT, sets });
+          if (!r.flat || r.errors.length) throw new Error(J(r.errors));
+          const split = splitStackConfig(r.flat.values, r.flat.secretKeys);
+          const d = resolveVsphereSettings(vsphereValues(split.values), projectKey);
+          if (!d.decisions) throw new Error(J(d.errors));
+          return d.decisions;
+        };
+        const planCli = (args: string[], preload: string[] = []) =>
+          execFileSync(process.execPath, [...preload, path.join(ROOT, "dist/src/plan/cli.js"), "--stack", "dev", ...args], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+        const baseFile = path.join(dir, "plan-base.json");
+        fs.writeFileSync(baseFile, planCli(["--json"]));
+        /** plan --compare's verdict on vSphere resources: name → action, a change whose paths are all ignored counted as none. */
+        const compared = (sets: string[], preload: string[] = []): Record<string, string> => {
+          const out = JSON.parse(planCli(["--compare", baseFile, "--format", "json", ...sets.flatMap((x) => ["--set", x])], preload));
+          const r: Record<string, string> = {};
+          for (const c of out.resources as { type: string; name: string; action: string; changes: { path: string }[]; ignored: string[] }[]) {
+            if (!c.type.startsWith("vsphere:")) continue;
+            if (c.action === "update" && c.changes.every((x) => c.ignored.includes(x.path))) continue;
+            r[c.name] = c.action;
+          }
+          return r;
+        };
+        /** The engine's step for each vSphere resource of the real preview: name → op (a replacement's steps as "replace"). */
+        const previewed = async (sets: string[]): Promise<Record<string, string>> => {
+          const dv = decided(sets);
+          const ws = stack!.workspace as LocalWorkspace;
+          const edited = await LocalWorkspace.createOrSelectStack(
+            { projectName: "lab-vsphere-layer", stackName: "dev", program: program(() => dv.slots, dv) },
+            { workDir: ws.workDir, envVars: ws.envVars, pulumiHome: ws.pulumiHome, pulumiCommand: ws.pulumiCommand },
+          );
+          const r: Record<string, string> = {};
+          await edited.preview({
+            diff: true,
+            parallel: VCSIM_PARALLEL,
+            onEvent: (e) => {
+              const m = e.resourcePreEvent?.metadata;
+              if (!m || m.op === "same" || !m.type.startsWith("vsphere:")) return;
+              r[m.urn.split("::").pop()!] = /replace/.test(m.op) ? "replace" : m.op;
+            },
+          });
+          return r;
+        };
+        const summary = (x: Record<string, string>) => {
+          const n: Record<string, number> = {};
+          for (const op of Object.values(x)) n[op] = (n[op] ?? 0) + 1;
+          return J(n);
+        };
+        const t0 = Date.now();
+        for (const [what, sets] of Object.entries(corpus)) {
+          const real = await previewed(sets);
+          const model = compared(sets);
+          log(`${what}: real preview ${summary(real)}, plan --compare ${summary(model)}`);
+          assert.deepEqual(model, real, `${what}: plan --compare against the real preview`);
+          assert.ok(what.startsWith("load-balancer") || Object.keys(real).length > 0, `${what}: the edit changes something (or the corpus tests nothing)`);
+        }
+        log(`corpus: ${Object.keys(corpus).length} edits in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        // Negative control: the replacement table without its `clone.` row (a preload removes it from the
+        // same module the CLI loads): the template edit's VMs become updates, and the comparison says so.
+        const dropRow = path.join(dir, "drop-clone-row.js");
+        fs.writeFileSync(
+          dropRow,
+          `const r = require(${J(path.join(ROOT, "dist/src/plan/compare/replacement.js"))}).VSPHERE_RULES["vsphere:index/virtualMachine:VirtualMachine"];\n` +
+            `r.replaceOn = r.replaceOn.filter((p) => p !== "clone.");\n`,
+        );
+        const sets = corpus["template changed"];
+        const withoutRow = compared(sets, ["-r", dropRow]);
+        const real = await previewed(sets);
+        const disagree = Object.keys(real).filter((k) => withoutRow[k] !== real[k]);
+        log(`negative control: without the clone. row, plan --compare ${summary(withoutRow)} against the real ${summary(real)}: ${disagree.length} resources disagree`);
+        assert.equal(disagree.filter((k) => real[k] === "replace").length, v.slots.length, "every replaced VM is caught");
+        govcText("vm.destroy", `/${inv.datacenter}/vm/${template2}`); // the stack never used it
       });
 
       it("an applied edit does at apply time what plan --compare's reboot table says: worker A's vCPU +4 and worker C's memory +1 GiB power them off and on, worker B's boot disk +10 GiB does not; none is replaced", async function () {

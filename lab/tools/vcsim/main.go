@@ -196,17 +196,20 @@ func configOptionsNameTheirHardwareVersion(ref types.ManagedObjectReference) {
 // policy back, so against vcsim every VM showed `+ swapPlacementPolicy: "inherit"` on the next
 // preview. A VM without one is given "inherit", as vCenter's default.
 func defaultSwapPlacement() {
+	eachVM(func(ctx *simulator.Context, vm *simulator.VirtualMachine) {
+		if vm.Config != nil && vm.Config.SwapPlacement == "" {
+			ctx.Update(vm, []types.PropertyChange{{Name: "config.swapPlacement", Val: string(types.VirtualMachineConfigInfoSwapPlacementTypeInherit)}})
+		}
+	})
+}
+
+// eachVM runs f on every VM of the simulator, holding that VM's lock.
+func eachVM(f func(ctx *simulator.Context, vm *simulator.VirtualMachine)) {
 	ctx := simulator.SpoofContext()
 	for _, e := range simulator.Map.All("VirtualMachine") {
-		vm, ok := e.(*simulator.VirtualMachine)
-		if !ok {
-			continue
+		if vm, ok := e.(*simulator.VirtualMachine); ok {
+			simulator.Map.WithLock(ctx, vm, func() { f(ctx, vm) })
 		}
-		simulator.Map.WithLock(ctx, vm, func() {
-			if vm.Config != nil && vm.Config.SwapPlacement == "" {
-				ctx.Update(vm, []types.PropertyChange{{Name: "config.swapPlacement", Val: string(types.VirtualMachineConfigInfoSwapPlacementTypeInherit)}})
-			}
-		})
 	}
 }
 
@@ -223,45 +226,38 @@ func defaultSwapPlacement() {
 // in a later guest.net change: given both in one update, guest.net first, it keeps waiting.) A VM
 // without such metadata reports nothing, as before.
 func reportGuestNetworks() {
-	ctx := simulator.SpoofContext()
-	for _, e := range simulator.Map.All("VirtualMachine") {
-		vm, ok := e.(*simulator.VirtualMachine)
-		if !ok {
-			continue
+	eachVM(func(ctx *simulator.Context, vm *simulator.VirtualMachine) {
+		ref := vm.Reference()
+		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn || vm.Config == nil || vm.Config.Template || len(vm.Guest.Net) == 0 {
+			delete(reported, ref)
+			return
 		}
-		simulator.Map.WithLock(ctx, vm, func() {
-			ref := vm.Reference()
-			if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn || vm.Config == nil || vm.Config.Template || len(vm.Guest.Net) == 0 {
-				delete(reported, ref)
-				return
-			}
-			if t, ok := reported[ref]; ok && time.Since(t) < 3*time.Second {
-				return
-			}
-			addr, prefix, gw, ok := metadataNetwork(vm.Config.ExtraConfig)
-			if !ok {
-				return
-			}
-			if _, again := reported[ref]; !again {
-				ctx.Update(vm, []types.PropertyChange{{Name: "guest.ipStack", Val: []types.GuestStackInfo{{IpRouteConfig: &types.NetIpRouteConfigInfo{IpRoute: []types.NetIpRouteConfigInfoIpRoute{
-					{Network: "0.0.0.0", PrefixLength: 0, Gateway: types.NetIpRouteConfigInfoGateway{IpAddress: gw}},
-				}}}}}})
-				log.Printf("vcsim: stand-in guest %s reports %s/%d via %s (from its guestinfo.metadata)", vm.Name, addr, prefix, gw)
-			}
-			nics := append([]types.GuestNicInfo(nil), vm.Guest.Net...)
-			if cards := object.VirtualDeviceList(vm.Config.Hardware.Device).SelectByType((*types.VirtualEthernetCard)(nil)); len(cards) > 0 {
-				nics[0].MacAddress = strings.ToLower(cards[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().MacAddress)
-			}
-			nics[0].IpAddress = []string{addr}
-			nics[0].IpConfig = &types.NetIpConfigInfo{IpAddress: []types.NetIpConfigInfoIpAddress{{IpAddress: addr, PrefixLength: prefix, State: "preferred"}}}
-			ctx.Update(vm, []types.PropertyChange{
-				{Name: "guest.net", Val: nics},
-				{Name: "guest.ipAddress", Val: addr},
-				{Name: "summary.guest.ipAddress", Val: addr},
-			})
-			reported[ref] = time.Now()
+		if t, ok := reported[ref]; ok && time.Since(t) < 3*time.Second {
+			return
+		}
+		addr, prefix, gw, ok := metadataNetwork(vm.Config.ExtraConfig)
+		if !ok {
+			return
+		}
+		if _, again := reported[ref]; !again {
+			ctx.Update(vm, []types.PropertyChange{{Name: "guest.ipStack", Val: []types.GuestStackInfo{{IpRouteConfig: &types.NetIpRouteConfigInfo{IpRoute: []types.NetIpRouteConfigInfoIpRoute{
+				{Network: "0.0.0.0", PrefixLength: 0, Gateway: types.NetIpRouteConfigInfoGateway{IpAddress: gw}},
+			}}}}}})
+			log.Printf("vcsim: stand-in guest %s reports %s/%d via %s (from its guestinfo.metadata)", vm.Name, addr, prefix, gw)
+		}
+		nics := append([]types.GuestNicInfo(nil), vm.Guest.Net...)
+		if cards := object.VirtualDeviceList(vm.Config.Hardware.Device).SelectByType((*types.VirtualEthernetCard)(nil)); len(cards) > 0 {
+			nics[0].MacAddress = strings.ToLower(cards[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().MacAddress)
+		}
+		nics[0].IpAddress = []string{addr}
+		nics[0].IpConfig = &types.NetIpConfigInfo{IpAddress: []types.NetIpConfigInfoIpAddress{{IpAddress: addr, PrefixLength: prefix, State: "preferred"}}}
+		ctx.Update(vm, []types.PropertyChange{
+			{Name: "guest.net", Val: nics},
+			{Name: "guest.ipAddress", Val: addr},
+			{Name: "summary.guest.ipAddress", Val: addr},
 		})
-	}
+		reported[ref] = time.Now()
+	})
 }
 
 // reported: when each powered-on VM's stand-in guest last reported its network (only the ticker's goroutine uses it).

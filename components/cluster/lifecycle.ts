@@ -564,12 +564,21 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     return p.cpus !== n.cpus || p.memoryMiB !== n.memoryMiB;
   };
   const resized = kept.filter((n) => resizedOnly(n) || devicesChanged(n));
-  const shape = (n: LifecycleNode) => {
+  /** What changes on the node, only what does: vCPU, memory, passthrough devices. */
+  const change = (n: LifecycleNode) => {
     const p = prevBy.get(n.name)!;
     const parts: string[] = [];
-    if (resizedOnly(n)) parts.push(`${p.cpus} → ${n.cpus} vCPU, ${p.memoryMiB} → ${n.memoryMiB} MiB`);
+    if (p.cpus !== n.cpus) parts.push(`${p.cpus} → ${n.cpus} vCPU`);
+    if (p.memoryMiB !== n.memoryMiB) parts.push(`${p.memoryMiB} → ${n.memoryMiB} MiB`);
     if (devicesChanged(n)) parts.push(`passthrough GPUs [${p.gpu!.pciDeviceIds.join(", ")}] → [${(n.gpu?.pciDeviceIds ?? []).join(", ")}]`);
-    return `${n.name} ${parts.join(", ")}`;
+    return parts.join(", ");
+  };
+  const shape = (n: LifecycleNode) => `${n.name} ${change(n)}`;
+  /** The nodes grouped by their change: "16 → 20 vCPU: a, b, c; 120 → 128 MiB: d". */
+  const grouped = (ns: LifecycleNode[]) => {
+    const by = new Map<string, string[]>();
+    for (const n of ns) by.set(change(n), [...(by.get(change(n)) ?? []), n.name]);
+    return [...by].map(([c, names]) => `${c}: ${list(names)}`).join("; ");
   };
   for (const [role, leaf] of [
     ["control-plane", "vmProfiles.small"],
@@ -592,7 +601,7 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
         key,
         (alone
           ? `resizes the only control plane (${shape(unprepared[0])}): the VM has no CPU/memory hot-add, so the vSphere provider powers it off and on, and the API and etcd are down meanwhile`
-          : `${gpu ? "changes" : "resizes"} ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${list(unprepared.map(shape))}): ${why}, so the vSphere provider powers each one off and on, all in the same update` +
+          : `${gpu ? "changes" : "resizes"} ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${grouped(unprepared)}): ${why}, so the vSphere provider powers each one off and on, all in the same update` +
             `${role === "control-plane" ? ", which loses etcd's quorum" : ""}`) +
           `. Steps, one node at a time:${steps([
             DRAIN("<node>"),

@@ -291,7 +291,18 @@ describe("changes to a running cluster", () => {
     it("all workers at once: refused; prepared (resized by hand): allowed", () => {
       const c = checkClusterChange(base, bigger);
       assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.worker"]);
-      assert.match(c.refusals[0].message, /resizes 16 running workers at once.*powers each one off and on/);
+      assert.match(c.refusals[0].message, /resizes 16 running workers at once \(122880 → 131072 MiB: esxi-01-worker-1, esxi-01-worker-2, .*esxi-04-worker-4\): .*powers each one off and on/);
+      // Only what changes (the vCPU count stays), and once for the 16 workers that share it.
+      assert.doesNotMatch(c.refusals[0].message, /\d+ → \d+ vCPU/);
+      assert.equal(c.refusals[0].message.match(/122880 → 131072 MiB/g)?.length, 1);
+      // Two different changes: one group each.
+      const mixed = structuredClone(base);
+      for (const n of mixed.nodes.filter((x) => x.role === "worker")) n.cpus += n.name.startsWith("esxi-01") ? 4 : 0;
+      mixed.nodes.find((n) => n.name === "esxi-02-worker-1")!.memoryMiB = 131072;
+      assert.match(
+        checkClusterChange(base, mixed).refusals[0]?.message ?? "",
+        /resizes 5 running workers at once \(16 → 20 vCPU: esxi-01-worker-1, esxi-01-worker-2, esxi-01-worker-3, esxi-01-worker-4; 122880 → 131072 MiB: esxi-02-worker-1\)/,
+      );
       const all = base.nodes.filter((n) => n.role === "worker").map((n) => n.name);
       assert.deepEqual(checkClusterChange(base, bigger, { lifecycle: ack({ preparedNodes: all }) }).refusals, []);
     });
@@ -305,7 +316,7 @@ describe("changes to a running cluster", () => {
       next.nodes.find((n) => n.name === "esxi-02-worker-3")!.memoryMiB = 131072;
       const one = checkClusterChange(base, next);
       assert.deepEqual(one.refusals, []);
-      assert.match(one.notes.join("\n"), /esxi-01-control-plane is resized \(esxi-01-control-plane 8 → 4 vCPU/);
+      assert.match(one.notes.join("\n"), /esxi-01-control-plane is resized \(esxi-01-control-plane 8 → 4 vCPU\)/);
       assert.match(one.notes.join("\n"), /esxi-02-worker-3 is resized/);
       // The only control plane: refused (no quorum to keep).
       const single = stateOf((x) => {
@@ -372,7 +383,7 @@ describe("changes to a running cluster", () => {
       both.nodes.find((n) => n.name === "esxi-01-worker-1")!.memoryMiB += 1024;
       const c = checkClusterChange(gpuBase, both);
       assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.worker"]);
-      assert.match(c.refusals[0].message, /changes 2 running workers at once.*esxi-01-worker-1 .*MiB.*esxi-03-gpu-worker-1 passthrough GPUs.*no CPU\/memory hot-add and PCI passthrough devices cannot be hot-added/s);
+      assert.match(c.refusals[0].message, /changes 2 running workers at once \(\d+ → \d+ MiB: esxi-01-worker-1; passthrough GPUs \[.*\] → \[.*\]: esxi-03-gpu-worker-1\).*no CPU\/memory hot-add and PCI passthrough devices cannot be hot-added/s);
       assert.deepEqual(checkClusterChange(gpuBase, gpuOnly).refusals, []);
       const cpuOnly = structuredClone(gpuBase);
       cpuOnly.nodes.find((n) => n.name === "esxi-01-worker-1")!.memoryMiB += 1024;

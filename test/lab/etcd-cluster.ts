@@ -255,10 +255,13 @@ export function sampler(lab: EtcdLab, targets: () => string[]) {
 export function leaderSampler(lab: EtcdLab, targets: () => string[], stays: () => ReadonlySet<string>, removed: () => boolean) {
   const leaderless: string[] = [];
   const run = every(50, async () => {
+    // Both read when the sample starts: a spec moving on to its next removal (a new `stays`, `removed`
+    // false again) while this sample waits must not judge its answers by the next removal's members.
     const after = removed();
+    const st = stays();
     const t = targets();
     const leaders = await Promise.all(t.map((a) => lab.call(a, "/v3/maintenance/status", {}, 1500).then((x) => String(x.leader ?? "0"), () => "unreachable")));
-    const bad = t.flatMap((a, i) => (stays().has(leaders[i]) ? [] : [`${a} reports leader ${leaders[i]}`]));
+    const bad = t.flatMap((a, i) => (st.has(leaders[i]) ? [] : [`${a} reports leader ${leaders[i]}`]));
     if (after && bad.length > 0) leaderless.push(`${new Date().toISOString()} ${bad.join(", ")}`);
   });
   return { leaderless, ...run, get samples() { return run.samples; } };

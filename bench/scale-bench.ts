@@ -7,6 +7,9 @@
  *   --runs N       repetitions per stack and command, interleaved; medians are reported (default 3)
  *   --zones N      spread each generated stack's hosts over N zones, each its own compute cluster
  *                  (issue 21: "200 hosts over three clusters"); default 0 (one cluster, no zones)
+ *   --change C     the head of the compare runs: `workers` (default: one worker fewer per host) or
+ *                  `template` (a new template in the stack's inventory: every VM is replaced, and
+ *                  every VM group and rule that holds a VM's id follows it)
  *   --rev          also time `plan --compare HEAD` (two plans and a diff; the stack file is committed
  *                  in a temp git repository), which doubles the run's time
  *   --write        put the result between the scale-bench markers in BENCHMARKS.md
@@ -37,6 +40,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import * as YAML from "yaml";
 import { PROJECT_NS, writeGeneratedStack } from "./stacks";
 import { fitLine, marginalSlopes, median } from "./stats";
 
@@ -48,8 +52,15 @@ export const MARK_START = "<!-- scale-bench:start -->";
 export const MARK_END = "<!-- scale-bench:end -->";
 /** Issue 21's size: a stack of this many hosts should plan in seconds. */
 export const TARGET_HOSTS = 200;
-/** The head of the compare runs: one worker fewer per host than the generated stacks' 5. */
-const HEAD_SET = ["--set", `${PROJECT_NS}:workersPerHost=4`];
+/** The heads of the compare runs. */
+export type Change = "workers" | "template";
+/** `--set` arguments that make a stack's head: one worker fewer per host than the generated stacks' 5, or a new template. */
+export function headSet(change: Change, stackText: string): string[] {
+  if (change === "workers") return ["--set", `${PROJECT_NS}:workersPerHost=4`];
+  const inventory = (YAML.parse(stackText) as { config?: Record<string, unknown> }).config?.[`${PROJECT_NS}:inventory`] as Record<string, unknown> | undefined;
+  if (!inventory || typeof inventory.template !== "string") throw new Error(`--change template: the stack has no ${PROJECT_NS}:inventory.template`);
+  return ["--set", `${PROJECT_NS}:inventory=${JSON.stringify({ ...inventory, template: `${inventory.template}-next` })}`];
+}
 
 export interface Measured {
   wallMs: number;
@@ -95,7 +106,7 @@ const med = (xs: Measured[], f: (m: Measured) => number) => median(xs.map(f));
 const mib = (kib: number) => kib / 1024;
 
 /** The markdown block: one table per command, then the fits. Pure (tests feed it made-up samples). */
-export function renderScale(rows: StackRow[], baseline: Measured[], opts: { runs: number; date: Date; loadStart: number[]; loadEnd: number[]; commands: Command[]; zones?: number }): string {
+export function renderScale(rows: StackRow[], baseline: Measured[], opts: { runs: number; date: Date; loadStart: number[]; loadEnd: number[]; commands: Command[]; zones?: number; change?: Change }): string {
   const L: string[] = [];
   const sorted = [...rows].sort((a, b) => a.hosts - b.hosts);
   const baseCpu = med(baseline, (m) => m.cpuMs);
@@ -104,7 +115,8 @@ export function renderScale(rows: StackRow[], baseline: Measured[], opts: { runs
   L.push(
     `Run of ${opts.date.toISOString().slice(0, 16).replace("T", " ")} UTC, medians of ${opts.runs} interleaved runs, each a fresh \`node\` process; ` +
       `${os.availableParallelism?.() ?? os.cpus().length} logical cores, node ${process.version}; load average ${load(opts.loadStart)} at the start, ${load(opts.loadEnd)} at the end. ` +
-      (opts.zones ? `Each stack's hosts are spread over ${opts.zones} zones, each its own compute cluster.` : "One compute cluster, no zones."),
+      (opts.zones ? `Each stack's hosts are spread over ${opts.zones} zones, each its own compute cluster.` : "One compute cluster, no zones.") +
+      (opts.change === "template" ? " The compare's head is a new template: every VM is replaced." : ""),
   );
   L.push("");
   L.push(
@@ -165,12 +177,15 @@ async function main(argv: string[]): Promise<void> {
       hosts: { type: "string", default: "4,16,48,96,200,320" },
       runs: { type: "string", default: "3" },
       zones: { type: "string", default: "0" },
+      change: { type: "string", default: "workers" },
       rev: { type: "boolean", default: false },
       write: { type: "boolean", default: false },
     },
     strict: true,
   });
   const runs = positiveInt(o.runs!, "runs");
+  if (o.change !== "workers" && o.change !== "template") throw new Error(`--change must be workers or template, got "${o.change}"`);
+  const change: Change = o.change;
   const hostCounts = o.hosts!.split(",").map((s) => positiveInt(s.trim(), "hosts"));
   const commands: Command[] = o.rev ? ["plan", "vsJson", "vsRev"] : ["plan", "vsJson"];
   const loadStart = os.loadavg();
@@ -199,8 +214,8 @@ async function main(argv: string[]): Promise<void> {
     }
     const args: Record<Command, (s: (typeof stacks)[number]) => string[]> = {
       plan: (s) => ["--json", "--stack", s.stack, "--config-file", s.configFile],
-      vsJson: (s) => ["--compare", path.join(dir, `base-${s.stack}.json`), "--format", "markdown", "--stack", s.stack, "--config-file", s.configFile, ...HEAD_SET],
-      vsRev: (s) => ["--compare", "HEAD", "--format", "markdown", "--stack", s.stack, "--config-file", s.configFile, ...HEAD_SET],
+      vsJson: (s) => ["--compare", path.join(dir, `base-${s.stack}.json`), "--format", "markdown", "--stack", s.stack, "--config-file", s.configFile, ...headSet(change, fs.readFileSync(s.configFile, "utf8"))],
+      vsRev: (s) => ["--compare", "HEAD", "--format", "markdown", "--stack", s.stack, "--config-file", s.configFile, ...headSet(change, fs.readFileSync(s.configFile, "utf8"))],
     };
     for (let i = 0; i < runs; i++) {
       const { stdout: _, ...b } = measure(["--help"], dir, dir);
@@ -213,7 +228,7 @@ async function main(argv: string[]): Promise<void> {
         }
       });
     }
-    const body = renderScale(rows, baseline, { runs, date: new Date(), loadStart, loadEnd: os.loadavg(), commands, zones });
+    const body = renderScale(rows, baseline, { runs, date: new Date(), loadStart, loadEnd: os.loadavg(), commands, zones, change });
     process.stdout.write(`${body}\n`);
     if (o.write) writeBetweenMarkers(path.join(REPO_ROOT, "BENCHMARKS.md"), body);
   } finally {

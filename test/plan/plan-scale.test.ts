@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Measured, StackRow, renderScale } from "../../bench/scale-bench";
+import { Measured, StackRow, headSet, renderScale } from "../../bench/scale-bench";
 import { generatedStackText } from "../../bench/stacks";
 import { plan } from "../../src/plan/plan";
 import { stackArtifacts, stackSections } from "../../src/stack";
@@ -50,6 +50,22 @@ describe("plan at scale: the back end's plan is computed once", function () {
       }
     });
   }
+});
+
+describe("scale benchmark heads (bench/scale-bench.ts --change)", () => {
+  const text = generatedStackText(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"), 16, 0);
+  it("workers: one fewer per host; template: the stack's own inventory with only the template changed", () => {
+    assert.deepEqual(headSet("workers", text), ["--set", "vsphere-spark:workersPerHost=4"]);
+    const [flag, kv] = headSet("template", text);
+    assert.equal(flag, "--set");
+    const [key, value] = [kv.slice(0, kv.indexOf("=")), JSON.parse(kv.slice(kv.indexOf("=") + 1))];
+    assert.equal(key, "vsphere-spark:inventory");
+    assert.equal(value.template, "ubuntu-2404-kube-template-next");
+    assert.equal(value.datastore, "vsanDatastore");
+  });
+  it("template: a stack without an inventory template is refused by name (negative control)", () => {
+    assert.throws(() => headSet("template", "config: {}\n"), /vsphere-spark:inventory\.template/);
+  });
 });
 
 describe("scale benchmark report (bench/scale-bench.ts)", () => {

@@ -258,14 +258,6 @@ function diffResources(base: Plan, head: Plan): { changes: ResourceChange[]; unc
 /** The id the plan records for a resource (the mock runtime's: src/plan/mock-runtime.ts). */
 const planId = (name: string) => `${name}-id`;
 
-/** Input paths of `x` whose value is exactly `id`. */
-function pathsHolding(x: unknown, id: string, prefix = ""): string[] {
-  if (x === id) return [prefix];
-  if (Array.isArray(x)) return x.flatMap((v, i) => pathsHolding(v, id, `${prefix}[${i}]`));
-  if (isObj(x)) return Object.entries(x).flatMap(([k, v]) => pathsHolding(v, id, prefix ? `${prefix}.${k}` : k));
-  return [];
-}
-
 /**
  * A replaced resource gets a new id, unknown until its replacement exists: every unchanged resource
  * whose inputs hold its id changes in the same update (the engine diffs the unknown id against the
@@ -277,26 +269,32 @@ function pathsHolding(x: unknown, id: string, prefix = ""): string[] {
  * _vm_anti_affinity_rule.go), which the compare listed as unchanged before.
  */
 function dependentsOfReplaced(base: Plan, head: Plan, changes: ResourceChange[]): ResourceChange[] {
-  const out: ResourceChange[] = [];
   const listed = new Set(changes.map(key));
   const inBase = new Set(base.resources.map(key));
+  // One walk of each candidate's inputs, indexed by the plan ids it holds: the work grows with the
+  // stack, not with the stack times the replaced resources (a template change replaces every VM).
+  const nameOfId = new Map(head.resources.map((r) => [planId(r.name), r.name]));
+  const candidates = head.resources.filter((r) => !listed.has(key(r)) && inBase.has(key(r)));
+  const holding = candidates.map((r) => idsHeld(r.inputs, nameOfId));
+  const holders = new Map<string, number[]>();
+  holding.forEach((ids, i) => {
+    for (const name of ids.keys()) holders.set(name, [...(holders.get(name) ?? []), i]);
+  });
+  const replaced = new Set<string>();
+  const found = new Map<number, ResourceChange>();
   const queue = changes.filter((c) => c.action === "replace").map((c) => c.name);
-  const seen = new Set<string>();
   while (queue.length > 0) {
-    const replaced = queue.shift()!;
-    if (seen.has(replaced)) continue;
-    seen.add(replaced);
-    for (const r of head.resources) {
-      if (listed.has(key(r)) || !inBase.has(key(r))) continue;
+    const name = queue.shift()!;
+    if (replaced.has(name)) continue;
+    replaced.add(name);
+    for (const i of holders.get(name) ?? []) {
+      const r = candidates[i];
       // Every replaced id this resource holds (e.g. the three control planes in one anti-affinity rule).
-      const held = [...new Set([replaced, ...changes.concat(out).filter((c) => c.action === "replace").map((c) => c.name)])].flatMap((n) =>
-        pathsHolding(r.inputs, planId(n)).map((path) => ({ path, name: n })),
-      );
-      if (held.length === 0) continue;
+      const held = [...holding[i]].filter(([n]) => replaced.has(n)).flatMap(([n, paths]) => paths.map((path) => ({ path, name: n })));
       const raw = held.map((h) => ({ path: h.path, before: planId(h.name), after: UNKNOWN_ID }));
       const c = classify(r.type, raw, r.ignoreChanges ?? [], r.replaceOnChanges ?? []);
       const action: ResourceAction = c.replaceBecause.length > 0 ? "replace" : "update";
-      out.push({
+      found.set(i, {
         type: r.type,
         name: r.name,
         ...vmField(r),
@@ -307,11 +305,20 @@ function dependentsOfReplaced(base: Plan, head: Plan, changes: ResourceChange[])
         refused: [],
         source: `${c.source}; engine: a replaced resource's id is unknown until it is created`,
       });
-      listed.add(key(r));
       if (action === "replace") queue.push(r.name);
     }
   }
-  return out;
+  return [...found.keys()].sort((a, b) => a - b).map((i) => found.get(i)!);
+}
+
+/** The plan ids a resource's inputs hold, by the name of the resource they belong to, with their paths. */
+function idsHeld(x: unknown, nameOfId: ReadonlyMap<string, string>, prefix = "", into = new Map<string, string[]>()): Map<string, string[]> {
+  if (typeof x === "string") {
+    const name = nameOfId.get(x);
+    if (name !== undefined) into.set(name, [...(into.get(name) ?? []), prefix]);
+  } else if (Array.isArray(x)) x.forEach((v, i) => idsHeld(v, nameOfId, `${prefix}[${i}]`, into));
+  else if (isObj(x)) for (const [k, v] of Object.entries(x)) idsHeld(v, nameOfId, prefix ? `${prefix}.${k}` : k, into);
+  return into;
 }
 
 const UNKNOWN_ID = "[known after pulumi up]";

@@ -152,3 +152,14 @@ export interface DecidedCluster {
   /** Creates the cluster (a component named `name`) and hands out its seam. */
   create(name: string, opts?: pulumi.ComponentResourceOptions, context?: CreateContext): ClusterHandle;
 }
+
+/**
+ * The cluster providers' Secret mutability. pulumi-kubernetes replaces a Secret whose `data` or
+ * `stringData` changes unless `enableSecretMutable` is set (provider/pkg/provider/diff.go,
+ * forceNewProperties, at the 4.25.0 build the lab runs), and a Secret of a fixed name is replaced
+ * delete-first: measured in the whole-stack lab (test/lab/whole-stack.lab.ts), every `pulumi up` of an
+ * unchanged stack deleted the workers' join-token Secret and created it again (its expiration is
+ * renewed on every update), leaving a moment with no token and, if the create failed, none at all.
+ * With it set, such a change is an in-place update (a Secret marked `immutable` is still replaced).
+ */
+export const SECRET_MUTABLE = { enableSecretMutable: true } as const;

@@ -65,6 +65,22 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.ok((ref.resources.find((r) => r.name === "spark-k8s")!.inputs as Record<string, unknown>).clusterIdentifier !== undefined);
   });
 
+  it("a Secret's data changes in place: every workload-cluster provider of the dev and tanzu stacks sets enableSecretMutable, which the replacement table's Secret row assumes (measured in the whole-stack lab: without it, the join-token Secret was replaced delete-first on every up)", async () => {
+    const providers = [...ref.resources, ...(await planOf([], undefined, "tanzu")).resources].filter((r) => r.type === "pulumi:providers:kubernetes" && !/supervisor/.test(r.name));
+    assert.ok(providers.length >= 2, providers.map((r) => r.name).join(", "));
+    // (A provider's inputs are recorded as the engine hands them to it: strings.)
+    for (const p of providers) assert.equal(String((p.inputs as Record<string, unknown>).enableSecretMutable), "true", `${p.name}: enableSecretMutable`);
+    // The join-token Secret's renewal (a new expiration) compares as an update, not a replacement.
+    // (The plan holds its stringData as one secret: the two sides are given plain values here.)
+    const [base, head] = [clone(ref), clone(ref)];
+    const secretOf = (p: Plan) => p.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && /join-token$/.test(r.name))!;
+    const secret = secretOf(base);
+    (secret.inputs as Record<string, unknown>).stringData = { "token-id": "abcdef", expiration: "2026-12-01T00:00:00Z" };
+    (secretOf(head).inputs as Record<string, unknown>).stringData = { "token-id": "abcdef", expiration: "2026-12-02T00:00:00Z" };
+    const d = diffPlans(base, head);
+    assert.deepEqual(d.resources.filter((r) => r.name === secret.name).map((r) => r.action), ["update"]);
+  });
+
   it("negative control: without a clusterIdentifier the same edit replaces the provider and every Kubernetes resource it manages", async () => {
     const strip = (p: Plan) => {
       const q = clone(p);

@@ -5,6 +5,7 @@
 # is older).
 #
 #   npm run lab            # all parts
+#   bash lab/run.sh dist/test/lab/X.lab.js ...   # only these specs (npm run lab:stack: the whole stack)
 #   VSPHERE_SPARK_LAB_DEADLINE=<epoch seconds>   # build no tool that would not be ready by then
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,5 @@ node_line=$(bash lab/build-tools.sh node)
 node_bin=$(cut -f2 <<<"$node_line")
 [ -x "$node_bin" ] || { echo "lab: no Node.js >= 22 ($node_line)" >&2; exit 1; }
 echo "lab: Node.js $("$node_bin" --version) ($node_bin)"
-exec bash lab/with-tmpdir.sh "$node_bin" node_modules/mocha/bin/mocha.js --no-package --timeout 0 dist/test/lab/*.lab.js
+[ $# -gt 0 ] || set -- dist/test/lab/*.lab.js
+exec bash lab/with-tmpdir.sh "$node_bin" node_modules/mocha/bin/mocha.js --no-package --timeout 0 "$@"

@@ -30,22 +30,33 @@ function openssl(dir: string, ...args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** The lab's PKI: a CA, the API server's serving certificate, an admin client, the service-account key pair. */
-function makePki(dir: string): void {
-  openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=vsphere-spark-lab-ca");
+/**
+ * The lab's PKI: a CA, the API server's serving certificate, an admin client, the service-account key
+ * pair. A CA and service-account key already in `dir` (a cluster's own, as `ControlPlaneOptions.pki`
+ * gives them) are used as they are, as kubeadm uses the shared ones it finds in /etc/kubernetes/pki.
+ */
+function makePki(dir: string, address: string): void {
+  const has = (f: string) => fs.existsSync(path.join(dir, f));
+  if (!has("ca.crt") || !has("ca.key")) openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=vsphere-spark-lab-ca");
   const sign = (name: string, subj: string, ext: string) => {
     openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj);
     fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
     openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
   };
-  sign(
-    "apiserver",
-    "/CN=kube-apiserver",
-    "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n",
-  );
+  const ips = [...new Set(["127.0.0.1", address, "10.96.0.1"])].map((ip) => `IP:${ip}`).join(",");
+  sign("apiserver", "/CN=kube-apiserver", `subjectAltName=${ips},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n`);
   sign("admin", "/O=system:masters/CN=lab-admin", "extendedKeyUsage=clientAuth\n");
-  openssl(dir, "genrsa", "-out", "sa.key", "2048");
-  openssl(dir, "rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub");
+  if (!has("sa.key")) openssl(dir, "genrsa", "-out", "sa.key", "2048");
+  if (!has("sa.pub")) openssl(dir, "rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub");
+}
+
+/** Where the API server serves and with which CA; default: a free port of 127.0.0.1 and a CA of the lab's own. */
+export interface ControlPlaneOptions {
+  /** The address the API server binds and advertises (its serving certificate names it). */
+  address?: string;
+  port?: number;
+  /** PEM files to start from, by name in kubeadm's /etc/kubernetes/pki (ca.crt, ca.key, sa.key, sa.pub). */
+  pki?: Record<string, string>;
 }
 
 export interface Credentials {
@@ -175,8 +186,9 @@ export class ControlPlane {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    readonly address = "127.0.0.1",
   ) {
-    this.server = `https://127.0.0.1:${port}`;
+    this.server = `https://${address}:${port}`;
     const pki = path.join(dir, "pki");
     this.ca = fs.readFileSync(path.join(pki, "ca.crt"), "utf8");
     const creds = { ca: this.ca, cert: fs.readFileSync(path.join(pki, "admin.crt"), "utf8"), key: fs.readFileSync(path.join(pki, "admin.key"), "utf8") };
@@ -186,12 +198,15 @@ export class ControlPlane {
   }
 
   /** Starts etcd, the API server, the controller manager, the scheduler and kwok; resolves when all serve. */
-  static async start(dir: string, bin: ControlPlaneBinaries, log: (line: string) => void = () => {}): Promise<ControlPlane> {
+  static async start(dir: string, bin: ControlPlaneBinaries, log: (line: string) => void = () => {}, opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const pki = path.join(dir, "pki");
     fs.mkdirSync(pki, { recursive: true });
-    makePki(pki);
-    const [etcdClient, etcdPeer, apiPort, schedPort, kcmPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
-    const cp = new ControlPlane(dir, apiPort);
+    for (const [f, pem] of Object.entries(opts.pki ?? {})) fs.writeFileSync(path.join(pki, f), pem, { mode: 0o600 });
+    const address = opts.address ?? "127.0.0.1";
+    makePki(pki, address);
+    const [etcdClient, etcdPeer, freeApiPort, schedPort, kcmPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+    const apiPort = opts.port ?? freeApiPort;
+    const cp = new ControlPlane(dir, apiPort, address);
     const p = (f: string) => path.join(pki, f);
     try {
       const t0 = Date.now();
@@ -207,8 +222,8 @@ export class ControlPlane {
       ]);
       cp.run("kube-apiserver", bin["kube-apiserver"], [
         `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        `--bind-address=${address}`,
+        `--advertise-address=${address}`,
         `--secure-port=${apiPort}`,
         `--tls-cert-file=${p("apiserver.crt")}`,
         `--tls-private-key-file=${p("apiserver.key")}`,
@@ -220,6 +235,8 @@ export class ControlPlane {
         "--authorization-mode=Node,RBAC",
         // kubeadm's choice; every plugin on by default stays on (PodSecurity, ResourceQuota, …).
         "--enable-admission-plugins=NodeRestriction",
+        // kubeadm's: bootstrap tokens (Secrets in kube-system) authenticate joining nodes.
+        "--enable-bootstrap-token-auth=true",
         "--allow-privileged=true",
         // No node runs the kubernetes Service's endpoints on loopback (as controller-runtime's envtest).
         "--endpoint-reconciler-type=none",

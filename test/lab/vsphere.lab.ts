@@ -22,7 +22,7 @@
  * resource, applies one edit and holds what the provider did at apply time (power cycles in vcsim's
  * events) against plan --compare's reboot table, then destroys.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -34,15 +34,13 @@ import { splitStackConfig, projectKey, vsphereValues } from "../../src/config/st
 import { resolveVsphereSettings, VsphereDecisions } from "../../components/vsphere/settings";
 import { VsphereTopology, topologyArgs } from "../../components/vsphere/topology";
 import * as vsphere from "../../components/vsphere/binding";
-import { freePort } from "../support/net";
-import { atExit } from "../support/at-exit";
-import { waitFor } from "./control-plane";
 import { inlineStack, makeEngine } from "./engine";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { kubeadmClusterSpec } from "../../components/stack/kubeadm-on-vsphere";
 import { GUESTINFO_KEY_NAMES, LayerVm, VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer, standInGuestinfo } from "./vsphere-readback";
 import { Parts, ROOT, Tool, resolveTools } from "./tools";
 import { rebootReasons } from "../../src/plan/compare/reboot";
+import { devVsphere, startVcsim } from "./vcsim";
 
 const log = (s: string) => console.log(`      ${s}`);
 
@@ -68,50 +66,6 @@ const VCSIM_PARALLEL = 1;
 
 /** govc prints an array property as `{ _value: [...] }`. */
 const arrayOf = (x: any): any[] => (Array.isArray(x) ? x : (x?._value ?? [])); // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** The dev stack's vSphere decisions, offline, and the plan's hosts as `decideStack` plans them. */
-function devVsphere(): { v: VsphereDecisions; planned: { name: string; cpuThreads: number; memoryMiB: number; vms: string[] }[] } {
-  const { flat, errors } = loadFlatConfig({ stack: "dev", cwd: ROOT });
-  if (!flat || errors.length) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(errors)}`);
-  const split = splitStackConfig(flat.values, flat.secretKeys);
-  const r = resolveVsphereSettings(vsphereValues(split.values), projectKey);
-  if (!r.decisions) throw new Error(`Pulumi.dev.yaml: ${JSON.stringify(r.errors)}`);
-  const planned = labDecisions("dev").cluster.plan().hosts.map((h) => ({ name: h.name, cpuThreads: h.cpuThreads, memoryMiB: h.memoryMiB, vms: h.vms.map((vm) => vm.name) }));
-  return { v: r.decisions, planned };
-}
-
-/** vcsim on a free port of 127.0.0.1 with the stack's inventory; resolves once it serves. */
-async function startVcsim(bin: string, dir: string, v: VsphereDecisions): Promise<{ proc: ChildProcess; url: string; port: number; user: string; password: string }> {
-  const inventory = {
-    ...v.inventory,
-    hosts: v.topology.hosts.map((h) => ({ name: h.name, cpuThreads: h.cpuThreads, memoryGiB: h.memoryMiB / 1024 })),
-  };
-  const file = path.join(dir, "inventory.json");
-  fs.writeFileSync(file, JSON.stringify(inventory, null, 2));
-  const port = await freePort();
-  const user = "administrator@vsphere.local";
-  const password = "vcsim-lab";
-  const logFile = path.join(dir, "vcsim.log");
-  const fd = fs.openSync(logFile, "w");
-  // TMPDIR: the launcher's datastore directory (os.MkdirTemp) lands in the lab's directory, not in /tmp for good.
-  const proc = spawn(bin, ["-l", `127.0.0.1:${port}`, "-inventory", file, "-username", user, "-password", password], {
-    stdio: ["ignore", fd, fd],
-    env: { ...process.env, TMPDIR: dir },
-  });
-  fs.closeSync(fd);
-  proc.once("exit", atExit(() => proc.kill("SIGKILL")));
-  const url = await waitFor(
-    "vcsim serving",
-    async () => {
-      const text = fs.readFileSync(logFile, "utf8");
-      if (proc.exitCode !== null) throw new Error(`vcsim exited ${proc.exitCode}: ${text}`);
-      return /serving at (\S+)/.exec(text)?.[1];
-    },
-    60_000,
-    200,
-  );
-  return { proc, url, port, user, password };
-}
 
 describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter and ESXi)", function () {
   this.timeout(0);

@@ -1,0 +1,440 @@
+/**
+ * The whole reference stack under the real engine (issue 16, goal 2): `Pulumi.dev.yaml` as
+ * `src/main.ts` deploys it (deployStack: VMs, PKI, guestinfo, readiness gate, CNI, join token, Spark)
+ * with the real pulumi-resource-vsphere, -tls, -random and -kubernetes, against vcsim, and a real
+ * control plane serving the stack's endpoint with the PKI the program generated.
+ *
+ * Simulated, and named so in the output:
+ *   - vCenter, the ESXi hosts and the guests: vcsim (test/lab/vcsim.ts);
+ *   - kubeadm init on the first control plane: the lab reads that VM's guestinfo back from vcsim, as
+ *     the guest's cloud-init would, writes the shared PKI it carries (ca.crt/key, sa.key/pub) and
+ *     starts the real etcd and kube-apiserver with it on the endpoint's address (no HAProxy: the API
+ *     server binds the load balancer's address itself), then does what kubeadm's init phases do that
+ *     the program relies on (the `kubeadm:cluster-admins` binding);
+ *   - the kubelets: kwok, keeping a Node for each VM vcsim powered on (named as the VM);
+ *   - the CNI chart: a stand-in chart of the same name and version (one ConfigMap) served over HTTPS
+ *     at the chart repository's own address, resolved inside the lab's network namespace, with a
+ *     certificate of the lab's CA (SSL_CERT_FILE): the real chart cannot be fetched here.
+ *
+ * It needs three provider binaries the Go module proxy does not serve (lab/README.md) and a network
+ * namespace of its own (the stack's addresses, 192.168.1.0/24, made local there; /etc/hosts bound
+ * there), so it runs only as
+ *
+ *   VSPHERE_SPARK_LAB_PULUMI_RESOURCE_VSPHERE=… VSPHERE_SPARK_LAB_PULUMI_RESOURCE_TLS=… \
+ *   VSPHERE_SPARK_LAB_PULUMI_RESOURCE_RANDOM=… npm run lab:stack
+ *
+ * and is pending (NOT RUN, with the reason) anywhere else, at no cost.
+ */
+import { execFileSync } from "node:child_process";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { deployStack } from "../../src/stack";
+import { loadFlatConfig } from "../../src/plan/plan";
+import type { StackDecisions } from "../../src/config/decisions";
+import { cniRelease } from "../../components/cluster/cni";
+import * as vsphere from "../../components/vsphere/binding";
+import type { VsphereDecisions } from "../../components/vsphere/settings";
+import { Api, ApiError, ControlPlane, ControlPlaneBinaries } from "./control-plane";
+import { inlineStack, makeEngine, npmVersion } from "./engine";
+import { LabVm, nodeObject } from "./nodes";
+import { labStack } from "./stack";
+import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
+import { devVsphere, startVcsim } from "./vcsim";
+
+const log = (s: string) => console.log(`      ${s}`);
+
+/** The provider binaries the lab cannot build, by plugin name: the variable naming each, the version the SDK asks for. */
+const PROVIDERS = {
+  vsphere: { env: "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_VSPHERE", version: vsphere.providerVersion },
+  tls: { env: "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_TLS", version: npmVersion("@pulumi/tls", ROOT) },
+  random: { env: "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_RANDOM", version: npmVersion("@pulumi/random", ROOT) },
+} as const;
+/** Set by lab/in-netns.sh, which runs the command in a network and mount namespace of its own. */
+const NETNS_ENV = "VSPHERE_SPARK_LAB_NETNS";
+/** One resource operation at a time against vcsim (test/lab/vsphere.lab.ts, VCSIM_PARALLEL: a vcsim gap). */
+const VCSIM_PARALLEL = 1;
+
+/**
+ * Whether this process is in a network namespace of the lab's own (lab/in-netns.sh): loopback is its
+ * only interface. The machine's own namespace has its network interface besides, and is never touched.
+ */
+function inOwnNetns(): boolean {
+  try {
+    const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).split("\n").filter(Boolean);
+    return links.length === 1 && /^\d+: lo:/.test(links[0]);
+  } catch {
+    return false;
+  }
+}
+
+/** The VMs of the plan that become nodes. */
+function labVms(d: StackDecisions): LabVm[] {
+  return d.cluster
+    .plan()
+    .hosts.flatMap((h) => h.vms)
+    .filter((v) => v.role === "worker" || v.role === "control-plane")
+    .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }));
+}
+
+function openssl(dir: string, ...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/**
+ * STAND-IN for the CNI chart repository: the chart the stack pins (name, version), holding one
+ * ConfigMap that says what it is, packaged by `tar` as `helm package` lays a chart out, and an
+ * index.yaml, served over HTTPS on 127.0.0.1:443 with a certificate of a lab CA for the repository's
+ * host name. Returns the CA file (for SSL_CERT_FILE) and the host name (for /etc/hosts).
+ */
+async function startChartStandIn(dir: string, d: StackDecisions): Promise<{ caFile: string; host: string; server: https.Server; requests: string[] }> {
+  const c = cniRelease(d.kubernetes);
+  const repo = new URL(c.repo);
+  const root = path.join(dir, "chart-stand-in");
+  const chartDir = path.join(root, "pkg", c.chart);
+  fs.mkdirSync(path.join(chartDir, "templates"), { recursive: true });
+  fs.writeFileSync(path.join(chartDir, "Chart.yaml"), `apiVersion: v2\nname: ${c.chart}\nversion: ${c.version}\ndescription: STAND-IN for the ${c.chart} chart (vsphere-spark lab)\n`);
+  fs.writeFileSync(
+    path.join(chartDir, "templates", "stand-in.yaml"),
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${c.chart}-stand-in\ndata:\n  note: "STAND-IN for the ${c.chart} ${c.version} chart: the lab cannot fetch the real one"\n`,
+  );
+  const tgzName = `${c.chart}-${c.version}.tgz`;
+  execFileSync("tar", ["-czf", path.join(root, tgzName), "-C", path.join(root, "pkg"), c.chart]);
+  const base = repo.pathname.replace(/\/$/, "");
+  const index =
+    `apiVersion: v1\nentries:\n  ${c.chart}:\n  - apiVersion: v2\n    name: ${c.chart}\n    version: ${c.version}\n` +
+    `    created: "2026-01-01T00:00:00Z"\n    urls:\n    - ${repo.origin}${base}/${tgzName}\ngenerated: "2026-01-01T00:00:00Z"\n`;
+  openssl(root, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=vsphere-spark-lab-chart-ca");
+  openssl(root, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", `/CN=${repo.hostname}`);
+  fs.writeFileSync(path.join(root, "srv.ext"), `subjectAltName=DNS:${repo.hostname}\nextendedKeyUsage=serverAuth\n`);
+  openssl(root, "x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.crt", "-days", "2", "-extfile", "srv.ext");
+  const requests: string[] = [];
+  const server = https.createServer({ key: fs.readFileSync(path.join(root, "srv.key")), cert: fs.readFileSync(path.join(root, "srv.crt")) }, (req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (req.url === `${base}/index.yaml`) {
+      res.writeHead(200, { "content-type": "text/yaml" }).end(index);
+    } else if (req.url === `${base}/${tgzName}`) {
+      res.writeHead(200, { "content-type": "application/gzip" }).end(fs.readFileSync(path.join(root, tgzName)));
+    } else res.writeHead(404).end("not found\n");
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(443, "127.0.0.1", resolve));
+  return { caFile: path.join(root, "ca.crt"), host: repo.hostname, server, requests };
+}
+
+/** A VM's cloud-init user-data as vcsim holds it (guestinfo.userdata, gzip+base64), parsed. */
+function userDataOf(extraConfig: { key: string; value: string }[]): { write_files?: { path: string; content: string }[] } {
+  const e = Object.fromEntries(extraConfig.map((x) => [x.key, x.value]));
+  if (e["guestinfo.userdata.encoding"] !== "gzip+base64") throw new Error(`guestinfo.userdata.encoding: ${e["guestinfo.userdata.encoding"]}`);
+  return parseYaml(gunzipSync(Buffer.from(e["guestinfo.userdata"], "base64")).toString()) as { write_files?: { path: string; content: string }[] };
+}
+
+describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a real control plane on the stack's endpoint)", function () {
+  this.timeout(0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-lab-stack-"));
+  let tools: Record<string, Tool> = {};
+  const parts = new Parts(() => tools, log);
+  const title = "the whole stack: preview, up (readiness gate, CNI, join token, Spark), read back, preview --expect-no-changes, destroy";
+  const binaries = Object.fromEntries(Object.entries(PROVIDERS).map(([n, p]) => [n, process.env[p.env]])) as Record<keyof typeof PROVIDERS, string | undefined>;
+  const missing = Object.entries(PROVIDERS)
+    .filter(([n]) => !binaries[n as keyof typeof PROVIDERS])
+    .map(([, p]) => p.env);
+  const why =
+    missing.length > 0
+      ? `${missing.join(", ")} not set: these providers cannot be built here, see lab/README.md`
+      : process.env[NETNS_ENV] !== "1" || !inOwnNetns()
+        ? `not in a network namespace of its own (run it with npm run lab:stack, which uses lab/in-netns.sh)`
+        : undefined;
+  if (why) {
+    parts.notRun.push(`${title} (${why})`);
+    it(`${title} (NOT RUN: ${why})`);
+    after(() => parts.summary("whole-stack lab"));
+    return;
+  }
+
+  let d: StackDecisions;
+  let v: VsphereDecisions;
+  let sim: Awaited<ReturnType<typeof startVcsim>> | undefined;
+  let charts: Awaited<ReturnType<typeof startChartStandIn>> | undefined;
+  let stack: Stack | undefined;
+  let cp: ControlPlane | undefined;
+  /** The shared PKI files the first control plane's guestinfo carried (secret: compared, never printed). */
+  let guestPki: Record<string, string> = {};
+  const need = (ctx: Mocha.Context, part: string, names: string[]) => parts.need(ctx, part, names, { up: sim !== undefined && stack !== undefined, name: "vcsim and the engine" });
+
+  /** govc against vcsim, JSON out. */
+  const govc = (...args: string[]): any => // eslint-disable-line @typescript-eslint/no-explicit-any
+    JSON.parse(execFileSync(tools.govc.path!, args, { encoding: "utf8", env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 }));
+
+  before(async function () {
+    tools = resolveTools([]);
+    d = labStack("dev").decisions;
+    ({ v } = devVsphere());
+    const { missing: absent } = pick(tools, ["vcsim", "govc", "pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
+    if (absent.length) return;
+    // The stack's network, local in this namespace (lo holds the whole prefix, so every VM address and
+    // the endpoint can be bound), and the chart repository's name resolved to the stand-in.
+    execFileSync("ip", ["link", "set", "lo", "up"]);
+    execFileSync("ip", ["addr", "add", `${v.network.gateway}/${v.network.prefixLength}`, "dev", "lo"]);
+    charts = await startChartStandIn(dir, d);
+    const hosts = path.join(dir, "hosts");
+    fs.writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.1 ${charts.host}\n`);
+    execFileSync("mount", ["--bind", hosts, "/etc/hosts"]);
+    log(`network namespace: ${v.network.gateway}/${v.network.prefixLength} on lo; ${charts.host} → 127.0.0.1 (STAND-IN chart repository)`);
+    sim = await startVcsim(tools.vcsim.path!, dir, v);
+    log(`vcsim (stand-in for vCenter, ESXi and the guests) on 127.0.0.1:${sim.port}`);
+    const plugins: Record<string, { version: string; file: string }> = {
+      kubernetes: { version: npmVersion("@pulumi/kubernetes", ROOT), file: tools["pulumi-resource-kubernetes"].path! },
+    };
+    for (const [name, p] of Object.entries(PROVIDERS)) {
+      const file = binaries[name as keyof typeof PROVIDERS]!;
+      const version = execFileSync(file, ["-version"], { encoding: "utf8" }).trim();
+      if (version !== p.version) throw new Error(`${p.env}=${file} reports version ${version}; the SDK asks for ${p.version}`);
+      plugins[name] = { version, file };
+    }
+    log(`providers: ${Object.entries(plugins).map(([n, p]) => `${n} ${p.version}`).join(", ")}`);
+    const engine = await makeEngine(path.join(dir, "engine"), tools.pulumi.path!, plugins);
+    engine.env.SSL_CERT_FILE = charts.caFile;
+    stack = await inlineStack(engine, "vsphere-spark", "dev", async () => deployStack());
+    const { flat } = loadFlatConfig({ stack: "dev", cwd: ROOT });
+    const config: Record<string, { value: string; secret?: boolean }> = {};
+    for (const [k, value] of Object.entries(flat!.values)) config[k] = { value, ...(flat!.secretKeys.includes(k) ? { secret: true } : {}) };
+    // The provider pointed at vcsim; its guest-network waits are what vcsim's stand-in guest answers.
+    Object.assign(config, {
+      "vsphere:vsphereServer": { value: `127.0.0.1:${sim.port}` },
+      "vsphere:user": { value: sim.user },
+      "vsphere:password": { value: sim.password, secret: true },
+      "vsphere:allowUnverifiedSsl": { value: "true" },
+    });
+    // The readiness gate's timeout: 10 minutes instead of 30, so that a lab run that goes wrong ends sooner.
+    const k8sKey = "vsphere-spark:kubernetes";
+    config[k8sKey] = { value: JSON.stringify({ ...JSON.parse(flat!.values[k8sKey] ?? "{}"), readinessTimeoutMinutes: 10 }) };
+    await stack.setAllConfig(config);
+  });
+
+  after(async function () {
+    cp?.stop();
+    sim?.proc.kill();
+    charts?.server.close();
+    parts.summary("whole-stack lab");
+    log(`whole-stack lab: logs and state in ${dir}`);
+  });
+
+  it("pulumi preview of the whole stack: every layer's resources, with the real providers (vsphere, tls, random, kubernetes)", async function () {
+    need(this, "whole-stack preview", ["pulumi", "vcsim"]);
+    const t0 = Date.now();
+    const types: Record<string, number> = {};
+    const pre = await stack!.preview({
+      parallel: VCSIM_PARALLEL,
+      onOutput: (o) => fs.appendFileSync(path.join(dir, "preview.log"), o),
+      onEvent: (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m && m.op === "create") types[m.type] = (types[m.type] ?? 0) + 1;
+      },
+    });
+    log(`preview: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(pre.changeSummary)}`);
+    log(`creates by type: ${Object.entries(types).map(([t, n]) => `${t.split(":").pop()} ${n}`).join(", ")}`);
+    assert.equal(types["vsphere:index/virtualMachine:VirtualMachine"], v.slots.length);
+    assert.ok((types["tls:index/privateKey:PrivateKey"] ?? 0) > 0 && (types["random:index/randomString:RandomString"] ?? types["random:index/randomPassword:RandomPassword"] ?? 0) > 0, JSON.stringify(types));
+  });
+
+  it("pulumi up of the whole stack: the VMs in vcsim, the API at the endpoint with the program's PKI (kubeadm init: stand-in), every node Ready (kwok), the CNI release, the join token, the Spark layer", async function () {
+    need(this, "whole-stack up", ["pulumi", "vcsim", "govc", "etcd", "kube-apiserver", "kwok"]);
+    const vms = labVms(d);
+    const folder = `/${v.inventory.datacenter}/vm/${v.inventory.folder}`;
+    const first = d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.role === "control-plane")!.name;
+    const endpoint = v.endpoint;
+    let bringUp: Error | undefined;
+    let stop = false;
+    const registered = new Set<string>();
+    // The guests: a loop beside `pulumi up` doing what the first control plane's kubeadm init and every
+    // node's kubelet would do, as soon as vcsim has the VM powered on.
+    const guests = (async () => {
+      while (!stop) {
+        try {
+          const on = new Set<string>();
+          // (The folder is the stack's first resource: not there in the first moments of `up`.)
+          const folders = (govc("find", "-json", `/${v.inventory.datacenter}/vm`, "-type", "f", "-name", v.inventory.folder) as string[] | null) ?? [];
+          const found = folders.length === 0 ? [] : ((govc("find", "-json", folder, "-type", "m", "-runtime.powerState", "poweredOn") as string[] | null) ?? []).map((p) => p.split("/").pop()!);
+          for (const n of found) on.add(n);
+          if (!cp && on.has(first)) {
+            const info = govc("vm.info", "-e", "-json", `${folder}/${first}`);
+            const files = userDataOf(info.virtualMachines[0].config.extraConfig).write_files ?? [];
+            const pki: Record<string, string> = {};
+            for (const f of files) {
+              const m = /^\/etc\/kubernetes\/pki\/(ca\.crt|ca\.key|sa\.key|sa\.pub)$/.exec(f.path);
+              if (m) pki[m[1]] = f.content;
+            }
+            assert.deepEqual(Object.keys(pki).sort(), ["ca.crt", "ca.key", "sa.key", "sa.pub"], `${first}'s user-data carries the shared PKI`);
+            guestPki = pki;
+            const { paths } = pick(tools, ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
+            const t0 = Date.now();
+            cp = await ControlPlane.start(path.join(dir, "cluster"), paths as unknown as ControlPlaneBinaries, log, { address: endpoint.address, port: endpoint.port, pki });
+            // kubeadm init's phase that the program's admin certificate relies on (kubeadm 1.29+:
+            // cmd/kubeadm/app/phases/kubeconfig, EnsureAdminClusterRoleBinding).
+            await cp.admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+              apiVersion: "rbac.authorization.k8s.io/v1",
+              kind: "ClusterRoleBinding",
+              metadata: { name: "kubeadm:cluster-admins" },
+              roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+              subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "kubeadm:cluster-admins" }],
+            });
+            log(`${first} powered on: API server (kubeadm init: stand-in) serving ${cp.server} with the CA its guestinfo carries, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+          }
+          if (cp) {
+            for (const vm of vms) {
+              if (registered.has(vm.name) || !on.has(vm.name)) continue;
+              await cp.admin.post("/api/v1/nodes", nodeObject(vm, d.kubernetes));
+              registered.add(vm.name);
+            }
+          }
+        } catch (e) {
+          // Said at once: `pulumi up` would otherwise wait out its readiness timeout first.
+          bringUp = e as Error;
+          log(`the guests' stand-in failed: ${bringUp.message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    const t0 = Date.now();
+    try {
+      const up = await stack!.up({ parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, "up.log"), o) });
+      log(`up: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up.summary.resourceChanges)}`);
+    } finally {
+      stop = true;
+      await guests;
+    }
+    if (bringUp) throw bringUp;
+    assert.equal(registered.size, vms.length, "every node registered");
+    log(`chart stand-in requests: ${charts!.requests.join(", ")}`);
+  });
+  it("read back through the stack's own kubeconfig output: the program's admin certificate is accepted by the API at the endpoint, 19 Ready nodes, the CNI release (stand-in chart), the join-token Secret, the Spark namespace; caCertHash is kubeadm's pin of the CA in the guestinfo; negative control: a client certificate of another CA is refused", async function () {
+    need(this, "whole-stack read back", ["pulumi", "vcsim", "kube-apiserver"]);
+    if (!cp) throw new Error("the up before did not bring the API up");
+    const out = await stack!.outputs();
+    assert.ok(out.kubeconfig.secret, "the kubeconfig output is a secret");
+    const kc = parseYaml(String(out.kubeconfig.value)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const server = kc.clusters[0].cluster.server as string;
+    assert.equal(server, `https://${v.endpoint.address}:${v.endpoint.port}`);
+    const b64 = (x: string) => Buffer.from(x, "base64").toString();
+    const creds = { ca: b64(kc.clusters[0].cluster["certificate-authority-data"]), cert: b64(kc.users[0].user["client-certificate-data"]), key: b64(kc.users[0].user["client-key-data"]) };
+    assert.equal(creds.ca.trim(), guestPki["ca.crt"].trim(), "the kubeconfig's CA is the one the first control plane's guestinfo carries");
+    const program = new Api(server, creds);
+    const nodes = (await program.get("/api/v1/nodes")).items as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const ready = nodes.filter((n) => n.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")).map((n) => n.metadata.name); // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(ready.sort(), labVms(d).map((x) => x.name).sort());
+    const cni = cniRelease(d.kubernetes);
+    await program.get(`/api/v1/namespaces/${cni.namespace}/configmaps/${cni.chart}-stand-in`);
+    // The workers' join token as a worker's guestinfo carries it (its JoinConfiguration), against the
+    // Secret the program keeps in kube-system: the API's bootstrap-token authenticator takes it.
+    const worker = labVms(d).find((x) => x.role === "worker")!.name;
+    const wInfo = govc("vm.info", "-e", "-json", `/${v.inventory.datacenter}/vm/${v.inventory.folder}/${worker}`);
+    const joinDoc = (userDataOf(wInfo.virtualMachines[0].config.extraConfig).write_files ?? [])
+      .filter((f) => f.content.includes("kind: JoinConfiguration"))
+      .flatMap((f) => parseAllDocuments(f.content).map((x) => x.toJS() as any)) // eslint-disable-line @typescript-eslint/no-explicit-any
+      .find((x) => x?.kind === "JoinConfiguration");
+    const joinToken = String(joinDoc?.discovery?.bootstrapToken?.token ?? "");
+    assert.match(joinToken, /^[a-z0-9]{6}\.[a-z0-9]{16}$/, `${worker}'s JoinConfiguration carries a bootstrap token`);
+    const [tokenId, tokenSecret] = joinToken.split(".");
+    const secret = await program.get(`/api/v1/namespaces/kube-system/secrets/bootstrap-token-${tokenId}`);
+    assert.equal(secret.type, "bootstrap.kubernetes.io/token");
+    assert.equal(b64(secret.data["token-secret"]), tokenSecret, "the Secret holds the token the worker joins with");
+    const review = (token: string) => new Api(server, { ca: creds.ca, token }).post("/apis/authentication.k8s.io/v1/selfsubjectreviews", { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
+    const who = (await review(joinToken)).status.userInfo;
+    assert.equal(who.username, `system:bootstrap:${tokenId}`);
+    assert.ok(who.groups.includes("system:bootstrappers:kubeadm:default-node-token"), JSON.stringify(who.groups));
+    const wrong = await review(`${tokenId}.${"0".repeat(16)}`).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(wrong instanceof ApiError && wrong.status === 401, `negative control: a wrong token secret: ${wrong?.message ?? "accepted"}`);
+    await program.get(`/api/v1/namespaces/${out.sparkNamespace.value}`);
+    // kubeadm's discovery pin: sha256 of the CA certificate's SubjectPublicKeyInfo (DER).
+    fs.writeFileSync(path.join(dir, "guest-ca.crt"), guestPki["ca.crt"]);
+    const spki = execFileSync("sh", ["-c", `openssl x509 -in '${path.join(dir, "guest-ca.crt")}' -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`], { encoding: "utf8" }).split(" ")[0];
+    assert.equal(out.caCertHash.value, `sha256:${spki}`);
+    log(`through the program's kubeconfig: ${ready.length} Ready nodes, ${cni.chart} release (stand-in chart), namespace ${out.sparkNamespace.value}; ${worker}'s join token authenticates as ${who.username} (a wrong secret: HTTP 401); caCertHash = sha256 of the guest CA's public key`);
+    // Negative control: the same request with a client certificate of a CA the cluster does not trust.
+    const other = path.join(dir, "impostor");
+    fs.mkdirSync(other, { recursive: true });
+    openssl(other, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=impostor-ca");
+    openssl(other, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "c.key", "-out", "c.csr", "-subj", "/O=kubeadm:cluster-admins/CN=impostor");
+    fs.writeFileSync(path.join(other, "c.ext"), "extendedKeyUsage=clientAuth\n");
+    openssl(other, "x509", "-req", "-in", "c.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "c.crt", "-days", "1", "-extfile", "c.ext");
+    const impostor = new Api(server, { ca: creds.ca, cert: fs.readFileSync(path.join(other, "c.crt"), "utf8"), key: fs.readFileSync(path.join(other, "c.key"), "utf8") });
+    const refused = await impostor.get("/api/v1/nodes").then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(refused instanceof ApiError && refused.status === 401, `negative control: ${refused?.message ?? "accepted"}`);
+    log(`negative control: a client certificate of another CA: HTTP ${(refused as ApiError).status}`);
+  });
+
+  it("no secret in clear in the engine's output: the CA key, the service-account key and the join token's secret appear in no preview or up log; negative control: the same search finds them in the decrypted guestinfo", async function () {
+    need(this, "whole-stack secrets", ["pulumi"]);
+    const out = await stack!.outputs();
+    assert.ok(out.bootstrapToken.secret && out.kubeconfig.secret, "the token and kubeconfig outputs are secrets");
+    const tokenSecret = String(out.bootstrapToken.value).split(".")[1];
+    // A line from the middle of each key's PEM body: a leak shows it whole.
+    const pemLine = (pem: string) => pem.trim().split("\n")[5];
+    const needles = { "ca.key": pemLine(guestPki["ca.key"]), "sa.key": pemLine(guestPki["sa.key"]), "join token secret": tokenSecret };
+    const logs = fs.readdirSync(dir).filter((f) => f.endsWith(".log") && /^(preview|up)/.test(f));
+    assert.ok(logs.length >= 2, logs.join(", "));
+    for (const f of logs) {
+      const text = fs.readFileSync(path.join(dir, f), "utf8");
+      for (const [what, needle] of Object.entries(needles)) assert.ok(!text.includes(needle), `${what} in clear in ${f}`);
+    }
+    const guestText = Object.values(guestPki).join("\n");
+    assert.ok(guestText.includes(needles["ca.key"]) && guestText.includes(needles["sa.key"]), "negative control: the search finds the keys where they are");
+    log(`searched ${logs.join(", ")}: none of ${Object.keys(needles).join(", ")} in clear`);
+  });
+
+  it("a second preview of the unchanged stack changes one thing, the join-token Secret's renewal, in place (before the providers set enableSecretMutable: a delete-first replacement on every up)", async function () {
+    need(this, "whole-stack idempotence", ["pulumi", "vcsim"]);
+    if (!cp) throw new Error("the up before did not bring the API up");
+    const changed: string[] = [];
+    const pre = await stack!.preview({
+      diff: true,
+      parallel: VCSIM_PARALLEL,
+      onOutput: (o) => fs.appendFileSync(path.join(dir, "preview-2.log"), o),
+      onEvent: (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        // (A read is no change: the program reads its own last outputs through a StackReference.)
+        if (m && m.op !== "same" && m.op !== "read") changed.push(`${m.op} ${m.type} ${m.urn.split("::").pop()} [${(m.diffs ?? []).join(", ")}]`);
+      },
+    });
+    log(`second preview: ${JSON.stringify(pre.changeSummary)}`);
+    for (const c of changed) log(`  ${c}`);
+    // The join token's Secret carries its expiration, renewed on every update (components/cluster/access.ts):
+    // the one change a second run makes by design. Anything else is a defect.
+    // An update in place (SECRET_MUTABLE), never a replacement: a Secret of a fixed name is replaced
+    // delete-first (measured before the cluster providers set enableSecretMutable).
+    const unexpected = changed.filter((c) => !/^update kubernetes:core\/v1:Secret \S+-join-token \[/.test(c));
+    assert.deepEqual(unexpected, []);
+    assert.equal(changed.length, 1, "the join-token Secret's renewal is there to see");
+  });
+
+  it("pulumi destroy removes everything: nothing of the stack left in vcsim, and its namespaces gone from the API", async function () {
+    need(this, "whole-stack destroy", ["pulumi", "vcsim", "govc"]);
+    if (!cp) throw new Error("the up before did not bring the API up");
+    const t0 = Date.now();
+    // --run-program: the VMs carry the retirement hooks, which a destroy retires nothing with (the whole cluster goes).
+    const r = await stack!.destroy({ runProgram: true, parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, "destroy.log"), o) });
+    log(`destroy: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(r.summary.resourceChanges)}`);
+    const vmsLeft = ((govc("find", "-json", `/${v.inventory.datacenter}/vm`, "-type", "m") as string[] | null) ?? []).filter((p) => !p.endsWith(`/${v.inventory.template}`));
+    assert.deepEqual(vmsLeft, []);
+    const folders = (govc("find", "-json", `/${v.inventory.datacenter}/vm`, "-type", "f", "-name", v.inventory.folder) as string[] | null) ?? [];
+    assert.deepEqual(folders, []);
+    const spark = await cp.admin.get(`/api/v1/namespaces/${d.spark.namespace}`).then(
+      (ns) => `still there (${ns.status?.phase})`,
+      (e: Error) => (e instanceof ApiError && e.status === 404 ? "gone" : e.message),
+    );
+    assert.ok(spark === "gone" || spark === "still there (Terminating)", `namespace ${d.spark.namespace}: ${spark}`);
+    log(`after destroy: no VM, folder or pool of the stack in vcsim; namespace ${d.spark.namespace} ${spark}`);
+  });
+});

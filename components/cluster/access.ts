@@ -13,7 +13,7 @@ import { cniRelease } from "./cni";
 import { DEVICE_PLUGIN_CHART, devicePluginValues } from "./gpu";
 import { bootstrapTokenSecret } from "./pki";
 import { ValidationError } from "../validation";
-import { SECRET_MUTABLE } from "./backend";
+import { DATA_MUTABLE } from "./backend";
 
 export interface KubeadmClusterAccessArgs {
   readonly bootstrap: KubeadmBootstrap;
@@ -85,9 +85,9 @@ export function createClusterAccess(parent: pulumi.Resource, name: string, args:
   // load-balancer address) or adding a VM (the kubeconfig waits for every VM: unknown in a preview)
   // would delete and re-create the Spark namespace and everything in it, on the same cluster. With
   // it, only a new CA (a new cluster) replaces them. See clusterIdentifier().
-  // Secrets are updated in place (SECRET_MUTABLE): the workers' join-token Secret changes its
-  // expiration on every update, and would otherwise be deleted and re-created every time.
-  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: apiKubeconfig, clusterIdentifier: clusterIdentifier(b.clusterName, b.caCertHash), ...SECRET_MUTABLE }, { parent });
+  // Secrets and ConfigMaps are updated in place (DATA_MUTABLE): the workers' join-token Secret changes
+  // its expiration on every update, and would otherwise be deleted and re-created every time.
+  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: apiKubeconfig, clusterIdentifier: clusterIdentifier(b.clusterName, b.caCertHash), ...DATA_MUTABLE }, { parent });
 
   const c = cniRelease(b.settings);
   const cni = new k8s.helm.v3.Release(

@@ -154,12 +154,14 @@ export interface DecidedCluster {
 }
 
 /**
- * The cluster providers' Secret mutability. pulumi-kubernetes replaces a Secret whose `data` or
- * `stringData` changes unless `enableSecretMutable` is set (provider/pkg/provider/diff.go,
- * forceNewProperties, at the 4.25.0 build the lab runs), and a Secret of a fixed name is replaced
- * delete-first: measured in the whole-stack lab (test/lab/whole-stack.lab.ts), every `pulumi up` of an
- * unchanged stack deleted the workers' join-token Secret and created it again (its expiration is
- * renewed on every update), leaving a moment with no token and, if the create failed, none at all.
- * With it set, such a change is an in-place update (a Secret marked `immutable` is still replaced).
+ * The cluster providers' Secret and ConfigMap mutability. pulumi-kubernetes replaces a Secret whose
+ * `data` or `stringData` changes, and a ConfigMap whose `data` or `binaryData` changes, unless
+ * `enableSecretMutable` / `enableConfigMapMutable` is set (provider/pkg/provider/diff.go,
+ * forceNewProperties, at the 4.25.0 build the lab runs); an object of a fixed name is replaced
+ * delete-first. Measured in the whole-stack lab (test/lab/whole-stack.lab.ts): every `pulumi up` of
+ * an unchanged stack deleted the workers' join-token Secret and created it again (its expiration is
+ * renewed on every update), and 4 → 3 workers per host did the same to Spark's `spark-defaults`
+ * ConfigMap (the executor count in it): a moment with neither, and none at all if the create failed.
+ * With both set, such a change is an in-place update (an object marked `immutable` is still replaced).
  */
-export const SECRET_MUTABLE = { enableSecretMutable: true } as const;
+export const DATA_MUTABLE = { enableSecretMutable: true, enableConfigMapMutable: true } as const;

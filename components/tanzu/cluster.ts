@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as vsphere from "../vsphere/binding";
-import { SECRET_MUTABLE, type ClusterHandle, type WorkerPool } from "../cluster/backend";
+import { DATA_MUTABLE, type ClusterHandle, type WorkerPool } from "../cluster/backend";
 import type { KubernetesSettings } from "../cluster/settings";
 import { DEFAULT_KUBERNETES_SETTINGS } from "../cluster/settings";
 import { ValidationError, type FieldError } from "../validation";
@@ -275,8 +275,8 @@ export function createTanzuCluster(name: string, settings: TanzuSettings, args: 
       return Buffer.from(v, "base64").toString("utf8");
     }),
   );
-  // Secrets updated in place, as on the kubeadm back end (components/cluster/backend.ts, SECRET_MUTABLE).
-  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, ...SECRET_MUTABLE }, { parent });
+  // Secrets and ConfigMaps updated in place, as on the kubeadm back end (components/cluster/backend.ts, DATA_MUTABLE).
+  const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, ...DATA_MUTABLE }, { parent });
   const apiEndpoint = kubeconfig.apply(kubeconfigEndpoint);
   const workerPool = tanzuWorkerPool(settings, kubernetes);
   const outputs: Record<string, pulumi.Input<unknown>> = {

@@ -40,7 +40,7 @@ import type { StackDecisions } from "../../src/config/decisions";
 import { cniRelease } from "../../components/cluster/cni";
 import * as vsphere from "../../components/vsphere/binding";
 import type { VsphereDecisions } from "../../components/vsphere/settings";
-import { Api, ApiError, ControlPlane, ControlPlaneBinaries } from "./control-plane";
+import { Api, ApiError, ControlPlane, ControlPlaneBinaries, waitFor } from "./control-plane";
 import { inlineStack, makeEngine, npmVersion } from "./engine";
 import { LabVm, nodeObject } from "./nodes";
 import { labStack } from "./stack";
@@ -412,11 +412,155 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     for (const c of changed) log(`  ${c}`);
     // The join token's Secret carries its expiration, renewed on every update (components/cluster/access.ts):
     // the one change a second run makes by design. Anything else is a defect.
-    // An update in place (SECRET_MUTABLE), never a replacement: a Secret of a fixed name is replaced
+    // An update in place (DATA_MUTABLE), never a replacement: a Secret of a fixed name is replaced
     // delete-first (measured before the cluster providers set enableSecretMutable).
     const unexpected = changed.filter((c) => !/^update kubernetes:core\/v1:Secret \S+-join-token \[/.test(c));
     assert.deepEqual(unexpected, []);
     assert.equal(changed.length, 1, "the join-token Secret's renewal is there to see");
+  });
+
+  it("day two, 4 → 3 workers per host with a PodDisruptionBudget in place (issue 17): one pulumi up; each removed worker's beforeDelete hook drains it through the eviction API and deletes its Node before the provider deletes its VM; the budget and the API hold at every sample; Spark's executors follow (16 → 12)", async function () {
+    need(this, "whole-stack scale-in", ["pulumi", "vcsim", "govc", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
+    if (!cp) throw new Error("the up before did not bring the API up");
+    const api = cp.admin;
+    const NS = "pdb-lab";
+    const removed = labVms(d).filter((x) => x.role === "worker" && /-worker-4$/.test(x.name)).map((x) => x.name);
+    assert.equal(removed.length, v.topology.hosts.length);
+    // Four replicas that prefer the nodes about to go (one each), and a budget that allows one disruption at a time.
+    await api.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    const affinity = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: removed }] } }] } };
+    await api.post(`/apis/apps/v1/namespaces/${NS}/deployments`, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "app", namespace: NS },
+      spec: {
+        replicas: 4,
+        selector: { matchLabels: { app: "app" } },
+        template: { metadata: { labels: { app: "app" } }, spec: { affinity, containers: [{ name: "c", image: "registry.k8s.io/pause:3.10", resources: { requests: { cpu: "100m", memory: "64Mi" } } }] } },
+      },
+    });
+    await api.post(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "app", namespace: NS }, spec: { minAvailable: 3, selector: { matchLabels: { app: "app" } } } });
+    const pods = async () => ((await api.get(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dapp`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const serving = async () => (await pods()).filter((p) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True")); // eslint-disable-line @typescript-eslint/no-explicit-any
+    await waitFor("4 pods serving, the budget allowing one disruption", async () => {
+      const b = await api.get(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/app`);
+      return (await serving()).length === 4 && b.status?.disruptionsAllowed === 1 ? true : undefined;
+    }, 120_000, 500);
+    const before = await serving();
+    const onRemoved = before.filter((p) => removed.includes(p.spec.nodeName));
+    log(`before: 4 pods serving, ${onRemoved.length} on the workers that go (${onRemoved.map((p) => p.spec.nodeName).join(", ")}), budget minAvailable 3`);
+    assert.ok(onRemoved.length >= 1, "negative-control precondition: some pods stand on the nodes that go");
+    const sizingBefore = (await stack!.outputs()).sparkSizing.value.conf["spark.executor.instances"];
+    // Sampled throughout the update: pods serving, /readyz at the endpoint, which VMs vcsim still has.
+    let on = true;
+    const samples = { n: 0, minServing: Infinity, apiDown: 0 };
+    const nodeGoneAt = new Map<string, number>();
+    const vmGoneAt = new Map<string, number>();
+    const sampler = (async () => {
+      while (on) {
+        samples.n++;
+        samples.minServing = Math.min(samples.minServing, (await serving().catch(() => before)).length);
+        if ((await api.get<string>("/readyz").catch(() => "down")) !== "ok") samples.apiDown++;
+        const nodes = new Set(((await api.get("/api/v1/nodes").catch(() => ({ items: [] }))).items as any[]).map((n) => n.metadata.name)); // eslint-disable-line @typescript-eslint/no-explicit-any
+        const vms = new Set(((govc("find", "-json", `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, "-type", "m") as string[] | null) ?? []).map((p) => p.split("/").pop()!));
+        for (const r of removed) {
+          if (!nodes.has(r) && !nodeGoneAt.has(r)) nodeGoneAt.set(r, Date.now());
+          if (!vms.has(r) && !vmGoneAt.has(r)) vmGoneAt.set(r, Date.now());
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const t0 = Date.now();
+    const ops: string[] = [];
+    let up;
+    try {
+      await stack!.setConfig("vsphere-spark:workersPerHost", { value: "3" });
+      up = await stack!.up({
+        parallel: VCSIM_PARALLEL,
+        onOutput: (o) => fs.appendFileSync(path.join(dir, "up-scale-in.log"), o),
+        onEvent: (e) => {
+          const m = e.resourcePreEvent?.metadata;
+          if (m && m.op !== "same" && m.op !== "read") ops.push(`${m.op} ${m.type.split(":").pop()} ${m.urn.split("::").pop()}`);
+        },
+      });
+    } finally {
+      on = false;
+      await sampler;
+    }
+    log(`up 4 → 3 per host: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up.summary.resourceChanges)}; ${samples.n} samples: at least ${samples.minServing} pods serving, /readyz failed ${samples.apiDown} times`);
+    log(`  steps: ${ops.filter((o) => !/^delete (VirtualMachine|ComputeClusterVmGroup|ComputeClusterVmHostRule) /.test(o)).join("; ")}`);
+    const hookLines = fs.readFileSync(path.join(dir, "up-scale-in.log"), "utf8").split("\n").filter((l) => /retired worker|retire worker/.test(l));
+    for (const l of hookLines.slice(0, 4)) log(`  ${l.trim()}`);
+    assert.equal(samples.apiDown, 0, "the API answered at every sample");
+    assert.ok(samples.minServing >= 3, `the budget held: at least ${samples.minServing} serving`);
+    const nodes = ((await api.get("/api/v1/nodes")).items as any[]).map((n) => n.metadata.name); // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(nodes.filter((n) => removed.includes(n)), [], "the removed workers' Nodes are deleted");
+    assert.equal(nodes.length, labVms(d).length - removed.length);
+    for (const r of removed) {
+      assert.ok(vmGoneAt.has(r), `${r}: its VM is gone from vcsim`);
+      assert.ok(nodeGoneAt.has(r) && nodeGoneAt.get(r)! <= vmGoneAt.get(r)!, `${r}: its Node was deleted before its VM (Node ${nodeGoneAt.get(r)}, VM ${vmGoneAt.get(r)})`);
+    }
+    const after = await serving();
+    assert.equal(after.length, 4);
+    assert.deepEqual(after.filter((p) => removed.includes(p.spec.nodeName)), []);
+    // The pods that stood on the removed nodes were evicted and replaced elsewhere (new pods).
+    const kept = new Set(after.map((p) => p.metadata.uid));
+    assert.ok(onRemoved.every((p) => !kept.has(p.metadata.uid)), "the pods on the removed nodes were replaced");
+    const sizingAfter = (await stack!.outputs()).sparkSizing.value.conf["spark.executor.instances"];
+    log(`Spark executors ${sizingBefore} → ${sizingAfter}; Nodes ${labVms(d).length} → ${nodes.length}; each removed Node deleted before its VM`);
+    assert.deepEqual([sizingBefore, sizingAfter], ["16", "12"]);
+    // Spark's spark-defaults ConfigMap (the executor count) is updated in place, not replaced delete-first
+    // (measured before the cluster providers set enableConfigMapMutable: delete-replaced, then create-replacement).
+    assert.deepEqual(ops.filter((o) => /replace/.test(o)), [], "nothing replaced");
+  });
+
+  it("changes a running cluster cannot take are refused before anything is touched (issue 17): a Kubernetes minor version bump and a new template each fail `pulumi up` naming the key and the steps, and vcsim's VMs and the stack's state are as before; negative control: the same read-back sees a change that is applied", async function () {
+    need(this, "whole-stack refusals", ["pulumi", "vcsim", "govc"]);
+    if (!cp) throw new Error("the up before did not bring the API up");
+    const folder = `/${v.inventory.datacenter}/vm/${v.inventory.folder}`;
+    /** Every VM of the stack in vcsim with its instance UUID, CPUs and memory: what a touched VM would change. */
+    const vmsNow = () => {
+      const paths = ((govc("find", "-json", folder, "-type", "m") as string[] | null) ?? []).sort();
+      return paths.map((p) => {
+        const c = govc("object.collect", "-json", p, "config.instanceUuid", "config.hardware.numCPU", "config.hardware.memoryMB") as { name: string; val: unknown }[];
+        return [p.split("/").pop(), ...c.map((x) => x.val)];
+      });
+    };
+    const resourcesNow = async () => ((await stack!.exportStack()).deployment.resources as { urn: string }[]).map((r) => r.urn).sort();
+    const k8sKey = "vsphere-spark:kubernetes";
+    const invKey = "vsphere-spark:inventory";
+    const original = { k8s: (await stack!.getConfig(k8sKey)).value, inv: (await stack!.getConfig(invKey)).value };
+    const template2 = `${v.inventory.template}-next`;
+    execFileSync(tools.govc.path!, ["vm.clone", "-vm", `/${v.inventory.datacenter}/vm/${v.inventory.template}`, "-on=false", "-template=true", template2], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
+    const [major, minor] = JSON.parse(original.k8s).version.split(".").map(Number);
+    const edits: [string, string, string, RegExp][] = [
+      [`Kubernetes ${JSON.parse(original.k8s).version} → ${major}.${minor + 1}.0`, k8sKey, JSON.stringify({ ...JSON.parse(original.k8s), version: `${major}.${minor + 1}.0` }), /vsphere-spark:kubernetes\.version/],
+      [`template → ${template2}`, invKey, JSON.stringify({ ...JSON.parse(original.inv), template: template2 }), /vsphere-spark:inventory\.template/],
+    ];
+    for (const [what, key, value, names] of edits) {
+      const vms = vmsNow();
+      const resources = await resourcesNow();
+      await stack!.setConfig(key, { value });
+      const err = await stack!.up({ parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, "up-refused.log"), o) }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      await stack!.setConfig(key, { value: key === k8sKey ? original.k8s : original.inv });
+      assert.ok(err, `${what}: pulumi up must fail`);
+      const text = String(err.message);
+      assert.match(text, /refused change to a running cluster/, `${what}: ${text.slice(-1500)}`);
+      assert.match(text, names, `${what}: the refusal names the key`);
+      assert.deepEqual(vmsNow(), vms, `${what}: vcsim's VMs untouched`);
+      assert.deepEqual(await resourcesNow(), resources, `${what}: the stack's resources unchanged`);
+      const line = text.split("\n").find((l) => names.test(l)) ?? "";
+      log(`${what}: refused, nothing touched: ${line.trim().slice(0, 260)}`);
+    }
+    // Negative control: the read-back sees a change that goes through (one worker's memory, applied by hand in vcsim).
+    const before = vmsNow();
+    const w = labVms(d).find((x) => x.role === "worker")!.name;
+    execFileSync(tools.govc.path!, ["vm.change", "-vm", `${folder}/${w}`, "-m", String(d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.name === w)!.memoryMiB + 1024)], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
+    assert.notDeepEqual(vmsNow(), before, "negative control: the read-back sees a changed VM");
+    execFileSync(tools.govc.path!, ["vm.destroy", `/${v.inventory.datacenter}/vm/${template2}`], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
   });
 
   it("pulumi destroy removes everything: nothing of the stack left in vcsim, and its namespaces gone from the API", async function () {

@@ -65,11 +65,16 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.ok((ref.resources.find((r) => r.name === "spark-k8s")!.inputs as Record<string, unknown>).clusterIdentifier !== undefined);
   });
 
-  it("a Secret's data changes in place: every workload-cluster provider of the dev and tanzu stacks sets enableSecretMutable, which the replacement table's Secret row assumes (measured in the whole-stack lab: without it, the join-token Secret was replaced delete-first on every up)", async () => {
+  it("a Secret's or ConfigMap's data changes in place: every workload-cluster provider of the dev and tanzu stacks sets enableSecretMutable and enableConfigMapMutable, which the replacement table assumes (measured in the whole-stack lab: without them, the join-token Secret was replaced delete-first on every up, and Spark's spark-defaults ConfigMap on 4 → 3 workers per host)", async () => {
     const providers = [...ref.resources, ...(await planOf([], undefined, "tanzu")).resources].filter((r) => r.type === "pulumi:providers:kubernetes" && !/supervisor/.test(r.name));
     assert.ok(providers.length >= 2, providers.map((r) => r.name).join(", "));
     // (A provider's inputs are recorded as the engine hands them to it: strings.)
-    for (const p of providers) assert.equal(String((p.inputs as Record<string, unknown>).enableSecretMutable), "true", `${p.name}: enableSecretMutable`);
+    for (const p of providers) {
+      for (const flag of ["enableSecretMutable", "enableConfigMapMutable"]) assert.equal(String((p.inputs as Record<string, unknown>)[flag]), "true", `${p.name}: ${flag}`);
+    }
+    // 4 → 3 workers per host: Spark's defaults (the executor count) change in place.
+    const fewer = diffPlans(ref, await planOf(["vsphere-spark:workersPerHost=3"]));
+    assert.deepEqual(fewer.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap").map((r) => [r.name, r.action]), [["spark-spark-defaults", "update"]]);
     // The join-token Secret's renewal (a new expiration) compares as an update, not a replacement.
     // (The plan holds its stringData as one secret: the two sides are given plain values here.)
     const [base, head] = [clone(ref), clone(ref)];

@@ -55,7 +55,10 @@ const CASES: Case[] = [
   ["kubernetes:rbac.authorization.k8s.io/v1:Role", "rules[0].verbs[1]", "update"],
   ["kubernetes:batch/v1:Job", "spec.template.spec.containers[0].image", "replace"],
   ["kubernetes:batch/v1:Job", "spec.backoffLimit", "update"],
-  ["kubernetes:core/v1:ConfigMap", "data.spark-defaults.conf", "replace"],
+  // Data is mutable: the stack's cluster providers set enableConfigMapMutable (components/cluster/backend.ts, DATA_MUTABLE).
+  ["kubernetes:core/v1:ConfigMap", "data.spark-defaults.conf", "update"],
+  ["kubernetes:core/v1:Secret", "stringData.expiration", "update"],
+  ["kubernetes:core/v1:Secret", "type", "replace"],
   ["kubernetes:core/v1:ConfigMap", "metadata.labels.app", "update"],
   ["kubernetes:core/v1:ResourceQuota", "spec.hard.pods", "update"],
   ["kubernetes:core/v1:ResourceQuota", "spec.scopes[0]", "replace"],

@@ -268,7 +268,7 @@ describe("compare: the pull_request workflow's step, executed", function () {
       assert.equal(fs.readFileSync(path.join(dir, "plan-diff/pr-number"), "utf8"), "42\n");
       const md = fs.readFileSync(path.join(dir, "plan-diff/dev.md"), "utf8");
       assert.match(md, /^<!-- vsphere-spark-plan-diff:dev -->\n/);
-      assert.match(md, /12 to create, 1 to update, 1 to replace, 0 to delete/);
+      assert.match(md, /12 to create, 2 to update, 0 to replace, 0 to delete/);
       assert.match(md, /`[0-9a-f]{40}:Pulumi\.dev\.yaml` → `Pulumi\.dev\.yaml`/);
       const added = fs.readFileSync(path.join(dir, "plan-diff/staging.md"), "utf8");
       assert.match(added, /^<!-- vsphere-spark-plan-diff:staging -->\n/);

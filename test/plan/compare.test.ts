@@ -42,7 +42,8 @@ describe("plan --compare: pairs of stacks", function () {
   it("scale-out 3 → 4 workers per host: the vSphere side only creates; Spark follows the worker count", async () => {
     const d = diffPlans(await planOf(["vsphere-spark:workersPerHost=3"]), ref);
     assert.equal(d.counts.delete, 0);
-    assert.equal(d.counts.replace, SIZED_BY_WORKERS.filter((n) => n === "spark-spark-defaults").length); // the ConfigMap is immutable
+    // Nothing replaced: the spark-defaults ConfigMap is updated in place (the providers' DATA_MUTABLE).
+    assert.equal(d.counts.replace, 0);
     for (const r of d.resources.filter((x) => x.type.startsWith("vsphere:"))) assert.equal(r.action, "create", `${r.type} ${r.name}`);
     for (const r of d.resources.filter((x) => x.action !== "create")) assert.ok(SIZED_BY_WORKERS.includes(r.name), `${r.action} ${r.name}`);
     assert.deepEqual(names(byAction(d, "create").filter((r) => r.type === VM)), ["esxi-01-worker-4", "esxi-02-worker-4", "esxi-03-worker-4", "esxi-04-worker-4"]);
@@ -327,7 +328,7 @@ describe("plan --compare: the command line", function () {
     fs.writeFileSync(base, JSON.stringify(plan));
     const ok = run(["--compare", base]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /12 to create, 1 to update, 1 to replace, 0 to delete/);
+    assert.match(ok.stdout, /12 to create, 2 to update, 0 to replace, 0 to delete/);
 
     fs.writeFileSync(base, JSON.stringify({ ...plan, formatVersion: 99 }));
     const newer = run(["--compare", base]);

@@ -128,9 +128,9 @@ export const KUBERNETES_KIND_RULES: Record<string, string[]> = {
   "core/v1:PersistentVolumeClaim": ["spec.accessModes", "spec.selector.", "spec.storageClassName", "spec.volumeName"],
   "core/v1:Service": ["spec.clusterIP"],
   "core/v1:ResourceQuota": ["spec.scopes"],
-  // Data is mutable: the stack's cluster providers set enableSecretMutable (components/cluster/backend.ts, SECRET_MUTABLE).
+  // Data is mutable: the stack's cluster providers set enableSecretMutable and enableConfigMapMutable
+  // (components/cluster/backend.ts, DATA_MUTABLE).
   "core/v1:Secret": ["type"],
-  "core/v1:ConfigMap": ["data.", "binaryData."],
   "rbac.authorization.k8s.io/v1:RoleBinding": ["roleRef."],
   "rbac.authorization.k8s.io/v1:ClusterRoleBinding": ["roleRef."],
   "batch/v1:Job": ["spec.template.", "spec.completions", "spec.parallelism", ...SELECTOR],

@@ -10,6 +10,7 @@ import type { KubernetesSettings } from "../../components/cluster/settings";
 import { parseThreshold, requireQuantity } from "../../components/quantity";
 import { AddOnPod, ContainerRequests, clusterAddOns } from "../../components/cluster/add-ons";
 import { ext4CapacityMiB } from "../../components/cluster/scratch";
+import type { StackDecisions } from "../../src/config/decisions";
 
 /**
  * The kubelet's ephemeral-storage allocatable on its nodefs: capacity − kubeReserved − systemReserved
@@ -27,6 +28,15 @@ export function kubeletEphemeralAllocatable(capacityBytes: number, kubeletConfig
     reserved += t.kind === "percent" ? Math.trunc((capacityBytes * t.value) / 100) : t.value;
   }
   return Math.max(0, capacityBytes - reserved);
+}
+
+/** The VMs of a stack's plan that become nodes (workers and control planes). */
+export function labVms(d: StackDecisions): LabVm[] {
+  return d.cluster
+    .plan()
+    .hosts.flatMap((h) => h.vms)
+    .filter((v) => v.role === "worker" || v.role === "control-plane")
+    .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }));
 }
 
 export interface LabVm {

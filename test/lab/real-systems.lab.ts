@@ -20,7 +20,7 @@ import type { SparkSettings } from "../../components/spark/settings";
 import type { SparkPlanSection } from "../../components/spark/artifacts";
 import { Api, ControlPlane, kubeconfig, waitFor } from "./control-plane";
 import { Engine, inlineStack, makeEngine, npmVersion } from "./engine";
-import { LabVm, daemonSets, kubeletAllocatable, nodeObject } from "./nodes";
+import { LabVm, daemonSets, kubeletAllocatable, labVms, nodeObject } from "./nodes";
 import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
 import { kubeletConfiguration } from "../../components/cluster/kubeadm";
 import { nodeMemoryCapacityMiB } from "../../components/cluster/node-capacity";
@@ -35,15 +35,6 @@ const log = (s: string) => console.log(`      ${s}`);
 function devDecisions(): { d: StackDecisions; sparkConfig: unknown } {
   const { decisions, values } = labStack("dev");
   return { d: decisions, sparkConfig: JSON.parse(values["vsphere-spark:spark"]) };
-}
-
-/** The VMs of the dev stack's plan that become nodes (workers and control planes). */
-function labVms(d: StackDecisions): LabVm[] {
-  return d.cluster
-    .plan()
-    .hosts.flatMap((h) => h.vms)
-    .filter((v) => v.role === "worker" || v.role === "control-plane")
-    .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }));
 }
 
 describe("real-systems lab", function () {

@@ -42,7 +42,7 @@ import * as vsphere from "../../components/vsphere/binding";
 import type { VsphereDecisions } from "../../components/vsphere/settings";
 import { Api, ApiError, ControlPlane, ControlPlaneBinaries, waitFor } from "./control-plane";
 import { inlineStack, makeEngine, npmVersion } from "./engine";
-import { LabVm, nodeObject } from "./nodes";
+import { labVms, nodeObject } from "./nodes";
 import { labStack } from "./stack";
 import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
 import { devVsphere, startVcsim } from "./vcsim";
@@ -71,15 +71,6 @@ function inOwnNetns(): boolean {
   } catch {
     return false;
   }
-}
-
-/** The VMs of the plan that become nodes. */
-function labVms(d: StackDecisions): LabVm[] {
-  return d.cluster
-    .plan()
-    .hosts.flatMap((h) => h.vms)
-    .filter((v) => v.role === "worker" || v.role === "control-plane")
-    .map((v) => ({ name: v.name, role: v.role as LabVm["role"], cpus: v.cpus, memoryMiB: v.memoryMiB, ...(v.scratchDiskGiB ? { scratchDiskGiB: v.scratchDiskGiB } : {}) }));
 }
 
 function openssl(dir: string, ...args: string[]): void {

@@ -489,7 +489,7 @@ export function resolveVsphereSettings(
   if (slots && network && endpointRaw) {
     const names = new Set(slots.map((s) => s.name));
     for (const vm of Object.keys(overrides)) {
-      if (!names.has(vm)) r.err(`${netPath}.addresses.${vm}`, `no VM is named "${vm}"${didYouMean(vm, [...names])}`);
+      if (!names.has(vm)) r.err(`${netPath}.addresses.${vm}`, `no VM is named "${vm}"${movedLoadBalancer(vm, slots, (raw.endpoint as Record<string, unknown> | undefined)?.host, epPath) ?? didYouMean(vm, [...names])}`);
     }
     const clusterCidrs: { name: string; cidr: Cidr; path: string }[] = [];
     for (const c of context.clusterCidrs ?? []) {
@@ -586,4 +586,21 @@ export function resolveVsphereSettings(
       ...(keepApart.length > 0 ? { keepApart } : {}),
     },
   };
+}
+
+/**
+ * Why an address key names no VM when it names the load balancer of another host: its default host
+ * (the first host without a control plane, else the last: `defaultLoadBalancerHost`) moved, because
+ * control planes were added or hosts changed. Following "did you mean" would replace the VM that
+ * serves the API endpoint; pinning the host keeps it (measured in the whole-stack lab: 3 → 5 control
+ * planes on five hosts moved it from esxi-04 to esxi-05).
+ */
+function movedLoadBalancer(vm: string, slots: readonly { name: string; role: string; hostId: string }[], pinnedHost: unknown, epPath: string): string | undefined {
+  const m = /^(.+)-load-balancer$/.exec(vm);
+  const lb = slots.find((s) => s.role === "load-balancer");
+  if (!m || !lb || lb.hostId === m[1] || pinnedHost !== undefined) return undefined;
+  return (
+    `: the load balancer's default host is now ${lb.hostId} (the first host without a control plane, else the last), so it would be the new VM "${lb.name}", ` +
+    `a replacement of the VM that serves the API endpoint. To keep it, set ${epPath}.host: ${m[1]}; to move it on purpose, rename this key to "${lb.name}"`
+  );
 }

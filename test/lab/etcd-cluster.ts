@@ -31,15 +31,22 @@ function openssl(dir: string, ...args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** The etcd CA, a server+peer certificate per member, and a client certificate (kubeadm's healthcheck-client). */
-export function makeEtcdPki(dir: string, addrs: string[]): void {
-  openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=etcd-ca");
+/**
+ * The etcd CA, a server+peer certificate per member, and a client certificate (kubeadm's
+ * healthcheck-client). A CA already in `dir` (a cluster's own: ca.crt, ca.key) signs them instead.
+ * `sourceAddress`: where the members' connections to each other come from (127.0.0.1 on loopback).
+ */
+export function makeEtcdPki(dir: string, addrs: string[], sourceAddress = "127.0.0.1"): void {
+  if (!fs.existsSync(path.join(dir, "ca.crt")) || !fs.existsSync(path.join(dir, "ca.key")))
+    openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=etcd-ca");
   const sign = (name: string, subj: string, ext: string) => {
     openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj);
     fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
     openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);
   };
-  for (const a of addrs) sign(`member-${a}`, `/CN=${a}`, `subjectAltName=IP:${a},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  // etcd checks a peer's client certificate against the address the connection comes from: on one
+  // machine every member connects from the local route's source address, which each certificate names too.
+  for (const a of addrs) sign(`member-${a}`, `/CN=${a}`, `subjectAltName=IP:${a},IP:${sourceAddress}\nextendedKeyUsage=serverAuth,clientAuth\n`);
   sign("client", "/O=system:masters/CN=kube-etcd-healthcheck-client", "extendedKeyUsage=clientAuth\n");
 }
 

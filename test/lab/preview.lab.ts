@@ -19,6 +19,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { diffPlans } from "../../src/plan/compare/diff";
+import { DATA_MUTABLE } from "../../components/cluster/backend";
 import type { Plan } from "../../src/plan/plan";
 import { ControlPlane, kubeconfig } from "./control-plane";
 import { Engine, inlineStack, makeEngine, npmVersion } from "./engine";
@@ -34,6 +35,8 @@ interface Side {
   namespace: string;
   team: string;
   data: string;
+  /** The stack's providers set DATA_MUTABLE (components/cluster/backend.ts); false: a provider without it. */
+  mutable?: boolean;
 }
 
 const BASE: Side = { host: "127.0.0.1", namespace: "preview-lab", team: "a", data: "1" };
@@ -44,6 +47,7 @@ function program(side: Side, port: number, creds: { ca: string; cert: string; ke
     const provider = new k8s.Provider("lab-k8s", {
       kubeconfig: pulumi.secret(kubeconfig(`https://${side.host}:${port}`, creds)),
       ...(side.clusterIdentifier ? { clusterIdentifier: side.clusterIdentifier } : {}),
+      ...(side.mutable === false ? {} : DATA_MUTABLE),
     });
     const ns = new k8s.core.v1.Namespace("preview-ns", { metadata: { name: side.namespace, labels: { team: side.team } } }, { provider });
     new k8s.core.v1.ConfigMap("preview-cm", { metadata: { name: "preview", namespace: ns.metadata.name }, data: { k: side.data } }, { provider });
@@ -64,7 +68,7 @@ function planOfSide(side: Side, port: number): Plan {
     artifacts: [],
     outputs: {},
     resources: [
-      { type: "pulumi:providers:kubernetes", name: "lab-k8s", parent: null, inputs: { kubeconfig: "[secret]", ...(side.clusterIdentifier ? { clusterIdentifier: side.clusterIdentifier } : {}) } },
+      { type: "pulumi:providers:kubernetes", name: "lab-k8s", parent: null, inputs: { kubeconfig: "[secret]", ...(side.clusterIdentifier ? { clusterIdentifier: side.clusterIdentifier } : {}), ...(side.mutable === false ? {} : { enableSecretMutable: "true", enableConfigMapMutable: "true" }) } },
       { type: "kubernetes:core/v1:Namespace", name: "preview-ns", parent: null, provider: "lab-k8s", inputs: { apiVersion: "v1", kind: "Namespace", metadata: { name: side.namespace, labels: { team: side.team } } } },
       {
         type: "kubernetes:core/v1:ConfigMap",
@@ -105,7 +109,8 @@ const EDITS: [label: string, base: Partial<Side>, head: Partial<Side>][] = [
   ["API server moved with a stable clusterIdentifier (what the kubeadm back end sets): nothing replaced", { clusterIdentifier: "lab" }, { host: "localhost", clusterIdentifier: "lab" }],
   ["clusterIdentifier changed: provider and everything it manages replaced", { clusterIdentifier: "lab" }, { clusterIdentifier: "lab-2" }],
   ["a Namespace label: updated in place", {}, { team: "b" }],
-  ["a ConfigMap's data: replaced (immutable unless ConfigMap mutability is on)", {}, { data: "2" }],
+  ["a ConfigMap's data: updated in place (the stack's providers set ConfigMap mutability: DATA_MUTABLE)", {}, { data: "2" }],
+  ["negative control: under a provider without DATA_MUTABLE the engine replaces the ConfigMap, and compare (which models the stack's providers) disagrees", { mutable: false }, { data: "2" }],
   ["the namespace renamed: the Namespace and the ConfigMap in it replaced", {}, { namespace: "preview-lab-2" }],
 ];
 
@@ -148,7 +153,11 @@ describe("plan --compare against the real preview (lab)", function () {
       const real = steps(events);
       const said = model(base, head, cp!.port);
       log(`${label}: engine ${JSON.stringify(real)}; compare ${JSON.stringify(said)}`);
-      for (const r of ["preview-ns", "preview-cm"]) assert.equal(said[r], real[r], `${r}: compare says ${said[r]}, the engine's preview ${real[r]}`);
+      if (base.mutable === false) {
+        assert.deepEqual([real["preview-cm"], said["preview-cm"]], ["replace", "update"], "the check tells the two apart");
+      } else {
+        for (const r of ["preview-ns", "preview-cm"]) assert.equal(said[r], real[r], `${r}: compare says ${said[r]}, the engine's preview ${real[r]}`);
+      }
       assert.equal(said["lab-k8s"] === "replace", real["lab-k8s"] === "replace", `provider: compare ${said["lab-k8s"]}, engine ${real["lab-k8s"]}`);
       if (base.clusterIdentifier && base.clusterIdentifier === head.clusterIdentifier) {
         // Negative control: a model that ignored the identifier would say replace, and the engine disagrees.

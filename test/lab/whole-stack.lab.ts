@@ -33,7 +33,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { deployStack } from "../../src/stack";
 import { loadFlatConfig } from "../../src/plan/plan";
 import type { StackDecisions } from "../../src/config/decisions";
@@ -42,7 +42,8 @@ import * as vsphere from "../../components/vsphere/binding";
 import type { VsphereDecisions } from "../../components/vsphere/settings";
 import { Api, ApiError, ControlPlane, ControlPlaneBinaries, waitFor } from "./control-plane";
 import { inlineStack, makeEngine, npmVersion } from "./engine";
-import { labVms, nodeObject } from "./nodes";
+import { LabVm, labVms, nodeObject } from "./nodes";
+import { EtcdLab, makeEtcdPki, sampler } from "./etcd-cluster";
 import { labStack } from "./stack";
 import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
 import { devVsphere, startVcsim } from "./vcsim";
@@ -57,6 +58,8 @@ const PROVIDERS = {
 } as const;
 /** Set by lab/in-netns.sh, which runs the command in a network and mount namespace of its own. */
 const NETNS_ENV = "VSPHERE_SPARK_LAB_NETNS";
+/** A host vcsim has from the start and the stack adds later (the 3 → 5 → 3 part). */
+const SPARE_HOST = { name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 };
 /** One resource operation at a time against vcsim (test/lab/vsphere.lab.ts, VCSIM_PARALLEL: a vcsim gap). */
 const VCSIM_PARALLEL = 1;
 
@@ -124,6 +127,44 @@ function userDataOf(extraConfig: { key: string; value: string }[]): { write_file
   return parseYaml(gunzipSync(Buffer.from(e["guestinfo.userdata"], "base64")).toString()) as { write_files?: { path: string; content: string }[] };
 }
 
+/** A node of the plan as the guests' stand-in brings it up: its shape and its address. */
+type GuestVm = LabVm & { address: string };
+
+/** The plan's workers and control planes with their addresses. */
+function guestVms(dec: StackDecisions): GuestVm[] {
+  const address = new Map(dec.cluster.plan().hosts.flatMap((h) => h.vms).map((x) => [x.name, x.address ?? ""]));
+  return labVms(dec).map((x) => ({ ...x, address: address.get(x.name)! }));
+}
+
+/**
+ * STAND-IN for the control planes' stacked etcd members: real etcd 3.6 processes the lab starts at the
+ * control planes' addresses with kubeadm's ports and TLS, their certificates signed by the etcd CA the
+ * program generated (from the first control plane's guestinfo), members named as their nodes, as
+ * kubeadm names them. The API server keeps its own data in the etcd of ControlPlane: these members are
+ * the cluster the program's retirement hooks remove members from (through the program's own etcd
+ * client certificate) and whose quorum the lab samples.
+ */
+class NodeEtcd extends EtcdLab {
+  constructor(
+    dir: string,
+    bin: string,
+    private readonly names: Map<string, string>,
+  ) {
+    super(dir, bin, [...names.keys()]);
+  }
+  name(a: string): string {
+    return this.names.get(a) ?? a;
+  }
+  /** What a joining control plane's kubeadm does for etcd: announce the member through a running one, then start it. */
+  async join(address: string): Promise<void> {
+    const running = [...this.procs.keys()].filter((a) => this.procs.get(a)!.exitCode === null);
+    await this.add(running[0], address, false);
+    const members = (await this.members(running[0])).map((m) => /https:\/\/([\d.]+):2380/.exec((m.peerURLs ?? [])[0] ?? "")![1]);
+    this.start(address, "existing", members);
+    await waitFor(`etcd member ${this.name(address)} healthy`, async () => ((await this.healthy(address)) ? true : undefined), 60_000, 200);
+  }
+}
+
 describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a real control plane on the stack's endpoint)", function () {
   this.timeout(0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-lab-stack-"));
@@ -161,6 +202,88 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
   const govc = (...args: string[]): any => // eslint-disable-line @typescript-eslint/no-explicit-any
     JSON.parse(execFileSync(tools.govc.path!, args, { encoding: "utf8", env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 }));
 
+  /** The Nodes the guests' stand-in registered. */
+  const registered = new Set<string>();
+  /** The control planes' etcd, once a spec starts it (STAND-IN for their stacked members: see the 3 → 5 → 3 part). */
+  let etcd: NodeEtcd | undefined;
+  /** The etcd CA the first control plane's guestinfo carries (/etc/kubernetes/pki/etcd/ca.*). */
+  let guestEtcdCa: { crt: string; key: string } | undefined;
+
+  /**
+   * `pulumi up` with the guests' stand-in beside it: a loop doing, as soon as vcsim has a VM powered
+   * on, what its guest would: the first control plane's kubeadm init (the API server with the PKI its
+   * guestinfo carries), a joining control plane's etcd member (when the control planes' etcd runs),
+   * and every node's kubelet registering (kwok keeps it Ready). A failure is said at once and fails
+   * the run (`pulumi up` would otherwise wait out its readiness timeout first).
+   */
+  async function upWithGuests(vms: GuestVm[], logName: string, onEvent?: (e: EngineEvent) => void): Promise<UpResult> {
+    const folder = `/${v.inventory.datacenter}/vm/${v.inventory.folder}`;
+    const first = d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.role === "control-plane")!.name;
+    let failed: Error | undefined;
+    let stop = false;
+    const guests = (async () => {
+      while (!stop) {
+        try {
+          // (The folder is the stack's first resource: not there in the first moments of the first `up`.)
+          const folders = (govc("find", "-json", `/${v.inventory.datacenter}/vm`, "-type", "f", "-name", v.inventory.folder) as string[] | null) ?? [];
+          const on = new Set(folders.length === 0 ? [] : ((govc("find", "-json", folder, "-type", "m", "-runtime.powerState", "poweredOn") as string[] | null) ?? []).map((p) => p.split("/").pop()!));
+          if (!cp && on.has(first)) await kubeadmInit(`${folder}/${first}`, first);
+          if (cp) {
+            for (const vm of vms) {
+              if (registered.has(vm.name) || !on.has(vm.name)) continue;
+              if (vm.role === "control-plane" && etcd && !etcd.procs.has(vm.address)) await etcd.join(vm.address);
+              await cp.admin.post("/api/v1/nodes", nodeObject(vm, d.kubernetes));
+              registered.add(vm.name);
+            }
+          }
+        } catch (e) {
+          failed = e as Error;
+          log(`the guests' stand-in failed: ${failed.message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    try {
+      return await stack!.up({ parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, logName), o), ...(onEvent ? { onEvent } : {}) });
+    } finally {
+      stop = true;
+      await guests;
+      if (failed) throw failed; // eslint-disable-line no-unsafe-finally
+    }
+  }
+
+  /** kubeadm init's stand-in on the first control plane (`vmPath` in vcsim): the API server with the PKI its guestinfo carries. */
+  async function kubeadmInit(vmPath: string, name: string): Promise<void> {
+    const info = govc("vm.info", "-e", "-json", vmPath);
+    const files = userDataOf(info.virtualMachines[0].config.extraConfig).write_files ?? [];
+    const pki: Record<string, string> = {};
+    const etcdCa: Record<string, string> = {};
+    for (const f of files) {
+      const m = /^\/etc\/kubernetes\/pki\/(ca\.crt|ca\.key|sa\.key|sa\.pub)$/.exec(f.path);
+      if (m) pki[m[1]] = f.content;
+      const e = /^\/etc\/kubernetes\/pki\/etcd\/ca\.(crt|key)$/.exec(f.path);
+      if (e) etcdCa[e[1]] = f.content;
+    }
+    assert.deepEqual(Object.keys(pki).sort(), ["ca.crt", "ca.key", "sa.key", "sa.pub"], `${name}'s user-data carries the shared PKI`);
+    assert.deepEqual(Object.keys(etcdCa).sort(), ["crt", "key"], `${name}'s user-data carries the etcd CA`);
+    guestPki = pki;
+    guestEtcdCa = { crt: etcdCa.crt, key: etcdCa.key };
+    const { paths } = pick(tools, ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
+    const t0 = Date.now();
+    cp = await ControlPlane.start(path.join(dir, "cluster"), paths as unknown as ControlPlaneBinaries, log, { address: v.endpoint.address, port: v.endpoint.port, pki });
+    // kubeadm init's phase that the program's admin certificate relies on (kubeadm 1.29+:
+    // cmd/kubeadm/app/phases/kubeconfig, EnsureAdminClusterRoleBinding).
+    await cp.admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "kubeadm:cluster-admins" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "kubeadm:cluster-admins" }],
+    });
+    log(`${name} powered on: API server (kubeadm init: stand-in) serving ${cp.server} with the CA its guestinfo carries, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
   before(async function () {
     tools = resolveTools([]);
     d = labStack("dev").decisions;
@@ -176,7 +299,8 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     fs.writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.1 ${charts.host}\n`);
     execFileSync("mount", ["--bind", hosts, "/etc/hosts"]);
     log(`network namespace: ${v.network.gateway}/${v.network.prefixLength} on lo; ${charts.host} → 127.0.0.1 (STAND-IN chart repository)`);
-    sim = await startVcsim(tools.vcsim.path!, dir, v);
+    // A fifth host in vCenter that the stack does not use yet (3 → 5 control planes need five hosts).
+    sim = await startVcsim(tools.vcsim.path!, dir, { ...v, topology: { ...v.topology, hosts: [...v.topology.hosts, { ...v.topology.hosts[0], name: SPARE_HOST.name, id: "esxi-05" }] } });
     log(`vcsim (stand-in for vCenter, ESXi and the guests) on 127.0.0.1:${sim.port}`);
     const plugins: Record<string, { version: string; file: string }> = {
       kubernetes: { version: npmVersion("@pulumi/kubernetes", ROOT), file: tools["pulumi-resource-kubernetes"].path! },
@@ -208,6 +332,7 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
   });
 
   after(async function () {
+    etcd?.down();
     cp?.stop();
     sim?.proc.kill();
     charts?.server.close();
@@ -235,72 +360,10 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
 
   it("pulumi up of the whole stack: the VMs in vcsim, the API at the endpoint with the program's PKI (kubeadm init: stand-in), every node Ready (kwok), the CNI release, the join token, the Spark layer", async function () {
     need(this, "whole-stack up", ["pulumi", "vcsim", "govc", "etcd", "kube-apiserver", "kwok"]);
-    const vms = labVms(d);
-    const folder = `/${v.inventory.datacenter}/vm/${v.inventory.folder}`;
-    const first = d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.role === "control-plane")!.name;
-    const endpoint = v.endpoint;
-    let bringUp: Error | undefined;
-    let stop = false;
-    const registered = new Set<string>();
-    // The guests: a loop beside `pulumi up` doing what the first control plane's kubeadm init and every
-    // node's kubelet would do, as soon as vcsim has the VM powered on.
-    const guests = (async () => {
-      while (!stop) {
-        try {
-          const on = new Set<string>();
-          // (The folder is the stack's first resource: not there in the first moments of `up`.)
-          const folders = (govc("find", "-json", `/${v.inventory.datacenter}/vm`, "-type", "f", "-name", v.inventory.folder) as string[] | null) ?? [];
-          const found = folders.length === 0 ? [] : ((govc("find", "-json", folder, "-type", "m", "-runtime.powerState", "poweredOn") as string[] | null) ?? []).map((p) => p.split("/").pop()!);
-          for (const n of found) on.add(n);
-          if (!cp && on.has(first)) {
-            const info = govc("vm.info", "-e", "-json", `${folder}/${first}`);
-            const files = userDataOf(info.virtualMachines[0].config.extraConfig).write_files ?? [];
-            const pki: Record<string, string> = {};
-            for (const f of files) {
-              const m = /^\/etc\/kubernetes\/pki\/(ca\.crt|ca\.key|sa\.key|sa\.pub)$/.exec(f.path);
-              if (m) pki[m[1]] = f.content;
-            }
-            assert.deepEqual(Object.keys(pki).sort(), ["ca.crt", "ca.key", "sa.key", "sa.pub"], `${first}'s user-data carries the shared PKI`);
-            guestPki = pki;
-            const { paths } = pick(tools, ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
-            const t0 = Date.now();
-            cp = await ControlPlane.start(path.join(dir, "cluster"), paths as unknown as ControlPlaneBinaries, log, { address: endpoint.address, port: endpoint.port, pki });
-            // kubeadm init's phase that the program's admin certificate relies on (kubeadm 1.29+:
-            // cmd/kubeadm/app/phases/kubeconfig, EnsureAdminClusterRoleBinding).
-            await cp.admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-              apiVersion: "rbac.authorization.k8s.io/v1",
-              kind: "ClusterRoleBinding",
-              metadata: { name: "kubeadm:cluster-admins" },
-              roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-              subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "kubeadm:cluster-admins" }],
-            });
-            log(`${first} powered on: API server (kubeadm init: stand-in) serving ${cp.server} with the CA its guestinfo carries, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-          }
-          if (cp) {
-            for (const vm of vms) {
-              if (registered.has(vm.name) || !on.has(vm.name)) continue;
-              await cp.admin.post("/api/v1/nodes", nodeObject(vm, d.kubernetes));
-              registered.add(vm.name);
-            }
-          }
-        } catch (e) {
-          // Said at once: `pulumi up` would otherwise wait out its readiness timeout first.
-          bringUp = e as Error;
-          log(`the guests' stand-in failed: ${bringUp.message}`);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    })();
+    const vms = guestVms(d);
     const t0 = Date.now();
-    try {
-      const up = await stack!.up({ parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, "up.log"), o) });
-      log(`up: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up.summary.resourceChanges)}`);
-    } finally {
-      stop = true;
-      await guests;
-    }
-    if (bringUp) throw bringUp;
+    const up = await upWithGuests(vms, "up.log");
+    log(`up: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up.summary.resourceChanges)}`);
     assert.equal(registered.size, vms.length, "every node registered");
     log(`chart stand-in requests: ${charts!.requests.join(", ")}`);
   });
@@ -552,6 +615,98 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     execFileSync(tools.govc.path!, ["vm.change", "-vm", `${folder}/${w}`, "-m", String(d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.name === w)!.memoryMiB + 1024)], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
     assert.notDeepEqual(vmsNow(), before, "negative control: the read-back sees a changed VM");
     execFileSync(tools.govc.path!, ["vm.destroy", `/${v.inventory.datacenter}/vm/${template2}`], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
+  });
+
+  it("day two, 3 → 5 → 3 control planes (issue 17): a fifth host and two control planes join (their etcd members added, then their Nodes); back to three, each leaving control plane's beforeDelete hook drains it, removes its etcd member through the remaining ones with the program's etcd client certificate and deletes its Node before the provider deletes its VM; etcd quorum sampled throughout, never lost", async function () {
+    need(this, "whole-stack control planes", ["pulumi", "vcsim", "govc", "etcd", "kube-apiserver", "kwok"]);
+    if (!cp || !guestEtcdCa) throw new Error("the up before did not bring the API up");
+    const all = await stack!.getAllConfig();
+    const val = (k: string) => all[k]?.value;
+    const hosts = [...JSON.parse(val("vsphere-spark:hosts")!), SPARE_HOST];
+    const control = JSON.parse(val("vsphere-spark:controlPlane") ?? "{}");
+    // The load balancer pinned where it is: its default host (the first without a control plane) would
+    // move to the fifth host with five control planes, a replacement the program refuses to take silently.
+    const lbHost = v.slots.find((x) => x.role === "load-balancer")!.hostId;
+    const endpoint = { ...JSON.parse(val("vsphere-spark:endpoint") ?? "{}"), host: lbHost };
+    const sets = (count: number) => [
+      `vsphere-spark:endpoint=${JSON.stringify(endpoint)}`,
+      `vsphere-spark:hosts=${JSON.stringify(hosts)}`,
+      `vsphere-spark:controlPlane=${JSON.stringify({ ...control, count })}`,
+      ...(val("vsphere-spark:workersPerHost") ? [`vsphere-spark:workersPerHost=${val("vsphere-spark:workersPerHost")}`] : []),
+    ];
+    const decide = (count: number) => labStack("dev", sets(count)).decisions;
+    const d5 = decide(5);
+    const planes = (x: StackDecisions) => guestVms(x).filter((g) => g.role === "control-plane");
+    const [cps3, cps5] = [planes(d), planes(d5)];
+    assert.equal(cps5.length, 5);
+    const leaving = cps5.filter((c) => !cps3.some((k) => k.name === c.name));
+    // The control planes' etcd (stand-in for their stacked members), with the program's etcd CA.
+    const etcdDir = path.join(dir, "node-etcd");
+    fs.mkdirSync(path.join(etcdDir, "pki"), { recursive: true });
+    fs.writeFileSync(path.join(etcdDir, "pki", "ca.crt"), guestEtcdCa.crt);
+    fs.writeFileSync(path.join(etcdDir, "pki", "ca.key"), guestEtcdCa.key, { mode: 0o600 });
+    // (Inside the lab's namespace the members connect to each other from the network's address on loopback.)
+    makeEtcdPki(path.join(etcdDir, "pki"), cps5.map((c) => c.address), v.network.gateway);
+    etcd = new NodeEtcd(etcdDir, tools.etcd.path!, new Map(cps5.map((c) => [c.address, c.name])));
+    await etcd.startCluster(cps3.map((c) => c.address));
+    const alive = () => [...etcd!.procs.entries()].filter(([, p]) => p.exitCode === null).map(([a]) => a);
+    const quorum = sampler(etcd, alive);
+    const names = async () => (await etcd!.members(alive()[0])).map((m) => m.name ?? `(unstarted ${m.ID})`).sort();
+    const setAll = async (count: number) => {
+      for (const kv of sets(count)) {
+        const i = kv.indexOf("=");
+        await stack!.setConfig(kv.slice(0, i), { value: kv.slice(i + 1) });
+      }
+    };
+    try {
+      log(`etcd (stand-in members at the control planes' addresses, the program's etcd CA): ${(await names()).join(", ")}`);
+      // 3 → 5, with the fifth host.
+      let t0 = Date.now();
+      await setAll(5);
+      const up5 = await upWithGuests(guestVms(d5), "up-cp5.log");
+      log(`up 3 → 5 control planes (and ${SPARE_HOST.name}): ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up5.summary.resourceChanges)}; etcd members ${(await names()).join(", ")}`);
+      assert.deepEqual(await names(), cps5.map((c) => c.name).sort());
+      // 5 → 3.
+      const d3 = decide(3);
+      const nodeGoneAt = new Map<string, number>();
+      const vmGoneAt = new Map<string, number>();
+      const memberGoneAt = new Map<string, number>();
+      let on = true;
+      const watcher = (async () => {
+        while (on) {
+          const nodes = new Set(((await cp!.admin.get("/api/v1/nodes").catch(() => ({ items: [] }))).items as any[]).map((n) => n.metadata.name)); // eslint-disable-line @typescript-eslint/no-explicit-any
+          const vms = new Set(((govc("find", "-json", `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, "-type", "m") as string[] | null) ?? []).map((p) => p.split("/").pop()!));
+          const members = new Set(await names().catch(() => cps5.map((c) => c.name)));
+          for (const l of leaving) {
+            if (!nodes.has(l.name) && !nodeGoneAt.has(l.name)) nodeGoneAt.set(l.name, Date.now());
+            if (!vms.has(l.name) && !vmGoneAt.has(l.name)) vmGoneAt.set(l.name, Date.now());
+            if (!members.has(l.name) && !memberGoneAt.has(l.name)) memberGoneAt.set(l.name, Date.now());
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+      t0 = Date.now();
+      try {
+        await setAll(3);
+        const up3 = await upWithGuests(guestVms(d3), "up-cp3.log");
+        log(`up 5 → 3 control planes: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up3.summary.resourceChanges)}; etcd members ${(await names()).join(", ")}`);
+      } finally {
+        on = false;
+        await watcher;
+      }
+      assert.deepEqual(await names(), cps3.map((c) => c.name).sort(), "the leaving members removed, the others kept");
+      const whole = await etcd.whole(alive().find((a) => cps3.some((c) => c.address === a))!);
+      assert.ok(whole.ok, whole.why);
+      for (const l of leaving) {
+        assert.ok(memberGoneAt.has(l.name) && nodeGoneAt.has(l.name) && vmGoneAt.has(l.name), `${l.name}: member, Node and VM all gone`);
+        assert.ok(memberGoneAt.get(l.name)! <= vmGoneAt.get(l.name)! && nodeGoneAt.get(l.name)! <= vmGoneAt.get(l.name)!, `${l.name}: its member and Node went before its VM`);
+      }
+      log(`leaving ${leaving.map((l) => l.name).join(", ")}: each member removed and Node deleted before its VM; ${whole.why}`);
+    } finally {
+      await quorum.stop();
+    }
+    log(`etcd quorum: ${quorum.samples} samples, lost ${quorum.lost.length} times`);
+    assert.deepEqual(quorum.lost, []);
   });
 
   it("pulumi destroy removes everything: nothing of the stack left in vcsim, and its namespaces gone from the API", async function () {

@@ -1,6 +1,9 @@
 import * as assert from "node:assert/strict";
 import { assignAddresses, cidrsOverlap, formatIpv4, parseCidr, parseIpv4 } from "../../components/vsphere/addressing";
 import { HostSpec, TopologySpec, checkTopology, hostAllocations, planSlots } from "../../components/vsphere/placement";
+import * as path from "node:path";
+import { loadFlatConfig } from "../../src/plan/plan";
+import { decideStack } from "../../src/config/decisions";
 
 const host = (id: string, workers = 4): HostSpec => ({ id, name: `${id}.lab`, cpuThreads: 96, memoryMiB: 768 * 1024, workers });
 const spec = (over: Partial<TopologySpec> = {}): TopologySpec => ({
@@ -63,5 +66,26 @@ describe("addressing", () => {
     assert.equal(get("h2-worker-4"), "192.168.1.35");
     assert.equal(get("h4-load-balancer"), "192.168.1.2");
     assert.equal(get("h4-worker-1"), "192.168.1.72");
+  });
+});
+
+describe("a load balancer whose default host moved (3 → 5 control planes on five hosts)", () => {
+  const ROOT = path.resolve(__dirname, "../../..");
+  const five = `vsphere-spark:hosts=${JSON.stringify([1, 2, 3, 4, 5].map((i) => ({ name: `esxi-0${i}.lab.local`, cpuThreads: 96, memoryGiB: 768 })))}`;
+  const errorsOf = (sets: string[]) => {
+    const { flat } = loadFlatConfig({ stack: "dev", cwd: ROOT, sets });
+    return decideStack(flat!.values, flat!.secretKeys).errors;
+  };
+  it("the address key of the old load balancer is refused with the reason and both ways out: pin the host, or rename the key", () => {
+    const e = errorsOf([five, "vsphere-spark:controlPlane={count: 5}"]);
+    assert.equal(e.length, 1, JSON.stringify(e));
+    assert.equal(e[0].path, "vsphere-spark:network.addresses.esxi-04-load-balancer");
+    assert.match(e[0].message, /default host is now esxi-05 .* a replacement of the VM that serves the API endpoint\. To keep it, set vsphere-spark:endpoint\.host: esxi-04; to move it on purpose, rename this key to "esxi-05-load-balancer"$/);
+  });
+  it("with the host pinned, the stack is valid and the load balancer stays; an unrelated unknown name still gets a plain did-you-mean (negative control)", () => {
+    assert.deepEqual(errorsOf([five, "vsphere-spark:controlPlane={count: 5}", "vsphere-spark:endpoint={kind: haproxy, port: 6443, host: esxi-04}"]), []);
+    const network = JSON.parse(loadFlatConfig({ stack: "dev", cwd: ROOT }).flat!.values["vsphere-spark:network"]);
+    const e = errorsOf([`vsphere-spark:network=${JSON.stringify({ ...network, addresses: { "esxi-04-load-balancr": "192.168.1.2" } })}`]);
+    assert.ok(e.some((x) => /did you mean "esxi-04-load-balancer"/.test(x.message) && !/default host/.test(x.message)), JSON.stringify(e));
   });
 });

@@ -26,7 +26,8 @@ export interface ControlPlaneBinaries {
   kwok: string;
 }
 
-function openssl(dir: string, ...args: string[]): void {
+/** `openssl ARGS` in `dir` (the lab specs make their certificates with it). */
+export function openssl(dir: string, ...args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
 

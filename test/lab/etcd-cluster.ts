@@ -4,14 +4,14 @@
  * kubeadm's ports and TLS (https peer URL `https://<address>:2380`, client URL `:2379`, client
  * certificates required), each member on its own 127/8 address.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { atExit } from "../support/at-exit";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { etcdClientUrl, etcdPeerUrl } from "../../components/cluster/etcd-member";
 import type { TlsClient } from "../../components/cluster/retire-hooks";
-import { waitFor } from "./control-plane";
+import { openssl, waitFor } from "./control-plane";
 
 export interface Member {
   ID: string;
@@ -25,10 +25,6 @@ export interface Member {
 export function addresses(octet = 7, count = 3): string[] {
   const b = (process.pid % 200) + 20;
   return Array.from({ length: count }, (_, i) => `127.${b}.${octet}.${11 + i}`);
-}
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
 
 /**

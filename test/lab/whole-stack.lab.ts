@@ -12,6 +12,8 @@
  *     server binds the load balancer's address itself), then does what kubeadm's init phases do that
  *     the program relies on (the `kubeadm:cluster-admins` binding);
  *   - the kubelets: kwok, keeping a Node for each VM vcsim powered on (named as the VM);
+ *   - the control planes' stacked etcd members (the 3 → 5 → 3 part): real etcd the lab starts at their
+ *     addresses with the program's etcd CA (NodeEtcd);
  *   - the CNI chart: a stand-in chart of the same name and version (one ConfigMap) served over HTTPS
  *     at the chart repository's own address, resolved inside the lab's network namespace, with a
  *     certificate of the lab's CA (SSL_CERT_FILE): the real chart cannot be fetched here.
@@ -40,7 +42,7 @@ import type { StackDecisions } from "../../src/config/decisions";
 import { cniRelease } from "../../components/cluster/cni";
 import * as vsphere from "../../components/vsphere/binding";
 import type { VsphereDecisions } from "../../components/vsphere/settings";
-import { Api, ApiError, ControlPlane, ControlPlaneBinaries, waitFor } from "./control-plane";
+import { Api, ApiError, ControlPlane, ControlPlaneBinaries, openssl, waitFor } from "./control-plane";
 import { inlineStack, makeEngine, npmVersion } from "./engine";
 import { LabVm, labVms, nodeObject } from "./nodes";
 import { EtcdLab, makeEtcdPki, sampler } from "./etcd-cluster";
@@ -74,10 +76,6 @@ function inOwnNetns(): boolean {
   } catch {
     return false;
   }
-}
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
 
 /**
@@ -198,9 +196,11 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
   let guestPki: Record<string, string> = {};
   const need = (ctx: Mocha.Context, part: string, names: string[]) => parts.need(ctx, part, names, { up: sim !== undefined && stack !== undefined, name: "vcsim and the engine" });
 
+  /** govc against vcsim: its text output. */
+  const govcRun = (...args: string[]): string =>
+    execFileSync(tools.govc.path!, args, { encoding: "utf8", env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
   /** govc against vcsim, JSON out. */
-  const govc = (...args: string[]): any => // eslint-disable-line @typescript-eslint/no-explicit-any
-    JSON.parse(execFileSync(tools.govc.path!, args, { encoding: "utf8", env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 }));
+  const govc = (...args: string[]): any => JSON.parse(govcRun(...args)); // eslint-disable-line @typescript-eslint/no-explicit-any
 
   /** The Nodes the guests' stand-in registered. */
   const registered = new Set<string>();
@@ -585,7 +585,7 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     const invKey = "vsphere-spark:inventory";
     const original = { k8s: (await stack!.getConfig(k8sKey)).value, inv: (await stack!.getConfig(invKey)).value };
     const template2 = `${v.inventory.template}-next`;
-    execFileSync(tools.govc.path!, ["vm.clone", "-vm", `/${v.inventory.datacenter}/vm/${v.inventory.template}`, "-on=false", "-template=true", template2], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
+    govcRun("vm.clone", "-vm", `/${v.inventory.datacenter}/vm/${v.inventory.template}`, "-on=false", "-template=true", template2);
     const [major, minor] = JSON.parse(original.k8s).version.split(".").map(Number);
     const edits: [string, string, string, RegExp][] = [
       [`Kubernetes ${JSON.parse(original.k8s).version} → ${major}.${minor + 1}.0`, k8sKey, JSON.stringify({ ...JSON.parse(original.k8s), version: `${major}.${minor + 1}.0` }), /vsphere-spark:kubernetes\.version/],
@@ -612,9 +612,9 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     // Negative control: the read-back sees a change that goes through (one worker's memory, applied by hand in vcsim).
     const before = vmsNow();
     const w = labVms(d).find((x) => x.role === "worker")!.name;
-    execFileSync(tools.govc.path!, ["vm.change", "-vm", `${folder}/${w}`, "-m", String(d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.name === w)!.memoryMiB + 1024)], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
+    govcRun("vm.change", "-vm", `${folder}/${w}`, "-m", String(d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.name === w)!.memoryMiB + 1024));
     assert.notDeepEqual(vmsNow(), before, "negative control: the read-back sees a changed VM");
-    execFileSync(tools.govc.path!, ["vm.destroy", `/${v.inventory.datacenter}/vm/${template2}`], { env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" }, stdio: "ignore" });
+    govcRun("vm.destroy", `/${v.inventory.datacenter}/vm/${template2}`);
   });
 
   it("day two, 3 → 5 → 3 control planes (issue 17): a fifth host and two control planes join (their etcd members added, then their Nodes); back to three, each leaving control plane's beforeDelete hook drains it, removes its etcd member through the remaining ones with the program's etcd client certificate and deletes its Node before the provider deletes its VM; etcd quorum sampled throughout, never lost", async function () {

@@ -8,8 +8,10 @@ import type { ClusterSpec } from "../../components/cluster/topology";
 import { renderNode } from "../../components/cluster/topology";
 import { guestinfo, GUESTINFO_KEYS } from "../../components/cluster/cloud-init";
 import type { SharedPki } from "../../components/cluster/pki";
-import { DEFAULT_DRS, planDrsRules } from "../../components/vsphere/drs";
+import { DEFAULT_DRS, DrsPlan, planDrsRules } from "../../components/vsphere/drs";
+import { gpuVmInputs } from "../../components/vsphere/gpu";
 import type { VsphereDecisions } from "../../components/vsphere/settings";
+import { planZonedDrsRules, zoneOfHost } from "../../components/vsphere/zones";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -27,6 +29,15 @@ export interface LayerVm {
   /** guestinfo keys present and a SHA-256 of each value (values are secret: never printed). */
   guestinfo: Record<string, string>;
   diskUuid: boolean;
+  /** The compute cluster of the VM's host, and the datastores the VM is on (by name). */
+  cluster: string;
+  datastores: string[];
+  /**
+   * A GPU worker's passthrough (components/vsphere/gpu.ts, gpuVmInputs): its PCI devices' ids, the
+   * memory reserved and locked, EFI, and the `pciPassthru.*` extraConfig; absent on a VM that has
+   * neither a PCI passthrough device nor such a key.
+   */
+  gpu?: { pciIds: string[]; memoryReservationMiB: number; lockedToMax: boolean; firmware: string; extraConfig: Record<string, string> };
 }
 
 export interface LayerDrs {
@@ -73,32 +84,52 @@ export function standInGuestinfo(cluster: ClusterSpec): Record<string, Record<st
  */
 export function expectedVmLayer(v: VsphereDecisions, templateDiskGiB: number, guest: Record<string, Record<string, string>>): VmLayer {
   const inv = v.inventory;
-  const dc = `/${inv.datacenter}`;
   const hostName = new Map(v.topology.hosts.map((h) => [h.id, h.name]));
-  const vms: LayerVm[] = v.slots.map((s) => ({
-    name: s.name,
-    folder: `${dc}/vm/${inv.folder}`,
-    resourcePool: inv.resourcePool,
-    host: s.hostName,
-    cpus: s.cpus,
-    memoryMiB: s.memoryMiB,
-    disks: [{ unit: 0, sizeGiB: Math.max(s.diskGiB, templateDiskGiB), thin: true }, ...(s.scratchDiskGiB ? [{ unit: 1, sizeGiB: s.scratchDiskGiB, thin: true }] : [])],
-    nics: [{ network: inv.network, mac: v.macAddresses[s.name].toLowerCase(), addressType: "manual", adapter: "VirtualVmxnet3" }],
-    guestinfo: Object.fromEntries(Object.entries(guest[s.name] ?? {}).map(([k, val]) => [k, sha(val)])),
-    diskUuid: true,
-  }));
-  const plan = planDrsRules(v.clusterName, v.topology.hosts, v.slots, v.drs ?? DEFAULT_DRS);
-  const hg = new Map(plan.hostGroups.map((g) => [g.suffix, g.name]));
-  const vg = new Map(plan.vmGroups.map((g) => [g.suffix, g.name]));
-  return {
-    vms,
-    drs: {
-      hostGroups: plan.hostGroups.map((g) => ({ name: g.name, hosts: [hostName.get(g.hostId)!] })),
-      vmGroups: plan.vmGroups.map((g) => ({ name: g.name, vms: [g.vm] })),
-      vmHostRules: plan.vmHostRules.map((r) => ({ name: r.name, vmGroup: vg.get(r.vmGroup)!, hostGroup: hg.get(r.hostGroup)!, mandatory: r.mandatory, enabled: true })),
-      antiAffinityRules: plan.antiAffinityRules.map((r) => ({ name: r.name, vms: [...r.vms], mandatory: r.mandatory, enabled: true })),
-    },
+  const zoneOf = v.zones ? zoneOfHost(v.zones) : undefined;
+  // Where each VM goes: its zone's datacenter, compute cluster, pool, datastore and network (zones.ts), or the inventory's.
+  const where = (hostId: string) => {
+    const z = zoneOf?.get(hostId);
+    return z
+      ? { dc: z.datacenter, cluster: z.computeCluster, pool: z.resourcePool, datastore: z.datastore, network: z.network }
+      : { dc: inv.datacenter, cluster: inv.computeCluster, pool: inv.resourcePool, datastore: inv.datastore, network: inv.network };
   };
+  const vms: LayerVm[] = v.slots.map((s) => {
+    const w = where(s.hostId);
+    const gpu = s.gpus ? gpuVmInputs(s.memoryMiB, s.gpus) : undefined;
+    return {
+      name: s.name,
+      folder: `/${w.dc}/vm/${inv.folder}`,
+      resourcePool: w.pool,
+      host: s.hostName,
+      cpus: s.cpus,
+      memoryMiB: s.memoryMiB,
+      disks: [{ unit: 0, sizeGiB: Math.max(s.diskGiB, templateDiskGiB), thin: true }, ...(s.scratchDiskGiB ? [{ unit: 1, sizeGiB: s.scratchDiskGiB, thin: true }] : [])],
+      nics: [{ network: w.network, mac: v.macAddresses[s.name].toLowerCase(), addressType: "manual", adapter: "VirtualVmxnet3" }],
+      guestinfo: Object.fromEntries(Object.entries(guest[s.name] ?? {}).map(([k, val]) => [k, sha(val)])),
+      diskUuid: true,
+      cluster: w.cluster,
+      datastores: [w.datastore],
+      ...(gpu
+        ? { gpu: { pciIds: [...gpu.pciDeviceIds].sort(), memoryReservationMiB: gpu.memoryReservation, lockedToMax: gpu.memoryReservationLockedToMax, firmware: gpu.firmware, extraConfig: sortedKeys(gpu.extraConfig) } }
+        : {}),
+    };
+  });
+  // DRS: one plan per compute cluster with zones (planZonedDrsRules), else the cluster's.
+  const plans: DrsPlan[] = v.zones
+    ? planZonedDrsRules(v.clusterName, v.zones, v.slots, v.drs ?? DEFAULT_DRS).map((c) => c.plan)
+    : [planDrsRules(v.clusterName, v.topology.hosts, v.slots, v.drs ?? DEFAULT_DRS)];
+  const drs: LayerDrs = { hostGroups: [], vmGroups: [], vmHostRules: [], antiAffinityRules: [] };
+  for (const plan of plans) {
+    const hg = new Map(plan.hostGroups.map((g) => [g.suffix, g.name]));
+    const vg = new Map(plan.vmGroups.map((g) => [g.suffix, g.name]));
+    drs.hostGroups.push(...plan.hostGroups.map((g) => ({ name: g.name, hosts: [hostName.get(g.hostId)!] })));
+    drs.vmGroups.push(...plan.vmGroups.map((g) => ({ name: g.name, vms: [g.vm] })));
+    drs.vmHostRules.push(
+      ...plan.vmHostRules.map((r) => ({ name: r.name, vmGroup: vg.get(r.vmGroup)!, hostGroup: hg.get(r.hostGroup) ?? r.hostGroup.replace(/^existing:/, ""), mandatory: r.mandatory, enabled: true })),
+    );
+    drs.antiAffinityRules.push(...plan.antiAffinityRules.map((r) => ({ name: r.name, vms: [...r.vms], mandatory: r.mandatory, enabled: true })));
+  }
+  return { vms, drs };
 }
 
 /**
@@ -118,16 +149,37 @@ export interface InventoryReader {
 const arr = (x: unknown): Obj[] => (Array.isArray(x) ? x : ((x as Obj | undefined)?._value ?? []));
 const refKey = (r: Obj) => `${r.type}:${r.value}`;
 
-/** The VM layer as vCenter holds it: the VMs of `folder` (an inventory path) and the DRS configuration of `cluster`. */
-export function observedVmLayer(read: InventoryReader, folder: string, cluster: string): VmLayer {
+/** The VM layer as vCenter holds it: the VMs of `folders` (inventory paths) and the DRS configuration of `clusters`. */
+export function observedVmLayer(read: InventoryReader, folders: string | string[], clusters: string | string[]): VmLayer {
   const names = new Map<string, string>();
   const nameOf = (r: Obj) => {
     const k = refKey(r);
     if (!names.has(k)) names.set(k, read.props(k, "name").name);
     return names.get(k)!;
   };
-  const vms: LayerVm[] = read.vmsIn(folder).map((p) => {
-    const x = read.props(p, "name", "parent", "resourcePool", "runtime.host", "config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device", "config.extraConfig", "config.flags.diskUuidEnabled");
+  const clusterOfHost = new Map<string, string>();
+  const clusterOf = (host: Obj) => {
+    const k = refKey(host);
+    if (!clusterOfHost.has(k)) clusterOfHost.set(k, nameOf(read.props(k, "parent").parent));
+    return clusterOfHost.get(k)!;
+  };
+  const vms: LayerVm[] = [folders].flat().flatMap((folder) => read.vmsIn(folder).map((p): LayerVm => {
+    const x = read.props(
+      p,
+      "name",
+      "parent",
+      "resourcePool",
+      "runtime.host",
+      "datastore",
+      "config.hardware.numCPU",
+      "config.hardware.memoryMB",
+      "config.hardware.device",
+      "config.extraConfig",
+      "config.flags.diskUuidEnabled",
+      "config.firmware",
+      "config.memoryAllocation",
+      "config.memoryReservationLockedToMax",
+    );
     const types = read.deviceTypes(p);
     const devices = arr(x["config.hardware.device"]).map((d, i): Obj => ({ ...d, _typeName: types[i] }));
     const disks = devices
@@ -138,6 +190,8 @@ export function observedVmLayer(read: InventoryReader, folder: string, cluster: 
       .filter((d) => typeof d.macAddress === "string")
       .map((d) => ({ network: d.deviceInfo?.summary ?? "", mac: String(d.macAddress).toLowerCase(), addressType: d.addressType, adapter: d._typeName }));
     const extra = arr(x["config.extraConfig"]).filter((o) => String(o.key).startsWith("guestinfo."));
+    const passthrough = arr(x["config.extraConfig"]).filter((o) => String(o.key).startsWith("pciPassthru."));
+    const pciIds = devices.filter((d) => d._typeName === "VirtualPCIPassthrough").map((d) => String(d.backing?.id));
     const parentPath = (() => {
       // The folder's inventory path: its name under the datacenter's vm folder.
       return `${folder.split("/").slice(0, -1).join("/")}/${nameOf(x.parent)}`;
@@ -153,12 +207,29 @@ export function observedVmLayer(read: InventoryReader, folder: string, cluster: 
       nics,
       guestinfo: Object.fromEntries(extra.map((o) => [o.key, sha(String(o.value))])),
       diskUuid: x["config.flags.diskUuidEnabled"] === true,
+      cluster: clusterOf(x["runtime.host"]),
+      datastores: arr(x.datastore).map(nameOf).sort(),
+      ...(pciIds.length || passthrough.length
+        ? {
+            gpu: {
+              pciIds: pciIds.sort(),
+              memoryReservationMiB: Number(x["config.memoryAllocation"]?.reservation ?? 0),
+              lockedToMax: x["config.memoryReservationLockedToMax"] === true,
+              firmware: String(x["config.firmware"]),
+              extraConfig: sortedKeys(Object.fromEntries(passthrough.map((o) => [o.key, String(o.value)]))),
+            },
+          }
+        : {}),
     };
-  });
-  const cfg = read.props(cluster, "configurationEx").configurationEx ?? {};
-  const drsType = read.drsTypes(cluster);
-  const groups = arr(cfg.group).map((g): Obj => ({ ...g, _typeName: drsType[g.name] }));
-  const rules = arr(cfg.rule).map((r): Obj => ({ ...r, _typeName: drsType[r.name] }));
+  }));
+  const groups: Obj[] = [];
+  const rules: Obj[] = [];
+  for (const cluster of [clusters].flat()) {
+    const cfg = read.props(cluster, "configurationEx").configurationEx ?? {};
+    const drsType = read.drsTypes(cluster);
+    groups.push(...arr(cfg.group).map((g): Obj => ({ ...g, _typeName: drsType[g.name] })));
+    rules.push(...arr(cfg.rule).map((r): Obj => ({ ...r, _typeName: drsType[r.name] })));
+  }
   return {
     vms,
     drs: {
@@ -190,7 +261,7 @@ export function compareVmLayer(expected: VmLayer, observed: VmLayer): string[] {
   for (const e of expected.vms) {
     const o = obs.get(e.name);
     if (!o) continue;
-    for (const k of ["folder", "resourcePool", "host", "cpus", "memoryMiB", "disks", "nics", "diskUuid"] as const) {
+    for (const k of ["folder", "resourcePool", "host", "cpus", "memoryMiB", "disks", "nics", "diskUuid", "cluster", "datastores", "gpu"] as const) {
       if (j(e[k]) !== j(o[k])) out.push(`${e.name}.${k}: planned ${j(e[k])}, vCenter ${j(o[k])}`);
     }
     // guestinfo: names only in the message (the values are secret).
@@ -210,6 +281,11 @@ export function compareVmLayer(expected: VmLayer, observed: VmLayer): string[] {
     }
   }
   return out;
+}
+
+/** The same record with its keys in order (the comparison is of JSON texts). */
+function sortedKeys(x: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function sortLists(x: object): object {

@@ -40,7 +40,7 @@ import { kubeadmClusterSpec } from "../../components/stack/kubeadm-on-vsphere";
 import { GUESTINFO_KEY_NAMES, LayerVm, VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer, standInGuestinfo } from "./vsphere-readback";
 import { Parts, ROOT, Tool, resolveTools } from "./tools";
 import { rebootReasons } from "../../src/plan/compare/reboot";
-import { devVsphere, startVcsim } from "./vcsim";
+import { devVsphere, engineWithVsphere, govcClient, startVcsim } from "./vcsim";
 
 const log = (s: string) => console.log(`      ${s}`);
 
@@ -78,28 +78,10 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
   const need = (ctx: Mocha.Context, part: string, names: string[], needsVcsim = true) =>
     parts.need(ctx, part, names, needsVcsim ? { up: sim !== undefined, name: "vcsim" } : undefined);
 
-  /** govc against vcsim, JSON out. */
-  function govc(...args: string[]): any {
-    const out = execFileSync(tools.govc.path!, args, {
-      encoding: "utf8",
-      env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return JSON.parse(out);
-  }
-  /** govc against vcsim, text out. */
-  function govcText(...args: string[]): string {
-    return execFileSync(tools.govc.path!, args, {
-      encoding: "utf8",
-      env: { ...process.env, GOVC_URL: sim!.url, GOVC_INSECURE: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  }
-  /** The properties of the object at `p`, by name. */
-  function props(p: string, ...names: string[]): Record<string, any> {
-    const r = govc("object.collect", "-json", p, ...names) as { name: string; val: unknown }[];
-    return Object.fromEntries(r.map((x) => [x.name, x.val]));
-  }
+  const client = () => govcClient(tools.govc.path!, () => sim!.url);
+  const govc = (...args: string[]) => client().govc(...args);
+  const govcText = (...args: string[]) => client().govcText(...args);
+  const props = (p: string, ...names: string[]) => client().props(p, ...names);
 
   before(async function () {
     tools = resolveTools(["vcsim", "pulumi"]);
@@ -192,30 +174,8 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
         new VsphereTopology(dv.clusterName, { ...topologyArgs({ ...dv, slots: edit(dv.slots) }, secret) });
       };
       const readBack = () =>
-        observedVmLayer(
-          {
-            props: (ref, ...names) => props(ref, ...names),
-            vmsIn: (folder) => ((govc("find", "-json", folder, "-type", "m") as string[] | null) ?? []).sort(),
-            deviceTypes: (vm) => (govc("device.ls", "-json", "-vm", vm).devices as { type: string }[]).map((d) => d.type),
-            drsTypes: drsTypes,
-          },
-          `/${v.inventory.datacenter}/vm/${v.inventory.folder}`,
-          `/${v.inventory.datacenter}/host/${v.inventory.computeCluster}`,
-        );
-      /** Each DRS group's and rule's type by name (govc's JSON names no types). */
-      const drsTypes = (cluster: string): Record<string, string> => {
-        const out: Record<string, string> = {};
-        // `cluster.group.ls -l` prints "<type>  <name>", `cluster.rule.ls -l` "<name> (<type>)" (text: their JSON has no types).
-        for (const l of govcText("cluster.group.ls", "-l", "-cluster", cluster).split("\n").filter(Boolean)) {
-          const m = /^(\w+)\s+(.*)$/.exec(l.trim());
-          if (m) out[m[2]] = m[1];
-        }
-        for (const l of govcText("cluster.rule.ls", "-l", "-cluster", cluster).split("\n").filter(Boolean)) {
-          const m = /^(.*) \((\w+)\)$/.exec(l.trim());
-          if (m) out[m[1]] = m[2];
-        }
-        return out;
-      };
+        observedVmLayer(client().reader, `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, `/${v.inventory.datacenter}/host/${v.inventory.computeCluster}`);
+      const drsTypes = (cluster: string) => client().drsTypes(cluster);
       /** What is left in vcsim of the layer: VMs, folder, resource pool, DRS groups and rules named after the cluster. */
       const leftovers = (): string[] => {
         const inv = v.inventory;
@@ -232,14 +192,7 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
 
       before(async function () {
         if (!sim || !tools.pulumi?.path || !tools.govc?.path) return;
-        if (!fs.existsSync(providerBin)) throw new Error(`${PROVIDER_ENV}=${providerBin}: no such file`);
-        // A bridged provider prints its version with -version: the one the binding pins, or the engine's plugin would lie.
-        const version = execFileSync(providerBin, ["-version"], { encoding: "utf8" }).trim();
-        if (version !== vsphere.providerVersion) throw new Error(`${PROVIDER_ENV}=${providerBin} reports version ${version}, the binding pins ${vsphere.providerVersion}`);
-        log(`provider: ${providerBin}, -version ${version}`);
-        const engine = await makeEngine(path.join(dir, "engine-vsphere"), tools.pulumi.path, { vsphere: { version: vsphere.providerVersion, file: providerBin } });
-        const ls = execFileSync(tools.pulumi.path, ["plugin", "ls", "--json"], { env: { ...process.env, ...engine.env }, encoding: "utf8" });
-        log(`plugins in the lab's PULUMI_HOME: ${(JSON.parse(ls) as { name: string; version: string; kind: string }[]).map((p) => `${p.kind} ${p.name} ${p.version}`).join(", ")}`);
+        const engine = await engineWithVsphere(path.join(dir, "engine-vsphere"), tools.pulumi.path, providerBin, PROVIDER_ENV, log);
         stack = await inlineStack(engine, "lab-vsphere-layer", "dev", program());
         // The provider's configuration as Pulumi.dev.yaml gives it (vsphere:*), pointed at vcsim.
         await stack.setAllConfig({

@@ -2,7 +2,9 @@
 // simulator (the vSphere SOAP API, with its vAPI REST and PBM endpoints) holding the inventory a
 // stack names, built here through the API as an administrator would: a datacenter, a cluster with
 // its hosts (CPU threads and memory as given), a datastore on every host, "VM Network" and a
-// template VM (not the VM folder nor the resource pool: the stack creates those). Nothing here is a
+// template VM (not the VM folder nor the resource pool: the stack creates those). With failure
+// domains (`clusters`), one compute cluster per zone with its own datastore and port group; hosts
+// with GPUs get them as passthrough-enabled PCI devices (hostPciDevices). Nothing here is a
 // real hypervisor: simulated VMs never boot; a powered-on VM reports the address its guestinfo
 // network config names (reportGuestNetworks, the stand-in for the guest).
 //
@@ -28,6 +30,8 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/simulator/esx"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 	"gopkg.in/yaml.v3"
 
@@ -35,14 +39,28 @@ import (
 	_ "github.com/vmware/govmomi/vapi/simulator"
 )
 
-// Inventory is the stack's `inventory` and `hosts` settings (Pulumi.<stack>.yaml).
+// Host is one of the stack's `hosts`: its CPU threads, memory and passthrough GPUs (PCI ids).
+type Host struct {
+	Name       string
+	CPUThreads int32
+	MemoryGiB  int64
+	PciDevices []string
+}
+
+// Cluster is a compute cluster with its hosts, the datastore mounted on them and the port group
+// they carry (a zone of `vsphere-spark:zones`).
+type Cluster struct {
+	Name, Datastore, Network string
+	Hosts                    []Host
+}
+
+// Inventory is the stack's `inventory`, `hosts` and (with failure domains) `zones` settings
+// (Pulumi.<stack>.yaml). Without `Clusters`, one cluster: ComputeCluster, Datastore, Network, Hosts.
+// The template lives in ComputeCluster, on Datastore and Network.
 type Inventory struct {
 	Datacenter, ComputeCluster, Datastore, Network, Template, Folder, ResourcePool string
-	Hosts                                                                          []struct {
-		Name       string
-		CPUThreads int32
-		MemoryGiB  int64
-	}
+	Hosts                                                                          []Host
+	Clusters                                                                       []Cluster
 }
 
 func main() {
@@ -55,8 +73,8 @@ func main() {
 	data, err := os.ReadFile(*file)
 	check(err)
 	check(json.Unmarshal(data, &inv))
-	if inv.Network != "VM Network" {
-		log.Fatalf("vcsim: only the network every simulated datacenter has, \"VM Network\", not %q", inv.Network)
+	if len(inv.Clusters) == 0 {
+		inv.Clusters = []Cluster{{Name: inv.ComputeCluster, Datastore: inv.Datastore, Network: inv.Network, Hosts: inv.Hosts}}
 	}
 	log.Printf("vcsim: govmomi's simulator, the stand-in for vCenter and the ESXi hosts (no hypervisor: VMs never boot; a stand-in guest reports the address of its guestinfo.metadata)")
 
@@ -76,11 +94,41 @@ func main() {
 	check(err)
 	folders, err := dc.Folders(ctx)
 	check(err)
+	var templateHost *object.HostSystem
+	var templatePool *object.ResourcePool
+	n := 0
+	for _, cl := range inv.Clusters {
+		cluster, hosts := createCluster(ctx, c, folders, cl)
+		n += len(hosts)
+		if cl.Name == inv.ComputeCluster {
+			pool, err := cluster.ResourcePool(ctx)
+			check(err)
+			templateHost, templatePool = hosts[0], pool
+		}
+	}
+	if templateHost == nil {
+		log.Fatalf("vcsim: the inventory's computeCluster %q is none of the clusters", inv.ComputeCluster)
+	}
+	createTemplate(ctx, c, dc, folders, templatePool, templateHost, inv)
+
+	fmt.Printf("vcsim: the stand-in for vCenter and ESXi (%d hosts in %d clusters) serving at %s\n", n, len(inv.Clusters), s.URL)
+	for range time.Tick(250 * time.Millisecond) {
+		defaultSwapPlacement()
+		reportGuestNetworks()
+	}
+}
+
+// createCluster creates a DRS cluster with its hosts (threads and memory as given, GPUs as PCI
+// passthrough devices), its datastore mounted on every one of them and its port group ("VM Network"
+// is every simulated datacenter's own; another name is added to the first host's vSwitch0, which
+// makes it a network of the datacenter).
+func createCluster(ctx context.Context, c *govmomi.Client, folders *object.DatacenterFolders, cl Cluster) (*object.ClusterComputeResource, []*object.HostSystem) {
 	drs := true
-	cluster, err := folders.HostFolder.CreateCluster(ctx, inv.ComputeCluster, types.ClusterConfigSpecEx{DrsConfig: &types.ClusterDrsConfigInfo{Enabled: &drs}})
+	cluster, err := folders.HostFolder.CreateCluster(ctx, cl.Name, types.ClusterConfigSpecEx{DrsConfig: &types.ClusterDrsConfigInfo{Enabled: &drs}})
 	check(err)
 	var hosts []*object.HostSystem
-	for _, h := range inv.Hosts {
+	pci := map[types.ManagedObjectReference][]types.HostPciDevice{}
+	for _, h := range cl.Hosts {
 		// Each host is a copy of the simulator's ESXi template: give it the stack's threads and memory.
 		esx.HostHardwareInfo.CpuInfo.NumCpuThreads, esx.HostHardwareInfo.CpuInfo.NumCpuCores = int16(h.CPUThreads), int16(h.CPUThreads/2)
 		esx.HostHardwareInfo.MemorySize = h.MemoryGiB << 30
@@ -90,10 +138,17 @@ func main() {
 		check(err)
 		info, err := task.WaitForResult(ctx, nil)
 		check(err)
-		hosts = append(hosts, object.NewHostSystem(c.Client, info.Result.(types.ManagedObjectReference)))
+		ref := info.Result.(types.ManagedObjectReference)
+		hosts = append(hosts, object.NewHostSystem(c.Client, ref))
+		if len(h.PciDevices) > 0 {
+			pci[ref] = addGpus(ref, h.PciDevices)
+		}
 	}
 	aliasClusterAsComputeResource(cluster.Reference())
 	configOptionsNameTheirHardwareVersion(cluster.Reference())
+	if len(pci) > 0 {
+		configTargetsListPassthroughDevices(cluster.Reference(), pci)
+	}
 	dir, err := os.MkdirTemp("", "vcsim-datastore-")
 	check(err)
 	var mounts []types.DatastoreHostMount
@@ -101,7 +156,7 @@ func main() {
 	for _, h := range hosts {
 		dss, err := h.ConfigManager().DatastoreSystem(ctx)
 		check(err)
-		ds, err = dss.CreateLocalDatastore(ctx, inv.Datastore, dir)
+		ds, err = dss.CreateLocalDatastore(ctx, cl.Datastore, dir)
 		check(err)
 		mounts = append(mounts, types.DatastoreHostMount{Key: h.Reference(), MountInfo: types.HostMountInfo{
 			AccessMode: "readWrite", Mounted: types.NewBool(true), Accessible: types.NewBool(true)}})
@@ -109,17 +164,83 @@ func main() {
 	// The simulator records only the first host's mount of a datastore shared this way, and checks a
 	// datastore named "vsanDatastore" as vSAN does (three hosts or more): record every mount.
 	simulator.Map.Get(ds.Reference()).(*simulator.Datastore).Host = mounts
+	if cl.Network != "VM Network" {
+		ns, err := hosts[0].ConfigManager().NetworkSystem(ctx)
+		check(err)
+		check(ns.AddPortGroup(ctx, types.HostPortGroupSpec{Name: cl.Network, VswitchName: "vSwitch0", Policy: types.HostNetworkPolicy{}}))
+	}
 	// The VM folder and the resource pool are not made here: the stack creates both (VsphereTopology,
 	// components/vsphere/topology.ts), and vCenter refuses a second one of the same name (DuplicateName).
-	pool, err := cluster.ResourcePool(ctx)
-	check(err)
-	createTemplate(ctx, c, dc, folders, pool, hosts[0], inv)
+	return cluster, hosts
+}
 
-	fmt.Printf("vcsim: the stand-in for vCenter and ESXi (%d hosts) serving at %s\n", len(hosts), s.URL)
-	for range time.Tick(250 * time.Millisecond) {
-		defaultSwapPlacement()
-		reportGuestNetworks()
+// NVIDIA's PCI vendor id, and the device id of the A100 80GB PCIe (the class: 3D controller).
+const (
+	nvidiaVendor   = 0x10de
+	a100Device     = 0x20b5
+	classDisplay3D = 0x0302
+)
+
+// addGpus gives the host the stack's GPUs as PCI devices (hardware.pciDevice, where the vSphere
+// provider looks a VM's pci_device_id up: terraform-provider-vsphere
+// vsphere/internal/virtualdevice/virtual_machine_device_subresource.go, getHostPciDevice). The
+// host's hardware is a shallow copy of the simulator's template: its device list is copied first.
+func addGpus(ref types.ManagedObjectReference, ids []string) []types.HostPciDevice {
+	hs := simulator.Map.Get(ref).(*simulator.HostSystem)
+	hw := *hs.Hardware
+	hw.PciDevice = append([]types.HostPciDevice(nil), hw.PciDevice...)
+	var gpus []types.HostPciDevice
+	for _, id := range ids {
+		var bus, slot, fn uint8
+		var domain uint16
+		_, err := fmt.Sscanf(id, "%04x:%02x:%02x.%x", &domain, &bus, &slot, &fn)
+		check(err)
+		d := types.HostPciDevice{
+			Id: id, ClassId: classDisplay3D, Bus: bus, Slot: slot, Function: fn,
+			VendorId: nvidiaVendor, DeviceId: int16(a100Device), VendorName: "NVIDIA Corporation", DeviceName: "GA100 [A100 PCIe 80GB]",
+		}
+		gpus = append(gpus, d)
 	}
+	hw.PciDevice = append(hw.PciDevice, gpus...)
+	hs.Hardware = &hw
+	return gpus
+}
+
+// passthroughBrowser works around a vcsim gap: vcsim's QueryConfigTarget lists no PCI passthrough
+// devices (govmomi simulator/environment_browser.go), and the vSphere provider takes a passthrough
+// device's SystemId from that list (terraform-provider-vsphere
+// vsphere/internal/helper/envbrowse/environment_browser_helper.go, SystemID: "could not find
+// SystemId" otherwise). This browser answers as its cluster's does, plus each asked host's GPUs, as
+// vCenter lists a host's passthrough-enabled devices, with the host's system UUID as SystemId.
+type passthroughBrowser struct {
+	*simulator.EnvironmentBrowser
+	pci map[types.ManagedObjectReference][]types.HostPciDevice
+}
+
+func (b *passthroughBrowser) QueryConfigTarget(ctx *simulator.Context, req *types.QueryConfigTarget) soap.HasFault {
+	body := b.EnvironmentBrowser.QueryConfigTarget(ctx, req).(*methods.QueryConfigTargetBody)
+	for ref, devs := range b.pci {
+		if req.Host != nil && *req.Host != ref {
+			continue
+		}
+		id := simulator.Map.Get(ref).(*simulator.HostSystem).Hardware.SystemInfo.Uuid
+		for _, d := range devs {
+			body.Res.Returnval.PciPassthrough = append(body.Res.Returnval.PciPassthrough, &types.VirtualMachinePciPassthroughInfo{
+				VirtualMachineTargetInfo: types.VirtualMachineTargetInfo{Name: d.DeviceName},
+				PciDevice:                d,
+				SystemId:                 id,
+			})
+		}
+	}
+	return body
+}
+
+// configTargetsListPassthroughDevices puts a passthroughBrowser in place of the cluster's
+// environment browser (same reference, same state).
+func configTargetsListPassthroughDevices(ref types.ManagedObjectReference, pci map[types.ManagedObjectReference][]types.HostPciDevice) {
+	cc := simulator.Map.Get(ref).(*simulator.ClusterComputeResource)
+	eb := simulator.Map.Get(*cc.EnvironmentBrowser).(*simulator.EnvironmentBrowser)
+	simulator.Map.Put(&passthroughBrowser{EnvironmentBrowser: eb, pci: pci})
 }
 
 // createTemplate creates the template the stack clones: Ubuntu guest, EFI, pvscsi, one thin

@@ -39,6 +39,19 @@ export async function checkRunningClusterChange(d: StackDecisions, opts: DeployO
   return { previous, now };
 }
 
+/**
+ * The live infrastructure against what the stack names (the back end's `checkInfrastructure`: for
+ * kubeadm on vSphere, every datacenter, compute cluster, datastore, network, host and the template),
+ * before anything is registered: every problem at once, each naming its key.
+ */
+export async function checkInfrastructure(d: StackDecisions): Promise<void> {
+  const problems = (await d.cluster.checkInfrastructure?.()) ?? [];
+  if (problems.length > 0) {
+    // RunError: Pulumi prints the message alone, without a stack trace.
+    throw new pulumi.RunError(`vCenter does not hold what the stack names (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n${formatFieldErrors(problems)}`);
+  }
+}
+
 /** What only a running program has: secrets from the stack's configuration, its own last outputs. */
 function stackRuntime(opts: DeployOptions): StackRuntime {
   return {
@@ -68,6 +81,7 @@ export function loadStackDecisions(opts: DeployOptions = {}): StackDecisions {
 
 export async function deployStack(opts: DeployOptions = {}): Promise<Record<string, unknown>> {
   const d = loadStackDecisions(opts);
+  if (!opts.offline) await checkInfrastructure(d);
   const clusterContext = await checkRunningClusterChange(d, opts);
   const registryPassword = d.registryPasswordSet ? new pulumi.Config(PROJECT).requireSecret("registryPassword") : undefined;
   const stack = new VsphereSpark(d.name, { cluster: d.cluster, spark: d.spark, registryPassword, clusterContext });

@@ -149,6 +149,12 @@ export interface DecidedCluster {
   plan(): BackendPlan;
   /** The change rules for a running cluster, when the back end has them. */
   readonly lifecycle?: BackendLifecycle;
+  /**
+   * What the back end checks against the live infrastructure before anything is registered, each
+   * problem naming its stack key (kubeadm on vSphere: every vCenter object the stack names exists,
+   * components/vsphere/inventory-check.ts). Not called by the offline plan.
+   */
+  checkInfrastructure?(): Promise<FieldError[]>;
   /** Creates the cluster (a component named `name`) and hands out its seam. */
   create(name: string, opts?: pulumi.ComponentResourceOptions, context?: CreateContext): ClusterHandle;
 }

@@ -6,6 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { missingInventory, providerLookup } from "../vsphere/inventory-check";
 import type { BackendLifecycle, BackendPlan, ClusterHandle, CreateContext, DecidedCluster, PlannedHost, WorkerPool } from "../cluster/backend";
 import { KubeadmBootstrap } from "../cluster/bootstrap";
 import { KubeadmClusterAccess } from "../cluster/access";
@@ -182,6 +183,7 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
     endpoint,
     workerPool: pool,
     lifecycle,
+    checkInfrastructure: () => missingInventory(spec.vsphere, providerLookup),
     plan: (): BackendPlan => ({
       backend: "kubeadm",
       endpoint,

@@ -30,11 +30,12 @@ export const simulatedInventory: Record<string, InvokeHandler> = {
   }),
   "vsphere:index/getDatastore:getDatastore": (a) => ({ id: moid("datastore", a.datacenterId, a.name), name: a.name, stats: {} }),
   "vsphere:index/getNetwork:getNetwork": (a) => ({ id: moid("network", a.datacenterId, a.name), name: a.name, type: "Network" }),
+  // No resourcePoolId: vCenter answers the root pool of the host's compute cluster, and this inventory
+  // does not know which cluster a host is in (the program compares the two: components/vsphere/inventory-check.ts).
   "vsphere:index/getHost:getHost": (a) => ({
     id: moid("host", a.datacenterId, a.name),
     name: a.name,
     datacenterId: a.datacenterId,
-    resourcePoolId: moid("resgroup-host", a.datacenterId, a.name),
   }),
   // vSphere with Tanzu: the storage policies and content libraries a vSphere Namespace uses.
   "vsphere:index/getPolicy:getPolicy": (a) => ({ id: moid("policy", a.name), name: a.name }),

@@ -20,15 +20,17 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import type { VsphereDecisions } from "../../components/vsphere/settings";
 import { VsphereTopology, topologyArgs } from "../../components/vsphere/topology";
 import { kubeadmClusterSpec } from "../../components/stack/kubeadm-on-vsphere";
 import { inlineStack } from "./engine";
 import { labDecisions } from "./stack";
-import { Parts, Tool, resolveTools } from "./tools";
+import { Parts, ROOT, Tool, resolveTools } from "./tools";
 import { LayerVm, VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer, standInGuestinfo } from "./vsphere-readback";
 import { VcsimCluster, engineWithVsphere, govcClient, stackVsphere, startVcsim, vcsimInventory } from "./vcsim";
+import { loadFlatConfig } from "../../src/plan/plan";
+import { checkInfrastructure } from "../../src/stack";
 
 const log = (s: string) => console.log(`      ${s}`);
 const PROVIDER_ENV = "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_VSPHERE";
@@ -111,10 +113,10 @@ describe("real-systems lab: zones and GPU workers on vcsim (the stand-in for vCe
     let stack: Stack | undefined;
     let expected: VmLayer | undefined;
     const guest = () => standInGuestinfo(kubeadmClusterSpec({ vsphere: v, kubernetes: labDecisions(STACK).kubernetes }));
-    const program = () => async () => {
+    const program = (dv: VsphereDecisions = v) => async () => {
       const g = guest();
-      const secret = Object.fromEntries(v.slots.map((s) => [s.name, s.role === "load-balancer" ? pulumi.output(g[s.name]) : pulumi.secret(g[s.name])]));
-      new VsphereTopology(v.clusterName, topologyArgs(v, secret));
+      const secret = Object.fromEntries(dv.slots.map((s) => [s.name, s.role === "load-balancer" ? pulumi.output(g[s.name]) : pulumi.secret(g[s.name])]));
+      new VsphereTopology(dv.clusterName, topologyArgs(dv, secret));
     };
     const folders = () => [...new Set(v.zones!.map((z) => `/${z.datacenter}/vm/${v.inventory.folder}`))];
     const clusterPaths = () => clusters.map((c) => `${dc()}/host/${c.name}`);
@@ -192,6 +194,55 @@ describe("real-systems lab: zones and GPU workers on vcsim (the stand-in for vCe
       const changed = Object.entries(pre.changeSummary).filter(([op, n]) => op !== "same" && n > 0);
       assert.deepEqual(changed, [], `second preview: ${JSON.stringify(pre.changeSummary)} (see ${path.join(dir, "preview-2.log")})`);
       log(`second preview: ${JSON.stringify(pre.changeSummary)}`);
+    });
+
+    it("a zone naming what vCenter does not have (a compute cluster, a datastore, a network): the stack's infrastructure check fails the preview with one line naming the key, before anything is registered, no stack trace; negative control: without the check, the engine's wall of failed lookups names no key", async function () {
+      need(this, "zones missing inventory", ["pulumi", "vcsim", "govc"]);
+      if (!stack) throw new Error("no stack: the engine did not start");
+      const edits: [string, string][] = [
+        ["computeCluster", "Spark-X"],
+        ["datastore", "vsanDatastore-x"],
+        ["network", "spark-x"],
+      ];
+      const ws = stack.workspace as LocalWorkspace;
+      const raw = JSON.parse(loadFlatConfig({ stack: STACK, cwd: ROOT }).flat!.values["vsphere-spark:zones"]) as Record<string, unknown>[];
+      /** A preview of the zones stack's VM layer with zone-c's `key` set to `value`, behind the stack's infrastructure check or not. */
+      const preview = async (key: string, value: string, checked: boolean) => {
+        const sets = [`vsphere-spark:zones=${JSON.stringify(raw.map((z, i) => (i === 2 ? { ...z, [key]: value } : z)))}`];
+        const d = labDecisions(STACK, sets);
+        const dv = stackVsphere(STACK, sets).v;
+        const edited = await LocalWorkspace.createOrSelectStack(
+          {
+            projectName: "lab-vsphere-zones",
+            stackName: STACK,
+            program: async () => {
+              if (checked) await checkInfrastructure(d);
+              await program(dv)();
+            },
+          },
+          { workDir: ws.workDir, envVars: ws.envVars, pulumiHome: ws.pulumiHome, pulumiCommand: ws.pulumiCommand },
+        );
+        let out = "";
+        const err = await edited.preview({ parallel: VCSIM_PARALLEL, onOutput: (o) => (out += o) }).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        const text = `${out}\n${String(err ?? "")}`;
+        fs.writeFileSync(path.join(dir, `preview-missing-${key}${checked ? "" : "-unchecked"}.log`), text);
+        return { err, text };
+      };
+      for (const [key, value] of edits) {
+        const { err, text } = await preview(key, value, true);
+        const line = text.split("\n").find((l) => l.includes(`vsphere-spark:zones[2].${key}:`))?.trim();
+        log(`zone-c.${key}: ${value}: ${line ?? "NO LINE NAMING THE KEY"}`);
+        assert.ok(err, `a zone naming a ${key} vCenter lacks must fail the preview`);
+        assert.ok(line && line.includes(`"${value}"`), `the key and the name: ${text.slice(0, 3000)}`);
+        assert.ok(!/error serializing property|^\s+at .*\.js:\d+/m.test(text), `no wall of failed lookups, no stack trace: ${text.slice(0, 3000)}`);
+        assert.match(text, /vCenter does not hold what the stack names \(1 problem\)/);
+      }
+      const { err, text } = await preview("computeCluster", "Spark-X", false);
+      assert.ok(err && /error serializing property/.test(text) && !text.includes("vsphere-spark:zones[2]"), `negative control: without the check: ${text.slice(0, 2000)}`);
+      log(`negative control: without the check, ${(text.match(/error serializing property/g) ?? []).length} "error serializing property" and no key`);
     });
 
     it("pulumi destroy leaves nothing of the layer in any cluster (govc find); negative control: the same check before destroy lists it all", async function () {

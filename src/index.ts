@@ -23,4 +23,4 @@ export { PROJECT, PROJECT_KEYS, VSPHERE_PROVIDER_KEYS, splitStackConfig } from "
 export type { StackValues } from "./config/stack-config";
 export { decideStack, decideFromValues } from "./config/decisions";
 export type { StackDecisions } from "./config/decisions";
-export { deployStack, loadStackDecisions, stackArtifacts } from "./stack";
+export { checkInfrastructure, deployStack, loadStackDecisions, stackArtifacts } from "./stack";

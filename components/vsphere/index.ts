@@ -5,3 +5,4 @@ export * from "./topology";
 export * from "./settings";
 export * from "./drs";
 export * from "./mac";
+export * from "./inventory-check";

@@ -40,15 +40,17 @@ import { deployStack } from "../../src/stack";
 import { loadFlatConfig } from "../../src/plan/plan";
 import type { StackDecisions } from "../../src/config/decisions";
 import { cniRelease } from "../../components/cluster/cni";
+import { DEVICE_PLUGIN_CHART } from "../../components/cluster/gpu";
 import * as vsphere from "../../components/vsphere/binding";
 import type { VsphereDecisions } from "../../components/vsphere/settings";
 import { Api, ApiError, ControlPlane, ControlPlaneBinaries, openssl, waitFor } from "./control-plane";
 import { inlineStack, makeEngine, npmVersion } from "./engine";
 import { LabVm, labVms, nodeObject } from "./nodes";
 import { EtcdLab, makeEtcdPki, sampler } from "./etcd-cluster";
-import { labStack } from "./stack";
+import { labStack, registration } from "./stack";
 import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
-import { devVsphere, startVcsim } from "./vcsim";
+import { govcClient, stackVsphere, startVcsim } from "./vcsim";
+import { VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer } from "./vsphere-readback";
 
 const log = (s: string) => console.log(`      ${s}`);
 
@@ -78,44 +80,63 @@ function inOwnNetns(): boolean {
   }
 }
 
-/**
- * STAND-IN for the CNI chart repository: the chart the stack pins (name, version), holding one
- * ConfigMap that says what it is, packaged by `tar` as `helm package` lays a chart out, and an
- * index.yaml, served over HTTPS on 127.0.0.1:443 with a certificate of a lab CA for the repository's
- * host name. Returns the CA file (for SSL_CERT_FILE) and the host name (for /etc/hosts).
- */
-async function startChartStandIn(dir: string, d: StackDecisions): Promise<{ caFile: string; host: string; server: https.Server; requests: string[] }> {
+/** A chart the stack installs (name, version, repository URL, namespace): the CNI's, and the NVIDIA device plugin's when there are GPU workers. */
+interface ChartRef {
+  chart: string;
+  version: string;
+  repo: string;
+  namespace: string;
+}
+
+/** The charts `deployStack` installs for the stack's decisions (components/cluster/access.ts). */
+function stackCharts(d: StackDecisions, v: VsphereDecisions): ChartRef[] {
   const c = cniRelease(d.kubernetes);
-  const repo = new URL(c.repo);
+  const gpu = v.slots.some((s) => s.gpus);
+  return [{ chart: c.chart, version: c.version, repo: c.repo, namespace: c.namespace }, ...(gpu ? [{ ...DEVICE_PLUGIN_CHART }] : [])];
+}
+
+/**
+ * STAND-IN for the chart repositories: each chart the stack pins (name, version), holding one
+ * ConfigMap that says what it is, packaged by `tar` as `helm package` lays a chart out, and each
+ * repository's index.yaml, served over HTTPS on 127.0.0.1:443 with a certificate of a lab CA for the
+ * repositories' host names. Returns the CA file (for SSL_CERT_FILE) and the host names (for /etc/hosts).
+ */
+async function startChartStandIn(dir: string, charts: ChartRef[]): Promise<{ caFile: string; hosts: string[]; server: https.Server; requests: string[] }> {
   const root = path.join(dir, "chart-stand-in");
-  const chartDir = path.join(root, "pkg", c.chart);
-  fs.mkdirSync(path.join(chartDir, "templates"), { recursive: true });
-  fs.writeFileSync(path.join(chartDir, "Chart.yaml"), `apiVersion: v2\nname: ${c.chart}\nversion: ${c.version}\ndescription: STAND-IN for the ${c.chart} chart (vsphere-spark lab)\n`);
-  fs.writeFileSync(
-    path.join(chartDir, "templates", "stand-in.yaml"),
-    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${c.chart}-stand-in\ndata:\n  note: "STAND-IN for the ${c.chart} ${c.version} chart: the lab cannot fetch the real one"\n`,
-  );
-  const tgzName = `${c.chart}-${c.version}.tgz`;
-  execFileSync("tar", ["-czf", path.join(root, tgzName), "-C", path.join(root, "pkg"), c.chart]);
-  const base = repo.pathname.replace(/\/$/, "");
-  const index =
-    `apiVersion: v1\nentries:\n  ${c.chart}:\n  - apiVersion: v2\n    name: ${c.chart}\n    version: ${c.version}\n` +
-    `    created: "2026-01-01T00:00:00Z"\n    urls:\n    - ${repo.origin}${base}/${tgzName}\ngenerated: "2026-01-01T00:00:00Z"\n`;
+  const routes = new Map<string, () => Buffer | string>();
+  for (const c of charts) {
+    const repo = new URL(c.repo);
+    const chartDir = path.join(root, "pkg", c.chart);
+    fs.mkdirSync(path.join(chartDir, "templates"), { recursive: true });
+    fs.writeFileSync(path.join(chartDir, "Chart.yaml"), `apiVersion: v2\nname: ${c.chart}\nversion: ${c.version}\ndescription: STAND-IN for the ${c.chart} chart (vsphere-spark lab)\n`);
+    fs.writeFileSync(
+      path.join(chartDir, "templates", "stand-in.yaml"),
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${c.chart}-stand-in\ndata:\n  note: "STAND-IN for the ${c.chart} ${c.version} chart: the lab cannot fetch the real one"\n`,
+    );
+    const tgzName = `${c.chart}-${c.version}.tgz`;
+    execFileSync("tar", ["-czf", path.join(root, tgzName), "-C", path.join(root, "pkg"), c.chart]);
+    const base = repo.pathname.replace(/\/$/, "");
+    const index =
+      `apiVersion: v1\nentries:\n  ${c.chart}:\n  - apiVersion: v2\n    name: ${c.chart}\n    version: ${c.version}\n` +
+      `    created: "2026-01-01T00:00:00Z"\n    urls:\n    - ${repo.origin}${base}/${tgzName}\ngenerated: "2026-01-01T00:00:00Z"\n`;
+    routes.set(`${repo.hostname}${base}/index.yaml`, () => index);
+    routes.set(`${repo.hostname}${base}/${tgzName}`, () => fs.readFileSync(path.join(root, tgzName)));
+  }
+  const hosts = [...new Set(charts.map((c) => new URL(c.repo).hostname))];
   openssl(root, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=vsphere-spark-lab-chart-ca");
-  openssl(root, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", `/CN=${repo.hostname}`);
-  fs.writeFileSync(path.join(root, "srv.ext"), `subjectAltName=DNS:${repo.hostname}\nextendedKeyUsage=serverAuth\n`);
+  openssl(root, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", `/CN=${hosts[0]}`);
+  fs.writeFileSync(path.join(root, "srv.ext"), `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(",")}\nextendedKeyUsage=serverAuth\n`);
   openssl(root, "x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.crt", "-days", "2", "-extfile", "srv.ext");
   const requests: string[] = [];
   const server = https.createServer({ key: fs.readFileSync(path.join(root, "srv.key")), cert: fs.readFileSync(path.join(root, "srv.crt")) }, (req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    if (req.url === `${base}/index.yaml`) {
-      res.writeHead(200, { "content-type": "text/yaml" }).end(index);
-    } else if (req.url === `${base}/${tgzName}`) {
-      res.writeHead(200, { "content-type": "application/gzip" }).end(fs.readFileSync(path.join(root, tgzName)));
-    } else res.writeHead(404).end("not found\n");
+    const host = String(req.headers.host ?? "").replace(/:\d+$/, "");
+    requests.push(`${req.method} ${host}${req.url}`);
+    const body = routes.get(`${host}${req.url}`);
+    if (!body) return void res.writeHead(404).end("not found\n");
+    res.writeHead(200, { "content-type": req.url!.endsWith(".tgz") ? "application/gzip" : "text/yaml" }).end(body());
   });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(443, "127.0.0.1", resolve));
-  return { caFile: path.join(root, "ca.crt"), host: repo.hostname, server, requests };
+  return { caFile: path.join(root, "ca.crt"), hosts, server, requests };
 }
 
 /** A VM's cloud-init user-data as vcsim holds it (guestinfo.userdata, gzip+base64), parsed. */
@@ -163,12 +184,22 @@ class NodeEtcd extends EtcdLab {
   }
 }
 
-describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a real control plane on the stack's endpoint)", function () {
+/**
+ * The stacks the lab deploys whole: the reference stack (Pulumi.dev.yaml) with the day-two sequences,
+ * and the three-zone stack with its GPU pool (Pulumi.zones.yaml, issue 21: three compute clusters,
+ * three subnets, the NVIDIA device plugin release).
+ */
+const VARIANTS = [
+  { stack: "dev", title: "the whole reference stack", dayTwo: true },
+  { stack: "zones", title: "the three-zone stack with a GPU pool", dayTwo: false },
+] as const;
+
+for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pulumi.${variant.stack}.yaml) under pulumi up (vcsim, a real control plane on the stack's endpoint)`, function () {
   this.timeout(0);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-lab-stack-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vsphere-spark-lab-stack-${variant.stack}-`));
   let tools: Record<string, Tool> = {};
   const parts = new Parts(() => tools, log);
-  const title = "the whole stack: preview, up (readiness gate, CNI, join token, Spark), read back, preview --expect-no-changes, destroy";
+  const title = `${variant.title}: preview, up (readiness gate, CNI${variant.dayTwo ? "" : ", device plugin"}, join token, Spark), read back, preview --expect-no-changes, ${variant.dayTwo ? "day two, " : ""}destroy`;
   const binaries = Object.fromEntries(Object.entries(PROVIDERS).map(([n, p]) => [n, process.env[p.env]])) as Record<keyof typeof PROVIDERS, string | undefined>;
   const missing = Object.entries(PROVIDERS)
     .filter(([n]) => !binaries[n as keyof typeof PROVIDERS])
@@ -190,6 +221,7 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
   let v: VsphereDecisions;
   let sim: Awaited<ReturnType<typeof startVcsim>> | undefined;
   let charts: Awaited<ReturnType<typeof startChartStandIn>> | undefined;
+  let hostsMounted = false;
   let stack: Stack | undefined;
   let cp: ControlPlane | undefined;
   /** The shared PKI files the first control plane's guestinfo carried (secret: compared, never printed). */
@@ -286,21 +318,25 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
 
   before(async function () {
     tools = resolveTools([]);
-    d = labStack("dev").decisions;
-    ({ v } = devVsphere());
+    d = labStack(variant.stack).decisions;
+    ({ v } = stackVsphere(variant.stack));
     const { missing: absent } = pick(tools, ["vcsim", "govc", "pulumi", "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
     if (absent.length) return;
     // The stack's network, local in this namespace (lo holds the whole prefix, so every VM address and
     // the endpoint can be bound), and the chart repository's name resolved to the stand-in.
     execFileSync("ip", ["link", "set", "lo", "up"]);
-    execFileSync("ip", ["addr", "add", `${v.network.gateway}/${v.network.prefixLength}`, "dev", "lo"]);
-    charts = await startChartStandIn(dir, d);
+    // Each subnet the stack's VMs are on (one per zone with zones), by its gateway's address.
+    const subnets = v.zones ? [...new Set(v.zones.map((z) => `${z.gateway}/${z.cidr.split("/")[1]}`))] : [`${v.network.gateway}/${v.network.prefixLength}`];
+    for (const a of subnets) execFileSync("ip", ["addr", "replace", a, "dev", "lo"]);
+    charts = await startChartStandIn(dir, stackCharts(d, v));
     const hosts = path.join(dir, "hosts");
-    fs.writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.1 ${charts.host}\n`);
+    fs.writeFileSync(hosts, `127.0.0.1 localhost\n${charts.hosts.map((h) => `127.0.0.1 ${h}\n`).join("")}`);
     execFileSync("mount", ["--bind", hosts, "/etc/hosts"]);
-    log(`network namespace: ${v.network.gateway}/${v.network.prefixLength} on lo; ${charts.host} → 127.0.0.1 (STAND-IN chart repository)`);
-    // A fifth host in vCenter that the stack does not use yet (3 → 5 control planes need five hosts).
-    sim = await startVcsim(tools.vcsim.path!, dir, { ...v, topology: { ...v.topology, hosts: [...v.topology.hosts, { ...v.topology.hosts[0], name: SPARE_HOST.name, id: "esxi-05" }] } });
+    hostsMounted = true;
+    log(`network namespace: ${subnets.join(", ")} on lo; ${charts.hosts.join(", ")} → 127.0.0.1 (STAND-IN chart repositories)`);
+    // The day-two parts: a fifth host in vCenter that the stack does not use yet (3 → 5 control planes need five hosts).
+    const spare = variant.dayTwo ? [{ ...v.topology.hosts[0], name: SPARE_HOST.name, id: "esxi-05" }] : [];
+    sim = await startVcsim(tools.vcsim.path!, dir, { ...v, topology: { ...v.topology, hosts: [...v.topology.hosts, ...spare] } });
     log(`vcsim (stand-in for vCenter, ESXi and the guests) on 127.0.0.1:${sim.port}`);
     const plugins: Record<string, { version: string; file: string }> = {
       kubernetes: { version: npmVersion("@pulumi/kubernetes", ROOT), file: tools["pulumi-resource-kubernetes"].path! },
@@ -314,8 +350,8 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     log(`providers: ${Object.entries(plugins).map(([n, p]) => `${n} ${p.version}`).join(", ")}`);
     const engine = await makeEngine(path.join(dir, "engine"), tools.pulumi.path!, plugins);
     engine.env.SSL_CERT_FILE = charts.caFile;
-    stack = await inlineStack(engine, "vsphere-spark", "dev", async () => deployStack());
-    const { flat } = loadFlatConfig({ stack: "dev", cwd: ROOT });
+    stack = await inlineStack(engine, "vsphere-spark", variant.stack, async () => deployStack());
+    const { flat } = loadFlatConfig({ stack: variant.stack, cwd: ROOT });
     const config: Record<string, { value: string; secret?: boolean }> = {};
     for (const [k, value] of Object.entries(flat!.values)) config[k] = { value, ...(flat!.secretKeys.includes(k) ? { secret: true } : {}) };
     // The provider pointed at vcsim; its guest-network waits are what vcsim's stand-in guest answers.
@@ -332,6 +368,8 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
   });
 
   after(async function () {
+    // The lab's hosts file off /etc/hosts again (the next variant binds its own; the run's folder can then go).
+    if (hostsMounted) execFileSync("umount", ["/etc/hosts"]);
     etcd?.down();
     cp?.stop();
     sim?.proc.kill();
@@ -367,7 +405,7 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     assert.equal(registered.size, vms.length, "every node registered");
     log(`chart stand-in requests: ${charts!.requests.join(", ")}`);
   });
-  it("read back through the stack's own kubeconfig output: the program's admin certificate is accepted by the API at the endpoint, 19 Ready nodes, the CNI release (stand-in chart), the join-token Secret, the Spark namespace; caCertHash is kubeadm's pin of the CA in the guestinfo; negative control: a client certificate of another CA is refused", async function () {
+  it("read back through the stack's own kubeconfig output: the program's admin certificate is accepted by the API at the endpoint, every node Ready, the CNI release (stand-in chart), the join-token Secret, the Spark namespace; caCertHash is kubeadm's pin of the CA in the guestinfo; negative control: a client certificate of another CA is refused", async function () {
     need(this, "whole-stack read back", ["pulumi", "vcsim", "kube-apiserver"]);
     if (!cp) throw new Error("the up before did not bring the API up");
     const out = await stack!.outputs();
@@ -473,241 +511,279 @@ describe("real-systems lab: the whole reference stack under pulumi up (vcsim, a 
     assert.equal(changed.length, 1, "the join-token Secret's renewal is there to see");
   });
 
-  it("day two, 4 → 3 workers per host with a PodDisruptionBudget in place (issue 17): one pulumi up; each removed worker's beforeDelete hook drains it through the eviction API and deletes its Node before the provider deletes its VM; the budget and the API hold at every sample; Spark's executors follow (16 → 12)", async function () {
-    need(this, "whole-stack scale-in", ["pulumi", "vcsim", "govc", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
-    if (!cp) throw new Error("the up before did not bring the API up");
-    const api = cp.admin;
-    const NS = "pdb-lab";
-    const removed = labVms(d).filter((x) => x.role === "worker" && /-worker-4$/.test(x.name)).map((x) => x.name);
-    assert.equal(removed.length, v.topology.hosts.length);
-    // Four replicas that prefer the nodes about to go (one each), and a budget that allows one disruption at a time.
-    await api.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    const affinity = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: removed }] } }] } };
-    await api.post(`/apis/apps/v1/namespaces/${NS}/deployments`, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "app", namespace: NS },
-      spec: {
-        replicas: 4,
-        selector: { matchLabels: { app: "app" } },
-        template: { metadata: { labels: { app: "app" } }, spec: { affinity, containers: [{ name: "c", image: "registry.k8s.io/pause:3.10", resources: { requests: { cpu: "100m", memory: "64Mi" } } }] } },
-      },
-    });
-    await api.post(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "app", namespace: NS }, spec: { minAvailable: 3, selector: { matchLabels: { app: "app" } } } });
-    const pods = async () => ((await api.get(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dapp`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp); // eslint-disable-line @typescript-eslint/no-explicit-any
-    const serving = async () => (await pods()).filter((p) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True")); // eslint-disable-line @typescript-eslint/no-explicit-any
-    await waitFor("4 pods serving, the budget allowing one disruption", async () => {
-      const b = await api.get(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/app`);
-      return (await serving()).length === 4 && b.status?.disruptionsAllowed === 1 ? true : undefined;
-    }, 120_000, 500);
-    const before = await serving();
-    const onRemoved = before.filter((p) => removed.includes(p.spec.nodeName));
-    log(`before: 4 pods serving, ${onRemoved.length} on the workers that go (${onRemoved.map((p) => p.spec.nodeName).join(", ")}), budget minAvailable 3`);
-    assert.ok(onRemoved.length >= 1, "negative-control precondition: some pods stand on the nodes that go");
-    const sizingBefore = (await stack!.outputs()).sparkSizing.value.conf["spark.executor.instances"];
-    // Sampled throughout the update: pods serving, /readyz at the endpoint, which VMs vcsim still has.
-    let on = true;
-    const samples = { n: 0, minServing: Infinity, apiDown: 0 };
-    const nodeGoneAt = new Map<string, number>();
-    const vmGoneAt = new Map<string, number>();
-    const sampler = (async () => {
-      while (on) {
-        samples.n++;
-        samples.minServing = Math.min(samples.minServing, (await serving().catch(() => before)).length);
-        if ((await api.get<string>("/readyz").catch(() => "down")) !== "ok") samples.apiDown++;
-        const nodes = new Set(((await api.get("/api/v1/nodes").catch(() => ({ items: [] }))).items as any[]).map((n) => n.metadata.name)); // eslint-disable-line @typescript-eslint/no-explicit-any
-        const vms = new Set(((govc("find", "-json", `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, "-type", "m") as string[] | null) ?? []).map((p) => p.split("/").pop()!));
-        for (const r of removed) {
-          if (!nodes.has(r) && !nodeGoneAt.has(r)) nodeGoneAt.set(r, Date.now());
-          if (!vms.has(r) && !vmGoneAt.has(r)) vmGoneAt.set(r, Date.now());
-        }
-        await new Promise((r) => setTimeout(r, 200));
+  if (variant.stack === "zones") {
+    it("the zones and the GPU pool as deployed: each VM in its zone's compute cluster, datastore, network and pool; each GPU worker with its host's A100 by passthrough (read back from vcsim against the plan); each node's zone and region labels and the GPU workers' taint in the kubeadm configuration their guestinfo carries; the device plugin release (stand-in chart) in its namespace; negative control: a VM moved to another zone's cluster in the plan is named", async function () {
+      need(this, "whole-stack zones and GPUs", ["pulumi", "vcsim", "govc", "kube-apiserver"]);
+      if (!cp) throw new Error("the up before did not bring the API up");
+      const gc = govcClient(tools.govc.path!, () => sim!.url);
+      const clusters = [...new Set(v.zones!.map((z) => `/${z.datacenter}/host/${z.computeCluster}`))];
+      const noGuestinfo = (l: VmLayer): VmLayer => ({ ...l, vms: l.vms.map((x) => ({ ...x, guestinfo: {} })) });
+      const observed = noGuestinfo(observedVmLayer(gc.reader, `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, clusters));
+      const templateDisk = (gc.govc("device.info", "-json", "-vm", `/${v.inventory.datacenter}/vm/${v.inventory.template}`, "disk-*").devices as { capacityInKB: number }[])[0].capacityInKB / 2 ** 20;
+      const expected = noGuestinfo(expectedVmLayer(v, templateDisk, {}));
+      assert.deepEqual(compareVmLayer(expected, observed), []);
+      const moved = structuredClone(expected);
+      moved.vms[0].cluster = v.zones!.find((z) => z.computeCluster !== moved.vms[0].cluster)!.computeCluster;
+      assert.ok(compareVmLayer(moved, observed).some((p) => p.startsWith(`${moved.vms[0].name}.cluster:`)), "negative control: a VM in another cluster is named");
+      const gpuVms = observed.vms.filter((x) => x.gpu);
+      assert.equal(gpuVms.length, v.slots.filter((s) => s.gpus).length);
+      log(`vcsim: ${observed.vms.length} VMs in ${clusters.length} clusters as planned (${clusters.map((c) => `${c.split("/").pop()}: ${observed.vms.filter((x) => x.cluster === c.split("/").pop()).length}`).join(", ")}); GPU workers ${gpuVms.map((x) => `${x.name} (${x.gpu!.pciIds.join(",")})`).join(", ")}`);
+      // Each node's registration, as its kubeadm configuration in its guestinfo gives it to the kubelet.
+      const zoneOf = new Map(v.slots.map((s) => [s.name, v.zones!.find((z) => z.hosts.includes(s.hostId))!]));
+      for (const vm of labVms(d)) {
+        const info = gc.govc("vm.info", "-e", "-json", `/${v.inventory.datacenter}/vm/${v.inventory.folder}/${vm.name}`);
+        const kubeadm = (userDataOf(info.virtualMachines[0].config.extraConfig).write_files ?? []).find((f) => /kind: (Init|Join)Configuration/.test(f.content));
+        assert.ok(kubeadm, `${vm.name}: a kubeadm configuration in its user-data`);
+        const reg = registration(kubeadm.content);
+        const z = zoneOf.get(vm.name)!;
+        assert.equal(reg.labels["topology.kubernetes.io/zone"], z.name, `${vm.name}: zone label`);
+        assert.equal(reg.labels["topology.kubernetes.io/region"], z.region, `${vm.name}: region label`);
+        const gpu = v.slots.find((s) => s.name === vm.name)!.gpus !== undefined;
+        assert.equal(reg.taints.some((t) => t.key === "nvidia.com/gpu"), gpu, `${vm.name}: the GPU taint ${gpu ? "" : "not "}there`);
       }
-    })();
-    const t0 = Date.now();
-    const ops: string[] = [];
-    let up;
-    try {
-      await stack!.setConfig("vsphere-spark:workersPerHost", { value: "3" });
-      up = await stack!.up({
-        parallel: VCSIM_PARALLEL,
-        onOutput: (o) => fs.appendFileSync(path.join(dir, "up-scale-in.log"), o),
-        onEvent: (e) => {
-          const m = e.resourcePreEvent?.metadata;
-          if (m && m.op !== "same" && m.op !== "read") ops.push(`${m.op} ${m.type.split(":").pop()} ${m.urn.split("::").pop()}`);
+      const plugin = await cp.admin.get(`/api/v1/namespaces/${DEVICE_PLUGIN_CHART.namespace}/configmaps/${DEVICE_PLUGIN_CHART.chart}-stand-in`);
+      log(`guestinfo: every node's zone and region labels as its zone, the GPU taint on the ${gpuVms.length} GPU workers only; device plugin release: ${plugin.metadata.namespace}/${plugin.metadata.name} (stand-in chart ${DEVICE_PLUGIN_CHART.version})`);
+    });
+  }
+
+  if (variant.dayTwo) {
+    it("day two, 4 → 3 workers per host with a PodDisruptionBudget in place (issue 17): one pulumi up; each removed worker's beforeDelete hook drains it through the eviction API and deletes its Node before the provider deletes its VM; the budget and the API hold at every sample; Spark's executors follow (16 → 12)", async function () {
+      need(this, "whole-stack scale-in", ["pulumi", "vcsim", "govc", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
+      if (!cp) throw new Error("the up before did not bring the API up");
+      const api = cp.admin;
+      const NS = "pdb-lab";
+      const removed = labVms(d).filter((x) => x.role === "worker" && /-worker-4$/.test(x.name)).map((x) => x.name);
+      assert.equal(removed.length, v.topology.hosts.length);
+      // Four replicas that prefer the nodes about to go (one each), and a budget that allows one disruption at a time.
+      await api.post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+      const affinity = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: removed }] } }] } };
+      await api.post(`/apis/apps/v1/namespaces/${NS}/deployments`, {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "app", namespace: NS },
+        spec: {
+          replicas: 4,
+          selector: { matchLabels: { app: "app" } },
+          template: { metadata: { labels: { app: "app" } }, spec: { affinity, containers: [{ name: "c", image: "registry.k8s.io/pause:3.10", resources: { requests: { cpu: "100m", memory: "64Mi" } } }] } },
         },
       });
-    } finally {
-      on = false;
-      await sampler;
-    }
-    log(`up 4 → 3 per host: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up.summary.resourceChanges)}; ${samples.n} samples: at least ${samples.minServing} pods serving, /readyz failed ${samples.apiDown} times`);
-    log(`  steps: ${ops.filter((o) => !/^delete (VirtualMachine|ComputeClusterVmGroup|ComputeClusterVmHostRule) /.test(o)).join("; ")}`);
-    const hookLines = fs.readFileSync(path.join(dir, "up-scale-in.log"), "utf8").split("\n").filter((l) => /retired worker|retire worker/.test(l));
-    for (const l of hookLines.slice(0, 4)) log(`  ${l.trim()}`);
-    assert.equal(samples.apiDown, 0, "the API answered at every sample");
-    assert.ok(samples.minServing >= 3, `the budget held: at least ${samples.minServing} serving`);
-    const nodes = ((await api.get("/api/v1/nodes")).items as any[]).map((n) => n.metadata.name); // eslint-disable-line @typescript-eslint/no-explicit-any
-    assert.deepEqual(nodes.filter((n) => removed.includes(n)), [], "the removed workers' Nodes are deleted");
-    assert.equal(nodes.length, labVms(d).length - removed.length);
-    for (const r of removed) {
-      assert.ok(vmGoneAt.has(r), `${r}: its VM is gone from vcsim`);
-      assert.ok(nodeGoneAt.has(r) && nodeGoneAt.get(r)! <= vmGoneAt.get(r)!, `${r}: its Node was deleted before its VM (Node ${nodeGoneAt.get(r)}, VM ${vmGoneAt.get(r)})`);
-    }
-    const after = await serving();
-    assert.equal(after.length, 4);
-    assert.deepEqual(after.filter((p) => removed.includes(p.spec.nodeName)), []);
-    // The pods that stood on the removed nodes were evicted and replaced elsewhere (new pods).
-    const kept = new Set(after.map((p) => p.metadata.uid));
-    assert.ok(onRemoved.every((p) => !kept.has(p.metadata.uid)), "the pods on the removed nodes were replaced");
-    const sizingAfter = (await stack!.outputs()).sparkSizing.value.conf["spark.executor.instances"];
-    log(`Spark executors ${sizingBefore} → ${sizingAfter}; Nodes ${labVms(d).length} → ${nodes.length}; each removed Node deleted before its VM`);
-    assert.deepEqual([sizingBefore, sizingAfter], ["16", "12"]);
-    // Spark's spark-defaults ConfigMap (the executor count) is updated in place, not replaced delete-first
-    // (measured before the cluster providers set enableConfigMapMutable: delete-replaced, then create-replacement).
-    assert.deepEqual(ops.filter((o) => /replace/.test(o)), [], "nothing replaced");
-  });
-
-  it("changes a running cluster cannot take are refused before anything is touched (issue 17): a Kubernetes minor version bump and a new template each fail `pulumi up` naming the key and the steps, and vcsim's VMs and the stack's state are as before; negative control: the same read-back sees a change that is applied", async function () {
-    need(this, "whole-stack refusals", ["pulumi", "vcsim", "govc"]);
-    if (!cp) throw new Error("the up before did not bring the API up");
-    const folder = `/${v.inventory.datacenter}/vm/${v.inventory.folder}`;
-    /** Every VM of the stack in vcsim with its instance UUID, CPUs and memory: what a touched VM would change. */
-    const vmsNow = () => {
-      const paths = ((govc("find", "-json", folder, "-type", "m") as string[] | null) ?? []).sort();
-      return paths.map((p) => {
-        const c = govc("object.collect", "-json", p, "config.instanceUuid", "config.hardware.numCPU", "config.hardware.memoryMB") as { name: string; val: unknown }[];
-        return [p.split("/").pop(), ...c.map((x) => x.val)];
-      });
-    };
-    const resourcesNow = async () => ((await stack!.exportStack()).deployment.resources as { urn: string }[]).map((r) => r.urn).sort();
-    const k8sKey = "vsphere-spark:kubernetes";
-    const invKey = "vsphere-spark:inventory";
-    const original = { k8s: (await stack!.getConfig(k8sKey)).value, inv: (await stack!.getConfig(invKey)).value };
-    const template2 = `${v.inventory.template}-next`;
-    govcRun("vm.clone", "-vm", `/${v.inventory.datacenter}/vm/${v.inventory.template}`, "-on=false", "-template=true", template2);
-    const [major, minor] = JSON.parse(original.k8s).version.split(".").map(Number);
-    const edits: [string, string, string, RegExp][] = [
-      [`Kubernetes ${JSON.parse(original.k8s).version} → ${major}.${minor + 1}.0`, k8sKey, JSON.stringify({ ...JSON.parse(original.k8s), version: `${major}.${minor + 1}.0` }), /vsphere-spark:kubernetes\.version/],
-      [`template → ${template2}`, invKey, JSON.stringify({ ...JSON.parse(original.inv), template: template2 }), /vsphere-spark:inventory\.template/],
-    ];
-    for (const [what, key, value, names] of edits) {
-      const vms = vmsNow();
-      const resources = await resourcesNow();
-      await stack!.setConfig(key, { value });
-      const err = await stack!.up({ parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, "up-refused.log"), o) }).then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      await stack!.setConfig(key, { value: key === k8sKey ? original.k8s : original.inv });
-      assert.ok(err, `${what}: pulumi up must fail`);
-      const text = String(err.message);
-      assert.match(text, /refused change to a running cluster/, `${what}: ${text.slice(-1500)}`);
-      assert.match(text, names, `${what}: the refusal names the key`);
-      assert.deepEqual(vmsNow(), vms, `${what}: vcsim's VMs untouched`);
-      assert.deepEqual(await resourcesNow(), resources, `${what}: the stack's resources unchanged`);
-      const line = text.split("\n").find((l) => names.test(l)) ?? "";
-      log(`${what}: refused, nothing touched: ${line.trim().slice(0, 260)}`);
-    }
-    // Negative control: the read-back sees a change that goes through (one worker's memory, applied by hand in vcsim).
-    const before = vmsNow();
-    const w = labVms(d).find((x) => x.role === "worker")!.name;
-    govcRun("vm.change", "-vm", `${folder}/${w}`, "-m", String(d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.name === w)!.memoryMiB + 1024));
-    assert.notDeepEqual(vmsNow(), before, "negative control: the read-back sees a changed VM");
-    govcRun("vm.destroy", `/${v.inventory.datacenter}/vm/${template2}`);
-  });
-
-  it("day two, 3 → 5 → 3 control planes (issue 17): a fifth host and two control planes join (their etcd members added, then their Nodes); back to three, each leaving control plane's beforeDelete hook drains it, removes its etcd member through the remaining ones with the program's etcd client certificate and deletes its Node before the provider deletes its VM; etcd quorum sampled throughout, never lost", async function () {
-    need(this, "whole-stack control planes", ["pulumi", "vcsim", "govc", "etcd", "kube-apiserver", "kwok"]);
-    if (!cp || !guestEtcdCa) throw new Error("the up before did not bring the API up");
-    const all = await stack!.getAllConfig();
-    const val = (k: string) => all[k]?.value;
-    const hosts = [...JSON.parse(val("vsphere-spark:hosts")!), SPARE_HOST];
-    const control = JSON.parse(val("vsphere-spark:controlPlane") ?? "{}");
-    // The load balancer pinned where it is: its default host (the first without a control plane) would
-    // move to the fifth host with five control planes, a replacement the program refuses to take silently.
-    const lbHost = v.slots.find((x) => x.role === "load-balancer")!.hostId;
-    const endpoint = { ...JSON.parse(val("vsphere-spark:endpoint") ?? "{}"), host: lbHost };
-    const sets = (count: number) => [
-      `vsphere-spark:endpoint=${JSON.stringify(endpoint)}`,
-      `vsphere-spark:hosts=${JSON.stringify(hosts)}`,
-      `vsphere-spark:controlPlane=${JSON.stringify({ ...control, count })}`,
-      ...(val("vsphere-spark:workersPerHost") ? [`vsphere-spark:workersPerHost=${val("vsphere-spark:workersPerHost")}`] : []),
-    ];
-    const decide = (count: number) => labStack("dev", sets(count)).decisions;
-    const d5 = decide(5);
-    const planes = (x: StackDecisions) => guestVms(x).filter((g) => g.role === "control-plane");
-    const [cps3, cps5] = [planes(d), planes(d5)];
-    assert.equal(cps5.length, 5);
-    const leaving = cps5.filter((c) => !cps3.some((k) => k.name === c.name));
-    // The control planes' etcd (stand-in for their stacked members), with the program's etcd CA.
-    const etcdDir = path.join(dir, "node-etcd");
-    fs.mkdirSync(path.join(etcdDir, "pki"), { recursive: true });
-    fs.writeFileSync(path.join(etcdDir, "pki", "ca.crt"), guestEtcdCa.crt);
-    fs.writeFileSync(path.join(etcdDir, "pki", "ca.key"), guestEtcdCa.key, { mode: 0o600 });
-    // (Inside the lab's namespace the members connect to each other from the network's address on loopback.)
-    makeEtcdPki(path.join(etcdDir, "pki"), cps5.map((c) => c.address), v.network.gateway);
-    etcd = new NodeEtcd(etcdDir, tools.etcd.path!, new Map(cps5.map((c) => [c.address, c.name])));
-    await etcd.startCluster(cps3.map((c) => c.address));
-    const alive = () => [...etcd!.procs.entries()].filter(([, p]) => p.exitCode === null).map(([a]) => a);
-    const quorum = sampler(etcd, alive);
-    const names = async () => (await etcd!.members(alive()[0])).map((m) => m.name ?? `(unstarted ${m.ID})`).sort();
-    const setAll = async (count: number) => {
-      for (const kv of sets(count)) {
-        const i = kv.indexOf("=");
-        await stack!.setConfig(kv.slice(0, i), { value: kv.slice(i + 1) });
-      }
-    };
-    try {
-      log(`etcd (stand-in members at the control planes' addresses, the program's etcd CA): ${(await names()).join(", ")}`);
-      // 3 → 5, with the fifth host.
-      let t0 = Date.now();
-      await setAll(5);
-      const up5 = await upWithGuests(guestVms(d5), "up-cp5.log");
-      log(`up 3 → 5 control planes (and ${SPARE_HOST.name}): ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up5.summary.resourceChanges)}; etcd members ${(await names()).join(", ")}`);
-      assert.deepEqual(await names(), cps5.map((c) => c.name).sort());
-      // 5 → 3.
-      const d3 = decide(3);
+      await api.post(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "app", namespace: NS }, spec: { minAvailable: 3, selector: { matchLabels: { app: "app" } } } });
+      const pods = async () => ((await api.get(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dapp`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const serving = async () => (await pods()).filter((p) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True")); // eslint-disable-line @typescript-eslint/no-explicit-any
+      await waitFor("4 pods serving, the budget allowing one disruption", async () => {
+        const b = await api.get(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/app`);
+        return (await serving()).length === 4 && b.status?.disruptionsAllowed === 1 ? true : undefined;
+      }, 120_000, 500);
+      const before = await serving();
+      const onRemoved = before.filter((p) => removed.includes(p.spec.nodeName));
+      log(`before: 4 pods serving, ${onRemoved.length} on the workers that go (${onRemoved.map((p) => p.spec.nodeName).join(", ")}), budget minAvailable 3`);
+      assert.ok(onRemoved.length >= 1, "negative-control precondition: some pods stand on the nodes that go");
+      const sizingBefore = (await stack!.outputs()).sparkSizing.value.conf["spark.executor.instances"];
+      // Sampled throughout the update: pods serving, /readyz at the endpoint, which VMs vcsim still has.
+      let on = true;
+      const samples = { n: 0, minServing: Infinity, apiDown: 0 };
       const nodeGoneAt = new Map<string, number>();
       const vmGoneAt = new Map<string, number>();
-      const memberGoneAt = new Map<string, number>();
-      let on = true;
-      const watcher = (async () => {
+      const sampler = (async () => {
         while (on) {
-          const nodes = new Set(((await cp!.admin.get("/api/v1/nodes").catch(() => ({ items: [] }))).items as any[]).map((n) => n.metadata.name)); // eslint-disable-line @typescript-eslint/no-explicit-any
+          samples.n++;
+          samples.minServing = Math.min(samples.minServing, (await serving().catch(() => before)).length);
+          if ((await api.get<string>("/readyz").catch(() => "down")) !== "ok") samples.apiDown++;
+          const nodes = new Set(((await api.get("/api/v1/nodes").catch(() => ({ items: [] }))).items as any[]).map((n) => n.metadata.name)); // eslint-disable-line @typescript-eslint/no-explicit-any
           const vms = new Set(((govc("find", "-json", `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, "-type", "m") as string[] | null) ?? []).map((p) => p.split("/").pop()!));
-          const members = new Set(await names().catch(() => cps5.map((c) => c.name)));
-          for (const l of leaving) {
-            if (!nodes.has(l.name) && !nodeGoneAt.has(l.name)) nodeGoneAt.set(l.name, Date.now());
-            if (!vms.has(l.name) && !vmGoneAt.has(l.name)) vmGoneAt.set(l.name, Date.now());
-            if (!members.has(l.name) && !memberGoneAt.has(l.name)) memberGoneAt.set(l.name, Date.now());
+          for (const r of removed) {
+            if (!nodes.has(r) && !nodeGoneAt.has(r)) nodeGoneAt.set(r, Date.now());
+            if (!vms.has(r) && !vmGoneAt.has(r)) vmGoneAt.set(r, Date.now());
           }
           await new Promise((r) => setTimeout(r, 200));
         }
       })();
-      t0 = Date.now();
+      const t0 = Date.now();
+      const ops: string[] = [];
+      let up;
       try {
-        await setAll(3);
-        const up3 = await upWithGuests(guestVms(d3), "up-cp3.log");
-        log(`up 5 → 3 control planes: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up3.summary.resourceChanges)}; etcd members ${(await names()).join(", ")}`);
+        await stack!.setConfig("vsphere-spark:workersPerHost", { value: "3" });
+        up = await stack!.up({
+          parallel: VCSIM_PARALLEL,
+          onOutput: (o) => fs.appendFileSync(path.join(dir, "up-scale-in.log"), o),
+          onEvent: (e) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (m && m.op !== "same" && m.op !== "read") ops.push(`${m.op} ${m.type.split(":").pop()} ${m.urn.split("::").pop()}`);
+          },
+        });
       } finally {
         on = false;
-        await watcher;
+        await sampler;
       }
-      assert.deepEqual(await names(), cps3.map((c) => c.name).sort(), "the leaving members removed, the others kept");
-      const whole = await etcd.whole(alive().find((a) => cps3.some((c) => c.address === a))!);
-      assert.ok(whole.ok, whole.why);
-      for (const l of leaving) {
-        assert.ok(memberGoneAt.has(l.name) && nodeGoneAt.has(l.name) && vmGoneAt.has(l.name), `${l.name}: member, Node and VM all gone`);
-        assert.ok(memberGoneAt.get(l.name)! <= vmGoneAt.get(l.name)! && nodeGoneAt.get(l.name)! <= vmGoneAt.get(l.name)!, `${l.name}: its member and Node went before its VM`);
+      log(`up 4 → 3 per host: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up.summary.resourceChanges)}; ${samples.n} samples: at least ${samples.minServing} pods serving, /readyz failed ${samples.apiDown} times`);
+      log(`  steps: ${ops.filter((o) => !/^delete (VirtualMachine|ComputeClusterVmGroup|ComputeClusterVmHostRule) /.test(o)).join("; ")}`);
+      const hookLines = fs.readFileSync(path.join(dir, "up-scale-in.log"), "utf8").split("\n").filter((l) => /retired worker|retire worker/.test(l));
+      for (const l of hookLines.slice(0, 4)) log(`  ${l.trim()}`);
+      assert.equal(samples.apiDown, 0, "the API answered at every sample");
+      assert.ok(samples.minServing >= 3, `the budget held: at least ${samples.minServing} serving`);
+      const nodes = ((await api.get("/api/v1/nodes")).items as any[]).map((n) => n.metadata.name); // eslint-disable-line @typescript-eslint/no-explicit-any
+      assert.deepEqual(nodes.filter((n) => removed.includes(n)), [], "the removed workers' Nodes are deleted");
+      assert.equal(nodes.length, labVms(d).length - removed.length);
+      for (const r of removed) {
+        assert.ok(vmGoneAt.has(r), `${r}: its VM is gone from vcsim`);
+        assert.ok(nodeGoneAt.has(r) && nodeGoneAt.get(r)! <= vmGoneAt.get(r)!, `${r}: its Node was deleted before its VM (Node ${nodeGoneAt.get(r)}, VM ${vmGoneAt.get(r)})`);
       }
-      log(`leaving ${leaving.map((l) => l.name).join(", ")}: each member removed and Node deleted before its VM; ${whole.why}`);
-    } finally {
-      await quorum.stop();
-    }
-    log(`etcd quorum: ${quorum.samples} samples, lost ${quorum.lost.length} times`);
-    assert.deepEqual(quorum.lost, []);
-  });
+      const after = await serving();
+      assert.equal(after.length, 4);
+      assert.deepEqual(after.filter((p) => removed.includes(p.spec.nodeName)), []);
+      // The pods that stood on the removed nodes were evicted and replaced elsewhere (new pods).
+      const kept = new Set(after.map((p) => p.metadata.uid));
+      assert.ok(onRemoved.every((p) => !kept.has(p.metadata.uid)), "the pods on the removed nodes were replaced");
+      const sizingAfter = (await stack!.outputs()).sparkSizing.value.conf["spark.executor.instances"];
+      log(`Spark executors ${sizingBefore} → ${sizingAfter}; Nodes ${labVms(d).length} → ${nodes.length}; each removed Node deleted before its VM`);
+      assert.deepEqual([sizingBefore, sizingAfter], ["16", "12"]);
+      // Spark's spark-defaults ConfigMap (the executor count) is updated in place, not replaced delete-first
+      // (measured before the cluster providers set enableConfigMapMutable: delete-replaced, then create-replacement).
+      assert.deepEqual(ops.filter((o) => /replace/.test(o)), [], "nothing replaced");
+    });
+
+    it("changes a running cluster cannot take are refused before anything is touched (issue 17): a Kubernetes minor version bump and a new template each fail `pulumi up` naming the key and the steps, and vcsim's VMs and the stack's state are as before; negative control: the same read-back sees a change that is applied", async function () {
+      need(this, "whole-stack refusals", ["pulumi", "vcsim", "govc"]);
+      if (!cp) throw new Error("the up before did not bring the API up");
+      const folder = `/${v.inventory.datacenter}/vm/${v.inventory.folder}`;
+      /** Every VM of the stack in vcsim with its instance UUID, CPUs and memory: what a touched VM would change. */
+      const vmsNow = () => {
+        const paths = ((govc("find", "-json", folder, "-type", "m") as string[] | null) ?? []).sort();
+        return paths.map((p) => {
+          const c = govc("object.collect", "-json", p, "config.instanceUuid", "config.hardware.numCPU", "config.hardware.memoryMB") as { name: string; val: unknown }[];
+          return [p.split("/").pop(), ...c.map((x) => x.val)];
+        });
+      };
+      const resourcesNow = async () => ((await stack!.exportStack()).deployment.resources as { urn: string }[]).map((r) => r.urn).sort();
+      const k8sKey = "vsphere-spark:kubernetes";
+      const invKey = "vsphere-spark:inventory";
+      const original = { k8s: (await stack!.getConfig(k8sKey)).value, inv: (await stack!.getConfig(invKey)).value };
+      const template2 = `${v.inventory.template}-next`;
+      govcRun("vm.clone", "-vm", `/${v.inventory.datacenter}/vm/${v.inventory.template}`, "-on=false", "-template=true", template2);
+      const [major, minor] = JSON.parse(original.k8s).version.split(".").map(Number);
+      const edits: [string, string, string, RegExp][] = [
+        [`Kubernetes ${JSON.parse(original.k8s).version} → ${major}.${minor + 1}.0`, k8sKey, JSON.stringify({ ...JSON.parse(original.k8s), version: `${major}.${minor + 1}.0` }), /vsphere-spark:kubernetes\.version/],
+        [`template → ${template2}`, invKey, JSON.stringify({ ...JSON.parse(original.inv), template: template2 }), /vsphere-spark:inventory\.template/],
+      ];
+      for (const [what, key, value, names] of edits) {
+        const vms = vmsNow();
+        const resources = await resourcesNow();
+        await stack!.setConfig(key, { value });
+        const err = await stack!.up({ parallel: VCSIM_PARALLEL, onOutput: (o) => fs.appendFileSync(path.join(dir, "up-refused.log"), o) }).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        await stack!.setConfig(key, { value: key === k8sKey ? original.k8s : original.inv });
+        assert.ok(err, `${what}: pulumi up must fail`);
+        const text = String(err.message);
+        assert.match(text, /refused change to a running cluster/, `${what}: ${text.slice(-1500)}`);
+        assert.match(text, names, `${what}: the refusal names the key`);
+        assert.deepEqual(vmsNow(), vms, `${what}: vcsim's VMs untouched`);
+        assert.deepEqual(await resourcesNow(), resources, `${what}: the stack's resources unchanged`);
+        const line = text.split("\n").find((l) => names.test(l)) ?? "";
+        log(`${what}: refused, nothing touched: ${line.trim().slice(0, 260)}`);
+      }
+      // Negative control: the read-back sees a change that goes through (one worker's memory, applied by hand in vcsim).
+      const before = vmsNow();
+      const w = labVms(d).find((x) => x.role === "worker")!.name;
+      govcRun("vm.change", "-vm", `${folder}/${w}`, "-m", String(d.cluster.plan().hosts.flatMap((h) => h.vms).find((x) => x.name === w)!.memoryMiB + 1024));
+      assert.notDeepEqual(vmsNow(), before, "negative control: the read-back sees a changed VM");
+      govcRun("vm.destroy", `/${v.inventory.datacenter}/vm/${template2}`);
+    });
+
+    it("day two, 3 → 5 → 3 control planes (issue 17): a fifth host and two control planes join (their etcd members added, then their Nodes); back to three, each leaving control plane's beforeDelete hook drains it, removes its etcd member through the remaining ones with the program's etcd client certificate and deletes its Node before the provider deletes its VM; etcd quorum sampled throughout, never lost", async function () {
+      need(this, "whole-stack control planes", ["pulumi", "vcsim", "govc", "etcd", "kube-apiserver", "kwok"]);
+      if (!cp || !guestEtcdCa) throw new Error("the up before did not bring the API up");
+      const all = await stack!.getAllConfig();
+      const val = (k: string) => all[k]?.value;
+      const hosts = [...JSON.parse(val("vsphere-spark:hosts")!), SPARE_HOST];
+      const control = JSON.parse(val("vsphere-spark:controlPlane") ?? "{}");
+      // The load balancer pinned where it is: its default host (the first without a control plane) would
+      // move to the fifth host with five control planes, a replacement the program refuses to take silently.
+      const lbHost = v.slots.find((x) => x.role === "load-balancer")!.hostId;
+      const endpoint = { ...JSON.parse(val("vsphere-spark:endpoint") ?? "{}"), host: lbHost };
+      const sets = (count: number) => [
+        `vsphere-spark:endpoint=${JSON.stringify(endpoint)}`,
+        `vsphere-spark:hosts=${JSON.stringify(hosts)}`,
+        `vsphere-spark:controlPlane=${JSON.stringify({ ...control, count })}`,
+        ...(val("vsphere-spark:workersPerHost") ? [`vsphere-spark:workersPerHost=${val("vsphere-spark:workersPerHost")}`] : []),
+      ];
+      const decide = (count: number) => labStack("dev", sets(count)).decisions;
+      const d5 = decide(5);
+      const planes = (x: StackDecisions) => guestVms(x).filter((g) => g.role === "control-plane");
+      const [cps3, cps5] = [planes(d), planes(d5)];
+      assert.equal(cps5.length, 5);
+      const leaving = cps5.filter((c) => !cps3.some((k) => k.name === c.name));
+      // The control planes' etcd (stand-in for their stacked members), with the program's etcd CA.
+      const etcdDir = path.join(dir, "node-etcd");
+      fs.mkdirSync(path.join(etcdDir, "pki"), { recursive: true });
+      fs.writeFileSync(path.join(etcdDir, "pki", "ca.crt"), guestEtcdCa.crt);
+      fs.writeFileSync(path.join(etcdDir, "pki", "ca.key"), guestEtcdCa.key, { mode: 0o600 });
+      // (Inside the lab's namespace the members connect to each other from the network's address on loopback.)
+      makeEtcdPki(path.join(etcdDir, "pki"), cps5.map((c) => c.address), v.network.gateway);
+      etcd = new NodeEtcd(etcdDir, tools.etcd.path!, new Map(cps5.map((c) => [c.address, c.name])));
+      await etcd.startCluster(cps3.map((c) => c.address));
+      const alive = () => [...etcd!.procs.entries()].filter(([, p]) => p.exitCode === null).map(([a]) => a);
+      const quorum = sampler(etcd, alive);
+      const names = async () => (await etcd!.members(alive()[0])).map((m) => m.name ?? `(unstarted ${m.ID})`).sort();
+      const setAll = async (count: number) => {
+        for (const kv of sets(count)) {
+          const i = kv.indexOf("=");
+          await stack!.setConfig(kv.slice(0, i), { value: kv.slice(i + 1) });
+        }
+      };
+      try {
+        log(`etcd (stand-in members at the control planes' addresses, the program's etcd CA): ${(await names()).join(", ")}`);
+        // 3 → 5, with the fifth host.
+        let t0 = Date.now();
+        await setAll(5);
+        const up5 = await upWithGuests(guestVms(d5), "up-cp5.log");
+        log(`up 3 → 5 control planes (and ${SPARE_HOST.name}): ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up5.summary.resourceChanges)}; etcd members ${(await names()).join(", ")}`);
+        assert.deepEqual(await names(), cps5.map((c) => c.name).sort());
+        // 5 → 3.
+        const d3 = decide(3);
+        const nodeGoneAt = new Map<string, number>();
+        const vmGoneAt = new Map<string, number>();
+        const memberGoneAt = new Map<string, number>();
+        let on = true;
+        const watcher = (async () => {
+          while (on) {
+            const nodes = new Set(((await cp!.admin.get("/api/v1/nodes").catch(() => ({ items: [] }))).items as any[]).map((n) => n.metadata.name)); // eslint-disable-line @typescript-eslint/no-explicit-any
+            const vms = new Set(((govc("find", "-json", `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, "-type", "m") as string[] | null) ?? []).map((p) => p.split("/").pop()!));
+            const members = new Set(await names().catch(() => cps5.map((c) => c.name)));
+            for (const l of leaving) {
+              if (!nodes.has(l.name) && !nodeGoneAt.has(l.name)) nodeGoneAt.set(l.name, Date.now());
+              if (!vms.has(l.name) && !vmGoneAt.has(l.name)) vmGoneAt.set(l.name, Date.now());
+              if (!members.has(l.name) && !memberGoneAt.has(l.name)) memberGoneAt.set(l.name, Date.now());
+            }
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        })();
+        t0 = Date.now();
+        try {
+          await setAll(3);
+          const up3 = await upWithGuests(guestVms(d3), "up-cp3.log");
+          log(`up 5 → 3 control planes: ${((Date.now() - t0) / 1000).toFixed(0)} s, ${JSON.stringify(up3.summary.resourceChanges)}; etcd members ${(await names()).join(", ")}`);
+        } finally {
+          on = false;
+          await watcher;
+        }
+        assert.deepEqual(await names(), cps3.map((c) => c.name).sort(), "the leaving members removed, the others kept");
+        const whole = await etcd.whole(alive().find((a) => cps3.some((c) => c.address === a))!);
+        assert.ok(whole.ok, whole.why);
+        for (const l of leaving) {
+          assert.ok(memberGoneAt.has(l.name) && nodeGoneAt.has(l.name) && vmGoneAt.has(l.name), `${l.name}: member, Node and VM all gone`);
+          assert.ok(memberGoneAt.get(l.name)! <= vmGoneAt.get(l.name)! && nodeGoneAt.get(l.name)! <= vmGoneAt.get(l.name)!, `${l.name}: its member and Node went before its VM`);
+        }
+        log(`leaving ${leaving.map((l) => l.name).join(", ")}: each member removed and Node deleted before its VM; ${whole.why}`);
+      } finally {
+        await quorum.stop();
+      }
+      log(`etcd quorum: ${quorum.samples} samples, lost ${quorum.lost.length} times`);
+      assert.deepEqual(quorum.lost, []);
+    });
+
+  }
 
   it("pulumi destroy removes everything: nothing of the stack left in vcsim, and its namespaces gone from the API", async function () {
     need(this, "whole-stack destroy", ["pulumi", "vcsim", "govc"]);

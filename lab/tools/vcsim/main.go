@@ -36,6 +36,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	_ "github.com/vmware/govmomi/pbm/simulator"
+	// vCenter's namespace-management API (VM classes: the Tanzu back end's VirtualMachineClass).
+	_ "github.com/vmware/govmomi/vapi/namespace/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator"
 )
 

@@ -360,8 +360,8 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     refuse(
       "inventory.template",
       `changes the template (${previous.template} → ${next.template}) of ${kept.length} running VMs: a clone change replaces every one of them in one update ` +
-        "(terraform-provider-vsphere: clone.* is ForceNew), control planes and load balancer included, each created before the old one is deleted, with the same VM name " +
-        `(vSphere refuses a second VM of one name in a folder), the same MAC and the same address. Steps:${steps([
+        "(terraform-provider-vsphere: clone.* is ForceNew), control planes and load balancer included, each deleted before its replacement is cloned " +
+        `(a VM and its replacement share a name, a MAC and an address, so they cannot exist side by side): every node down at once, etcd's quorum lost with the control planes, the API with the load balancer. Steps:${steps([
           `keep inventory.template: ${previous.template} (new VMs clone it too)`,
           `to patch the nodes' OS, one node at a time: ${DRAIN("<node>")}; on the node \`sudo apt-get update && sudo apt-get upgrade -y && sudo reboot\`; wait until it is Ready; \`kubectl uncordon <node>\` (control planes: wait for \`etcdctl endpoint health\` between nodes)`,
           `or, for a new image: ${newStack}`,

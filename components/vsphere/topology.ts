@@ -290,6 +290,13 @@ function createVms(
         // a later change (a rotated bootstrap token) applies to new VMs, never reboots running ones.
         // To re-bootstrap a VM, replace it (`pulumi up --replace <urn>`).
         ignoreChanges: ["extraConfig"],
+        // A VM and its replacement cannot exist side by side: the same name in the same folder (vCenter
+        // refuses the clone with DuplicateName), the same static MAC and the same address. So the old
+        // one is deleted first. Measured in the real-systems lab (test/lab/vsphere.lab.ts, the real
+        // pulumi-resource-vsphere 4.17.0 against vcsim): without this, `pulumi up --replace <urn>` of a
+        // worker failed with "error cloning virtual machine: *types.DuplicateName", the engine's
+        // default order being create-before-delete.
+        deleteBeforeReplace: true,
         ...(args.beforeDelete?.[slot.role]?.length ? { hooks: { beforeDelete: [...args.beforeDelete[slot.role]!] } } : {}),
       },
     );

@@ -95,7 +95,7 @@ describe("changes to a running cluster", () => {
   it("template change with running VMs: refused (every VM would be replaced at once)", () => {
     const c = checkClusterChange(base, stateOf((x) => (x["vsphere-spark:inventory"].template = "ubuntu-2404-kube-template-v2")));
     assert.deepEqual(paths(c), ["vsphere-spark:inventory.template"]);
-    assert.match(c.refusals[0].message, /20 running VMs.*clone\.\* is ForceNew.*same VM name/s);
+    assert.match(c.refusals[0].message, /20 running VMs.*clone\.\* is ForceNew.*each deleted before its replacement is cloned.*share a name, a MAC and an address.*quorum lost/s);
     assert.match(c.refusals[0].message, /keep inventory.template: ubuntu-2404-kube-template/);
   });
 

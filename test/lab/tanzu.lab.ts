@@ -56,7 +56,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import * as vsphereBinding from "../../components/vsphere/binding";
 import { managedClasses, vmClassArgs } from "../../components/tanzu/vm-classes";
 import { readStackFile } from "../../src/plan/stack-file";
-import { devVsphere, engineWithVsphere, govcClient, startVcsim } from "./vcsim";
+import { VSPHERE_PROVIDER_ENV, devVsphere, engineWithVsphere, govcClient, startVcsim, vcsimProviderConfig } from "./vcsim";
 import { startVcenterStandin, type VcenterStandin } from "./vcenter-namespace-standin";
 
 const log = (s: string) => console.log(`      ${s}`);
@@ -463,7 +463,7 @@ describe("real-systems lab: the Tanzu back end's Supervisor calls (real kube-api
  */
 describe("real-systems lab: the Tanzu GPU stack's VM classes under the real vSphere provider (vcsim's VM class API: stand-in for vCenter)", function () {
   this.timeout(0);
-  const PROVIDER_ENV = "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_VSPHERE";
+  const PROVIDER_ENV = VSPHERE_PROVIDER_ENV;
   const providerBin = process.env[PROVIDER_ENV];
   const title = "the tanzu-gpu stack's VM classes: up (the vGPU class with its profile), read back, a second preview, destroy";
   const parts = new Parts(() => tools, log);
@@ -491,12 +491,7 @@ describe("real-systems lab: the Tanzu GPU stack's VM classes under the real vSph
     stack = await inlineStack(engine, "lab-tanzu-classes", "tanzu-gpu", async () => {
       for (const c of classes) new vsphereBinding.VirtualMachineClass(`spark-class-${c.key}`, c.args);
     });
-    await stack.setAllConfig({
-      "vsphere:vsphereServer": { value: `127.0.0.1:${sim.port}` },
-      "vsphere:user": { value: sim.user },
-      "vsphere:password": { value: sim.password, secret: true },
-      "vsphere:allowUnverifiedSsl": { value: "true" },
-    });
+    await stack.setAllConfig(vcsimProviderConfig(sim));
   });
 
   after(function () {

@@ -148,3 +148,32 @@ export async function engineWithVsphere(dir: string, pulumiPath: string, provide
   log(`plugins in the lab's PULUMI_HOME: ${(JSON.parse(ls) as { name: string; version: string; kind: string }[]).map((p) => `${p.kind} ${p.name} ${p.version}`).join(", ")}`);
   return engine;
 }
+
+/** The vSphere provider's stack configuration (the `vsphere:*` keys a stack file gives), pointed at a vcsim. */
+export function vcsimProviderConfig(sim: { port: number; user: string; password: string }): Record<string, { value: string; secret?: boolean }> {
+  return {
+    "vsphere:vsphereServer": { value: `127.0.0.1:${sim.port}` },
+    "vsphere:user": { value: sim.user },
+    "vsphere:password": { value: sim.password, secret: true },
+    "vsphere:allowUnverifiedSsl": { value: "true" },
+  };
+}
+
+/**
+ * One resource operation at a time (`pulumi up --parallel 1`): a vcsim gap. The provider waits for
+ * its tasks on the session's one PropertyCollector (terraform-provider-vsphere
+ * vsphere/internal/helper/virtualmachine/virtual_machine_helper.go, Clone: task.WaitForResultEx,
+ * govmomi object/task.go: "the same PropertyCollector instance in each call"), so with the engine's
+ * default parallelism several WaitForUpdatesEx calls are pending on one collector at once. vCenter
+ * answers each from the version it is given; vcsim v0.46.3 (simulator/property_collector.go,
+ * WaitForUpdatesEx) hands the collector's pending updates to whichever call takes them first
+ * (`pc.updates = nil`), so the other clones' waits never see their task finish and `pulumi up` hangs
+ * (10 of 20 VMs cloned, then nothing for 10 minutes, measured).
+ */
+export const VCSIM_PARALLEL = 1;
+
+/** The variable naming a pulumi-resource-vsphere 4.17.0 binary (named as lab/build-tools.sh names a tool's binary); the lab cannot build it (lab/README.md). */
+export const VSPHERE_PROVIDER_ENV = "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_VSPHERE";
+
+/** govc prints an array property as `{ _value: [...] }`. */
+export const arrayOf = (x: any): any[] => (Array.isArray(x) ? x : (x?._value ?? [])); // eslint-disable-line @typescript-eslint/no-explicit-any

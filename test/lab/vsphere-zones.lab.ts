@@ -28,16 +28,13 @@ import { inlineStack } from "./engine";
 import { labDecisions } from "./stack";
 import { Parts, ROOT, Tool, resolveTools } from "./tools";
 import { LayerVm, VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer, standInGuestinfo } from "./vsphere-readback";
-import { VcsimCluster, engineWithVsphere, govcClient, stackVsphere, startVcsim, vcsimInventory } from "./vcsim";
+import { VCSIM_PARALLEL, VSPHERE_PROVIDER_ENV, VcsimCluster, arrayOf, engineWithVsphere, govcClient, stackVsphere, startVcsim, vcsimInventory, vcsimProviderConfig } from "./vcsim";
 import { loadFlatConfig } from "../../src/plan/plan";
 import { checkInfrastructure } from "../../src/stack";
 
 const log = (s: string) => console.log(`      ${s}`);
-const PROVIDER_ENV = "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_VSPHERE";
-/** One resource operation at a time: the vcsim gap vsphere.lab.ts describes (VCSIM_PARALLEL). */
-const VCSIM_PARALLEL = 1;
+const PROVIDER_ENV = VSPHERE_PROVIDER_ENV;
 const STACK = "zones";
-const arrayOf = (x: any): any[] => (Array.isArray(x) ? x : (x?._value ?? [])); // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describe("real-systems lab: zones and GPU workers on vcsim (the stand-in for vCenter, ESXi and the GPUs)", function () {
   this.timeout(0);
@@ -140,12 +137,7 @@ describe("real-systems lab: zones and GPU workers on vcsim (the stand-in for vCe
       if (!sim || !tools.pulumi?.path || !tools.govc?.path) return;
       const engine = await engineWithVsphere(path.join(dir, "engine-vsphere"), tools.pulumi.path, providerBin, PROVIDER_ENV, log);
       stack = await inlineStack(engine, "lab-vsphere-zones", STACK, program());
-      await stack.setAllConfig({
-        "vsphere:vsphereServer": { value: `127.0.0.1:${sim.port}` },
-        "vsphere:user": { value: sim.user },
-        "vsphere:password": { value: sim.password, secret: true },
-        "vsphere:allowUnverifiedSsl": { value: "true" },
-      });
+      await stack.setAllConfig(vcsimProviderConfig(sim));
     });
 
     it("pulumi up over three compute clusters, read back with govc: each VM in its zone's cluster, pool, datastore and network on its host; each GPU worker with its host's A100 by passthrough, memory reserved and locked, EFI, the MMIO window; DRS groups and rules in each cluster", async function () {

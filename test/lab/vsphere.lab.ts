@@ -40,32 +40,11 @@ import { kubeadmClusterSpec } from "../../components/stack/kubeadm-on-vsphere";
 import { GUESTINFO_KEY_NAMES, LayerVm, VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer, standInGuestinfo } from "./vsphere-readback";
 import { Parts, ROOT, Tool, resolveTools } from "./tools";
 import { rebootReasons } from "../../src/plan/compare/reboot";
-import { devVsphere, engineWithVsphere, govcClient, startVcsim } from "./vcsim";
+import { VCSIM_PARALLEL, VSPHERE_PROVIDER_ENV, arrayOf, devVsphere, engineWithVsphere, govcClient, startVcsim, vcsimProviderConfig } from "./vcsim";
 
 const log = (s: string) => console.log(`      ${s}`);
 
-/**
- * A pulumi-resource-vsphere binary (the version the binding pins, 4.17.0), named as lab/build-tools.sh
- * names a tool's binary (VSPHERE_SPARK_LAB_<BINARY>). build-tools.sh does not build it: its Go modules
- * are not served here (lab/README.md).
- */
-const PROVIDER_ENV = "VSPHERE_SPARK_LAB_PULUMI_RESOURCE_VSPHERE";
-
-/**
- * One resource operation at a time (`pulumi up --parallel 1`): a vcsim gap. The provider waits for
- * its tasks on the session's one PropertyCollector (terraform-provider-vsphere
- * vsphere/internal/helper/virtualmachine/virtual_machine_helper.go, Clone: task.WaitForResultEx,
- * govmomi object/task.go: "the same PropertyCollector instance in each call"), so with the engine's
- * default parallelism several WaitForUpdatesEx calls are pending on one collector at once. vCenter
- * answers each from the version it is given; vcsim v0.46.3 (simulator/property_collector.go,
- * WaitForUpdatesEx) hands the collector's pending updates to whichever call takes them first
- * (`pc.updates = nil`), so the other clones' waits never see their task finish and `pulumi up` hangs
- * (10 of 20 VMs cloned, then nothing for 10 minutes, measured).
- */
-const VCSIM_PARALLEL = 1;
-
-/** govc prints an array property as `{ _value: [...] }`. */
-const arrayOf = (x: any): any[] => (Array.isArray(x) ? x : (x?._value ?? [])); // eslint-disable-line @typescript-eslint/no-explicit-any
+const PROVIDER_ENV = VSPHERE_PROVIDER_ENV;
 
 describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter and ESXi)", function () {
   this.timeout(0);
@@ -195,12 +174,7 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
         const engine = await engineWithVsphere(path.join(dir, "engine-vsphere"), tools.pulumi.path, providerBin, PROVIDER_ENV, log);
         stack = await inlineStack(engine, "lab-vsphere-layer", "dev", program());
         // The provider's configuration as Pulumi.dev.yaml gives it (vsphere:*), pointed at vcsim.
-        await stack.setAllConfig({
-          "vsphere:vsphereServer": { value: `127.0.0.1:${sim.port}` },
-          "vsphere:user": { value: sim.user },
-          "vsphere:password": { value: sim.password, secret: true },
-          "vsphere:allowUnverifiedSsl": { value: "true" },
-        });
+        await stack.setAllConfig(vcsimProviderConfig(sim));
       });
 
       it("pulumi up of the VM layer against vcsim, read back with govc: names, folder, pool, host pins, vCPU, memory, disks, NIC and MAC, guestinfo, DRS groups and rules", async function () {
@@ -441,6 +415,51 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
         // Worker B: no power-off, and the model says none (the power events of A show the check sees them).
         assert.deepEqual(real(b, "b"), { off: 0, on: 0 }, `${b.name}: a disk growth is applied hot`);
         assert.deepEqual(model(b), [], "the model says no reboot");
+      });
+
+      it("pulumi up --replace of one worker (re-bootstrapping it, as the README's steps say): the old VM is deleted before its replacement is cloned with the same name, MAC and guestinfo (before deleteBeforeReplace: the clone failed with DuplicateName); no other VM is replaced", async function () {
+        need(this, "VM layer --replace", ["pulumi", "vcsim", "govc"]);
+        if (!expected) throw new Error("the up before did not complete");
+        const worker = v.slots.filter((s) => s.role === "worker")[1];
+        // The VM's managed object reference: a new VM gets a new one (vcsim derives the instance UUID from the name).
+        const moref = () => (govc("find", "-json", "-i", `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, "-name", worker.name) as string[])[0];
+        const before = moref();
+        const urn = (await stack!.exportStack()).deployment.resources.find((r: { type: string; urn: string }) => r.type === "vsphere:index/virtualMachine:VirtualMachine" && r.urn.endsWith(`::${v.clusterName}-${worker.name}`))!.urn as string;
+        const steps: string[] = [];
+        const t0 = Date.now();
+        let out = "";
+        const up = await stack!
+          .up({
+            parallel: VCSIM_PARALLEL,
+            replace: [urn],
+            onOutput: (o) => {
+              out += o;
+              fs.appendFileSync(path.join(dir, "up-replace.log"), o);
+            },
+            onEvent: (e) => {
+              const m = e.resourcePreEvent?.metadata;
+              if (m && m.op !== "same") steps.push(`${m.op} ${m.urn.split("::").pop()}`);
+            },
+          })
+          .catch((e: Error) => e);
+        log(`up --replace ${worker.name}: ${((Date.now() - t0) / 1000).toFixed(0)} s, steps ${steps.join(", ")}${up instanceof Error ? `; FAILED: ${out.split("\n").filter((l) => /error/i.test(l)).slice(0, 3).join(" | ")}` : `, ${JSON.stringify(up.summary.resourceChanges)}`}`);
+        assert.ok(!(up instanceof Error), "the replacement succeeds");
+        const own = steps.filter((x) => x.endsWith(` ${v.clusterName}-${worker.name}`)).map((x) => x.split(" ")[0]);
+        // The engine's steps for a delete-before-replace: the old VM deleted, then its replacement created.
+        assert.ok(own.indexOf("delete-replaced") >= 0 && own.indexOf("delete-replaced") < own.indexOf("create-replacement"), `delete first: ${steps.join(", ")}`);
+        // Only that VM is replaced; its VM group follows the new VM's id in place.
+        assert.deepEqual(steps.filter((x) => /replace/.test(x) && !x.endsWith(` ${v.clusterName}-${worker.name}`)), [], steps.join(", "));
+        const after = moref();
+        assert.notEqual(after, before, "a new VM");
+        // The VMs read back as planned. Not the DRS groups: vcsim derives a VM's UUID from its path
+        // (govmomi simulator/virtual_machine.go, sha1UUID(VmPathName)), so the replacement has its
+        // predecessor's UUID, which is the provider's id: its VM group's virtualMachineIds do not change,
+        // and vcsim's group keeps the deleted VM's reference. In vCenter a new VM has a new UUID, and
+        // the engine updates its VM group in place after the create.
+        const vmsOnly = (l: VmLayer): VmLayer => ({ vms: l.vms, drs: { hostGroups: [], vmGroups: [], vmHostRules: [], antiAffinityRules: [] } });
+        const problems = compareVmLayer(vmsOnly(expected), observedVmLayer(client().reader, `/${v.inventory.datacenter}/vm/${v.inventory.folder}`, []));
+        assert.deepEqual(problems, [], problems.join("\n"));
+        log(`${worker.name}: ${before} → ${after}, the VMs read back as planned (same name, MAC and guestinfo)`);
       });
 
       it("pulumi destroy leaves nothing of the layer in vcsim (govc find); negative control: the same check before destroy lists it all", async function () {

@@ -49,7 +49,7 @@ import { LabVm, labVms, nodeObject } from "./nodes";
 import { EtcdLab, makeEtcdPki, sampler } from "./etcd-cluster";
 import { labStack, registration } from "./stack";
 import { Parts, ROOT, Tool, pick, resolveTools } from "./tools";
-import { govcClient, stackVsphere, startVcsim } from "./vcsim";
+import { VCSIM_PARALLEL, govcClient, stackVsphere, startVcsim, vcsimProviderConfig } from "./vcsim";
 import { VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer } from "./vsphere-readback";
 
 const log = (s: string) => console.log(`      ${s}`);
@@ -64,8 +64,6 @@ const PROVIDERS = {
 const NETNS_ENV = "VSPHERE_SPARK_LAB_NETNS";
 /** A host vcsim has from the start and the stack adds later (the 3 → 5 → 3 part). */
 const SPARE_HOST = { name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 };
-/** One resource operation at a time against vcsim (test/lab/vsphere.lab.ts, VCSIM_PARALLEL: a vcsim gap). */
-const VCSIM_PARALLEL = 1;
 
 /**
  * Whether this process is in a network namespace of the lab's own (lab/in-netns.sh): loopback is its
@@ -355,12 +353,7 @@ for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pu
     const config: Record<string, { value: string; secret?: boolean }> = {};
     for (const [k, value] of Object.entries(flat!.values)) config[k] = { value, ...(flat!.secretKeys.includes(k) ? { secret: true } : {}) };
     // The provider pointed at vcsim; its guest-network waits are what vcsim's stand-in guest answers.
-    Object.assign(config, {
-      "vsphere:vsphereServer": { value: `127.0.0.1:${sim.port}` },
-      "vsphere:user": { value: sim.user },
-      "vsphere:password": { value: sim.password, secret: true },
-      "vsphere:allowUnverifiedSsl": { value: "true" },
-    });
+    Object.assign(config, vcsimProviderConfig(sim));
     // The readiness gate's timeout: 10 minutes instead of 30, so that a lab run that goes wrong ends sooner.
     const k8sKey = "vsphere-spark:kubernetes";
     config[k8sKey] = { value: JSON.stringify({ ...JSON.parse(flat!.values[k8sKey] ?? "{}"), readinessTimeoutMinutes: 10 }) };

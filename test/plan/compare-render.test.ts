@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import { generatedStackText } from "../../bench/stacks";
 import { PlanDiff, diffPlans } from "../../src/plan/compare/diff";
 import { renderMermaid } from "../../src/plan/compare/mermaid";
@@ -259,8 +260,37 @@ describe("compare: the Markdown budget at 96 and 320 hosts with many warnings", 
       assert.equal((html.match(/<details>/g) ?? []).length, (html.match(/<\/details>/g) ?? []).length);
       if (omitted.length > 0) assert.match(markdown, /_Left out to fit the comment limit: /);
       else assert.ok(tables(html).find((x) => x.includes("<th>host</th>")), "the host table is there when nothing is left out");
+      // Every section is there: shedding detail was enough, no section left out.
+      assert.deepEqual(omitted, []);
     });
   }
+
+  it("96 hosts, a host inserted second in `hosts`: every later node's address is refused (475 refusals), shown as one kind: under the budget with nothing left out; the first refusals in full, the rest named; negative control: one warning per refusal (as before) is over the budget", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compare-96-insert-"));
+    try {
+      const text = generatedStackText(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"), 96);
+      const doc = YAML.parse(text);
+      const hosts = doc.config["vsphere-spark:hosts"] as { name: string }[];
+      hosts.splice(1, 0, { ...hosts[hosts.length - 1], name: "esxi-new.lab.local" });
+      const file = path.join(dir, "Pulumi.big96.yaml");
+      fs.writeFileSync(file, YAML.stringify(doc));
+      const d = diffPlans(p96, await planOf([], file));
+      const addresses = d.refusals.filter((r) => /^vsphere-spark:network\.addresses\./.test(r.path));
+      assert.ok(addresses.length > 400, `${addresses.length} address refusals`);
+      assert.equal(d.warnings.filter((w) => w.includes("vsphere-spark:network.addresses.<vm>")).length, 1, "one warning for the kind");
+      assert.ok(d.warnings.length <= 20, `${d.warnings.length} warnings`);
+      const { markdown, omitted } = renderDiffMarkdown(d);
+      assert.ok(markdown.length <= MARKDOWN_BUDGET, `${markdown.length} > ${MARKDOWN_BUDGET}`);
+      assert.deepEqual(omitted, []);
+      assert.ok(markdown.includes(`\`${addresses[0].path}\`: ${addresses[0].message.split("\n")[0]}`), "the first refusal in full");
+      assert.match(markdown, new RegExp(`… and ${addresses.length - 3} more of \`vsphere-spark:network\.addresses\.<vm>\``));
+      // Negative control: a warning per refusal, as before grouping, cannot fit.
+      const ungrouped = { ...d, warnings: [...d.warnings, ...d.refusals.map((r) => `refused: \`${r.path}\` ${r.message}`)] };
+      assert.ok(renderDiffMarkdownAt(ungrouped, 5).length > MARKDOWN_BUDGET, "one warning per refusal is over the budget");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("negative control: the check of whole sections sees a section cut in the middle", () => {
     const d = diffPlans(p96, hurt(p96));

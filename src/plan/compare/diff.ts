@@ -11,7 +11,7 @@ import { Plan } from "../plan";
 import { ChangedPath, Classification, classify } from "./replacement";
 import { REBOOT_SOURCE, rebootReasons } from "./reboot";
 import { PROVIDER_SOURCE, ProviderChange, diffProviders } from "./provider";
-import { ProgramNote, Refusal, runProgramNotes, runProgramRules } from "./program-rules";
+import { ProgramNote, Refusal, groupRefusals, runProgramNotes, runProgramRules } from "./program-rules";
 import { Contents, FirstBootChange, diffFirstBoot } from "./first-boot";
 
 export const SECRET = "[secret]";
@@ -791,7 +791,16 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
   const warnings: string[] = [];
   const vmOf = (c: ResourceChange) => c.vm ?? c.name;
   const roleOf = (c: ResourceChange) => (vb.get(vmOf(c)) ?? va.get(vmOf(c)))?.role;
-  for (const r of refusals) warnings.push(`refused: \`${r.path}\` ${r.message} (${r.rule}${r.enforcedByProgram ? "; pulumi up refuses it" : ""})`);
+  // Program refusals, one warning per kind (a host inserted early refuses every later node's address: one line).
+  for (const g of groupRefusals(refusals, new Set([...va.keys(), ...vb.keys()]))) {
+    const by = `${g.rule}${g.enforcedByProgram ? "; pulumi up refuses it" : ""}`;
+    const [first] = g.refusals;
+    warnings.push(
+      g.refusals.length === 1
+        ? `refused: \`${first.path}\` ${first.message} (${by})`
+        : `refused: \`${g.key}\` for ${g.refusals.length} keys (${list(g.refusals.map((r) => r.path.split(".").pop()!))}); the first: ${first.message} (${by})`,
+    );
+  }
   // Provider refusals, one warning per reason (a disk shrink on 1600 VMs is one line).
   const refusedBy = new Map<string, string[]>();
   for (const c of effective) for (const r of c.refused) refusedBy.set(r.replace(/\[\d+\]/g, "[*]"), [...(refusedBy.get(r.replace(/\[\d+\]/g, "[*]")) ?? []), vmOf(c)]);

@@ -120,3 +120,34 @@ export function runProgramRules(base: Plan, head: Plan, ctx: RuleContext, rules:
   const enforced = new Set(all.filter((r) => r.enforcedByProgram).map((r) => r.path));
   return all.filter((r) => r.enforcedByProgram || !enforced.has(r.path));
 }
+
+/** Refusals of one kind: the same rule on keys that differ only in a VM name or an index. */
+export interface RefusalGroup {
+  /** The keys' shape, e.g. `vsphere-spark:network.addresses.<vm>`. */
+  key: string;
+  rule: string;
+  enforcedByProgram: boolean;
+  refusals: Refusal[];
+}
+
+/**
+ * Groups refusals by rule and key shape (an index as `[*]`, a VM name as `<vm>`), in first-seen
+ * order: a host inserted early in `hosts` refuses every later node's address change, one refusal per
+ * node (hundreds on a large stack); the report shows each group once, so its length is bounded by the
+ * number of kinds, not of nodes.
+ */
+export function groupRefusals(refusals: readonly Refusal[], vmNames: ReadonlySet<string>): RefusalGroup[] {
+  const groups = new Map<string, RefusalGroup>();
+  for (const r of refusals) {
+    const key = r.path
+      .replace(/\[\d+\]/g, "[*]")
+      .split(".")
+      .map((seg) => (vmNames.has(seg) ? "<vm>" : seg))
+      .join(".");
+    const id = `${r.rule}\u0000${key}`;
+    const g = groups.get(id) ?? { key, rule: r.rule, enforcedByProgram: r.enforcedByProgram, refusals: [] };
+    g.refusals.push(r);
+    groups.set(id, g);
+  }
+  return [...groups.values()];
+}

@@ -6,6 +6,11 @@
  */
 import { HostChange, PlanDiff, PropertyChange, ResourceChange, Survivability, isNoop } from "./diff";
 import { renderMermaid } from "./mermaid";
+import { groupRefusals } from "./program-rules";
+
+/** Refusals of one kind shown in full in the Markdown; the rest by key, at most REFUSED_KEYS_NAMED of them. */
+const REFUSALS_IN_FULL = 3;
+const REFUSED_KEYS_NAMED = 20;
 
 /** GitHub's limit for an issue or pull-request comment body, in characters. */
 export const GITHUB_COMMENT_LIMIT = 65536;
@@ -214,7 +219,20 @@ export function markdownSections(d: PlanDiff, level: DetailLevel): { name: strin
     add("replacements", [...lines, ""], true);
   }
   if (d.refusals.length > 0) {
-    add("refusals", ["#### Refused", "", ...d.refusals.map((r) => `- ${code(r.path)}: ${r.message} (${r.rule})`), ""], true);
+    // One block per kind (groupRefusals): its first refusals in full, the rest by key (capped), so the
+    // section's length is bounded by the kinds of refusal, not by the number of nodes.
+    const vmNames = new Set(d.vms.map((v) => v.name));
+    const lines = ["#### Refused", ""];
+    for (const g of groupRefusals(d.refusals, vmNames)) {
+      const full = g.refusals.slice(0, REFUSALS_IN_FULL);
+      lines.push(...full.map((r) => `- ${code(r.path)}: ${r.message} (${r.rule})`));
+      const rest = g.refusals.slice(REFUSALS_IN_FULL).map((r) => r.path);
+      if (rest.length > 0) {
+        const named = rest.slice(0, REFUSED_KEYS_NAMED).map(code).join(", ");
+        lines.push(`- … and ${rest.length} more of ${code(g.key)}, each refused the same way: ${named}${rest.length > REFUSED_KEYS_NAMED ? ` and ${rest.length - REFUSED_KEYS_NAMED} more` : ""}`);
+      }
+    }
+    add("refusals", [...lines, ""], true);
   }
   add("counts", [...mdTable(["create", "update", "reboot", "replace", "delete", "unchanged"], [[d.counts.create, d.counts.update, d.counts.reboot, d.counts.replace, d.counts.delete, d.counts.unchanged].map(String)]), ""], true);
 

@@ -435,7 +435,8 @@ export function zoneFailures(
     const restarted: string[] = [];
     const lost: string[] = [];
     for (const v of [...here].sort((a, b) => b.memoryMiB - a.memoryMiB || b.cpus - a.cpus || (a.name < b.name ? -1 : 1))) {
-      const target = opts.pinned ? undefined : survivors.find((f) => f.mem >= v.memoryMiB && f.cpu >= v.cpus);
+      // A GPU worker's passthrough devices are its host's: it cannot restart anywhere else (gpu.ts).
+      const target = opts.pinned || v.gpus ? undefined : survivors.find((f) => f.mem >= v.memoryMiB && f.cpu >= v.cpus);
       if (!target) {
         lost.push(v.name);
         continue;
@@ -461,7 +462,7 @@ export function zoneFailures(
 /** "zone a fails: ..." in words. */
 export function describeZoneFailure(f: ZoneFailure): string {
   const parts: string[] = [];
-  if (f.lost.length > 0) parts.push(`${f.lost.length} of its ${f.vms.length} VMs stay down until it returns (HA restarts VMs only inside their compute cluster${f.restarted.length > 0 ? ", and the other zones' hosts there have no room for these" : ""})`);
+  if (f.lost.length > 0) parts.push(`${f.lost.length} of its ${f.vms.length} VMs stay down until it returns (HA restarts VMs only inside their compute cluster${f.restarted.length > 0 ? ", and the other zones' hosts there have no room for these, or they are GPU workers bound to their hosts by PCI passthrough" : ""})`);
   if (f.restarted.length > 0) parts.push(`${f.restarted.length} VMs restart on the other zones' hosts of the same compute cluster`);
   if (f.controlPlane) parts.push(`control plane ${f.controlPlane.running} of ${f.controlPlane.total} running (${f.controlPlane.quorum ? "quorum holds" : "etcd quorum LOST: the API stops"})`);
   if (f.endpointDown) parts.push("API endpoint down: the load-balancer VM is in this zone");

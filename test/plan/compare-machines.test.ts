@@ -4,10 +4,11 @@
  * (cited in src/plan/compare/reboot.ts, provider.ts, diff.ts, program-rules.ts, first-boot.ts).
  */
 import * as assert from "node:assert/strict";
-import { PlanDiff, diffPlans, quorumCheck } from "../../src/plan/compare/diff";
+import * as path from "node:path";
+import { PlanDiff, diffPlans, quorumCheck, survivability } from "../../src/plan/compare/diff";
 import { renderDiffMarkdown, renderDiffText } from "../../src/plan/compare/render";
 import { Plan } from "../../src/plan/plan";
-import { contentsOf, planOf, variant } from "./compare/stacks";
+import { ROOT, contentsOf, planOf, variant } from "./compare/stacks";
 import { runProgramRules, versionSkewRule } from "../../src/plan/compare/program-rules";
 
 const VM = "vsphere:index/virtualMachine:VirtualMachine";
@@ -415,5 +416,20 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.equal(diffPlans(base, head).counts.reboot, 0);
     h.memory = 65536;
     assert.equal(diffPlans(base, head).counts.reboot, 1, "shrinking memory reboots even with hot-add");
+  });
+
+  it("GPU workers (PCI passthrough) are bound to their host: a failed host's GPU workers stay down, named, and do not decide N+1 (Pulumi.gpu.yaml); negative control: the same plan without pciDeviceIds restarts them on other hosts", async () => {
+    const p = await planOf([], path.join(ROOT, "Pulumi.gpu.yaml"));
+    const f = survivability(p).failures.find((x) => x.host === "esxi-03")!;
+    assert.deepEqual(f.boundToHost, ["esxi-03-gpu-worker-1", "esxi-03-gpu-worker-2"]);
+    assert.ok(!f.unplaced.some((n) => /gpu/.test(n)), f.unplaced.join(", "));
+    assert.ok(survivability(p).notes.some((n) => /4 GPU workers have PCI passthrough devices, bound to their hosts/.test(n)));
+    assert.match(renderDiffText(diffPlans(p, p)), /esxi-03 fails: .*2 GPU workers down with it \(PCI passthrough binds them to the host/);
+    // Negative control: without passthrough devices the same VMs are placed on the survivors like any other.
+    const q = JSON.parse(JSON.stringify(p)) as Plan;
+    for (const r of q.resources) delete (r.inputs as { pciDeviceIds?: unknown }).pciDeviceIds;
+    const g = survivability(q).failures.find((x) => x.host === "esxi-03")!;
+    assert.equal(g.boundToHost, undefined);
+    assert.ok(!g.unplaced.some((n) => /gpu/.test(n)), `restarted on the survivors: ${g.unplaced.join(", ")}`);
   });
 });

@@ -17,6 +17,7 @@ import {
   labelValueProblem,
   planZonedDrsRules,
   zoneFailures,
+  describeZoneFailure,
 } from "../../components/vsphere/zones";
 import { executorsPerZone, executorZoneFields } from "../../components/spark/zones";
 import { isKubeletSettableLabel } from "../../components/cluster/kubeadm";
@@ -127,6 +128,15 @@ describe("failure domains: pure rules", () => {
     // Two of three control planes in one zone: its failure loses quorum.
     const two = zoneFailures([zone("a", "A", ["a1", "b1"]), zone("c", "C", ["c1"])], hosts, slots, oc);
     assert.deepEqual(two[0].controlPlane, { running: 1, total: 3, quorum: false });
+    // A GPU worker (PCI passthrough: its host's devices) stays down with its zone even where HA restarts the rest.
+    const gpu = { ...slot("a1-gpu", "a1", "worker", 8, 65536), gpus: { pciIds: ["0000:3b:00.0"], models: ["A100-80GB"], count: 1, mmioSizeGiB: 256 } };
+    const withGpu = zoneFailures([zone("a", "A", ["a1"]), zone("b", "A", ["b1"]), zone("c", "A", ["c1"])], hosts, [...slots, gpu], oc, { endpointKind: "haproxy" });
+    assert.deepEqual(withGpu[0].lost, ["a1-gpu"]);
+    assert.deepEqual(withGpu[0].restarted, ["a1-cp", "a1-lb", "a1-w"]);
+    assert.match(describeZoneFailure(withGpu[0]), /1 of its 4 VMs stay down.*GPU workers bound to their hosts by PCI passthrough/);
+    // Negative control: the same VM without passthrough devices restarts with the others.
+    const { gpus: _g, ...plain } = gpu;
+    assert.deepEqual(zoneFailures([zone("a", "A", ["a1"]), zone("b", "A", ["b1"]), zone("c", "A", ["c1"])], hosts, [...slots, plain], oc)[0].lost, []);
   });
 
   it("executors per zone: pinned, spread required (a full small zone holds the others back: the scheduler's skew rule), preferred, any", () => {

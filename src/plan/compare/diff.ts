@@ -99,6 +99,11 @@ export interface HostFailure {
   unplaced: string[];
   /** Of `unplaced`, the VMs a required (mandatory) DRS rule keeps from every surviving host. */
   heldByRule?: string[];
+  /**
+   * VMs with PCI passthrough devices (GPU workers): bound to the failed host, down until it returns.
+   * Not in `unplaced`: no amount of room elsewhere would restart them, so they do not decide N+1.
+   */
+  boundToHost?: string[];
   /** The restarted VMs need more vCPU than the surviving hosts' logical cores (they run, over-committed). */
   cpuOvercommitted: boolean;
   /** Control-plane members left running while the failed host's VMs restart, of the total. */
@@ -419,6 +424,15 @@ export function survivability(p: Plan): Survivability {
   const must = mustRules(p);
   const cps = p.hosts.flatMap((h) => h.vms.filter((v) => v.role === "control-plane").map((v) => ({ v, host: h.id })));
   const lbs = p.hosts.flatMap((h) => h.vms.filter((v) => v.role === "load-balancer").map((v) => ({ v, host: h.id })));
+  // A VM with PCI passthrough devices (pciDeviceIds: the host's own devices, by id) cannot be restarted
+  // on another host: vSphere HA and vMotion need the device on the target, and these ids are this
+  // host's (fixed DirectPath I/O, VirtualPCIPassthroughDeviceBackingInfo: terraform-provider-vsphere
+  // vsphere/internal/virtualdevice/virtual_machine_device_subresource.go, modifyVirtualPciDevices).
+  const passthrough = new Set(
+    p.resources
+      .filter((r) => isVmType(r.type) && ((r.inputs as { pciDeviceIds?: unknown[] }).pciDeviceIds ?? []).length > 0)
+      .map((r) => vmName(r)),
+  );
   for (const failed of p.hosts) {
     if (failed.vms.length === 0) continue;
     // vSphere HA restarts VMs inside their compute cluster only (hosts of a zoned plan carry it).
@@ -427,7 +441,8 @@ export function survivability(p: Plan): Survivability {
       .map((h) => ({ id: h.id, cpu: h.cpuThreads * oc.cpu - h.allocated.cpus, mem: h.memoryMiB * oc.memory - h.allocated.memoryMiB, vms: new Set(h.vms.map((v) => v.name)) }));
     const unplaced: string[] = [];
     const heldByRule: string[] = [];
-    for (const v of [...failed.vms].sort((a, b) => b.memoryMiB - a.memoryMiB || b.cpus - a.cpus)) {
+    const boundToHost = failed.vms.filter((v) => passthrough.has(v.name)).map((v) => v.name);
+    for (const v of [...failed.vms].filter((x) => !passthrough.has(x.name)).sort((a, b) => b.memoryMiB - a.memoryMiB || b.cpus - a.cpus)) {
       const allowedHosts = must.pinned.get(v.name);
       const apartFrom = must.apart.filter((g) => g.includes(v.name)).flat();
       const allowed = free.filter((f) => (!allowedHosts || allowedHosts.has(f.id)) && !apartFrom.some((o) => o !== v.name && f.vms.has(o)));
@@ -453,6 +468,7 @@ export function survivability(p: Plan): Survivability {
       vms: failed.vms.map((v) => v.name),
       unplaced,
       ...(heldByRule.length > 0 ? { heldByRule } : {}),
+      ...(boundToHost.length > 0 ? { boundToHost } : {}),
       cpuOvercommitted: free.some((x) => x.cpu < 0),
       loadBalancerDown: lbs.length === 1 && lbs[0].host === failed.id,
     };
@@ -471,6 +487,7 @@ export function survivability(p: Plan): Survivability {
     notes.push(`the single load-balancer VM ${lbs[0].v.name} (${lbs[0].host}) is the API endpoint: the API is unreachable while HA restarts it`);
   }
   if (must.pinned.size > 0) notes.push(`${must.pinned.size} VMs are held to their hosts by required (mandatory) DRS rules: vSphere HA does not restart them elsewhere`);
+  if (passthrough.size > 0) notes.push(`${passthrough.size} GPU workers have PCI passthrough devices, bound to their hosts: when a host fails, its GPU workers stay down until it returns (not counted against N+1)`);
   if (oc.cpu > 1 || oc.memory > 1) notes.push(`capacity counted with the stack's overcommit (vCPU × ${oc.cpu}, memory × ${oc.memory})`);
   return { nPlusOne: failures.every((x) => x.unplaced.length === 0), failures, notes };
 }

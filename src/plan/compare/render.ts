@@ -59,6 +59,7 @@ function survivalLines(s: Survivability): string[] {
   const out: string[] = [];
   for (const f of s.failures) {
     const parts = [f.unplaced.length === 0 ? `its ${f.vms.length} VMs restart on the others` : `${f.unplaced.length} of its ${f.vms.length} VMs cannot restart (${f.unplaced.join(", ")})`];
+    if (f.boundToHost?.length) parts.push(`${f.boundToHost.length} GPU workers down with it (PCI passthrough binds them to the host: ${f.boundToHost.join(", ")})`);
     if (f.cpuOvercommitted) parts.push("vCPU over-committed meanwhile");
     if (f.controlPlaneLeft) parts.push(`control plane ${f.controlPlaneLeft.running} of ${f.controlPlaneLeft.total} running (${f.controlPlaneLeft.quorum ? "quorum holds" : "quorum lost"})`);
     if (f.loadBalancerDown) parts.push("API endpoint down until the load balancer restarts");

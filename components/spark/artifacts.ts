@@ -32,6 +32,8 @@ export interface SparkPlanSection {
     perGpu: { cores: number; memoryMiB: number };
     utilization: { gpusRequested: number; gpusTotal: number; ofGpus: number } & Pick<ExecutorSizing["utilization"], "cpu" | "memory">;
     notes: string[];
+    /** GPU executors per zone (the application's zone placement applies to them), when the cluster has zones. */
+    zones?: { perZone: Record<string, number>; pending: number; note?: string };
   };
   /** Executors per zone (components/spark/zones.ts), when the cluster has zones. */
   zones?: ZoneDistribution;
@@ -57,6 +59,7 @@ export function planSection(plan: SparkPlan): SparkPlanSection {
           perGpu: g.perGpu,
           utilization: { ...g.utilization, cpu: g.sizing.utilization.cpu, memory: g.sizing.utilization.memory },
           notes: g.notes,
+          ...(g.zones ? { zones: g.zones } : {}),
         },
       }
     : {};

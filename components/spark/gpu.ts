@@ -110,6 +110,11 @@ export function defaultTaskGpuAmount(cores: number, gpusPerExecutor: number): nu
 export interface GpuSizing {
   /** The CPU and memory sizing of a GPU executor (sizing.ts on the GPU workers). */
   sizing: ExecutorSizing;
+  /**
+   * With zones: the GPU executors per zone as the scheduler places them (the application's zone
+   * placement applies to them too: the GPU template keeps the zone fields), and how many stay Pending.
+   */
+  zones?: { perZone: Record<string, number>; pending: number; note?: string };
   executorsPerNode: number;
   gpusPerExecutor: number;
   taskGpuAmount: number;

@@ -2,6 +2,7 @@
  * The Spark layer's decisions in one value: effective worker shape, sizing, names and the Spark
  * properties. Everything else (manifests, commands, artifacts, the component) renders this.
  */
+import { executorsPerZone } from "./zones";
 import { SparkNames, sparkConf, sparkNames } from "./conf";
 import type { SparkSettings } from "./settings";
 import { ExecutorSizing, PlatformPod, SizingError, SizingPolicy, WorkerShape, sizeExecutors } from "./sizing";
@@ -68,7 +69,33 @@ export function planSpark(settings: SparkSettings, workers: WorkerShape): SparkP
   if (settings.gpu) {
     // The key that adds GPU workers is the back end's own (WorkerPool.gpuWorkersKey): the Spark layer names it, never guesses it.
     if (!workers.gpuWorkers) throw new SizingError(`GPU executors are asked for (spark.gpu) but the cluster has no GPU workers${workers.gpuWorkersKey ? `: add them with ${workers.gpuWorkersKey}` : ""}`, "gpu");
-    gpu = sizeGpuExecutors(workers.gpuWorkers, { ...sizingPolicy(settings), platformPods: [] }, settings.gpu);
+    gpu = sizeZonedGpuExecutors(workers.gpuWorkers, settings);
   }
   return { settings, workers: w, names: sparkNames(settings), sizing, conf: sparkConf(settings, sizing), ...(gpu ? { gpu } : {}) };
 }
+
+/**
+ * GPU executors under the application's zone placement: the GPU executor template keeps the zone
+ * fields of the executor template (gpuExecutorPodTemplate), so pinned to a zone they can only run on
+ * that zone's GPU workers (none there: refused, naming spark.placement.zone), and spread over zones
+ * they spread over the zones that have GPU workers (the scheduler's domains are the nodes the pod's
+ * node selector admits: nodeAffinityPolicy Honor, the default).
+ */
+function sizeZonedGpuExecutors(gw: NonNullable<WorkerShape["gpuWorkers"]>, settings: SparkSettings): GpuSizing {
+  const policy = { ...sizingPolicy(settings), platformPods: [] };
+  const zones = gw.zones?.filter((z) => z.workers > 0);
+  if (!zones) return sizeGpuExecutors(gw, policy, settings.gpu!);
+  const pinned = settings.placement.zone;
+  if (pinned !== undefined && !zones.some((z) => z.name === pinned)) {
+    throw new SizingError(
+      `GPU executors are pinned to zone ${pinned} (spark.placement.zone), which has no GPU workers (they are in ${zones.map((z) => z.name).join(", ")}): they would never be scheduled; pin the application to one of those zones, or leave it unpinned`,
+      "placement.zone",
+    );
+  }
+  const inScope = pinned !== undefined ? zones.filter((z) => z.name === pinned) : zones;
+  const gpu = sizeGpuExecutors({ ...gw, count: inScope.reduce((n, z) => n + z.workers, 0) }, policy, settings.gpu!);
+  const dist = executorsPerZone(zones, gpu.executorsPerNode, gpu.sizing.executor.instances, settings.placement);
+  if (dist.pending > 0) gpu.notes.push(`GPU executors: ${dist.pending} stay Pending (${dist.note})`);
+  return { ...gpu, zones: { perZone: dist.perZone, pending: dist.pending, ...(dist.note ? { note: dist.note } : {}) } };
+}
+

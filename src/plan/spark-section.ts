@@ -38,6 +38,7 @@ export function renderSparkSection(s: SparkPlanSection, w: WorkerShape): string 
       `  GPU executors: spark.executor.instances=${gc["spark.executor.instances"]}  spark.executor.cores=${gc["spark.executor.cores"]}  spark.executor.memory=${gc["spark.executor.memory"]}  spark.executor.resource.gpu.amount=${gc["spark.executor.resource.gpu.amount"]}  spark.task.resource.gpu.amount=${gc["spark.task.resource.gpu.amount"]}`,
       `  GPU executor pod: cpu ${g.executorPod.cpuRequest}, memory ${g.executorPod.memoryMiB} MiB, limits ${Object.entries(g.executorPod.limits).map(([k, v]) => `${k}=${v}`).join(", ")}; ${g.executorsPerNode} per GPU worker; per GPU ${g.perGpu.cores} cores / ${g.perGpu.memoryMiB} MiB; ${g.tasksPerExecutor.tasks} tasks at once (limited by ${g.tasksPerExecutor.limitedBy})`,
       `  GPU utilization: ${g.utilization.gpusRequested} of ${g.utilization.gpusTotal} GPUs (${pct(g.utilization.ofGpus)}); CPU ${pct(g.utilization.cpu.ofAllocatable)} and memory ${pct(g.utilization.memory.ofAllocatable)} of the GPU workers' allocatable`,
+      ...(g.zones ? [`  GPU executors per zone: ${Object.entries(g.zones.perZone).map(([z, n]) => `${z} ${n}`).join(", ")}${g.zones.pending > 0 ? `; ${g.zones.pending} Pending` : ""}`] : []),
       ...g.notes.map((n) => `  note: ${n}`),
     );
   }

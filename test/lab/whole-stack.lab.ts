@@ -718,6 +718,16 @@ for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pu
       await etcd.startCluster(cps3.map((c) => c.address));
       const alive = () => [...etcd!.procs.entries()].filter(([, p]) => p.exitCode === null).map(([a]) => a);
       const quorum = sampler(etcd, alive);
+      // The API at the endpoint, sampled beside etcd's quorum throughout both updates.
+      const api = { samples: 0, down: [] as string[], on: true };
+      const apiLoop = (async () => {
+        while (api.on) {
+          api.samples++;
+          const r = await cp!.admin.get<string>("/readyz").catch((e: Error) => e.message);
+          if (r !== "ok") api.down.push(`${new Date().toISOString()} ${String(r).slice(0, 120)}`);
+          await new Promise((res) => setTimeout(res, 200));
+        }
+      })();
       const names = async () => (await etcd!.members(alive()[0])).map((m) => m.name ?? `(unstarted ${m.ID})`).sort();
       const setAll = async (count: number) => {
         for (const kv of sets(count)) {
@@ -771,9 +781,12 @@ for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pu
         log(`leaving ${leaving.map((l) => l.name).join(", ")}: each member removed and Node deleted before its VM; ${whole.why}`);
       } finally {
         await quorum.stop();
+        api.on = false;
+        await apiLoop;
       }
-      log(`etcd quorum: ${quorum.samples} samples, lost ${quorum.lost.length} times`);
+      log(`etcd quorum: ${quorum.samples} samples, lost ${quorum.lost.length} times; the API's /readyz: ${api.samples} samples, failed ${api.down.length} times`);
       assert.deepEqual(quorum.lost, []);
+      assert.deepEqual(api.down, [], "the API at the endpoint answered throughout");
     });
 
   }

@@ -20,6 +20,7 @@ import {
   describeZoneFailure,
 } from "../../components/vsphere/zones";
 import { executorsPerZone, executorZoneFields } from "../../components/spark/zones";
+import { planSpark } from "../../components/spark/plan";
 import { isKubeletSettableLabel } from "../../components/cluster/kubeadm";
 import type { VmSlot } from "../../components/vsphere/placement";
 import { zoneWarnings } from "../../src/plan/compare/diff";
@@ -303,3 +304,34 @@ describe("failure domains: plan --compare", () => {
     assert.ok(zoneWarnings(base, lost).includes("zone a fails: etcd quorum LOST"));
   });
 });
+
+describe("failure domains and GPU executors: the application's zone placement applies to them (the GPU template keeps its zone fields)", () => {
+  const gpuPlan = (placement: Record<string, unknown>) =>
+    decide((c) => (c[K("spark")] = { ...c[K("spark")], placement }));
+  it("spread (the example stack): GPU executors over the zones that have GPU workers, 2 and 2", () => {
+    const d = gpuPlan({ zoneSpread: "required" });
+    assert.deepEqual(d.errors, []);
+    const v = d.decisions!;
+    assert.deepEqual(v.cluster.workerPool.gpuWorkers?.zones?.map((z) => [z.name, z.workers]), [["zone-a", 0], ["zone-b", 2], ["zone-c", 2]]);
+    const g = planSpark(v.spark, v.cluster.workerPool).gpu!;
+    assert.equal(g.sizing.executor.instances, 4);
+    assert.deepEqual(g.zones, { perZone: { "zone-b": 2, "zone-c": 2 }, pending: 0 });
+  });
+  it("pinned to a zone with GPU workers: only that zone's GPU workers count (2 executors, not 4)", () => {
+    const d = gpuPlan({ zone: "zone-b", zoneSpread: "none" });
+    assert.deepEqual(d.errors, []);
+    const g = planSpark(d.decisions!.spark, d.decisions!.cluster.workerPool).gpu!;
+    assert.equal(g.sizing.executor.instances, 2);
+    assert.deepEqual(g.zones?.perZone, { "zone-b": 2, "zone-c": 0 });
+  });
+  it("pinned to a zone without GPU workers: refused naming spark.placement.zone (the executors would never be scheduled); negative control: the same stack without spark.gpu is fine", () => {
+    const d = gpuPlan({ zone: "zone-a", zoneSpread: "none" });
+    assert.ok(has(d.errors, K("spark.placement.zone"), /pinned to zone zone-a .*no GPU workers \(they are in zone-b, zone-c\): they would never be scheduled/), JSON.stringify(d.errors));
+    const noGpu = decide((c) => {
+      const { gpu: _g, ...rest } = c[K("spark")];
+      c[K("spark")] = { ...rest, placement: { zone: "zone-a", zoneSpread: "none" } };
+    });
+    assert.deepEqual(noGpu.errors, []);
+  });
+});
+

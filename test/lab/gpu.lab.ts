@@ -26,9 +26,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { StackDecisions } from "../../src/config/decisions";
-import { SparkPlan, planSpark } from "../../components/spark/plan";
-import { podTemplate, SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
-import { gpuExecutorPodTemplate } from "../../components/spark/gpu";
+import { planSpark } from "../../components/spark/plan";
 import { Api, ControlPlane, waitFor } from "./control-plane";
 import { parseAllDocuments } from "yaml";
 import { LabVm, addOnWorkloads, nodeObject } from "./nodes";
@@ -39,7 +37,7 @@ import { startSubmit, stopSubmit, tail } from "./spark-submit";
 import { sparkArtifacts } from "../../components/spark/artifacts";
 import { submitArgs, k8sMaster } from "../../components/spark/submit";
 import { CLIENT_BLOCK_MANAGER_PORT, CLIENT_DRIVER_PORT } from "../../components/spark/conf";
-import { scheduleExecutors, sparkPods } from "./spark-pods";
+import { gpuExecutor, gpuNode, scheduleExecutors, sparkPods } from "./spark-pods";
 import { labDecisions, registration } from "./stack";
 import { quantityMiB } from "../../components/quantity";
 
@@ -48,20 +46,6 @@ const NS = "spark";
 const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
 type Pod = Record<string, any>;
 
-
-/** The Node a GPU worker registers: its rendered labels and taints, and the GPU count the device plugin advertises. */
-function gpuNode(base: Pod, reg: Registration, gpus: number): Pod {
-  return {
-    ...base,
-    metadata: { ...base.metadata, labels: { ...base.metadata.labels, ...reg.labels } },
-    spec: { ...base.spec, taints: [...(base.spec.taints ?? []), ...reg.taints] },
-    status: {
-      ...base.status,
-      capacity: { ...base.status.capacity, "nvidia.com/gpu": String(gpus) },
-      allocatable: { ...base.status.allocatable, "nvidia.com/gpu": String(gpus) },
-    },
-  };
-}
 
 /** A stack the GPU lab runs on: how its nodes register and what runs on them besides Spark. */
 interface GpuLabStack {
@@ -125,29 +109,6 @@ const TANZU_GPU: GpuLabStack = {
   workloads: (d) => addOnWorkloads(d.kubernetes, [GPU_OPERATOR_NFD_WORKER]),
 };
 
-/** A GPU executor as Spark 4 builds it from the plan (template + labels + requests + the GPU limit). */
-function gpuExecutor(plan: SparkPlan, app: string, i: number, opts: { template?: boolean } = {}): Pod {
-  const t = (opts.template === false ? podTemplate(plan, "executor") : gpuExecutorPodTemplate(podTemplate(plan, "executor") as Pod)) as Pod;
-  const g = plan.gpu!;
-  const req = g.sizing.executorPod;
-  return {
-    ...t,
-    metadata: { name: `${app}-exec-${i}`, namespace: NS, labels: { ...t.metadata.labels, "spark-role": "executor", [SPARK_APP_SELECTOR_LABEL]: app } },
-    spec: {
-      ...t.spec,
-      affinity: undefined,
-      volumes: undefined,
-      restartPolicy: "Never",
-      containers: [
-        {
-          name: t.spec.containers[0].name,
-          image: "lab.invalid/spark:stand-in",
-          resources: { requests: { cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi`, ...g.executorLimits } },
-        },
-      ],
-    },
-  };
-}
 
 for (const variant of [KUBEADM_GPU, TANZU_GPU]) describeGpuLab(variant);
 
@@ -196,7 +157,7 @@ function describeGpuLab(variant: GpuLabStack): void {
       const plan = planSpark(d.spark, d.cluster.workerPool);
       const n = plan.gpu!.sizing.executor.instances;
       assert.equal(n, 4);
-      const pods = await schedule(cp!.admin, Array.from({ length: n + 1 }, (_, i) => gpuExecutor(plan, "gpu-app", i + 1)), "gpu-app");
+      const pods = await schedule(cp!.admin, Array.from({ length: n + 1 }, (_, i) => gpuExecutor(plan, NS, "gpu-app", i + 1)), "gpu-app");
       const bound = pods.filter((p) => p.spec.nodeName);
       const pending = pods.filter((p) => !p.spec.nodeName);
       log(`GPU executors: ${bound.length} bound (${[...new Set(bound.map((p) => p.spec.nodeName))].join(", ")}), ${pending.length} Pending: ${pending.map((p) => p.status?.conditions?.[0]?.message).join("; ").slice(0, 200)}`);
@@ -210,7 +171,7 @@ function describeGpuLab(variant: GpuLabStack): void {
     it("negative control: the same executor without the GPU template (no toleration, no selector) never lands on a GPU worker", async function () {
       need(this, "GPU executors without the template");
       const plan = planSpark(d.spark, d.cluster.workerPool);
-      const pods = await schedule(cp!.admin, [gpuExecutor(plan, "gpu-untolerated", 1, { template: false })], "gpu-untolerated");
+      const pods = await schedule(cp!.admin, [gpuExecutor(plan, NS, "gpu-untolerated", 1, { template: false })], "gpu-untolerated");
       log(`without the GPU template: ${pods[0].spec.nodeName ? `bound to ${pods[0].spec.nodeName}` : "Pending"}: ${pods[0].status?.conditions?.[0]?.message ?? ""}`.slice(0, 240));
       assert.equal(pods[0].spec.nodeName, undefined);
       assert.match(pods[0].status.conditions[0].message, /untolerated taint.*nvidia\.com\/gpu|nvidia\.com\/gpu/);

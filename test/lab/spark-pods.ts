@@ -6,6 +6,8 @@ import { parseCpuMilli, quantityMiB } from "../../components/quantity";
 import type { PodRequest } from "../../components/spark/sizing";
 import type { SparkPlan } from "../../components/spark/plan";
 import { podTemplate, SPARK_APP_SELECTOR_LABEL } from "../../components/spark/podtemplates";
+import { gpuExecutorPodTemplate } from "../../components/spark/gpu";
+import type { Registration } from "./stack";
 import { type Api, waitFor } from "./control-plane";
 
 type Pod = Record<string, any>;
@@ -91,3 +93,46 @@ export async function scheduleExecutors(api: Api, namespace: string, pods: Pod[]
   await new Promise((r) => setTimeout(r, settleMs));
   return sparkPods(api, namespace, selector);
 }
+
+/** The Node a GPU worker registers: its rendered labels and taints, and the GPU count the device plugin advertises. */
+export function gpuNode(base: Pod, reg: Registration, gpus: number): Pod {
+  return {
+    ...base,
+    metadata: { ...base.metadata, labels: { ...base.metadata.labels, ...reg.labels } },
+    spec: { ...base.spec, taints: [...(base.spec.taints ?? []), ...reg.taints] },
+    status: {
+      ...base.status,
+      capacity: { ...base.status.capacity, "nvidia.com/gpu": String(gpus) },
+      allocatable: { ...base.status.allocatable, "nvidia.com/gpu": String(gpus) },
+    },
+  };
+}
+
+/**
+ * STAND-IN for spark-submit: a GPU executor as Spark 4 builds it from the plan (the GPU executor
+ * template, Spark's labels, the plan's requests and the `nvidia.com/gpu` limit); `template: false`
+ * uses the CPU executor template instead (the negative controls).
+ */
+export function gpuExecutor(plan: SparkPlan, namespace: string, app: string, i: number, opts: { template?: boolean } = {}): Pod {
+  const t = (opts.template === false ? podTemplate(plan, "executor") : gpuExecutorPodTemplate(podTemplate(plan, "executor") as Pod)) as Pod;
+  const g = plan.gpu!;
+  const req = g.sizing.executorPod;
+  return {
+    ...t,
+    metadata: { name: `${app}-exec-${i}`, namespace, labels: { ...t.metadata.labels, "spark-role": "executor", [SPARK_APP_SELECTOR_LABEL]: app } },
+    spec: {
+      ...t.spec,
+      affinity: undefined,
+      volumes: undefined,
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: t.spec.containers[0].name,
+          image: "lab.invalid/spark:stand-in",
+          resources: { requests: { cpu: req.cpuRequest, memory: `${req.memoryMiB}Mi` }, limits: { memory: `${req.memoryMiB}Mi`, ...g.executorLimits } },
+        },
+      ],
+    },
+  };
+}
+

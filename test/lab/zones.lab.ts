@@ -21,7 +21,7 @@ import { executorsPerZone } from "../../components/spark/zones";
 import { ControlPlane, waitFor, Api } from "./control-plane";
 import { LabVm, nodeObject } from "./nodes";
 import { Parts, Tool, pick, resolveTools } from "./tools";
-import { scheduleExecutors, sparkPods, standInExecutorPod } from "./spark-pods";
+import { gpuExecutor, gpuNode, scheduleExecutors, sparkPods, standInExecutorPod } from "./spark-pods";
 import { labDecisions, registration } from "./stack";
 import { startSubmit, stopSubmit, tail } from "./spark-submit";
 import { sparkArtifacts } from "../../components/spark/artifacts";
@@ -85,9 +85,12 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
       // What the kubelet registers with: its --node-labels, read from the rendered kubeadm configuration.
       Object.assign(node.metadata.labels, registration(artifacts.get(`kubeadm/${v.name}.yaml`)!).labels);
       // ... and its taints (the GPU workers' nvidia.com/gpu taint: CPU executors must stay off them).
-      const taints = registration(artifacts.get(`kubeadm/${v.name}.yaml`)!).taints;
+      const reg = registration(artifacts.get(`kubeadm/${v.name}.yaml`)!);
+      const taints = reg.taints;
       if (taints.length > 0) node.spec = { ...(node.spec ?? {}), taints: [...((node.spec?.taints as unknown[]) ?? []), ...taints] };
-      await cp.admin.post("/api/v1/nodes", node);
+      // A GPU worker advertises its GPUs as the NVIDIA device plugin would (nvidia.com/gpu).
+      const isGpu = taints.some((t) => t.key === "nvidia.com/gpu");
+      await cp.admin.post("/api/v1/nodes", isGpu ? gpuNode(node, { labels: {}, taints: [] }, d.cluster.workerPool.gpuWorkers!.gpusPerNode) : node);
     }
     const nodes = (await cp.admin.get("/api/v1/nodes")).items as Pod[];
     for (const n of nodes) nodeZone.set(n.metadata.name, n.metadata.labels[ZONE]);
@@ -205,6 +208,42 @@ describe("real-systems lab: zones (node labels from kubeadm's configuration, exe
         stopSubmit(proc);
         await clear(cp!.admin);
       }
+    });
+  }
+
+  // GPU executors (stand-ins as Spark builds them: gpuExecutor) under the application's zone
+  // placement: the GPU template keeps the zone fields, and the plan sizes them per zone
+  // (components/spark/plan.ts, sizeZonedGpuExecutors).
+  const gpuCases: { name: string; placement: Partial<SparkSettings["placement"]>; withoutZoneFields?: boolean }[] = [
+    { name: "spread required: over the zones with GPU workers", placement: { zoneSpread: "required" } },
+    { name: "pinned to zone-c: only zone-c's GPU workers", placement: { zone: "zone-c", zoneSpread: "none" } },
+    { name: "pinned to zone-c, the GPU template rendered without zone fields (negative control): not kept to zone-c", placement: { zone: "zone-c", zoneSpread: "none" }, withoutZoneFields: true },
+  ];
+  for (const c of gpuCases) {
+    it(`GPU executors, ${c.name}${c.withoutZoneFields ? "" : ", as the plan says"}`, async function () {
+      need(this, `GPU executors, ${c.name}`);
+      const settings = { ...d.spark, placement: { ...d.spark.placement, zoneSpread: "none", zone: undefined, ...c.placement } } as SparkSettings;
+      const plan = planSpark(settings, d.cluster.workerPool);
+      const g = plan.gpu!;
+      const n = g.sizing.executor.instances;
+      const app = `gpu-${gpuCases.indexOf(c)}`;
+      const noZones = { ...d.spark, placement: { ...d.spark.placement, zoneSpread: "none", zone: undefined } } as SparkSettings;
+      const templatePlan = c.withoutZoneFields ? { ...planSpark(noZones, d.cluster.workerPool), gpu: g } : plan;
+      const made = Array.from({ length: n + 1 }, (_, i) => gpuExecutor(templatePlan, NS, app, i + 1));
+      const pods = await scheduleExecutors(cp!.admin, NS, made, app);
+      const bound = pods.filter((p) => p.spec.nodeName);
+      const got: Record<string, number> = Object.fromEntries(Object.keys(g.zones!.perZone).map((z) => [z, 0]));
+      for (const p of bound) got[nodeZone.get(p.spec.nodeName)!] = (got[nodeZone.get(p.spec.nodeName)!] ?? 0) + 1;
+      log(`GPU executors, ${c.name}: ${n} + 1 made; scheduler ${JSON.stringify(got)} + ${pods.length - bound.length} Pending; plan ${JSON.stringify(g.zones!.perZone)} (${n} executors)`);
+      assert.ok(bound.every((p) => /-gpu-worker-/.test(p.spec.nodeName)), "only on GPU workers");
+      if (c.withoutZoneFields) {
+        assert.ok(got["zone-b"] > 0, `without the zone fields the GPU executors are not kept to zone-c: ${JSON.stringify(got)}`);
+      } else {
+        // The plan's executors bind where it says; the one more stays Pending (no GPU left in scope).
+        assert.deepEqual(got, g.zones!.perZone);
+        assert.equal(pods.length - bound.length, 1);
+      }
+      await clear(cp!.admin);
     });
   }
 

@@ -167,7 +167,7 @@ export function kubeadmOnVsphere(spec: KubeadmOnVsphereSpec): DecidedCluster {
   const pool: WorkerPool = {
     ...withZones(workerPool(cpuNodes, spec.kubernetes), cpuNodes, spec.vsphere.zones),
     // GPU workers per zone too: the application's zone placement applies to its GPU executors (components/spark/plan.ts).
-    ...(gpuNodes.length > 0 ? { gpuWorkers: zonedGpuPool(gpuWorkerPool(gpuNodes, spec.kubernetes), gpuNodes, spec.vsphere.zones) } : {}),
+    ...(gpuNodes.length > 0 ? { gpuWorkers: withZones(gpuWorkerPool(gpuNodes, spec.kubernetes), gpuNodes, spec.vsphere.zones) } : {}),
     gpuWorkersKey: KUBEADM_GPU_WORKERS_KEY,
   };
   const endpoint = { ...spec.vsphere.endpoint };
@@ -291,10 +291,3 @@ export function createKubeadmVsphereCluster(
   const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines), readiness }, child);
   return { bootstrap, topology, access };
 }
-
-/** The GPU worker pool with its workers per zone (withZones), when the stack has zones. */
-function zonedGpuPool<P extends Omit<WorkerPool, "gpuWorkers">>(pool: P, nodes: Parameters<typeof withZones>[1], zones: Parameters<typeof withZones>[2]): P {
-  const z = withZones(pool as WorkerPool, nodes, zones).zones;
-  return z ? { ...pool, zones: z } : pool;
-}
-

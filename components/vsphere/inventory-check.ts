@@ -13,7 +13,9 @@ import * as vsphere from "./binding";
 import type { FieldError } from "../validation";
 import type { VsphereDecisions } from "./settings";
 
-const KEY = "vsphere-spark";
+/** A stack key from its leaf, as the stack names it (`vsphere-spark:<leaf>`); a library caller passes its own, as to checkClusterChange. */
+export type KeyOf = (leaf: string) => string;
+const stackKey: KeyOf = (leaf) => `vsphere-spark:${leaf}`;
 
 export type InventoryKind = "datacenter" | "computeCluster" | "datastore" | "network" | "host" | "template";
 
@@ -33,7 +35,7 @@ export interface NamedObject {
  * Every object the stack names, once each (by kind, datacenter and name), with the key that names it:
  * a zone's own key when the zone sets a value of its own, else the `inventory` key it inherits.
  */
-export function namedObjects(v: VsphereDecisions): NamedObject[] {
+export function namedObjects(v: VsphereDecisions, key: KeyOf = stackKey): NamedObject[] {
   const inv = v.inventory;
   const out: NamedObject[] = [];
   const seen = new Set<string>();
@@ -43,25 +45,25 @@ export function namedObjects(v: VsphereDecisions): NamedObject[] {
     seen.add(k);
     out.push(o);
   };
-  add({ kind: "datacenter", name: inv.datacenter, key: `${KEY}:inventory.datacenter` });
-  add({ kind: "template", name: inv.template, datacenter: inv.datacenter, key: `${KEY}:inventory.template` });
+  add({ kind: "datacenter", name: inv.datacenter, key: key(`inventory.datacenter`) });
+  add({ kind: "template", name: inv.template, datacenter: inv.datacenter, key: key(`inventory.template`) });
   const hostIndex = new Map(v.topology.hosts.map((h, i) => [h.id, i]));
   if (!v.zones) {
-    add({ kind: "computeCluster", name: inv.computeCluster, datacenter: inv.datacenter, key: `${KEY}:inventory.computeCluster` });
-    add({ kind: "datastore", name: inv.datastore, datacenter: inv.datacenter, key: `${KEY}:inventory.datastore` });
-    add({ kind: "network", name: inv.network, datacenter: inv.datacenter, key: `${KEY}:inventory.network` });
-    v.topology.hosts.forEach((h, i) => add({ kind: "host", name: h.name, datacenter: inv.datacenter, key: `${KEY}:hosts[${i}].name`, computeCluster: inv.computeCluster }));
+    add({ kind: "computeCluster", name: inv.computeCluster, datacenter: inv.datacenter, key: key(`inventory.computeCluster`) });
+    add({ kind: "datastore", name: inv.datastore, datacenter: inv.datacenter, key: key(`inventory.datastore`) });
+    add({ kind: "network", name: inv.network, datacenter: inv.datacenter, key: key(`inventory.network`) });
+    v.topology.hosts.forEach((h, i) => add({ kind: "host", name: h.name, datacenter: inv.datacenter, key: key(`hosts[${i}].name`), computeCluster: inv.computeCluster }));
     return out;
   }
   v.zones.forEach((z, i) => {
-    const own = (field: "datacenter" | "datastore" | "network") => (z[field] === inv[field] ? `${KEY}:inventory.${field}` : `${KEY}:zones[${i}].${field}`);
+    const own = (field: "datacenter" | "datastore" | "network") => (z[field] === inv[field] ? key(`inventory.${field}`) : key(`zones[${i}].${field}`));
     add({ kind: "datacenter", name: z.datacenter, key: own("datacenter") });
-    add({ kind: "computeCluster", name: z.computeCluster, datacenter: z.datacenter, key: `${KEY}:zones[${i}].computeCluster` });
+    add({ kind: "computeCluster", name: z.computeCluster, datacenter: z.datacenter, key: key(`zones[${i}].computeCluster`) });
     add({ kind: "datastore", name: z.datastore, datacenter: z.datacenter, key: own("datastore") });
     add({ kind: "network", name: z.network, datacenter: z.datacenter, key: own("network") });
     for (const id of z.hosts) {
       const hi = hostIndex.get(id)!;
-      add({ kind: "host", name: v.topology.hosts[hi].name, datacenter: z.datacenter, key: `${KEY}:hosts[${hi}].name`, computeCluster: z.computeCluster });
+      add({ kind: "host", name: v.topology.hosts[hi].name, datacenter: z.datacenter, key: key(`hosts[${hi}].name`), computeCluster: z.computeCluster });
     }
   });
   return out;
@@ -87,8 +89,8 @@ const WHAT: Record<InventoryKind, string> = {
  * host that is not in the compute cluster the stack places it in. Datacenters are looked up first
  * (an object of a missing datacenter is not looked up again); the rest concurrently.
  */
-export async function missingInventory(v: VsphereDecisions, lookup: Lookup): Promise<FieldError[]> {
-  const objects = namedObjects(v);
+export async function missingInventory(v: VsphereDecisions, lookup: Lookup, key: KeyOf = stackKey): Promise<FieldError[]> {
+  const objects = namedObjects(v, key);
   const errors: FieldError[] = [];
   const dcIds = new Map<string, string>();
   for (const o of objects.filter((x) => x.kind === "datacenter")) {

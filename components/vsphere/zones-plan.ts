@@ -10,7 +10,7 @@ import { ZoneCapacity, ZoneFailure, ZoneSpec, describeZoneFailure, endpointZoneN
 import { fmtGiB } from "./placement";
 
 /** The worker pool with the zones its workers are in (in the order the zones are listed). */
-export function withZones(pool: WorkerPool, workers: readonly (NodeShape & { topology?: { zone: string; region: string } })[], zones: readonly ZoneSpec[] | undefined): WorkerPool {
+export function withZones<P extends Omit<WorkerPool, "gpuWorkers">>(pool: P, workers: readonly (NodeShape & { topology?: { zone: string; region: string } })[], zones: readonly ZoneSpec[] | undefined): P {
   if (!zones) return pool;
   return {
     ...pool,

@@ -24,7 +24,7 @@
  *   `cpu_hot_remove_enabled`, adding memory without `memory_hot_add_enabled`, and removing memory
  *   always set `reboot_required`: the provider powers the VM off and on. The VMs here set none of
  *   the hot-add flags, so every vCPU or memory change of a running VM is a power cycle.
- * - The same provider (src/plan/compare/reboot.ts holds it as a table, REBOOT_ON_ANY_CHANGE):
+ * - The same provider (components/vsphere/reboot.ts holds it as a table, REBOOT_ON_ANY_CHANGE):
  *   vsphere/resource_vsphere_virtual_machine.go, applyVirtualDevices: a `pci_device_id` change sets
  *   `reboot_required` (passthrough devices are not hot-pluggable), so a GPU worker whose devices change
  *   (other PCI ids, or another GPU count) is powered off and on like a resize. Its 64-bit MMIO window
@@ -49,6 +49,8 @@ import { controlPlaneNodes } from "./topology";
 import { parseKubernetesVersion } from "./settings";
 import { APISERVER_PORT } from "./types";
 import { LEAF_CERTIFICATE_DAYS } from "./cert-renewal";
+import { DEFAULT_REBOOT_TIMEOUT_MINUTES } from "./power-cycle";
+import { quorum } from "./retire";
 
 /** The stack output that carries the applied state. */
 export const LIFECYCLE_OUTPUT = "clusterLifecycle";
@@ -132,10 +134,12 @@ export interface LifecycleSettings {
   upgradedKubernetesVersion?: string;
   /** How long retiring a node may wait for its pods' evictions (PodDisruptionBudgets); default 15. */
   drainTimeoutMinutes?: number;
+  /** How long a node powered off and on by an update (a resize) may take to come back; default 15. */
+  rebootTimeoutMinutes?: number;
 }
 
 export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = { preparedNodes: [], allowSingleControlPlane: false };
-const LIFECYCLE_KEYS = ["preparedNodes", "allowSingleControlPlane", "upgradedKubernetesVersion", "drainTimeoutMinutes"] as const;
+const LIFECYCLE_KEYS = ["preparedNodes", "allowSingleControlPlane", "upgradedKubernetesVersion", "drainTimeoutMinutes", "rebootTimeoutMinutes"] as const;
 
 /** `vsphere-spark:lifecycle` with its defaults, and every problem with it. */
 export function resolveLifecycleSettings(raw: unknown, path = "vsphere-spark:lifecycle"): { settings: LifecycleSettings; errors: FieldError[] } {
@@ -149,7 +153,9 @@ export function resolveLifecycleSettings(raw: unknown, path = "vsphere-spark:lif
   );
   const drainTimeoutMinutes = r.optNumber(o, "drainTimeoutMinutes", path, { min: 1, max: 1440 });
   const drain = drainTimeoutMinutes !== undefined ? { drainTimeoutMinutes } : {};
-  return { settings: { preparedNodes, allowSingleControlPlane, upgradedKubernetesVersion, ...drain }, errors: r.errors };
+  const rebootTimeoutMinutes = r.optNumber(o, "rebootTimeoutMinutes", path, { min: 1, max: 1440 });
+  const reboot = rebootTimeoutMinutes !== undefined ? { rebootTimeoutMinutes } : {};
+  return { settings: { preparedNodes, allowSingleControlPlane, upgradedKubernetesVersion, ...drain, ...reboot }, errors: r.errors };
 }
 
 /** The node-level inputs the state needs besides the cluster spec. */
@@ -423,12 +429,15 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
   // Control planes.
   const prevCps = previous.nodes.filter((n) => n.role === "control-plane");
   const nextCps = next.nodes.filter((n) => n.role === "control-plane");
+  // A different first control plane (its host removed from, or moved in, controlPlane.hosts): only
+  // the first render of a cluster runs `kubeadm init`; once a previous state exists every control
+  // plane the program renders joins (components/cluster/bootstrap.ts, clusterExists), and a running
+  // node never sees its user-data again. So nothing starts a second cluster: the old first one, if it
+  // goes, is retired as any control plane (the rules below), and the rest is order.
   if (prevCps.length > 0 && nextCps.length > 0 && prevCps[0].name !== nextCps[0].name) {
-    refuse(
-      "controlPlane",
-      `makes ${nextCps[0].name} the first control plane instead of ${prevCps[0].name}: the first control plane runs \`kubeadm init\`, so a new one would start a second cluster with the same CAs behind the same endpoint. Steps:${steps([
-        `keep ${prevCps[0].name}'s host first in ${key("controlPlane.hosts")} (and keep that host)`,
-      ])}`,
+    notes.push(
+      `${nextCps[0].name} is now first in the control-plane order instead of ${prevCps[0].name}: nothing re-runs \`kubeadm init\` (once the cluster exists every control plane the program renders joins it; running ones keep their first-boot configuration)` +
+        (removed.some((n) => n.name === prevCps[0].name) ? `; ${prevCps[0].name}, which ran \`kubeadm init\`, is removed as any other control plane` : ""),
     );
   }
   const removedCps = removed.filter((n) => n.role === "control-plane");
@@ -580,45 +589,53 @@ export function checkClusterChange(previous: ClusterLifecycleState | undefined, 
     for (const n of ns) by.set(change(n), [...(by.get(change(n)) ?? []), n.name]);
     return [...by].map(([c, names]) => `${c}: ${list(names)}`).join("; ");
   };
+  // Automated as a roll (components/cluster/power-cycle-hooks.ts, bound to every worker and control
+  // plane on every run): one node at a time over the whole update, each drained before the provider
+  // powers it off, back (Ready, a new boot ID; control planes: /readyz and every etcd member healthy)
+  // and uncordoned before the next. Refused only where one node down is already too many: the only
+  // control plane (the API and etcd are down), or one of two (etcd loses its quorum).
+  const rolled: LifecycleNode[] = [];
   for (const [role, leaf] of [
     ["control-plane", "vmProfiles.small"],
     ["worker", "vmProfiles.worker"],
   ] as const) {
     const hit = resized.filter((n) => n.role === role);
     const unprepared = hit.filter((n) => !prepared.has(n.name));
-    // One control plane of three or more keeps etcd's quorum while it is powered off; the only one does not.
-    const alone = role === "control-plane" && unprepared.length === 1 && nextCps.length < 3;
+    const alone = role === "control-plane" && unprepared.length > 0 && nextCps.length < 3;
     const gpu = unprepared.some(devicesChanged);
     const why = gpu
       ? unprepared.every((n) => !resizedOnly(n))
         ? "PCI passthrough devices cannot be hot-added or removed (terraform-provider-vsphere: a pci_device_id change sets reboot_required)"
         : "the VMs have no CPU/memory hot-add and PCI passthrough devices cannot be hot-added or removed (terraform-provider-vsphere: reboot_required)"
       : "the VMs have no CPU/memory hot-add";
-    // GPU workers are the vmProfiles.gpu profile's VMs.
-    const key = role === "worker" && unprepared.length > 0 && unprepared.every((n) => prevBy.get(n.name)!.gpu !== undefined || n.gpu !== undefined) ? "vmProfiles.gpu" : leaf;
-    if (unprepared.length > 1 || alone) {
+    if (alone) {
       refuse(
-        key,
-        (alone
-          ? `resizes the only control plane (${shape(unprepared[0])}): the VM has no CPU/memory hot-add, so the vSphere provider powers it off and on, and the API and etcd are down meanwhile`
-          : `${gpu ? "changes" : "resizes"} ${unprepared.length} running ${role === "worker" ? "workers" : "control planes"} at once (${grouped(unprepared)}): ${why}, so the vSphere provider powers each one off and on, all in the same update` +
-            `${role === "control-plane" ? ", which loses etcd's quorum" : ""}`) +
-          `. Steps, one node at a time:${steps([
-            DRAIN("<node>"),
-            (gpu
-              ? "shut the guest down, set the new vCPU, memory and PCI devices (and pciPassthru.64bitMMIOSizeGB under VM Options → Advanced, if it changes) in vCenter, power it on, wait until the Node is Ready and advertises its nvidia.com/gpu"
-              : "shut the guest down, set the new vCPU and memory in vCenter, power it on, wait until the Node is Ready") + (role === "control-plane" ? " and `etcdctl endpoint health --cluster` passes" : ""),
-            "`kubectl uncordon <node>`",
-            `when all are done: list them in ${ackKey}, \`pulumi refresh\`, then \`pulumi up\``,
+        leaf,
+        (nextCps.length === 1
+          ? `resizes the only control plane (${grouped(unprepared)}): ${why}, so the vSphere provider powers it off and on, and the API and etcd are down meanwhile`
+          : `resizes a control plane of ${nextCps.length} (${grouped(unprepared)}): ${why}, so the vSphere provider powers it off and on, and etcd loses its quorum while it is down (${quorum(nextCps.length)} of ${nextCps.length} members needed)`) +
+          `. Steps: add control planes first (3 or more keep etcd's quorum with one down; then the resize rolls through them), or do it by hand in a maintenance window:${steps([
+            "shut the guest down, set the new vCPU and memory in vCenter, power it on, wait until the Node is Ready and `etcdctl endpoint health --cluster` passes",
+            `when done: list ${unprepared.length > 1 ? "them" : "it"} in ${ackKey}, \`pulumi refresh\`, then \`pulumi up\``,
           ])}`,
       );
-    } else if (unprepared.length === 1) {
-      const n = unprepared[0];
-      notes.push(
-        `${n.name} is ${devicesChanged(n) ? "changed" : "resized"} (${shape(n)}): the vSphere provider powers it off and on (${devicesChanged(n) ? "passthrough devices are not hot-pluggable" : "no hot-add"}); ` +
-          (role === "worker" ? `its executors are lost and rescheduled${devicesChanged(n) ? `; after the boot the device plugin advertises ${n.gpu?.pciDeviceIds.length ?? 0} nvidia.com/gpu` : ""}` : "etcd keeps its quorum with one member down"),
-      );
-    }
+    } else rolled.push(...unprepared);
+  }
+  if (rolled.length > 0) {
+    const cps = rolled.filter((n) => n.role === "control-plane");
+    const workers = rolled.filter((n) => n.role === "worker");
+    const gpus = rolled.filter(devicesChanged);
+    notes.push(
+      `${rolled.length === 1 ? `${rolled[0].name} is ${devicesChanged(rolled[0]) ? "changed" : "resized"} (${shape(rolled[0])})` : `${rolled.length} nodes are resized (${grouped(rolled)})`}: ` +
+        `the vSphere provider powers ${rolled.length === 1 ? "it" : "each"} off and on (no hot-add${gpus.length > 0 ? "; passthrough devices are not hot-pluggable" : ""}), ` +
+        `${rolled.length === 1 ? "after its VM's beforeUpdate hook drained it" : `rolled one node at a time${cps.length > 0 && workers.length > 0 ? " (control planes and workers alike)" : ""}: each drained by its VM's beforeUpdate hook first`} ` +
+        `(PodDisruptionBudgets honoured, up to ${ack.drainTimeoutMinutes ?? DEFAULT_DRAIN_MINUTES} min${cps.length > 0 ? "; a control plane only while the other etcd members keep the quorum, its leadership handed over" : ""}), ` +
+        `then back (Ready with a new boot ID${cps.length > 0 ? "; a control plane also serving /readyz with every etcd member healthy" : ""}, within ${ack.rebootTimeoutMinutes ?? DEFAULT_REBOOT_TIMEOUT_MINUTES} min, ${ackKey.replace(/preparedNodes$/, "rebootTimeoutMinutes")}) and uncordoned by its afterUpdate hook before the next; ` +
+        `a failure stops the roll with the rest untouched` +
+        (workers.length > 0 ? `; Spark executors on a drained worker are evicted and rescheduled` : "") +
+        (gpus.length === 1 ? `; after the boot the device plugin advertises ${gpus[0].gpu?.pciDeviceIds.length ?? 0} nvidia.com/gpu` : gpus.length > 1 ? "; after each boot the device plugin advertises the new nvidia.com/gpu count" : "") +
+        (cps.length > 0 ? "; the program reaches etcd on the control planes' port 2379, as retiring one does" : ""),
+    );
   }
 
   // A GPU worker's 64-bit MMIO window: extraConfig is ignoreChanges, so pulumi never writes a new one

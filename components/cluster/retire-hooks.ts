@@ -223,7 +223,7 @@ async function leaderOf(etcd: EtcdApi, via: string[]): Promise<string | undefine
  * in retire.ts says when and to whom). A handoff that fails is logged, not fatal: the removal keeps
  * quorum either way, and the rest elect a leader within an election timeout.
  */
-async function handOverLeadership(etcd: EtcdApi, members: EtcdMember[], healthy: ReadonlySet<string>, ids: string[], via: string[], keeps: (m: EtcdMember) => boolean, log: (s: string) => void, waitMs = 10_000): Promise<void> {
+export async function handOverLeadership(etcd: EtcdApi, members: EtcdMember[], healthy: ReadonlySet<string>, ids: string[], via: string[], keeps: (m: EtcdMember) => boolean, log: (s: string) => void, waitMs = 10_000, before = "its removal"): Promise<void> {
   const t0 = Date.now();
   const h = decideLeadershipHandoff(members, healthy, ids, await leaderOf(etcd, via), keeps);
   if (h.kind === "none") return;
@@ -244,11 +244,11 @@ async function handOverLeadership(etcd: EtcdApi, members: EtcdMember[], healthy:
     const now = await leaderOf(etcd, via);
     if (now && !ids.includes(now)) {
       const m = members.find((x) => x.ID === now);
-      log(`etcd: ${name(h.from)} led; leadership moved to ${m ? name(m) : now} before its removal (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      log(`etcd: ${name(h.from)} led; leadership moved to ${m ? name(m) : now} before ${before} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       return;
     }
   }
-  log(`etcd: could not move leadership from ${name(h.from)} to ${name(h.to)}${err ? ` (${err.slice(0, 200)})` : ""}: removing it as the leader; the rest elect a new one within the election timeout`);
+  log(`etcd: could not move leadership from ${name(h.from)} to ${name(h.to)}${err ? ` (${err.slice(0, 200)})` : ""}: going on with it as the leader (${before}); the rest elect a new one within the election timeout`);
 }
 
 /**
@@ -427,7 +427,7 @@ export function createRetireHooks(name: string, resourcePrefix: string, args: Re
   };
 }
 
-async function nodeExists(api: KubeApi, node: string): Promise<boolean> {
+export async function nodeExists(api: KubeApi, node: string): Promise<boolean> {
   const r = await api.request("GET", `/api/v1/nodes/${enc(node)}`);
   if (r.status === 404) return false;
   if (r.status >= 300) throw new Error(`reading Node ${node}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);

@@ -39,6 +39,9 @@ import { clusterKey, zoneOfHost } from "../vsphere/zones";
 import { withZones, zonesPlanSection, zonesPlanText } from "../vsphere/zones-plan";
 import { RetireCredentials, RetireHooksArgs, createRetireHooks } from "../cluster/retire-hooks";
 import { drainPolicy } from "../cluster/retire";
+import { PowerCycleHooksArgs, createPowerCycleHooks } from "../cluster/power-cycle-hooks";
+import { DEFAULT_REBOOT_TIMEOUT_MINUTES } from "../cluster/power-cycle";
+import { rebootReasons } from "../vsphere/reboot";
 import { apiServerUrl } from "../cluster/kubeconfig";
 import { controlPlaneNodes } from "../cluster/topology";
 
@@ -60,6 +63,24 @@ export function retireHooksArgs(args: KubeadmVsphereClusterArgs, bootstrap: Kube
     previousAddresses: Object.fromEntries((previous?.nodes ?? []).map((n) => [n.name, n.address])),
     preparedNodes: [...lifecycle.preparedNodes],
     drain: drainPolicy(lifecycle.drainTimeoutMinutes),
+  };
+}
+
+/**
+ * What the rolling power-cycle hooks are given: the retirement hooks' nodes and credentials, the
+ * comeback timeout, and the vSphere provider's rule for which updates power a VM off and on (the
+ * VMs' `extraConfig` is ignoreChanges: never sent to the provider).
+ */
+export function powerCycleHooksArgs(retire: RetireHooksArgs, args: KubeadmVsphereClusterArgs): PowerCycleHooksArgs {
+  const lifecycle = args.spec.lifecycle ?? DEFAULT_LIFECYCLE_SETTINGS;
+  return {
+    credentials: retire.credentials,
+    nodes: retire.nodes,
+    controlPlanes: retire.controlPlanes,
+    preparedNodes: retire.preparedNodes,
+    drain: retire.drain,
+    rebootTimeoutMs: (lifecycle.rebootTimeoutMinutes ?? DEFAULT_REBOOT_TIMEOUT_MINUTES) * 60_000,
+    reasons: (before, after) => rebootReasons(before, after, ["extraConfig"]),
   };
 }
 
@@ -286,8 +307,16 @@ export function createKubeadmVsphereCluster(
     child,
   );
   // Registered on every run, so the engine finds them for a VM that is gone from the program.
-  const retire = createRetireHooks(c.clusterName, name, retireHooksArgs(args, bootstrap, previous));
-  const topology = new VsphereTopology(name, { ...topologyArgs(v, bootstrap.guestinfo), beforeDelete: { worker: [retire.worker], "control-plane": [retire.controlPlane] } }, child);
+  const retireArgs = retireHooksArgs(args, bootstrap, previous);
+  const retire = createRetireHooks(c.clusterName, name, retireArgs);
+  // An update that powers a VM off and on rolls: one node at a time, drained first, back and uncordoned after.
+  const roll = createPowerCycleHooks(c.clusterName, powerCycleHooksArgs(retireArgs, args));
+  const rolling = { beforeUpdate: [roll.beforeUpdate], afterUpdate: [roll.afterUpdate], onError: [roll.onError] };
+  const topology = new VsphereTopology(
+    name,
+    { ...topologyArgs(v, bootstrap.guestinfo), hooks: { worker: { beforeDelete: [retire.worker], ...rolling }, "control-plane": { beforeDelete: [retire.controlPlane], ...rolling } } },
+    child,
+  );
   const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines), readiness }, child);
   return { bootstrap, topology, access };
 }

@@ -58,11 +58,11 @@ export interface VsphereTopologyArgs {
   /** The user's anti-affinity rules (`drs.keepApart`), each inside one compute cluster (checked by the settings). */
   readonly keepApart?: readonly KeepApartRule[];
   /**
-   * Named resource hooks run before a VM of this role is deleted (the cluster layer's node
-   * retirement: drain, etcd member removal). The engine calls the hook registered under the name
-   * stored with the VM, so the caller registers the same hooks on every run.
+   * Named resource hooks bound to the VMs of a role (the cluster layer's: node retirement before a
+   * VM is deleted; the rolling drain around an update that powers a VM off and on). The engine calls
+   * a delete hook by the name stored with the VM, so the caller registers the same hooks on every run.
    */
-  readonly beforeDelete?: Readonly<Partial<Record<VmSlot["role"], pulumi.ResourceHook[]>>>;
+  readonly hooks?: Readonly<Partial<Record<VmSlot["role"], pulumi.ResourceHookBinding>>>;
 }
 
 /**
@@ -297,7 +297,7 @@ function createVms(
         // worker failed with "error cloning virtual machine: *types.DuplicateName", the engine's
         // default order being create-before-delete.
         deleteBeforeReplace: true,
-        ...(args.beforeDelete?.[slot.role]?.length ? { hooks: { beforeDelete: [...args.beforeDelete[slot.role]!] } } : {}),
+        ...(args.hooks?.[slot.role] ? { hooks: args.hooks[slot.role] } : {}),
       },
     );
     machines[slot.name] = vm;

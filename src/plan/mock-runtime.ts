@@ -33,6 +33,8 @@ export interface RecordedResource {
   provider?: string;
   /** Names of the `beforeDelete` resource hooks bound to it (node retirement on VMs). */
   beforeDelete?: string[];
+  /** Names of the `beforeUpdate` resource hooks bound to it (the rolling drain of a power cycle on VMs). */
+  beforeUpdate?: string[];
 }
 
 /** Names of the resource hooks the program registered in the run. */
@@ -138,7 +140,7 @@ async function runOnce<T extends Record<string, unknown>>(
 ): Promise<MockRunResult<T>> {
   const resources: RecordedResource[] = [];
   const invokes: RecordedInvoke[] = [];
-  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string; beforeDelete?: string[] }>();
+  const meta = new Map<string, { parent?: string; version?: string; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string; beforeDelete?: string[]; beforeUpdate?: string[] }>();
   let failure: Error | undefined;
 
   const mocks: pulumi.runtime.Mocks = {
@@ -155,6 +157,7 @@ async function runOnce<T extends Record<string, unknown>>(
         replaceOnChanges: m.replaceOnChanges,
         ...(m.provider ? { provider: m.provider } : {}),
         ...(m.beforeDelete?.length ? { beforeDelete: m.beforeDelete } : {}),
+        ...(m.beforeUpdate?.length ? { beforeUpdate: m.beforeUpdate } : {}),
       });
       const extra = options.outputs?.[args.type]?.(args.name, args.inputs) ?? {};
       return { id: args.type === "pulumi:pulumi:Stack" ? "" : `${args.name}-id`, state: { ...args.inputs, ...extra } };
@@ -173,16 +176,19 @@ async function runOnce<T extends Record<string, unknown>>(
 
   // The SDK keeps configuration and the monitor in process-wide state; both are replaced here.
   await pulumi.runtime.setMocks(mocks, options.project, options.stack, options.preview ?? true);
-  // The SDK's mock monitor (3.270) has no RegisterResourceHook, though setMocks declares the feature:
-  // a program that registers a ResourceHook would fail under mocks. The hooks are recorded instead
-  // (never called: a mock run deletes nothing).
+  // The SDK's mock monitor (3.270) has neither RegisterResourceHook nor RegisterErrorHook, though
+  // setMocks declares both features: a program that registers a ResourceHook or an ErrorHook would
+  // wait forever under mocks. The hooks are recorded instead (never called: a mock run deletes and
+  // updates nothing).
   registeredHooks.length = 0;
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceHook?: (req: { getName(): string }, cb: (err: Error | null, res: unknown) => void) => void };
-  if (monitor && typeof monitor.registerResourceHook !== "function")
-    monitor.registerResourceHook = (req, cb) => {
-      registeredHooks.push(req.getName());
-      cb(null, {});
-    };
+  type Register = (req: { getName(): string }, cb: (err: Error | null, res: unknown) => void) => void;
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceHook?: Register; registerErrorHook?: Register };
+  const record: Register = (req, cb) => {
+    registeredHooks.push(req.getName());
+    cb(null, {});
+  };
+  if (monitor && typeof monitor.registerResourceHook !== "function") monitor.registerResourceHook = record;
+  if (monitor && typeof monitor.registerErrorHook !== "function") monitor.registerErrorHook = record;
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
   let raw: T | undefined;
@@ -197,6 +203,7 @@ async function runOnce<T extends Record<string, unknown>>(
           replaceOnChanges: a.opts.replaceOnChanges,
           provider: ((a.opts as pulumi.CustomResourceOptions).provider as (pulumi.ProviderResource & { __name?: string }) | undefined)?.__name,
           beforeDelete: (a.opts.hooks?.beforeDelete ?? []).map((h) => h.name),
+          beforeUpdate: (a.opts.hooks?.beforeUpdate ?? []).map((h) => (h instanceof pulumi.ResourceHook ? h.name : "(anonymous)")),
         });
         return undefined;
       });

@@ -52,7 +52,7 @@ export interface Plan {
   endpoint: { kind: string; address: string; port: number };
   counts: Record<string, number>;
   /** `ignoreChanges` and `replaceOnChanges` appear only on resources that set them. */
-  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string; beforeDelete?: string[] }[];
+  resources: { type: string; name: string; parent: string | null; inputs: unknown; ignoreChanges?: string[]; replaceOnChanges?: string[]; provider?: string; beforeDelete?: string[]; beforeUpdate?: string[] }[];
   hosts: PlannedHost[];
   /** `sha256` of the content (plans written before it have none). */
   artifacts: { path: string; kind: string; sha256?: string }[];
@@ -124,6 +124,7 @@ export async function plan(opts: PlanOptions): Promise<PlanResult> {
       ...(r.replaceOnChanges && r.replaceOnChanges.length > 0 ? { replaceOnChanges: [...r.replaceOnChanges] } : {}),
       ...(r.provider ? { provider: r.provider } : {}),
       ...(r.beforeDelete && r.beforeDelete.length > 0 ? { beforeDelete: [...r.beforeDelete] } : {}),
+      ...(r.beforeUpdate && r.beforeUpdate.length > 0 ? { beforeUpdate: [...r.beforeUpdate] } : {}),
     }));
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;

@@ -250,15 +250,23 @@ describe("changes to a running cluster", () => {
       assert.match(haproxyBackendsNote(a, [...a, { name: "c", address: "10.0.0.3" }], "lb")!, /^HAProxy's backends .*lb keeps sending the API to the control planes it booted with \(a 10\.0\.0\.1, b 10\.0\.0\.2\)/);
     });
 
-    it("a different first control plane is refused even when prepared (it would run kubeadm init: a second cluster)", () => {
+    it("a different first control plane: a note, not a refusal (once the cluster exists every control plane renders as a join); its removal follows the removal rules", () => {
       const moved = stateOf((x) => {
         fiveHosts(x);
         x["vsphere-spark:controlPlane"] = { hosts: ["esxi-02", "esxi-03", "esxi-05"] };
         x["vsphere-spark:endpoint"].host = "esxi-04";
       });
-      const c = checkClusterChange(three, moved, { lifecycle: ack({ preparedNodes: ["esxi-01-control-plane", "esxi-05-control-plane"] }) });
-      assert.deepEqual(paths(c), ["vsphere-spark:controlPlane"]);
-      assert.match(c.refusals[0].message, /makes esxi-02-control-plane the first control plane instead of esxi-01-control-plane.*second cluster/);
+      // Adding esxi-05's and removing esxi-01's in one update: refused by the one-direction rule, not as a second init.
+      const both = checkClusterChange(three, moved);
+      assert.deepEqual(paths(both), ["vsphere-spark:controlPlane"]);
+      assert.match(both.refusals[0].message, /adds control plane esxi-05-control-plane and removes esxi-01-control-plane in one update/);
+      assert.doesNotMatch(both.refusals[0].message, /second cluster/);
+      // In two updates: 3 → 5 (add), then 5 → 3 without the first: automated, with the note.
+      assert.deepEqual(checkClusterChange(three, five).refusals, []);
+      const second = checkClusterChange(five, moved);
+      assert.deepEqual(second.refusals, []);
+      assert.match(second.notes.join("\n"), /esxi-02-control-plane is now first in the control-plane order instead of esxi-01-control-plane: nothing re-runs `kubeadm init`.*esxi-01-control-plane, which ran `kubeadm init`, is removed as any other control plane/);
+      assert.match(second.notes.join("\n"), /control planes esxi-01-control-plane, esxi-04-control-plane are drained and removed before deletion/);
     });
   });
 
@@ -288,44 +296,57 @@ describe("changes to a running cluster", () => {
 
   describe("vCPU and memory (a power cycle each: no hot-add)", () => {
     const bigger = stateOf((x) => (x["vsphere-spark:vmProfiles"].worker.memoryGiB = 128));
-    it("all workers at once: refused; prepared (resized by hand): allowed", () => {
+    it("all workers: rolled one node at a time (a note: drained, powered off and on, back, uncordoned); prepared (resized by hand): nothing", () => {
       const c = checkClusterChange(base, bigger);
-      assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.worker"]);
-      assert.match(c.refusals[0].message, /resizes 16 running workers at once \(122880 → 131072 MiB: esxi-01-worker-1, esxi-01-worker-2, .*esxi-04-worker-4\): .*powers each one off and on/);
+      assert.deepEqual(c.refusals, []);
+      const note = c.notes.find((n) => /nodes are resized/.test(n)) ?? "";
+      assert.match(note, /^16 nodes are resized \(122880 → 131072 MiB: esxi-01-worker-1, esxi-01-worker-2, .*esxi-04-worker-4\): the vSphere provider powers each off and on \(no hot-add\), rolled one node at a time: each drained by its VM's beforeUpdate hook first/);
+      assert.match(note, /PodDisruptionBudgets honoured, up to 15 min\), then back \(Ready with a new boot ID, within 15 min, vsphere-spark:lifecycle.rebootTimeoutMinutes\) and uncordoned by its afterUpdate hook before the next; a failure stops the roll/);
+      assert.doesNotMatch(note, /etcd|control planes and workers/);
       // Only what changes (the vCPU count stays), and once for the 16 workers that share it.
-      assert.doesNotMatch(c.refusals[0].message, /\d+ → \d+ vCPU/);
-      assert.equal(c.refusals[0].message.match(/122880 → 131072 MiB/g)?.length, 1);
+      assert.doesNotMatch(note, /\d+ → \d+ vCPU/);
+      assert.equal(note.match(/122880 → 131072 MiB/g)?.length, 1);
       // Two different changes: one group each.
       const mixed = structuredClone(base);
       for (const n of mixed.nodes.filter((x) => x.role === "worker")) n.cpus += n.name.startsWith("esxi-01") ? 4 : 0;
       mixed.nodes.find((n) => n.name === "esxi-02-worker-1")!.memoryMiB = 131072;
       assert.match(
-        checkClusterChange(base, mixed).refusals[0]?.message ?? "",
-        /resizes 5 running workers at once \(16 → 20 vCPU: esxi-01-worker-1, esxi-01-worker-2, esxi-01-worker-3, esxi-01-worker-4; 122880 → 131072 MiB: esxi-02-worker-1\)/,
+        checkClusterChange(base, mixed).notes.join("\n"),
+        /5 nodes are resized \(16 → 20 vCPU: esxi-01-worker-1, esxi-01-worker-2, esxi-01-worker-3, esxi-01-worker-4; 122880 → 131072 MiB: esxi-02-worker-1\)/,
       );
       const all = base.nodes.filter((n) => n.role === "worker").map((n) => n.name);
-      assert.deepEqual(checkClusterChange(base, bigger, { lifecycle: ack({ preparedNodes: all }) }).refusals, []);
+      const prepared = checkClusterChange(base, bigger, { lifecycle: ack({ preparedNodes: all }) });
+      assert.deepEqual(prepared.refusals, []);
+      assert.ok(!prepared.notes.some((n) => /resized/.test(n)), prepared.notes.join("\n"));
+      // The timeouts the note names are the user's.
+      assert.match(checkClusterChange(base, bigger, { lifecycle: ack({ drainTimeoutMinutes: 30, rebootTimeoutMinutes: 40 }) }).notes.join("\n"), /up to 30 min\).*within 40 min/);
     });
-    it("all control planes at once: refused (quorum); one control plane or one worker: a note", () => {
+    it("three control planes: rolled (etcd keeps its quorum with one down), with the workers in the same roll; the only control plane, or one of two: refused", () => {
       const c = checkClusterChange(base, stateOf((x) => (x["vsphere-spark:vmProfiles"].small.cpus = 4)));
-      assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.small"]);
-      assert.match(c.refusals[0].message, /loses etcd's quorum/);
+      assert.deepEqual(c.refusals, []);
+      assert.match(c.notes.join("\n"), /^3 nodes are resized \(8 → 4 vCPU: esxi-01-control-plane, esxi-02-control-plane, esxi-03-control-plane\): .*rolled one node at a time: .*a control plane only while the other etcd members keep the quorum, its leadership handed over.*serving \/readyz with every etcd member healthy.*port 2379/m);
       assert.match(c.notes.join("\n"), /esxi-04-load-balancer is resized.*API endpoint is down/);
       const next = structuredClone(base);
       next.nodes[0].cpus = 4;
       next.nodes.find((n) => n.name === "esxi-02-worker-3")!.memoryMiB = 131072;
-      const one = checkClusterChange(base, next);
-      assert.deepEqual(one.refusals, []);
-      assert.match(one.notes.join("\n"), /esxi-01-control-plane is resized \(esxi-01-control-plane 8 → 4 vCPU\)/);
-      assert.match(one.notes.join("\n"), /esxi-02-worker-3 is resized/);
-      // The only control plane: refused (no quorum to keep).
+      const mixed = checkClusterChange(base, next);
+      assert.deepEqual(mixed.refusals, []);
+      assert.match(mixed.notes.join("\n"), /2 nodes are resized \(8 → 4 vCPU: esxi-01-control-plane; 122880 → 131072 MiB: esxi-02-worker-3\): .*\(control planes and workers alike\)/);
+      const one = structuredClone(base);
+      one.nodes[0].cpus = 4;
+      assert.match(checkClusterChange(base, one).notes.join("\n"), /esxi-01-control-plane is resized \(esxi-01-control-plane 8 → 4 vCPU\): .*after its VM's beforeUpdate hook drained it/);
+      // The only control plane: refused (no quorum to keep), at its profile's key, with the steps.
       const single = stateOf((x) => {
         x["vsphere-spark:controlPlane"] = { count: 1 };
         x["vsphere-spark:endpoint"].host = "esxi-04";
       });
       const smaller = structuredClone(single);
       smaller.nodes[0].memoryMiB = 32768;
-      assert.match(checkClusterChange(single, smaller).refusals[0]?.message ?? "", /resizes the only control plane/);
+      const refused = checkClusterChange(single, smaller);
+      assert.deepEqual(paths(refused), ["vsphere-spark:vmProfiles.small"]);
+      assert.match(refused.refusals[0].message, /resizes the only control plane .*API and etcd are down.*add control planes first/s);
+      // Negative control: resized by hand and listed: nothing refused.
+      assert.deepEqual(checkClusterChange(single, smaller, { lifecycle: ack({ preparedNodes: [smaller.nodes[0].name] }) }).refusals, []);
     });
   });
 
@@ -352,10 +373,10 @@ describe("changes to a running cluster", () => {
         note: /esxi-03-gpu-worker-1 is changed \(esxi-03-gpu-worker-1 passthrough GPUs \[0000:3b:00.0\] → \[0000:d8:00.0\]\).*not hot-pluggable.*advertises 1 nvidia.com\/gpu/,
       },
       {
-        name: "two GPU workers' devices swapped in one update: refused, one at a time",
+        name: "two GPU workers' devices swapped in one update: rolled, one at a time",
         edit: swapOn(2),
-        refused: ["vsphere-spark:vmProfiles.gpu"],
-        message: /changes 2 running workers at once.*pci_device_id change sets reboot_required.*one node at a time/s,
+        refused: [],
+        note: /2 nodes are resized \(passthrough GPUs \[0000:3b:00.0\] → \[0000:af:00.0\]: esxi-03-gpu-worker-1; passthrough GPUs \[0000:af:00.0\] → \[0000:3b:00.0\]: esxi-03-gpu-worker-2\): .*passthrough devices are not hot-pluggable.*rolled one node at a time.*after each boot the device plugin advertises/,
       },
       {
         name: "the MMIO window of running GPU workers: refused (extraConfig is ignoreChanges: pulumi would never write it)",
@@ -377,13 +398,13 @@ describe("changes to a running cluster", () => {
       });
     }
 
-    it("one GPU worker's devices and one CPU worker's memory in one update: two workers powered off at once, refused as two resizes are; each alone: a note", () => {
+    it("one GPU worker's devices and one CPU worker's memory in one update: rolled one after the other, each alone: a note", () => {
       const gpuOnly = gpuStateOf((c) => (c["vsphere-spark:hosts"][2].gpus[0].pciId = "0000:d8:00.0"));
       const both = structuredClone(gpuOnly);
       both.nodes.find((n) => n.name === "esxi-01-worker-1")!.memoryMiB += 1024;
       const c = checkClusterChange(gpuBase, both);
-      assert.deepEqual(paths(c), ["vsphere-spark:vmProfiles.worker"]);
-      assert.match(c.refusals[0].message, /changes 2 running workers at once \(\d+ → \d+ MiB: esxi-01-worker-1; passthrough GPUs \[.*\] → \[.*\]: esxi-03-gpu-worker-1\).*no CPU\/memory hot-add and PCI passthrough devices cannot be hot-added/s);
+      assert.deepEqual(c.refusals, []);
+      assert.match(c.notes.join("\n"), /2 nodes are resized \(\d+ → \d+ MiB: esxi-01-worker-1; passthrough GPUs \[.*\] → \[.*\]: esxi-03-gpu-worker-1\).*no hot-add; passthrough devices are not hot-pluggable.*rolled one node at a time/s);
       assert.deepEqual(checkClusterChange(gpuBase, gpuOnly).refusals, []);
       const cpuOnly = structuredClone(gpuBase);
       cpuOnly.nodes.find((n) => n.name === "esxi-01-worker-1")!.memoryMiB += 1024;

@@ -40,6 +40,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { etcdClientUrl, etcdPeerUrl } from "../../components/cluster/etcd-member";
 import { DrainPolicy } from "../../components/cluster/retire";
 import { EtcdApi, KubeApi, cordon as cordonNode, createRetireHooks, deleteNode, drainNode, removeEtcdMember } from "../../components/cluster/retire-hooks";
+import { createPowerCycleHooks } from "../../components/cluster/power-cycle-hooks";
+import { rebootReasons } from "../../components/vsphere/reboot";
 import { ControlPlane, kubeconfig, waitFor } from "./control-plane";
 import { Engine, inlineStack, makeEngine, npmVersion } from "./engine";
 import { EtcdLab, addresses, leaderSampler, makeEtcdPki, sampler } from "./etcd-cluster";
@@ -170,6 +172,52 @@ async function pdbSettled(api: KubeApi, name: string, allowed: number): Promise<
 async function apply(api: KubeApi, doc: Doc): Promise<void> {
   const plural: Record<string, string> = { Node: "/api/v1/nodes", Namespace: "/api/v1/namespaces", Deployment: `/apis/apps/v1/namespaces/${NS}/deployments`, DaemonSet: `/apis/apps/v1/namespaces/${NS}/daemonsets`, PodDisruptionBudget: `/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets` };
   await api.json("POST", plural[doc.kind], doc);
+}
+
+/** What a stand-in VM for the rolling resize holds: its shape, and the folder it talks to the lab through. */
+interface StandinVmInputs {
+  name: string;
+  numCpus: number;
+  memory: number;
+  /** The lab's folder: the update writes `<name>.req` and waits for `<name>.done` (the lab power-cycles the node meanwhile). */
+  dir: string;
+  /** The update fails as vCenter refusing the reconfiguration would (the onError path). */
+  fail: boolean;
+  standIn: string;
+}
+
+/**
+ * The provider of a stand-in VM whose update powers it off and on (in place of vsphere.VirtualMachine,
+ * which this lab cannot build; the vSphere provider powers a VM off and on for a vCPU or memory change
+ * without hot-add). Its update asks the lab to power-cycle the node (stop its etcd member, kill what
+ * still runs on it, start the member again, a new boot ID) and returns when the lab says it is on
+ * again, as the provider's Update returns once the VM is powered on.
+ */
+const standinVmProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: StandinVmInputs) {
+    return { id: `standin-vm-${inputs.name}`, outs: inputs };
+  },
+  async diff(_id: string, olds: StandinVmInputs, news: StandinVmInputs) {
+    return { changes: olds.numCpus !== news.numCpus || olds.memory !== news.memory || olds.fail !== news.fail };
+  },
+  async update(_id: string, olds: StandinVmInputs, news: StandinVmInputs) {
+    const fs = require("node:fs");
+    const path = require("node:path");
+    if (news.fail) throw new Error(`stand-in: vCenter refused to reconfigure ${news.name} (the lab's injected failure)`);
+    const done = path.join(news.dir, `${news.name}.done`);
+    fs.writeFileSync(path.join(news.dir, `${news.name}.req`), JSON.stringify({ from: [olds.numCpus, olds.memory], to: [news.numCpus, news.memory] }));
+    for (const end = Date.now() + 120_000; !fs.existsSync(done); await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() > end) throw new Error(`stand-in: the lab did not power-cycle ${news.name} within 120 s`);
+    }
+    fs.rmSync(done);
+    return { outs: news };
+  },
+};
+
+class StandinVm extends pulumi.dynamic.Resource {
+  constructor(name: string, args: StandinVmInputs, opts?: pulumi.CustomResourceOptions) {
+    super(standinVmProvider, name, args, opts, "StandinVm");
+  }
 }
 
 describe("real-systems lab: node retirement (drain, etcd member removal, the engine's beforeDelete hook)", function () {
@@ -730,6 +778,194 @@ describe("real-systems lab: node retirement (drain, etcd member removal, the eng
       // is removing). The lock is what makes this one at a time.
       assert.deepEqual(surveys.map((x) => x.members), [5, 5], `without the lock both removals surveyed 5 members:\n${diagnostics.join("\n")}`);
     } finally {
+      lab?.down();
+    }
+  });
+  it("(e) the real engine resizes three control planes and two workers in one update (no hot-add: each powered off and on): the beforeUpdate hook rolls them one node at a time, drained first (a PodDisruptionBudget in place), a control plane only with etcd's quorum kept, each back and uncordoned before the next; negative controls: stand-ins without the hooks go down together (quorum lost, budget broken); a failed update (onError) stops the roll", async function () {
+    parts.need(this, "(e) rolling power cycles through the real engine", ["pulumi", "etcd", "kube-apiserver", "kwok"], { up: cp !== undefined, name: "the control plane" });
+    const addrs = addresses(14, 3);
+    const edir = path.join(dir, "etcd-roll");
+    fs.mkdirSync(path.join(edir, "pki"), { recursive: true });
+    makeEtcdPki(path.join(edir, "pki"), addrs);
+    const rdir = path.join(dir, "roll-requests");
+    fs.mkdirSync(rdir, { recursive: true });
+    const engine: Engine = await makeEngine(path.join(dir, "engine-roll"), tools.pulumi.path!);
+    const cps = addrs.map((_, i) => `rcp-${i}`);
+    const workers = ["rw-0", "rw-1"];
+    const addressOf = (n: string) => addrs[cps.indexOf(n)];
+    const POOL = { pool: "roll" };
+    for (const n of cps) await apply(api, { ...node(n, { "node-role.kubernetes.io/control-plane": "" }), status: { ...node(n).status, nodeInfo: { bootID: `${n}-boot-0` } } });
+    for (const n of workers) await apply(api, { ...node(n, POOL), status: { ...node(n).status, nodeInfo: { bootID: `${n}-boot-0` } } });
+    await apply(api, deployment("roll", 2, POOL));
+    await apply(api, pdb("roll-pdb", "roll", 1));
+    await waitFor("roll serving 2", async () => ((await serving(api, "roll")).length === 2 ? true : undefined), 120_000, 250);
+    await pdbSettled(api, "roll-pdb", 1);
+
+    /** The lab's side of a power cycle: what it saw when the stand-in asked, and when it was on again. */
+    type Cycle = { node: string; off: number; on: number; cordoned: boolean; podsLeft: number; downWith: string[] };
+    let lab!: EtcdLab;
+    const cycles: Cycle[] = [];
+    const down = new Set<string>();
+    let boots = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const f of fs.readdirSync(rdir).filter((x) => x.endsWith(".req"))) {
+          const n = f.slice(0, -4);
+          fs.rmSync(path.join(rdir, f));
+          void (async () => {
+            const off = Date.now();
+            const nd = await api.json<Doc>("GET", `/api/v1/nodes/${n}`);
+            const left = (await onNode(api, n)).filter((p) => p.metadata.labels?.app !== "agent");
+            const c: Cycle = { node: n, off, on: 0, cordoned: nd.spec?.unschedulable === true, podsLeft: left.length, downWith: [...down] };
+            down.add(n);
+            // Off: its etcd member stops, whatever still runs on it dies (kwok's pods deleted at once).
+            if (cps.includes(n)) await lab.stop(addressOf(n));
+            for (const p of left) await api.request("DELETE", `/api/v1/namespaces/${NS}/pods/${p.metadata.name}?gracePeriodSeconds=0`);
+            await new Promise((r) => setTimeout(r, 2500));
+            // On: the member starts on its data, the kubelet (kwok) reports a new boot ID.
+            if (cps.includes(n)) lab.start(addressOf(n), "existing", addrs);
+            await api.json("PATCH", `/api/v1/nodes/${n}/status`, { status: { nodeInfo: { bootID: `${n}-boot-${++boots}` } } }, "application/merge-patch+json");
+            down.delete(n);
+            c.on = Date.now();
+            cycles.push(c);
+            fs.writeFileSync(path.join(rdir, `${n}.done`), "");
+          })();
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+
+    const diagnostics: string[] = [];
+    const program = (memoryMiB: number, hooks: boolean, failing: string[] = []) => async () => {
+      // The lab's ordering hook, before the program's (the failure run only): the failing node reaches
+      // the program's lock first, the others 3 s later, so that they queue behind the failure.
+      const first = new pulumi.ResourceHook("lab-roll-order", async (h) => {
+        if (failing.length > 0 && !failing.includes(String(h.newInputs?.name))) await new Promise((r) => setTimeout(r, 3000));
+      });
+      const credentials = pulumi.secret({ apiUrl: cp!.server, kube: { caPem: creds.ca, certPem: creds.cert, keyPem: creds.key }, etcd: lab.client });
+      const roll = createPowerCycleHooks("lab-roll", {
+        credentials,
+        nodes: [...cps, ...workers],
+        controlPlanes: cps.map((n) => ({ name: n, address: addressOf(n) })),
+        preparedNodes: [],
+        drain: FAST,
+        rebootTimeoutMs: 60_000,
+        pollMs: 250,
+        reasons: (before, after) => rebootReasons(before, after, ["extraConfig"]),
+        // Stand-in: the lab's one kube-apiserver answers /readyz for each control plane's own.
+        apiServerOf: () => cp!.server,
+      });
+      for (const n of [...cps, ...workers])
+        new StandinVm(
+          `standin-vm-${n}`,
+          { name: n, numCpus: 8, memory: memoryMiB, dir: rdir, fail: failing.includes(n), standIn: "for a node's VM (vsphere.VirtualMachine): its update powers it off and on" },
+          hooks ? { hooks: { beforeUpdate: [first, roll.beforeUpdate], afterUpdate: [roll.afterUpdate], onError: [roll.onError] } } : {},
+        );
+      return {};
+    };
+    const quiet = async <T>(f: () => Promise<T>): Promise<T> => {
+      const orig = console.log;
+      console.log = (...a: unknown[]) => {
+        const m = /^info: \[runtime\] (.*)$/s.exec(a.map(String).join(" "));
+        if (m) diagnostics.push(m[1].trim());
+        else orig(...a);
+      };
+      try {
+        return await f();
+      } finally {
+        console.log = orig;
+      }
+    };
+    const overlaps = (cs: Cycle[]) => cs.filter((c) => c.downWith.length > 0).map((c) => `${c.node} went down while ${c.downWith.join(", ")} was down`);
+
+    try {
+      lab = await new EtcdLab(edir, tools.etcd.path!, addrs).startCluster(addrs);
+      const l = lab;
+      const stack = await inlineStack(engine, "roll-lab", "hooks", program(16384, true), { dynamicProviders: true });
+      assert.equal((await stack.up({ onOutput: () => {} })).summary.result, "succeeded");
+      assert.equal(cycles.length, 0, "creating the stand-ins power-cycles nothing");
+
+      // One update: every node's memory 16 → 20 GiB.
+      const leaderId = await l.leader(addrs[0]);
+      const leaderName = (await l.members(addrs[0])).find((m) => m.ID === leaderId)!.name!;
+      const s = sampler(l, () => addrs);
+      const b = budgetSampler(api, "roll");
+      const t1 = Date.now();
+      const resized = await inlineStack(engine, "roll-lab", "hooks", program(20480, true), { dynamicProviders: true });
+      const up = await quiet(() => resized.up({ onOutput: () => {} }));
+      const took = (Date.now() - t1) / 1000;
+      await s.stop();
+      const seen = await b.stop();
+      const w = await l.whole(addrs[0]);
+      log(`(e) one update resizing ${cps.length + workers.length} nodes: ${up.summary.result} in ${took.toFixed(1)} s; ${JSON.stringify(up.summary.resourceChanges)}`);
+      for (const c of [...cycles].sort((a, z) => a.off - z.off)) log(`(e)   ${c.node}: off +${((c.off - t1) / 1000).toFixed(1)} s, on +${((c.on - t1) / 1000).toFixed(1)} s; cordoned ${c.cordoned}, pods left ${c.podsLeft}, down with it: [${c.downWith.join(", ")}]`);
+      for (const x of diagnostics.filter((d) => /^(power cycle|etcd:|drain)/.test(d))) log(`(e)   ${x}`);
+      log(`(e) etcd: ${s.samples} health samples, quorum lost ${s.lost.length} times; ${w.why}; the budget's app serving never below ${seen.min} (${seen.samples} samples); leader before: ${leaderName}`);
+      assert.equal(up.summary.result, "succeeded");
+      assert.equal(up.summary.resourceChanges?.update, 5);
+      assert.deepEqual(cycles.map((c) => c.node).sort(), [...cps, ...workers].sort(), "every node powered off and on once");
+      assert.deepEqual(overlaps(cycles), [], "one node at a time");
+      for (const c of cycles) {
+        assert.equal(c.cordoned, true, `${c.node} was cordoned before it went down`);
+        assert.equal(c.podsLeft, 0, `${c.node} was drained before it went down`);
+      }
+      assert.deepEqual(s.lost, [], "etcd's quorum held throughout");
+      assert.ok(w.ok, w.why);
+      assert.ok(seen.min >= 1, "the PodDisruptionBudget held throughout");
+      assert.ok(diagnostics.some((d) => new RegExp(`^etcd: ${leaderName} led; leadership moved to cp-\\d before it goes down`).test(d)), `the leader ${leaderName} handed its leadership over before going down:\n${diagnostics.join("\n")}`);
+      for (const n of [...cps, ...workers]) {
+        const nd = await api.json<Doc>("GET", `/api/v1/nodes/${n}`);
+        assert.notEqual(nd.spec?.unschedulable, true, `${n} uncordoned after`);
+        assert.notEqual(nd.status?.nodeInfo?.bootID, `${n}-boot-0`, `${n} rebooted`);
+      }
+      assert.equal((await serving(api, "roll")).length, 2);
+      const ordered = [...cycles].sort((a, z) => a.off - z.off);
+      for (let i = 1; i < ordered.length; i++) assert.ok(ordered[i].off >= ordered[i - 1].on, `${ordered[i].node} went down after ${ordered[i - 1].node} was on again`);
+
+      // Failure: the next resize, where vCenter refuses rw-0's reconfiguration. The update fails; the
+      // lock is released by the onError hook (no hang), and no node goes down after the failure.
+      cycles.length = 0;
+      diagnostics.length = 0;
+      const t2 = Date.now();
+      const failing = await inlineStack(engine, "roll-lab", "hooks", program(24576, true, ["rw-0"]), { dynamicProviders: true });
+      const failed = await quiet(() => failing.up({ onOutput: () => {} })).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      const failedAt = diagnostics.findIndex((d) => /power cycle rw-0: the vSphere provider's update failed/.test(d));
+      log(`(e) injected failure (rw-0 first): ${failed ? "the update failed" : "succeeded"} in ${((Date.now() - t2) / 1000).toFixed(1)} s; ${diagnostics.filter((d) => /stays cordoned/.test(d)).join(" | ")}`);
+      assert.ok(failed, "the update fails");
+      assert.match(failed.message, /vCenter refused to reconfigure rw-0/);
+      assert.ok(failedAt >= 0, `the onError hook ran:\n${diagnostics.join("\n")}`);
+      assert.equal((await api.json<Doc>("GET", "/api/v1/nodes/rw-0")).spec?.unschedulable, true, "rw-0 stays cordoned (its state unknown)");
+      // rw-0 went first (the lab's ordering hook); after its update failed nothing else went down: the
+      // others, waiting for the lock, were refused without their VMs being touched.
+      const refused = [...failed.message.matchAll(/not powering (\S+) off: the vSphere provider's update of rw-0 failed before it/g)].map((m) => m[1]);
+      log(`(e)   after the failure: refused ${[...new Set(refused)].sort().join(", ") || "none"}; powered off: ${cycles.map((c) => c.node).join(", ") || "none"}`);
+      assert.deepEqual(cycles.map((c) => c.node), [], "no node went down after rw-0's update failed (nor rw-0 itself)");
+      assert.deepEqual([...new Set(refused)].sort(), ["rcp-0", "rcp-1", "rcp-2", "rw-1"], `each other node's hook refused:\n${failed.message}`);
+      for (const n of ["rcp-0", "rcp-1", "rcp-2", "rw-1"]) assert.notEqual((await api.json<Doc>("GET", `/api/v1/nodes/${n}`)).spec?.unschedulable, true, `${n} was not even cordoned`);
+      await api.json("PATCH", "/api/v1/nodes/rw-0", { spec: { unschedulable: false } }, "application/merge-patch+json");
+
+      // Negative control: the same resize with stand-ins that carry no hooks (the engine's own order).
+      cycles.length = 0;
+      const plain = await inlineStack(engine, "roll-lab", "no-hooks", program(16384, false), { dynamicProviders: true });
+      assert.equal((await plain.up({ onOutput: () => {} })).summary.result, "succeeded");
+      await waitFor("roll serving 2", async () => ((await serving(api, "roll")).length === 2 ? true : undefined), 120_000, 250);
+      const sn = sampler(l, () => addrs);
+      const bn = budgetSampler(api, "roll");
+      const plainResized = await inlineStack(engine, "roll-lab", "no-hooks", program(20480, false), { dynamicProviders: true });
+      assert.equal((await plainResized.up({ onOutput: () => {} })).summary.result, "succeeded");
+      await sn.stop();
+      const seenNeg = await bn.stop();
+      log(`(e) negative control (no hooks): ${overlaps(cycles).length} of ${cycles.length} went down while another was down; quorum lost ${sn.lost.length} times in ${sn.samples} samples; serving never below ${seenNeg.min}; cordoned before going down: ${cycles.filter((c) => c.cordoned).length}`);
+      assert.ok(overlaps(cycles).length > 0, "without the hooks the engine updates them together");
+      assert.ok(cycles.some((c) => !c.cordoned && c.podsLeft > 0) || seenNeg.min < 1, "without the hooks nodes go down undrained");
+      assert.ok(sn.lost.length > 0 || cycles.filter((c) => cps.includes(c.node) && c.downWith.some((x) => cps.includes(x))).length > 0, "without the hooks control planes go down together");
+    } finally {
+      watching = false;
+      await watcher;
       lab?.down();
     }
   });

@@ -39,7 +39,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { kubeadmClusterSpec } from "../../components/stack/kubeadm-on-vsphere";
 import { GUESTINFO_KEY_NAMES, LayerVm, VmLayer, compareVmLayer, expectedVmLayer, observedVmLayer, standInGuestinfo } from "./vsphere-readback";
 import { Parts, ROOT, Tool, resolveTools } from "./tools";
-import { rebootReasons } from "../../src/plan/compare/reboot";
+import { rebootReasons } from "../../components/vsphere/reboot";
 import { VCSIM_PARALLEL, VSPHERE_PROVIDER_ENV, arrayOf, devVsphere, engineWithVsphere, govcClient, startVcsim, vcsimProviderConfig } from "./vcsim";
 
 const log = (s: string) => console.log(`      ${s}`);
@@ -402,7 +402,7 @@ describe("real-systems lab: the vSphere layer on vcsim (the stand-in for vCenter
         assert.equal(identity(b), before.idb, `${b.name} kept its instance UUID`);
         assert.equal(identity(c), before.idc, `${c.name} kept its instance UUID`);
         assert.equal(props(vmPath(c), "config.hardware.memoryMB")["config.hardware.memoryMB"], c.memoryMiB + 1024, `${c.name} memory MiB`);
-        // What the provider did at apply time, against the model plan --compare uses (src/plan/compare/reboot.ts).
+        // What the provider did at apply time, against the model plan --compare uses (components/vsphere/reboot.ts).
         const model = (s: { name: string }) => rebootReasons(before.inputs.get(s.name), after.inputs.get(s.name));
         const real = (s: { name: string }, k: "a" | "b" | "c") => ({ off: after[k].off - before[k].off, on: after[k].on - before[k].on });
         log(`${a.name}: vCPU ${a.cpus} → ${a.cpus + 4}: power events ${JSON.stringify(real(a, "a"))}; the model: ${JSON.stringify(model(a))}`);

@@ -1,7 +1,7 @@
 /**
  * Issue 18's table: what `plan --compare` says a change does to running machines, one row per edit
  * of Pulumi.dev.yaml / Pulumi.tanzu.yaml, each with the truthful report and the source it rests on
- * (cited in src/plan/compare/reboot.ts, provider.ts, diff.ts, program-rules.ts, first-boot.ts).
+ * (cited in components/vsphere/reboot.ts, provider.ts, diff.ts, program-rules.ts, first-boot.ts).
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
@@ -24,14 +24,22 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     ref = await planOf();
   });
 
-  it("worker vCPU 16 → 20: every worker powered off and on (no CPU hot-add), all at once: counted and warned", async () => {
-    const d = diffPlans(ref, await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].worker.cpus = 20))));
+  it("worker vCPU 16 → 20: every worker powered off and on (no CPU hot-add), rolled one at a time by the VMs' beforeUpdate hook: counted and warned; negative control: VMs without the hook reboot together", async () => {
+    const head = await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].worker.cpus = 20)));
+    const d = diffPlans(ref, head);
     assert.equal(d.counts.reboot, 16);
     assert.equal(d.counts.update >= 16, true);
     assert.deepEqual(d.reboots[0].because, ["vCPU 16 → 20 without CPU hot-add"]);
     assert.match(d.verdict, /16 of them reboot a VM/);
     has(d, /^16 VMs powered off and on by the provider/);
-    has(d, /^16 of 16 workers reboot together, more than one host's share \(4\)/);
+    has(d, /^16 nodes rolled one at a time by their VMs' beforeUpdate hook: each drained first .* uncordoned before the next: esxi-01-worker-1/);
+    assert.ok(!d.warnings.some((w) => /reboot together/.test(w)), d.warnings.join("\n"));
+    // Negative control: the same change, the VMs registered without the rolling hook (an older program).
+    const bare = clone(head);
+    for (const r of bare.resources) delete r.beforeUpdate;
+    const together = diffPlans(ref, bare);
+    assert.ok(together.warnings.some((w) => /^16 of 16 workers reboot together, more than one host's share \(4\)/.test(w)), together.warnings.join("\n"));
+    assert.ok(!together.warnings.some((w) => /rolled one at a time/.test(w)));
     assert.doesNotMatch(d.verdict, /No warnings/);
     assert.ok(d.vms.filter((v) => v.status === "rebooted").length === 16);
     assert.match(renderDiffText(d), /Reboots \(in-place updates that power the VM off and on/);
@@ -43,14 +51,20 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.deepEqual(d.reboots[0].because, ["memory 122880 → 131072 MiB without memory hot-add"]);
   });
 
-  it("small-profile memory 64 → 48 GiB: all three control planes and the load balancer reboot (shrinking memory always does): quorum lost while they do", async () => {
-    const d = diffPlans(ref, await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].small.memoryGiB = 48))));
+  it("small-profile memory 64 → 48 GiB: all three control planes and the load balancer reboot (shrinking memory always does): the control planes one at a time, quorum kept; negative control: without the rolling hook, quorum lost while they do", async () => {
+    const head = await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].small.memoryGiB = 48)));
+    const d = diffPlans(ref, head);
     assert.deepEqual(d.reboots.map((r) => r.role).sort(), ["control-plane", "control-plane", "control-plane", "load-balancer"]);
     assert.match(d.reboots[0].because[0], /removing memory always reboots/);
-    has(d, /^control plane: .* rebooted together: quorum lost while the change runs: 0 of 3 members up, quorum needs 2/);
+    has(d, /^control plane: esxi-01-control-plane, esxi-02-control-plane, esxi-03-control-plane rebooted one at a time \(each only while the other members keep the quorum\): 2 of 3 members stay up \(quorum 2 holds\)/);
     has(d, /^load balancer rebooted \(esxi-04-load-balancer\): the API endpoint is down/);
-    assert.ok(d.breach.reasons.includes("etcd quorum at risk"));
-    assert.equal(d.quorum!.quorumAfter, true, "reboots do not lose data");
+    assert.ok(!d.breach.reasons.includes("etcd quorum at risk"), d.breach.reasons.join(", "));
+    const bare = clone(head);
+    for (const r of bare.resources) delete r.beforeUpdate;
+    const together = diffPlans(ref, bare);
+    has(together, /^control plane: .* rebooted together: quorum lost while the change runs: 0 of 3 members up, quorum needs 2/);
+    assert.ok(together.breach.reasons.includes("etcd quorum at risk"));
+    assert.equal(together.quorum!.quorumAfter, true, "reboots do not lose data");
   });
 
   it("load-balancer address .2 → .3: the kubeconfig's server changes; the stable clusterIdentifier keeps the provider (an update), nothing Kubernetes is replaced", async () => {
@@ -383,7 +397,7 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     });
   });
 
-  it("GPU workers (Pulumi.gpu.yaml): a changed passthrough device is a reboot (pci_device_id); two at once refused as two resizes are; the MMIO window (extraConfig, ignoreChanges) is refused, not silently dropped", async () => {
+  it("GPU workers (Pulumi.gpu.yaml): a changed passthrough device is a reboot (pci_device_id); two are rolled as two resizes are; the MMIO window (extraConfig, ignoreChanges) is refused, not silently dropped", async () => {
     const gref = await planOf([], undefined, "gpu");
     const lifecycle = (d: PlanDiff) => d.refusals.filter((r) => r.rule === "components/cluster/lifecycle.ts (checkClusterChange)");
     // One worker's device: one reboot, said with the provider's reason; no refusal (one node at a time).
@@ -391,11 +405,11 @@ describe("plan --compare: what a change does to running machines (issue 18's tab
     assert.equal(one.counts.reboot, 1);
     assert.deepEqual(one.reboots[0].because, ["pciDeviceIds changed (pci_device_id)"]);
     assert.deepEqual(lifecycle(one), []);
-    // Both of a host's devices swapped: two GPU workers powered off together: refused naming the profile.
+    // Both of a host's devices swapped: two GPU workers powered off, rolled one at a time: no refusal.
     const two = diffPlans(gref, await planOf([], variant((c) => c["vsphere-spark:hosts"][2].gpus.reverse(), "gpu"), "gpu"));
     assert.equal(two.counts.reboot, 2);
-    assert.deepEqual(lifecycle(two).map((r) => r.path), ["vsphere-spark:vmProfiles.gpu"]);
-    assert.ok(two.breach.reasons.includes("refused change"));
+    assert.deepEqual(lifecycle(two), []);
+    assert.ok(two.warnings.some((w) => /^2 nodes rolled one at a time .*esxi-03-gpu-worker-1, esxi-03-gpu-worker-2$/.test(w)), two.warnings.join("\n"));
     // The MMIO window: no resource change reaches the provider (ignoreChanges), so the rule says so.
     const mmio = diffPlans(gref, await planOf([], variant((c) => (c["vsphere-spark:vmProfiles"].gpu.mmioSizeGiB = 512), "gpu"), "gpu"));
     assert.equal(mmio.counts.update, 0);

@@ -140,13 +140,13 @@ describe("compare: replace-vs-update table (cited provider facts)", function () 
 });
 
 /**
- * The reboot table (src/plan/compare/reboot.ts), from terraform-provider-vsphere @ b45b5b41:
+ * The reboot table (components/vsphere/reboot.ts), from terraform-provider-vsphere @ b45b5b41:
  * expandCPUCountConfig / expandMemorySizeConfig (the pre-update hot-add flags decide; removing
  * memory always reboots), getWithRestart / getBoolWithRestart fields, extra_config, the SCSI bus
  * (NormalizeBus) and a disk's unit_number; and what does not reboot (vMotion, Storage vMotion, disk growth).
  */
 describe("plan --compare: which in-place VM updates reboot (terraform-provider-vsphere reboot_required)", () => {
-  const { rebootReasons } = require("../../src/plan/compare/reboot") as typeof import("../../src/plan/compare/reboot");
+  const { rebootReasons } = require("../../components/vsphere/reboot") as typeof import("../../components/vsphere/reboot");
   const vm = { numCpus: 16, memory: 122880, firmware: "efi", guestId: "ubuntu64Guest", scsiType: "pvscsi", enableDiskUuid: true, datastoreId: "ds-1", hostSystemId: "host-1", disks: [{ size: 100, unitNumber: 0 }], networkInterfaces: [{ networkId: "n-1" }] };
   type Row = [what: string, before: Record<string, unknown>, after: Record<string, unknown>, reboots: boolean, ignore?: string[]];
   const ROWS: Row[] = [

@@ -181,6 +181,8 @@ describe("compare: the comment workflow's script, executed", function () {
     const { planOf } = require("./compare/stacks") as typeof import("./compare/stacks");
     const ref = await planOf();
     const shrink = await planOf(["vsphere-spark:vmProfiles={worker: {cpus: 16, memoryGiB: 120, diskGiB: 100, scratchDiskGiB: 400}, small: {cpus: 8, memoryGiB: 48, diskGiB: 60}}"]);
+    // The VMs as a program without the rolling hook registers them: the control planes reboot together, a breach.
+    for (const r of shrink.resources) delete r.beforeUpdate;
     const body = renderDiffMarkdown(diffPlans(ref, shrink)).markdown;
     const r = await runScript({ "pr-number": "7", "dev.md": body }, "abc", [], ["plan: replace", "unrelated"]);
     const add = r.calls.find((c) => c.op === "addLabels")!;

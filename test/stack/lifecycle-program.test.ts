@@ -86,6 +86,11 @@ describe("the change rules in the stack program", () => {
     assert.deepEqual(hookOf("esxi-01-worker-1"), ["spark-retire-worker"]);
     assert.deepEqual(hookOf("esxi-01-control-plane"), ["spark-retire-control-plane"]);
     assert.equal(hookOf("esxi-04-load-balancer"), undefined, "the load balancer is not a node: no retirement");
+    // And the rolling power cycle's drain, on the same VMs (not on the load balancer).
+    const rollOf = (name: string) => vms.find((v) => v.name.endsWith(name))?.beforeUpdate;
+    assert.deepEqual(rollOf("esxi-01-worker-1"), ["spark-power-cycle-drain"]);
+    assert.deepEqual(rollOf("esxi-02-control-plane"), ["spark-power-cycle-drain"]);
+    assert.equal(rollOf("esxi-04-load-balancer"), undefined);
     assert.equal((out.outputs.clusterLifecycle as ClusterLifecycleState).retireHooks, true);
   });
 
@@ -174,6 +179,34 @@ describe("the change rules in the stack program", () => {
     const r = await up(config(fiveHosts(5)), { clusterLifecycle: older });
     await assert.rejects(r.run, /vsphere-spark:controlPlane: adds control planes esxi-04-control-plane, esxi-05-control-plane to a running cluster whose applied state was written by an earlier version/);
     assert.deepEqual(r.registered().map((x) => x.type), ["pulumi:pulumi:StackReference"]);
+  });
+
+  it("5 → 3 control planes without the first one (esxi-01's, which ran kubeadm init): deploys; no VM renders `kubeadm init`, the new first one is a join; negative control: the same stack as a new cluster renders an init", async () => {
+    const hosts = (cps: string[]) => (c: Cfg) => {
+      c["vsphere-spark:hosts"].push({ name: "esxi-05.lab.local", cpuThreads: 96, memoryGiB: 768 });
+      c["vsphere-spark:controlPlane"] = { hosts: cps };
+      c["vsphere-spark:endpoint"].host = "esxi-04";
+    };
+    const moved = hosts(["esxi-02", "esxi-03", "esxi-05"]);
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    (pulumi.log as { warn: (m: string) => void }).warn = (m: string) => void warnings.push(m);
+    const out = await (await up(config(moved), { clusterLifecycle: appliedState(hosts(["esxi-01", "esxi-02", "esxi-03", "esxi-05", "esxi-04"])) }, true)).run.finally(
+      () => ((pulumi.log as { warn: typeof warn }).warn = warn),
+    );
+    assert.match(warnings.join("\n"), /esxi-02-control-plane is now first in the control-plane order instead of esxi-01-control-plane/);
+    const userData = (o: typeof out, name: string) => {
+      const v = o.resources.find((x) => x.type === "vsphere:index/virtualMachine:VirtualMachine" && x.name.endsWith(name))!;
+      return gunzipSync(Buffer.from((unwrapSecrets(v.inputs.extraConfig) as Record<string, string>)["guestinfo.userdata"], "base64")).toString();
+    };
+    const cps = ["esxi-02-control-plane", "esxi-03-control-plane", "esxi-05-control-plane"];
+    for (const n of cps) {
+      assert.doesNotMatch(userData(out, n), /kind: InitConfiguration/, `${n} does not run kubeadm init`);
+      assert.match(userData(out, n), /kind: JoinConfiguration/);
+    }
+    // Negative control: the same configuration as a new stack: its first control plane runs kubeadm init.
+    const fresh = await (await up(config(moved), {}, true)).run;
+    assert.match(userData(fresh, "esxi-02-control-plane"), /kind: InitConfiguration/);
   });
 
   it("a previous output this program does not understand is refused, not taken for a new cluster", async () => {

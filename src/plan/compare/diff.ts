@@ -9,7 +9,7 @@
  */
 import { Plan } from "../plan";
 import { ChangedPath, Classification, classify } from "./replacement";
-import { REBOOT_SOURCE, rebootReasons } from "./reboot";
+import { REBOOT_SOURCE, rebootReasons } from "../../../components/vsphere/reboot";
 import { PROVIDER_SOURCE, ProviderChange, diffProviders } from "./provider";
 import { ProgramNote, Refusal, groupRefusals, runProgramNotes, runProgramRules } from "./program-rules";
 import { Contents, FirstBootChange, diffFirstBoot } from "./first-boot";
@@ -663,6 +663,8 @@ export interface QuorumCheck {
   deleted: string[];
   replaced: string[];
   rebooted: string[];
+  /** Rebooted one at a time by their VMs' rolling hook (components/cluster/power-cycle-hooks.ts): at most one down at once. */
+  rolled: string[];
   /** Members running while the change is applied (all of it at once: Pulumi runs independent steps in parallel). */
   runningDuring: number;
   /** Members still registered that will never come back (deleted VMs; `pulumi up` does not run `etcdctl member remove`). */
@@ -679,15 +681,16 @@ export interface QuorumCheck {
  * Source: etcd docs (v3.5 op-guide/runtime-configuration and faq: a cluster of N members tolerates
  * (N-1)/2 failures; a removed machine must be removed from membership with `member remove`).
  */
-export function quorumCheck(members: number, deleted: string[], replaced: string[], rebooted: string[]): QuorumCheck {
+export function quorumCheck(members: number, deleted: string[], replaced: string[], rebooted: string[], rolled: string[] = []): QuorumCheck {
   const q = quorumOf(members);
   const withData = members - deleted.length - replaced.length;
-  const runningDuring = withData - rebooted.length;
+  const runningDuring = withData - rebooted.length - (rolled.length > 0 ? 1 : 0);
   return {
     members,
     deleted,
     replaced,
     rebooted,
+    rolled,
     runningDuring,
     lostForGood: deleted.length + replaced.length,
     quorumDuring: runningDuring >= q,
@@ -833,21 +836,29 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
   const retiredCpNames = retired.map(vmOf).filter((n) => vb.get(n)?.role === "control-plane");
   const baseCps = [...vb.values()].filter((v) => v.role === "control-plane" && !retiredCpNames.includes(v.name)).map((v) => v.name);
   const cpOf = (xs: { vm: string }[]) => xs.map((x) => x.vm).filter((n) => baseCps.includes(n));
+  // A node VM the head binds the rolling hook (beforeUpdate, components/cluster/power-cycle-hooks.ts)
+  // is drained before its power cycle and the next one waits until it is back: one at a time.
+  const rollHookOf = new Map(head.resources.filter((r) => isVmType(r.type)).map((r) => [r.name, r.beforeUpdate ?? []]));
+  const rolledVms = new Set(effective.filter((c) => c.reboot && c.reboot.length > 0 && (rollHookOf.get(c.name) ?? []).some((h) => /-power-cycle-drain$/.test(h))).map(vmOf));
+  const rolledReboots = reboots.filter((r) => rolledVms.has(r.vm) && (r.role === "worker" || r.role === "control-plane"));
+  const togetherReboots = reboots.filter((r) => !rolledReboots.includes(r));
   const q =
     baseCps.length > 0
       ? quorumCheck(
           baseCps.length,
           cpOf(deletedVms.map((c) => ({ vm: vmOf(c) }))),
           cpOf(replacedVms.map((c) => ({ vm: vmOf(c) }))),
-          cpOf(reboots),
+          cpOf(togetherReboots),
+          cpOf(rolledReboots),
         )
       : undefined;
   const quorumAtRisk = q !== undefined && (!q.quorumDuring || !q.quorumAfter);
-  if (q && q.deleted.length + q.replaced.length + q.rebooted.length > 0) {
+  if (q && q.deleted.length + q.replaced.length + q.rebooted.length + q.rolled.length > 0) {
     const parts: string[] = [];
     if (q.deleted.length) parts.push(`${list(q.deleted)} deleted (still registered etcd members: pulumi up runs no \`etcdctl member remove\`)`);
     if (q.replaced.length) parts.push(`${list(q.replaced)} replaced (destroyed, re-cloned, rejoin as new members)`);
     if (q.rebooted.length) parts.push(`${list(q.rebooted)} rebooted together`);
+    if (q.rolled.length) parts.push(`${list(q.rolled)} rebooted one at a time (each only while the other members keep the quorum)`);
     const need = quorumOf(q.members);
     const verdict = !q.quorumAfter
       ? `quorum lost for good: ${q.members - q.lostForGood} of ${q.members} registered members keep their data, quorum needs ${need}; etcd and the API stop, and new members cannot join (restore from a snapshot)`
@@ -886,9 +897,14 @@ export function diffPlans(base: Plan, head: Plan, opts: DiffOptions = {}): PlanD
   if (reboots.length > 0) {
     const cps = reboots.filter((r) => r.role === "control-plane");
     const lbs = reboots.filter((r) => r.role === "load-balancer");
-    const workers = reboots.filter((r) => r.role === "worker");
+    const workers = togetherReboots.filter((r) => r.role === "worker");
     const why = [...new Set(reboots.flatMap((r) => r.because.map((b) => b.replace(/ \d+ → \d+( MiB)?/, ""))))];
     warnings.push(`${plural(reboots.length, "VM")} powered off and on by the provider (${list(why, 3)}; ${REBOOT_SOURCE.split(":")[0]}): ${list(reboots.map((r) => r.vm))}`);
+    if (rolledReboots.length > 0)
+      warnings.push(
+        `${plural(rolledReboots.length, "node")} rolled one at a time by their VMs' beforeUpdate hook: each drained first (pods evicted through the eviction API, PodDisruptionBudgets honoured), ` +
+          `powered off and on, back Ready with a new boot ID and uncordoned before the next: ${list(rolledReboots.map((r) => r.vm))}`,
+      );
     if (lbs.length > 0) warnings.push(`load balancer rebooted (${lbs.map((r) => r.vm).join(", ")}): the API endpoint is down while it reboots`);
     const hostsWithWorkers = new Set([...va.values()].filter((v) => v.role === "worker").map((v) => v.host)).size;
     const allWorkers = [...va.values()].filter((v) => v.role === "worker").length;

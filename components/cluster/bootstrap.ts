@@ -64,6 +64,7 @@ export interface BootstrapChildren {
   certificateKey: pulumi.Output<string>;
   /** The etcd CA and a client certificate it signed (secret): node retirement removes etcd members with it. */
   etcdClient: pulumi.Output<{ caPem: string; certPem: string; keyPem: string }>;
+  clientResources: pulumi.Resource[];
 }
 
 /** The spec, or a ValidationError listing every problem (nothing is registered before this). */
@@ -203,7 +204,10 @@ export function createBootstrap(
       );
     }
   }
-  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, joinToken, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem), certificateKey, etcdClient };
+  // What the program's own clients (the node hooks) are made of: a VM hook must not wait for a
+  // resource that the engine may not have stepped yet (an update hook runs inside the VM's step).
+  const clientResources: pulumi.Resource[] = [adminKey, adminCert, etcdClientKey, etcdClientCert];
+  return { guestinfo: guestinfoByVm, caCertPem, caCertHash: hash, token, joinToken, adminCertPem: adminCert.certPem, adminKeyPem: pulumi.secret(adminKey.privateKeyPem), certificateKey, etcdClient, clientResources };
 }
 
 export class KubeadmBootstrap extends pulumi.ComponentResource {
@@ -231,6 +235,13 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   readonly certificateKey: pulumi.Output<string>;
   /** The etcd CA and a client certificate it signed (secret), for node retirement. */
   readonly etcdClient: pulumi.Output<{ caPem: string; certPem: string; keyPem: string }>;
+  /**
+   * The resources behind the program's admin and etcd clients (the hooks' credentials). The VMs
+   * depend on them: the engine runs a VM's update hooks inside its update step, and with a bounded
+   * parallelism (`pulumi up --parallel 1`) a hook waiting for a resource not yet stepped would wait
+   * forever (seen in the whole-stack lab).
+   */
+  readonly clientResources: pulumi.Resource[];
 
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     const spec = bootstrapSpec(name, args);
@@ -249,6 +260,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     this.adminKeyPem = out.adminKeyPem;
     this.certificateKey = out.certificateKey;
     this.etcdClient = out.etcdClient;
+    this.clientResources = out.clientResources;
     this.registerOutputs({ caCertPem: this.caCertPem, caCertHash: this.caCertHash, endpoint: this.endpoint, guestinfo: this.guestinfo });
   }
 }

@@ -314,7 +314,12 @@ export function createKubeadmVsphereCluster(
   const rolling = { beforeUpdate: [roll.beforeUpdate], afterUpdate: [roll.afterUpdate], onError: [roll.onError] };
   const topology = new VsphereTopology(
     name,
-    { ...topologyArgs(v, bootstrap.guestinfo), hooks: { worker: { beforeDelete: [retire.worker], ...rolling }, "control-plane": { beforeDelete: [retire.controlPlane], ...rolling } } },
+    {
+      ...topologyArgs(v, bootstrap.guestinfo),
+      hooks: { worker: { beforeDelete: [retire.worker], ...rolling }, "control-plane": { beforeDelete: [retire.controlPlane], ...rolling } },
+      // The hooks' credentials resolve before any VM step starts (an update hook runs inside it).
+      vmDependsOn: bootstrap.clientResources,
+    },
     child,
   );
   const access = new KubeadmClusterAccess(name, { bootstrap, dependsOn: Object.values(topology.machines), readiness }, child);

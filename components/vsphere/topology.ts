@@ -63,6 +63,8 @@ export interface VsphereTopologyArgs {
    * a delete hook by the name stored with the VM, so the caller registers the same hooks on every run.
    */
   readonly hooks?: Readonly<Partial<Record<VmSlot["role"], pulumi.ResourceHookBinding>>>;
+  /** Resources every VM waits for (the cluster layer's: what its hooks' credentials are made of). */
+  readonly vmDependsOn?: readonly pulumi.Resource[];
 }
 
 /**
@@ -298,6 +300,7 @@ function createVms(
         // default order being create-before-delete.
         deleteBeforeReplace: true,
         ...(args.hooks?.[slot.role] ? { hooks: args.hooks[slot.role] } : {}),
+        ...(args.vmDependsOn?.length ? { dependsOn: [...args.vmDependsOn] } : {}),
       },
     );
     machines[slot.name] = vm;

@@ -5,15 +5,19 @@
  * other on 6443, 2379, 2380 and 10250). The first boots the program's first control plane, whose
  * `kubeadm init --upload-certs` runs for real (as in real-kubeadm.boot.ts); once its API answers
  * through the endpoint, the second boots the program's render of the SECOND control plane of the same
- * stack (the same plan run: one PKI, one init token, one certificate key) and its bootstrap runs the
- * real `kubeadm join` with `controlPlane.certificateKey` (the first-up path: the shared CA files
- * downloaded from kube-system/kubeadm-certs). Before it, the negative control: the same render with
- * the certificate key removed, whose real kubeadm join fails at its preflight (no shared CA files).
+ * stack and its bootstrap runs the real `kubeadm join`, in one of two renders (see `renders`): first-up
+ * (the same plan run: the init token, `controlPlane.certificateKey`, the shared CA files downloaded
+ * from kube-system/kubeadm-certs) or day-two (rendered from an applied state holding only the first:
+ * the shared CA files in its guestinfo, the join token, no certificate key). Before it, the negative
+ * control, whose real kubeadm join fails at its preflight: the same render without the certificate key
+ * (first-up) or without one shared file (day-two). VSPHERE_SPARK_BOOT_CP_JOIN_PATHS picks the renders
+ * (default both, one after the other).
  *
  * Stand-ins (each says so): the guestinfo channel (as everywhere in the lab), the registry
  * (guest-kubeadm/lab-registry imports the images), CoreDNS's image (never run: no pod network), and
  * the load balancer: tcp-forward.ts forwards the endpoint 192.168.1.2:6443 to the FIRST control
- * plane's API server only (HAProxy would balance over every ready one; the join needs the first).
+ * plane's API server only (HAProxy would balance over every ready one; the join needs the first);
+ * day-two only, the Kubernetes provider (`applyTokenSecret`).
  *
  * Read from the real systems, inside the first guest while both run (its collector waits for this):
  * etcd's member list (its v3 JSON API, with the etcd CA's healthcheck client certificate) with two
@@ -117,6 +121,9 @@ interface PairRun {
   wallClock: number;
   load: number[];
 }
+
+/** Shell: true when `address` takes no TCP connection on 6443, 2379 or 10250 (its guest is off). */
+const firstOff = (address: string) => `! { ${[6443, 2379, 10250].map((p) => `timeout 5 bash -c 'exec 3<>/dev/tcp/${address}/${p}' 2>/dev/null`).join(" || ")}; }`;
 
 /** Polls the endpoint's /readyz from inside the lab network until it answers 200 (or `stop` settles). */
 async function waitReady(net: LabNetwork, address: string, stop: Promise<unknown>, limitS: number): Promise<void> {
@@ -300,7 +307,9 @@ for (const variant of VARIANTS) {
           });
           const secondStart = since();
           // The joiner reports once the first has powered off (after its collector read the cluster):
-          // with two etcd members, either one's power-off takes the other's quorum.
+          // with two etcd members, either one's power-off takes the other's quorum. Off: none of its
+          // API server's, etcd's or kubelet's ports takes a TCP connection, twice 5 s apart (an HTTP
+          // request is no test: a loaded first guest's API server can take longer than any timeout).
           const second = boot(image, net, {
             extraConfig: joiner.extraConfig,
             mac: joiner.macAddress!,
@@ -308,7 +317,7 @@ for (const variant of VARIANTS) {
             vcpus: VCPUS,
             memoryMiB: MEMORY_MIB,
             tap: "lab1",
-            until: `(test -f ${DONE} || test -f ${GAVE_UP}) && ! curl -ks --max-time 3 -o /dev/null https://${a1}:6443/readyz`,
+            until: `(test -f ${DONE} || test -f ${GAVE_UP}) && ${firstOff(a1)} && sleep 5 && ${firstOff(a1)}`,
             labFiles: { "kubeadm-report": "journal" },
             timeoutSeconds: TIMEOUT_S,
           });

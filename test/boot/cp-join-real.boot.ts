@@ -26,6 +26,7 @@
  * the join's phases; the bootstrap's done mark). Measured: every boot, the join's phases, host load.
  */
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -35,7 +36,7 @@ import { k8sPayload, K8sPayload } from "./real-k8s";
 import { InitAttempt, initAttempts, journalLines, kubeadmAttempts } from "./kubeadm-journal";
 import { KUBEADM_CONFIG_PATH } from "../../components/cluster/kubeadm";
 import { adminGroup } from "../../components/cluster/pki";
-import { csrPem, realisticOutputs, rsaKeyPair, signPem, tmpDir } from "../cluster/helpers";
+import { realisticOutputs, tmpDir } from "../cluster/helpers";
 import { resolveTools } from "../lab/tools";
 
 const VERSION = "1.34.4";
@@ -165,6 +166,8 @@ interface Renders {
   negativeSays: RegExp;
   /** The join token's Secret as the program's Kubernetes provider would create it (day-two). */
   tokenSecret?: Record<string, unknown>;
+  /** The program's admin credentials (its `kubeconfig` output's: the mocks' admin certificate and key). */
+  admin?: { certPem: string; keyPem: string };
 }
 
 async function renders(variant: Variant): Promise<Renders> {
@@ -174,6 +177,7 @@ async function renders(variant: Variant): Promise<Renders> {
   assert.ok(first, "the first control plane");
   let joiner: ProgramVm;
   let tokenSecret: Record<string, unknown> | undefined;
+  let admin: Renders["admin"];
   if (variant === "first-up") {
     joiner = Object.values(vms).find((v) => v.name.endsWith("esxi-02-control-plane"))!;
   } else {
@@ -183,6 +187,14 @@ async function renders(variant: Variant): Promise<Renders> {
     joiner = Object.values(r.vms).find((v) => v.name.endsWith("esxi-02-control-plane"))!;
     tokenSecret = r.resources.find((x) => x.type === "kubernetes:core/v1:Secret" && /join-token$/.test(x.name))?.inputs;
     assert.ok(tokenSecret, "the update's join token Secret");
+    // The admin certificate and key the plan's mocks made for the program (the same handlers return
+    // what they made for a resource's name): what its Kubernetes provider authenticates with.
+    const certName = r.resources.find((x) => x.type === "tls:index/locallySignedCert:LocallySignedCert" && /-admin-cert$/.test(x.name))!.name;
+    const keyName = r.resources.find((x) => x.type === "tls:index/privateKey:PrivateKey" && /-admin-key$/.test(x.name))!.name;
+    admin = {
+      certPem: String(sim["tls:index/locallySignedCert:LocallySignedCert"](certName, {}).certPem),
+      keyPem: String(sim["tls:index/privateKey:PrivateKey"](keyName, {}).privateKeyPem),
+    };
   }
   assert.ok(joiner, "the second control plane");
   const ud = userDataOf(joiner);
@@ -202,21 +214,22 @@ async function renders(variant: Variant): Promise<Renders> {
     negativeSays = /front-proxy-ca\.key/;
   }
   const negative = withDocuments(joiner.extraConfig, `#cloud-config\n${stringify(ud, { version: "1.1", lineWidth: 0 })}`);
-  return { first, joiner, negative, negativeSays, tokenSecret };
+  return { first, joiner, negative, negativeSays, tokenSecret, admin };
 }
 
 /**
  * STAND-IN for the program's Kubernetes provider creating the join token's Secret (day-two): `kubectl
  * apply` of the Secret the plan recorded, from the host's side of the lab network through the endpoint,
- * as the admin identity the program uses (CN kubernetes-admin, its adminGroup), signed here with the
- * program's cluster CA (from the second control plane's guestinfo: the same PKI).
+ * with the program's admin certificate (CN kubernetes-admin, its adminGroup, signed by its cluster CA).
+ * Retried for 3 minutes, as the provider retries (the emulated API server can be slow to answer).
  */
-async function applyTokenSecret(net: LabNetwork, secret: Record<string, unknown>, joiner: ProgramVm): Promise<string> {
+async function applyTokenSecret(net: LabNetwork, secret: Record<string, unknown>, joiner: ProgramVm, admin: { certPem: string; keyPem: string }): Promise<string> {
   const kubectl = resolveTools(["kubernetes"]).kubectl?.path;
   if (!kubectl) throw new Error("no kubectl (lab/build-tools.sh kubernetes)");
   const file = (p: string) => userDataOf(joiner).write_files.find((f) => f.path === p)!.content;
-  const key = rsaKeyPair();
-  const cert = signPem(csrPem(key.privateKeyPem, `/O=${adminGroup(VERSION)}/CN=kubernetes-admin`), file("/etc/kubernetes/pki/ca.crt"), file("/etc/kubernetes/pki/ca.key"), "extendedKeyUsage=clientAuth\n");
+  const cert = admin.certPem;
+  const key = { privateKeyPem: admin.keyPem };
+  assert.match(execFileSync("openssl", ["x509", "-noout", "-subject"], { input: cert, encoding: "utf8" }), new RegExp(`O ?= ?${adminGroup(VERSION)}, CN ?= ?kubernetes-admin`));
   const dir = tmpDir("token-secret");
   const b64 = (s: string) => Buffer.from(s).toString("base64");
   fs.writeFileSync(
@@ -232,12 +245,19 @@ async function applyTokenSecret(net: LabNetwork, secret: Record<string, unknown>
     { mode: 0o600 },
   );
   fs.writeFileSync(path.join(dir, "secret.json"), JSON.stringify(secret));
-  const p = net.exec([kubectl, "--kubeconfig", path.join(dir, "kubeconfig"), "apply", "-f", path.join(dir, "secret.json")]);
+  const t0 = Date.now();
   let out = "";
-  p.stdout?.on("data", (d) => (out += d));
-  p.stderr?.on("data", (d) => (out += d));
-  const code = await new Promise<number | null>((resolve) => p.on("exit", resolve));
-  if (code !== 0) throw new Error(`kubectl apply of the join token's Secret failed (${code}): ${out}`);
+  for (;;) {
+    const p = net.exec([kubectl, "--kubeconfig", path.join(dir, "kubeconfig"), "--request-timeout=30s", "apply", "-f", path.join(dir, "secret.json")]);
+    out = "";
+    p.stdout?.on("data", (d) => (out += d));
+    p.stderr?.on("data", (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => p.on("exit", resolve));
+    if (code === 0) break;
+    if (Date.now() - t0 > 180_000) throw new Error(`kubectl apply of the join token's Secret failed (${code}): ${out}`);
+    console.log(`      (kubectl apply of the join token's Secret: ${out.trim()}; again in 10 s)`);
+    await new Promise((r) => setTimeout(r, 10_000));
+  }
   return out.trim();
 }
 
@@ -292,7 +312,7 @@ for (const variant of VARIANTS) {
           // kubeadm's 4-minute wait.
           await waitReady(net, ENDPOINT, firstBoot, TIMEOUT_S);
           const apiReadyThroughEndpoint = since();
-          if (rr.tokenSecret) applied = await applyTokenSecret(net, rr.tokenSecret, joiner);
+          if (rr.tokenSecret) applied = await applyTokenSecret(net, rr.tokenSecret, joiner, rr.admin!);
           const negativeStart = since();
           const negative = await boot(image, net, {
             extraConfig: rr.negative,

@@ -162,8 +162,9 @@ interface Renders {
   first: ProgramVm;
   joiner: ProgramVm;
   negative: Record<string, string>;
-  /** What the negative control's kubeadm must say (its preflight). */
+  /** What the negative control's kubeadm must say, and the phase it must fail in. */
   negativeSays: RegExp;
+  negativePhase: string;
   /** The join token's Secret as the program's Kubernetes provider would create it (day-two). */
   tokenSecret?: Record<string, unknown>;
   /** The program's admin credentials (its `kubeconfig` output's: the mocks' admin certificate and key). */
@@ -199,22 +200,29 @@ async function renders(variant: Variant): Promise<Renders> {
   assert.ok(joiner, "the second control plane");
   const ud = userDataOf(joiner);
   let negativeSays: RegExp;
+  let negativePhase: string;
   if (variant === "first-up") {
     const cfg = ud.write_files.find((f) => f.path === KUBEADM_CONFIG_PATH)!;
     const stripped = cfg.content.replace(/^ {2}certificateKey: \S+\n/m, "");
     assert.notEqual(stripped, cfg.content, "the join render has a certificate key");
     cfg.content = stripped;
     negativeSays = /couldn't load the certificate file \/etc\/kubernetes\/pki\/ca\.crt/;
+    negativePhase = "preflight";
   } else {
     const cfg = ud.write_files.find((f) => f.path === KUBEADM_CONFIG_PATH)!;
     assert.doesNotMatch(cfg.content, /certificateKey/, "the day-two join has no certificate key");
     const n = ud.write_files.length;
     ud.write_files = ud.write_files.filter((f) => f.path !== "/etc/kubernetes/pki/front-proxy-ca.key");
     assert.equal(ud.write_files.length, n - 1, "the day-two join render carries front-proxy-ca.key");
-    negativeSays = /front-proxy-ca\.key/;
+    // A missing CA KEY passes kubeadm's preflight as an external CA ("assuming external key for
+    // front-proxy CA", a warning: cmd/kubeadm/app/phases/certs/certs.go); the join then fails in
+    // control-plane-prepare/certs, signing front-proxy-client, still before kubelet-start and etcd
+    // (measured 2026-12-05). A missing certificate would fail the preflight itself.
+    negativeSays = /could not load expected certificate "front-proxy-client" or validate the existence of key "front-proxy-ca"/;
+    negativePhase = "control-plane-prepare/certs";
   }
   const negative = withDocuments(joiner.extraConfig, `#cloud-config\n${stringify(ud, { version: "1.1", lineWidth: 0 })}`);
-  return { first, joiner, negative, negativeSays, tokenSecret, admin };
+  return { first, joiner, negative, negativeSays, negativePhase, tokenSecret, admin };
 }
 
 /**
@@ -437,13 +445,14 @@ for (const variant of VARIANTS) {
       for (const n of [first.name, joiner.name]) assert.match(rep("pair-nodes"), new RegExp(`^${n} +\\S+ +control-plane`, "m"), rep("pair-nodes"));
     });
 
-    it(`negative control: the same join render ${variant === "first-up" ? "without its certificate key" : "without one shared file (front-proxy-ca.key)"} fails at the real kubeadm's preflight`, async () => {
+    it(`negative control: the same join render ${variant === "first-up" ? "without its certificate key fails at the real kubeadm's preflight" : "without one shared file (front-proxy-ca.key) fails in the real kubeadm's control-plane-prepare/certs, before kubelet-start and etcd"}`, async () => {
       const r = await run;
       const text = r.negative.report["kubeadm-journal"] ?? "";
       const joins = kubeadmAttempts(journalLines(text), "join");
       console.log(`      negative control: ${JSON.stringify(joins.map(phasesOf))}; kubeadm said: ${(/One or more conditions[^\n]*|failure loading [^\n]*/.exec(text) ?? ["(nothing)"])[0]}`);
       assert.ok(joins.length > 0, `kubeadm join never started\n${text}\n${r.negative.report["cloud-init-output"]}`);
-      assert.equal(joins[0].failedPhase, "preflight", text);
+      assert.equal(joins[0].failedPhase, rr.negativePhase, text);
+      for (const a of joins) for (const p of ["kubelet-start", "etcd", "mark-control-plane"]) assert.equal(a.phases[p], undefined, `no [${p}]: nothing changed in the cluster`);
       assert.ok(!joins.some((a) => a.succeeded), "no join succeeded");
       assert.match(text, rr.negativeSays, text);
       assert.doesNotMatch(r.negative.report.marks, /joined the cluster/);

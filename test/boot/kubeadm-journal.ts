@@ -56,11 +56,46 @@ export interface InitAttempt {
   lastLines: string[];
 }
 
+/**
+ * The prefixes a control-plane `kubeadm join` v1.34.4 printed in the boot lab (cp-join-real.boot.ts,
+ * 2026-12-05, the first-up join), in its order: preflight; control-plane-prepare (download-certs with a
+ * certificate key, certs, kubeconfig, control-plane); check-etcd; kubelet-start (with `[patches]`);
+ * control-plane-join's etcd; the kubelet's wait (`[kubelet-check]`, then the TLS bootstrap under
+ * `[kubelet-start]`); mark-control-plane; wait-control-plane (`[control-plane-check]`). Reading a
+ * join keeps any other `[prefix]` too.
+ */
+export const JOIN_PHASES = [
+  "preflight",
+  "download-certs",
+  "certs",
+  "kubeconfig",
+  "control-plane",
+  "check-etcd",
+  "kubelet-start",
+  "patches",
+  "etcd",
+  "kubelet-check",
+  "mark-control-plane",
+  "control-plane-check",
+];
+
 /** Per kubeadm init attempt: when each phase first printed, in seconds after the attempt began. */
 export function initAttempts(lines: JournalLine[]): InitAttempt[] {
+  return kubeadmAttempts(lines, "init");
+}
+
+/**
+ * Per kubeadm `op` attempt (the bootstrap logs "kubeadm <op>: attempt N of 8"): when each phase's
+ * prefix first printed, whether kubeadm printed its success (init: "Your Kubernetes control-plane has
+ * initialized successfully"; a control-plane join: "This node has joined the cluster and a new control
+ * plane instance was created"), and the phase it named when it failed.
+ */
+export function kubeadmAttempts(lines: JournalLine[], op: "init" | "join"): InitAttempt[] {
+  const known = op === "init" ? INIT_PHASES : undefined;
+  const success = op === "init" ? /Your Kubernetes control-plane has initialized successfully/ : /This node has joined the cluster and a new control plane instance was created/;
   const out: InitAttempt[] = [];
   for (const l of lines) {
-    if (/vsphere-spark: kubeadm init: attempt \d+ of/.test(l.text)) {
+    if (new RegExp(`vsphere-spark: kubeadm ${op}: attempt \\d+ of`).test(l.text)) {
       out.push({ start: l.at, phases: {}, succeeded: false, lastLines: [] });
       continue;
     }
@@ -68,14 +103,14 @@ export function initAttempts(lines: JournalLine[]): InitAttempt[] {
     if (!cur) continue;
     cur.lastLines = [...cur.lastLines, l.text].slice(-15);
     const m = /^\[([a-z-]+)\]/.exec(l.text);
-    if (m && INIT_PHASES.includes(m[1]) && cur.phases[m[1]] === undefined) cur.phases[m[1]] = (l.at - cur.start) / 1000;
+    if (m && (known ? known.includes(m[1]) : true) && cur.phases[m[1]] === undefined) cur.phases[m[1]] = (l.at - cur.start) / 1000;
     const f = /error execution phase ([a-z/-]+)/.exec(l.text);
     if (f && cur.failedPhase === undefined) cur.failedPhase = f[1];
-    if (/Your Kubernetes control-plane has initialized successfully/.test(l.text)) {
+    if (success.test(l.text)) {
       cur.succeeded = true;
       cur.end = (l.at - cur.start) / 1000;
     }
-    if (cur.end === undefined && /vsphere-spark: attempt \d+\/\d+ failed: kubeadm_init/.test(l.text)) cur.end = (l.at - cur.start) / 1000;
+    if (cur.end === undefined && new RegExp(`vsphere-spark: attempt \\d+/\\d+ failed: kubeadm_${op}`).test(l.text)) cur.end = (l.at - cur.start) / 1000;
   }
   return out;
 }

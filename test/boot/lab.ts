@@ -58,11 +58,22 @@ export interface ProgramVm {
 /**
  * Runs the real program (the dev stack plus `sets`) under the mock runtime and returns its VMs. With
  * `previousCluster` (the `clusterLifecycle` output of an earlier run, see `programState`): the program
- * renders them for a cluster that exists (`pulumi up` on a running cluster).
+ * renders them for a cluster that exists (`pulumi up` on a running cluster). `simulate`: the mocks'
+ * outputs; pass the same one to two calls for renders of one cluster (one PKI, the same tokens).
  */
-export async function programVms(sets: string[], previousCluster?: unknown): Promise<Record<string, ProgramVm>> {
-  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate: realisticOutputs(), ...(previousCluster !== undefined ? { previousCluster } : {}) });
+export async function programVms(sets: string[], previousCluster?: unknown, simulate = realisticOutputs()): Promise<Record<string, ProgramVm>> {
+  return (await programResources(sets, previousCluster, simulate)).vms;
+}
+
+/** `programVms`, and every resource the run registered (type, name, inputs with secrets unwrapped). */
+export async function programResources(
+  sets: string[],
+  previousCluster?: unknown,
+  simulate = realisticOutputs(),
+): Promise<{ vms: Record<string, ProgramVm>; resources: { type: string; name: string; inputs: Record<string, unknown> }[] }> {
+  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate, ...(previousCluster !== undefined ? { previousCluster } : {}) });
   if (!r.ok) throw new Error(`plan failed: ${JSON.stringify(r.errors)}`);
+  const resources = r.recorded.map((x) => ({ type: x.type, name: x.name, inputs: unwrapSecrets(x.inputs) as Record<string, unknown> }));
   const out: Record<string, ProgramVm> = {};
   for (const vm of r.recorded.filter((x) => x.type === VM_TYPE)) {
     const inputs = unwrapSecrets(vm.inputs) as Record<string, any>;
@@ -81,12 +92,15 @@ export async function programVms(sets: string[], previousCluster?: unknown): Pro
         .map((d) => Number(d.size)),
     };
   }
-  return out;
+  return { vms: out, resources };
 }
 
-/** The program's `clusterLifecycle` output (what a `pulumi up` of the dev stack plus `sets` applies). */
-export async function programState(sets: string[]): Promise<Record<string, unknown>> {
-  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate: realisticOutputs() });
+/**
+ * The program's `clusterLifecycle` output (what a `pulumi up` of the dev stack plus `sets` applies);
+ * `simulate` as in `programVms`.
+ */
+export async function programState(sets: string[], simulate = realisticOutputs()): Promise<Record<string, unknown>> {
+  const r = await plan({ stack: "dev", cwd: ROOT, sets, simulate });
   if (!r.ok) throw new Error(`plan failed: ${JSON.stringify(r.errors)}`);
   return r.plan.outputs.clusterLifecycle as Record<string, unknown>;
 }
@@ -124,6 +138,14 @@ export interface BootOptions {
   files?: string[];
   /** Appended to the kernel command line (e.g. cloud-config for cloud-init as `cc: ... end_cc`). */
   kernelArgs?: string;
+  /**
+   * Further files for the collector, as fw_cfg `opt/lab/<name>` (e.g. `sections`: a spec's own report
+   * sections; `kubeadm-report`: which of the real-kubeadm image's sections to take; see
+   * guest-kubeadm/lab-report-kubeadm).
+   */
+  labFiles?: Record<string, string>;
+  /** The network's tap the NIC uses (default the first; see `LabNetwork`'s `taps`). */
+  tap?: string;
   /** Keep using this disk (a reboot): pass the `disk` of an earlier result. */
   disk?: string;
   /**
@@ -151,6 +173,8 @@ export class LabNetwork {
   /** One namespace per network: boots on different networks run side by side, each alone on its wire. */
   readonly ns = `vss-lab-${process.pid}-${++networks}`;
   readonly tap = "lab0";
+  /** With more than one tap: the bridge that joins them and holds the addresses. */
+  readonly bridge = "labbr";
   private services: ChildProcess[] = [];
   /** Running QEMU processes (killed with the namespace). */
   readonly vms: ChildProcess[] = [];
@@ -159,16 +183,33 @@ export class LabNetwork {
     readonly extraAddresses: string[] = [],
     /** Host threads (pool slots) its boots may use: a boot's `vcpus` must not exceed it. */
     readonly slots = 1,
+    /**
+     * Taps (guests on this network at once): with more than one, a bridge joins them (one wire for
+     * several guests, e.g. two control planes, cp-join-real.boot.ts) and holds the addresses.
+     */
+    readonly taps = 1,
   ) {}
+
+  /** The taps' names: `lab0`, `lab1`, … */
+  get tapNames(): string[] {
+    return Array.from({ length: this.taps }, (_, i) => `lab${i}`);
+  }
 
   up(): void {
     const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "inherit" });
     ip("netns", "add", this.ns);
     ip("-n", this.ns, "link", "set", "lo", "up");
-    ip("-n", this.ns, "tuntap", "add", this.tap, "mode", "tap");
-    ip("-n", this.ns, "addr", "add", this.gatewayCidr, "dev", this.tap);
-    for (const a of this.extraAddresses) ip("-n", this.ns, "addr", "add", `${a}/32`, "dev", this.tap);
-    ip("-n", this.ns, "link", "set", this.tap, "up");
+    for (const t of this.tapNames) ip("-n", this.ns, "tuntap", "add", t, "mode", "tap");
+    // One tap: the addresses on it. Several: on a bridge joining them (guests reach each other).
+    const dev = this.taps > 1 ? this.bridge : this.tap;
+    if (this.taps > 1) {
+      ip("-n", this.ns, "link", "add", this.bridge, "type", "bridge");
+      for (const t of this.tapNames) ip("-n", this.ns, "link", "set", t, "master", this.bridge);
+    }
+    ip("-n", this.ns, "addr", "add", this.gatewayCidr, "dev", dev);
+    for (const a of this.extraAddresses) ip("-n", this.ns, "addr", "add", `${a}/32`, "dev", dev);
+    for (const t of this.tapNames) ip("-n", this.ns, "link", "set", t, "up");
+    if (this.taps > 1) ip("-n", this.ns, "link", "set", this.bridge, "up");
     // No default route in the namespace: any non-local address is unreachable at once.
     this.offExit = atExit(() => this.down());
   }
@@ -317,6 +358,9 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
   put("lab/until", o.until ?? "true");
   put("lab/timeout", String(o.timeoutSeconds ?? 900));
   put("lab/files", (o.files ?? []).join("\n") + "\n");
+  for (const [k, v] of Object.entries(o.labFiles ?? {})) put(`lab/${k}`, v);
+  const tap = o.tap ?? net.tap;
+  if (!net.tapNames.includes(tap)) throw new Error(`boot: no tap ${tap} on this network (${net.tapNames.join(", ")})`);
   const nic =
     o.nicSlot === "ens192"
       ? ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off", "-device", "pcie-root-port,id=rp192,chassis=1,slot=192",
@@ -336,7 +380,7 @@ export async function boot(image: Image, net: LabNetwork, o: BootOptions): Promi
     "-append", `root=/dev/vda rw console=ttyS0 systemd.show_status=1${o.kernelArgs ? ` ${o.kernelArgs}` : ""}`,
     "-drive", `file=${disk},if=virtio,format=qcow2`,
     ...dataDrives,
-    "-netdev", `tap,id=n0,ifname=${net.tap},script=no,downscript=no`,
+    "-netdev", `tap,id=n0,ifname=${tap},script=no,downscript=no`,
     ...nic,
     "-serial", `file:${consoleLog}`,
     "-serial", `file:${reportLog}`,
@@ -430,12 +474,13 @@ export class Lab {
    * behind HAProxy, playing that scenario on its addresses (the load balancer's network);
    * `opts.vcpus`: the pool slots its boots need (their largest `vcpus`); `opts.forwardTo`: `addresses`
    * are the load balancer's and forward port 6443 to that address (a real API server in the guest,
-   * real-kubeadm.boot.ts) instead of the API stand-in answering there.
+   * real-kubeadm.boot.ts) instead of the API stand-in answering there; `opts.taps`: guests on the
+   * network at once (a bridge joins their taps, see `LabNetwork`).
    */
   chain<T>(
     addresses: string[],
     boots: (net: LabNetwork) => Promise<T>,
-    opts: { mirror?: boolean; apiservers?: HealthScenario; vcpus?: number; forwardTo?: string } = {},
+    opts: { mirror?: boolean; apiservers?: HealthScenario; vcpus?: number; forwardTo?: string; taps?: number } = {},
   ): Chain<T> {
     const slots = opts.vcpus ?? 1;
     const apiLog = path.join(tmpDir("api"), "requests.log");
@@ -445,7 +490,7 @@ export class Lab {
     fs.writeFileSync(mirrorLog, "");
     const standins = opts.apiservers ? Object.keys(opts.apiservers.phases[0].behaviour) : [];
     const result = this.pool.run(async () => {
-      const net = new LabNetwork(`${GATEWAY}/24`, [...addresses, ...standins], slots);
+      const net = new LabNetwork(`${GATEWAY}/24`, [...addresses, ...standins], slots, opts.taps ?? 1);
       this.nets.push(net);
       net.up();
       try {

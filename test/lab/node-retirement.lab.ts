@@ -28,8 +28,18 @@
  *     update with stand-ins carrying no hooks (the old scale-in) leaves two members behind, and one
  *     more member down loses quorum; with the same removal (removeEtcdMember) in hooks without the
  *     program's lock, both removals survey 5 members at once.
+ * (e) a resize's rolling power cycle through the real engine (components/cluster/power-cycle-hooks.ts):
+ *     three stand-in control-plane VMs on a real 3-member etcd and two stand-in workers (a dynamic
+ *     resource `standin-vm-<node>` whose update asks the lab to power-cycle its node: its etcd member
+ *     stopped and started again, what still runs on it killed, a new boot ID), each with the
+ *     program's beforeUpdate, afterUpdate and onError hooks. One `pulumi up` resizes all five: one
+ *     node at a time, each cordoned and empty when it goes down, etcd's quorum and a
+ *     PodDisruptionBudget held, the leader handed over, each back and uncordoned before the next.
+ *     Then an injected provider failure on the node that goes first (a lab hook orders it first):
+ *     the update fails, the other four are refused without being touched. Negative control: the same
+ *     resize with stand-ins carrying no hooks goes down together (quorum lost).
  * Simulated, and named so: kubelets and containers (kwok), the VMs (a ConfigMap or dynamic-resource
- * stand-in). Not run: the vSphere provider's VM deletion.
+ * stand-in). Not run: the vSphere provider's VM deletion and power cycle under these hooks.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -220,7 +230,7 @@ class StandinVm extends pulumi.dynamic.Resource {
   }
 }
 
-describe("real-systems lab: node retirement (drain, etcd member removal, the engine's beforeDelete hook)", function () {
+describe("real-systems lab: node retirement and rolling power cycles (drain, etcd member removal, the engine's beforeDelete and beforeUpdate hooks)", function () {
   this.timeout(0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vsphere-spark-retire-lab-"));
   let tools: Record<string, Tool> = {};

@@ -24,7 +24,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DrainPolicy } from "./retire";
-import { EtcdApi, KubeApi, RetireCredentials, drainNode, handOverLeadership } from "./retire-hooks";
+import { EtcdApi, KubeApi, RetireCredentials, drainNode, handOverLeadership, resolvedCredentials } from "./retire-hooks";
 import { NodeStatus, bootIdOf, decidePowerCycleQuorum, nodeBack, notBackMessage, powerCycleDecision } from "./power-cycle";
 import { etcdClientUrl, etcdPeerUrl } from "./etcd-member";
 import { APISERVER_PORT } from "./types";
@@ -100,12 +100,7 @@ interface InFlight {
 }
 
 export function createPowerCycleHooks(name: string, args: PowerCycleHooksArgs): PowerCycleHooks {
-  const credentials = new Promise<RetireCredentials>((resolve) => {
-    pulumi.output(args.credentials).apply((c) => {
-      resolve(c as RetireCredentials);
-      return undefined;
-    });
-  });
+  const credentials = resolvedCredentials(args.credentials);
   const program = {
     nodes: new Set(args.nodes),
     controlPlanes: new Map(args.controlPlanes.map((c) => [c.name, c.address])),

@@ -388,13 +388,22 @@ function serialized<T>(f: () => Promise<T>): Promise<T> {
  * The two named hooks. `resourcePrefix` is what precedes the node name in the VM's resource name
  * (`<cluster component name>`), for a VM whose inputs are not given to the hook.
  */
-export function createRetireHooks(name: string, resourcePrefix: string, args: RetireHooksArgs): RetireHooks {
-  const credentials = new Promise<RetireCredentials>((resolve) => {
-    pulumi.output(args.credentials).apply((c) => {
+/**
+ * The hooks' credentials as a promise (a hook runs outside the program's output graph). It resolves
+ * once the resources behind them are registered: the VMs depend on those, so a hook never waits for a
+ * step the engine has not run (components/cluster/bootstrap.ts, clientResources).
+ */
+export function resolvedCredentials(input: pulumi.Input<RetireCredentials>): Promise<RetireCredentials> {
+  return new Promise<RetireCredentials>((resolve) => {
+    pulumi.output(input).apply((c) => {
       resolve(c as RetireCredentials);
       return undefined;
     });
   });
+}
+
+export function createRetireHooks(name: string, resourcePrefix: string, args: RetireHooksArgs): RetireHooks {
+  const credentials = resolvedCredentials(args.credentials);
   const program = {
     nodes: new Set(args.nodes),
     prepared: new Set(args.preparedNodes),

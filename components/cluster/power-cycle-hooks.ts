@@ -24,7 +24,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DrainPolicy } from "./retire";
-import { EtcdApi, KubeApi, RetireCredentials, drainNode, handOverLeadership, resolvedCredentials } from "./retire-hooks";
+import { EtcdApi, KubeApi, RetireCredentials, drainNode, handOverLeadership, resolvedCredentials, surveyEtcd } from "./retire-hooks";
 import { NodeStatus, bootIdOf, decidePowerCycleQuorum, nodeBack, notBackMessage, powerCycleDecision } from "./power-cycle";
 import { etcdClientUrl, etcdPeerUrl } from "./etcd-member";
 import { APISERVER_PORT } from "./types";
@@ -128,19 +128,12 @@ export function createPowerCycleHooks(name: string, args: PowerCycleHooksArgs): 
         if (!c.etcd) throw new Error(`powering control plane ${node} off: no etcd client credentials`);
         const etcd = new EtcdApi(c.etcd);
         const endpoints = args.controlPlanes.map((n) => etcdClientUrl(n.address));
-        let members;
-        const errors: string[] = [];
-        for (const ep of endpoints) {
-          if (members) break;
-          members = await etcd.members(ep).catch((e: Error) => void errors.push(String(e.message ?? e)));
-        }
+        const { members, healthy, errors } = await surveyEtcd(etcd, endpoints);
         if (!members)
           throw new Error(
             `powering control plane ${node} off: no control plane's etcd answered (${endpoints.join(", ")}): ${errors.join("; ")}. ` +
               "The program reaches etcd on the control planes' port 2379 from this machine; the VM was not changed",
           );
-        const healthy = new Set<string>();
-        await Promise.all(members.map(async (m) => ((m.clientURLs ?? [])[0] && (await etcd.healthy(m.clientURLs![0])) ? healthy.add(m.ID) : undefined)));
         const peerUrl = d.address ? etcdPeerUrl(d.address) : undefined;
         const q = decidePowerCycleQuorum(members, healthy, { name: node, ...(peerUrl ? { peerUrl } : {}) });
         if (q.kind === "refuse") throw new Error(`refusing to power control plane ${node} off: ${q.why}. The VM was not changed; bring the other members back, then \`pulumi up\` again`);
@@ -186,8 +179,8 @@ export function createPowerCycleHooks(name: string, args: PowerCycleHooksArgs): 
           let ok = r.status === 200;
           last = ok ? "" : `its API server's /readyz: ${r.status || r.body.slice(0, 120)}`;
           if (ok && etcd) {
-            const members = await etcd.members(etcdClientUrl(f.address)).catch(() => undefined);
-            const sick = members ? (await Promise.all(members.map(async (m) => ((m.clientURLs ?? [])[0] && (await etcd.healthy(m.clientURLs![0])) ? "" : m.name || m.ID)))).filter(Boolean) : ["(no member list)"];
+            const { members, healthy } = await surveyEtcd(etcd, [etcdClientUrl(f.address)]);
+            const sick = members ? members.filter((m) => !healthy.has(m.ID)).map((m) => m.name || m.ID) : ["(no member list)"];
             ok = sick.length === 0;
             if (!ok) last = `etcd members not healthy: ${sick.join(", ")}`;
           }

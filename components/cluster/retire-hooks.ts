@@ -255,7 +255,11 @@ export async function handOverLeadership(etcd: EtcdApi, members: EtcdMember[], h
  * Removes the leaving control plane's member through `endpoints` (the remaining control planes'
  * client URLs): survey, decide (quorum), hand a leaving leader's leadership over, remove, verify. Throws with the reason when refused.
  */
-export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leaving: { name: string; peerUrl?: string }, log: (s: string) => void = () => {}, verifyMs = 30_000): Promise<string> {
+/**
+ * The membership as the first of `endpoints` that answers lists it, and which members answer `/health`
+ * (each through its own client URL); `errors` says why the endpoints before it did not answer.
+ */
+export async function surveyEtcd(etcd: EtcdApi, endpoints: string[]): Promise<{ members?: EtcdMember[]; healthy: Set<string>; errors: string[] }> {
   let members: EtcdMember[] | undefined;
   const errors: string[] = [];
   for (const ep of endpoints) {
@@ -266,19 +270,24 @@ export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leavi
       errors.push(String((e as Error).message ?? e));
     }
   }
+  const healthy = new Set<string>();
+  await Promise.all(
+    (members ?? []).map(async (m) => {
+      const url = (m.clientURLs ?? [])[0];
+      if (url && (await etcd.healthy(url))) healthy.add(m.ID);
+    }),
+  );
+  return { ...(members ? { members } : {}), healthy, errors };
+}
+
+export async function removeEtcdMember(etcd: EtcdApi, endpoints: string[], leaving: { name: string; peerUrl?: string }, log: (s: string) => void = () => {}, verifyMs = 30_000): Promise<string> {
+  const { members, healthy, errors } = await surveyEtcd(etcd, endpoints);
   if (!members)
     throw new Error(
       `removing ${leaving.name}'s etcd member: no remaining control plane's etcd answered (${endpoints.join(", ")}): ${errors.join("; ")}. ` +
         "The program reaches etcd on the control planes' port 2379 from this machine; its VM was not deleted. Open that port to this machine, " +
         "or remove the member by hand (docs/lifecycle.md) and list the node in vsphere-spark:lifecycle.preparedNodes",
     );
-  const healthy = new Set<string>();
-  await Promise.all(
-    members.map(async (m) => {
-      const url = (m.clientURLs ?? [])[0];
-      if (url && (await etcd.healthy(url))) healthy.add(m.ID);
-    }),
-  );
   const d = decideMemberRemoval(members, healthy, leaving);
   if (d.kind === "refuse") throw new Error(`refusing to remove ${leaving.name}'s etcd member: ${d.why}. Its VM was not deleted`);
   if (d.kind === "absent") {

@@ -268,6 +268,13 @@ export class ControlPlane {
       cp.run("kwok (stand-in for kubelets and containers)", bin.kwok, [
         `--kubeconfig=${cp.adminKubeconfig}`,
         "--manage-all-nodes=true",
+        // Heartbeats through node Leases, renewed every 10 s, as the kubelet does (its default
+        // nodeLeaseDurationSeconds: 40, renewed at a quarter of it; kwok cites kubelet.go). Without it
+        // kwok heartbeats by patching each Node's status every 20-25 s (its default node-heartbeat stage), close to the node lifecycle
+        // controller's 50 s grace period: under load every Node flapped NotReady (measured in the
+        // whole-stack lab: "all Nodes are not-Ready" every ~50 s), the controller marked every pod
+        // Ready=False, kwok never set them back, and a PodDisruptionBudget then allowed no eviction.
+        "--node-lease-duration-seconds=40",
         "--node-ip=10.244.0.1",
         "--cidr=10.244.0.1/16",
       ]);

@@ -39,7 +39,8 @@
  *     the update fails, the other four are refused without being touched. Negative control: the same
  *     resize with stand-ins carrying no hooks goes down together (quorum lost).
  * Simulated, and named so: kubelets and containers (kwok), the VMs (a ConfigMap or dynamic-resource
- * stand-in). Not run: the vSphere provider's VM deletion and power cycle under these hooks.
+ * stand-in). The vSphere provider's VM deletion and power cycle under these hooks run in the whole
+ * stack (test/lab/whole-stack.lab.ts, against vcsim).
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";

@@ -170,9 +170,35 @@ export function initConfigDocuments(input: InitConfigInput): Doc[] {
   return [init, cluster, kubeletConfiguration(settings)];
 }
 
+/**
+ * kubeadm's own waits a control-plane join makes longer than its defaults (v1beta4 `timeouts`,
+ * JoinConfiguration only: nothing kubeadm writes to disk depends on these two, only how long
+ * `kubeadm join` itself waits). Read in kubernetes/kubernetes @ v1.34.4, cmd/kubeadm/app:
+ * - `etcdAPICall` (default 2m, constants.EtcdAPICallTimeout): the bound of each retry loop of the
+ *   etcd client in util/etcd/etcd.go, and so of `etcd-join` (phases/etcd/local.go,
+ *   CreateStackedEtcdStaticPodManifestFile): AddMemberAsLearner's retries, then MemberPromote's wait
+ *   for the new learner to start (its name published), then its promotion retries (etcd refuses to
+ *   promote a learner that has not caught up with the leader), then each endpoint's status in
+ *   WaitForClusterAvailable. On a slow or loaded host (and in the boot lab's emulated guests) the
+ *   learner's start and catch-up can take minutes.
+ * - `tlsBootstrap` (default 5m, constants.TLSBootstrapTimeout): the wait for the kubelet's TLS
+ *   bootstrap (cmd/phases/join/kubelet.go, runKubeletWaitBootstrapPhase: in `kubelet-start`, or, with
+ *   the ControlPlaneKubeletLocalMode feature gate on (features/features.go: beta, on by default in
+ *   v1.34.4), in `kubelet-wait-bootstrap` after `etcd-join`, where the kubelet bootstraps through this
+ *   node's own API server, still starting). In the boot lab's emulated joins the kubelet's health
+ *   check and TLS bootstrap took 248 s (first-up, run 1) and 342 s (day-two, run 5: past the default)
+ *   (test/boot/README.md, "A real `kubeadm join --control-plane`").
+ * What these do not reach: kubeadm's fixed 2 s per etcd call and per blocking client dial
+ * (util/etcd/etcd.go `etcdTimeout`), which GetMemberID (one attempt: its poll stops at the first
+ * error) and the dial before MemberPromote's promotion loop do not retry; no setting changes those.
+ * v1beta4 only (kubeadm ≥ 1.31, `kubeadmApiVersion`); v1beta3 has no `timeouts`.
+ */
+export const CONTROL_PLANE_JOIN_TIMEOUTS = { etcdAPICall: "10m0s", tlsBootstrap: "10m0s" } as const;
+
 function joinDocument(input: JoinConfigInput, controlPlane?: { certificateKey?: string }): Doc {
+  const api = kubeadmApiVersion(input.settings.version);
   const doc: Doc = {
-    apiVersion: kubeadmApiVersion(input.settings.version),
+    apiVersion: api,
     kind: "JoinConfiguration",
     caCertPath: "/etc/kubernetes/pki/ca.crt",
     discovery: {
@@ -182,13 +208,14 @@ function joinDocument(input: JoinConfigInput, controlPlane?: { certificateKey?: 
         caCertHashes: [input.caCertHash],
       },
     },
-    nodeRegistration: nodeRegistration(input.node, kubeadmApiVersion(input.settings.version)),
+    nodeRegistration: nodeRegistration(input.node, api),
   };
   if (controlPlane) {
     doc.controlPlane = {
       localAPIEndpoint: { advertiseAddress: input.node.address, bindPort: APISERVER_PORT },
       ...(controlPlane.certificateKey !== undefined ? { certificateKey: controlPlane.certificateKey } : {}),
     };
+    if (api.endsWith("v1beta4")) doc.timeouts = { ...CONTROL_PLANE_JOIN_TIMEOUTS };
   }
   return doc;
 }

@@ -317,6 +317,17 @@ export function parseReport(text: string): Record<string, string> {
   let cur: string | undefined;
   let buf: string[] = [];
   for (const line of text.replace(/\r/g, "").split("\n")) {
+    // A section whose output does not end in a newline (etcd's /health body, curl's output as is):
+    // the collector's `echo "=== rc $?"` (guest/lab-report, `sec`) lands at the end of its last line.
+    const glued = cur !== undefined ? /^(.+)=== rc (-?[0-9]+)$/.exec(line) : null;
+    if (glued && !glued[1].startsWith("=== ")) {
+      buf.push(glued[1]);
+      out[cur!] = buf.join("\n");
+      out[`${cur}.rc`] = glued[2];
+      cur = undefined;
+      buf = [];
+      continue;
+    }
     const m = /^=== (.*)$/.exec(line);
     if (m) {
       if (m[1].startsWith("rc ")) {

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import Ajv from "ajv";
 import { parse, parseAllDocuments } from "yaml";
 import {
+  CONTROL_PLANE_JOIN_TIMEOUTS,
   renderControlPlaneJoinConfig,
   renderInitConfig,
   renderWorkerJoinConfig,
@@ -28,6 +29,25 @@ function closed(s: Schema): Schema {
   return out;
 }
 
+const GO_DURATION = "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$";
+const KUBEADM_TIMEOUTS: Schema = {
+  type: "object",
+  additionalProperties: false,
+  properties: Object.fromEntries(
+    ["controlPlaneComponentHealthCheck", "kubeletHealthCheck", "kubernetesAPICall", "etcdAPICall", "tlsBootstrap", "discovery", "upgradeManifests"].map((k) => [
+      k,
+      { type: "string", pattern: GO_DURATION },
+    ]),
+  ),
+};
+
+/** Seconds of a Go duration string such as "10m0s" (h, m, s only: what the renders use). */
+function goSeconds(d: string): number {
+  const parts = [...d.matchAll(/([0-9]+)(h|m|s)/g)];
+  assert.equal(parts.map((p) => p[0]).join(""), d, `${d} is h/m/s only`);
+  return parts.reduce((t, [, n, u]) => t + Number(n) * (u === "h" ? 3600 : u === "m" ? 60 : 1), 0);
+}
+
 /** kubeadm fields CAPI manages itself (absent from its CRD), in kubeadm's own v1beta4 shape. */
 const KUBEADM_ONLY: Record<string, Record<string, Schema>> = {
   clusterConfiguration: {
@@ -44,7 +64,9 @@ const KUBEADM_ONLY: Record<string, Record<string, Schema>> = {
   // `certificateKey` (InitConfiguration, JoinConfiguration.controlPlane): kubeadm v1beta3/v1beta4
   // types.go; CAPI omits it because it distributes the certificates itself.
   initConfiguration: { apiVersion: { type: "string" }, kind: { const: "InitConfiguration" }, certificateKey: { type: "string" } },
-  joinConfiguration: { apiVersion: { type: "string" }, kind: { const: "JoinConfiguration" } },
+  // `timeouts` in kubeadm's own shape, not CAPI's (`etcdAPICallSeconds`, integers): kubeadm v1beta4
+  // types.go @ v1.34.4, `Timeouts`, every field a metav1.Duration (a Go duration string).
+  joinConfiguration: { apiVersion: { type: "string" }, kind: { const: "JoinConfiguration" }, timeouts: KUBEADM_TIMEOUTS },
 };
 
 function subSchemas(): Record<string, (doc: unknown) => { ok: boolean; errors: string }> {
@@ -120,6 +142,33 @@ describe("kubeadm configuration", () => {
     assert.deepEqual(cp[0].controlPlane, { localAPIEndpoint: { advertiseAddress: "192.168.1.12", bindPort: 6443 }, certificateKey: CERT_KEY });
     assert.equal(w[0].controlPlane, undefined);
     assert.equal(w[0].nodeRegistration.name, worker.name);
+  });
+
+  it("control-plane join: longer kubeadm etcdAPICall and tlsBootstrap timeouts (v1beta4 only); worker join and v1beta3 none", () => {
+    const cp = docs(renderControlPlaneJoinConfig({ ...base, node: cp2, caCertHash: HASH, certificateKey: CERT_KEY }))[0];
+    const dayTwo = docs(renderControlPlaneJoinConfig({ ...base, node: cp2, caCertHash: HASH }))[0];
+    for (const d of [cp, dayTwo]) {
+      assert.equal(d.apiVersion, "kubeadm.k8s.io/v1beta4");
+      assert.deepEqual(d.timeouts, { etcdAPICall: "10m0s", tlsBootstrap: "10m0s" });
+      const r = schemas.joinConfiguration(d);
+      assert.ok(r.ok, r.errors);
+    }
+    // Longer than kubeadm's defaults (constants.go @ v1.34.4: EtcdAPICallTimeout 2m, TLSBootstrapTimeout 5m).
+    assert.ok(goSeconds(CONTROL_PLANE_JOIN_TIMEOUTS.etcdAPICall) > 120);
+    assert.ok(goSeconds(CONTROL_PLANE_JOIN_TIMEOUTS.tlsBootstrap) > 300);
+    // Workers touch no etcd: kubeadm's defaults.
+    assert.equal(docs(renderWorkerJoinConfig({ ...base, node: worker, caCertHash: HASH }))[0].timeouts, undefined);
+    // v1beta3 (before 1.31) has no `timeouts` (its JoinConfiguration: discovery.timeout only).
+    const old = docs(renderControlPlaneJoinConfig({ ...base, settings: { ...spec.settings, version: "1.30.8" }, node: cp2, caCertHash: HASH, certificateKey: CERT_KEY }))[0];
+    assert.equal(old.apiVersion, "kubeadm.k8s.io/v1beta3");
+    assert.equal(old.timeouts, undefined);
+    assert.ok(old.controlPlane, "still a control-plane join");
+    // Negative controls: the closed schema refuses CAPI's shape of the same field (seconds, integer),
+    // a misspelt key, and a duration without a unit.
+    assert.equal(schemas.joinConfiguration({ ...cp, timeouts: { etcdAPICallSeconds: 600 } }).ok, false);
+    assert.equal(schemas.joinConfiguration({ ...cp, timeouts: { etcdApiCall: "10m0s" } }).ok, false);
+    assert.equal(schemas.joinConfiguration({ ...cp, timeouts: { etcdAPICall: "600" } }).ok, false);
+    assert.equal(goSeconds("10m0s"), 600);
   });
 
   it("a node's zone labels: kubelet node-labels in v1beta4's list form and v1beta3's map form, both matching CAPI's schema; none without a zone", () => {

@@ -302,6 +302,17 @@ for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pu
     }
   }
 
+  /** `pulumi up` as the stack is configured: its output in `logName`, each step that changes something pushed onto `ops` (`<op> <type> <name>`). */
+  const upRecording = (logName: string, ops: string[]): Promise<UpResult> =>
+    stack!.up({
+      parallel: VCSIM_PARALLEL,
+      onOutput: (o) => fs.appendFileSync(path.join(dir, logName), o),
+      onEvent: (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m && m.op !== "same" && m.op !== "read") ops.push(`${m.op} ${m.type.split(":").pop()} ${m.urn.split("::").pop()}`);
+      },
+    });
+
   /** kubeadm init's stand-in on the first control plane (`vmPath` in vcsim): the API server with the PKI its guestinfo carries. */
   async function kubeadmInit(vmPath: string, name: string): Promise<void> {
     const info = govc("vm.info", "-e", "-json", vmPath);
@@ -614,17 +625,10 @@ for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pu
       })();
       const t0 = Date.now();
       const ops: string[] = [];
-      let up;
+      let up: UpResult;
       try {
         await stack!.setConfig("vsphere-spark:workersPerHost", { value: "3" });
-        up = await stack!.up({
-          parallel: VCSIM_PARALLEL,
-          onOutput: (o) => fs.appendFileSync(path.join(dir, "up-scale-in.log"), o),
-          onEvent: (e) => {
-            const m = e.resourcePreEvent?.metadata;
-            if (m && m.op !== "same" && m.op !== "read") ops.push(`${m.op} ${m.type.split(":").pop()} ${m.urn.split("::").pop()}`);
-          },
-        });
+        up = await upRecording("up-scale-in.log", ops);
       } finally {
         on = false;
         await sampler;
@@ -656,7 +660,7 @@ for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pu
       assert.deepEqual(ops.filter((o) => /replace/.test(o)), [], "nothing replaced");
     });
 
-    it("day two, the workers' memory + 1 GiB (issue 17): the real vSphere provider powers each VM off and on (no hot-add); the beforeUpdate hook drains it first and the afterUpdate hook waits for it back (a new boot ID) before the next goes down, the budget and the API holding; negative control: two workers listed in lifecycle.preparedNodes (resized by hand: no hook acts) go down uncordoned and the next one goes down before they are back", async function () {
+    it("day two, the workers' memory + 1 GiB (issue 17): the real vSphere provider powers each VM off and on (no hot-add); the beforeUpdate hook drains it first and the afterUpdate hook waits for it back (a new boot ID) before the next goes down, the budget and the API holding; negative control: two workers listed in lifecycle.preparedNodes (resized by hand: no hook acts) go down uncordoned, and the same checks name them", async function () {
       need(this, "whole-stack resize", ["pulumi", "vcsim", "govc", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]);
       if (!cp) throw new Error("the up before did not bring the API up");
       const api = cp.admin;
@@ -756,14 +760,7 @@ for (const variant of VARIANTS) describe(`real-systems lab: ${variant.title} (Pu
       try {
         await stack!.setConfig("vsphere-spark:vmProfiles", { value: JSON.stringify({ ...profiles, worker: { ...profiles.worker, memoryGiB } }) });
         await stack!.setConfig(lifecycleKey, { value: JSON.stringify({ ...lifecycle, rebootTimeoutMinutes: 3, preparedNodes: prepared }) });
-        up = await stack!.up({
-          parallel: VCSIM_PARALLEL,
-          onOutput: (o) => fs.appendFileSync(path.join(dir, "up-resize.log"), o),
-          onEvent: (e) => {
-            const m = e.resourcePreEvent?.metadata;
-            if (m && m.op !== "same" && m.op !== "read") ops.push(`${m.op} ${m.type.split(":").pop()} ${m.urn.split("::").pop()}`);
-          },
-        });
+        up = await upRecording("up-resize.log", ops);
       } finally {
         // (Wait for the last power-on to be seen.)
         await waitFor("every resized VM's power cycle seen", async () => (cycles.length >= workers.length || failed ? true : undefined), 30_000, 250).catch(() => undefined);
